@@ -1,0 +1,17 @@
+// kiln's compiler: the public API. Models are pure functions over these symbolic Tensors.
+
+export type { DType } from "./dtype.ts";
+export { DTYPES, isFloat, itemSize, roundBf16, roundF16, bf16Bits, bf16FromBits, f16Bits, f16FromBits, roundTo } from "./dtype.ts";
+export type { Tensor, Shape, Op, OpAttrs, Pytree, CallBody, CustomVjp } from "./graph.ts";
+export { OPS, sizeOf, shapeStr, describe, toposort, substitute, treeLeaves, treeMap, isTensor } from "./graph.ts";
+export { GraphError } from "./errors.ts";
+export * from "./ops.ts";
+export * as nn from "./nn.ts";
+export { grad, valueAndGrad, vjp, backward, stopGradient } from "./autodiff.ts";
+export { interpret, evaluateTensor, hostArray, isHostArray } from "./interpret.ts";
+export type { HostArray, Feed, Precision, InterpretOptions } from "./interpret.ts";
+export { gradcheck, seededRandom } from "./gradcheck.ts";
+export type { GradcheckOptions, GradcheckResult } from "./gradcheck.ts";
+export { graphText } from "./text.ts";
+export { philox4x32, philoxUniform } from "./philox.ts";
+export { debugLevel, debugLog } from "./debug.ts";

@@ -1,0 +1,272 @@
+// The reference interpreter: runs any L0 graph in TypeScript. It is the oracle of every test and
+// never a production path. Precision "f64" computes every float in float64 (for finite-difference
+// gradient checks); "native" rounds each result to its dtype (f32 via Math.fround, bf16/f16 ties to
+// even as the hardware converts), so reduced-precision numerics can be checked on the CPU.
+
+import { isFloat, roundTo, type DType } from "./dtype.ts";
+import { describe, shapeStr, sizeOf, toposort, treeLeaves, treeMap, isTensor, type Pytree, type Shape, type Tensor } from "./graph.ts";
+import { philoxUniform } from "./philox.ts";
+
+export type Precision = "f64" | "native";
+
+/** A host-side array: row-major values (always float64 storage here; ints and bools hold integral values). */
+export interface HostArray {
+  readonly shape: Shape;
+  readonly dtype: DType;
+  readonly data: Float64Array;
+}
+
+export type Feed = HostArray | ArrayLike<number> | number;
+
+export const isHostArray = (x: unknown): x is HostArray =>
+  typeof x === "object" && x !== null && "shape" in x && "data" in x && "dtype" in x && !("op" in x);
+
+export function hostArray(shape: Shape, data: ArrayLike<number> | ((i: number) => number), dtype: DType = "f32"): HostArray {
+  const n = sizeOf(shape);
+  const values = typeof data === "function" ? Float64Array.from({ length: n }, (_, i) => data(i)) : Float64Array.from(data);
+  if (values.length !== n) throw new Error(`hostArray: ${values.length} values given for shape ${shapeStr(shape)} (${n} elements)`);
+  return { shape: [...shape], dtype, data: values };
+}
+
+export function stridesOf(shape: Shape): number[] {
+  const strides = new Array<number>(shape.length);
+  let s = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    strides[i] = s;
+    s *= shape[i]!;
+  }
+  return strides;
+}
+
+/** Calls f(flatIndex, multiIndex) for every element of `shape` in row-major order. */
+function forEachIndex(shape: Shape, f: (flat: number, index: number[]) => void): void {
+  const n = sizeOf(shape);
+  const index = new Array<number>(shape.length).fill(0);
+  for (let flat = 0; flat < n; flat++) {
+    f(flat, index);
+    for (let axis = shape.length - 1; axis >= 0; axis--) {
+      if (++index[axis]! < shape[axis]!) break;
+      index[axis] = 0;
+    }
+  }
+}
+
+/** out[i] = src[offset + Σ index[k]·strides[k]] over `shape`: every view op reduces to this. */
+function gatherStrided(src: Float64Array, shape: Shape, strides: readonly number[], offset: number): Float64Array {
+  const out = new Float64Array(sizeOf(shape));
+  forEachIndex(shape, (flat, index) => {
+    let at = offset;
+    for (let k = 0; k < index.length; k++) at += index[k]! * strides[k]!;
+    out[flat] = src[at]!;
+  });
+  return out;
+}
+
+type Env = Map<Tensor, Float64Array>;
+
+export interface InterpretOptions {
+  precision?: Precision;
+}
+
+/** Evaluate `outputs` (a pytree of tensors) with values for the named inputs and params. */
+export function interpret<T extends Pytree<Tensor>>(outputs: T, feeds: Readonly<Record<string, Feed>>, options: InterpretOptions = {}): Pytree<HostArray> {
+  const precision = options.precision ?? "f64";
+  const leaves = treeLeaves(outputs, isTensor);
+  const env: Env = new Map();
+  evaluate(leaves, env, feeds, precision);
+  return treeMap(outputs, isTensor, (t) => ({ shape: t.shape, dtype: t.dtype, data: env.get(t)! }));
+}
+
+/** Evaluate one tensor and return its host array. */
+export function evaluateTensor(t: Tensor, feeds: Readonly<Record<string, Feed>>, options: InterpretOptions = {}): HostArray {
+  return interpret(t, feeds, options) as HostArray;
+}
+
+function evaluate(roots: readonly Tensor[], env: Env, feeds: Readonly<Record<string, Feed>>, precision: Precision): void {
+  for (const node of toposort(roots)) {
+    if (env.has(node)) continue;
+    const value = evalNode(node, node.inputs.map((i) => env.get(i)!), feeds, precision);
+    if (value.length !== sizeOf(node.shape)) throw new Error(`interpret: ${node.op} produced ${value.length} values for ${describe(node)}`);
+    if (precision === "native" || !isFloat(node.dtype)) for (let i = 0; i < value.length; i++) value[i] = roundTo(node.dtype, value[i]!);
+    env.set(node, value);
+  }
+}
+
+function feedValue(node: Tensor<"input">, feeds: Readonly<Record<string, Feed>>): Float64Array {
+  const { name, role } = node.attrs;
+  const feed = feeds[name];
+  if (feed === undefined) throw new Error(`interpret: no value was given for ${role} '${name}' (${describe(node)})`);
+  const n = sizeOf(node.shape);
+  if (typeof feed === "number") return new Float64Array(n).fill(feed);
+  if (isHostArray(feed)) {
+    if (feed.shape.length !== node.shape.length || feed.shape.some((d, i) => d !== node.shape[i]))
+      throw new Error(`interpret: ${role} '${name}' expects shape ${shapeStr(node.shape)}, received ${shapeStr(feed.shape)}`);
+    return Float64Array.from(feed.data);
+  }
+  if (feed.length !== n) throw new Error(`interpret: ${role} '${name}' expects ${n} values (${describe(node)}), received ${feed.length}`);
+  return Float64Array.from(feed);
+}
+
+function evalNode(node: Tensor, args: Float64Array[], feeds: Readonly<Record<string, Feed>>, precision: Precision): Float64Array {
+  const [a, b, c] = args;
+  const inShape = node.inputs[0]?.shape ?? [];
+  const n = sizeOf(node.shape);
+  const map1 = (f: (x: number) => number): Float64Array => a!.map(f);
+  const map2 = (f: (x: number, y: number) => number): Float64Array => a!.map((x, i) => f(x, b![i]!));
+  switch (node.op) {
+    case "reshape":
+      return a!.slice();
+    case "permute": {
+      const { perm } = (node as Tensor<"permute">).attrs;
+      const strides = stridesOf(inShape);
+      return gatherStrided(a!, node.shape, perm.map((p) => strides[p]!), 0);
+    }
+    case "expand": {
+      const strides = stridesOf(inShape).map((s, i) => (inShape[i] === 1 && node.shape[i] !== 1 ? 0 : s));
+      return gatherStrided(a!, node.shape, strides, 0);
+    }
+    case "shrink": {
+      const { ranges } = (node as Tensor<"shrink">).attrs;
+      const strides = stridesOf(inShape);
+      const offset = ranges.reduce((o, [start], i) => o + start * strides[i]!, 0);
+      return gatherStrided(a!, node.shape, strides, offset);
+    }
+    case "pad": {
+      const { pads } = (node as Tensor<"pad">).attrs;
+      const out = new Float64Array(n);
+      const outStrides = stridesOf(node.shape);
+      forEachIndex(inShape, (flat, index) => {
+        let at = 0;
+        for (let k = 0; k < index.length; k++) at += (index[k]! + pads[k]![0]) * outStrides[k]!;
+        out[at] = a![flat]!;
+      });
+      return out;
+    }
+    case "concat": {
+      const { axis } = (node as Tensor<"concat">).attrs;
+      const out = new Float64Array(n);
+      const outStrides = stridesOf(node.shape);
+      let start = 0;
+      node.inputs.forEach((part, p) => {
+        forEachIndex(part.shape, (flat, index) => {
+          let at = 0;
+          for (let k = 0; k < index.length; k++) at += (index[k]! + (k === axis ? start : 0)) * outStrides[k]!;
+          out[at] = args[p]![flat]!;
+        });
+        start += part.shape[axis]!;
+      });
+      return out;
+    }
+    case "neg":
+      return map1((x) => -x);
+    case "exp2":
+      return map1((x) => 2 ** x);
+    case "log2":
+      return map1(Math.log2);
+    case "sin":
+      return map1(Math.sin);
+    case "sqrt":
+      return map1(Math.sqrt);
+    case "recip":
+      return map1((x) => 1 / x);
+    case "cast": {
+      // f64 mode keeps float casts exact; a cast to an integer type truncates toward zero in both modes.
+      const target = (node as Tensor<"cast">).attrs.dtype;
+      return isFloat(target) && precision === "f64" ? a!.slice() : map1((x) => roundTo(target, x));
+    }
+    case "add":
+      return map2((x, y) => x + y);
+    case "mul":
+      return map2((x, y) => x * y);
+    case "max":
+      return map2((x, y) => (Number.isNaN(x) || Number.isNaN(y) ? NaN : Math.max(x, y)));
+    case "cmplt":
+      return map2((x, y) => (x < y ? 1 : 0));
+    case "cmpeq":
+      return map2((x, y) => (x === y ? 1 : 0));
+    case "where":
+      return a!.map((cond, i) => (cond ? b![i]! : c![i]!));
+    case "sum":
+    case "reduce_max": {
+      const isSum = node.op === "sum";
+      const out = new Float64Array(n).fill(isSum ? 0 : -Infinity);
+      const outStrides = stridesOf(node.shape);
+      forEachIndex(inShape, (flat, index) => {
+        let at = 0;
+        for (let k = 0; k < index.length; k++) if (node.shape[k] !== 1) at += index[k]! * outStrides[k]!;
+        const x = a![flat]!;
+        out[at] = isSum ? out[at]! + x : Number.isNaN(x) || Number.isNaN(out[at]!) ? NaN : Math.max(out[at]!, x);
+      });
+      return out;
+    }
+    case "dot": {
+      const [sa, sb] = [node.inputs[0]!.shape, node.inputs[1]!.shape];
+      const M = sa[sa.length - 2]!;
+      const K = sa[sa.length - 1]!;
+      const N = sb[sb.length - 1]!;
+      const batch = sizeOf(sa.slice(0, -2));
+      const out = new Float64Array(n);
+      for (let bt = 0; bt < batch; bt++)
+        for (let i = 0; i < M; i++)
+          for (let j = 0; j < N; j++) {
+            let acc = 0;
+            for (let k = 0; k < K; k++) acc += a![bt * M * K + i * K + k]! * b![bt * K * N + k * N + j]!;
+            out[bt * M * N + i * N + j] = acc;
+          }
+      return out;
+    }
+    case "const":
+      return new Float64Array(n).fill((node as Tensor<"const">).attrs.value);
+    case "iota": {
+      const { axis } = (node as Tensor<"iota">).attrs;
+      const out = new Float64Array(n);
+      forEachIndex(node.shape, (flat, index) => (out[flat] = index[axis]!));
+      return out;
+    }
+    case "input":
+      return feedValue(node as Tensor<"input">, feeds);
+    case "random": {
+      const out = new Float64Array(n);
+      philoxUniform(out, a![0]!, (node as Tensor<"random">).attrs.offset);
+      return out;
+    }
+    case "gather": {
+      const { axis } = (node as Tensor<"gather">).attrs;
+      const x = node.inputs[0]!.shape;
+      const inner = sizeOf(x.slice(axis + 1));
+      const outer = sizeOf(x.slice(0, axis));
+      const count = sizeOf(node.inputs[1]!.shape);
+      const out = new Float64Array(n);
+      for (let o = 0; o < outer; o++)
+        for (let j = 0; j < count; j++) {
+          const row = b![j]!;
+          if (row < 0 || row >= x[axis]!) throw new Error(`interpret: gather index ${row} at position ${j} is out of range for axis ${axis} of length ${x[axis]}`);
+          for (let i = 0; i < inner; i++) out[(o * count + j) * inner + i] = a![(o * x[axis]! + row) * inner + i]!;
+        }
+      return out;
+    }
+    case "scatter_add": {
+      const { axis, size } = (node as Tensor<"scatter_add">).attrs;
+      const u = node.inputs[0]!.shape;
+      const count = sizeOf(node.inputs[1]!.shape);
+      const outer = sizeOf(u.slice(0, axis));
+      const inner = sizeOf(u.slice(axis + node.inputs[1]!.shape.length));
+      const out = new Float64Array(n);
+      for (let o = 0; o < outer; o++)
+        for (let j = 0; j < count; j++) {
+          const row = b![j]!;
+          if (row < 0 || row >= size) throw new Error(`interpret: scatter_add index ${row} at position ${j} is out of range for an axis of length ${size}`);
+          for (let i = 0; i < inner; i++) out[(o * size + row) * inner + i]! += a![(o * count + j) * inner + i]!;
+        }
+      return out;
+    }
+    case "call": {
+      const { body } = (node as Tensor<"call">).attrs;
+      const inner: Env = new Map(body.params.map((p, i) => [p, args[i]!]));
+      evaluate([body.out], inner, feeds, precision);
+      return inner.get(body.out)!.slice();
+    }
+    default:
+      return node.op satisfies never;
+  }
+}

@@ -115,6 +115,7 @@ export async function buildPokemonDataset(dir: string, options: PokemonDatasetOp
   const metadata = pokemonMetadataCsv(ids);
   await mkdir(imagesDir, { recursive: true });
   const metadataCurrent = !options.force && (await readTextOrEmpty(metadataPath)) === metadata;
+  if (metadataCurrent && (await isPokemonDatasetComplete(dir, size, ids))) return { metadataPath, imagesDir, count: ids.length, rendered: 0 };
   let rendered = 0;
   for (const [index, num] of ids.entries()) {
     const file = pokemonImageName(num);
@@ -149,9 +150,5 @@ export function stderrProgress(label: string): (done: number, total: number, fil
 
 /** For `npm start`: builds the full 151-image set in DIR unless it is already complete. */
 export async function ensurePokemonDataset(dir: string, size = 256): Promise<PokemonDatasetResult> {
-  const metadataPath = join(dir, "metadata.csv");
-  if (await isPokemonDatasetComplete(dir, size)) {
-    return { metadataPath, imagesDir: join(dir, "images"), count: GEN1_LAST - GEN1_FIRST + 1, rendered: 0 };
-  }
   return buildPokemonDataset(dir, { size, onProgress: stderrProgress("pokemon data set") });
 }

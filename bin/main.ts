@@ -3,8 +3,10 @@ import type { Command } from "./command.ts";
 
 const load = (name: string) => async (): Promise<Command> => (await import(`./commands/${name}.ts`)).default as Command;
 
-const commands: Record<string, () => Promise<Command>> = {};
-void load;
+const commands: Record<string, () => Promise<Command>> = {
+  gradcheck: load("gradcheck"),
+  data: load("data"),
+};
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
@@ -18,7 +20,18 @@ async function main(argv: string[]): Promise<number> {
     console.error(`kiln: unknown command '${name}'. Run 'kiln help' for the list.`);
     return 2;
   }
-  return (await (await load()).run(rest)) ?? 0;
+  const command = await load();
+  if (rest.includes("--help") || rest.includes("-h")) {
+    console.log(`usage: ${command.usage}\n\n${command.summary}`);
+    return 0;
+  }
+  try {
+    return (await command.run(rest)) ?? 0;
+  } catch (error) {
+    console.error(`kiln ${name}: ${(error as Error).message}`);
+    if (process.env.KILN_DEBUG) console.error((error as Error).stack);
+    return 1;
+  }
 }
 
 process.exitCode = await main(process.argv.slice(2));

@@ -12,6 +12,8 @@ export { interpret, evaluateTensor, hostArray, isHostArray } from "./interpret.t
 export type { HostArray, Feed, Precision, InterpretOptions } from "./interpret.ts";
 export { gradcheck, seededRandom } from "./gradcheck.ts";
 export type { GradcheckOptions, GradcheckResult } from "./gradcheck.ts";
+export { GRAD_CASES, randomGraphFamily } from "./gradcheck-cases.ts";
+export type { GradCase, GradCaseFamily } from "./gradcheck-cases.ts";
 export { graphText } from "./text.ts";
 export { philox4x32, philoxUniform } from "./philox.ts";
 export { debugLevel, debugLog } from "./debug.ts";

@@ -140,7 +140,7 @@ export function groupNorm(x: Tensor, groups: number, { weight, bias, eps = 1e-5 
 /** Broadcasting matrix product over leading axes (NumPy matmul semantics for rank ≥ 2). */
 export function matmul(a: Tensor, b: Tensor): Tensor {
   check(a.shape.length >= 2 && b.shape.length >= 2, "matmul", () => "an operand has rank < 2", [a, b], "operands of rank ≥ 2");
-  const batch = ops.broadcastShapes("matmul", [ops.reshape(a, [...a.shape.slice(0, -2), 1, 1]), ops.reshape(b, [...b.shape.slice(0, -2), 1, 1])]).slice(0, -2);
+  const batch = ops.broadcastShapes("matmul", [a, b], [a.shape.slice(0, -2), b.shape.slice(0, -2)]);
   const aB = ops.broadcastTo(a, [...batch, ...a.shape.slice(-2)]);
   const bB = ops.broadcastTo(b, [...batch, ...b.shape.slice(-2)]);
   return ops.dot(aB, bB);

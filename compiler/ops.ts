@@ -120,16 +120,16 @@ export function broadcastTo(x: Tensor, shape: Shape): Tensor {
   return expand(reshape(x, padded), shape);
 }
 
-export function broadcastShapes(op: string, operands: readonly Tensor[]): number[] {
-  const rank = Math.max(...operands.map((t) => t.shape.length));
+export function broadcastShapes(op: string, operands: readonly Tensor[], shapes: readonly Shape[] = operands.map((t) => t.shape)): number[] {
+  const rank = Math.max(...shapes.map((s) => s.length));
   const out: number[] = [];
   for (let i = 0; i < rank; i++) {
     let dim = 1;
-    for (const t of operands) {
-      const d = t.shape[t.shape.length - rank + i] ?? 1;
+    for (const s of shapes) {
+      const d = s[s.length - rank + i] ?? 1;
       if (d === 1) continue;
       if (dim !== 1 && d !== dim)
-        throw new GraphError(op, `shapes ${operands.map((o) => shapeStr(o.shape)).join(" and ")} do not broadcast (axis ${i - rank}: ${dim} vs ${d})`, operands, "trailing dimensions that are equal or 1");
+        throw new GraphError(op, `shapes ${shapes.map(shapeStr).join(" and ")} do not broadcast (axis ${i - rank}: ${dim} vs ${d})`, operands, "trailing dimensions that are equal or 1");
       dim = d;
     }
     out.push(dim);

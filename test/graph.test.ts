@@ -33,7 +33,7 @@ describe("interning and hashing", () => {
 
   test("nodes are immutable", () => {
     const x = ops.input("x", [2]);
-    expect(() => ((x as { shape: number[] }).shape = [3])).toThrow();
+    expect(() => ((x as unknown as { shape: number[] }).shape = [3])).toThrow();
     expect(Object.isFrozen(x.shape)).toBe(true);
   });
 

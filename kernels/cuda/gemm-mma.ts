@@ -1,6 +1,7 @@
 // The portable tensor-core GEMM template (sm_80 and sm_90): a multi-stage cp.async pipeline into
 // swizzled shared memory, ldmatrix into fragments, mma.sync m16n8k16 bf16 → f32, and a fused epilogue.
 // Its index math lives in `gemmLayout` so the emulator (gemm-emulator.ts) checks the very same formulas.
+import { accumulatorCoord, aFragment, bFragmentsKN, bFragmentsNK } from "./fragments.ts";
 import { render, type IntOps } from "./index-math.ts";
 import { C_TYPE, PREAMBLE, indent, pointer, signature, type CudaKernel, type KernelParam, type StorageType } from "./kernel.ts";
 
@@ -102,26 +103,16 @@ export function gemmLayout(tile: GemmTile, layout: GemmLayout) {
       return { row: o.div(id, o.lit(shape.chunks)), chunk: o.mod(id, o.lit(shape.chunks)) };
     },
     /** The A row and k-chunk whose address `lane` gives to ldmatrix.x4 for fragment mi at k-step ks. */
-    ldmatrixA<T>(o: IntOps<T>, warpM: T, lane: T, mi: T, ks: T) {
-      const row = o.add(o.add(o.mul(warpM, o.lit(warpTileM)), o.mul(mi, o.lit(16))), o.add(o.mod(lane, o.lit(8)), o.mul(o.mod(o.div(lane, o.lit(8)), o.lit(2)), o.lit(8))));
-      return { row, chunk: o.add(o.mul(ks, o.lit(2)), o.div(lane, o.lit(16))) };
-    },
+    ldmatrixA: <T>(o: IntOps<T>, warpM: T, lane: T, mi: T, ks: T) =>
+      aFragment(o, lane, o.add(o.mul(warpM, o.lit(warpTileM)), o.mul(mi, o.lit(16))), o.mul(ks, o.lit(2))),
     /** The B tile row and chunk whose address `lane` gives to ldmatrix.x4 for n-tiles 2·pair and 2·pair+1. */
     ldmatrixB<T>(o: IntOps<T>, warpN: T, lane: T, pair: T, ks: T) {
-      const nBase = o.add(o.mul(warpN, o.lit(warpTileN)), o.mul(pair, o.lit(16)));
-      if (layout === "tn") {
-        const row = o.add(nBase, o.add(o.mod(lane, o.lit(8)), o.mul(o.div(lane, o.lit(16)), o.lit(8))));
-        return { row, chunk: o.add(o.mul(ks, o.lit(2)), o.mod(o.div(lane, o.lit(8)), o.lit(2))) };
-      }
-      const row = o.add(o.mul(ks, o.lit(16)), o.add(o.mod(lane, o.lit(8)), o.mul(o.mod(o.div(lane, o.lit(8)), o.lit(2)), o.lit(8))));
-      return { row, chunk: o.add(o.div(nBase, o.lit(8)), o.div(lane, o.lit(16))) };
+      const n0 = o.add(o.mul(warpN, o.lit(warpTileN)), o.mul(pair, o.lit(16)));
+      return layout === "tn" ? bFragmentsNK(o, lane, n0, o.mul(ks, o.lit(2))) : bFragmentsKN(o, lane, o.mul(ks, o.lit(16)), o.div(n0, o.lit(8)));
     },
     /** Block-tile row and column of accumulator registers 2·half and 2·half+1 (the second is col+1). */
-    accumulator<T>(o: IntOps<T>, warpM: T, warpN: T, lane: T, mi: T, ni: T, half: T) {
-      const row = o.add(o.add(o.mul(warpM, o.lit(warpTileM)), o.mul(mi, o.lit(16))), o.add(o.div(lane, o.lit(4)), o.mul(half, o.lit(8))));
-      const col = o.add(o.add(o.mul(warpN, o.lit(warpTileN)), o.mul(ni, o.lit(8))), o.mul(o.mod(lane, o.lit(4)), o.lit(2)));
-      return { row, col };
-    },
+    accumulator: <T>(o: IntOps<T>, warpM: T, warpN: T, lane: T, mi: T, ni: T, half: T) =>
+      accumulatorCoord(o, lane, o.add(o.mul(warpM, o.lit(warpTileM)), o.mul(mi, o.lit(16))), o.add(o.mul(warpN, o.lit(warpTileN)), o.mul(ni, o.lit(8))), half),
     /** Which output tile block `pid` computes (grouped raster order, GROUP_M tile rows at a time). */
     blockTile<T>(o: IntOps<T>, tilesM: number, tilesN: number, pid: T) {
       const inGroup = o.lit(GROUP_M * tilesN);

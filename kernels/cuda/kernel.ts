@@ -54,6 +54,7 @@ export const indent = (text: string, depth: number): string =>
 export const PREAMBLE = `#ifndef KILN_CUDA_PREAMBLE
 #define KILN_CUDA_PREAMBLE
 typedef unsigned short bf16_t;  // bf16 as raw bits; converted with cvt.rn (round to nearest even)
+#define KILN_INF __int_as_float(0x7f800000)  // no <math.h> under NVRTC, so no INFINITY
 
 __device__ __forceinline__ float bf16_to_f32(bf16_t x) { return __uint_as_float(((unsigned)x) << 16); }
 __device__ __forceinline__ bf16_t f32_to_bf16(float x) {

@@ -58,6 +58,8 @@ export interface OpAttrs {
     readonly body: CallBody;
     readonly checkpoint: boolean;
     readonly vjp?: CustomVjp;
+    /** Facts a backend template needs (heads, scale, …); part of the node's identity. */
+    readonly meta?: Readonly<Record<string, number | boolean | string>>;
   };
 }
 
@@ -124,7 +126,7 @@ function attrsKey(op: Op, attrs: OpAttrs[Op], mode: "local" | "stable"): string 
       ? `${body.out.id}(${body.params.map((p) => p.id).join(",")})`
       : `${body.out.hash}(${body.params.map((p) => p.hash).join(",")})`;
   const vjpKey = call.vjp ? (mode === "local" ? `vjp#${functionId(call.vjp)}` : `vjp:${hashString(call.vjp.toString())}`) : "";
-  return `${call.name}|${call.checkpoint}|${bodyKey}|${vjpKey}`;
+  return `${call.name}|${call.checkpoint}|${bodyKey}|${vjpKey}|${call.meta ? JSON.stringify(call.meta) : ""}`;
 }
 
 // --- interning -----------------------------------------------------------------------------------

@@ -4,7 +4,7 @@
 
 import { GraphError, check } from "./errors.ts";
 import { shapeStr, sizeOf, type Shape, type Tensor } from "./graph.ts";
-import { stopGradient } from "./autodiff.ts";
+import { backward, stopGradient } from "./autodiff.ts";
 import * as ops from "./ops.ts";
 import type { TensorLike } from "./ops.ts";
 
@@ -290,7 +290,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOpt
   const d = hd / heads;
   const scale = options.scale ?? 1 / Math.sqrt(d);
   if (keyMask) check(keyMask.shape.length === 2 && keyMask.shape[0] === b && keyMask.shape[1] === sk, "attention", () => `key mask ${shapeStr(keyMask.shape)}`, [keyMask], `a mask of shape [${b}, ${sk}]`);
-  const body = (qa: Tensor, ka: Tensor, va: Tensor, ...rest: Tensor[]): Tensor => {
+  const forward = (qa: Tensor, ka: Tensor, va: Tensor, mask?: Tensor): Tensor => {
     const splitHeads = (t: Tensor, n: number, s: number): Tensor => {
       const perHead = ops.permute(ops.reshape(t, [b, s, n, d]), [0, 2, 1, 3]);
       if (n === heads) return perHead;
@@ -302,7 +302,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOpt
     const vh = splitHeads(va, kvHeads, sk);
     let scores = ops.mul(ops.dot(qh, ops.transpose(kh)), scale);
     let allowed: Tensor | undefined;
-    if (rest[0]) allowed = ops.broadcastTo(ops.reshape(ops.cmplt(0, ops.cast(rest[0], "f32")), [b, 1, 1, sk]), [b, heads, sq, sk]);
+    if (mask) allowed = ops.broadcastTo(ops.reshape(ops.cmplt(0, ops.cast(mask, "f32")), [b, 1, 1, sk]), [b, heads, sq, sk]);
     if (causal) {
       const future = ops.broadcastTo(ops.cmplt(ops.iota([sq, sk], 0), ops.iota([sq, sk], 1)), [b, heads, sq, sk]);
       const past = ops.cmpeq(future, ops.full(future.shape, 0, "bool"));
@@ -318,5 +318,17 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOpt
     const out = ops.dot(probs, vh);
     return ops.reshape(ops.permute(out, [0, 2, 1, 3]), [b, sq, hd]);
   };
-  return ops.call("attention", body, keyMask ? [q, k, v, keyMask] : [q, k, v]);
+  const meta = { heads, kvHeads, scale, causal, masked: keyMask !== undefined };
+  // The backward is one call too ("attention_bwd": dq, dk and dv from q, k, v, the output and its
+  // cotangent), so a backend can run it as one fused kernel; its body is the differentiated forward.
+  const vjp = (args: readonly Tensor[], out: Tensor, ct: Tensor): (Tensor | null)[] => {
+    const [dq, dk, dv] = ops.callTuple(
+      "attention_bwd",
+      (qa, ka, va, _o, dout, ...rest) => backward(forward(qa!, ka!, va!, rest[0]), [qa!, ka!, va!], dout!),
+      [args[0]!, args[1]!, args[2]!, out, ct, ...args.slice(3)],
+      { meta },
+    );
+    return [dq!, dk!, dv!, ...args.slice(3).map(() => null)];
+  };
+  return ops.call("attention", (qa, ka, va, ...rest) => forward(qa!, ka!, va!, rest[0]), keyMask ? [q, k, v, keyMask] : [q, k, v], { vjp, meta });
 }

@@ -272,6 +272,8 @@ export interface CallOptions {
   checkpoint?: boolean;
   /** Replaces differentiation of the body. */
   vjp?: CustomVjp;
+  /** Facts a backend template needs to run the call as one kernel (e.g. attention's head count). */
+  meta?: Readonly<Record<string, number | boolean | string>>;
 }
 
 /**
@@ -317,7 +319,13 @@ export function callTuple(name: string, fn: (...args: Tensor[]) => readonly Tens
 }
 
 function makeCall(name: string, body: CallBody, args: readonly Tensor[], options: CallOptions): Tensor {
-  const attrs = options.vjp ? { name, body, checkpoint: options.checkpoint ?? false, vjp: options.vjp } : { name, body, checkpoint: options.checkpoint ?? false };
+  const attrs = {
+    name,
+    body,
+    checkpoint: options.checkpoint ?? false,
+    ...(options.vjp ? { vjp: options.vjp } : {}),
+    ...(options.meta ? { meta: options.meta } : {}),
+  };
   return makeNode("call", args, body.out.shape, body.out.dtype, attrs);
 }
 

@@ -4,8 +4,8 @@
 import { aFragment, aFragmentTrans, accumulatorCoord, bFragmentsKN, bFragmentsNK } from "./fragments.ts";
 import { render as r } from "./index-math.ts";
 import { smemOffset, type OperandTile } from "./gemm-mma.ts";
-import { LOG2E, attentionScale, attentionShapeProblem, copyHeadRows, floatLiteral, headTile, type AttentionShape } from "./attention.ts";
-import { PREAMBLE, indent, pointer, signature, type CudaKernel, type KernelParam } from "./kernel.ts";
+import { LOG2E, attentionScale, attentionShapeProblem, copyHeadRows, headTile, type AttentionShape } from "./attention.ts";
+import { PREAMBLE, floatLiteral, indent, pointer, signature, type CudaKernel, type KernelParam } from "./kernel.ts";
 
 const shapeTag = (s: AttentionShape) => `b${s.batch}h${s.heads}q${s.seqQ}k${s.seqK}d${s.headDim}`;
 

@@ -4,7 +4,7 @@
 import { aFragment, accumulatorCoord, bFragmentsKN, bFragmentsNK } from "./fragments.ts";
 import { render as r } from "./index-math.ts";
 import { smemOffset, type OperandTile } from "./gemm-mma.ts";
-import { PREAMBLE, indent, pointer, signature, type CudaKernel, type KernelParam } from "./kernel.ts";
+import { PREAMBLE, floatLiteral, indent, pointer, signature, type CudaKernel, type KernelParam } from "./kernel.ts";
 
 export interface AttentionShape {
   batch: number;
@@ -27,12 +27,6 @@ export function attentionShapeProblem(s: AttentionShape): string | null {
 }
 
 export const attentionScale = (s: AttentionShape) => s.scale ?? 1 / Math.sqrt(s.headDim);
-
-/** A float as a C literal that round-trips through f32. */
-export const floatLiteral = (x: number) => {
-  const f = Math.fround(x);
-  return Number.isInteger(f) ? `${f}.f` : `${f}f`;
-};
 
 export const headTile = (rows: number, headDim: number): OperandTile => ({ rows, chunks: headDim / 8 });
 

@@ -40,6 +40,12 @@ export const C_TYPE: Record<StorageType, string> = { bf16: "bf16_t", f32: "float
 
 export const signature = (params: readonly KernelParam[]) => params.map((p) => `${p.cType} ${p.name}`).join(", ");
 
+/** A number as a C float literal that round-trips through f32 (e.g. 1e-8 → 9.99999993922529e-9f). */
+export const floatLiteral = (x: number): string => {
+  const f = Math.fround(x);
+  return Number.isInteger(f) ? `${f}.f` : `${f}f`;
+};
+
 /** Indents every non-empty line of a block by `depth` two-space steps. */
 export const indent = (text: string, depth: number): string =>
   text

@@ -67,10 +67,13 @@ export function adamwMultiTensor(numels: readonly number[], o: AdamwOptions): Cu
   const source = `${PREAMBLE}
 // ${name}: AdamW over ${tensorCount} tensors: θ ← θ(1 − lr·λ); m ← lerp(m, g, 1 − β1); v ← β2 v + (1 − β2) g²;
 // θ ← θ − (lr / (1 − β1^t))·m / (√v / √(1 − β2^t) + ε), β = (${beta1}, ${beta2}), ε = ${eps}; param ${o.param}, grad ${o.grad}, state ${o.state}.
+#ifndef KILN_ADAMW_TENSOR
+#define KILN_ADAMW_TENSOR
 struct AdamwTensor {
   unsigned long long param, grad, exp_avg, exp_avg_sq, param_bf16;  // device pointers
   long long numel, first_block;  // element count; index of the tensor's first block in the grid
 };
+#endif
 
 extern "C" __global__ void __launch_bounds__(${THREADS}) ${name}(${signature(params)}) {
   // 1 − β computed in double, as PyTorch passes it, then rounded once to f32.
@@ -99,7 +102,7 @@ ${o.bf16Copy ? "  bf16_t* param_bf16 = t.param_bf16 ? reinterpret_cast<bf16_t*>(
     float theta = ${load(o.param, "param[i]")} * decay;
     m += ONE_MINUS_BETA1 * (g - m);
     v = BETA2 * v + ONE_MINUS_BETA2 * g * g;
-    theta -= step_size * m / (sqrtf(v) / bias_correction2_sqrt + EPS);
+    theta -= step_size * m / (sqrtf(v) / bias_correction2_sqrt + EPS);  // IEEE division, as PyTorch (its slow path costs ptxas a 4-byte spill)
     param[i] = ${store(o.param, "theta")};
     exp_avg[i] = ${store(o.state, "m")};
     exp_avg_sq[i] = ${store(o.state, "v")};

@@ -2,7 +2,7 @@
 // driven by the same index formulas the renderer writes into the CUDA source (gemmLayout) and by the
 // PTX fragment layouts below. It finds tiling and swizzle bugs on machines without a GPU.
 import { evaluate as o } from "./index-math.ts";
-import { gemmLayout, gemmTileProblem, gemmVectorLoads, smemOffset, type GemmProblem, type GemmTile, type OperandTile } from "./gemm-mma.ts";
+import { gemmLayout, gemmTileProblem, gemmVectorLoads, smemOffset, type GemmLayoutMath, type GemmProblem, type GemmTile, type OperandTile } from "./gemm-mma.ts";
 
 /**
  * PTX ISA fragment layouts of mma.m16n8k16 with 16-bit inputs, for lane t (g = t/4, c = t%4) and the
@@ -37,11 +37,12 @@ export interface EmulationResult {
 /**
  * Runs the kernel's data movement and arithmetic for (A, B) given as numbers (already bf16-rounded),
  * with the identity epilogue. Throws when an index formula breaks an invariant of the hardware or the tiling.
+ * `layout` defaults to the formulas the renderer uses; tests pass a broken one to see it caught.
  */
-export function emulateGemm(p: GemmProblem, t: GemmTile, a: Float64Array, b: Float64Array): EmulationResult {
+export function emulateGemm(p: GemmProblem, t: GemmTile, a: Float64Array, b: Float64Array, layout: GemmLayoutMath = gemmLayout(t, p.layout)): EmulationResult {
   const problem = gemmTileProblem(t, p.layout);
   if (problem) throw new Error(`emulateGemm: ${problem}`);
-  const L = gemmLayout(t, p.layout);
+  const L = layout;
   const batch = p.batch ?? 1;
   const strideA = p.strideA ?? p.m * p.k;
   const strideB = p.strideB ?? p.n * p.k;

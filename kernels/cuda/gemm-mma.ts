@@ -25,7 +25,7 @@ export type GemmLayout = "tn" | "nn";
 export interface GemmEpilogue {
   /** Short identifier that goes into the kernel name (e.g. "bias_gelu"). */
   tag: string;
-  /** Body of the device function; it sees acc, b, row, col and the extra params by name. */
+  /** Body of the device function; it sees acc, b, row, col, the extra params by name, and M, N, K. */
   body: string;
   /** Extra kernel parameters (pointers or scalars) the body reads. */
   params: readonly KernelParam[];
@@ -203,12 +203,11 @@ export function gemmMma(p: GemmProblem, t: GemmTile): CudaKernel {
         : `const bool ok = ${inBounds};
 cp_async_16(smem_u32(dst + ${offset}), ok ? ${operand} + (long long)g_row * ${extent.cols} + g_col : ${operand}, ok ? 16 : 0);`
       : `// Unaligned rows: eight guarded element loads, one 16-byte shared store.
-uint4 chunk8;
-bf16_t* elems = reinterpret_cast<bf16_t*>(&chunk8);
+unsigned e[8];
 #pragma unroll
 for (int j = 0; j < 8; ++j)
-  elems[j] = g_row < ${extent.rows} && g_col + j < ${extent.cols} ? ${operand}[(long long)g_row * ${extent.cols} + g_col + j] : (bf16_t)0;
-*reinterpret_cast<uint4*>(dst + ${offset}) = chunk8;`;
+  e[j] = g_row < ${extent.rows} && g_col + j < ${extent.cols} ? ${operand}[(long long)g_row * ${extent.cols} + g_col + j] : 0u;
+*reinterpret_cast<uint4*>(dst + ${offset}) = make_uint4(e[0] | e[1] << 16, e[2] | e[3] << 16, e[4] | e[5] << 16, e[6] | e[7] << 16);`;
     return `{
   bf16_t* dst = ${operand.toLowerCase()}_tiles + stage * ${shape.rows * shape.chunks * 8};
   #pragma unroll
@@ -234,13 +233,13 @@ ${indent(body, 2)}
   const rowCheck = p.m % t.bm === 0 ? "" : "if (row >= M) continue;\n";
   const pairStore =
     p.n % t.bn === 0 && p.n % 2 === 0
-      ? `const float v0 = epilogue_${epilogue.tag}(acc[mi][ni][2 * half], b, row, col${extraArgs});
-const float v1 = epilogue_${epilogue.tag}(acc[mi][ni][2 * half + 1], b, row, col + 1${extraArgs});
+      ? `const float v0 = ${name}_epilogue(acc[mi][ni][2 * half], b, row, col${extraArgs});
+const float v1 = ${name}_epilogue(acc[mi][ni][2 * half + 1], b, row, col + 1${extraArgs});
 ${store.pair}`
       : `if (col < N) {
-  const float v0 = epilogue_${epilogue.tag}(acc[mi][ni][2 * half], b, row, col${extraArgs});
+  const float v0 = ${name}_epilogue(acc[mi][ni][2 * half], b, row, col${extraArgs});
   if (col + 1 < N) {
-    const float v1 = epilogue_${epilogue.tag}(acc[mi][ni][2 * half + 1], b, row, col + 1${extraArgs});
+    const float v1 = ${name}_epilogue(acc[mi][ni][2 * half + 1], b, row, col + 1${extraArgs});
 ${p.n % 2 === 0 ? `    ${store.pair}` : `    C[at] = ${store.one("v0")};\n    C[at + 1] = ${store.one("v1")};`}
   } else {
     C[at] = ${store.one("v0")};
@@ -249,14 +248,15 @@ ${p.n % 2 === 0 ? `    ${store.pair}` : `    C[at] = ${store.one("v0")};\n    C[
 
   const what = p.layout === "tn" ? "A·Bᵀ (B [N,K] row-major)" : "A·B (B [K,N] row-major)";
   const source = `${PREAMBLE}
-// ${name}: C[b] = epilogue_${epilogue.tag}(${what}) for A [${p.m},${p.k}] bf16, ${batch} batch(es), f32 accumulation, ${p.out} out.
-__device__ __forceinline__ float epilogue_${epilogue.tag}(${signature([
+// ${name}: C[b] = ${epilogue.tag}(${what}) for A [${p.m},${p.k}] bf16, ${batch} batch(es), f32 accumulation, ${p.out} out.
+__device__ __forceinline__ float ${name}_epilogue(${signature([
     { name: "acc", type: "f32", cType: "float" },
     { name: "b", type: "i32", cType: "int" },
     { name: "row", type: "i32", cType: "int" },
     { name: "col", type: "i32", cType: "int" },
     ...epilogue.params,
   ])}) {
+  [[maybe_unused]] constexpr int M = ${p.m}, N = ${p.n}, K = ${p.k};
 ${indent(epilogue.body, 1)}
 }
 

@@ -22,14 +22,17 @@ function wgmmaHelper(n: number): string {
   const outputs = Array.from({ length: regs }, (_, i) => `"+f"(d[${i}])`);
   const rows: string[] = [];
   for (let i = 0; i < outputs.length; i += 8) rows.push(outputs.slice(i, i + 8).join(", "));
-  return `// d += A·Bᵀ for a 64×${n}×16 step of one warpgroup; A and B are read from shared memory via descriptors.
+  return `#ifndef KILN_WGMMA_M64N${n}K16
+#define KILN_WGMMA_M64N${n}K16
+// d += A·Bᵀ for a 64×${n}×16 step of one warpgroup; A and B are read from shared memory via descriptors.
 __device__ __forceinline__ void wgmma_m64n${n}k16(float (&d)[${regs}], unsigned long long desc_a, unsigned long long desc_b) {
   asm volatile(
       "{\\n.reg .pred p;\\nsetp.ne.b32 p, 1, 0;\\n"
       "wgmma.mma_async.sync.aligned.m64n${n}k16.f32.bf16.bf16 {${list}}, %${regs}, %${regs + 1}, p, 1, 1, 0, 0;\\n}\\n"
       : ${rows.join(",\n        ")}
       : "l"(desc_a), "l"(desc_b));
-}`;
+}
+#endif`;
 }
 
 /** Shared-memory matrix descriptor for a K-major tile in 128B swizzle: 8-row groups 1024 bytes apart. */
@@ -98,14 +101,15 @@ ${DESCRIPTOR_HELPERS}
 #endif
 ${wgmmaHelper(t.bn)}
 
-// ${name}: C[b] = epilogue_${epilogue.tag}(A·Bᵀ) for A [${p.m},${p.k}], B [${p.n},${p.k}] bf16, wgmma with f32 accumulation, ${p.out} out.
-__device__ __forceinline__ float epilogue_${epilogue.tag}(${signature([
+// ${name}: C[b] = ${epilogue.tag}(A·Bᵀ) for A [${p.m},${p.k}], B [${p.n},${p.k}] bf16, wgmma with f32 accumulation, ${p.out} out.
+__device__ __forceinline__ float ${name}_epilogue(${signature([
     { name: "acc", type: "f32", cType: "float" },
     { name: "b", type: "i32", cType: "int" },
     { name: "row", type: "i32", cType: "int" },
     { name: "col", type: "i32", cType: "int" },
     ...epilogue.params,
   ])}) {
+  [[maybe_unused]] constexpr int M = ${p.m}, N = ${p.n}, K = ${p.k};
 ${indent(epilogue.body, 1)}
 }
 
@@ -168,13 +172,13 @@ ${indent(copy("B", bTile, loadsB, "N", "block_n"), 2)}
       const int col = block_n + ${acc.col};
       if (row >= M || col >= N) continue;
       const long long at = (long long)row * N + col;
-      const float v0 = epilogue_${epilogue.tag}(acc[4 * j + 2 * half], b, row, col${extraArgs});
+      const float v0 = ${name}_epilogue(acc[4 * j + 2 * half], b, row, col${extraArgs});
       if (col + 1 < N && N % 2 == 0) {
-        const float v1 = epilogue_${epilogue.tag}(acc[4 * j + 2 * half + 1], b, row, col + 1${extraArgs});
+        const float v1 = ${name}_epilogue(acc[4 * j + 2 * half + 1], b, row, col + 1${extraArgs});
         ${store}
       } else {
         C[at] = ${p.out === "bf16" ? "f32_to_bf16(v0)" : "v0"};
-        if (col + 1 < N) C[at + 1] = ${p.out === "bf16" ? `f32_to_bf16(epilogue_${epilogue.tag}(acc[4 * j + 2 * half + 1], b, row, col + 1${extraArgs}))` : `epilogue_${epilogue.tag}(acc[4 * j + 2 * half + 1], b, row, col + 1${extraArgs})`};
+        if (col + 1 < N) C[at + 1] = ${p.out === "bf16" ? `f32_to_bf16(${name}_epilogue(acc[4 * j + 2 * half + 1], b, row, col + 1${extraArgs}))` : `${name}_epilogue(acc[4 * j + 2 * half + 1], b, row, col + 1${extraArgs})`};
       }
     }
 }

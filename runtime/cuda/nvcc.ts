@@ -1,6 +1,6 @@
 // Compiles CUDA C++ with the toolkit's nvcc (no GPU or driver needed) and reads ptxas's per-kernel
 // resource report. This is how machines without a GPU check that every kernel compiles without spills.
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -57,23 +57,58 @@ export function parseResourceUsage(log: string): KernelResources[] {
   return kernels;
 }
 
+export interface NvccOptions {
+  arch?: string;
+  flags?: readonly string[];
+  nvcc?: string;
+}
+
 /** Compiles `source` to a cubin for `arch` (default sm_90a) and returns it with the resource report. */
-export function compileWithNvcc(source: string, options: { arch?: string; flags?: readonly string[]; nvcc?: string } = {}): NvccOutput {
+export function compileWithNvcc(source: string, options: NvccOptions = {}): NvccOutput {
+  const job = prepare(source, options);
+  try {
+    const run = spawnSync(job.nvcc, job.args, { encoding: "utf8" });
+    return job.finish(run.error, run.status, `${run.stdout ?? ""}${run.stderr ?? ""}`);
+  } finally {
+    job.cleanup();
+  }
+}
+
+/** The same, without blocking: several translation units can compile at once. */
+export async function compileWithNvccAsync(source: string, options: NvccOptions = {}): Promise<NvccOutput> {
+  const job = prepare(source, options);
+  try {
+    const { error, status, log } = await new Promise<{ error: Error | undefined; status: number | null; log: string }>((resolve) => {
+      const child = spawn(job.nvcc, job.args, { stdio: ["ignore", "pipe", "pipe"] });
+      let log = "";
+      child.stdout.on("data", (chunk: Buffer) => (log += chunk.toString()));
+      child.stderr.on("data", (chunk: Buffer) => (log += chunk.toString()));
+      child.on("error", (error) => resolve({ error, status: null, log }));
+      child.on("close", (status) => resolve({ error: undefined, status, log }));
+    });
+    return job.finish(error, status, log);
+  } finally {
+    job.cleanup();
+  }
+}
+
+function prepare(source: string, options: NvccOptions) {
   const arch = options.arch ?? "sm_90a";
   const dir = mkdtempSync(join(tmpdir(), "kiln-nvcc-"));
-  try {
-    const input = join(dir, "kernels.cu");
-    const output = join(dir, "kernels.cubin");
-    writeFileSync(input, source);
-    const args = ["-cubin", `-arch=${arch}`, "--std=c++17", "--resource-usage", ...(options.flags ?? []), "-o", output, input];
-    const run = spawnSync(options.nvcc ?? "nvcc", args, { encoding: "utf8" });
-    const log = `${run.stdout ?? ""}${run.stderr ?? ""}`;
-    if (run.error) throw new Error(`nvcc could not be run (${run.error.message}); expected the CUDA toolkit's nvcc on the PATH`);
-    if (run.status !== 0) throw new Error(`nvcc ${args.join(" ")} exited with ${run.status}:\n${numbered(source, log)}${log}`);
-    return { cubin: new Uint8Array(readFileSync(output)), resources: parseResourceUsage(log), log };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const input = join(dir, "kernels.cu");
+  const output = join(dir, "kernels.cubin");
+  writeFileSync(input, source);
+  const args = ["-cubin", `-arch=${arch}`, "--std=c++17", "--resource-usage", ...(options.flags ?? []), "-o", output, input];
+  return {
+    nvcc: options.nvcc ?? "nvcc",
+    args,
+    finish(error: Error | undefined, status: number | null, log: string): NvccOutput {
+      if (error) throw new Error(`nvcc could not be run (${error.message}); expected the CUDA toolkit's nvcc on the PATH`);
+      if (status !== 0) throw new Error(`nvcc ${args.join(" ")} exited with ${status}:\n${numbered(source, log)}${log}`);
+      return { cubin: new Uint8Array(readFileSync(output)), resources: parseResourceUsage(log), log };
+    },
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
 /** The source lines an nvcc error points at, so a failure in generated code can be read in place. */

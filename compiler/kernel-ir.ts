@@ -5,7 +5,7 @@
 export type ScalarType = "f32" | "i32" | "bool";
 
 export type UnaryOp = "neg" | "exp2" | "log2" | "sin" | "sqrt" | "recip" | "round_bf16" | "round_f16";
-export type BinaryOp = "add" | "mul" | "idiv" | "mod" | "max" | "lt" | "eq" | "and";
+export type BinaryOp = "add" | "mul" | "idiv" | "mod" | "max" | "min" | "lt" | "eq" | "and";
 
 export type Expr =
   | { readonly op: "const"; readonly value: number; readonly type: ScalarType }
@@ -23,7 +23,8 @@ export type Expr =
 export type Stmt =
   | { readonly s: "loop"; readonly var: Expr & { op: "var" }; readonly parallel: boolean; readonly body: readonly Stmt[] }
   | { readonly s: "let"; readonly name: string; readonly value: Expr }
-  | { readonly s: "store"; readonly buffer: number; readonly index: Expr; readonly value: Expr }
+  /** buffer[index] = value, or += value when `accumulate` (scatter_add). */
+  | { readonly s: "store"; readonly buffer: number; readonly index: Expr; readonly value: Expr; readonly accumulate?: boolean }
   | { readonly s: "acc_init"; readonly name: string; readonly fn: "add" | "max"; readonly type: ScalarType }
   | { readonly s: "acc"; readonly name: string; readonly fn: "add" | "max"; readonly value: Expr }
   | { readonly s: "template"; readonly template: string; readonly args: Readonly<Record<string, number | string>>; readonly buffers: Readonly<Record<string, number>>; readonly epilogue?: Epilogue }
@@ -96,6 +97,8 @@ export function bounds(e: Expr): Range {
           return b0 === b1 && b0 > 0 && a0 >= 0 ? (a1 < b0 ? [a0, a1] : [0, b0 - 1]) : UNBOUNDED;
         case "max":
           return [Math.max(a0, b0), Math.max(a1, b1)];
+        case "min":
+          return [Math.min(a0, b0), Math.min(a1, b1)];
         case "lt":
         case "eq":
         case "and":
@@ -241,6 +244,17 @@ function splitByDivisor(l: Linear, d: number): { quotient: Linear; rest: Linear 
   return { quotient, rest };
 }
 
+/** The affine form Σ coeff·var + constant of an index, or null when it is not affine in the loop variables. */
+export function affine(e: Expr): { constant: number; coeffs: Map<string, number> } | null {
+  const l = linear(simplifyIndex(e));
+  const coeffs = new Map<string, number>();
+  for (const { atom, coeff } of l.terms.values()) {
+    if (atom.op !== "var") return null;
+    coeffs.set(atom.name, coeff);
+  }
+  return { constant: l.constant, coeffs };
+}
+
 const linearBounds = (l: Linear): Range => bounds(fromLinear({ terms: new Map(l.terms), constant: l.constant }));
 
 /**
@@ -307,10 +321,13 @@ export function simplifyIndex(e: Expr): Expr {
       return mkBinary("mod", a, b);
     }
     case "max":
+    case "min":
     case "lt":
     case "eq":
     case "and": {
       if (isConst(a) && isConst(b)) return iconst(evalBinary(e.fn, a.value, b.value));
+      if (e.fn === "max" && bounds(a)[0] >= bounds(b)[1]) return a;
+      if (e.fn === "min" && bounds(a)[1] <= bounds(b)[0]) return a;
       if (e.fn === "lt") {
         const [alo, ahi] = bounds(a);
         const [blo, bhi] = bounds(b);
@@ -340,6 +357,8 @@ function evalBinary(fn: BinaryOp, x: number, y: number): number {
       return (x % y) + 0;
     case "max":
       return Math.max(x, y);
+    case "min":
+      return Math.min(x, y);
     case "lt":
       return x < y ? 1 : 0;
     case "eq":

@@ -302,7 +302,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOpt
     const vh = splitHeads(va, kvHeads, sk);
     let scores = ops.mul(ops.dot(qh, ops.transpose(kh)), scale);
     let allowed: Tensor | undefined;
-    if (mask) allowed = ops.broadcastTo(ops.reshape(ops.cmplt(0, ops.cast(mask, "f32")), [b, 1, 1, sk]), [b, heads, sq, sk]);
+    if (mask) allowed = ops.broadcastTo(ops.reshape(mask, [b, 1, 1, sk]), [b, heads, sq, sk]);
     if (causal) {
       const future = ops.broadcastTo(ops.cmplt(ops.iota([sq, sk], 0), ops.iota([sq, sk], 1)), [b, heads, sq, sk]);
       const past = ops.cmpeq(future, ops.full(future.shape, 0, "bool"));
@@ -330,5 +330,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOpt
     );
     return [dq!, dk!, dv!, ...args.slice(3).map(() => null)];
   };
-  return ops.call("attention", (qa, ka, va, ...rest) => forward(qa!, ka!, va!, rest[0]), keyMask ? [q, k, v, keyMask] : [q, k, v], { vjp, meta });
+  // The mask enters the call as bool (one byte per key), whatever dtype the caller gave.
+  const mask = keyMask === undefined ? undefined : keyMask.dtype === "bool" ? keyMask : ops.cmplt(0, ops.cast(keyMask, "f32"));
+  return ops.call("attention", (qa, ka, va, ...rest) => forward(qa!, ka!, va!, rest[0]), mask ? [q, k, v, mask] : [q, k, v], { vjp, meta });
 }

@@ -1,0 +1,401 @@
+// The C renderer: L2 kernels → one C99 + OpenMP translation unit with a `kiln_step` entry that runs
+// every kernel in order. Each kernel is a named static function with a comment naming the graph
+// nodes it fuses; templates (GEMM, attention) are called through their argument structs, their
+// source supplied by the device that compiles the file.
+
+import { exprKey, unreachable, type Expr, type Kernel, type KernelBuffer, type Stmt } from "../kernel-ir.ts";
+import type { Program } from "../lower.ts";
+
+/** Helpers every generated file gets: vectorisable exp2, bf16/f16 rounding, kiln's Philox, NaN-propagating max. */
+const PRELUDE = `#include <stdint.h>
+#include <string.h>
+#include <math.h>
+#include <omp.h>
+
+/* 2^x: round to nearest, a degree-5 polynomial on [-0.5, 0.5] (relative error < 2e-7), and the
+   exponent placed by integer arithmetic in two halves (so subnormal results and overflow to inf come
+   out right); only arithmetic and selects, so loops over it vectorise. NaN stays NaN. */
+static inline float kiln_exp2f(float x) {
+  const float c = x < -151.0f ? -151.0f : (x > 129.0f ? 129.0f : x);
+  const float n = __builtin_rintf(c);
+  const float f = c - n;
+  float p = 1.326472731307149e-3f;
+  p = p * f + 9.671512991189957e-3f;
+  p = p * f + 5.550733581185341e-2f;
+  p = p * f + 2.4022242426872253e-1f;
+  p = p * f + 6.931470036506653e-1f;
+  p = p * f + 1.0f;
+  const int32_t e = (int32_t)n, h = e >> 1;
+  union { uint32_t u; float f; } s1 = { (uint32_t)(h + 127) << 23 }, s2 = { (uint32_t)(e - h + 127) << 23 };
+  const float r = p * s1.f * s2.f;
+  return x != x ? x : r;
+}
+static inline float kiln_round_bf16(float x) {
+  union { float f; uint32_t u; } v = { x };
+  if ((v.u & 0x7fffffffu) > 0x7f800000u) return x;
+  v.u = (v.u + 0x7fffu + ((v.u >> 16) & 1u)) & 0xffff0000u;
+  return v.f;
+}
+static inline float kiln_round_f16(float x) { return (float)(_Float16)x; }
+static inline float kiln_maxf(float a, float b) { return (a > b || a != a) ? a : b; }
+static inline int32_t kiln_maxi(int32_t a, int32_t b) { return a > b ? a : b; }
+static inline int32_t kiln_mini(int32_t a, int32_t b) { return a < b ? a : b; }
+/* kiln's Philox4x32-10 uniform: key (seed, 0), counter (i >> 2, offset, 0, 0), word i & 3, (bits >> 8) * 2^-24. */
+static inline float kiln_philox(uint32_t seed, uint32_t offset, uint32_t i) {
+  uint32_t c0 = i >> 2, c1 = offset, c2 = 0, c3 = 0, k0 = seed, k1 = 0;
+  for (int r = 0; r < 10; r++) {
+    const uint64_t p0 = (uint64_t)0xD2511F53u * c0, p1 = (uint64_t)0xCD9E8D57u * c2;
+    const uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1 ^ k0, n2 = (uint32_t)(p0 >> 32) ^ c3 ^ k1;
+    c1 = (uint32_t)p1; c3 = (uint32_t)p0; c0 = n0; c2 = n2;
+    k0 += 0x9E3779B9u; k1 += 0xBB67AE85u;
+  }
+  const uint32_t w = (i & 3) == 0 ? c0 : (i & 3) == 1 ? c1 : (i & 3) == 2 ? c2 : c3;
+  return (float)(w >> 8) * (1.0f / 16777216.0f);
+}
+`;
+
+const cType = (t: Expr["type"]): string => (t === "f32" ? "float" : t === "i32" ? "int32_t" : "int");
+const storageType = (dtype: KernelBuffer["dtype"]): string => (dtype === "i32" ? "int32_t" : dtype === "bool" ? "uint8_t" : "float");
+
+function literal(value: number, type: Expr["type"]): string {
+  if (type !== "f32") return String(Math.trunc(value));
+  if (Number.isNaN(value)) return "NAN";
+  if (value === Infinity) return "INFINITY";
+  if (value === -Infinity) return "(-INFINITY)";
+  const f = Math.fround(value);
+  if (!Number.isFinite(f)) return f > 0 ? "INFINITY" : "(-INFINITY)";
+  const text = f.toPrecision(9);
+  return `${text.includes(".") || text.includes("e") ? text : text + ".0"}f`;
+}
+
+/** Renders statements with common subexpressions of each block bound once, just before first use. */
+class Emitter {
+  private lines: string[] = [];
+  private temp = 0;
+
+  constructor(private readonly indentUnit = "  ") {}
+
+  text(): string {
+    return this.lines.join("\n");
+  }
+
+  line(depth: number, text: string): void {
+    this.lines.push(this.indentUnit.repeat(depth) + text);
+  }
+
+  block(stmts: readonly Stmt[], depth: number, bound: Map<string, string>): void {
+    // Count how often each non-trivial expression is referenced by this block's own statements.
+    const uses = new Map<string, number>();
+    const visit = (e: Expr, seen: Set<string>): void => {
+      const key = exprKey(e);
+      if (e.op === "const" || e.op === "var" || e.op === "local") return;
+      uses.set(key, (uses.get(key) ?? 0) + 1);
+      if (seen.has(key)) return;
+      seen.add(key);
+      for (const child of children(e)) visit(child, seen);
+    };
+    const seen = new Set<string>();
+    for (const s of stmts) for (const e of stmtExprs(s)) visit(e, seen);
+    const scope = new Map(bound);
+    for (const s of stmts) {
+      // Bind the shared subexpressions this statement uses (children first).
+      const bind = (e: Expr): void => {
+        const key = exprKey(e);
+        if (scope.has(key) || e.op === "const" || e.op === "var" || e.op === "local") return;
+        for (const child of children(e)) bind(child);
+        if ((uses.get(key) ?? 0) > 1) {
+          const name = `t${this.temp++}`;
+          this.line(depth, `const ${cType(e.type)} ${name} = ${this.expr(e, scope)};`);
+          scope.set(key, name);
+        }
+      };
+      for (const e of stmtExprs(s)) bind(e);
+      this.stmt(s, depth, scope);
+    }
+  }
+
+  private stmt(s: Stmt, depth: number, scope: Map<string, string>): void {
+    switch (s.s) {
+      case "loop": {
+        const innermost = !s.body.some((b) => b.s === "loop" || b.s === "template");
+        const accs = s.body.filter((b): b is Stmt & { s: "acc" } => b.s === "acc");
+        const scatter = s.body.some((b) => b.s === "store" && b.accumulate);
+        if (s.parallel) this.line(depth, "#pragma omp parallel for schedule(static)");
+        else if (innermost && !scatter) {
+          const reductions = accs.map((a) => ` reduction(${a.fn === "add" ? "+" : "max"}:${a.name})`).join("");
+          this.line(depth, `#pragma omp simd${reductions}`);
+        }
+        this.line(depth, `for (long ${s.var.name} = 0; ${s.var.name} < ${s.var.extent}; ${s.var.name}++) {`);
+        this.block(s.body, depth + 1, scope);
+        this.line(depth, "}");
+        return;
+      }
+      case "let":
+        this.line(depth, `const ${cType(s.value.type)} ${s.name} = ${this.expr(s.value, scope)};`);
+        return;
+      case "store":
+        this.line(depth, `b${s.buffer}[${this.expr(s.index, scope)}] ${s.accumulate ? "+=" : "="} ${this.expr(s.value, scope)};`);
+        return;
+      case "acc_init":
+        this.line(depth, `${cType(s.type)} ${s.name} = ${s.fn === "add" ? "0" : s.type === "f32" ? "-INFINITY" : "INT32_MIN"};`);
+        return;
+      case "acc": {
+        const v = this.expr(s.value, scope);
+        this.line(depth, s.fn === "add" ? `${s.name} += ${v};` : `${s.name} = ${s.name} > ${v} ? ${s.name} : ${v};`);
+        return;
+      }
+      case "zero":
+        this.line(depth, `memset(b${s.buffer}, 0, sizeof(*b${s.buffer}) * ${s.count});`);
+        return;
+      case "template":
+        throw new Error("C renderer: templates are rendered by the kernel, not inside blocks");
+      default:
+        unreachable(s);
+    }
+  }
+
+  expr(e: Expr, scope: ReadonlyMap<string, string>): string {
+    const bound = scope.get(exprKey(e));
+    if (bound) return bound;
+    const r = (x: Expr): string => this.expr(x, scope);
+    switch (e.op) {
+      case "const":
+        return literal(e.value, e.type);
+      case "var":
+      case "local":
+        return e.name;
+      case "load":
+        return `b${e.buffer}[${r(e.index)}]`;
+      case "unary":
+        switch (e.fn) {
+          case "neg":
+            return `(-${r(e.a)})`;
+          case "exp2":
+            return `kiln_exp2f(${r(e.a)})`;
+          case "log2":
+            return `log2f(${r(e.a)})`;
+          case "sin":
+            return `sinf(${r(e.a)})`;
+          case "sqrt":
+            return `sqrtf(${r(e.a)})`;
+          case "recip":
+            return `(1.0f / ${r(e.a)})`;
+          case "round_bf16":
+            return `kiln_round_bf16(${r(e.a)})`;
+          case "round_f16":
+            return `kiln_round_f16(${r(e.a)})`;
+          default:
+            return unreachable(e);
+        }
+      case "binary": {
+        const [a, b] = [r(e.a), r(e.b)];
+        switch (e.fn) {
+          case "add":
+            return `(${a} + ${b})`;
+          case "mul":
+            return `(${a} * ${b})`;
+          case "idiv":
+            return `(${a} / ${b})`;
+          case "mod":
+            return `(${a} % ${b})`;
+          case "max":
+            return e.type === "f32" ? `kiln_maxf(${a}, ${b})` : `kiln_maxi(${a}, ${b})`;
+          case "min":
+            return `kiln_mini(${a}, ${b})`;
+          case "lt":
+            return `(${a} < ${b})`;
+          case "eq":
+            return `(${a} == ${b})`;
+          case "and":
+            return `(${a} && ${b})`;
+          default:
+            return unreachable(e);
+        }
+      }
+      case "select":
+        return `(${r(e.cond)} ? ${r(e.a)} : ${r(e.b)})`;
+      case "cast":
+        return `((${cType(e.type)})${r(e.a)})`;
+      case "philox":
+        return `kiln_philox((uint32_t)${r(e.seed)}, ${e.offset >>> 0}u, (uint32_t)(${r(e.index)}))`;
+      default:
+        return unreachable(e);
+    }
+  }
+}
+
+function children(e: Expr): Expr[] {
+  switch (e.op) {
+    case "load":
+      return [e.index];
+    case "unary":
+    case "cast":
+      return [e.a];
+    case "binary":
+      return [e.a, e.b];
+    case "select":
+      return [e.cond, e.a, e.b];
+    case "philox":
+      return [e.seed, e.index];
+    default:
+      return [];
+  }
+}
+
+function stmtExprs(s: Stmt): Expr[] {
+  switch (s.s) {
+    case "let":
+      return [s.value];
+    case "store":
+      return [s.index, s.value];
+    case "acc":
+      return [s.value];
+    default:
+      return [];
+  }
+}
+
+function bufferDecls(buffers: readonly KernelBuffer[], only?: ReadonlySet<number>): string[] {
+  return buffers
+    .filter((b) => !only || only.has(b.id))
+    .map((b) => `${b.role === "read" ? "const " : ""}${storageType(b.dtype)}* restrict b${b.id} = (${b.role === "read" ? "const " : ""}${storageType(b.dtype)}*)B[${b.id}];`);
+}
+
+/** Buffers an expression list reads or writes, for the epilogue's declarations. */
+function buffersIn(stmts: readonly Stmt[]): Set<number> {
+  const ids = new Set<number>();
+  const walk = (e: Expr): void => {
+    if (e.op === "load") ids.add(e.buffer);
+    children(e).forEach(walk);
+  };
+  for (const s of stmts) {
+    if (s.s === "store") ids.add(s.buffer);
+    if (s.s === "loop") buffersIn(s.body).forEach((id) => ids.add(id));
+    stmtExprs(s).forEach(walk);
+  }
+  return ids;
+}
+
+function renderKernel(k: Kernel, fn: string): string {
+  const out: string[] = [`/* ${k.name}: ${k.comment} */`];
+  const template = k.body.find((s): s is Stmt & { s: "template" } => s.s === "template");
+  if (!template) {
+    const e = new Emitter();
+    e.block(k.body, 1, new Map());
+    out.push(`static int ${fn}(void* const* B) {`, ...bufferDecls(k.buffers).map((d) => "  " + d), e.text(), "  return 0;", "}");
+    return out.join("\n");
+  }
+  const a = template.args;
+  const buf = (name: string, type = "float"): string => `(${type}*)B[${template.buffers[name]}]`;
+  if (template.template === "gemm") {
+    let epilogueName = "NULL";
+    if (template.epilogue) {
+      epilogueName = `${fn}_epilogue`;
+      const { vars, body } = template.epilogue;
+      const used = buffersIn(body);
+      const e = new Emitter();
+      e.block(body, 3, new Map());
+      out.push(
+        `static void ${epilogueName}(void* ctx, long ${vars.b!.name}, long i0, long j0, long mb, long nb, float* c, long ldc) {`,
+        "  void* const* B = (void* const*)ctx;",
+        // No restrict here: the output written in place aliases the tile pointer c.
+        ...bufferDecls(k.buffers.map((b) => (b.id === template.buffers.c ? { ...b, role: "readwrite" as const } : b)), used).map((d) => "  " + d.replace(" restrict", "")),
+        "  for (long ii = 0; ii < mb; ii++) {",
+        `    const long ${vars.i!.name} = i0 + ii;`,
+        "    #pragma omp simd",
+        "    for (long jj = 0; jj < nb; jj++) {",
+        `      const long ${vars.j!.name} = j0 + jj;`,
+        "      const float acc = c[ii * ldc + jj];",
+        e.text(),
+        "    }",
+        "  }",
+        "}",
+      );
+    }
+    out.push(
+      `static int ${fn}(void* const* B) {`,
+      `  const kiln_gemm_args g = { .batch = ${a.batch}, .m = ${a.m}, .n = ${a.n}, .k = ${a.k},`,
+      `    .a = ${buf("a", "const float")} + ${a.a_off}, .a_bs = ${a.a_bs}, .a_rs = ${a.a_rs}, .a_cs = ${a.a_cs},`,
+      `    .b = ${buf("b", "const float")} + ${a.b_off}, .b_bs = ${a.b_bs}, .b_rs = ${a.b_rs}, .b_cs = ${a.b_cs},`,
+      `    .c = ${buf("c")}, .c_bs = ${a.c_bs}, .ldc = ${a.ldc}, .accumulate = 0,`,
+      `    .epilogue = ${epilogueName}, .epilogue_ctx = (void*)B };`,
+      "  return kiln_sgemm(&g);",
+      "}",
+    );
+    return out.join("\n");
+  }
+  // Attention, forward or backward: q, k, v (and o, do) in the "b s (n d)" layout.
+  const d = Number(a.head_dim);
+  const width = Number(a.heads) * d;
+  const kvWidth = Number(a.kv_heads) * d;
+  const operand = (name: string, hs: number): string =>
+    `.${name} = ${buf(name, "const float")} + ${a[`${name}_off`]}, .${name}_bs = ${a[`${name}_bs`]}, .${name}_ss = ${a[`${name}_ss`]}, .${name}_hs = ${hs}`;
+  const mask = template.buffers.mask !== undefined ? `(const unsigned char*)B[${template.buffers.mask}] + ${a.mask_off}` : "NULL";
+  const common = [
+    `.batch = ${a.batch}, .heads = ${a.heads}, .kv_heads = ${a.kv_heads}, .q_len = ${a.q_len}, .kv_len = ${a.kv_len}, .head_dim = ${d}, .scale = ${literal(Number(a.scale), "f32")},`,
+    `${operand("q", d)},`,
+    `${operand("k", d)},`,
+    `${operand("v", d)},`,
+  ];
+  const [B, Sq, Sk] = [Number(a.batch), Number(a.q_len), Number(a.kv_len)];
+  if (template.template === "attention") {
+    out.push(
+      `static int ${fn}(void* const* B) {`,
+      "  const kiln_attention_args g = {",
+      ...common.map((l) => "    " + l),
+      `    .o = ${buf("out")}, .o_bs = ${Sq * width}, .o_ss = ${width}, .o_hs = ${d},`,
+      `    .key_mask = ${mask}, .mask_bs = ${a.mask_bs ?? 0}, .causal = ${a.causal}, .lse = NULL };`,
+      "  return kiln_attention_forward(&g);",
+      "}",
+    );
+  } else {
+    out.push(
+      `static int ${fn}(void* const* B) {`,
+      `  float* grads = ${buf("out")};`,
+      "  const kiln_attention_backward_args g = { .fwd = {",
+      ...common.map((l) => "    " + l),
+      `    .o = (float*)B[${template.buffers.o}] + ${a.o_off}, .o_bs = ${a.o_bs}, .o_ss = ${a.o_ss}, .o_hs = ${d},`,
+      `    .key_mask = ${mask}, .mask_bs = ${a.mask_bs ?? 0}, .causal = ${a.causal}, .lse = NULL },`,
+      `    .d_o = ${buf("do", "const float")} + ${a.do_off}, .do_bs = ${a.do_bs}, .do_ss = ${a.do_ss}, .do_hs = ${d},`,
+      `    .d_q = grads, .dq_bs = ${Sq * width}, .dq_ss = ${width}, .dq_hs = ${d},`,
+      `    .d_k = grads + ${B * Sq * width}, .dk_bs = ${Sk * kvWidth}, .dk_ss = ${kvWidth}, .dk_hs = ${d},`,
+      `    .d_v = grads + ${B * Sq * width + B * Sk * kvWidth}, .dv_bs = ${Sk * kvWidth}, .dv_ss = ${kvWidth}, .dv_hs = ${d} };`,
+      "  return kiln_attention_backward(&g);",
+      "}",
+    );
+  }
+  return out.join("\n");
+}
+
+export interface RenderOptions {
+  /** Source of each template a kernel uses (the device supplies them; the compiler does not import backends). */
+  templateSource: (uses: { gemm: boolean; attention: boolean }) => string;
+}
+
+/** The whole program as one C file. Kernel i is `kernel_i`; `kiln_step(B, times)` runs them all. */
+export function renderC(program: Program, options: RenderOptions): string {
+  const templates = new Set(program.kernels.flatMap((k) => k.body.filter((s) => s.s === "template").map((s) => (s as Stmt & { s: "template" }).template)));
+  const uses = { gemm: templates.has("gemm") || templates.has("attention") || templates.has("attention_bwd"), attention: templates.has("attention") || templates.has("attention_bwd") };
+  const parts = [`/* generated by kiln: ${program.kernels.length} kernels, ${program.buffers.length} buffers */`, PRELUDE, options.templateSource(uses)];
+  program.kernels.forEach((k, i) => parts.push(renderKernel(k, `kernel_${i}`)));
+  const calls = program.kernels.map((k, i) =>
+    [
+      `  if (times) t = omp_get_wtime();`,
+      `  if ((rc = kernel_${i}(B)) != 0) return (${i} << 8) | (rc & 0xff);`,
+      `  if (times) times[${i}] += omp_get_wtime() - t;`,
+    ].join("\n"),
+  );
+  parts.push(
+    "/* Runs every kernel in order; returns 0, or (kernel index << 8 | template error code). When times is",
+    "   not NULL, adds each kernel's wall time in seconds to times[i]. */",
+    "int kiln_step(void* const* B, double* times) {",
+    "  int rc = 0;",
+    "  double t = 0;",
+    ...calls,
+    "  (void)t;",
+    "  return 0;",
+    "}",
+    `int kiln_kernel_count(void) { return ${program.kernels.length}; }`,
+  );
+  return parts.join("\n\n") + "\n";
+}

@@ -1,0 +1,328 @@
+// L1: the scheduler. It decides which nodes are realized (written to memory) and groups the rest
+// into kernels, one template each (after jax-js's splitGraphDataflow; see ARCHITECTURE.md §5):
+//   pointwise   elementwise work over one shape, several outputs allowed;
+//   reduce      one or more chained reductions over the same rows (softmax, layer_norm, rms_norm
+//               are one kernel), with an elementwise prologue and epilogue;
+//   gemm        a `dot` with a fused epilogue (bias, activation, residual add, gate multiply);
+//   attention   the attention call (forward, and its backward call) as one kernel;
+//   scatter     scatter_add;
+//   region      a checkpointed call, scheduled on its own so its inside is recomputed.
+// Rules: a reduction or a dot is never recomputed; cheap elementwise work is recomputed rather than
+// stored; an operand a template reads with strides must be a strided view of a realized buffer.
+
+import { sizeOf, toposort, type Shape, type Tensor } from "./graph.ts";
+import { affine, exprKey, type Expr } from "./kernel-ir.ts";
+import { ExprLowering, flatIndex, indexVars } from "./lower-expr.ts";
+import { inlineCalls, keepsCall } from "./passes.ts";
+
+interface GroupBase {
+  id: number;
+  /** Realized nodes this kernel computes (stored when read elsewhere or returned). */
+  members: Tensor[];
+}
+export interface PointwiseGroup extends GroupBase { kind: "pointwise"; space: Shape }
+export interface ReduceGroup extends GroupBase { kind: "reduce"; space: Shape; axes: readonly number[]; stages: Tensor[] }
+export interface GemmGroup extends GroupBase { kind: "gemm"; dot: Tensor }
+export interface TemplateGroup extends GroupBase { kind: "attention" | "attention_bwd"; call: Tensor<"call"> }
+export interface ScatterGroup extends GroupBase { kind: "scatter"; node: Tensor }
+export interface RegionGroup extends GroupBase { kind: "region"; call: Tensor<"call">; inner: Schedule }
+export type Group = PointwiseGroup | ReduceGroup | GemmGroup | TemplateGroup | ScatterGroup | RegionGroup;
+
+export interface Schedule {
+  /** Kernels in execution order. */
+  readonly groups: readonly Group[];
+  /** Every node held in memory: externals, and group outputs that are stored. */
+  readonly realized: ReadonlySet<Tensor>;
+  /** Members each group must store (read by another group, or a root). */
+  readonly stored: ReadonlySet<Tensor>;
+  readonly externals: readonly Tensor[];
+  readonly roots: readonly Tensor[];
+}
+
+/** A view of a realized buffer as an offset and one stride per axis. */
+export interface StridedView {
+  base: Tensor;
+  offset: number;
+  strides: number[];
+}
+
+// Elementwise work above this cost is stored rather than recomputed by each consumer.
+const RECOMPUTE_LIMIT = 8;
+// A single-consumer expression tree larger than this is split, to keep kernels compilable.
+const TREE_LIMIT = 96;
+
+const OP_COST: Partial<Record<string, number>> = { exp2: 4, log2: 4, sin: 6, sqrt: 2, recip: 2, random: 24, gather: 2 };
+const isMovement = (op: string): boolean => op === "reshape" || op === "permute" || op === "expand" || op === "shrink" || op === "pad" || op === "concat";
+const alwaysRealized = (n: Tensor): boolean => n.op === "input" || n.op === "dot" || n.op === "sum" || n.op === "reduce_max" || n.op === "scatter_add" || n.op === "call";
+
+/** Record which leaves an expression reads and at which indices, without emitting code. */
+function readsOf(isLeaf: (n: Tensor) => boolean, roots: readonly { node: Tensor; index: readonly Expr[] }[]): Map<Tensor, Expr[][]> {
+  const found = new Map<Tensor, Expr[][]>();
+  const lowering = new ExprLowering({
+    isLeaf,
+    leaf: (node, index) => {
+      const list = found.get(node) ?? [];
+      if (!list.some((l) => l.every((e, k) => exprKey(e) === exprKey(index[k]!)))) list.push([...index]);
+      found.set(node, list);
+      return { op: "local", name: `leaf${node.id}`, type: "f32" };
+    },
+  });
+  for (const { node, index } of roots) lowering.value(node, index);
+  return found;
+}
+
+/** Is `node` a strided view (offset + strides) of a realized buffer? */
+export function stridedView(node: Tensor, realized: ReadonlySet<Tensor>): StridedView | null {
+  const vars = indexVars(node.shape, "v");
+  let found: { base: Tensor; index: Expr } | null = null;
+  let ok = true;
+  const lowering = new ExprLowering({
+    isLeaf: (n) => realized.has(n),
+    leaf: (n, index) => {
+      if (found && found.base !== n) ok = false;
+      found = { base: n, index: flatIndex(index, n.shape) };
+      return { op: "load", buffer: n.id, index: found.index, type: "f32" };
+    },
+  });
+  let value: Expr;
+  try {
+    value = lowering.value(node, vars);
+  } catch {
+    return null;
+  }
+  const hit = found as { base: Tensor; index: Expr } | null;
+  if (!ok || !hit || value.op !== "load") return null;
+  const form = affine(hit.index);
+  if (!form) return null;
+  const strides = node.shape.map((d, k) => (d === 1 ? 0 : form.coeffs.get(`v${k}`) ?? 0));
+  if (form.coeffs.size > strides.filter((s) => s !== 0).length) return null;
+  return { base: hit.base, offset: form.constant, strides };
+}
+
+/**
+ * The single stride of a view's batch axes (all but the last two) when they fold into one
+ * row-major batch axis, 0 when there is no batch, null when they do not fold.
+ */
+export function batchStride(view: StridedView, shape: Shape): number | null {
+  const batchAxes = shape.slice(0, -2).flatMap((d, k) => (d > 1 ? [k] : []));
+  for (let t = 0; t + 1 < batchAxes.length; t++) {
+    const [p, q] = [batchAxes[t]!, batchAxes[t + 1]!];
+    if (view.strides[p] !== view.strides[q]! * shape[q]!) return null;
+  }
+  return batchAxes.length ? view.strides[batchAxes[batchAxes.length - 1]!]! : 0;
+}
+
+const sameShape = (a: Shape, b: Shape): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
+
+/** Every recorded index of `target` is the generic index of `space` (size-1 axes and `zeroAxes` read as 0). */
+function readsAt(reads: Map<Tensor, Expr[][]>, target: Tensor, space: Shape, zeroAxes: readonly number[] = []): boolean {
+  const list = reads.get(target);
+  if (!list) return true;
+  const expected = space.map((d, k) => (d === 1 || zeroAxes.includes(k) ? "i32:0" : `i${k}`));
+  return list.every((index) => index.length === expected.length && index.every((e, k) => exprKey(e) === expected[k]));
+}
+
+export function schedule(outputs: readonly Tensor[], externals: readonly Tensor[] = []): Schedule {
+  const roots = inlineCalls(outputs);
+  const nodes = toposort(roots);
+  const consumers = new Map<Tensor, Set<Tensor>>();
+  for (const n of nodes) for (const i of n.inputs) (consumers.get(i) ?? consumers.set(i, new Set()).get(i)!).add(n);
+
+  // 1. What is realized: sources of data, reductions, dots, templates, roots; elementwise work that
+  //    several consumers would otherwise recompute at a cost, or whose tree grows too large.
+  const realized = new Set<Tensor>([...roots, ...externals]);
+  const cost = new Map<Tensor, number>();
+  for (const n of nodes) {
+    if (alwaysRealized(n)) realized.add(n);
+    if (realized.has(n) && n.op !== "const" && n.op !== "iota") {
+      cost.set(n, 0);
+      continue;
+    }
+    const own = isMovement(n.op) || n.op === "const" || n.op === "iota" ? 0 : OP_COST[n.op] ?? 1;
+    const c = own + n.inputs.reduce((s, i) => s + (realized.has(i) ? 0 : cost.get(i) ?? 0), 0);
+    const fanout = consumers.get(n)?.size ?? 0;
+    if ((fanout > 1 && c > RECOMPUTE_LIMIT) || c > TREE_LIMIT) {
+      realized.add(n);
+      cost.set(n, 0);
+    } else cost.set(n, c);
+  }
+  // Roots that are constants still need a buffer; constants elsewhere stay inline.
+  // 2. Template operands must be strided views of realized buffers.
+  const requireView = (operand: Tensor, unitLast = false, foldBatch = false): void => {
+    const view = stridedView(operand, realized);
+    const unitOk = !unitLast || (view && (view.strides[view.strides.length - 1] === 1 || operand.shape[operand.shape.length - 1] === 1));
+    if (!view || !unitOk || (foldBatch && batchStride(view, operand.shape) === null)) realized.add(operand);
+  };
+  for (const n of nodes) {
+    if (n.op === "dot") n.inputs.forEach((operand) => requireView(operand, false, true));
+    if (n.op === "call" && keepsCall(n)) {
+      const call = n as Tensor<"call">;
+      if (call.attrs.checkpoint) n.inputs.forEach((arg) => realized.add(arg));
+      else n.inputs.forEach((arg) => requireView(arg, true));
+    }
+  }
+
+  // 3. One group per realized node, then merges.
+  let nextId = 0;
+  const groups = new Map<number, Group>();
+  const producer = new Map<Tensor, Group>();
+  for (const n of nodes) {
+    if (!realized.has(n) || n.op === "input") continue;
+    let g: Group;
+    if (n.op === "dot") g = { id: nextId++, kind: "gemm", members: [n], dot: n };
+    else if (n.op === "sum" || n.op === "reduce_max") {
+      const axes = (n as Tensor<"sum">).attrs.axes;
+      g = { id: nextId++, kind: "reduce", members: [n], space: n.inputs[0]!.shape, axes, stages: [n] };
+    } else if (n.op === "scatter_add") g = { id: nextId++, kind: "scatter", members: [n], node: n };
+    else if (n.op === "call") {
+      const call = n as Tensor<"call">;
+      if (call.attrs.checkpoint) g = { id: nextId++, kind: "region", members: [n], call, inner: schedule([call.attrs.body.out], call.attrs.body.params) };
+      else g = { id: nextId++, kind: call.attrs.name === "attention" ? "attention" : "attention_bwd", members: [n], call };
+    } else g = { id: nextId++, kind: "pointwise", members: [n], space: n.shape };
+    groups.set(g.id, g);
+    producer.set(n, g);
+  }
+
+  /** Leaves read by a group's own expressions, with their indices. Members that are reductions or
+   *  dots are leaves too (held as locals in the kernel); elementwise members are computed inline. */
+  const groupReads = (g: Group): Map<Tensor, Expr[][]> => {
+    const inside = new Set(g.members);
+    const isLeaf = (n: Tensor): boolean => realized.has(n) && !(inside.has(n) && !alwaysRealized(n));
+    const at = (node: Tensor, shape: Shape = node.shape) => ({ node, index: indexVars(shape, "i") });
+    switch (g.kind) {
+      case "pointwise":
+        return readsOf(isLeaf, g.members.map((m) => at(m)));
+      case "reduce":
+        return readsOf(isLeaf, [...g.stages.map((r) => at(r.inputs[0]!, g.space)), ...g.members.filter((m) => !g.stages.includes(m)).map((m) => at(m))]);
+      case "gemm": {
+        const reads = readsOf(isLeaf, g.members.filter((m) => m !== g.dot).map((m) => at(m)));
+        for (const operand of g.dot.inputs) {
+          const view = stridedView(operand, realized);
+          if (view && !reads.has(view.base)) reads.set(view.base, [[]]);
+        }
+        return reads;
+      }
+      case "attention":
+      case "attention_bwd":
+        return new Map(g.call.inputs.map((operand) => [stridedView(operand, realized)?.base ?? operand, [[]]]));
+      case "scatter":
+        return readsOf(isLeaf, [at(g.node.inputs[0]!), at(g.node.inputs[1]!)]);
+      case "region":
+        return new Map(g.call.inputs.map((a) => [a, [[]]]));
+      default:
+        return g satisfies never;
+    }
+  };
+  /** Reads of a reduce group's members are consistent with computing them in the same row:
+   *  per-row values (stages, and members shaped like a row) broadcast along the reduced axes,
+   *  elementwise members at the same element. */
+  const rowConsistent = (reads: Map<Tensor, Expr[][]>, p: ReduceGroup): boolean =>
+    p.members.every((m) => (p.stages.includes(m) || p.axes.every((a) => m.shape[a] === 1) ? readsAt(reads, m, p.space, p.axes) : readsAt(reads, m, p.space)));
+
+  const readCache = new Map<number, Map<Tensor, Expr[][]>>();
+  const readsFor = (g: Group): Map<Tensor, Expr[][]> => readCache.get(g.id) ?? (readCache.set(g.id, groupReads(g)), readCache.get(g.id)!);
+  const depsOf = (g: Group): Set<Group> => {
+    const deps = new Set<Group>();
+    for (const leaf of readsFor(g).keys()) {
+      const p = producer.get(leaf);
+      if (p && p !== g) deps.add(p);
+    }
+    return deps;
+  };
+  /** Is there a path from `from` to `to` through at least one other group? (Then merging them would make a cycle.) */
+  const reachesIndirectly = (from: Group, to: Group): boolean => {
+    const users = new Map<Group, Group[]>();
+    for (const g of groups.values()) for (const d of depsOf(g)) (users.get(d) ?? users.set(d, []).get(d)!).push(g);
+    const seen = new Set<Group>();
+    const stack = (users.get(from) ?? []).filter((u) => u !== to);
+    while (stack.length) {
+      const g = stack.pop()!;
+      if (g === to) return true;
+      if (seen.has(g)) continue;
+      seen.add(g);
+      stack.push(...(users.get(g) ?? []));
+    }
+    return false;
+  };
+  const absorb = (into: Group, from: Group, prependStages = false): void => {
+    for (const m of from.members) producer.set(m, into);
+    into.members.push(...from.members.filter((m) => !into.members.includes(m)));
+    if (into.kind === "reduce" && from.kind === "reduce") into.stages = prependStages ? [...from.stages, ...into.stages] : [...into.stages, ...from.stages];
+    groups.delete(from.id);
+    readCache.clear();
+  };
+
+  const ordered = (): Group[] => [...groups.values()].sort((a, b) => a.id - b.id);
+  let changed = true;
+  while (changed) {
+    changed = false;
+    for (const g of ordered()) {
+      if (!groups.has(g.id)) continue;
+      const reads = readsFor(g);
+      for (const leaf of reads.keys()) {
+        const p = producer.get(leaf);
+        if (!p || p === g || !groups.has(p.id)) continue;
+        // Row fusion: an earlier reduction over the same rows, read broadcast along the reduced axes.
+        if (g.kind === "reduce" && p.kind === "reduce" && sameShape(p.space, g.space) && p.axes.join() === g.axes.join()) {
+          if (rowConsistent(reads, p) && !reachesIndirectly(p, g)) {
+            absorb(g, p, true);
+            changed = true;
+            break;
+          }
+        }
+        // Elementwise consumers of a reduction join its kernel (per element or per row).
+        if (p.kind === "reduce" && g.kind === "pointwise" && (sameShape(g.space, p.space) || sameShape(g.space, p.space.map((d, k) => (p.axes.includes(k) ? 1 : d))))) {
+          if (rowConsistent(reads, p) && !reachesIndirectly(p, g)) {
+            absorb(p, g);
+            changed = true;
+            break;
+          }
+        }
+        // GEMM epilogue: elementwise work on the dot's output, read at the same element.
+        if (p.kind === "gemm" && g.kind === "pointwise" && sameShape(g.space, p.dot.shape) && p.members.every((m) => readsAt(reads, m, g.space)) && !reachesIndirectly(p, g)) {
+          absorb(p, g);
+          changed = true;
+          break;
+        }
+        // Elementwise producer read at the same element: computed in the consumer's kernel.
+        if (p.kind === "pointwise" && g.kind === "pointwise" && sameShape(p.space, g.space) && p.members.every((m) => readsAt(reads, m, g.space)) && !reachesIndirectly(p, g)) {
+          absorb(g, p);
+          changed = true;
+          break;
+        }
+      }
+      if (changed) break;
+    }
+  }
+
+  // 4. Order groups by their dependencies; decide what each stores.
+  const order: Group[] = [];
+  const state = new Map<Group, number>();
+  const visit = (g: Group): void => {
+    if (state.get(g) === 2) return;
+    if (state.get(g) === 1) throw new Error("schedule: kernels depend on each other in a cycle (scheduler bug)");
+    state.set(g, 1);
+    for (const d of depsOf(g)) visit(d);
+    state.set(g, 2);
+    order.push(g);
+  };
+  for (const g of ordered()) visit(g);
+  const rootSet = new Set(roots);
+  const stored = new Set<Tensor>();
+  for (const g of order) for (const leaf of readsFor(g).keys()) if (producer.get(leaf) && producer.get(leaf) !== g) stored.add(leaf);
+  for (const g of order) {
+    for (const m of g.members) if (rootSet.has(m)) stored.add(m);
+    // Reads inside a reduce or gemm kernel of its own always-realized members are locals, not loads.
+  }
+  const memory = new Set<Tensor>([...externals, ...stored]);
+  for (const n of nodes) if (n.op === "input") memory.add(n);
+  return { groups: order, realized: memory, stored, externals: [...externals, ...nodes.filter((n) => n.op === "input" && !externals.includes(n))], roots };
+}
+
+/** Number of kernels a schedule runs (a region counts its inner kernels). */
+export function kernelCount(s: Schedule): number {
+  return s.groups.reduce((n, g) => n + (g.kind === "region" ? kernelCount(g.inner) : 1), 0);
+}
+
+export const describeGroup = (g: Group): string =>
+  `${g.kind}: ${g.members.map((m) => `${m.op}${m.shape.length ? `[${m.shape.join(",")}]` : ""}`).join(" ")} (${sizeOf(g.members[0]!.shape)} el)`;

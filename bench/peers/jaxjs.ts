@@ -1,6 +1,9 @@
 // The jax-js peer of `kiln bench cpu`: every row as one jitted function on the wasm device (one thread
 // on Node 20, which has no web Worker for jax-js's pool), timed with blockUntilReady.
 
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import { defaultDevice, init, jit, nn, numpy as np, tree } from "@jax-js/jax";
 import type { BenchRow } from "../rows.ts";
 import { seededNormal, sizeOf } from "../random-data.ts";
@@ -9,7 +12,15 @@ import { median, type TimingOptions, timeRuns } from "../timing.ts";
 import { attentionHeads, ditForward, type JaxParams, type JaxTrainState, layerNorm, makeJaxTrainStep, mergeHeads } from "./jaxjs-model.ts";
 import type { DitPeer, Measurement } from "./types.ts";
 
-const jaxVersion = "0.1.25";
+/** The installed @jax-js/jax version, read from its package.json (the package exports no version). */
+function jaxVersion(): string {
+  try {
+    const entry = createRequire(import.meta.url).resolve("@jax-js/jax");
+    return (JSON.parse(readFileSync(join(dirname(entry), "..", "package.json"), "utf8")) as { version: string }).version;
+  } catch {
+    return "(version unknown)";
+  }
+}
 
 function tensor(values: Float32Array, shape: readonly number[]): np.Array {
   return np.array(values, { shape: [...shape] });
@@ -139,7 +150,7 @@ function ditTrainer(config: AaaDitConfig, weights: DitWeights, batch: DitBatch) 
 
 export const jaxjsPeer: DitPeer = {
   name: "jax-js",
-  describe: () => `@jax-js/jax ${jaxVersion}, wasm device, jit, 1 thread`,
+  describe: () => `@jax-js/jax ${jaxVersion()}, wasm device, jit, 1 thread`,
 
   async init(): Promise<void> {
     const devices = await init("wasm", "cpu");

@@ -62,15 +62,24 @@ interface AttentionShape {
 }
 
 /**
- * The (sample, head) blocks of a [batch·seq, heads·dh] tensor as 2-D tensors, sample-major: [seq, dh]
- * each, or [dh, seq] with `transposed`. Unstacking per sample then per head copies far less than one
- * unstack of all blocks, because tfjs-wasm's slice reads its whole input each time.
+ * The slices of `t` along its first axis. tfjs-wasm's slice (and so unstack and split) copies its
+ * whole input to JS for every slice it cuts, so n slices of one tensor cost n full copies; cutting
+ * first into about √n groups and then each group costs about 2√n (measured: 32 heads of
+ * [384, 32] in 8 ms instead of 22).
  */
+function unstackInGroups(t: tf.Tensor): tf.Tensor[] {
+  const count = t.shape[0]!;
+  let groups = Math.ceil(Math.sqrt(count));
+  while (count % groups !== 0) groups++;
+  if (groups === count) return tf.unstack(t);
+  return tf.unstack(tf.reshape(t, [groups, count / groups, ...t.shape.slice(1)])).flatMap((group) => tf.unstack(group));
+}
+
+/** The (sample, head) blocks of a [batch·seq, heads·dh] tensor as 2-D tensors, sample-major: [seq, dh] each, or [dh, seq] with `transposed`. */
 function splitHeads(t: tf.Tensor2D, shape: AttentionShape, transposed: boolean): tf.Tensor2D[] {
   const { batch, seq, heads, dh } = shape;
   const perHead = tf.transpose(tf.reshape(t, [batch, seq, heads, dh]), transposed ? [0, 2, 3, 1] : [0, 2, 1, 3]);
-  const perSample = batch === 1 ? [tf.reshape(perHead, perHead.shape.slice(1))] : tf.unstack(perHead);
-  return perSample.flatMap((sample) => tf.unstack(sample) as tf.Tensor2D[]);
+  return unstackInGroups(tf.reshape(perHead, [batch * heads, ...perHead.shape.slice(2)])) as tf.Tensor2D[];
 }
 
 /** Inverse of `splitHeads`. */

@@ -409,6 +409,9 @@ function runAttentionCase(a: AttentionCase): void {
   }
 }
 
+const BQ = ATTENTION_TUNABLES.KILN_ATTENTION_BQ;
+const BK = ATTENTION_TUNABLES.KILN_ATTENTION_BK;
+
 describe("kiln_attention_forward / kiln_attention_backward", () => {
   test("match a float64 materialised-softmax reference for head dims 8/32/64/128, Sq ≠ Sk, masks, causal and GQA", () => {
     const cases: Omit<AttentionCase, "seed">[] = [
@@ -418,6 +421,10 @@ describe("kiln_attention_forward / kiln_attention_backward", () => {
       { batch: 1, heads: 2, kvHeads: 2, qLen: 96, kvLen: 200, headDim: 128, mask: false, causal: false },
       { batch: 1, heads: 3, kvHeads: 3, qLen: 130, kvLen: 97, headDim: 128, mask: true, causal: false },
       { batch: 1, heads: 1, kvHeads: 1, qLen: 1, kvLen: 1, headDim: 32, mask: false, causal: false },
+      // Several key blocks (the online rescaling) and several query blocks, causal and masked.
+      { batch: 1, heads: 2, kvHeads: 1, qLen: 3 * BQ + 7, kvLen: 2 * BK + 17, headDim: 32, mask: true, causal: true },
+      // One head only: the forward splits it into query chunks across threads.
+      { batch: 1, heads: 1, kvHeads: 1, qLen: 6 * BQ + 5, kvLen: BK + 50, headDim: 64, mask: true, causal: false },
     ];
     cases.forEach((c, i) => runAttentionCase({ ...c, seed: 1000 * (i + 1) }));
   });
@@ -429,8 +436,8 @@ describe("kiln_attention_forward / kiln_attention_backward", () => {
           batch: fc.integer({ min: 1, max: 2 }),
           kvHeads: fc.integer({ min: 1, max: 2 }),
           group: fc.integer({ min: 1, max: 2 }),
-          qLen: fc.integer({ min: 1, max: 110 }),
-          kvLen: fc.integer({ min: 1, max: 110 }),
+          qLen: fc.integer({ min: 1, max: 2 * BQ + 10 }),
+          kvLen: fc.integer({ min: 1, max: BK + 40 }),
           headDim: fc.constantFrom(1, 8, 13, 32, 40, 64, 128),
           mask: fc.boolean(),
           causal: fc.boolean(),

@@ -21,7 +21,7 @@
 #define KILN_ATTENTION_BQ 48
 #endif
 #ifndef KILN_ATTENTION_BK
-#define KILN_ATTENTION_BK 96
+#define KILN_ATTENTION_BK 192
 #endif
 
 /* Element (b, s, h, d) of each operand is at base + b*bs + s*ss + h*hs + d ("b s (n d)" layout:

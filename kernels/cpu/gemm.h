@@ -10,6 +10,13 @@
 #ifndef KILN_GEMM_H
 #define KILN_GEMM_H
 
+#if !defined(__AVX512F__)
+#error "kiln gemm.h needs AVX-512F: compile with -march=native on an AVX-512 CPU (or -mavx512f)"
+#endif
+#if !defined(_OPENMP)
+#error "kiln gemm.h needs OpenMP: compile with -fopenmp"
+#endif
+
 #include <immintrin.h>
 #include <omp.h>
 #include <stdint.h>
@@ -155,9 +162,15 @@ static inline __attribute__((always_inline)) void kiln_gemm_micro(long kb, const
                                                                   int load_c) {
   __m512 acc[KILN_GEMM_MR][KILN_GEMM_NV];
 #pragma GCC unroll 16
-  for (int i = 0; i < KILN_GEMM_MR; i++)
+  for (int i = 0; i < KILN_GEMM_MR; i++) {
+    /* C's rows are far apart (ldc), so no hardware prefetcher fetches them: ask now, so the
+     * misses overlap the k loop instead of stalling the final loads/stores. */
 #pragma GCC unroll 4
-    for (int v = 0; v < KILN_GEMM_NV; v++) acc[i][v] = _mm512_setzero_ps();
+    for (int v = 0; v < KILN_GEMM_NV; v++) {
+      _mm_prefetch((const char*)(c + i * ldc + v * 16), _MM_HINT_T0);
+      acc[i][v] = _mm512_setzero_ps();
+    }
+  }
   for (long k = 0; k < kb; k++) {
     __m512 bv[KILN_GEMM_NV];
 #pragma GCC unroll 4

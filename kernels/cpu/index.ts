@@ -167,7 +167,7 @@ export const ATTENTION_TUNABLES = {
   /** Query rows per block (a multiple of KILN_GEMM_MR). */
   KILN_ATTENTION_BQ: 48,
   /** Keys per block (a multiple of KILN_GEMM_MR and KILN_GEMM_NR). */
-  KILN_ATTENTION_BK: 96,
+  KILN_ATTENTION_BK: 192,
 } as const;
 
 /** Floating-point operations of one kiln_sgemm call. */

@@ -3,9 +3,7 @@
 
 import { cpus } from "node:os";
 import { type BenchRow, cpuQuickRows, cpuRows, rowRate } from "./rows.ts";
-import { jaxjsPeer } from "./peers/jaxjs.ts";
-import { tfjsPeer } from "./peers/tfjs.ts";
-import { isSkipped, type Measurement, type Peer } from "./peers/types.ts";
+import { cpuPeers, isSkipped, type Measurement, type Peer } from "./peers/index.ts";
 
 function flagValue(argv: string[], name: string): string | undefined {
   const index = argv.indexOf(`--${name}`);
@@ -32,7 +30,7 @@ async function main(argv: string[]): Promise<void> {
   const warmup = Number(flagValue(argv, "warmup") ?? (quick ? 1 : 2));
   const iters = Number(flagValue(argv, "iters") ?? (quick ? 3 : 5));
   const rows = (quick ? cpuQuickRows() : cpuRows()).filter((row) => only === undefined || row.name.includes(only));
-  const peers: Peer[] = [tfjsPeer, jaxjsPeer];
+  const peers: readonly Peer[] = cpuPeers;
 
   for (const peer of peers) await peer.init();
   console.log(`machine: ${cpus()[0]?.model ?? "unknown CPU"}, ${cpus().length} cores, Node ${process.version}`);

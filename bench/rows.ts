@@ -74,14 +74,14 @@ function ditInputElements(config: AaaDitConfig, batch: number): number {
   return batch * (config.latentChannels * imageTokens(config) + config.textTokens * config.textFeatures + 1);
 }
 
-/** Bytes: parameters, AdamW moments and parameters updated (read and written), inputs and target read. */
+/** Bytes: parameters and both AdamW moments read and written once, inputs and target read once. */
 export function ditTrainStepRow(batch: number, config: AaaDitConfig = tinyDitConfig): BenchRow {
   const params = ditParamCount(config);
   const target = batch * config.latentChannels * imageTokens(config);
   return {
     kind: "dit_train_step", batch, config, name: `dit_train_step b${batch}`,
     flops: ditTrainStepFlops(config, batch),
-    bytes: f32 * (params * 2 * 3 + params + ditInputElements(config, batch) + target),
+    bytes: f32 * (3 * 2 * params + ditInputElements(config, batch) + target),
     metric: "GFLOP/s",
   };
 }

@@ -74,7 +74,7 @@ function prepare(row: BenchRow): Prepared {
   switch (row.kind) {
     case "gemm": {
       const a = randomTensor([row.m, row.k], 1);
-      // x·Wᵀ is written as such: jax-js fuses the transpose into its matmul tiling (as fast as a pre-transposed W, measured).
+      // x·Wᵀ is written as such: jax-js fuses the transpose into its matmul tiling (faster than a pre-transposed W, measured).
       const b = randomTensor(row.transposeB ? [row.n, row.k] : [row.k, row.n], 2);
       const f = jit(row.transposeB ? (x: np.Array, w: np.Array) => np.matmul(x, np.transpose(w)) : (x: np.Array, y: np.Array) => np.matmul(x, y));
       return { run: (o) => timeJitted(() => f(a.ref, b.ref), o), release: () => (tree.dispose([a, b]), f.dispose()) };

@@ -261,7 +261,7 @@ ${indent(epilogue.body, 1)}
 }
 
 extern "C" __global__ void __launch_bounds__(${L.threads}) ${name}(${signature(params)}) {
-  constexpr int M = ${p.m}, N = ${p.n}, K = ${p.k};
+  [[maybe_unused]] constexpr int M = ${p.m}, N = ${p.n}, K = ${p.k};
   extern __shared__ __align__(128) unsigned char smem[];
   bf16_t* a_tiles = reinterpret_cast<bf16_t*>(smem);  // [${t.stages}][${t.bm}×${t.bk}], swizzled 16-byte chunks
   bf16_t* b_tiles = a_tiles + ${t.stages * t.bm * t.bk};  // [${t.stages}][${p.layout === "tn" ? `${t.bn}×${t.bk}` : `${t.bk}×${t.bn}`}]

@@ -114,7 +114,7 @@ ${indent(epilogue.body, 1)}
 }
 
 extern "C" __global__ void __launch_bounds__(${threads}) ${name}(${signature(params)}) {
-  constexpr int M = ${p.m}, N = ${p.n}, K = ${p.k};
+  [[maybe_unused]] constexpr int M = ${p.m}, N = ${p.n}, K = ${p.k};
   extern __shared__ __align__(1024) unsigned char smem[];  // descriptors need 1024-byte aligned swizzle atoms
   bf16_t* a_tiles = reinterpret_cast<bf16_t*>(smem);  // [${t.stages}][${bm}×${BK}], 128B-swizzled rows
   bf16_t* b_tiles = a_tiles + ${t.stages * bm * BK};  // [${t.stages}][${t.bn}×${BK}]

@@ -96,8 +96,8 @@ function isDir(path: string): boolean {
 function pythonSiteDirs(env: NodeJS.ProcessEnv, root: string): string[] {
   const prefixes = [env.VIRTUAL_ENV, env.CONDA_PREFIX].filter((p): p is string => !!p).map((p) => `${p}/lib/python3*/site-packages`);
   const home = env.HOME ?? homedir();
-  const userSite = `${home}/.local/lib/python3*/site-packages`;
-  return [...prefixes, userSite, ...PYTHON_SITE_DIRS.map((d) => root + d)].flatMap(globDirs);
+  const userSites = [`${home}/.local/lib/python3*/site-packages`, `${home}/.pyenv/versions/*/lib/python3*/site-packages`];
+  return [...prefixes, ...userSites, ...PYTHON_SITE_DIRS.map((d) => root + d)].flatMap(globDirs);
 }
 
 /** Full paths of libraries named in the glibc loader cache (/etc/ld.so.cache), read as text. */

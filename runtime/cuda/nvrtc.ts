@@ -1,5 +1,7 @@
 // NVRTC bound with koffi: CUDA C++ source → cubin for the device's architecture, through the disk
 // cache (after tinygrad's compiler_cuda.py). A failed compile throws with NVRTC's log.
+import { readdirSync } from "node:fs";
+import { dirname, join } from "node:path";
 import koffi from "koffi";
 import { cachedBinary } from "./compile-cache.ts";
 
@@ -47,7 +49,24 @@ export interface Nvrtc {
   compile(source: string, name: string, options: readonly string[]): CompileOutput;
 }
 
+/**
+ * NVRTC opens libnvrtc-builtins by its bare name at compile time. A wheel's libnvrtc carries no rpath to
+ * its own folder, so load the builtins beside it first; the loader then finds them already in the process.
+ */
+function preloadBuiltins(nvrtcPath: string): void {
+  const folder = dirname(nvrtcPath);
+  let names: string[] = [];
+  try {
+    names = readdirSync(folder).filter((name) => /^libnvrtc-builtins\.so(\.\d+)*$/.test(name));
+  } catch {
+    return;
+  }
+  const best = names.sort((a, b) => b.length - a.length || b.localeCompare(a))[0];
+  if (best) koffi.load(join(folder, best));
+}
+
 export function loadNvrtc(path: string): Nvrtc {
+  preloadBuiltins(path);
   const library = koffi.load(path);
   const native = Object.fromEntries(Object.entries(PROTOTYPES).map(([name, p]) => [name, library.func(name, p.result, [...p.args]) as NativeCall]));
   const check = (call: string, code: unknown, where: string, log = "") => {

@@ -7,7 +7,7 @@ __device__ __forceinline__ float gemm_mma_bf16_nn_128x128x32_s3_w8_m200n136k96_b
 }
 
 extern "C" __global__ void __launch_bounds__(256) gemm_mma_bf16_nn_128x128x32_s3_w8_m200n136k96_b3_scale_residual_of32(const bf16_t* __restrict__ A, const bf16_t* __restrict__ B, float* __restrict__ C, const bf16_t* __restrict__ residual, float alpha) {
-  constexpr int M = 200, N = 136, K = 96;
+  [[maybe_unused]] constexpr int M = 200, N = 136, K = 96;
   extern __shared__ __align__(128) unsigned char smem[];
   bf16_t* a_tiles = reinterpret_cast<bf16_t*>(smem);  // [3][128×32], swizzled 16-byte chunks
   bf16_t* b_tiles = a_tiles + 12288;  // [3][32×128]

@@ -7,7 +7,7 @@ __device__ __forceinline__ float gemm_mma_bf16_nn_64x64x32_s3_w4_m96n77k50_b2_pl
 }
 
 extern "C" __global__ void __launch_bounds__(128) gemm_mma_bf16_nn_64x64x32_s3_w4_m96n77k50_b2_plain_obf16(const bf16_t* __restrict__ A, const bf16_t* __restrict__ B, bf16_t* __restrict__ C) {
-  constexpr int M = 96, N = 77, K = 50;
+  [[maybe_unused]] constexpr int M = 96, N = 77, K = 50;
   extern __shared__ __align__(128) unsigned char smem[];
   bf16_t* a_tiles = reinterpret_cast<bf16_t*>(smem);  // [3][64×32], swizzled 16-byte chunks
   bf16_t* b_tiles = a_tiles + 6144;  // [3][32×64]

@@ -7,7 +7,7 @@ __device__ __forceinline__ float gemm_mma_bf16_tn_128x128x32_s3_w8_m512n768k256_
 }
 
 extern "C" __global__ void __launch_bounds__(256) gemm_mma_bf16_tn_128x128x32_s3_w8_m512n768k256_plain_obf16(const bf16_t* __restrict__ A, const bf16_t* __restrict__ B, bf16_t* __restrict__ C) {
-  constexpr int M = 512, N = 768, K = 256;
+  [[maybe_unused]] constexpr int M = 512, N = 768, K = 256;
   extern __shared__ __align__(128) unsigned char smem[];
   bf16_t* a_tiles = reinterpret_cast<bf16_t*>(smem);  // [3][128×32], swizzled 16-byte chunks
   bf16_t* b_tiles = a_tiles + 12288;  // [3][128×32]

@@ -7,7 +7,7 @@ __device__ __forceinline__ float gemm_mma_bf16_tn_128x128x64_s3_w8_m384n256k320_
 }
 
 extern "C" __global__ void __launch_bounds__(256) gemm_mma_bf16_tn_128x128x64_s3_w8_m384n256k320_plain_of32(const bf16_t* __restrict__ A, const bf16_t* __restrict__ B, float* __restrict__ C) {
-  constexpr int M = 384, N = 256, K = 320;
+  [[maybe_unused]] constexpr int M = 384, N = 256, K = 320;
   extern __shared__ __align__(128) unsigned char smem[];
   bf16_t* a_tiles = reinterpret_cast<bf16_t*>(smem);  // [3][128×64], swizzled 16-byte chunks
   bf16_t* b_tiles = a_tiles + 24576;  // [3][128×64]

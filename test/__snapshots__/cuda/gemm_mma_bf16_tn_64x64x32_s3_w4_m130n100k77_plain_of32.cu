@@ -7,7 +7,7 @@ __device__ __forceinline__ float gemm_mma_bf16_tn_64x64x32_s3_w4_m130n100k77_pla
 }
 
 extern "C" __global__ void __launch_bounds__(128) gemm_mma_bf16_tn_64x64x32_s3_w4_m130n100k77_plain_of32(const bf16_t* __restrict__ A, const bf16_t* __restrict__ B, float* __restrict__ C) {
-  constexpr int M = 130, N = 100, K = 77;
+  [[maybe_unused]] constexpr int M = 130, N = 100, K = 77;
   extern __shared__ __align__(128) unsigned char smem[];
   bf16_t* a_tiles = reinterpret_cast<bf16_t*>(smem);  // [3][64×32], swizzled 16-byte chunks
   bf16_t* b_tiles = a_tiles + 6144;  // [3][64×32]

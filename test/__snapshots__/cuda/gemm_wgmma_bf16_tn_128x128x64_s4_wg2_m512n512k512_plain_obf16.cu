@@ -41,7 +41,7 @@ __device__ __forceinline__ float gemm_wgmma_bf16_tn_128x128x64_s4_wg2_m512n512k5
 }
 
 extern "C" __global__ void __launch_bounds__(256) gemm_wgmma_bf16_tn_128x128x64_s4_wg2_m512n512k512_plain_obf16(const bf16_t* __restrict__ A, const bf16_t* __restrict__ B, bf16_t* __restrict__ C) {
-  constexpr int M = 512, N = 512, K = 512;
+  [[maybe_unused]] constexpr int M = 512, N = 512, K = 512;
   extern __shared__ __align__(1024) unsigned char smem[];  // descriptors need 1024-byte aligned swizzle atoms
   bf16_t* a_tiles = reinterpret_cast<bf16_t*>(smem);  // [4][128×64], 128B-swizzled rows
   bf16_t* b_tiles = a_tiles + 32768;  // [4][128×64]

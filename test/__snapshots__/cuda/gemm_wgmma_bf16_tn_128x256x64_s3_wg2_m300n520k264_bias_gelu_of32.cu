@@ -50,7 +50,7 @@ __device__ __forceinline__ float gemm_wgmma_bf16_tn_128x256x64_s3_wg2_m300n520k2
 }
 
 extern "C" __global__ void __launch_bounds__(256) gemm_wgmma_bf16_tn_128x256x64_s3_wg2_m300n520k264_bias_gelu_of32(const bf16_t* __restrict__ A, const bf16_t* __restrict__ B, float* __restrict__ C, const bf16_t* __restrict__ bias) {
-  constexpr int M = 300, N = 520, K = 264;
+  [[maybe_unused]] constexpr int M = 300, N = 520, K = 264;
   extern __shared__ __align__(1024) unsigned char smem[];  // descriptors need 1024-byte aligned swizzle atoms
   bf16_t* a_tiles = reinterpret_cast<bf16_t*>(smem);  // [3][128×64], 128B-swizzled rows
   bf16_t* b_tiles = a_tiles + 24576;  // [3][256×64]

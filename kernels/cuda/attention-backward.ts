@@ -1,7 +1,7 @@
 // Flash attention backward (FlashAttention-2 order): one block per (key block, head, batch) keeps
 // dK and dV in registers while it walks the query blocks, recomputing P from the forward's LSE;
 // dQ is summed across key blocks with f32 atomics. Three launches: preprocess, main, dQ to bf16.
-import { aFragment, aFragmentTrans, accumulatorCoord, bFragmentsKN, bFragmentsNK } from "./fragments.ts";
+import { aFragment, aFragmentTrans, accumulatorCoord, accumulatorsToAFragment, bFragmentsKN, bFragmentsNK } from "./fragments.ts";
 import { render as r } from "./index-math.ts";
 import { smemOffset, type OperandTile } from "./gemm-mma.ts";
 import { LOG2E, attentionScale, attentionShapeProblem, copyHeadRows, headTile, type AttentionShape } from "./attention.ts";
@@ -115,13 +115,10 @@ for (int j = tid; j < ${bq}; j += ${threads}) {
   lse_s[${buffer} * ${bq} + j] = lse == -KILN_INF ? KILN_INF : lse * ${floatLiteral(LOG2E)};
   delta_s[${buffer} * ${bq} + j] = q < SQ ? delta_row[q] : 0.f;
 }`;
-  const toAFragment = (acc: string, kk: string) =>
-    `{pack_bf16x2(${acc}[2 * ${kk}][0], ${acc}[2 * ${kk}][1]), pack_bf16x2(${acc}[2 * ${kk}][2], ${acc}[2 * ${kk}][3]),
- pack_bf16x2(${acc}[2 * ${kk} + 1][0], ${acc}[2 * ${kk} + 1][1]), pack_bf16x2(${acc}[2 * ${kk} + 1][2], ${acc}[2 * ${kk} + 1][3])}`;
   // acc[rows of this warp's keys] += A(from registers) · B(rows k, chunks n of `tileName`, .trans)
   const accumulateKN = (target: string, from: string, tileName: string, tileShape: OperandTile) => `#pragma unroll
 for (int kk = 0; kk < ${bq / 16}; ++kk) {
-  const unsigned a_frag[4] = ${indent(toAFragment(from, "kk"), 1).trimStart()};
+  const unsigned a_frag[4] = ${indent(accumulatorsToAFragment(from, "kk"), 1).trimStart()};
   #pragma unroll
   for (int dpair = 0; dpair < D / 16; ++dpair) {
     const int row = ${qRowsKN.row};

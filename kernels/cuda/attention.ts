@@ -1,7 +1,7 @@
 // Flash attention forward for the `attention` call: per (batch, head), O = softmax(Q·Kᵀ·scale) V with an
 // online softmax over key blocks (mma.sync bf16 → f32), writing the log-sum-exp the backward needs.
 // Layout [B, S, H·D] bf16; non-causal; optional key-padding mask [B, S_k] (bytes, nonzero = attend).
-import { aFragment, accumulatorCoord, bFragmentsKN, bFragmentsNK } from "./fragments.ts";
+import { aFragment, accumulatorCoord, accumulatorsToAFragment, bFragmentsKN, bFragmentsNK } from "./fragments.ts";
 import { render as r } from "./index-math.ts";
 import { smemOffset, type OperandTile } from "./gemm-mma.ts";
 import { PREAMBLE, floatLiteral, indent, pointer, signature, type CudaKernel, type KernelParam } from "./kernel.ts";
@@ -211,8 +211,7 @@ ${
     // O += P·V: the probabilities' accumulator layout is already the A-fragment layout (two n-tiles per k-step).
     #pragma unroll
     for (int kk = 0; kk < ${bkv / 16}; ++kk) {
-      const unsigned p_frag[4] = {pack_bf16x2(logits[2 * kk][0], logits[2 * kk][1]), pack_bf16x2(logits[2 * kk][2], logits[2 * kk][3]),
-                                  pack_bf16x2(logits[2 * kk + 1][0], logits[2 * kk + 1][1]), pack_bf16x2(logits[2 * kk + 1][2], logits[2 * kk + 1][3])};
+      const unsigned p_frag[4] = ${indent(accumulatorsToAFragment("logits", "kk"), 3).trimStart()};
       #pragma unroll
       for (int dpair = 0; dpair < D / 16; ++dpair) {
         const int row = ${vFrag.row};

@@ -43,3 +43,24 @@ export const accumulatorCoord = <T>(o: IntOps<T>, lane: T, m0: T, n0: T, half: T
   row: o.add(m0, o.add(o.div(lane, o.lit(4)), o.mul(half, o.lit(8)))),
   col: o.add(n0, o.mul(o.mod(lane, o.lit(4)), o.lit(2))),
 });
+
+/**
+ * The m16n8 accumulators of n-tiles 2kk and 2kk+1 hold a 16×16 tile in exactly the A-fragment layout of
+ * k-step kk (FlashAttention's register reuse): A register r packs accumulator registers [first, second]
+ * of n-tile 2kk + tileOffset, as bf16x2.
+ */
+export const A_FROM_ACCUMULATORS = [
+  { tileOffset: 0, first: 0, second: 1 },
+  { tileOffset: 0, first: 2, second: 3 },
+  { tileOffset: 1, first: 0, second: 1 },
+  { tileOffset: 1, first: 2, second: 3 },
+] as const;
+
+/** C initializer of `unsigned[4]` A-fragment registers from accumulator array `acc` at k-step `kk`. */
+export function accumulatorsToAFragment(acc: string, kk: string): string {
+  const registers = A_FROM_ACCUMULATORS.map(({ tileOffset, first, second }) => {
+    const tile = `${acc}[2 * ${kk}${tileOffset ? " + 1" : ""}]`;
+    return `pack_bf16x2(${tile}[${first}], ${tile}[${second}])`;
+  });
+  return `{${registers.slice(0, 2).join(", ")},\n ${registers.slice(2).join(", ")}}`;
+}

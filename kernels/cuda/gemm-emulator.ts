@@ -23,7 +23,7 @@ export const MMA_B_OFFSETS = [
 ] as const;
 
 /** ldmatrix m8n8.b16: lane t receives, from matrix j, row t/4 columns 2(t%4)+h; with .trans, row 2(t%4)+h column t/4. */
-function ldmatrixElement(lane: number, half: number, trans: boolean): { row: number; col: number } {
+export function ldmatrixElement(lane: number, half: number, trans: boolean): { row: number; col: number } {
   return trans ? { row: 2 * (lane % 4) + half, col: Math.floor(lane / 4) } : { row: Math.floor(lane / 4), col: 2 * (lane % 4) + half };
 }
 

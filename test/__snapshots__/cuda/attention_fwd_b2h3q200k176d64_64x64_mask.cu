@@ -147,7 +147,7 @@ extern "C" __global__ void __launch_bounds__(128) attention_fwd_b2h3q200k176d64_
     #pragma unroll
     for (int kk = 0; kk < 4; ++kk) {
       const unsigned p_frag[4] = {pack_bf16x2(logits[2 * kk][0], logits[2 * kk][1]), pack_bf16x2(logits[2 * kk][2], logits[2 * kk][3]),
-                                  pack_bf16x2(logits[2 * kk + 1][0], logits[2 * kk + 1][1]), pack_bf16x2(logits[2 * kk + 1][2], logits[2 * kk + 1][3])};
+       pack_bf16x2(logits[2 * kk + 1][0], logits[2 * kk + 1][1]), pack_bf16x2(logits[2 * kk + 1][2], logits[2 * kk + 1][3])};
       #pragma unroll
       for (int dpair = 0; dpair < D / 16; ++dpair) {
         const int row = (kk * 16) + ((lane % 8) + (((lane / 8) % 2) * 8));

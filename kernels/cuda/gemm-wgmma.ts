@@ -146,8 +146,8 @@ ${indent(copy("B", bTile, loadsB, "N", "block_n"), 2)}
   }
   for (int k_tile = 0; k_tile < ${kTiles}; ++k_tile) {
     cp_async_wait<${t.stages - 2}>();
+    fence_proxy_async_shared();  // each thread's landed copies, before the barrier that lets wgmma read them
     __syncthreads();
-    fence_proxy_async_shared();
     const int next = k_tile + ${t.stages - 1};
     if (next < ${kTiles}) load_stage(next % ${t.stages}, next);
     cp_async_commit();

@@ -95,8 +95,8 @@ extern "C" __global__ void __launch_bounds__(256) gemm_wgmma_bf16_tn_128x128x64_
   }
   for (int k_tile = 0; k_tile < 8; ++k_tile) {
     cp_async_wait<2>();
+    fence_proxy_async_shared();  // each thread's landed copies, before the barrier that lets wgmma read them
     __syncthreads();
-    fence_proxy_async_shared();
     const int next = k_tile + 3;
     if (next < 8) load_stage(next % 4, next);
     cp_async_commit();

@@ -104,8 +104,8 @@ extern "C" __global__ void __launch_bounds__(256) gemm_wgmma_bf16_tn_128x256x64_
   }
   for (int k_tile = 0; k_tile < 5; ++k_tile) {
     cp_async_wait<1>();
+    fence_proxy_async_shared();  // each thread's landed copies, before the barrier that lets wgmma read them
     __syncthreads();
-    fence_proxy_async_shared();
     const int next = k_tile + 2;
     if (next < 5) load_stage(next % 3, next);
     cp_async_commit();

@@ -75,7 +75,7 @@ int cuEventRecord(void* e, void* s) { return 0; }
 int cuEventSynchronize(void* e) { return 0; }
 int cuEventElapsedTime_v2(float* ms, void* a, void* b) { *ms = 2.5f; return 0; }
 int cuEventDestroy_v2(void* e) { return 0; }
-int cuStreamBeginCapture_v2(void* s, int mode) { return mode == 1 ? 0 : 1; }
+int cuStreamBeginCapture_v2(void* s, int mode) { return mode == 2 ? 0 : 1; }
 int cuStreamEndCapture(void* s, void** g) { *g = (void*)0x6; return 0; }
 int cuGraphInstantiateWithFlags(void** e, void* g, u64 flags) { *e = (void*)0x7; return g == (void*)0x6 ? 0 : 1; }
 int cuGraphLaunch(void* e, void* s) { graphs_launched++; return e == (void*)0x7 ? 0 : 1; }

@@ -77,7 +77,8 @@ export const FUNCTION_ATTRIBUTE = { sharedSizeBytes: 1, localSizeBytes: 3, numRe
 const CU_LAUNCH_PARAM_BUFFER_POINTER = 1n;
 const CU_LAUNCH_PARAM_BUFFER_SIZE = 2n;
 const CU_LAUNCH_PARAM_END = 0n;
-const CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 1;
+// Relaxed: loading a module or allocating while capturing is allowed (kiln loads kernels lazily).
+const CU_STREAM_CAPTURE_MODE_RELAXED = 2;
 
 type NativeCall = (...args: unknown[]) => unknown;
 
@@ -269,7 +270,7 @@ export function loadCudaDriver(path: string): CudaDriver {
       return out[0]!;
     },
     eventDestroy: (event) => call("cuEventDestroy", () => hex(event), event),
-    streamBeginCapture: (stream) => call("cuStreamBeginCapture", () => hex(stream), stream, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL),
+    streamBeginCapture: (stream) => call("cuStreamBeginCapture", () => hex(stream), stream, CU_STREAM_CAPTURE_MODE_RELAXED),
     streamEndCapture: (stream) => {
       const graph = new BigUint64Array(1);
       call("cuStreamEndCapture", () => hex(stream), stream, graph);

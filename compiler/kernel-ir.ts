@@ -72,8 +72,18 @@ export const isConst = (e: Expr, value?: number): e is Expr & { op: "const" } =>
 export type Range = readonly [number, number];
 const UNBOUNDED: Range = [-Infinity, Infinity];
 
+const boundsCache = new WeakMap<Expr, Range>();
+
 /** Inclusive bounds of an integer expression, from loop extents and constants. */
 export function bounds(e: Expr): Range {
+  const cached = boundsCache.get(e);
+  if (cached) return cached;
+  const result = computeBounds(e);
+  boundsCache.set(e, result);
+  return result;
+}
+
+function computeBounds(e: Expr): Range {
   switch (e.op) {
     case "const":
       return [e.value, e.value];
@@ -119,7 +129,11 @@ export function bounds(e: Expr): Range {
 
 // --- index simplification ------------------------------------------------------------------------
 
-/** Canonical text of an expression (also its identity for CSE). */
+/**
+ * Identity of an expression for CSE and comparisons: variables and constants are their own text;
+ * anything larger gets a short id (`#123`) for its structure, so keys stay short however deep the
+ * expression is. Structurally equal expressions always get equal keys.
+ */
 export function exprKey(e: Expr): string {
   const cached = keyCache.get(e);
   if (cached) return cached;
@@ -134,31 +148,45 @@ export function exprKey(e: Expr): string {
     case "local":
       key = `$${e.name}`;
       break;
-    case "load":
-      key = `b${e.buffer}[${exprKey(e.index)}]`;
-      break;
-    case "unary":
-      key = `${e.fn}(${exprKey(e.a)})`;
-      break;
-    case "binary":
-      key = `(${exprKey(e.a)} ${e.fn} ${exprKey(e.b)}):${e.type}`;
-      break;
-    case "select":
-      key = `(${exprKey(e.cond)} ? ${exprKey(e.a)} : ${exprKey(e.b)})`;
-      break;
-    case "cast":
-      key = `${e.type}(${exprKey(e.a)})`;
-      break;
-    case "philox":
-      key = `philox(${exprKey(e.seed)},${e.offset},${exprKey(e.index)})`;
-      break;
     default:
-      key = e satisfies never;
+      key = structureId(structureText(e));
   }
   keyCache.set(e, key);
   return key;
 }
+
+function structureText(e: Expr): string {
+  switch (e.op) {
+    case "load":
+      return `b${e.buffer}[${exprKey(e.index)}]`;
+    case "unary":
+      return `${e.fn}(${exprKey(e.a)})`;
+    case "binary":
+      return `${e.fn}(${exprKey(e.a)},${exprKey(e.b)}):${e.type}`;
+    case "select":
+      return `?(${exprKey(e.cond)},${exprKey(e.a)},${exprKey(e.b)})`;
+    case "cast":
+      return `${e.type}(${exprKey(e.a)})`;
+    case "philox":
+      return `philox(${exprKey(e.seed)},${e.offset},${exprKey(e.index)})`;
+    default:
+      return exprKey(e);
+  }
+}
+
 const keyCache = new WeakMap<Expr, string>();
+const structureIds = new Map<string, string>();
+let nextStructureId = 0;
+function structureId(text: string): string {
+  let id = structureIds.get(text);
+  if (id === undefined) {
+    // Forgetting old structures only costs CSE opportunities between expressions built far apart.
+    if (structureIds.size > 1_000_000) structureIds.clear();
+    id = `#${nextStructureId++}`;
+    structureIds.set(text, id);
+  }
+  return id;
+}
 
 /** A linear form: Σ coeff·atom + constant, with atoms compared by key. */
 interface Linear {

@@ -5,7 +5,7 @@
 import type { DType } from "./dtype.ts";
 import { shapeStr, sizeOf, type Shape, type Tensor } from "./graph.ts";
 import {
-  iconst, loopVar, simplifyIndex, substituteVars, usesDivMod,
+  iconst, loopVar, simplifyIndex,
   type Epilogue, type Expr, type Kernel, type KernelBuffer, type Stmt,
 } from "./kernel-ir.ts";
 import { ExprLowering, flatIndex, indexVars, scalarType } from "./lower-expr.ts";
@@ -58,31 +58,57 @@ export function mapExprs(stmts: readonly Stmt[], f: (e: Expr) => Expr): Stmt[] {
   });
 }
 
-/** Re-simplify every index inside an expression (after variables were substituted). */
-function simplifyDeep(e: Expr): Expr {
-  switch (e.op) {
-    case "const":
-    case "var":
-    case "local":
-      return e;
-    case "load":
-      return { ...e, index: simplifyIndex(simplifyDeep(e.index)) };
-    case "unary":
-    case "cast":
-      return { ...e, a: simplifyDeep(e.a) } as Expr;
-    case "binary": {
-      const next = { ...e, a: simplifyDeep(e.a), b: simplifyDeep(e.b) };
-      return next.type === "i32" ? simplifyIndex(next) : next;
+/**
+ * Substitute variables and re-simplify the indices that changed. Memoised per call, since lowered
+ * expressions are DAGs with much sharing; untouched subexpressions are returned as they are.
+ */
+function substituteSimplify(replace: ReadonlyMap<string, Expr>): (e: Expr) => Expr {
+  const memo = new Map<Expr, Expr>();
+  const go = (e: Expr): Expr => {
+    const hit = memo.get(e);
+    if (hit) return hit;
+    let out: Expr;
+    switch (e.op) {
+      case "const":
+      case "local":
+        out = e;
+        break;
+      case "var":
+        out = replace.get(e.name) ?? e;
+        break;
+      case "load": {
+        const index = go(e.index);
+        out = index === e.index ? e : { ...e, index: simplifyIndex(index) };
+        break;
+      }
+      case "unary":
+      case "cast": {
+        const a = go(e.a);
+        out = a === e.a ? e : ({ ...e, a } as Expr);
+        break;
+      }
+      case "binary": {
+        const [a, b] = [go(e.a), go(e.b)];
+        out = a === e.a && b === e.b ? e : e.type === "i32" ? simplifyIndex({ ...e, a, b }) : { ...e, a, b };
+        break;
+      }
+      case "select": {
+        const [cond, a, b] = [go(e.cond), go(e.a), go(e.b)];
+        out = cond === e.cond && a === e.a && b === e.b ? e : e.type === "i32" ? simplifyIndex({ ...e, cond, a, b }) : { ...e, cond, a, b };
+        break;
+      }
+      case "philox": {
+        const [seed, index] = [go(e.seed), go(e.index)];
+        out = seed === e.seed && index === e.index ? e : { ...e, seed, index: simplifyIndex(index) };
+        break;
+      }
+      default:
+        out = e satisfies never;
     }
-    case "select": {
-      const next = { ...e, cond: simplifyDeep(e.cond), a: simplifyDeep(e.a), b: simplifyDeep(e.b) };
-      return next.type === "i32" ? simplifyIndex(next) : next;
-    }
-    case "philox":
-      return { ...e, seed: simplifyDeep(e.seed), index: simplifyIndex(simplifyDeep(e.index)) };
-    default:
-      return e satisfies never;
-  }
+    memo.set(e, out);
+    return out;
+  };
+  return go;
 }
 
 function anyExpr(stmts: readonly Stmt[], pred: (e: Expr) => boolean): boolean {
@@ -92,6 +118,48 @@ function anyExpr(stmts: readonly Stmt[], pred: (e: Expr) => boolean): boolean {
     return e;
   });
   return hit;
+}
+
+/** Does any index in these statements divide or take the modulo of `name`? (Memoised over the DAG.) */
+function divModOf(stmts: readonly Stmt[], name: string): boolean {
+  const divMemo = new Map<Expr, boolean>();
+  const varMemo = new Map<Expr, boolean>();
+  const hasDivMod = (e: Expr): boolean => {
+    const hit = divMemo.get(e);
+    if (hit !== undefined) return hit;
+    let r = false;
+    if (e.op === "binary" && (e.fn === "idiv" || e.fn === "mod") && mentionsVar(e.a, name, varMemo)) r = true;
+    else r = exprChildren(e).some(hasDivMod);
+    divMemo.set(e, r);
+    return r;
+  };
+  return anyExpr(stmts, hasDivMod);
+}
+
+function mentionsVar(e: Expr, name: string, memo: Map<Expr, boolean>): boolean {
+  const hit = memo.get(e);
+  if (hit !== undefined) return hit;
+  const r = e.op === "var" ? e.name === name : exprChildren(e).some((c) => mentionsVar(c, name, memo));
+  memo.set(e, r);
+  return r;
+}
+
+function exprChildren(e: Expr): Expr[] {
+  switch (e.op) {
+    case "load":
+      return [e.index];
+    case "unary":
+    case "cast":
+      return [e.a];
+    case "binary":
+      return [e.a, e.b];
+    case "select":
+      return [e.cond, e.a, e.b];
+    case "philox":
+      return [e.seed, e.index];
+    default:
+      return [];
+  }
 }
 
 /**
@@ -110,8 +178,8 @@ export function loopNest(vars: readonly (Expr & { op: "var" })[], body: readonly
       [outer.name, simplifyIndex({ op: "binary", fn: "idiv", a: merged, b: iconst(next.extent), type: "i32" })],
       [next.name, simplifyIndex({ op: "binary", fn: "mod", a: merged, b: iconst(next.extent), type: "i32" })],
     ]);
-    const candidate = mapExprs(inner, (e) => simplifyDeep(substituteVars(e, replace)));
-    if (!anyExpr(candidate, (e) => usesDivMod(e, merged.name))) {
+    const candidate = mapExprs(inner, substituteSimplify(replace));
+    if (!divModOf(candidate, merged.name)) {
       loops = [...loops.slice(0, k), merged, ...loops.slice(k + 2)];
       inner = candidate;
     }

@@ -221,26 +221,32 @@ export function schedule(outputs: readonly Tensor[], externals: readonly Tensor[
 
   const readCache = new Map<number, Map<Tensor, Expr[][]>>();
   const readsFor = (g: Group): Map<Tensor, Expr[][]> => readCache.get(g.id) ?? (readCache.set(g.id, groupReads(g)), readCache.get(g.id)!);
-  const depsOf = (g: Group): Set<Group> => {
-    const deps = new Set<Group>();
+  const computeDeps = (g: Group): Set<Group> => {
+    const found = new Set<Group>();
     for (const leaf of readsFor(g).keys()) {
       const p = producer.get(leaf);
-      if (p && p !== g) deps.add(p);
+      if (p && p !== g) found.add(p);
     }
-    return deps;
+    return found;
   };
+  // The group graph, kept up to date as groups merge.
+  const deps = new Map<Group, Set<Group>>();
+  const users = new Map<Group, Set<Group>>();
+  const usersOf = (g: Group): Set<Group> => users.get(g) ?? (users.set(g, new Set()), users.get(g)!);
+  for (const g of groups.values()) deps.set(g, computeDeps(g));
+  for (const [g, ds] of deps) for (const d of ds) usersOf(d).add(g);
+  const depsOf = (g: Group): Set<Group> => deps.get(g)!;
+
   /** Is there a path from `from` to `to` through at least one other group? (Then merging them would make a cycle.) */
   const reachesIndirectly = (from: Group, to: Group): boolean => {
-    const users = new Map<Group, Group[]>();
-    for (const g of groups.values()) for (const d of depsOf(g)) (users.get(d) ?? users.set(d, []).get(d)!).push(g);
     const seen = new Set<Group>();
-    const stack = (users.get(from) ?? []).filter((u) => u !== to);
+    const stack = [...usersOf(from)].filter((u) => u !== to);
     while (stack.length) {
       const g = stack.pop()!;
       if (g === to) return true;
       if (seen.has(g)) continue;
       seen.add(g);
-      stack.push(...(users.get(g) ?? []));
+      stack.push(...usersOf(g));
     }
     return false;
   };
@@ -249,7 +255,56 @@ export function schedule(outputs: readonly Tensor[], externals: readonly Tensor[
     into.members.push(...from.members.filter((m) => !into.members.includes(m)));
     if (into.kind === "reduce" && from.kind === "reduce") into.stages = prependStages ? [...from.stages, ...into.stages] : [...into.stages, ...from.stages];
     groups.delete(from.id);
-    readCache.clear();
+    readCache.delete(into.id);
+    readCache.delete(from.id);
+    for (const d of [...depsOf(into), ...depsOf(from)]) {
+      usersOf(d).delete(into);
+      usersOf(d).delete(from);
+    }
+    const mergedUsers = new Set([...usersOf(into), ...usersOf(from)]);
+    mergedUsers.delete(into);
+    mergedUsers.delete(from);
+    for (const u of mergedUsers) {
+      depsOf(u).delete(from);
+      depsOf(u).add(into);
+    }
+    users.delete(from);
+    deps.delete(from);
+    users.set(into, mergedUsers);
+    const fresh = computeDeps(into);
+    deps.set(into, fresh);
+    for (const d of fresh) usersOf(d).add(into);
+  };
+
+  /** Try one merge of `g` with a group it reads from; returns whether it merged. */
+  const mergeOnce = (g: Group): boolean => {
+    const reads = readsFor(g);
+    for (const leaf of reads.keys()) {
+      const p = producer.get(leaf);
+      if (!p || p === g || !groups.has(p.id)) continue;
+      // Row fusion: an earlier reduction over the same rows, read broadcast along the reduced axes.
+      if (g.kind === "reduce" && p.kind === "reduce" && sameShape(p.space, g.space) && p.axes.join() === g.axes.join() && rowConsistent(reads, p) && !reachesIndirectly(p, g)) {
+        absorb(g, p, true);
+        return true;
+      }
+      // Elementwise consumers of a reduction join its kernel (per element or per row).
+      const rowShape = p.kind === "reduce" ? p.space.map((d, k) => (p.axes.includes(k) ? 1 : d)) : [];
+      if (p.kind === "reduce" && g.kind === "pointwise" && (sameShape(g.space, p.space) || sameShape(g.space, rowShape)) && rowConsistent(reads, p) && !reachesIndirectly(p, g)) {
+        absorb(p, g);
+        return true;
+      }
+      // GEMM epilogue: elementwise work on the dot's output, read at the same element.
+      if (p.kind === "gemm" && g.kind === "pointwise" && sameShape(g.space, p.dot.shape) && p.members.every((m) => readsAt(reads, m, g.space)) && !reachesIndirectly(p, g)) {
+        absorb(p, g);
+        return true;
+      }
+      // Elementwise producer read at the same element: computed in the consumer's kernel.
+      if (p.kind === "pointwise" && g.kind === "pointwise" && sameShape(p.space, g.space) && p.members.every((m) => readsAt(reads, m, g.space)) && !reachesIndirectly(p, g)) {
+        absorb(g, p);
+        return true;
+      }
+    }
+    return false;
   };
 
   const ordered = (): Group[] => [...groups.values()].sort((a, b) => a.id - b.id);
@@ -257,41 +312,12 @@ export function schedule(outputs: readonly Tensor[], externals: readonly Tensor[
   while (changed) {
     changed = false;
     for (const g of ordered()) {
-      if (!groups.has(g.id)) continue;
-      const reads = readsFor(g);
-      for (const leaf of reads.keys()) {
-        const p = producer.get(leaf);
-        if (!p || p === g || !groups.has(p.id)) continue;
-        // Row fusion: an earlier reduction over the same rows, read broadcast along the reduced axes.
-        if (g.kind === "reduce" && p.kind === "reduce" && sameShape(p.space, g.space) && p.axes.join() === g.axes.join()) {
-          if (rowConsistent(reads, p) && !reachesIndirectly(p, g)) {
-            absorb(g, p, true);
-            changed = true;
-            break;
-          }
-        }
-        // Elementwise consumers of a reduction join its kernel (per element or per row).
-        if (p.kind === "reduce" && g.kind === "pointwise" && (sameShape(g.space, p.space) || sameShape(g.space, p.space.map((d, k) => (p.axes.includes(k) ? 1 : d))))) {
-          if (rowConsistent(reads, p) && !reachesIndirectly(p, g)) {
-            absorb(p, g);
-            changed = true;
-            break;
-          }
-        }
-        // GEMM epilogue: elementwise work on the dot's output, read at the same element.
-        if (p.kind === "gemm" && g.kind === "pointwise" && sameShape(g.space, p.dot.shape) && p.members.every((m) => readsAt(reads, m, g.space)) && !reachesIndirectly(p, g)) {
-          absorb(p, g);
-          changed = true;
-          break;
-        }
-        // Elementwise producer read at the same element: computed in the consumer's kernel.
-        if (p.kind === "pointwise" && g.kind === "pointwise" && sameShape(p.space, g.space) && p.members.every((m) => readsAt(reads, m, g.space)) && !reachesIndirectly(p, g)) {
-          absorb(g, p);
-          changed = true;
-          break;
-        }
+      // A group absorbed into another since this pass began is skipped; its absorber is revisited.
+      let current: Group | undefined = g;
+      while (current && groups.has(current.id) && mergeOnce(current)) {
+        changed = true;
+        current = producer.get(current.members[0]!);
       }
-      if (changed) break;
     }
   }
 

@@ -15,7 +15,7 @@ const PRELUDE = `#include <stdint.h>
 /* 2^x: round to nearest, a degree-5 polynomial on [-0.5, 0.5] (relative error < 2e-7), and the
    exponent placed by integer arithmetic in two halves (so subnormal results and overflow to inf come
    out right); only arithmetic and selects, so loops over it vectorise. NaN stays NaN. */
-static inline float kiln_exp2f(float x) {
+static inline float kiln_vexp2(float x) {
   const float c = x < -151.0f ? -151.0f : (x > 129.0f ? 129.0f : x);
   const float n = __builtin_rintf(c);
   const float f = c - n;
@@ -171,7 +171,7 @@ class Emitter {
           case "neg":
             return `(-${r(e.a)})`;
           case "exp2":
-            return `kiln_exp2f(${r(e.a)})`;
+            return `kiln_vexp2(${r(e.a)})`;
           case "log2":
             return `log2f(${r(e.a)})`;
           case "sin":

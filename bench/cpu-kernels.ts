@@ -1,6 +1,9 @@
 // Measures the CPU templates of kernels/cpu (SGEMM and fused attention) on this machine, with
 // OpenBLAS's cblas_sgemm beside the GEMM rows when libopenblas is installed:
-// `OMP_NUM_THREADS=2 npx tsx bench/cpu-kernels.ts [--iters N] [--only <name part>]`.
+// `OMP_NUM_THREADS=2 npx tsx bench/cpu-kernels.ts [--iters N] [--only <name part>] [--no-openblas]`.
+// On a machine shared with other work, medians suffer from OpenMP worker wake-up delays (a woken
+// worker can wait a whole scheduler slice); the best-run column shows what the kernels do, and
+// OMP_WAIT_POLICY=active keeps kiln's workers awake (at the expense of the OpenBLAS column).
 import { existsSync } from "node:fs";
 import { cpus } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -16,6 +19,8 @@ interface GemmShape {
   readonly n: number;
   /** B given as W[N, K] (PyTorch's linear layout), read through strides. */
   readonly transposeB: boolean;
+  /** A given as [K, M] (a weight gradient dW = dYᵀ·X contracts over tokens). */
+  readonly transposeA?: boolean;
 }
 
 interface AttentionShape {
@@ -35,6 +40,7 @@ const GEMMS: readonly GemmShape[] = [
   { batch: 1, m: 3072, k: 1024, n: 1024, transposeB: true },
   { batch: 8, m: 384, k: 32, n: 384, transposeB: true }, // Q·Kᵀ-like scores
   { batch: 8, m: 384, k: 384, n: 32, transposeB: false }, // P·V-like
+  { batch: 1, m: 1024, k: 384, n: 1024, transposeB: false, transposeA: true }, // a linear's weight gradient
 ];
 
 const ATTENTIONS: readonly AttentionShape[] = [
@@ -73,9 +79,10 @@ function loadOpenBlas(): OpenBlas | undefined {
   return {
     describe: `${path} (core ${corename}, ${threads} threads)`,
     sgemm: (g) => {
-      const transB = g.b_rs === 1;
+      const transA = g.a_rs === 1 && g.a_cs !== 1;
+      const transB = g.b_rs === 1 && g.b_cs !== 1;
       for (let b = 0; b < g.batch; b++)
-        cblas(ROW_MAJOR, NO_TRANS, transB ? TRANS : NO_TRANS, g.m, g.n, g.k, 1, g.a.subarray(b * g.a_bs), g.a_rs,
+        cblas(ROW_MAJOR, transA ? TRANS : NO_TRANS, transB ? TRANS : NO_TRANS, g.m, g.n, g.k, 1, g.a.subarray(b * g.a_bs), transA ? g.a_cs : g.a_rs,
           g.b.subarray(b * g.b_bs), transB ? g.b_cs : g.b_rs, 0, g.c.subarray(b * g.c_bs), g.ldc);
     },
   };
@@ -85,7 +92,7 @@ function gemmCall(s: GemmShape): GemmCall {
   const fill = (n: number) => Float32Array.from({ length: n }, (_, i) => ((i * 7919) % 1000) / 1000 - 0.5);
   return {
     batch: s.batch, m: s.m, n: s.n, k: s.k,
-    a: fill(s.batch * s.m * s.k), a_bs: s.m * s.k, a_rs: s.k, a_cs: 1,
+    a: fill(s.batch * s.m * s.k), a_bs: s.m * s.k, a_rs: s.transposeA ? 1 : s.k, a_cs: s.transposeA ? s.m : 1,
     b: fill(s.batch * s.k * s.n), b_bs: s.k * s.n, b_rs: s.transposeB ? 1 : s.n, b_cs: s.transposeB ? s.k : 1,
     c: new Float32Array(s.batch * s.m * s.n), c_bs: s.m * s.n, ldc: s.n,
     accumulate: false, epilogue: "none", epilogueData: null,
@@ -135,13 +142,14 @@ async function main(argv: string[]): Promise<void> {
   const onlyAt = argv.indexOf("--only");
   const only = onlyAt >= 0 ? argv[onlyAt + 1] : undefined;
   const kernels: CpuKernels = loadCpuKernels();
-  const openblas = loadOpenBlas();
-  console.log(`machine: ${cpus()[0]?.model ?? "unknown CPU"}, ${cpus().length} cores, OMP_NUM_THREADS=${process.env.OMP_NUM_THREADS ?? "(unset)"}`);
+  const openblas = argv.includes("--no-openblas") ? undefined : loadOpenBlas();
+  const env = (name: string) => `${name}=${process.env[name] ?? "(unset)"}`;
+  console.log(`machine: ${cpus()[0]?.model ?? "unknown CPU"}, ${cpus().length} cores, ${env("OMP_NUM_THREADS")}, ${env("OMP_WAIT_POLICY")}`);
   console.log(`openblas: ${openblas?.describe ?? "not found (set KILN_OPENBLAS to its path)"}`);
   console.log(`timing: 3 warm-up runs, median of ${iters} (and the best run in parentheses)\n`);
 
   for (const s of GEMMS) {
-    const name = `sgemm ${s.batch > 1 ? `${s.batch}x` : ""}(${s.m}x${s.k}x${s.n})${s.transposeB ? " B^T" : ""}`;
+    const name = `sgemm ${s.batch > 1 ? `${s.batch}x` : ""}(${s.m}x${s.k}x${s.n})${s.transposeA ? " A^T" : ""}${s.transposeB ? " B^T" : ""}`;
     if (only && !name.includes(only)) continue;
     const call = gemmCall(s);
     const flops = gemmFlops(s.batch, s.m, s.n, s.k);
@@ -152,6 +160,15 @@ async function main(argv: string[]): Promise<void> {
       await sleep(200);
       const blas = await measure(() => openblas.sgemm(call), iters);
       line += ` | openblas ${cell(blas, flops)}`;
+      // Both libraries must have computed the same product for the comparison to mean anything.
+      const fromBlas = call.c.slice();
+      checked(kernels.sgemm(call), name);
+      let scale = 0, diff = 0;
+      for (let i = 0; i < fromBlas.length; i++) {
+        scale = Math.max(scale, Math.abs(fromBlas[i]!));
+        diff = Math.max(diff, Math.abs(fromBlas[i]! - call.c[i]!));
+      }
+      if (!(diff <= 1e-4 * scale)) line += ` MISMATCH: max difference ${diff} at scale ${scale}`;
       await sleep(200);
     }
     console.log(line);

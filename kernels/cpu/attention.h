@@ -104,8 +104,8 @@ static long kiln_attention_round(long x, long to) { return (x + to - 1) / to * t
 /* Key-block masking state, from the key-padding mask turned into additive log2 biases. */
 enum { KILN_KEYS_NONE_VALID = 0, KILN_KEYS_ALL_VALID = 1, KILN_KEYS_MIXED = 2 };
 
-/* Fills bias[j] (0 or -inf) for j < kv_len and the state of each BK-key block; returns nothing to
- * mask when there is no mask. */
+/* Fills bias[j] (0 or -inf) for j < kv_len and the state of each BK-key block. Without a mask
+ * every block is all-valid and bias is left unwritten (it is never read then). */
 static void kiln_attention_key_bias(const kiln_attention_args* g, long b, float* bias, float* block_state) {
   for (long j0 = 0, blk = 0; j0 < g->kv_len; j0 += KILN_ATTENTION_BK, blk++) {
     const long bk = g->kv_len - j0 < KILN_ATTENTION_BK ? g->kv_len - j0 : KILN_ATTENTION_BK;

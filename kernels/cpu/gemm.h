@@ -55,7 +55,9 @@
 #define KILN_GEMM_NV (KILN_GEMM_NR / 16)
 
 /* Called once per finished block of C (rows i0..i0+mb-1, columns j0..j0+nb-1 of batch item b)
- * after its last K slice, while the block is still in cache. `c` points at element (i0, j0). */
+ * after its last K slice, while the block is still in cache. `c` points at element (i0, j0). The
+ * blocks of one call partition C exactly; different blocks may be handled by different threads
+ * at the same time. */
 typedef void (*kiln_gemm_epilogue_fn)(void* ctx, long b, long i0, long j0, long mb, long nb, float* c, long ldc);
 
 /* For b in 0..batch-1: C_b = (or +=) A_b . B_b with A_b[m,k] = a[b*a_bs + m*a_rs + k*a_cs],

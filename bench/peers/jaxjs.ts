@@ -9,7 +9,7 @@ import type { BenchRow } from "../rows.ts";
 import { seededNormal, sizeOf } from "../random-data.ts";
 import { type AaaDitConfig, type DitBatch, type DitWeights, ditParamSpecs, imageTokens, initDitWeights, makeDitBatch, timestepFrequencies } from "../tiny-dit.ts";
 import { median, type TimingOptions, timeRuns } from "../timing.ts";
-import { attentionHeads, ditForward, type JaxParams, type JaxTrainState, layerNorm, makeJaxTrainStep, mergeHeads } from "./jaxjs-model.ts";
+import { attentionPerHead, ditForward, type JaxParams, type JaxTrainState, layerNorm, makeJaxTrainStep } from "./jaxjs-model.ts";
 import type { DitPeer, Measurement } from "./types.ts";
 
 /** The installed @jax-js/jax version, read from its package.json (the package exports no version). */
@@ -102,14 +102,14 @@ function prepare(row: BenchRow): Prepared {
       const rows = row.batch * row.seq;
       const width = row.heads * row.headDim;
       const f = jit((q: np.Array, k: np.Array, v: np.Array) =>
-        mergeHeads(attentionHeads(q.reshape([rows, width]), k.reshape([rows, width]), v.reshape([rows, width]), row.batch, row.seq, row.heads, row.headDim)).reshape(shape),
+        attentionPerHead(q.reshape([rows, width]), k.reshape([rows, width]), v.reshape([rows, width]), row.batch, row.seq, row.heads, row.headDim).reshape(shape),
       );
       return { run: (o) => timeJitted(() => f(q.ref, k.ref, v.ref), o), release: () => (tree.dispose([q, k, v]), f.dispose()) };
     }
     case "dit_forward": {
       const params = paramsFrom(row.config, initDitWeights(row.config, 1));
       const inputs = ditInputs(row.config, makeDitBatch(row.config, row.batch, 2));
-      const f = jit((p: JaxParams, latents: np.Array, prompt: np.Array, t: np.Array, freqs: np.Array) => ditForward(row.config, p, latents, prompt, t, freqs));
+      const f = jit((p: JaxParams, latents: np.Array, prompt: np.Array, t: np.Array, freqs: np.Array) => ditForward(row.config, p, latents, prompt, t, freqs, "per-head"));
       const run = (o: TimingOptions) =>
         timeJitted(() => f(tree.ref(params), inputs.latents.ref, inputs.promptEmbeds.ref, inputs.timestep.ref, inputs.frequencies.ref), o);
       return { run, release: () => (tree.dispose([params, inputs]), f.dispose()) };
@@ -172,7 +172,7 @@ export const jaxjsPeer: DitPeer = {
     const params = paramsFrom(config, weights);
     const inputs = ditInputs(config, batch);
     inputs.target.dispose();
-    const f = jit((p: JaxParams, latents: np.Array, prompt: np.Array, t: np.Array, freqs: np.Array) => ditForward(config, p, latents, prompt, t, freqs));
+    const f = jit((p: JaxParams, latents: np.Array, prompt: np.Array, t: np.Array, freqs: np.Array) => ditForward(config, p, latents, prompt, t, freqs, "per-head"));
     const out = f(params, inputs.latents, inputs.promptEmbeds, inputs.timestep, inputs.frequencies);
     const values = Float32Array.from(await out.data());
     f.dispose();

@@ -1,5 +1,5 @@
-// The jax-js peer of `kiln bench cpu`: every row as one jitted function on the wasm device (one thread
-// on Node 20, which has no web Worker for jax-js's pool), timed with blockUntilReady.
+// The jax-js peer of `kiln bench cpu`: every row as jitted functions on the wasm device (one thread on
+// Node 20, which has no web Worker for jax-js's pool), timed with blockUntilReady.
 
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -7,7 +7,7 @@ import { dirname, join } from "node:path";
 import { defaultDevice, init, jit, nn, numpy as np, tree } from "@jax-js/jax";
 import type { BenchRow } from "../rows.ts";
 import { seededNormal, sizeOf } from "../random-data.ts";
-import { type AaaDitConfig, type DitBatch, type DitWeights, ditParamSpecs, imageTokens, initDitWeights, makeDitBatch, timestepFrequencies } from "../tiny-dit.ts";
+import { type AaaDitConfig, type DitBatch, type DitWeights, ditParamSpecs, initDitWeights, makeDitBatch, timestepFrequencies } from "../tiny-dit.ts";
 import { median, type TimingOptions, timeRuns } from "../timing.ts";
 import { attentionPerHead, ditForward, type JaxParams, type JaxTrainState, layerNorm, makeJaxTrainStep } from "./jaxjs-model.ts";
 import type { DitPeer, Measurement } from "./types.ts";
@@ -36,23 +36,29 @@ function paramsFrom(config: AaaDitConfig, weights: DitWeights): JaxParams {
   return params;
 }
 
-interface DitInputs {
+// A `type` rather than an `interface`, so that jax-js accepts it as a JsTree.
+type DitInputs = {
   latents: np.Array;
   promptEmbeds: np.Array;
   timestep: np.Array;
   frequencies: np.Array;
   target: np.Array;
-}
+};
 
 function ditInputs(config: AaaDitConfig, batch: DitBatch): DitInputs {
-  const hw = imageTokens(config);
+  const latentShape = [batch.batch, config.latentChannels, config.latentHeight, config.latentWidth];
   return {
-    latents: tensor(batch.latents, [batch.batch, config.latentChannels, config.latentHeight, config.latentWidth]),
+    latents: tensor(batch.latents, latentShape),
     promptEmbeds: tensor(batch.promptEmbeds, [batch.batch, config.textTokens, config.textFeatures]),
     timestep: tensor(batch.timestep, [batch.batch]),
     frequencies: tensor(timestepFrequencies(config), [config.timestepFeatures / 2]),
-    target: tensor(batch.target, [batch.batch, config.latentChannels * hw]).reshape([batch.batch, config.latentChannels, config.latentHeight, config.latentWidth]),
+    target: tensor(batch.target, latentShape),
   };
+}
+
+/** The jitted DiT forward, with per-head attention (the faster form for a forward, see AttentionForm). */
+function jitDitForward(config: AaaDitConfig) {
+  return jit((p: JaxParams, latents: np.Array, prompt: np.Array, t: np.Array, freqs: np.Array) => ditForward(config, p, latents, prompt, t, freqs, "per-head"));
 }
 
 /** Times `compute` (which consumes references to the row's inputs) until its result is ready. */
@@ -109,7 +115,7 @@ function prepare(row: BenchRow): Prepared {
     case "dit_forward": {
       const params = paramsFrom(row.config, initDitWeights(row.config, 1));
       const inputs = ditInputs(row.config, makeDitBatch(row.config, row.batch, 2));
-      const f = jit((p: JaxParams, latents: np.Array, prompt: np.Array, t: np.Array, freqs: np.Array) => ditForward(row.config, p, latents, prompt, t, freqs, "per-head"));
+      const f = jitDitForward(row.config);
       const run = (o: TimingOptions) =>
         timeJitted(() => f(tree.ref(params), inputs.latents.ref, inputs.promptEmbeds.ref, inputs.timestep.ref, inputs.frequencies.ref), o);
       return { run, release: () => (tree.dispose([params, inputs]), f.dispose()) };
@@ -172,7 +178,7 @@ export const jaxjsPeer: DitPeer = {
     const params = paramsFrom(config, weights);
     const inputs = ditInputs(config, batch);
     inputs.target.dispose();
-    const f = jit((p: JaxParams, latents: np.Array, prompt: np.Array, t: np.Array, freqs: np.Array) => ditForward(config, p, latents, prompt, t, freqs, "per-head"));
+    const f = jitDitForward(config);
     const out = f(params, inputs.latents, inputs.promptEmbeds, inputs.timestep, inputs.frequencies);
     const values = Float32Array.from(await out.data());
     f.dispose();

@@ -6,6 +6,7 @@ export type { Tensor, Shape, Op, OpAttrs, Pytree, CallBody, CustomVjp } from "./
 export { OPS, sizeOf, shapeStr, describe, toposort, substitute, treeLeaves, treeMap, isTensor } from "./graph.ts";
 export { GraphError } from "./errors.ts";
 export * from "./ops.ts";
+export * as ops from "./ops.ts";
 export * as nn from "./nn.ts";
 export { grad, valueAndGrad, vjp, backward, stopGradient } from "./autodiff.ts";
 export { interpret, evaluateTensor, hostArray, isHostArray } from "./interpret.ts";

@@ -244,6 +244,22 @@ function fromLinear(l: Linear): Expr {
         changed = true;
         break;
       }
+      // c·inner·((x div inner) mod e) + c·(x mod inner) → c·(x mod inner·e): the digits of a mixed radix.
+      for (const [k2, t2] of l.terms) {
+        const a2 = t2.atom;
+        if (a2.op !== "binary" || a2.fn !== "mod" || !isConst(a2.b) || a2.a.op !== "binary" || a2.a.fn !== "idiv" || !isConst(a2.a.b)) continue;
+        const innerDiv = a2.a.b.value;
+        if (innerDiv !== d || exprKey(a2.a.a) !== exprKey(atom.a) || t2.coeff !== t.coeff * d || bounds(atom.a)[0] < 0) continue;
+        l.terms.delete(k);
+        l.terms.delete(k2);
+        const merged = simplifyIndex({ op: "binary", fn: "mod", a: atom.a, b: iconst(d * a2.b.value), type: "i32" });
+        const ml = linear(merged);
+        for (const [mk, mt] of ml.terms) addTerm(l, mk, mt.atom, mt.coeff * t.coeff);
+        l.constant += ml.constant * t.coeff;
+        changed = true;
+        break;
+      }
+      if (changed) break;
     }
   }
   const parts = [...l.terms.values()].sort((x, y) => (exprKey(x.atom) < exprKey(y.atom) ? -1 : 1));
@@ -281,6 +297,31 @@ export function affine(e: Expr): { constant: number; coeffs: Map<string, number>
     coeffs.set(atom.name, coeff);
   }
   return { constant: l.constant, coeffs };
+}
+
+const gcd = (x: number, y: number): number => {
+  x = Math.abs(x);
+  y = Math.abs(y);
+  while (y) [x, y] = [y, x % y];
+  return x;
+};
+
+/**
+ * Find c > 1 dividing d such that the form is c·q + r with 0 ≤ r < c (terms whose coefficients c
+ * divides make up q; the rest, r, must stay below c). Candidates are gcd(d, coefficient).
+ */
+function factorDivisor(form: Linear, d: number): { c: number; quotient: Linear; rest: Linear } | null {
+  const candidates = new Set<number>();
+  for (const t of form.terms.values()) {
+    const c = gcd(d, t.coeff);
+    if (c > 1 && c < d) candidates.add(c);
+  }
+  for (const c of [...candidates].sort((x, y) => y - x)) {
+    const { quotient, rest } = splitByDivisor(form, c);
+    const [lo, hi] = linearBounds(rest);
+    if (lo >= 0 && hi < c && quotient.terms.size > 0) return { c, quotient, rest };
+  }
+  return null;
 }
 
 const linearBounds = (l: Linear): Range => bounds(fromLinear({ terms: new Map(l.terms), constant: l.constant }));
@@ -328,10 +369,14 @@ export function simplifyIndex(e: Expr): Expr {
       if (lo < 0) return mkBinary("idiv", a, b);
       if (hi < d) return iconst(0);
       if (a.op === "binary" && a.fn === "idiv" && isConst(a.b) && a.b.value > 0 && bounds(a.a)[0] >= 0) return simplifyIndex(mkBinary("idiv", a.a, iconst(a.b.value * d)));
-      const { quotient, rest } = splitByDivisor(linear(a), d);
+      const form = linear(a);
+      const { quotient, rest } = splitByDivisor(form, d);
       const [rlo, rhi] = linearBounds(rest);
       if (rlo >= 0 && rhi < d) return fromLinear(quotient);
       if (quotient.terms.size > 0 && rlo >= 0) return simplifyIndex(mkBinary("add", fromLinear(quotient), mkBinary("idiv", fromLinear(rest), b)));
+      // (c·q + r) div d = q div (d/c) when c divides d and 0 ≤ r < c.
+      const factored = factorDivisor(form, d);
+      if (factored) return simplifyIndex(mkBinary("idiv", fromLinear(factored.quotient), iconst(d / factored.c)));
       return mkBinary("idiv", a, b);
     }
     case "mod": {
@@ -341,10 +386,15 @@ export function simplifyIndex(e: Expr): Expr {
       const [lo, hi] = bounds(a);
       if (lo >= 0 && hi < d) return a;
       if (lo < 0) return mkBinary("mod", a, b);
-      const { rest } = splitByDivisor(linear(a), d);
+      const form = linear(a);
+      const { rest } = splitByDivisor(form, d);
       const restExpr = fromLinear(rest);
       const [rlo, rhi] = bounds(restExpr);
       if (rlo >= 0 && rhi < d) return restExpr;
+      // (c·q + r) mod d = c·(q mod (d/c)) + r when c divides d and 0 ≤ r < c.
+      const factored = factorDivisor(form, d);
+      if (factored)
+        return simplifyIndex(mkBinary("add", mkBinary("mul", mkBinary("mod", fromLinear(factored.quotient), iconst(d / factored.c)), iconst(factored.c)), fromLinear(factored.rest)));
       if (rlo >= 0) return mkBinary("mod", restExpr, b);
       return mkBinary("mod", a, b);
     }

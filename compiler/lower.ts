@@ -8,7 +8,9 @@ import {
   iconst, loopVar, simplifyIndex,
   type Epilogue, type Expr, type Kernel, type KernelBuffer, type Stmt,
 } from "./kernel-ir.ts";
-import { ExprLowering, flatIndex, indexVars, scalarType } from "./lower-expr.ts";
+import { ExprLowering, flatIndex, indexVars, scalarType, unflatIndex } from "./lower-expr.ts";
+
+const sameShape = (a: Shape, b: Shape): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
 import { batchStride, stridedView, type Group, type Schedule } from "./schedule.ts";
 
 export interface BufferDecl {
@@ -209,10 +211,10 @@ export function lowerSchedule(schedule: Schedule, aliases: ReadonlyMap<Tensor, T
     inputs.set(ext, declare(ext, "input", attrs.name));
   }
   // A donated root is written straight into the input buffer it replaces.
-  for (const [root, input] of aliases) if (bufferOf.has(input)) bufferOf.set(root, bufferOf.get(input)!);
+  for (const [root, input] of aliases) if (bufferOf.has(input)) bufferOf.set(schedule.aliasOf.get(root) ?? root, bufferOf.get(input)!);
   emitSchedule(schedule, bufferOf, declare, kernels);
   const outputs = schedule.roots.map((r) => {
-    const id = bufferOf.get(r);
+    const id = bufferOf.get(schedule.aliasOf.get(r) ?? r);
     if (id === undefined) throw new Error(`lower: root ${shapeStr(r.shape)} ${r.op} has no buffer (scheduler bug)`);
     if (buffers[id]!.kind === "temp") buffers[id]!.kind = "output";
     return id;
@@ -235,7 +237,7 @@ function emitSchedule(
       const innerBuffers = new Map<Tensor, number>();
       body.params.forEach((p, i) => innerBuffers.set(p, bufferOf.get(group.call.inputs[i]!)!));
       const outId = bufferOf.get(group.call) ?? declare(group.call, "temp");
-      const innerRoot = inner.roots[0]!;
+      const innerRoot = inner.aliasOf.get(inner.roots[0]!) ?? inner.roots[0]!;
       if (!body.params.includes(innerRoot)) innerBuffers.set(innerRoot, outId);
       emitSchedule(inner, innerBuffers, (node, kind) => (innerBuffers.has(node) ? innerBuffers.get(node)! : (innerBuffers.set(node, declare(node, kind)), innerBuffers.get(node)!)), kernels);
       if (body.params.includes(innerRoot)) kernels.push(copyKernel(innerBuffers.get(innerRoot)!, outId, innerRoot, kernels.length));
@@ -295,11 +297,31 @@ function lowerGroup(group: Exclude<Group, { kind: "region" }>, schedule: Schedul
   });
 
   switch (group.kind) {
+    case "multi": {
+      // Each part keeps its own loops; the renderer runs them in one parallel region.
+      const body: Stmt[] = [];
+      let work = 0;
+      group.parts.forEach((part, k) => {
+        const partStored = part.members.filter((m) => schedule.stored.has(m));
+        const at = indexVars(part.space, `i`);
+        const lowering = makeLowering(new Map());
+        const stores = partStored.map((m) => {
+          const mAt = sameShape(m.shape, part.space) ? at : unflatIndex(flatIndex(at, part.space), m.shape);
+          return store(m, mAt, lowering.value(m, mAt));
+        });
+        body.push(...loopNest(varsOf(at), stores, true, `t${k}`));
+        work += sizeOf(part.space);
+      });
+      return finish("multi", [group.parts.length], body, work);
+    }
     case "pointwise": {
       if (stored.length === 0) return null;
       const at = indexVars(group.space, "i");
       const lowering = makeLowering(new Map());
-      const body = stored.map((m) => store(m, at, lowering.value(m, at)));
+      const body = stored.map((m) => {
+        const mAt = sameShape(m.shape, group.space) ? at : unflatIndex(flatIndex(at, group.space), m.shape);
+        return store(m, mAt, lowering.value(m, mAt));
+      });
       const n = sizeOf(group.space);
       return finish("pointwise", group.space, loopNest(varsOf(at), body, n >= PARALLEL_MIN_ELEMENTS, "p"), n);
     }
@@ -349,7 +371,10 @@ function lowerGroup(group: Exclude<Group, { kind: "region" }>, schedule: Schedul
       const vars = { b: loopVar("eb", Math.max(batch, 1)), i: loopVar("ei", m), j: loopVar("ej", n) };
       const at = [...(batchShape.length ? unflat(vars.b, batchShape) : []), vars.i, vars.j];
       const lowering = makeLowering(new Map([[dot, { op: "local", name: "acc", type: "f32" } as Expr]]));
-      const body = epilogueMembers.map((x) => store(x, at, lowering.value(x, at)));
+      const body = epilogueMembers.map((x) => {
+        const xAt = sameShape(x.shape, dot.shape) ? at : unflatIndex(flatIndex(at, dot.shape), x.shape);
+        return store(x, xAt, lowering.value(x, xAt));
+      });
       const epilogue: Epilogue | undefined = body.length ? { vars, body } : undefined;
       const work = 2 * batch * m * n * k;
       return finish("gemm", dot.shape, [{

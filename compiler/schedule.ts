@@ -13,7 +13,7 @@
 import { sizeOf, toposort, type Shape, type Tensor } from "./graph.ts";
 import { affine, exprKey, type Expr } from "./kernel-ir.ts";
 import { ExprLowering, flatIndex, indexVars } from "./lower-expr.ts";
-import { inlineCalls, keepsCall } from "./passes.ts";
+import { inlineCalls, keepsCall, simplifyGraph } from "./passes.ts";
 
 interface GroupBase {
   id: number;
@@ -26,7 +26,9 @@ export interface GemmGroup extends GroupBase { kind: "gemm"; dot: Tensor }
 export interface TemplateGroup extends GroupBase { kind: "attention" | "attention_bwd"; call: Tensor<"call"> }
 export interface ScatterGroup extends GroupBase { kind: "scatter"; node: Tensor }
 export interface RegionGroup extends GroupBase { kind: "region"; call: Tensor<"call">; inner: Schedule }
-export type Group = PointwiseGroup | ReduceGroup | GemmGroup | TemplateGroup | ScatterGroup | RegionGroup;
+/** Independent elementwise kernels run as one (the multi-tensor optimizer update). */
+export interface MultiGroup extends GroupBase { kind: "multi"; parts: PointwiseGroup[] }
+export type Group = PointwiseGroup | ReduceGroup | GemmGroup | TemplateGroup | ScatterGroup | RegionGroup | MultiGroup;
 
 export interface Schedule {
   /** Kernels in execution order. */
@@ -37,6 +39,8 @@ export interface Schedule {
   readonly stored: ReadonlySet<Tensor>;
   readonly externals: readonly Tensor[];
   readonly roots: readonly Tensor[];
+  /** Roots that are reshapes of another stored value, and that value (they share its buffer). */
+  readonly aliasOf: ReadonlyMap<Tensor, Tensor>;
 }
 
 /** A view of a realized buffer as an offset and one stride per axis. */
@@ -119,18 +123,43 @@ function readsAt(reads: Map<Tensor, Expr[][]>, target: Tensor, space: Shape, zer
   const list = reads.get(target);
   if (!list) return true;
   const expected = space.map((d, k) => (d === 1 || zeroAxes.includes(k) ? "i32:0" : `i${k}`));
-  return list.every((index) => index.length === expected.length && index.every((e, k) => exprKey(e) === expected[k]));
+  if (list.every((index) => index.length === expected.length && index.every((e, k) => exprKey(e) === expected[k]))) return true;
+  // A read through a reshape is still the same element when the flat positions agree.
+  if (zeroAxes.length || sizeOf(target.shape) !== sizeOf(space)) return false;
+  const here = exprKey(flatIndex(indexVars(space, "i"), space));
+  return list.every((index) => exprKey(flatIndex(index, target.shape)) === here);
 }
 
 export function schedule(outputs: readonly Tensor[], externals: readonly Tensor[] = []): Schedule {
-  const roots = inlineCalls(outputs);
+  const roots = simplifyGraph(inlineCalls(outputs));
   const nodes = toposort(roots);
   const consumers = new Map<Tensor, Set<Tensor>>();
   for (const n of nodes) for (const i of n.inputs) (consumers.get(i) ?? consumers.set(i, new Set()).get(i)!).add(n);
 
+  /** Distinct non-view consumers, looking through chains of views. */
+  const fanoutMemo = new Map<Tensor, Set<Tensor>>();
+  const viewConsumers = (n: Tensor): Set<Tensor> => {
+    const hit = fanoutMemo.get(n);
+    if (hit) return hit;
+    const out = new Set<Tensor>();
+    for (const c of consumers.get(n) ?? []) {
+      if (isMovement(c.op) && c.inputs.length === 1) for (const d of viewConsumers(c)) out.add(d);
+      else out.add(c);
+    }
+    fanoutMemo.set(n, out);
+    return out;
+  };
+  const effectiveFanout = (n: Tensor): number => viewConsumers(n).size + (roots.includes(n) ? 1 : 0);
+  const rootValues = new Set(roots);
   // 1. What is realized: sources of data, reductions, dots, templates, roots; elementwise work that
   //    several consumers would otherwise recompute at a cost, or whose tree grows too large.
-  const realized = new Set<Tensor>([...roots, ...externals]);
+  // A root that only reshapes a value the step computes anyway shares that value's buffer.
+  const aliasOf = new Map<Tensor, Tensor>();
+  for (const r of roots) {
+    const source = r.inputs[0];
+    if (r.op === "reshape" && source && source.op !== "input" && source.op !== "const" && source.op !== "iota" && !isMovement(source.op)) aliasOf.set(r, source);
+  }
+  const realized = new Set<Tensor>([...roots.map((r) => aliasOf.get(r) ?? r), ...externals]);
   const cost = new Map<Tensor, number>();
   for (const n of nodes) {
     if (alwaysRealized(n)) realized.add(n);
@@ -140,18 +169,33 @@ export function schedule(outputs: readonly Tensor[], externals: readonly Tensor[
     }
     const own = isMovement(n.op) || n.op === "const" || n.op === "iota" ? 0 : OP_COST[n.op] ?? 1;
     const c = own + n.inputs.reduce((s, i) => s + (realized.has(i) ? 0 : cost.get(i) ?? 0), 0);
-    const fanout = consumers.get(n)?.size ?? 0;
-    if ((fanout > 1 && c > RECOMPUTE_LIMIT) || c > TREE_LIMIT) {
+    // Views are never worth storing on their own: their cost passes on to whoever reads them.
+    const fanout = isMovement(n.op) ? 0 : effectiveFanout(n);
+    // A scalar is recomputed wherever it is needed (the C compiler hoists it out of the loops).
+    const limit = sizeOf(n.shape) === 1 ? TREE_LIMIT : RECOMPUTE_LIMIT;
+    if ((fanout > 1 && c > limit) || (c > TREE_LIMIT && !isMovement(n.op))) {
       realized.add(n);
       cost.set(n, 0);
     } else cost.set(n, c);
   }
   // Roots that are constants still need a buffer; constants elsewhere stay inline.
   // 2. Template operands must be strided views of realized buffers.
-  const requireView = (operand: Tensor, unitLast = false, foldBatch = false): void => {
+  const viewOk = (operand: Tensor, unitLast: boolean, foldBatch: boolean): boolean => {
     const view = stridedView(operand, realized);
-    const unitOk = !unitLast || (view && (view.strides[view.strides.length - 1] === 1 || operand.shape[operand.shape.length - 1] === 1));
-    if (!view || !unitOk || (foldBatch && batchStride(view, operand.shape) === null)) realized.add(operand);
+    const unitOk = !unitLast || (view !== null && (view.strides[view.strides.length - 1] === 1 || operand.shape[operand.shape.length - 1] === 1));
+    return view !== null && unitOk && (!foldBatch || batchStride(view, operand.shape) !== null);
+  };
+  const requireView = (operand: Tensor, unitLast = false, foldBatch = false): void => {
+    if (viewOk(operand, unitLast, foldBatch)) return;
+    // Prefer realizing the value under a chain of single-input views (a norm's output under the
+    // reshape that feeds a GEMM), so the operand becomes a free strided view of it.
+    let base = operand;
+    while (base.inputs.length === 1 && (base.op === "reshape" || base.op === "permute" || base.op === "expand" || base.op === "shrink")) base = base.inputs[0]!;
+    if (base !== operand && base.op !== "input") {
+      realized.add(base);
+      if (viewOk(operand, unitLast, foldBatch)) return;
+    }
+    realized.add(operand);
   };
   for (const n of nodes) {
     if (n.op === "dot") n.inputs.forEach((operand) => requireView(operand, false, true));
@@ -209,6 +253,11 @@ export function schedule(outputs: readonly Tensor[], externals: readonly Tensor[
         return readsOf(isLeaf, [at(g.node.inputs[0]!), at(g.node.inputs[1]!)]);
       case "region":
         return new Map(g.call.inputs.map((a) => [a, [[]]]));
+      case "multi": {
+        const all = new Map<Tensor, Expr[][]>();
+        for (const part of g.parts) for (const [leaf, idx] of groupReads(part)) all.set(leaf, [...(all.get(leaf) ?? []), ...idx]);
+        return all;
+      }
       default:
         return g satisfies never;
     }
@@ -293,13 +342,18 @@ export function schedule(outputs: readonly Tensor[], externals: readonly Tensor[
         absorb(p, g);
         return true;
       }
+      // Elementwise producer of a reduction's rows: computed inside the row kernel.
+      if (g.kind === "reduce" && p.kind === "pointwise" && sameShape(p.space, g.space) && p.members.every((m) => readsAt(reads, m, g.space)) && !reachesIndirectly(p, g)) {
+        absorb(g, p);
+        return true;
+      }
       // GEMM epilogue: elementwise work on the dot's output, read at the same element.
-      if (p.kind === "gemm" && g.kind === "pointwise" && sameShape(g.space, p.dot.shape) && p.members.every((m) => readsAt(reads, m, g.space)) && !reachesIndirectly(p, g)) {
+      if (p.kind === "gemm" && g.kind === "pointwise" && sizeOf(g.space) === sizeOf(p.dot.shape) && p.members.every((m) => readsAt(reads, m, g.space)) && !reachesIndirectly(p, g)) {
         absorb(p, g);
         return true;
       }
       // Elementwise producer read at the same element: computed in the consumer's kernel.
-      if (p.kind === "pointwise" && g.kind === "pointwise" && sameShape(p.space, g.space) && p.members.every((m) => readsAt(reads, m, g.space)) && !reachesIndirectly(p, g)) {
+      if (p.kind === "pointwise" && g.kind === "pointwise" && sizeOf(p.space) === sizeOf(g.space) && p.members.every((m) => readsAt(reads, m, g.space)) && !reachesIndirectly(p, g)) {
         absorb(g, p);
         return true;
       }
@@ -321,6 +375,28 @@ export function schedule(outputs: readonly Tensor[], externals: readonly Tensor[
     }
   }
 
+  // Multi-tensor: elementwise kernels whose results leave the step without being read again (the
+  // optimizer's updates of every parameter) are independent of each other, so they run as one.
+  const terminal = ordered().filter((g): g is PointwiseGroup => g.kind === "pointwise" && usersOf(g).size === 0);
+  if (terminal.length > 1) {
+    const multi: MultiGroup = { id: nextId++, kind: "multi", members: terminal.flatMap((g) => g.members), parts: terminal };
+    const multiDeps = new Set<Group>();
+    for (const part of terminal) {
+      for (const d of depsOf(part)) {
+        multiDeps.add(d);
+        usersOf(d).delete(part);
+        usersOf(d).add(multi);
+      }
+      groups.delete(part.id);
+      deps.delete(part);
+      users.delete(part);
+    }
+    for (const m of multi.members) producer.set(m, multi);
+    groups.set(multi.id, multi);
+    deps.set(multi, multiDeps);
+    users.set(multi, new Set());
+  }
+
   // 4. Order groups by their dependencies; decide what each stores.
   const order: Group[] = [];
   const state = new Map<Group, number>();
@@ -333,7 +409,7 @@ export function schedule(outputs: readonly Tensor[], externals: readonly Tensor[
     order.push(g);
   };
   for (const g of ordered()) visit(g);
-  const rootSet = new Set(roots);
+  const rootSet = new Set(roots.map((r) => aliasOf.get(r) ?? r));
   const stored = new Set<Tensor>();
   for (const g of order) for (const leaf of readsFor(g).keys()) if (producer.get(leaf) && producer.get(leaf) !== g) stored.add(leaf);
   for (const g of order) {
@@ -342,7 +418,7 @@ export function schedule(outputs: readonly Tensor[], externals: readonly Tensor[
   }
   const memory = new Set<Tensor>([...externals, ...stored]);
   for (const n of nodes) if (n.op === "input") memory.add(n);
-  return { groups: order, realized: memory, stored, externals: [...externals, ...nodes.filter((n) => n.op === "input" && !externals.includes(n))], roots };
+  return { groups: order, realized: memory, stored, externals: [...externals, ...nodes.filter((n) => n.op === "input" && !externals.includes(n))], roots, aliasOf };
 }
 
 /** Number of kernels a schedule runs (a region counts its inner kernels). */

@@ -73,7 +73,8 @@ class Emitter {
   private lines: string[] = [];
   private temp = 0;
 
-  constructor(private readonly indentUnit = "  ") {}
+  /** Inside one `omp parallel` region (multi-tensor kernels): loops share the team with `omp for`. */
+  constructor(private readonly indentUnit = "  ", private readonly inRegion = false) {}
 
   text(): string {
     return this.lines.join("\n");
@@ -120,7 +121,8 @@ class Emitter {
         const innermost = !s.body.some((b) => b.s === "loop" || b.s === "template");
         const accs = s.body.filter((b): b is Stmt & { s: "acc" } => b.s === "acc");
         const scatter = s.body.some((b) => b.s === "store" && b.accumulate);
-        if (s.parallel) this.line(depth, "#pragma omp parallel for schedule(static)");
+        if (this.inRegion && depth === 2) this.line(depth, "#pragma omp for schedule(static) nowait");
+        else if (s.parallel && !this.inRegion) this.line(depth, "#pragma omp parallel for schedule(static)");
         else if (innermost && !scatter) {
           const reductions = accs.map((a) => ` reduction(${a.fn === "add" ? "+" : "max"}:${a.name})`).join("");
           this.line(depth, `#pragma omp simd${reductions}`);
@@ -134,6 +136,8 @@ class Emitter {
         this.line(depth, `const ${cType(s.value.type)} ${s.name} = ${this.expr(s.value, scope)};`);
         return;
       case "store":
+        // A loop-free store in a parallel region is done by one thread.
+        if (this.inRegion && depth === 2) this.line(depth, "#pragma omp single nowait");
         this.line(depth, `b${s.buffer}[${this.expr(s.index, scope)}] ${s.accumulate ? "+=" : "="} ${this.expr(s.value, scope)};`);
         return;
       case "acc_init":
@@ -280,9 +284,11 @@ function renderKernel(k: Kernel, fn: string): string {
   const out: string[] = [`/* ${k.name}: ${k.comment} */`];
   const template = k.body.find((s): s is Stmt & { s: "template" } => s.s === "template");
   if (!template) {
-    const e = new Emitter();
-    e.block(k.body, 1, new Map());
-    out.push(`static int ${fn}(void* const* B) {`, ...bufferDecls(k.buffers).map((d) => "  " + d), e.text(), "  return 0;", "}");
+    const multi = k.template === "multi";
+    const e = new Emitter("  ", multi);
+    e.block(k.body, multi ? 2 : 1, new Map());
+    const body = multi ? ["  #pragma omp parallel", "  {", e.text(), "  }"] : [e.text()];
+    out.push(`static int ${fn}(void* const* B) {`, ...bufferDecls(k.buffers).map((d) => "  " + d), ...body, "  return 0;", "}");
     return out.join("\n");
   }
   const a = template.args;

@@ -6,7 +6,7 @@
 import type { DType } from "./dtype.ts";
 import { sizeOf, type Shape, type Tensor } from "./graph.ts";
 import { stridesOf } from "./interpret.ts";
-import { exprKey, fconst, iconst, simplifyIndex, unreachable, type Expr, type ScalarType } from "./kernel-ir.ts";
+import { bounds, exprKey, fconst, iconst, simplifyIndex, unreachable, type Expr, type ScalarType } from "./kernel-ir.ts";
 
 export const scalarType = (dtype: DType): ScalarType => (dtype === "i32" ? "i32" : dtype === "bool" ? "bool" : "f32");
 
@@ -101,7 +101,13 @@ export class ExprLowering {
         node.inputs.reduce((s, part) => (starts.push(s), s + part.shape[axis]!), 0);
         let out: Expr | undefined;
         for (let p = node.inputs.length - 1; p >= 0; p--) {
-          const at = index.map((e, k) => (k === axis ? add(e, iconst(-starts[p]!)) : e));
+          // Inside its branch the part's index lies in [0, length); saying so (a clamp that is the
+          // identity there) lets the simplifier drop the div/mod it would otherwise keep.
+          const length = node.inputs[p]!.shape[axis]!;
+          const local = add(index[axis]!, iconst(-starts[p]!));
+          const [lo, hi] = bounds(local);
+          const inRange = lo >= 0 && hi < length ? local : simplifyIndex({ op: "binary", fn: "min", a: simplifyIndex({ op: "binary", fn: "max", a: local, b: iconst(0), type: "i32" }), b: iconst(length - 1), type: "i32" });
+          const at = index.map((e, k) => (k === axis ? inRange : e));
           const value = arg(p, at);
           if (!out) out = value;
           else {

@@ -5,13 +5,13 @@
 import type { DType } from "./dtype.ts";
 import { shapeStr, sizeOf, type Shape, type Tensor } from "./graph.ts";
 import {
-  iconst, loopVar, simplifyIndex,
+  fconst, iconst, loopVar, simplifyIndex,
   type Epilogue, type Expr, type Kernel, type KernelBuffer, type Stmt,
 } from "./kernel-ir.ts";
 import { ExprLowering, flatIndex, indexVars, scalarType, unflatIndex } from "./lower-expr.ts";
 
 const sameShape = (a: Shape, b: Shape): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
-import { batchStride, stridedView, type Group, type Schedule } from "./schedule.ts";
+import { batchStride, isColumnReduce, stridedView, type Group, type Schedule } from "./schedule.ts";
 
 export interface BufferDecl {
   readonly id: number;
@@ -296,6 +296,35 @@ function lowerGroup(group: Exclude<Group, { kind: "region" }>, schedule: Schedul
     bytes: [...used.values()].reduce((s, b) => s + b.size * 4, 0),
   });
 
+  /**
+   * A sum over leading axes that keeps the innermost one (bias gradients, sums over the batch):
+   * the output row itself accumulates, with the kept innermost axis as the vector loop, so memory is
+   * read in order instead of one strided element per iteration.
+   */
+  const lowerColumnReduce = (g: Extract<Group, { kind: "reduce" }>): Kernel => {
+    const stage = g.stages[0]!;
+    const full = indexVars(g.space, "i");
+    const last = g.space.length - 1;
+    const kVar = full[last] as Expr & { op: "var" };
+    const rowIndex = full.map((e, k) => (g.axes.includes(k) ? iconst(0) : e));
+    const lowering = makeLowering(new Map());
+    const outerVars = varsOf(full.filter((_, k) => !g.axes.includes(k) && k !== last));
+    const reduceVars = varsOf(full.filter((_, k) => g.axes.includes(k)));
+    const target = touch(stage, "write");
+    const at = flatIndex(rowIndex, stage.shape);
+    const row: Stmt[] = [
+      { s: "loop", var: kVar, parallel: false, body: [{ s: "store", buffer: target, index: at, value: fconst(0) }] },
+      ...loopNest(reduceVars, [{ s: "loop", var: kVar, parallel: false, body: [{ s: "store", buffer: target, index: at, value: lowering.value(stage.inputs[0]!, full), accumulate: true }] }], false, "c"),
+    ];
+    const perRow = stored.filter((m) => m !== stage);
+    if (perRow.length) {
+      const fromBuffer = makeLowering(new Map([[stage, { op: "load", buffer: target, index: at, type: "f32" } as Expr]]));
+      row.push({ s: "loop", var: kVar, parallel: false, body: perRow.map((m) => store(m, rowIndex, fromBuffer.value(m, rowIndex))) });
+    }
+    const n = sizeOf(g.space);
+    return finish("reduce", g.space, loopNest(outerVars, row, n >= PARALLEL_MIN_ELEMENTS && outerVars.length > 0, "o"), n);
+  };
+
   switch (group.kind) {
     case "multi": {
       // Each part keeps its own loops; the renderer runs them in one parallel region.
@@ -326,6 +355,7 @@ function lowerGroup(group: Exclude<Group, { kind: "region" }>, schedule: Schedul
       return finish("pointwise", group.space, loopNest(varsOf(at), body, n >= PARALLEL_MIN_ELEMENTS, "p"), n);
     }
     case "reduce": {
+      if (isColumnReduce(group)) return lowerColumnReduce(group);
       const full = indexVars(group.space, "i");
       const rowIndex = full.map((e, k) => (group.axes.includes(k) ? iconst(0) : e));
       const locals = new Map<Tensor, Expr>(group.stages.map((r, k) => [r, { op: "local", name: `acc${k}`, type: scalarType(r.dtype) }]));

@@ -334,3 +334,15 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOpt
   const mask = keyMask === undefined ? undefined : keyMask.dtype === "bool" ? keyMask : ops.cmplt(0, ops.cast(keyMask, "f32"));
   return ops.call("attention", (qa, ka, va, ...rest) => forward(qa!, ka!, va!, rest[0]), mask ? [q, k, v, mask] : [q, k, v], { vjp, meta });
 }
+
+/**
+ * Standard normal values from kiln's Philox (Box–Muller): z = √(−2 ln(1 − u₁)) · cos(2π u₂) with
+ * u₁, u₂ the `random` nodes at offsets `offset` and `offset + 1` (so give independent draws offsets
+ * two apart). Reproducible bit for bit on any backend that implements `random`.
+ */
+export function randomNormal(seed: Tensor, shape: Shape, offset = 0): Tensor {
+  const u1 = ops.random(seed, shape, offset);
+  const u2 = ops.random(seed, shape, offset + 1);
+  const radius = ops.sqrt(ops.mul(log(ops.add(ops.neg(u1), 1)), -2));
+  return ops.mul(radius, cos(ops.mul(u2, 2 * Math.PI)));
+}

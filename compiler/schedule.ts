@@ -116,6 +116,17 @@ export function batchStride(view: StridedView, shape: Shape): number | null {
   return batchAxes.length ? view.strides[batchAxes[batchAxes.length - 1]!]! : 0;
 }
 
+/**
+ * A reduce group that is one sum over leading axes, keeping the innermost axis, with only per-row
+ * consumers: lowered with the output row as the accumulator (see lower.ts). Its sum is always stored.
+ */
+export function isColumnReduce(g: Group): boolean {
+  if (g.kind !== "reduce" || g.stages.length !== 1 || g.stages[0]!.op !== "sum") return false;
+  const last = g.space.length - 1;
+  if (last < 0 || g.axes.includes(last) || g.space[last] === 1) return false;
+  return g.members.every((m) => g.stages.includes(m) || g.axes.every((a) => m.shape[a] === 1));
+}
+
 const sameShape = (a: Shape, b: Shape): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
 
 /** Every recorded index of `target` is the generic index of `space` (size-1 axes and `zeroAxes` read as 0). */
@@ -414,6 +425,7 @@ export function schedule(outputs: readonly Tensor[], externals: readonly Tensor[
   for (const g of order) for (const leaf of readsFor(g).keys()) if (producer.get(leaf) && producer.get(leaf) !== g) stored.add(leaf);
   for (const g of order) {
     for (const m of g.members) if (rootSet.has(m)) stored.add(m);
+    if (isColumnReduce(g)) stored.add((g as ReduceGroup).stages[0]!);
     // Reads inside a reduce or gemm kernel of its own always-realized members are locals, not loads.
   }
   const memory = new Set<Tensor>([...externals, ...stored]);

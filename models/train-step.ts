@@ -1,0 +1,99 @@
+// The flow-matching training step of spec §2 as one pure function: noise drawn in-graph from the
+// step's seed, x_t = (1 − σ)·x0 + σ·ε, the DiT's prediction against ε − x0, the per-timestep weight,
+// then backward and AdamW (spec §8) — compiled into one step with the state donated.
+
+import { backward, nn, ops, type DType, type Tensor } from "../compiler/index.ts";
+import { ditForward, type DitConfig } from "./dit.ts";
+import { adamwUpdate } from "./optim.ts";
+import type { ParamSpec } from "./params.ts";
+
+export interface TrainStepOptions {
+  dit: DitConfig;
+  batch: number;
+  /** Latent grid: [channels, height, width]. */
+  latent: readonly [number, number, number];
+  /** Prompt tokens and their features (the text encoder's output). */
+  textLength: number;
+  /**
+   * How prompts reach the DiT: precomputed embeddings (a frozen encoder, as the reference), or token
+   * ids through a text encoder trained jointly (its parameters join the trained tree).
+   */
+  text: { kind: "embeds" } | { kind: "encoder"; paramSpec: readonly ParamSpec[]; encode: (params: Readonly<Record<string, Tensor>>, ids: Tensor, mask: Tensor) => Tensor };
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  weightDecay?: number;
+  /** Clip the global gradient norm to this value (off when undefined, as the reference). */
+  clipNorm?: number;
+  /** Parameters and optimizer state in bf16, as the reference trains (no f32 master copy). */
+  pureBf16?: boolean;
+  checkpointBlocks?: boolean;
+}
+
+export interface TrainTree {
+  state: { params: Record<string, Tensor>; m: Record<string, Tensor>; v: Record<string, Tensor> };
+  batch: Record<string, Tensor>;
+  control: { seed: Tensor; step: Tensor; lr: Tensor };
+}
+
+/** The example tree (shapes and dtypes) of the step's inputs. */
+export function trainStepExample(options: TrainStepOptions, specs: readonly ParamSpec[]): Record<string, unknown> {
+  const dtype: DType = options.pureBf16 ? "bf16" : "f32";
+  const tree = (f: (s: ParamSpec) => unknown) => Object.fromEntries(specs.map((s) => [s.name, f(s)]));
+  const [c, h, w] = options.latent;
+  const b = options.batch;
+  const batch: Record<string, { shape: number[]; dtype: DType }> = {
+    latents: { shape: [b, c, h, w], dtype: "f32" },
+    sigma: { shape: [b], dtype: "f32" },
+    timestep: { shape: [b], dtype: "f32" },
+    weight: { shape: [b], dtype: "f32" },
+  };
+  if (options.text.kind === "embeds") batch.promptEmbeds = { shape: [b, options.textLength, options.dit.textDim], dtype: "f32" };
+  else {
+    batch.ids = { shape: [b, options.textLength], dtype: "i32" };
+    batch.mask = { shape: [b, options.textLength], dtype: "i32" };
+  }
+  return {
+    state: { params: tree((s) => ({ shape: s.shape, dtype })), m: tree((s) => ({ shape: s.shape, dtype })), v: tree((s) => ({ shape: s.shape, dtype })) },
+    batch,
+    control: { seed: { shape: [], dtype: "i32" }, step: { shape: [], dtype: "f32" }, lr: { shape: [], dtype: "f32" } },
+  };
+}
+
+/** The weighted flow-matching loss of spec §2 for a batch (mean over samples of w_b · MSE_b). */
+export function flowMatchingLoss(params: Readonly<Record<string, Tensor>>, batch: Readonly<Record<string, Tensor>>, seed: Tensor, options: TrainStepOptions): Tensor {
+  const latents = batch.latents!;
+  const [b] = latents.shape as [number];
+  const perSample = (t: Tensor): Tensor => ops.reshape(t, [b, 1, 1, 1]);
+  const dtype = params["proj_out.weight"]!.dtype;
+  const noise = nn.randomNormal(seed, latents.shape, 0);
+  const sigma = perSample(batch.sigma!);
+  const noisy = ops.add(ops.mul(latents, nn.sub(1, sigma)), ops.mul(noise, sigma));
+  const target = nn.sub(noise, latents);
+  const promptEmbeds = options.text.kind === "embeds" ? batch.promptEmbeds! : options.text.encode(params, batch.ids!, batch.mask!);
+  const pred = ditForward(params, ops.cast(noisy, dtype), ops.cast(promptEmbeds, dtype), ops.cast(batch.timestep!, dtype), options.dit, { checkpointBlocks: options.checkpointBlocks ?? false });
+  const perSampleMse = nn.mean(nn.square(nn.sub(ops.cast(pred, "f32"), target)), [1, 2, 3]);
+  return nn.mean(ops.mul(perSampleMse, batch.weight!));
+}
+
+/** The whole step: loss, gradients, optional clipping, AdamW. Returns the new state and the loss. */
+export function trainStep(options: TrainStepOptions, specs: readonly ParamSpec[]): (tree: TrainTree) => { state: TrainTree["state"]; loss: Tensor; gradNorm: Tensor } {
+  return ({ state, batch, control }) => {
+    const names = specs.map((s) => s.name);
+    const loss = flowMatchingLoss(state.params, batch, control.seed, options);
+    const grads = backward(loss, names.map((n) => state.params[n]!), ops.scalar(1));
+    const gradNorm = ops.sqrt(grads.reduce<Tensor>((acc, g) => ops.add(acc, ops.sum(nn.square(ops.cast(g, "f32")))), ops.scalar(0)));
+    const scale = options.clipNorm === undefined ? undefined : nn.minimum(nn.div(options.clipNorm, ops.add(gradNorm, 1e-6)), 1);
+    const next: TrainTree["state"] = { params: {}, m: {}, v: {} };
+    names.forEach((name, i) => {
+      const g = scale ? ops.mul(ops.cast(grads[i]!, "f32"), scale) : grads[i]!;
+      const u = adamwUpdate(state.params[name]!, g, state.m[name]!, state.v[name]!, {
+        step: control.step, lr: control.lr, beta1: options.beta1 ?? 0.9, beta2: options.beta2 ?? 0.999, eps: options.eps ?? 1e-8, weightDecay: options.weightDecay ?? 0.01,
+      });
+      next.params[name] = u.param;
+      next.m[name] = u.m;
+      next.v[name] = u.v;
+    });
+    return { state: next, loss, gradNorm };
+  };
+}

@@ -1,0 +1,100 @@
+// The two interfaces the pipeline programs against: a text encoder (prompt ids → embeddings the DiT
+// attends to) and a VAE (image ⇄ latents), with the reference's and the embedded default's choices.
+
+import type { Tensor } from "../compiler/index.ts";
+import type { ParamSpec } from "./params.ts";
+import { encodePrompt, qwen3ParamSpec, QWEN3_0_6B, type Qwen3Config } from "./text/qwen3.ts";
+import { encodeTiny, tinyTextInputIds, tinyTextParamSpec, TINY_TEXT, type TinyTextConfig } from "./text/tiny.ts";
+import { MAX_PROMPT_TOKENS } from "./text/tokenizer.ts";
+import { flux2Decode, flux2Downsample, flux2Encode, flux2LatentChannels, flux2VaeParamSpec, FLUX2_VAE, type Flux2VaeConfig } from "./vae/flux2.ts";
+import { pixelDecode, pixelEncode, pixelLatentChannels, PIXEL_VAE, type PixelVaeConfig } from "./vae/pixel.ts";
+
+/** Parameters as graph tensors, keyed by checkpoint name (the models' param specs). */
+export type ModelParams = Readonly<Record<string, Tensor>>;
+
+export interface TextEncoder {
+  readonly name: "qwen3" | "tiny";
+  readonly paramSpec: readonly ParamSpec[];
+  /** Features per token of encode's output: the DiT's textDim. */
+  readonly outputDim: number;
+  /** Tokens per prompt (right-padded): the sequence length encode expects. */
+  readonly maxLength: number;
+  /** Host side, before the graph: tokenizer ids → the ids encode takes (identity for Qwen3, table slots for tiny). */
+  inputIds(ids: ArrayLike<number>): Int32Array;
+  /** ids [B, maxLength] i32 (from inputIds) and mask [B, maxLength] (1 real, 0 pad) → [B, maxLength, outputDim]. */
+  encode(params: ModelParams, ids: Tensor, mask: Tensor): Tensor;
+}
+
+export interface Vae {
+  readonly name: "flux2" | "pixel";
+  readonly paramSpec: readonly ParamSpec[];
+  readonly latentChannels: number;
+  /** Image pixels per latent pixel along each side. */
+  readonly downsample: number;
+  /** image [B, 3, H, W] in [−1, 1] → latents [B, latentChannels, H/downsample, W/downsample]. */
+  encode(params: ModelParams, image: Tensor): Tensor;
+  /** The inverse direction: latents → image [B, 3, H, W], roughly in [−1, 1] and not clamped. */
+  decode(params: ModelParams, latents: Tensor): Tensor;
+}
+
+export type TextEncoderChoice = { kind: "qwen3"; config?: Partial<Qwen3Config> } | { kind: "tiny"; config?: Partial<TinyTextConfig> };
+
+export function textEncoder(choice: TextEncoderChoice): TextEncoder {
+  switch (choice.kind) {
+    case "qwen3": {
+      const config = { ...QWEN3_0_6B, ...choice.config };
+      return {
+        name: "qwen3",
+        paramSpec: qwen3ParamSpec(config),
+        outputDim: config.hiddenSize,
+        maxLength: MAX_PROMPT_TOKENS,
+        inputIds: (ids) => Int32Array.from(ids),
+        encode: (params, ids, mask) => encodePrompt(params, ids, mask, config),
+      };
+    }
+    case "tiny": {
+      const config = { ...TINY_TEXT, ...choice.config };
+      return {
+        name: "tiny",
+        paramSpec: tinyTextParamSpec(config),
+        outputDim: config.dim,
+        maxLength: config.maxLength,
+        inputIds: (ids) => tinyTextInputIds(ids, config),
+        encode: (params, ids, mask) => encodeTiny(params, ids, mask, config),
+      };
+    }
+    default:
+      return choice satisfies never;
+  }
+}
+
+export type VaeChoice = { kind: "flux2"; config?: Partial<Flux2VaeConfig> } | { kind: "pixel"; config?: Partial<PixelVaeConfig> };
+
+export function vae(choice: VaeChoice): Vae {
+  switch (choice.kind) {
+    case "flux2": {
+      const config = { ...FLUX2_VAE, ...choice.config };
+      return {
+        name: "flux2",
+        paramSpec: flux2VaeParamSpec(config),
+        latentChannels: flux2LatentChannels(config),
+        downsample: flux2Downsample(config),
+        encode: (params, image) => flux2Encode(params, image, config),
+        decode: (params, latents) => flux2Decode(params, latents, config),
+      };
+    }
+    case "pixel": {
+      const config = { ...PIXEL_VAE, ...choice.config };
+      return {
+        name: "pixel",
+        paramSpec: [],
+        latentChannels: pixelLatentChannels(config),
+        downsample: config.patchSize,
+        encode: (_params, image) => pixelEncode(image, config),
+        decode: (_params, latents) => pixelDecode(latents, config),
+      };
+    }
+    default:
+      return choice satisfies never;
+  }
+}

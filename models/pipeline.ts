@@ -1,0 +1,208 @@
+// The sampling pipeline (the seed's AAAImagePipeline): prompt → embeddings; seeded noise (or an
+// input image noised to the denoising strength); N Euler steps of the flow-matching schedule with
+// classifier-free guidance, where one compiled step (positive and negative as a batch of 2) is built
+// once and run N times; decoding and the reference's conversion to 8-bit pixels (spec §4.3).
+
+import sharp from "sharp";
+import { nn, ops, roundBf16, type Tensor } from "../compiler/index.ts";
+import { compile, type CompiledStep } from "../runtime/compile.ts";
+import { ditForward } from "./dit.ts";
+import { setTimesteps, timestepIndex, addNoise } from "./scheduler.ts";
+import { torchCpuRandnBf16 } from "./noise.ts";
+import { promptBatch } from "./prompts.ts";
+import { progressBar } from "./progress.ts";
+import type { ModelParts } from "./config.ts";
+import type { ParamValues } from "./params.ts";
+
+export interface SampleOptions {
+  prompt: string;
+  /** The negative prompt (the reference's call-site default is ""). */
+  negative?: string;
+  /** Guidance scale; 1 skips the negative branch (spec §4.4). */
+  cfg?: number;
+  steps?: number;
+  seed?: number;
+  /** Image-to-image: an input image (CHW in [−1, 1] at the output size) and the denoising strength. */
+  image?: Float32Array;
+  strength?: number;
+  progress?: boolean;
+}
+
+export interface Weights {
+  dit: ParamValues;
+  /** Text encoder tensors by the encoder's own names (none for an encoder without weights). */
+  text: ParamValues;
+  vae: ParamValues;
+}
+
+const tree = (values: ParamValues): Record<string, Float32Array> => Object.fromEntries(values);
+const specTree = (specs: readonly { name: string; shape: readonly number[] }[]) => Object.fromEntries(specs.map((s) => [s.name, { shape: s.shape }]));
+
+/** A pipeline for one model at one resolution: its steps are compiled on first use and reused. */
+export class Sampler {
+  private textSteps = new Map<number, CompiledStep>();
+  private denoiseSteps = new Map<number, CompiledStep>();
+  private decodeStep?: CompiledStep;
+  private encodeStep?: CompiledStep;
+  readonly height: number;
+  readonly width: number;
+
+  constructor(readonly parts: ModelParts, readonly weights: Weights) {
+    this.height = parts.latent[1] * parts.vae.downsample;
+    this.width = parts.latent[2] * parts.vae.downsample;
+  }
+
+  /** Prompt embeddings [n, L, D] for n prompts. */
+  embed(prompts: readonly string[]): Float32Array {
+    const { text } = this.parts;
+    const n = prompts.length;
+    let step = this.textSteps.get(n);
+    if (!step) {
+      step = compile(
+        (t) => {
+          const { params, ids, mask } = t as { params: Record<string, Tensor>; ids: Tensor; mask: Tensor };
+          return text.encode(params, ids, mask);
+        },
+        { params: specTree(text.paramSpec), ids: { shape: [n, text.maxLength], dtype: "i32" }, mask: { shape: [n, text.maxLength], dtype: "i32" } },
+        { name: `text_encoder_${text.name}_${n}` },
+      );
+      step.set({ params: tree(this.weights.text) });
+      this.textSteps.set(n, step);
+    }
+    const batch = promptBatch(text, prompts);
+    return step.run({ ids: batch.ids, mask: batch.mask }) as Float32Array;
+  }
+
+  /** One denoising step for `n` branches (2 with guidance): latents ← latents + v·(σ' − σ). */
+  private denoiser(n: number): CompiledStep {
+    let step = this.denoiseSteps.get(n);
+    if (step) return step;
+    const { config, latent, text } = this.parts;
+    const [c, h, w] = latent;
+    step = compile(
+      (t) => {
+        const { params, latents, embeds, timestep, dt, cfg } = t as Record<string, Tensor> & { params: Record<string, Tensor> };
+        const batched = n === 1 ? latents! : ops.concat(Array(n).fill(latents), 0);
+        const v = ditForward(params, batched, embeds!, ops.expand(ops.reshape(timestep!, [1]), [n]), config.dit);
+        // Guidance: out = negative + cfg · (positive − negative); the positive branch is first.
+        const guided = n === 1 ? v : (() => {
+          const [positive, negative] = nn.split(v, [1, 1], 0) as [Tensor, Tensor];
+          return ops.add(negative, ops.mul(nn.sub(positive, negative), cfg!));
+        })();
+        return ops.add(latents!, ops.mul(guided, dt!));
+      },
+      {
+        params: specTree(this.parts.ditSpec),
+        latents: { shape: [1, c, h, w] },
+        embeds: { shape: [n, text.maxLength, config.dit.textDim] },
+        timestep: { shape: [] },
+        dt: { shape: [] },
+        cfg: { shape: [] },
+      },
+      { name: `denoise_${config.name}_${n}` },
+    );
+    step.set({ params: tree(this.weights.dit) });
+    this.denoiseSteps.set(n, step);
+    return step;
+  }
+
+  private vaeStep(direction: "encode" | "decode"): CompiledStep {
+    const existing = direction === "encode" ? this.encodeStep : this.decodeStep;
+    if (existing) return existing;
+    const { vae, latent } = this.parts;
+    const example = direction === "encode" ? { shape: [1, 3, this.height, this.width] } : { shape: [1, ...latent] };
+    const step = compile(
+      (t) => {
+        const { params, x } = t as { params: Record<string, Tensor>; x: Tensor };
+        return direction === "encode" ? vae.encode(params, x) : vae.decode(params, x);
+      },
+      { params: specTree(vae.paramSpec), x: example },
+      { name: `vae_${vae.name}_${direction}` },
+    );
+    step.set({ params: tree(this.weights.vae) });
+    if (direction === "encode") this.encodeStep = step;
+    else this.decodeStep = step;
+    return step;
+  }
+
+  /** Generate one image: RGB bytes (H × W × 3). */
+  sample(options: SampleOptions): Uint8Array {
+    const { latent } = this.parts;
+    const [c, h, w] = latent;
+    const steps = options.steps ?? 30;
+    const cfg = options.cfg ?? 1;
+    const strength = options.image ? options.strength ?? 1 : 1;
+    if (!(strength > 0 && strength <= 1)) throw new Error(`sample: denoising strength must be in (0, 1], got ${strength}`);
+    const schedule = setTimesteps({ steps, denoisingStrength: strength, dynamicShiftLen: h * w });
+    const guided = cfg !== 1;
+    const embeds = this.embed(guided ? [options.prompt, options.negative ?? ""] : [options.prompt]);
+    // The reference draws its noise on the CPU in bf16 from torch.manual_seed(seed).
+    const noise = torchCpuRandnBf16([1, c, h, w], options.seed ?? 0);
+    let latents: Float32Array;
+    if (options.image) {
+      if (options.image.length !== 3 * this.height * this.width) throw new Error(`sample: the input image must be 3×${this.height}×${this.width}, got ${options.image.length} values`);
+      const encoded = this.vaeStep("encode").run({ x: options.image }) as Float32Array;
+      latents = addNoise(encoded, noise, schedule.sigmas[0]!);
+    } else latents = noise;
+    const step = this.denoiser(guided ? 2 : 1);
+    step.set({ embeds });
+    const bar = options.progress === false ? undefined : progressBar("sampling", steps, "step");
+    for (let i = 0; i < schedule.timesteps.length; i++) {
+      const t = schedule.timesteps[i]!;
+      const id = timestepIndex(schedule, t);
+      const sigma = schedule.sigmas[id]!;
+      const next = id + 1 < schedule.sigmas.length ? schedule.sigmas[id + 1]! : 0;
+      // The DiT sees the bf16-rounded timestep (spec §4.7); the Euler update uses the exact σ's.
+      latents = step.run({ latents, timestep: roundBf16(t), dt: Math.fround(next - sigma), cfg }) as Float32Array;
+      bar?.tick(i + 1);
+    }
+    bar?.done();
+    const image = this.vaeStep("decode").run({ x: latents }) as Float32Array;
+    return toRgbBytes(image, this.height, this.width);
+  }
+
+  dispose(): void {
+    for (const s of [...this.textSteps.values(), ...this.denoiseSteps.values(), this.decodeStep, this.encodeStep]) s?.dispose();
+  }
+}
+
+/**
+ * The reference's vae_output_to_image (spec §4.3): (x + 1)·127.5 in bf16, clipped to [0, 255] and
+ * truncated (not rounded) to 8 bits; CHW → HWC.
+ */
+export function toRgbBytes(image: Float32Array, height: number, width: number): Uint8Array {
+  const out = new Uint8Array(height * width * 3);
+  const plane = height * width;
+  for (let ch = 0; ch < 3; ch++)
+    for (let p = 0; p < plane; p++) {
+      const x = roundBf16(image[ch * plane + p]!);
+      const scaled = roundBf16(roundBf16(x + 1) * 127.5);
+      out[p * 3 + ch] = Math.trunc(Math.min(255, Math.max(0, Number.isNaN(scaled) ? 0 : scaled)));
+    }
+  return out;
+}
+
+/** The inverse for inputs (spec §4.2): 8-bit HWC → CHW in [−1, 1]. */
+export function fromRgbBytes(rgb: Uint8Array, height: number, width: number): Float32Array {
+  const plane = height * width;
+  const out = new Float32Array(3 * plane);
+  for (let p = 0; p < plane; p++) for (let ch = 0; ch < 3; ch++) out[ch * plane + p] = (rgb[p * 3 + ch]! * 2) / 255 - 1;
+  return out;
+}
+
+export async function savePng(file: string, rgb: Uint8Array, height: number, width: number): Promise<void> {
+  await sharp(Buffer.from(rgb), { raw: { width, height, channels: 3 } }).png().toFile(file);
+}
+
+/** Tile equally sized RGB images into a grid PNG. */
+export async function saveGrid(file: string, images: readonly Uint8Array[], height: number, width: number, columns: number): Promise<void> {
+  const rows = Math.ceil(images.length / columns);
+  const gw = columns * width;
+  const grid = new Uint8Array(rows * height * gw * 3).fill(255);
+  images.forEach((img, k) => {
+    const ox = (k % columns) * width;
+    const oy = Math.floor(k / columns) * height;
+    for (let y = 0; y < height; y++) grid.set(img.subarray(y * width * 3, (y + 1) * width * 3), ((oy + y) * gw + ox) * 3);
+  });
+  await sharp(Buffer.from(grid), { raw: { width: gw, height: rows * height, channels: 3 } }).png().toFile(file);
+}

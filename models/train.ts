@@ -1,0 +1,275 @@
+// Training from scratch (the seed's main job): load and encode the data set once, then run the
+// compiled training step (loss of spec §2, backward, AdamW of §8) with a progress bar, a JSON log
+// of every step, atomic checkpoints with everything needed to resume exactly, a loss plot, a clean
+// stop on Ctrl-C (after saving) and on a non-finite loss (keeping the last good checkpoint).
+
+import { appendFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { philox4x32, type Tensor } from "../compiler/index.ts";
+import { compile, type CompiledStep } from "../runtime/compile.ts";
+import { openDataset, formatWarning } from "./data/dataset.ts";
+import { shuffled, xoshiro128 } from "./data/shuffle.ts";
+import { drawTrainingTimestep, setTimesteps } from "./scheduler.ts";
+import { trainStep, trainStepExample, type TrainStepOptions } from "./train-step.ts";
+import { initParams, type ParamSpec, type ParamValues } from "./params.ts";
+import { findLatestCheckpoint, loadTrainingState, saveCheckpoint, zerosLike, checkpointPaths, type TrainingState } from "./checkpoint.ts";
+import { modelParts, TEXT_PREFIX, type ModelConfig, type ModelParts } from "./config.ts";
+import { promptIds } from "./prompts.ts";
+import { progressBar } from "./progress.ts";
+import { plotLoss } from "./plot.ts";
+import { writeSafetensors } from "../runtime/safetensors.ts";
+
+export interface TrainOptions {
+  config: ModelConfig;
+  /** A data set folder: metadata.csv (or .json/.jsonl) and images/. */
+  data: string;
+  out: string;
+  steps?: number;
+  /** Stop after this many minutes instead of (or before) `steps`. */
+  minutes?: number;
+  batch?: number;
+  lr?: number;
+  seed?: number;
+  resume?: boolean;
+  saveSteps?: number;
+  clipNorm?: number;
+  pureBf16?: boolean;
+  checkpointBlocks?: boolean;
+  /** Frozen encoders' weights, by name (qwen3 and flux2 come from local files). */
+  frozen?: { text?: ParamValues; vae?: ParamValues };
+  quiet?: boolean;
+}
+
+export interface TrainResult {
+  steps: number;
+  losses: number[];
+  checkpoint: string;
+  seconds: number;
+  imagesPerSecond: number;
+  stoppedBy: "steps" | "minutes" | "interrupt" | "nan";
+}
+
+interface EncodedData {
+  latents: Float32Array[];
+  prompts: string[];
+  /** Token ids and masks (jointly trained text encoder) or embeddings (frozen one), per item. */
+  ids: Int32Array[];
+  masks: Int32Array[];
+  embeds: Float32Array[];
+}
+
+const specTree = (specs: readonly ParamSpec[]) => Object.fromEntries(specs.map((s) => [s.name, { shape: s.shape }]));
+
+/** Everything the step trains: the DiT's tensors, and a jointly trained text encoder's under its prefix. */
+export function trainedSpecs(parts: ModelParts): ParamSpec[] {
+  const text = parts.config.trainText ? parts.text.paramSpec.map((s) => ({ ...s, name: TEXT_PREFIX + s.name })) : [];
+  return [...parts.ditSpec, ...text];
+}
+
+/** Encode the data set once: latents through the (frozen) VAE, prompts to ids or frozen embeddings. */
+async function encodeData(parts: ModelParts, options: TrainOptions, log: (s: string) => void): Promise<EncodedData> {
+  const [, h, w] = parts.latent;
+  const height = h * parts.vae.downsample;
+  const width = w * parts.vae.downsample;
+  const metadataPath = ["metadata.csv", "metadata.json", "metadata.jsonl"].map((f) => path.join(options.data, f)).find((f) => existsSync(f));
+  if (!metadataPath) throw new Error(`train: no metadata.csv, metadata.json or metadata.jsonl in ${options.data} (build the Pokémon set with 'kiln data pokemon --out ${options.data}')`);
+  const dataset = await openDataset({ metadataPath, basePath: path.join(options.data, "images"), height, width, onWarning: (w) => log(`skipped: ${formatWarning(w)}`) });
+  const items = [];
+  for (let i = 0; i < dataset.entries.length; i++) {
+    const item = await dataset.load(i);
+    if (item) items.push(item);
+  }
+  if (items.length === 0) throw new Error(`train: no usable image in ${options.data} (${dataset.warnings.length} rows skipped)`);
+  const vaeWeights = options.frozen?.vae ?? new Map();
+  const encode = compile(
+    (t) => {
+      const { params, x } = t as { params: Record<string, Tensor>; x: Tensor };
+      return parts.vae.encode(params, x);
+    },
+    { params: specTree(parts.vae.paramSpec), x: { shape: [1, 3, height, width] } },
+    { name: `vae_${parts.vae.name}_encode` },
+  );
+  encode.set({ params: Object.fromEntries(vaeWeights) });
+  const latents = items.map((item) => encode.run({ x: item.image }) as Float32Array);
+  encode.dispose();
+  const prompts = items.map((item) => item.prompt);
+  const tokenized = prompts.map((p) => promptIds(parts.text, p));
+  let embeds: Float32Array[] = [];
+  if (!parts.config.trainText) {
+    const textWeights = options.frozen?.text;
+    if (!textWeights) throw new Error(`train: the ${parts.text.name} text encoder is frozen and needs its weights (--text-encoder DIR)`);
+    const L = parts.text.maxLength;
+    const encodeText = compile(
+      (t) => {
+        const { params, ids, mask } = t as { params: Record<string, Tensor>; ids: Tensor; mask: Tensor };
+        return parts.text.encode(params, ids, mask);
+      },
+      { params: specTree(parts.text.paramSpec), ids: { shape: [1, L], dtype: "i32" }, mask: { shape: [1, L], dtype: "i32" } },
+      { name: `text_${parts.text.name}_encode` },
+    );
+    encodeText.set({ params: Object.fromEntries(textWeights) });
+    embeds = tokenized.map((t) => encodeText.run({ ids: t.ids, mask: t.mask }) as Float32Array);
+    encodeText.dispose();
+  }
+  return { latents, prompts, ids: tokenized.map((t) => t.ids), masks: tokenized.map((t) => t.mask), embeds };
+}
+
+/** Uniform in [0, 1) for (seed, step, lane): kiln's Philox, so a resumed run draws the same values. */
+const uniform = (seed: number, step: number, lane: number, stream: number): number => (philox4x32([step, lane, stream, 0], [seed, 0x6b696c6e])[0]! >>> 8) * 2 ** -24;
+
+/** The data order: a fresh seeded permutation each epoch; step s takes batch positions [s·B, s·B + B). */
+function batchIndices(n: number, batch: number, step: number, seed: number): number[] {
+  const out: number[] = [];
+  for (let j = 0; j < batch; j++) {
+    const position = (step - 1) * batch + j;
+    const epoch = Math.floor(position / n);
+    const order = shuffled(Array.from({ length: n }, (_, i) => i), xoshiro128(seed * 7919 + epoch));
+    out.push(order[position % n]!);
+  }
+  return out;
+}
+
+export async function train(options: TrainOptions): Promise<TrainResult> {
+  const log = (s: string): void => {
+    if (!options.quiet) process.stderr.write(s + "\n");
+  };
+  const { config } = options;
+  const parts = modelParts(config);
+  const batch = options.batch ?? config.batch;
+  const seed = options.seed ?? 0;
+  const lr = options.lr ?? config.lr;
+  const saveSteps = options.saveSteps;
+  mkdirSync(options.out, { recursive: true });
+  const specs = trainedSpecs(parts);
+
+  log(`kiln train: ${config.name}, batch ${batch}, lr ${lr}, seed ${seed}, data ${options.data}, out ${options.out}`);
+  const data = await encodeData(parts, options, log);
+  log(`encoded ${data.latents.length} images to latents ${parts.latent.join("×")}`);
+
+  // State: resumed, or freshly initialised (PyTorch's default initialisers).
+  let state: TrainingState;
+  const latest = options.resume ? findLatestCheckpoint(options.out) : undefined;
+  if (options.resume && latest === undefined) log(`no checkpoint in ${options.out}: starting from scratch`);
+  if (latest !== undefined) {
+    const loaded = loadTrainingState(options.out, latest, specs);
+    if (loaded.meta.config !== config.name) throw new Error(`train --resume: the checkpoint in ${options.out} is for config '${loaded.meta.config}', not '${config.name}'`);
+    state = loaded.state;
+    log(`resuming from step ${latest}`);
+  } else {
+    const params = initParams(specs, seed);
+    state = { step: 0, params, m: zerosLike(params), v: zerosLike(params) };
+  }
+
+  // The compiled step.
+  const stepOptions: TrainStepOptions = {
+    dit: config.dit,
+    batch,
+    latent: parts.latent,
+    textLength: parts.text.maxLength,
+    text: config.trainText
+      ? {
+          kind: "encoder",
+          paramSpec: parts.text.paramSpec,
+          encode: (p, ids, mask) => parts.text.encode(Object.fromEntries(parts.text.paramSpec.map((s) => [s.name, p[TEXT_PREFIX + s.name]!])), ids, mask),
+        }
+      : { kind: "embeds" },
+    ...(options.clipNorm !== undefined ? { clipNorm: options.clipNorm } : {}),
+    pureBf16: options.pureBf16 ?? false,
+    checkpointBlocks: options.checkpointBlocks ?? false,
+  };
+  const compileStarted = performance.now();
+  const step: CompiledStep = compile(trainStep(stepOptions, specs) as never, trainStepExample(stepOptions, specs), { donate: ["state"], name: `train_${config.name}` });
+  log(`compiled the training step: ${step.kernelCount} kernels in ${((performance.now() - compileStarted) / 1000).toFixed(1)} s${step.library.compiled ? "" : " (from cache)"}`);
+  const asTree = (values: ParamValues) => Object.fromEntries(values);
+  step.set({ state: { params: asTree(state.params), m: asTree(state.m), v: asTree(state.v) } });
+
+  const schedule = setTimesteps({ steps: 1000, training: true });
+  const [c, h, w] = parts.latent;
+  const latentSize = c * h * w;
+  const L = parts.text.maxLength;
+  const logFile = path.join(options.out, "train-log.jsonl");
+  if (latest === undefined) writeFileSync(logFile, "");
+  const losses: number[] = [];
+  const target = options.steps ?? (options.minutes ? Number.POSITIVE_INFINITY : 1000);
+  const deadline = options.minutes ? performance.now() + options.minutes * 60_000 : Number.POSITIVE_INFINITY;
+  let interrupted = false;
+  const onSigint = (): void => {
+    interrupted = true;
+  };
+  process.once("SIGINT", onSigint);
+  const bar = options.quiet ? undefined : progressBar("training", Number.isFinite(target) ? target : undefined, "it");
+  const started = performance.now();
+  let stoppedBy: TrainResult["stoppedBy"] = "steps";
+  let lastSaved = latest ?? 0;
+  let current = state.step;
+  const snapshot = (): TrainingState => {
+    const read = (group: "params" | "m" | "v"): ParamValues => new Map(specs.map((s) => [s.name, Float32Array.from(step.input(`state/${group}/${s.name}`))]));
+    return { step: current, params: read("params"), m: read("m"), v: read("v") };
+  };
+  const save = (): string => {
+    const s = snapshot();
+    const file = saveCheckpoint(options.out, s, { step: current, config: config.name, seed, lr, batch, losses: losses.length }, specs, { ditSpec: parts.ditSpec });
+    if (config.trainText) {
+      // The jointly trained text encoder beside the DiT, under its own names, for sampling.
+      const tensors = Object.fromEntries(parts.text.paramSpec.map((sp) => [sp.name, { dtype: "F32" as const, shape: sp.shape, data: s.params.get(TEXT_PREFIX + sp.name)! }]));
+      writeSafetensors(checkpointPaths(options.out, current).dit.replace(/\.safetensors$/, ".text_encoder.safetensors"), tensors, { format: "kiln" });
+    }
+    lastSaved = current;
+    return file;
+  };
+
+  let lastCheckpoint = latest !== undefined ? checkpointPaths(options.out, latest).dit : "";
+  while (current < target && performance.now() < deadline && !interrupted) {
+    current++;
+    const indices = batchIndices(data.latents.length, batch, current, seed);
+    const latents = new Float32Array(batch * latentSize);
+    const sigma = new Float32Array(batch);
+    const timestep = new Float32Array(batch);
+    const weight = new Float32Array(batch);
+    const batchTree: Record<string, Float32Array | Int32Array> = { latents, sigma, timestep, weight };
+    if (config.trainText) {
+      batchTree.ids = new Int32Array(batch * L);
+      batchTree.mask = new Int32Array(batch * L);
+    } else batchTree.promptEmbeds = new Float32Array(batch * L * config.dit.textDim);
+    indices.forEach((item, j) => {
+      latents.set(data.latents[item]!, j * latentSize);
+      const k = Math.min(999, Math.floor(uniform(seed, current, j, 1) * 1000));
+      const drawn = drawTrainingTimestep(schedule, k);
+      sigma[j] = drawn.sigma;
+      timestep[j] = drawn.timestep;
+      weight[j] = drawn.weight;
+      if (config.trainText) {
+        (batchTree.ids as Int32Array).set(data.ids[item]!, j * L);
+        (batchTree.mask as Int32Array).set(data.masks[item]!, j * L);
+      } else (batchTree.promptEmbeds as Float32Array).set(data.embeds[item]!, j * L * config.dit.textDim);
+    });
+    // PyTorch's ConstantLR default: a third of the rate for the first 5 optimizer steps.
+    const stepLr = current <= 5 ? lr / 3 : lr;
+    const noiseSeed = (philox4x32([current, 0, 0, 0], [seed, 0x6e6f6973])[0]! & 0x7fffffff) | 0;
+    const out = step.run({ batch: batchTree, control: { seed: noiseSeed, step: current, lr: stepLr } }) as { loss: Float32Array; gradNorm: Float32Array };
+    const loss = out.loss[0]!;
+    if (!Number.isFinite(loss)) {
+      stoppedBy = "nan";
+      log(`\nstep ${current}: the loss is ${loss}; stopping. The last good checkpoint is ${lastCheckpoint || "(none saved yet)"}.`);
+      current--;
+      break;
+    }
+    losses.push(loss);
+    appendFileSync(logFile, JSON.stringify({ step: current, loss, lr: stepLr, gradNorm: out.gradNorm[0], seconds: (performance.now() - started) / 1000 }) + "\n");
+    const recent = losses.slice(-50);
+    bar?.tick(current, { loss: loss.toFixed(4), avg: (recent.reduce((a, b) => a + b, 0) / recent.length).toFixed(4) });
+    if (saveSteps && current % saveSteps === 0) lastCheckpoint = save();
+  }
+  if (interrupted) stoppedBy = "interrupt";
+  else if (stoppedBy !== "nan" && current < target) stoppedBy = "minutes";
+  process.removeListener("SIGINT", onSigint);
+  bar?.done();
+  if (stoppedBy !== "nan" && current > lastSaved) lastCheckpoint = save();
+  const seconds = (performance.now() - started) / 1000;
+  const trained = current - (latest ?? 0);
+  await plotLoss(path.join(options.out, "loss.png"), losses);
+  step.dispose();
+  const result: TrainResult = { steps: current, losses, checkpoint: lastCheckpoint, seconds, imagesPerSecond: (trained * batch) / Math.max(seconds, 1e-9), stoppedBy };
+  log(`trained ${trained} steps in ${seconds.toFixed(1)} s (${result.imagesPerSecond.toFixed(1)} images/s); checkpoint ${lastCheckpoint}; loss plot ${path.join(options.out, "loss.png")}; log ${logFile}`);
+  return result;
+}

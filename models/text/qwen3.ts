@@ -192,7 +192,9 @@ export function qwen3ConfigFromJson(text: string, path: string): Qwen3Config {
  */
 export function loadQwen3(dir: string): { config: Qwen3Config; params: ParamValues } {
   const configPath = join(dir, "config.json");
-  const config = existsSync(configPath) ? qwen3ConfigFromJson(readFileSync(configPath, "utf8"), configPath) : QWEN3_0_6B;
+  const hasConfig = existsSync(configPath);
+  const config = hasConfig ? qwen3ConfigFromJson(readFileSync(configPath, "utf8"), configPath) : QWEN3_0_6B;
+  const assumed = hasConfig ? "" : ` (there is no ${configPath}, so the Qwen3-0.6B configuration was assumed)`;
   const weightsPath = join(dir, "model.safetensors");
   if (!existsSync(weightsPath)) {
     const sharded = existsSync(join(dir, "model.safetensors.index.json"));
@@ -203,10 +205,15 @@ export function loadQwen3(dir: string): { config: Qwen3Config; params: ParamValu
   try {
     const kept = file.tensors.map((t) => t.name).filter((name) => !DROPPED_KEYS.has(name));
     const message = keyMismatch(weightsPath, kept, spec.map((s) => s.name));
-    if (message) throw new Error(`loadQwen3: ${message}`);
+    if (message) throw new Error(`loadQwen3: ${message}${assumed}`);
     const params: ParamValues = new Map();
     for (const { name, shape } of spec) {
-      const data = file.readFloat32(name, { shape, dtype: ["BF16", "F16", "F32"] });
+      let data: Float32Array;
+      try {
+        data = file.readFloat32(name, { shape, dtype: ["BF16", "F16", "F32"] });
+      } catch (error) {
+        throw new Error(`loadQwen3: ${(error as Error).message}${assumed}`);
+      }
       if (data.length !== numel(shape)) throw new Error(`loadQwen3: ${weightsPath}: key '${name}' holds ${data.length} values, expected ${numel(shape)}`);
       params.set(name, data);
     }

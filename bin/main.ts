@@ -4,8 +4,14 @@ import type { Command } from "./command.ts";
 const load = (name: string) => async (): Promise<Command> => (await import(`./commands/${name}.ts`)).default as Command;
 
 const commands: Record<string, () => Promise<Command>> = {
-  gradcheck: load("gradcheck"),
+  start: load("start"),
+  train: load("train"),
+  sample: load("sample"),
+  eval: load("eval"),
+  info: load("info"),
   data: load("data"),
+  gradcheck: load("gradcheck"),
+  doctor: load("doctor"),
 };
 
 async function main(argv: string[]): Promise<number> {

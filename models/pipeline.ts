@@ -73,36 +73,39 @@ export class Sampler {
     return step.run({ ids: batch.ids, mask: batch.mask }) as Float32Array;
   }
 
-  /** One denoising step for `n` branches (2 with guidance): latents ← latents + v·(σ' − σ). */
-  private denoiser(n: number): CompiledStep {
-    let step = this.denoiseSteps.get(n);
+  /** One denoising step for `images` latents (doubled into positive and negative branches with guidance): latents ← latents + v·(σ' − σ). */
+  private denoiser(images: number, guided: boolean): CompiledStep {
+    const key = images * 2 + (guided ? 1 : 0);
+    let step = this.denoiseSteps.get(key);
     if (step) return step;
     const { config, latent, text } = this.parts;
     const [c, h, w] = latent;
+    const branches = guided ? 2 * images : images;
     step = compile(
       (t) => {
         const { params, latents, embeds, timestep, dt, cfg } = t as Record<string, Tensor> & { params: Record<string, Tensor> };
-        const batched = n === 1 ? latents! : ops.concat(Array(n).fill(latents), 0);
-        const v = ditForward(params, batched, embeds!, ops.expand(ops.reshape(timestep!, [1]), [n]), config.dit);
-        // Guidance: out = negative + cfg · (positive − negative); the positive branch is first.
-        const guided = n === 1 ? v : (() => {
-          const [positive, negative] = nn.split(v, [1, 1], 0) as [Tensor, Tensor];
-          return ops.add(negative, ops.mul(nn.sub(positive, negative), cfg!));
-        })();
-        return ops.add(latents!, ops.mul(guided, dt!));
+        const batched = guided ? ops.concat([latents!, latents!], 0) : latents!;
+        const v = ditForward(params, batched, embeds!, ops.expand(ops.reshape(timestep!, [1]), [branches]), config.dit);
+        // Guidance: out = negative + cfg · (positive − negative); positive branches come first.
+        let out = v;
+        if (guided) {
+          const [positive, negative] = nn.split(v, [images, images], 0) as [Tensor, Tensor];
+          out = ops.add(negative, ops.mul(nn.sub(positive, negative), cfg!));
+        }
+        return ops.add(latents!, ops.mul(out, dt!));
       },
       {
         params: specTree(this.parts.ditSpec),
-        latents: { shape: [1, c, h, w] },
-        embeds: { shape: [n, text.maxLength, config.dit.textDim] },
+        latents: { shape: [images, c, h, w] },
+        embeds: { shape: [branches, text.maxLength, config.dit.textDim] },
         timestep: { shape: [] },
         dt: { shape: [] },
         cfg: { shape: [] },
       },
-      { name: `denoise_${config.name}_${n}` },
+      { name: `denoise_${config.name}_${images}${guided ? "_cfg" : ""}` },
     );
     step.set({ params: tree(this.weights.dit) });
-    this.denoiseSteps.set(n, step);
+    this.denoiseSteps.set(key, step);
     return step;
   }
 
@@ -127,26 +130,41 @@ export class Sampler {
 
   /** Generate one image: RGB bytes (H × W × 3). */
   sample(options: SampleOptions): Uint8Array {
+    return this.sampleMany([options])[0]!;
+  }
+
+  /**
+   * Generate several images in one batch (one compiled step runs them all). They share the step
+   * count, guidance scale and denoising strength of the first request; prompts, negatives, seeds
+   * and input images are per request.
+   */
+  sampleMany(requests: readonly SampleOptions[]): Uint8Array[] {
+    const first = requests[0];
+    if (!first) return [];
     const { latent } = this.parts;
     const [c, h, w] = latent;
-    const steps = options.steps ?? 30;
-    const cfg = options.cfg ?? 1;
-    const strength = options.image ? options.strength ?? 1 : 1;
+    const n = requests.length;
+    const steps = first.steps ?? 30;
+    const cfg = first.cfg ?? 1;
+    const strength = first.image ? first.strength ?? 1 : 1;
     if (!(strength > 0 && strength <= 1)) throw new Error(`sample: denoising strength must be in (0, 1], got ${strength}`);
     const schedule = setTimesteps({ steps, denoisingStrength: strength, dynamicShiftLen: h * w });
     const guided = cfg !== 1;
-    const embeds = this.embed(guided ? [options.prompt, options.negative ?? ""] : [options.prompt]);
-    // The reference draws its noise on the CPU in bf16 from torch.manual_seed(seed).
-    const noise = torchCpuRandnBf16([1, c, h, w], options.seed ?? 0);
-    let latents: Float32Array;
-    if (options.image) {
-      if (options.image.length !== 3 * this.height * this.width) throw new Error(`sample: the input image must be 3×${this.height}×${this.width}, got ${options.image.length} values`);
-      const encoded = this.vaeStep("encode").run({ x: options.image }) as Float32Array;
-      latents = addNoise(encoded, noise, schedule.sigmas[0]!);
-    } else latents = noise;
-    const step = this.denoiser(guided ? 2 : 1);
+    const embeds = this.embed(guided ? [...requests.map((r) => r.prompt), ...requests.map((r) => r.negative ?? "")] : requests.map((r) => r.prompt));
+    const size = c * h * w;
+    let latents: Float32Array = new Float32Array(n * size);
+    requests.forEach((r, i) => {
+      // The reference draws its noise on the CPU in bf16 from torch.manual_seed(seed).
+      const noise = torchCpuRandnBf16([1, c, h, w], r.seed ?? 0);
+      if (r.image) {
+        if (r.image.length !== 3 * this.height * this.width) throw new Error(`sample: the input image must be 3×${this.height}×${this.width}, got ${r.image.length} values`);
+        const encoded = this.vaeStep("encode").run({ x: r.image }) as Float32Array;
+        latents.set(addNoise(encoded, noise, schedule.sigmas[0]!), i * size);
+      } else latents.set(noise, i * size);
+    });
+    const step = this.denoiser(n, guided);
     step.set({ embeds });
-    const bar = options.progress === false ? undefined : progressBar("sampling", steps, "step");
+    const bar = first.progress === false ? undefined : progressBar(n > 1 ? `sampling ${n} images` : "sampling", steps, "step");
     for (let i = 0; i < schedule.timesteps.length; i++) {
       const t = schedule.timesteps[i]!;
       const id = timestepIndex(schedule, t);
@@ -157,8 +175,8 @@ export class Sampler {
       bar?.tick(i + 1);
     }
     bar?.done();
-    const image = this.vaeStep("decode").run({ x: latents }) as Float32Array;
-    return toRgbBytes(image, this.height, this.width);
+    const decode = this.vaeStep("decode");
+    return requests.map((_, i) => toRgbBytes(decode.run({ x: latents.subarray(i * size, (i + 1) * size) }) as Float32Array, this.height, this.width));
   }
 
   dispose(): void {

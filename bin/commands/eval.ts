@@ -1,0 +1,35 @@
+// `kiln eval --checkpoint F`: recall@1 of the training prompts' images (see models/eval.ts).
+
+import { loadConfig, modelParts } from "../../models/config.ts";
+import { evaluate } from "../../models/eval.ts";
+import { Sampler } from "../../models/pipeline.ts";
+import { loadWeights } from "../../models/weights.ts";
+import { parseArgs, type Command } from "../command.ts";
+
+const command: Command = {
+  summary: "generate every training prompt and measure recall@1 against the training images",
+  usage: "kiln eval --checkpoint F [--config tiny|aaa-0.1b] [--data DIR] [--steps N] [--cfg X] [--grid F.png] [--text-encoder DIR] [--vae FILE] [--json]",
+  async run(argv) {
+    const { flags } = parseArgs(argv, ["json"]);
+    if (!flags.has("checkpoint")) throw new Error(`--checkpoint is required: ${command.usage}`);
+    const config = loadConfig(flags.get("config") ?? "tiny");
+    const parts = modelParts(config);
+    const weights = loadWeights(parts, {
+      checkpoint: flags.get("checkpoint")!,
+      ...(flags.has("text-encoder") ? { textEncoderDir: flags.get("text-encoder")! } : {}),
+      ...(flags.has("vae") ? { vaeFile: flags.get("vae")! } : {}),
+    });
+    const sampler = new Sampler(parts, weights);
+    const result = await evaluate(sampler, {
+      data: flags.get("data") ?? `data/pokemon-${config.height}`,
+      steps: Number(flags.get("steps") ?? 30),
+      cfg: Number(flags.get("cfg") ?? 1),
+      ...(flags.has("grid") ? { grid: flags.get("grid")! } : {}),
+    });
+    sampler.dispose();
+    if (flags.has("json")) console.log(JSON.stringify(result));
+    else console.log(`recall@1 ${result.recall_at_1.toFixed(3)} (${Math.round(result.recall_at_1 * result.n)}/${result.n}), mean distance to the own image ${result.mean_distance.toFixed(4)}`);
+  },
+};
+
+export default command;

@@ -1,0 +1,61 @@
+// `npm start` / `kiln start`: the embedded default end to end on the CPU — build the Pokémon data
+// set if missing, train the tiny configuration from scratch, sample the seed's prompts, evaluate.
+
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { CONFIGS, modelParts } from "../../models/config.ts";
+import { ensurePokemonDataset } from "../../models/data/pokemon.ts";
+import { train } from "../../models/train.ts";
+import { Sampler, saveGrid, savePng } from "../../models/pipeline.ts";
+import { loadWeights } from "../../models/weights.ts";
+import { evaluate } from "../../models/eval.ts";
+import { parseArgs, type Command } from "../command.ts";
+
+/** The seed's sampling prompts: the starter trio (seeds 0–2) and "sharp claws" (seeds 4–6). */
+export const SEED_PROMPTS: readonly { prompt: string; seed: number; file: string }[] = [
+  { prompt: "green, lizard, plant, Grass, Poison, seed on back, red eyes, smiling expression, short stout limbs, sharp claws", seed: 0, file: "image_0.png" },
+  { prompt: "orange, cream, lizard, Fire, flame on tail tip, large eyes, smiling expression, cream-colored belly patch, sharp claws", seed: 1, file: "image_1.png" },
+  { prompt: "blue, beige, brown, turtle, water type, shell, big eyes, short limbs, curled tail", seed: 2, file: "image_2.png" },
+  { prompt: "sharp claws", seed: 4, file: "image_sharp_claws_0.png" },
+  { prompt: "sharp claws", seed: 5, file: "image_sharp_claws_1.png" },
+  { prompt: "sharp claws", seed: 6, file: "image_sharp_claws_2.png" },
+];
+
+const command: Command = {
+  summary: "the embedded default: build the data set, train the tiny model on the CPU, sample, evaluate",
+  usage: "kiln start [--minutes M] [--out DIR] [--data DIR] [--cfg X] [--no-eval]",
+  async run(argv) {
+    const { flags } = parseArgs(argv, ["no-eval"]);
+    const started = performance.now();
+    const config = CONFIGS.tiny!;
+    const minutes = Number(flags.get("minutes") ?? 10);
+    const out = flags.get("out") ?? "runs/start";
+    const data = flags.get("data") ?? `data/pokemon-${config.height}`;
+    mkdirSync(out, { recursive: true });
+    console.log(`kiln start: the tiny text-to-image model (${config.width}×${config.height}), trained from scratch for ${minutes} min on the CPU`);
+    await ensurePokemonDataset(data, config.height);
+    const result = await train({ config, data, out, minutes });
+    const parts = modelParts(config);
+    const sampler = new Sampler(parts, loadWeights(parts, { checkpoint: result.checkpoint }));
+    const cfg = Number(flags.get("cfg") ?? 4);
+    const images = sampler.sampleMany(SEED_PROMPTS.map((p) => ({ prompt: p.prompt, seed: p.seed, negative: " ", cfg, steps: 30 })));
+    for (const [i, p] of SEED_PROMPTS.entries()) await savePng(path.join(out, p.file), images[i]!, sampler.height, sampler.width);
+    await saveGrid(path.join(out, "grid.png"), images, sampler.height, sampler.width, 3);
+    const summary: Record<string, unknown> = { steps: result.steps, finalLoss: result.losses.at(-1), imagesPerSecond: Number(result.imagesPerSecond.toFixed(2)), checkpoint: result.checkpoint };
+    if (!flags.has("no-eval")) {
+      const evaluation = await evaluate(sampler, { data, steps: 30, cfg, grid: path.join(out, "eval-grid.png") });
+      summary.eval = evaluation;
+      console.log(`recall@1 on the ${evaluation.n} training prompts: ${evaluation.recall_at_1.toFixed(3)} (mean distance ${evaluation.mean_distance.toFixed(4)})`);
+    }
+    sampler.dispose();
+    summary.minutes = Number(((performance.now() - started) / 60000).toFixed(2));
+    writeFileSync(path.join(out, "summary.json"), JSON.stringify(summary, null, 2) + "\n");
+    console.log(`\nwrote to ${out}/:`);
+    console.log(`  ${SEED_PROMPTS.map((p) => p.file).join(", ")}`);
+    console.log(`  grid.png (the six samples), eval-grid.png, loss.png, train-log.jsonl, summary.json`);
+    console.log(`  ${path.basename(result.checkpoint)} (DiT, reference keys) with its text encoder and training state beside it`);
+    console.log(`total ${((performance.now() - started) / 60000).toFixed(1)} min`);
+  },
+};
+
+export default command;

@@ -1,0 +1,60 @@
+// `kiln train`: train the text-to-image model from scratch (see models/train.ts).
+
+import { loadConfig } from "../../models/config.ts";
+import { train } from "../../models/train.ts";
+import { loadWeights } from "../../models/weights.ts";
+import { modelParts } from "../../models/config.ts";
+import { ensurePokemonDataset } from "../../models/data/pokemon.ts";
+import { parseArgs, type Command } from "../command.ts";
+import { existsSync } from "node:fs";
+import path from "node:path";
+
+const num = (flags: Map<string, string>, key: string): number | undefined => {
+  const raw = flags.get(key);
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (!Number.isFinite(value)) throw new Error(`--${key} expects a number, got '${raw}'`);
+  return value;
+};
+
+const command: Command = {
+  summary: "train the DiT from scratch on a data set (default: the Pokémon gen-1 set, built if missing)",
+  usage: "kiln train [--config tiny|aaa-0.1b|FILE.json] [--data DIR] [--steps N | --minutes M] [--batch B] [--lr X] [--seed S] [--out DIR] [--resume] [--save-steps N] [--clip-norm X] [--pure-bf16] [--checkpoint-blocks] [--text-encoder DIR] [--vae FILE] [--device cpu|cuda]",
+  async run(argv) {
+    const { flags } = parseArgs(argv, ["resume", "pure-bf16", "checkpoint-blocks"]);
+    const device = flags.get("device") ?? "cpu";
+    if (device !== "cpu") throw new Error(`--device ${device}: training on CUDA needs the CUDA backend on a GPU machine; this build trains on the CPU`);
+    const config = loadConfig(flags.get("config") ?? "tiny");
+    const data = flags.get("data") ?? `data/pokemon-${config.height}`;
+    if (!flags.has("data") && !existsSync(path.join(data, "metadata.csv"))) await ensurePokemonDataset(data, config.height);
+    const parts = modelParts(config);
+    const frozen = config.trainText && !parts.vae.paramSpec.length
+      ? undefined
+      : (() => {
+          const w = loadWeights(parts, { randomInit: true, ...(flags.has("text-encoder") ? { textEncoderDir: flags.get("text-encoder")! } : {}), ...(flags.has("vae") ? { vaeFile: flags.get("vae")! } : {}) });
+          return { text: w.text, vae: w.vae };
+        })();
+    const steps = num(flags, "steps");
+    const minutes = num(flags, "minutes");
+    const result = await train({
+      config,
+      data,
+      out: flags.get("out") ?? `runs/${config.name}`,
+      ...(steps !== undefined ? { steps } : {}),
+      ...(minutes !== undefined ? { minutes } : {}),
+      ...(num(flags, "batch") !== undefined ? { batch: num(flags, "batch")! } : {}),
+      ...(num(flags, "lr") !== undefined ? { lr: num(flags, "lr")! } : {}),
+      ...(num(flags, "seed") !== undefined ? { seed: num(flags, "seed")! } : {}),
+      ...(num(flags, "save-steps") !== undefined ? { saveSteps: num(flags, "save-steps")! } : {}),
+      ...(num(flags, "clip-norm") !== undefined ? { clipNorm: num(flags, "clip-norm")! } : {}),
+      resume: flags.has("resume"),
+      pureBf16: flags.has("pure-bf16"),
+      checkpointBlocks: flags.has("checkpoint-blocks"),
+      ...(frozen ? { frozen } : {}),
+    });
+    console.log(JSON.stringify({ steps: result.steps, checkpoint: result.checkpoint, finalLoss: result.losses.at(-1) ?? null, seconds: Number(result.seconds.toFixed(1)), imagesPerSecond: Number(result.imagesPerSecond.toFixed(2)), stoppedBy: result.stoppedBy }));
+    return result.stoppedBy === "nan" ? 1 : 0;
+  },
+};
+
+export default command;

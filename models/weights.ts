@@ -1,0 +1,54 @@
+// Loading a model's weights for sampling: the DiT from a step-N.safetensors (ours or the
+// reference's), a jointly trained text encoder from beside it, frozen encoders from local files.
+
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { loadDitWeights } from "./checkpoint.ts";
+import { initParams, type ParamValues } from "./params.ts";
+import { loadStateDict } from "../runtime/safetensors.ts";
+import type { ModelParts } from "./config.ts";
+import type { Weights } from "./pipeline.ts";
+
+export interface WeightSources {
+  checkpoint?: string;
+  /** A local Qwen3-0.6B folder (model.safetensors). */
+  textEncoderDir?: string;
+  /** A local FLUX.2 VAE diffusion_pytorch_model.safetensors. */
+  vaeFile?: string;
+  /** Fresh random weights (for testing the pipeline without a trained model). */
+  randomInit?: boolean;
+  seed?: number;
+}
+
+export function loadWeights(parts: ModelParts, sources: WeightSources): Weights {
+  const { config } = parts;
+  let dit: ParamValues;
+  if (sources.checkpoint) dit = loadDitWeights(sources.checkpoint, parts.ditSpec);
+  else if (sources.randomInit) dit = initParams(parts.ditSpec, sources.seed ?? 0);
+  else throw new Error(`no DiT weights: pass --checkpoint step-N.safetensors (from 'kiln train'), or --random-init to sample from untrained weights`);
+
+  let text: ParamValues = new Map();
+  if (parts.text.paramSpec.length) {
+    if (config.trainText) {
+      const beside = sources.checkpoint?.replace(/\.safetensors$/, ".text_encoder.safetensors");
+      if (beside && existsSync(beside)) text = loadStateDict(beside, parts.text.paramSpec.map((s) => ({ name: s.name, shape: s.shape })));
+      else if (sources.randomInit) text = initParams(parts.text.paramSpec, (sources.seed ?? 0) + 1);
+      else throw new Error(`the ${config.name} config trains its text encoder with the DiT; expected ${beside ?? "step-N.text_encoder.safetensors"} beside the checkpoint`);
+    } else {
+      if (!sources.textEncoderDir) throw new Error(`the ${config.name} config needs the ${parts.text.name} text encoder's weights: pass --text-encoder DIR (a local Qwen3-0.6B folder with model.safetensors)`);
+      const file = path.join(sources.textEncoderDir, "model.safetensors");
+      if (!existsSync(file)) throw new Error(`--text-encoder ${sources.textEncoderDir}: no model.safetensors there`);
+      text = loadStateDict(file, parts.text.paramSpec.map((s) => ({ name: s.name, shape: s.shape })), { strict: false });
+      const missing = parts.text.paramSpec.filter((s) => !text.has(s.name)).map((s) => s.name);
+      if (missing.length) throw new Error(`${file}: missing ${missing.length} text encoder tensors, e.g. ${missing.slice(0, 10).join(", ")}`);
+    }
+  }
+  let vae: ParamValues = new Map();
+  if (parts.vae.paramSpec.length) {
+    if (!sources.vaeFile) throw new Error(`the ${config.name} config needs the ${parts.vae.name} VAE's weights: pass --vae FILE (a local diffusion_pytorch_model.safetensors)`);
+    vae = loadStateDict(sources.vaeFile, parts.vae.paramSpec.map((s) => ({ name: s.name, shape: s.shape })), { strict: false });
+    const missing = parts.vae.paramSpec.filter((s) => !vae.has(s.name)).map((s) => s.name);
+    if (missing.length) throw new Error(`${sources.vaeFile}: missing ${missing.length} VAE tensors, e.g. ${missing.slice(0, 10).join(", ")}`);
+  }
+  return { dit, text, vae };
+}

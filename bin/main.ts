@@ -11,6 +11,7 @@ const commands: Record<string, () => Promise<Command>> = {
   info: load("info"),
   data: load("data"),
   gradcheck: load("gradcheck"),
+  bench: load("bench"),
   doctor: load("doctor"),
 };
 

@@ -155,6 +155,20 @@ export class CompiledStep {
 
   /** Run the step once (after setting `values`, if given) and return copies of the outputs. */
   run(values?: Pytree<unknown> | ReadonlyMap<string, unknown>): Pytree<TypedArray> {
+    this.execute(values);
+    const results = this.outputLeaves.map((o) => this.views.get(o.buffer)!.slice());
+    return treeMap(this.outputTree, isTensor, (_, i) => results[i]!);
+  }
+
+  /** The current value of output leaf `path` (a view, valid until the next run). */
+  output(path: string): TypedArray {
+    const out = this.outputLeaves.find((o) => o.path === path);
+    if (!out) throw new Error(`${this.name}.output: no output '${path}'. Outputs: ${this.outputLeaves.map((o) => o.path).join(", ")}`);
+    return this.views.get(out.buffer)!;
+  }
+
+  /** Run the step once without copying its outputs out (read them with output()). */
+  execute(values?: Pytree<unknown> | ReadonlyMap<string, unknown>): void {
     this.check();
     if (values) this.set(values);
     const timing = debugLevel() >= 1;
@@ -167,8 +181,6 @@ export class CompiledStep {
     this.runs++;
     for (const out of this.outputLeaves) if (out.copyTo !== undefined) this.views.get(out.copyTo)!.set(this.views.get(out.buffer)!);
     if (timing) this.report();
-    const results = this.outputLeaves.map((o) => this.views.get(o.buffer)!.slice());
-    return treeMap(this.outputTree, isTensor, (_, i) => results[i]!);
   }
 
   private report(): void {

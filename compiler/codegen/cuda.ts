@@ -1,0 +1,551 @@
+// The CUDA renderer: GPU L2 (gpu-lower.ts) → CUDA C++ for NVRTC, one translation unit per kernel
+// (a guarded prelude, so units concatenate into one for batched compiles), and the launch list of
+// the program with each argument as a buffer (plus a byte offset) or a scalar. gemm and attention
+// statements become the device's tensor-core templates when it has one for the problem (the
+// epilogue printed as the GEMM template's device function), else the SIMT code of the lowering.
+
+import { unreachable, exprKey, type Expr } from "../kernel-ir.ts";
+import type { CudaKernelParam, CudaKernelSource, CudaTemplates } from "./cuda-templates.ts";
+import { exprChildren, stmtExprs, type ArrayDecl, type GStmt, type GlobalParam, type GpuKernel, type StorageType } from "./gpu-ir.ts";
+import type { GpuProgram, LoweredKernel } from "./gpu-lower.ts";
+import type { MmaGemmPlan } from "./gpu-gemm.ts";
+import type { FlashAttentionPlan } from "./gpu-attention.ts";
+
+/** Helpers every generated unit starts with; include-guarded, and named apart from the templates' preamble. */
+export const CUDA_PRELUDE = `#ifndef KILN_GENERATED_PRELUDE
+#define KILN_GENERATED_PRELUDE
+typedef unsigned short bf16_t;  // bf16 and f16 as raw 16-bit words
+typedef unsigned short f16_t;
+#define KILN_F32_INF __int_as_float(0x7f800000)
+#define KILN_F32_NAN __int_as_float(0x7fc00000)
+__device__ __forceinline__ float kiln_bf16_to_f32(bf16_t x) { return __uint_as_float(((unsigned)x) << 16); }
+__device__ __forceinline__ bf16_t kiln_f32_to_bf16(float x) {  // round to nearest even
+  bf16_t r;
+  asm("cvt.rn.bf16.f32 %0, %1;" : "=h"(r) : "f"(x));
+  return r;
+}
+__device__ __forceinline__ float kiln_f16_to_f32(f16_t x) {
+  float r;
+  asm("cvt.f32.f16 %0, %1;" : "=f"(r) : "h"(x));
+  return r;
+}
+__device__ __forceinline__ f16_t kiln_f32_to_f16(float x) {
+  f16_t r;
+  asm("cvt.rn.f16.f32 %0, %1;" : "=h"(r) : "f"(x));
+  return r;
+}
+__device__ __forceinline__ float kiln_round_bf16(float x) { return kiln_bf16_to_f32(kiln_f32_to_bf16(x)); }
+__device__ __forceinline__ float kiln_round_f16(float x) { return kiln_f16_to_f32(kiln_f32_to_f16(x)); }
+// NaN-propagating max (the first operand's NaN wins), as the C backend's.
+__device__ __forceinline__ float kiln_maxf(float a, float b) { return (a > b || a != a) ? a : b; }
+// Atomic add to a 16-bit float: compare-and-swap on the aligned 32-bit word that holds it.
+template <bool BF16>
+__device__ __forceinline__ void kiln_atomic_add_16(unsigned short* address, float value) {
+  unsigned* word = reinterpret_cast<unsigned*>(reinterpret_cast<size_t>(address) & ~static_cast<size_t>(3));
+  const unsigned shift = (reinterpret_cast<size_t>(address) & 2) ? 16u : 0u;
+  unsigned old = *word, assumed;
+  do {
+    assumed = old;
+    const unsigned short bits = static_cast<unsigned short>(assumed >> shift);
+    const float sum = (BF16 ? kiln_bf16_to_f32(bits) : kiln_f16_to_f32(bits)) + value;
+    const unsigned short next = BF16 ? kiln_f32_to_bf16(sum) : kiln_f32_to_f16(sum);
+    old = atomicCAS(word, assumed, (assumed & ~(0xffffu << shift)) | (static_cast<unsigned>(next) << shift));
+  } while (assumed != old);
+}
+// kiln's Philox4x32-10 uniform (compiler/philox.ts): key (seed, 0), counter (i >> 2, offset, 0, 0),
+// word i & 3, (bits >> 8) · 2^-24.
+__device__ __forceinline__ float kiln_philox(unsigned seed, unsigned offset, unsigned i) {
+  unsigned c0 = i >> 2, c1 = offset, c2 = 0u, c3 = 0u, k0 = seed, k1 = 0u;
+  #pragma unroll
+  for (int round = 0; round < 10; ++round) {
+    const unsigned hi0 = __umulhi(0xD2511F53u, c0), lo0 = 0xD2511F53u * c0;
+    const unsigned hi1 = __umulhi(0xCD9E8D57u, c2), lo1 = 0xCD9E8D57u * c2;
+    c0 = hi1 ^ c1 ^ k0;
+    c1 = lo1;
+    c2 = hi0 ^ c3 ^ k1;
+    c3 = lo0;
+    k0 += 0x9E3779B9u;
+    k1 += 0xBB67AE85u;
+  }
+  const unsigned w = (i & 3u) == 0u ? c0 : (i & 3u) == 1u ? c1 : (i & 3u) == 2u ? c2 : c3;
+  return (float)(w >> 8) * 5.9604644775390625e-8f;
+}
+#endif
+`;
+
+export type LaunchArg = { readonly kind: "buffer"; readonly id: number; readonly byteOffset: number } | { readonly kind: "scalar"; readonly value: number };
+
+export interface CudaLaunch {
+  /** Name of the kernel in `CudaProgram.kernels`. */
+  readonly kernel: string;
+  readonly args: Readonly<Record<string, LaunchArg>>;
+  /** Index of the L2 kernel this launch belongs to. */
+  readonly step: number;
+  /** The GPU L2 of a generated kernel (an emulated device runs it); absent for templates. */
+  readonly simt?: GpuKernel;
+  /** The template plan of a template launch (an emulated device may model it). */
+  readonly template?: { readonly kind: "gemm"; readonly plan: MmaGemmPlan } | { readonly kind: "attention"; readonly plan: FlashAttentionPlan; readonly part: "forward" | "delta" | "main" | "convert" };
+}
+
+export interface CudaProgram {
+  /** Every kernel once (launches that print the same code share it), in order of first use. */
+  readonly kernels: readonly CudaKernelSource[];
+  readonly launches: readonly CudaLaunch[];
+  readonly workspaceBytes: number;
+}
+
+export interface CudaRenderOptions {
+  /** The device's templates; without them every gemm and attention is SIMT code. */
+  readonly templates?: CudaTemplates;
+}
+
+// --- types and literals --------------------------------------------------------------------------
+
+const valueType = (t: Expr["type"]): string => (t === "f32" ? "float" : "int");
+const storageCType: Record<StorageType, string> = { f32: "float", i32: "int", bf16: "bf16_t", f16: "f16_t", bool: "unsigned char" };
+/** The scalar type a load of this storage yields before any cast. */
+const naturalType = (dtype: StorageType): Expr["type"] => (dtype === "i32" ? "i32" : dtype === "bool" ? "bool" : "f32");
+
+export function cudaLiteral(value: number, type: Expr["type"]): string {
+  if (type !== "f32") return String(Math.trunc(value));
+  if (Number.isNaN(value)) return "KILN_F32_NAN";
+  const f = Math.fround(value);
+  if (f === Infinity) return "KILN_F32_INF";
+  if (f === -Infinity) return "(-KILN_F32_INF)";
+  const text = f.toPrecision(9);
+  return `${text.includes(".") || text.includes("e") ? text : text + ".0"}f`;
+}
+
+// --- statements and expressions ------------------------------------------------------------------
+
+/** How buffers and arrays are named in one kernel's text. */
+interface Names {
+  buffer(id: number): { name: string; dtype: StorageType };
+  array(id: number): ArrayDecl;
+}
+
+const containsLoad = (e: Expr, memo = new Map<Expr, boolean>()): boolean => {
+  const hit = memo.get(e);
+  if (hit !== undefined) return hit;
+  const r = e.op === "load" || exprChildren(e).some((c) => containsLoad(c, memo));
+  memo.set(e, r);
+  return r;
+};
+
+/** Symbols an expression reads that statements may change: locals and variables by name, buffers and arrays by id. */
+function readsOf(e: Expr, out: Set<string>): void {
+  if (e.op === "local" || e.op === "var") out.add(`n:${e.name}`);
+  if (e.op === "load") out.add(`b:${e.buffer}`);
+  for (const c of exprChildren(e)) readsOf(c, out);
+}
+
+function writesOf(s: GStmt): string[] {
+  switch (s.s) {
+    case "let":
+    case "declare":
+    case "assign":
+    case "shuffle_xor":
+      return [`n:${s.name}`];
+    case "store":
+      return [`b:${s.buffer}`];
+    case "for":
+      return [`n:${s.var.name}`, ...s.body.flatMap(writesOf)];
+    case "if":
+      return [...s.then.flatMap(writesOf), ...(s.else ?? []).flatMap(writesOf)];
+    case "barrier":
+    case "comment":
+      return [];
+    default:
+      return s satisfies never;
+  }
+}
+
+class CudaEmitter {
+  private readonly lines: string[] = [];
+  private temp = 0;
+  private readonly loadMemo = new Map<Expr, boolean>();
+
+  constructor(private readonly names: Names) {}
+
+  text(): string {
+    return this.lines.join("\n");
+  }
+
+  private line(depth: number, text: string): void {
+    this.lines.push("  ".repeat(depth) + text);
+  }
+
+  /**
+   * A straight-line block: subexpressions used more than once are bound to a `const` just before
+   * their first use and reused until a statement writes something they read. Nothing is bound out
+   * of a select's branches if it loads (a load there may be out of bounds when the branch is not taken).
+   */
+  block(stmts: readonly GStmt[], depth: number): void {
+    const uses = new Map<string, number>();
+    const seen = new Set<string>();
+    const count = (e: Expr): void => {
+      if (e.op === "const" || e.op === "var" || e.op === "local") return;
+      const key = exprKey(e);
+      uses.set(key, (uses.get(key) ?? 0) + 1);
+      if (seen.has(key)) return;
+      seen.add(key);
+      exprChildren(e).forEach(count);
+    };
+    for (const s of stmts) stmtExprs(s).forEach(count);
+    // Values this block changes (mutable locals, arrays, buffers it stores to): expressions reading
+    // them are left inline, so a name never stands for a stale value.
+    const mutable = new Set(stmts.flatMap((s) => (s.s === "let" ? [] : writesOf(s))));
+    const scope = new Map<string, { name: string; reads: Set<string> }>();
+    for (const s of stmts) {
+      const bind = (e: Expr, conditional: boolean): void => {
+        if (e.op === "const" || e.op === "var" || e.op === "local") return;
+        const key = exprKey(e);
+        if (scope.has(key)) return;
+        if (conditional && containsLoad(e, this.loadMemo)) {
+          // Still share what is safe to evaluate early underneath.
+          exprChildren(e).forEach((c) => bind(c, true));
+          return;
+        }
+        if (e.op === "select") {
+          bind(e.cond, conditional);
+          bind(e.a, true);
+          bind(e.b, true);
+        } else exprChildren(e).forEach((c) => bind(c, conditional));
+        if ((uses.get(key) ?? 0) > 1) {
+          const reads = new Set<string>();
+          readsOf(e, reads);
+          if ([...reads].some((r) => mutable.has(r))) return;
+          const name = `t${this.temp++}`;
+          this.line(depth, `const ${valueType(e.type)} ${name} = ${this.expr(e, scope)};`);
+          scope.set(key, { name, reads });
+        }
+      };
+      for (const e of stmtExprs(s)) bind(e, false);
+      this.stmt(s, depth, scope);
+      const written = new Set(writesOf(s));
+      if (written.size) for (const [key, entry] of scope) if ([...entry.reads].some((r) => written.has(r))) scope.delete(key);
+    }
+  }
+
+  private stmt(s: GStmt, depth: number, scope: ReadonlyMap<string, { name: string }>): void {
+    const x = (e: Expr) => this.expr(e, scope);
+    switch (s.s) {
+      case "let":
+        this.line(depth, `const ${valueType(s.value.type)} ${s.name} = ${x(s.value)};`);
+        return;
+      case "declare":
+        this.line(depth, `${valueType(s.type)} ${s.name} = ${x(s.init)};`);
+        return;
+      case "assign":
+        this.line(depth, `${s.name} = ${x(s.value)};`);
+        return;
+      case "for": {
+        const v = s.var.name;
+        if (s.unroll) this.line(depth, "#pragma unroll");
+        this.line(depth, `for (int ${v} = ${x(s.start)}; ${v} < ${s.var.extent}; ${s.step === 1 ? `++${v}` : `${v} += ${s.step}`}) {`);
+        this.block(s.body, depth + 1);
+        this.line(depth, "}");
+        return;
+      }
+      case "if":
+        this.line(depth, `if (${x(s.cond)}) {`);
+        this.block(s.then, depth + 1);
+        if (s.else && s.else.length) {
+          this.line(depth, "} else {");
+          this.block(s.else, depth + 1);
+        }
+        this.line(depth, "}");
+        return;
+      case "store":
+        this.line(depth, this.store(s, scope));
+        return;
+      case "barrier":
+        this.line(depth, "__syncthreads();");
+        return;
+      case "shuffle_xor":
+        this.line(depth, `${s.name} = __shfl_xor_sync(0xffffffffu, ${x(s.value)}, ${s.lanes});`);
+        return;
+      case "comment":
+        this.line(depth, `// ${s.text}`);
+        return;
+      default:
+        unreachable(s);
+    }
+  }
+
+  private store(s: GStmt & { s: "store" }, scope: ReadonlyMap<string, { name: string }>): string {
+    const index = this.expr(s.index, scope);
+    if (s.buffer < 0) {
+      const a = this.names.array(s.buffer);
+      const value = this.converted(s.value, a.type, scope);
+      return s.atomic ? `${a.name}[${index}] += ${value};` : `${a.name}[${index}] = ${value};`;
+    }
+    const { name, dtype } = this.names.buffer(s.buffer);
+    const value = this.converted(s.value, naturalType(dtype), scope);
+    const at = `${name}[${index}]`;
+    if (s.atomic) {
+      switch (dtype) {
+        case "f32":
+        case "i32":
+          return `atomicAdd(&${at}, ${value});`;
+        case "bf16":
+          return `kiln_atomic_add_16<true>(&${at}, ${value});`;
+        case "f16":
+          return `kiln_atomic_add_16<false>(&${at}, ${value});`;
+        case "bool":
+          throw new Error(`cuda: atomic add into a bool buffer (${name})`);
+        default:
+          return unreachable(dtype);
+      }
+    }
+    switch (dtype) {
+      case "f32":
+      case "i32":
+        return `${at} = ${value};`;
+      case "bf16":
+        return `${at} = kiln_f32_to_bf16(${value});`;
+      case "f16":
+        return `${at} = kiln_f32_to_f16(${value});`;
+      case "bool":
+        return `${at} = (unsigned char)(${value});`;
+      default:
+        return unreachable(dtype);
+    }
+  }
+
+  private converted(e: Expr, to: Expr["type"], scope: ReadonlyMap<string, { name: string }>): string {
+    const text = this.expr(e, scope);
+    return e.type === to || (e.type !== "f32" && to !== "f32") ? text : `((${valueType(to)})${text})`;
+  }
+
+  expr(e: Expr, scope: ReadonlyMap<string, { name: string }>): string {
+    const bound = scope.get(exprKey(e));
+    if (bound) return bound.name;
+    const r = (x: Expr): string => this.expr(x, scope);
+    switch (e.op) {
+      case "const":
+        return cudaLiteral(e.value, e.type);
+      case "var":
+      case "local":
+        return e.name;
+      case "load": {
+        if (e.buffer < 0) {
+          const a = this.names.array(e.buffer);
+          const text = `${a.name}[${r(e.index)}]`;
+          return a.type === e.type ? text : `((${valueType(e.type)})${text})`;
+        }
+        const { name, dtype } = this.names.buffer(e.buffer);
+        const raw = `${name}[${r(e.index)}]`;
+        const text = dtype === "bf16" ? `kiln_bf16_to_f32(${raw})` : dtype === "f16" ? `kiln_f16_to_f32(${raw})` : raw;
+        return e.type === naturalType(dtype) || (e.type !== "f32" && naturalType(dtype) !== "f32") ? text : `((${valueType(e.type)})${text})`;
+      }
+      case "unary":
+        switch (e.fn) {
+          case "neg":
+            return `(-${r(e.a)})`;
+          case "exp2":
+            return `exp2f(${r(e.a)})`;
+          case "log2":
+            return `log2f(${r(e.a)})`;
+          case "sin":
+            return `sinf(${r(e.a)})`;
+          case "sqrt":
+            return `sqrtf(${r(e.a)})`;
+          case "recip":
+            return `(1.0f / ${r(e.a)})`;
+          case "round_bf16":
+            return `kiln_round_bf16(${r(e.a)})`;
+          case "round_f16":
+            return `kiln_round_f16(${r(e.a)})`;
+          default:
+            return unreachable(e);
+        }
+      case "binary": {
+        const [a, b] = [r(e.a), r(e.b)];
+        switch (e.fn) {
+          case "add":
+            return `(${a} + ${b})`;
+          case "mul":
+            return `(${a} * ${b})`;
+          case "idiv":
+            return `(${a} / ${b})`;
+          case "mod":
+            return `(${a} % ${b})`;
+          case "max":
+            return e.type === "f32" ? `kiln_maxf(${a}, ${b})` : `max(${a}, ${b})`;
+          case "min":
+            return `min(${a}, ${b})`;
+          case "lt":
+            return `(${a} < ${b})`;
+          case "eq":
+            return `(${a} == ${b})`;
+          case "and":
+            return `(${a} && ${b})`;
+          default:
+            return unreachable(e);
+        }
+      }
+      case "select":
+        return `(${r(e.cond)} ? ${r(e.a)} : ${r(e.b)})`;
+      case "cast":
+        return `((${valueType(e.type)})${r(e.a)})`;
+      case "philox":
+        return `kiln_philox((unsigned)${r(e.seed)}, ${e.offset >>> 0}u, (unsigned)(${r(e.index)}))`;
+      default:
+        return unreachable(e);
+    }
+  }
+}
+
+// --- kernels -------------------------------------------------------------------------------------
+
+const pointerType = (p: GlobalParam): string => `${p.role === "read" ? "const " : ""}${storageCType[p.dtype]}* __restrict__`;
+
+/** Parameters are named by position (p0, p1, …) so that kernels differing only in buffers print alike. */
+function renderSimt(k: GpuKernel, name: string): { source: string; params: CudaKernelParam[] } {
+  const params = k.params.map((p, index): CudaKernelParam => ({ name: `p${index}`, type: "ptr", cType: pointerType(p) }));
+  const byId = new Map(k.params.map((p, index) => [p.id, { name: `p${index}`, dtype: p.dtype }]));
+  const arrays = new Map(k.arrays.map((a) => [a.id, a]));
+  const emitter = new CudaEmitter({
+    buffer: (id) => {
+      const b = byId.get(id);
+      if (!b) throw new Error(`cuda: ${k.name} touches buffer ${id}, which is not one of its parameters`);
+      return b;
+    },
+    array: (id) => {
+      const a = arrays.get(id);
+      if (!a) throw new Error(`cuda: ${k.name} touches array ${id}, which it does not declare`);
+      return a;
+    },
+  });
+  emitter.block(k.body, 1);
+  const lines = [
+    `// ${name}: ${k.comment}`,
+    `// parameters: ${k.params.map((p, index) => `p${index} = buffer ${p.id} (${p.dtype}[${p.size}])`).join(", ")}`,
+    `extern "C" __global__ void __launch_bounds__(${k.threads}) ${name}(${params.map((p) => `${p.cType} ${p.name}`).join(", ")}) {`,
+    `  const int tid = threadIdx.x;`,
+    `  const int bid = blockIdx.x;`,
+    ...k.arrays.map((a) => `  ${a.space === "shared" ? "__shared__ " : ""}${valueType(a.type)} ${a.name}[${a.size}];`),
+    emitter.text(),
+    "}",
+  ];
+  return { source: `${CUDA_PRELUDE}\n${lines.join("\n")}\n`, params };
+}
+
+/** FNV-1a over the text, two 32-bit lanes: a short stable tag for names. */
+export function textHash(text: string): string {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193 ^ text.length;
+  for (let k = 0; k < text.length; k++) {
+    const c = text.charCodeAt(k);
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+  }
+  return (h1 >>> 0).toString(16).padStart(8, "0") + ((h2 >>> 0) & 0xffff).toString(16).padStart(4, "0");
+}
+
+/** The epilogue of a tensor-core GEMM as the body of the template's device function. */
+export function renderGemmEpilogue(plan: MmaGemmPlan): { body: string; params: CudaKernelParam[] } {
+  const params = plan.epilogueParams.map((p, index): CudaKernelParam => ({ name: `e${index}`, type: "ptr", cType: pointerType(p) }));
+  const byId = new Map(plan.epilogueParams.map((p, index) => [p.id, { name: `e${index}`, dtype: p.dtype }]));
+  const emitter = new CudaEmitter({
+    buffer: (id) => {
+      const b = byId.get(id);
+      if (!b) throw new Error(`cuda: a GEMM epilogue touches buffer ${id}, which is not one of its parameters`);
+      return b;
+    },
+    array: (id) => {
+      throw new Error(`cuda: a GEMM epilogue touches array ${id}`);
+    },
+  });
+  const { vars } = plan.epilogue;
+  emitter.block([
+    { s: "let", name: vars.b.name, value: { op: "local", name: "b", type: "i32" } },
+    { s: "let", name: vars.i.name, value: { op: "local", name: "row", type: "i32" } },
+    { s: "let", name: vars.j.name, value: { op: "local", name: "col", type: "i32" } },
+    ...plan.epilogue.body,
+  ], 0);
+  const body = `${emitter.text()}\nreturn ${emitter.expr(plan.epilogue.result, new Map())};`;
+  return { body, params };
+}
+
+/** The whole program: kernels (deduplicated) and launches in order. */
+export function renderCuda(gp: GpuProgram, options: CudaRenderOptions = {}): CudaProgram {
+  const kernels = new Map<string, CudaKernelSource>();
+  const byBody = new Map<string, string>();
+  const launches: CudaLaunch[] = [];
+  const buffer = (id: number, byteOffset = 0): LaunchArg => ({ kind: "buffer", id, byteOffset });
+
+  const addSimt = (k: GpuKernel, step: number): void => {
+    // Kernels that print the same apart from their name share one compiled kernel.
+    const probe = renderSimt(k, "KERNEL_NAME");
+    const key = `${k.blocks}\n${probe.source.replace(/^\/\/ (KERNEL_NAME|parameters): .*$/gm, "")}`;
+    let name = byBody.get(key);
+    if (!name) {
+      name = k.name;
+      if (kernels.has(name)) throw new Error(`cuda: two different kernels are named ${name}`);
+      byBody.set(key, name);
+      const { source, params } = renderSimt(k, name);
+      kernels.set(name, { name, source, grid: [k.blocks, 1, 1], block: [k.threads, 1, 1], smemBytes: 0, params });
+    }
+    launches.push({ kernel: name, args: Object.fromEntries(k.params.map((p, index) => [`p${index}`, buffer(p.id)])), step, simt: k });
+  };
+  const addTemplate = (kernel: CudaKernelSource, args: Record<string, LaunchArg>, step: number, template: CudaLaunch["template"]): void => {
+    const known = kernels.get(kernel.name);
+    if (!known) kernels.set(kernel.name, { ...kernel, source: `${CUDA_PRELUDE}\n${kernel.source}` });
+    launches.push({ kernel: kernel.name, args, step, ...(template ? { template } : {}) });
+  };
+
+  for (const lowered of gp.kernels) {
+    const step = lowered.step;
+    if (step.kind === "gemm" && step.mma && options.templates?.gemm && tryGemm(lowered, step.mma, options.templates, addTemplate)) continue;
+    if (step.kind === "attention" && step.flash && tryAttention(lowered, step.flash, options.templates, addTemplate)) continue;
+    for (const k of step.launches) addSimt(k, lowered.index);
+  }
+  return { kernels: [...kernels.values()], launches, workspaceBytes: gp.workspaceBytes };
+
+  function tryGemm(lowered: LoweredKernel, plan: MmaGemmPlan, templates: CudaTemplates, add: typeof addTemplate): boolean {
+    const epilogue = renderGemmEpilogue(plan);
+    const body = `// ${lowered.kernel.name}: ${lowered.kernel.comment}\n${epilogue.body}`;
+    const kernel = templates.gemm!({ ...plan.problem, epilogue: { tag: `e${textHash(epilogue.body + JSON.stringify(epilogue.params))}`, body, params: epilogue.params } });
+    if (!kernel) return false;
+    const args: Record<string, LaunchArg> = { A: buffer(plan.a.id, plan.a.offset * 2), B: buffer(plan.b.id, plan.b.offset * 2), C: buffer(plan.c.id) };
+    plan.epilogueParams.forEach((p, index) => (args[`e${index}`] = buffer(p.id)));
+    add(kernel, args, lowered.index, { kind: "gemm", plan });
+    return true;
+  }
+
+  function tryAttention(lowered: LoweredKernel, plan: FlashAttentionPlan, templates: CudaTemplates | undefined, add: typeof addTemplate): boolean {
+    const operand = (name: string): LaunchArg => {
+      const o = plan.operands[name]!;
+      return buffer(o.id, o.offset * (name === "mask" ? 1 : 2));
+    };
+    const mask: Record<string, LaunchArg> = plan.shape.mask ? { key_mask: operand("mask") } : {};
+    const forward = templates?.attentionForward?.(plan.shape) ?? null;
+    if (plan.direction === "forward") {
+      if (!forward) return false;
+      add(forward, { Q: operand("q"), K: operand("k"), V: operand("v"), O: buffer(plan.out), LSE: buffer(plan.scratch.lse.id), ...mask }, lowered.index, { kind: "attention", plan, part: "forward" });
+      return true;
+    }
+    const backward = templates?.attentionBackward?.(plan.shape) ?? null;
+    if (!forward || !backward) return false;
+    const { lse, delta, dqAcc, o } = plan.scratch;
+    // The backward template reads the forward's log-sum-exp, which the graph does not keep: recompute it.
+    add(forward, { Q: operand("q"), K: operand("k"), V: operand("v"), O: buffer(o!.id), LSE: buffer(lse.id), ...mask }, lowered.index, { kind: "attention", plan, part: "forward" });
+    add(backward.delta, { O: operand("o"), dO: operand("do"), Delta: buffer(delta!.id), dQ_acc: buffer(dqAcc!.id) }, lowered.index, { kind: "attention", plan, part: "delta" });
+    add(
+      backward.main,
+      {
+        Q: operand("q"), K: operand("k"), V: operand("v"), dO: operand("do"), LSE: buffer(lse.id), Delta: buffer(delta!.id), dQ_acc: buffer(dqAcc!.id),
+        dK: buffer(plan.out, plan.dkOffset * 2), dV: buffer(plan.out, plan.dvOffset * 2), ...mask,
+      },
+      lowered.index,
+      { kind: "attention", plan, part: "main" },
+    );
+    add(backward.convertDq, { dQ_acc: buffer(dqAcc!.id), dQ: buffer(plan.out) }, lowered.index, { kind: "attention", plan, part: "convert" });
+    return true;
+  }
+}
+
+/** All kernels of a program as one translation unit (each kernel's prelude is include-guarded). */
+export const programSource = (p: CudaProgram): string => p.kernels.map((k) => k.source).join("\n");

@@ -1,0 +1,319 @@
+// The attention and attention_bwd template statements on the GPU. The SIMT form handles every case
+// the graph allows (any strides, grouped-query heads, causal, key mask, f32 or bf16): one thread per
+// query row with an online softmax in base 2 for the forward; for the backward one thread per query
+// row (log-sum-exp, the row term Δ = Σ dO·O, dQ) and then one thread per key row (dK, dV summed over
+// the query heads that share the key head). When the operands suit the flash templates (bf16,
+// "b s (h d)" dense rows, equal head counts, no causal mask) a plan for them goes along.
+
+import { simplifyIndex, type Expr, type Kernel, type Stmt } from "../kernel-ir.ts";
+import {
+  add, and, div, eq, fconst, i, load, local, lt, mod, mul, select,
+  type ArrayDecl, type GStmt, type GlobalParam, type GpuKernel, type ScratchDecl, type Var,
+} from "./gpu-ir.ts";
+import { gridStride, paramsOf, type GpuConfig, type GpuStep, type ScratchAllocator } from "./gpu-lower.ts";
+
+type TemplateStmt = Stmt & { s: "template" };
+
+const LOG2E = 1.4426950408889634;
+
+export interface AttentionArgs {
+  batch: number;
+  heads: number;
+  kvHeads: number;
+  seqQ: number;
+  seqK: number;
+  headDim: number;
+  scale: number;
+  causal: boolean;
+  /** Offset, batch stride and sequence stride of each operand (q, k, v, and o, do in the backward). */
+  views: Record<string, { off: number; bs: number; ss: number }>;
+  mask: { off: number; bs: number } | null;
+}
+
+export function attentionArgs(t: TemplateStmt): AttentionArgs {
+  const a = t.args;
+  const num = (name: string): number => Number(a[name]);
+  const names = t.template === "attention" ? ["q", "k", "v"] : ["q", "k", "v", "o", "do"];
+  return {
+    batch: num("batch"), heads: num("heads"), kvHeads: num("kv_heads"), seqQ: num("q_len"), seqK: num("kv_len"), headDim: num("head_dim"),
+    scale: num("scale"), causal: num("causal") !== 0,
+    views: Object.fromEntries(names.map((n) => [n, { off: num(`${n}_off`), bs: num(`${n}_bs`), ss: num(`${n}_ss`) }])),
+    mask: t.buffers.mask !== undefined ? { off: num("mask_off"), bs: num("mask_bs") } : null,
+  };
+}
+
+/** What the flash-attention templates are asked for. */
+export interface FlashAttentionPlan {
+  readonly direction: "forward" | "backward";
+  readonly shape: { readonly batch: number; readonly heads: number; readonly seqQ: number; readonly seqK: number; readonly headDim: number; readonly mask: boolean; readonly scale: number };
+  /** Operand buffers with element offsets (q, k, v; o and do in the backward; mask when masked). */
+  readonly operands: Readonly<Record<string, { readonly id: number; readonly offset: number }>>;
+  readonly out: number;
+  /** Element offsets of dK and dV in the packed backward output [dQ | dK | dV]. */
+  readonly dkOffset: number;
+  readonly dvOffset: number;
+  /** Workspace: LSE f32 [B,H,Sq]; in the backward also Δ f32 [B,H,Sq], the f32 dQ accumulator and a recomputed O (bf16). */
+  readonly scratch: { readonly lse: ScratchDecl; readonly delta?: ScratchDecl; readonly dqAcc?: ScratchDecl; readonly o?: ScratchDecl };
+}
+
+export function lowerAttention(kernel: Kernel, t: TemplateStmt, config: GpuConfig, scratch: ScratchAllocator): GpuStep {
+  const a = attentionArgs(t);
+  if (t.template === "attention") return { kind: "attention", launches: [simtForward(kernel, t, a, config)], flash: flashPlan(kernel, t, a, scratch) };
+  const lse = scratch.take("f32", a.batch * a.heads * a.seqQ);
+  const delta = scratch.take("f32", a.batch * a.heads * a.seqQ);
+  return { kind: "attention", launches: simtBackward(kernel, t, a, config, lse, delta), flash: flashPlan(kernel, t, a, scratch) };
+}
+
+function flashPlan(kernel: Kernel, t: TemplateStmt, a: AttentionArgs, scratch: ScratchAllocator): FlashAttentionPlan | null {
+  const dtype = (id: number | undefined) => kernel.buffers.find((b) => b.id === id)?.dtype;
+  const names = Object.keys(a.views);
+  const row = a.heads * a.headDim;
+  if (![...names, "out"].every((n) => dtype(t.buffers[n]) === "bf16")) return null;
+  if (a.heads !== a.kvHeads || a.causal || a.headDim % 16 !== 0 || a.headDim < 16 || a.headDim > 128) return null;
+  for (const n of names) {
+    const view = a.views[n]!;
+    const seq = n === "k" || n === "v" ? a.seqK : a.seqQ;
+    if (view.ss !== row || (view.bs !== seq * row && a.batch > 1) || view.off % 8 !== 0) return null;
+  }
+  if (a.mask && a.mask.bs !== a.seqK && a.batch > 1) return null;
+  const operands: Record<string, { id: number; offset: number }> = {};
+  for (const n of names) operands[n] = { id: t.buffers[n]!, offset: a.views[n]!.off };
+  if (a.mask) operands.mask = { id: t.buffers.mask!, offset: a.mask.off };
+  const lseSize = a.batch * a.heads * a.seqQ;
+  const shape = { batch: a.batch, heads: a.heads, seqQ: a.seqQ, seqK: a.seqK, headDim: a.headDim, mask: a.mask !== null, scale: a.scale };
+  const dkOffset = a.batch * a.seqQ * row;
+  const dvOffset = dkOffset + a.batch * a.seqK * a.kvHeads * a.headDim;
+  if (t.template === "attention") return { direction: "forward", shape, operands, out: t.buffers.out!, dkOffset: 0, dvOffset: 0, scratch: { lse: scratch.take("f32", lseSize) } };
+  return {
+    direction: "backward", shape, operands, out: t.buffers.out!, dkOffset, dvOffset,
+    scratch: { lse: scratch.take("f32", lseSize), delta: scratch.take("f32", lseSize), dqAcc: scratch.take("f32", a.batch * a.seqQ * row), o: scratch.take("bf16", a.batch * a.seqQ * row) },
+  };
+}
+
+// --- SIMT ----------------------------------------------------------------------------------------
+
+const v = (name: string, extent: number): Var => ({ op: "var", name, type: "i32", extent: Math.max(extent, 1) });
+const S = simplifyIndex;
+const f = (x: Expr): Expr => (x.type === "f32" ? x : { op: "cast", a: x, type: "f32" });
+const fadd = (a: Expr, b: Expr): Expr => add(a, b, "f32");
+const fmul = (a: Expr, b: Expr): Expr => mul(a, b, "f32");
+const exp2 = (x: Expr): Expr => ({ op: "unary", fn: "exp2", a: x, type: "f32" });
+const fmax = (a: Expr, b: Expr): Expr => select(lt(a, b), b, a);
+
+interface Access {
+  /** Element index of (batch, position, head, channel) in operand `name`. */
+  at(name: string, b: Expr, pos: Expr, head: Expr, d: Expr): Expr;
+  value(name: string, b: Expr, pos: Expr, head: Expr, d: Expr): Expr;
+  /** Whether query `qi` of batch `b` may attend key `j` (key mask and causal), or null when always. */
+  visible(b: Expr, qi: Expr, j: Expr): Expr | null;
+}
+
+function access(kernel: Kernel, t: TemplateStmt, a: AttentionArgs): Access {
+  const typeOf = (id: number) => (kernel.buffers.find((b) => b.id === id)?.dtype === "i32" ? "i32" : "f32") as "f32" | "i32";
+  const at = (name: string, b: Expr, pos: Expr, head: Expr, d: Expr): Expr => {
+    const view = a.views[name]!;
+    return S(add(add(add(add(i(view.off), mul(b, i(view.bs))), mul(pos, i(view.ss))), mul(head, i(a.headDim))), d));
+  };
+  return {
+    at,
+    value: (name, b, pos, head, d) => f(load(t.buffers[name]!, at(name, b, pos, head, d), typeOf(t.buffers[name]!))),
+    visible(b, qi, j) {
+      const conds: Expr[] = [];
+      if (a.mask) {
+        const m = load(t.buffers.mask!, S(add(add(i(a.mask.off), mul(b, i(a.mask.bs))), j)), "bool");
+        conds.push({ op: "select", cond: eq(m, { op: "const", value: 0, type: "bool" }), a: { op: "const", value: 0, type: "bool" }, b: { op: "const", value: 1, type: "bool" }, type: "bool" });
+      }
+      if (a.causal) conds.push(lt(j, add(qi, i(1))));
+      return conds.length === 0 ? null : conds.reduce((x, y) => and(x, y));
+    },
+  };
+}
+
+/** Σ_d x(d)·y(d) into a new local `name`. */
+function dot(name: string, d: Var, x: (d: Expr) => Expr, y: (d: Expr) => Expr, unroll: boolean): GStmt[] {
+  return [
+    { s: "declare", name, type: "f32", init: fconst(0) },
+    { s: "for", var: d, start: i(0), step: 1, unroll, body: [{ s: "assign", name, value: fadd(local(name, "f32"), fmul(x(d), y(d))) }] },
+  ];
+}
+
+const guard = (cond: Expr | null, body: GStmt[]): GStmt[] => (cond ? [{ s: "if", cond, then: body }] : body);
+
+/** Decomposes a flat row index into named lets: outermost first, `extents` row-major. */
+function rowLets(flat: Expr, names: readonly string[], extents: readonly number[]): GStmt[] {
+  const out: GStmt[] = [];
+  let stride = extents.reduce((p, e) => p * e, 1);
+  names.forEach((name, k) => {
+    stride /= extents[k]!;
+    const q = stride === 1 ? flat : S(div(flat, i(stride)));
+    out.push({ s: "let", name, value: k === 0 ? q : S(mod(q, i(extents[k]!))) });
+  });
+  return out;
+}
+
+function simtForward(kernel: Kernel, t: TemplateStmt, a: AttentionArgs, config: GpuConfig): GpuKernel {
+  const X = access(kernel, t, a);
+  const D = a.headDim;
+  const rows = a.batch * a.heads * a.seqQ;
+  const threads = config.attentionThreads;
+  const blocks = Math.max(1, Math.min(Math.ceil(rows / threads), config.maxBlocks));
+  const arrays: ArrayDecl[] = [{ id: -1, name: "o_acc", space: "local", type: "f32", size: D }];
+  const unroll = D <= 64;
+  const [b, h, qi, kvh] = [local("b"), local("h"), local("qi"), local("kvh")];
+  const d = v("d", D);
+  const j = v("j", a.seqK);
+  const scaleLog2 = fconst(a.scale * LOG2E);
+  const row = a.heads * D;
+  const perKey: GStmt[] = [
+    ...dot("score", d, (x) => X.value("q", b, qi, h, x), (x) => X.value("k", b, j, kvh, x), unroll),
+    { s: "let", name: "logit", value: fmul(local("score", "f32"), scaleLog2) },
+    { s: "let", name: "max_next", value: fmax(local("row_max", "f32"), local("logit", "f32")) },
+    { s: "let", name: "rescale", value: exp2(fadd(local("row_max", "f32"), { op: "unary", fn: "neg", a: local("max_next", "f32"), type: "f32" })) },
+    { s: "let", name: "p", value: exp2(fadd(local("logit", "f32"), { op: "unary", fn: "neg", a: local("max_next", "f32"), type: "f32" })) },
+    { s: "assign", name: "row_sum", value: fadd(fmul(local("row_sum", "f32"), local("rescale", "f32")), local("p", "f32")) },
+    { s: "for", var: d, start: i(0), step: 1, unroll, body: [{ s: "store", buffer: -1, index: d, value: fadd(fmul(load(-1, d, "f32"), local("rescale", "f32")), fmul(local("p", "f32"), X.value("v", b, j, kvh, d))) }] },
+    { s: "assign", name: "row_max", value: local("max_next", "f32") },
+  ];
+  const body = gridStride("r", rows, threads, blocks, (r) => [
+    ...rowLets(r, ["b", "h", "qi"], [a.batch, a.heads, a.seqQ]),
+    { s: "let", name: "kvh", value: S(div(h, i(a.heads / a.kvHeads))) },
+    { s: "declare", name: "row_max", type: "f32", init: fconst(-Infinity) },
+    { s: "declare", name: "row_sum", type: "f32", init: fconst(0) },
+    { s: "for", var: d, start: i(0), step: 1, unroll, body: [{ s: "store", buffer: -1, index: d, value: fconst(0) }] },
+    { s: "for", var: j, start: i(0), step: 1, body: guard(X.visible(b, qi, j), perKey) },
+    // A row that saw no key is all zeros.
+    { s: "let", name: "inv", value: select(lt(fconst(0), local("row_sum", "f32")), { op: "unary", fn: "recip", a: local("row_sum", "f32"), type: "f32" }, fconst(0)) },
+    {
+      s: "for", var: d, start: i(0), step: 1, unroll,
+      body: [{ s: "store", buffer: t.buffers.out!, index: S(add(add(add(mul(b, i(a.seqQ * row)), mul(qi, i(row))), mul(h, i(D))), d)), value: fmul(load(-1, d, "f32"), local("inv", "f32")) }],
+    },
+  ]);
+  return { name: kernel.name, comment: kernel.comment, params: paramsOf(kernel.buffers), arrays, threads, blocks, body: [body] };
+}
+
+function simtBackward(kernel: Kernel, t: TemplateStmt, a: AttentionArgs, config: GpuConfig, lse: ScratchDecl, delta: ScratchDecl): GpuKernel[] {
+  const X = access(kernel, t, a);
+  const D = a.headDim;
+  const threads = config.attentionThreads;
+  const unroll = D <= 64;
+  const row = a.heads * D;
+  const kvRow = a.kvHeads * D;
+  const group = a.heads / a.kvHeads;
+  const dkOffset = a.batch * a.seqQ * row;
+  const dvOffset = dkOffset + a.batch * a.seqK * kvRow;
+  const scaleLog2 = fconst(a.scale * LOG2E);
+  const out = t.buffers.out!;
+  const d = v("d", D);
+  const neg = (x: Expr): Expr => ({ op: "unary", fn: "neg", a: x, type: "f32" });
+  const scratchParams: GlobalParam[] = [lse, delta].map((s) => ({ id: s.id, dtype: s.dtype, size: s.size, role: "readwrite" as const }));
+  const params = paramsOf(kernel.buffers, scratchParams);
+  const L = (name: string) => local(name, "f32");
+
+  // 1. Per query row: LSE (base 2; +inf for a row with no visible key, so that its P is 0), Δ, dQ.
+  const rows = a.batch * a.heads * a.seqQ;
+  const blocksQ = Math.max(1, Math.min(Math.ceil(rows / threads), config.maxBlocks));
+  const [b, h, qi, kvh] = [local("b"), local("h"), local("qi"), local("kvh")];
+  const j = v("j", a.seqK);
+  const logitOf = (name: string, qPos: Expr, qHead: Expr, kPos: Expr, kHead: Expr): GStmt[] => [
+    ...dot(`${name}_dot`, d, (x) => X.value("q", b, qPos, qHead, x), (x) => X.value("k", b, kPos, kHead, x), unroll),
+    { s: "let", name, value: fmul(L(`${name}_dot`), scaleLog2) },
+  ];
+  const queryBody = (r: Expr): GStmt[] => [
+    ...rowLets(r, ["b", "h", "qi"], [a.batch, a.heads, a.seqQ]),
+    { s: "let", name: "kvh", value: S(div(h, i(group))) },
+    { s: "declare", name: "row_max", type: "f32", init: fconst(-Infinity) },
+    { s: "declare", name: "row_sum", type: "f32", init: fconst(0) },
+    {
+      s: "for", var: j, start: i(0), step: 1,
+      body: guard(X.visible(b, qi, j), [
+        ...logitOf("logit", qi, h, j, kvh),
+        { s: "let", name: "max_next", value: fmax(L("row_max"), L("logit")) },
+        { s: "assign", name: "row_sum", value: fadd(fmul(L("row_sum"), exp2(fadd(L("row_max"), neg(L("max_next"))))), exp2(fadd(L("logit"), neg(L("max_next"))))) },
+        { s: "assign", name: "row_max", value: L("max_next") },
+      ]),
+    },
+    { s: "let", name: "lse2", value: select(lt(fconst(0), L("row_sum")), fadd(L("row_max"), { op: "unary", fn: "log2", a: L("row_sum"), type: "f32" }), fconst(Infinity)) },
+    ...dot("delta", d, (x) => X.value("do", b, qi, h, x), (x) => X.value("o", b, qi, h, x), unroll),
+    { s: "store", buffer: lse.id, index: r, value: L("lse2") },
+    { s: "store", buffer: delta.id, index: r, value: L("delta") },
+    { s: "for", var: d, start: i(0), step: 1, unroll, body: [{ s: "store", buffer: -1, index: d, value: fconst(0) }] },
+    {
+      s: "for", var: j, start: i(0), step: 1,
+      body: guard(X.visible(b, qi, j), [
+        ...logitOf("logit", qi, h, j, kvh),
+        { s: "let", name: "p", value: exp2(fadd(L("logit"), neg(L("lse2")))) },
+        ...dot("dp", d, (x) => X.value("do", b, qi, h, x), (x) => X.value("v", b, j, kvh, x), unroll),
+        { s: "let", name: "ds", value: fmul(L("p"), fadd(L("dp"), neg(L("delta")))) },
+        { s: "for", var: d, start: i(0), step: 1, unroll, body: [{ s: "store", buffer: -1, index: d, value: fadd(load(-1, d, "f32"), fmul(L("ds"), X.value("k", b, j, kvh, d))) }] },
+      ]),
+    },
+    {
+      s: "for", var: d, start: i(0), step: 1, unroll,
+      body: [{ s: "store", buffer: out, index: S(add(add(add(mul(b, i(a.seqQ * row)), mul(qi, i(row))), mul(h, i(D))), d)), value: fmul(load(-1, d, "f32"), fconst(a.scale)) }],
+    },
+  ];
+  const queries: GpuKernel = {
+    name: `${kernel.name}_dq`,
+    comment: `${kernel.comment} (log-sum-exp, Δ and dQ per query row)`,
+    params,
+    arrays: [{ id: -1, name: "dq_acc", space: "local", type: "f32", size: D }],
+    threads,
+    blocks: blocksQ,
+    body: [gridStride("r", rows, threads, blocksQ, queryBody)],
+  };
+
+  // 2. Per key row: dK and dV, summed over the query heads of this key head and every query.
+  const keyRows = a.batch * a.kvHeads * a.seqK;
+  const blocksK = Math.max(1, Math.min(Math.ceil(keyRows / threads), config.maxBlocks));
+  const kj = local("kj");
+  const hh = v("hh", group);
+  const q = v("q", a.seqQ);
+  const statIndex = S(add(mul(add(mul(b, i(a.heads)), local("h")), i(a.seqQ)), q));
+  const keyBody = (r: Expr): GStmt[] => [
+    ...rowLets(r, ["b", "kvh", "kj"], [a.batch, a.kvHeads, a.seqK]),
+    { s: "for", var: d, start: i(0), step: 1, unroll, body: [{ s: "store", buffer: -1, index: d, value: fconst(0) }, { s: "store", buffer: -2, index: d, value: fconst(0) }] },
+    {
+      s: "for", var: hh, start: i(0), step: 1,
+      body: [
+        { s: "let", name: "h", value: S(add(mul(kvh, i(group)), hh)) },
+        {
+          s: "for", var: q, start: i(0), step: 1,
+          body: guard(X.visible(b, q, kj), [
+            ...logitOf("logit", q, local("h"), kj, kvh),
+            { s: "let", name: "p", value: exp2(fadd(L("logit"), neg(load(lse.id, statIndex, "f32")))) },
+            ...dot("dp", d, (x) => X.value("do", b, q, local("h"), x), (x) => X.value("v", b, kj, kvh, x), unroll),
+            { s: "let", name: "ds", value: fmul(L("p"), fadd(L("dp"), neg(load(delta.id, statIndex, "f32")))) },
+            {
+              s: "for", var: d, start: i(0), step: 1, unroll,
+              body: [
+                { s: "store", buffer: -1, index: d, value: fadd(load(-1, d, "f32"), fmul(L("ds"), X.value("q", b, q, local("h"), d))) },
+                { s: "store", buffer: -2, index: d, value: fadd(load(-2, d, "f32"), fmul(L("p"), X.value("do", b, q, local("h"), d))) },
+              ],
+            },
+          ]),
+        },
+      ],
+    },
+    {
+      s: "for", var: d, start: i(0), step: 1, unroll,
+      body: [
+        { s: "let", name: "kv_at", value: S(add(add(add(mul(b, i(a.seqK * kvRow)), mul(kj, i(kvRow))), mul(kvh, i(D))), d)) },
+        { s: "store", buffer: out, index: S(add(local("kv_at"), i(dkOffset))), value: fmul(load(-1, d, "f32"), fconst(a.scale)) },
+        { s: "store", buffer: out, index: S(add(local("kv_at"), i(dvOffset))), value: load(-2, d, "f32") },
+      ],
+    },
+  ];
+  const keys: GpuKernel = {
+    name: `${kernel.name}_dkv`,
+    comment: `${kernel.comment} (dK and dV per key row)`,
+    params,
+    arrays: [
+      { id: -1, name: "dk_acc", space: "local", type: "f32", size: D },
+      { id: -2, name: "dv_acc", space: "local", type: "f32", size: D },
+    ],
+    threads,
+    blocks: blocksK,
+    body: [gridStride("r", keyRows, threads, blocksK, keyBody)],
+  };
+  return [queries, keys];
+}

@@ -1,0 +1,528 @@
+// L2 → GPU L2: each kernel of a Program becomes one or more launches with explicit threads.
+//   pointwise, multi, copy   grid-stride loops over the flattened loop nest (a multi kernel runs its
+//                            independent nests one after another in the same launch);
+//   reduce                   a group of threads per row (one thread, a warp, or the block, by row
+//                            length and layout): strided partial accumulation, a group reduction
+//                            (warp shuffles, then shared memory across warps), per-row stores by the
+//                            group's first thread, then the elementwise phase strided over the group;
+//   scatter                  a zeroing launch, then the updates with atomic adds;
+//   gemm, attention          SIMT code that is always correct (gpu-gemm.ts, gpu-attention.ts), plus a
+//                            plan for a tensor-core template when the operands fit one (cuda.ts asks
+//                            the device's templates for it).
+// Kernels of any other shape fall back to one thread running the L2 statements in order.
+
+import { itemSize } from "../dtype.ts";
+import { affine, simplifyIndex, unreachable, type Expr, type Kernel, type KernelBuffer, type Stmt } from "../kernel-ir.ts";
+import type { Program } from "../lower.ts";
+import {
+  accCombine, accIdentity, add, blockVar, div, eq, exprChildren, i, local, lt, mod, mul, threadVar,
+  type ArrayDecl, type GStmt, type GlobalParam, type GpuKernel, type ScratchDecl, type Var,
+} from "./gpu-ir.ts";
+import { lowerGemm, type MmaGemmPlan } from "./gpu-gemm.ts";
+import { lowerAttention, type FlashAttentionPlan } from "./gpu-attention.ts";
+
+/** Facts about a GPU that the lowering sizes launches by (a table, not branches). */
+export interface GpuTarget {
+  readonly name: string;
+  readonly multiprocessors: number;
+  readonly maxThreadsPerMultiprocessor: number;
+  readonly warp: number;
+  readonly maxThreadsPerBlock: number;
+}
+
+export const GPU_TARGETS = {
+  h100: { name: "H100 SXM (sm_90)", multiprocessors: 132, maxThreadsPerMultiprocessor: 2048, warp: 32, maxThreadsPerBlock: 1024 },
+  h200: { name: "H200 (sm_90)", multiprocessors: 132, maxThreadsPerMultiprocessor: 2048, warp: 32, maxThreadsPerBlock: 1024 },
+  a100: { name: "A100 (sm_80)", multiprocessors: 108, maxThreadsPerMultiprocessor: 2048, warp: 32, maxThreadsPerBlock: 1024 },
+} as const satisfies Record<string, GpuTarget>;
+
+export interface GpuConfig {
+  /** Threads per block of elementwise and row kernels (a multiple of the warp). */
+  readonly threads: number;
+  /** Most blocks of a grid-stride launch; the loops wrap around beyond it. */
+  readonly maxBlocks: number;
+  /**
+   * Threads that share one row of a reduction: 1 (a thread walks its row; neighbouring threads
+   * take neighbouring rows, which is coalesced when the row's elements are strided), 32 (a warp
+   * per row, shuffles only) or `threads` (a block per row).
+   */
+  readonly rowThreads: (rowLength: number, rows: number, strided: boolean) => number;
+  /** SIMT GEMM tile: block tile bm×bn, k step bk, each thread tm×tn outputs. */
+  readonly gemmTile: SimtGemmTile;
+  /** Threads per block of the SIMT attention kernels (one thread per query or key row). */
+  readonly attentionThreads: number;
+}
+
+export interface SimtGemmTile {
+  readonly bm: number;
+  readonly bn: number;
+  readonly bk: number;
+  readonly tm: number;
+  readonly tn: number;
+}
+
+export function gpuConfig(target: GpuTarget = GPU_TARGETS.h100): GpuConfig {
+  const threads = 256;
+  return {
+    threads,
+    // Enough resident blocks to fill every multiprocessor twice over.
+    maxBlocks: 2 * target.multiprocessors * (target.maxThreadsPerMultiprocessor / threads),
+    rowThreads: (n, rows, strided) => (n <= 4 || (strided && rows >= 4096) ? 1 : n <= 1024 ? target.warp : threads),
+    gemmTile: { bm: 64, bn: 64, bk: 16, tm: 4, tn: 4 },
+    attentionThreads: 128,
+  };
+}
+
+/** What one L2 kernel runs as. */
+export type GpuStep =
+  | { readonly kind: "simt"; readonly launches: readonly GpuKernel[] }
+  /** The SIMT launches always work; `mma` is used instead when the device has the template. */
+  | { readonly kind: "gemm"; readonly launches: readonly GpuKernel[]; readonly mma: MmaGemmPlan | null }
+  | { readonly kind: "attention"; readonly launches: readonly GpuKernel[]; readonly flash: FlashAttentionPlan | null };
+
+export interface LoweredKernel {
+  readonly index: number;
+  readonly kernel: Kernel;
+  readonly step: GpuStep;
+  /** Scratch this kernel's launches share; it lives in the workspace only while the kernel runs. */
+  readonly scratch: readonly ScratchDecl[];
+}
+
+export interface GpuProgram {
+  readonly program: Program;
+  readonly kernels: readonly LoweredKernel[];
+  /** Byte offset of each scratch buffer in the workspace (kernels run in order, so they reuse it). */
+  readonly scratchOffsets: ReadonlyMap<number, number>;
+  readonly scratch: ReadonlyMap<number, ScratchDecl>;
+  readonly workspaceBytes: number;
+}
+
+const SCRATCH_ALIGN = 256;
+
+/** Allocates scratch buffer ids above the program's buffers. */
+export class ScratchAllocator {
+  private next: number;
+  readonly decls: ScratchDecl[] = [];
+  constructor(firstId: number) {
+    this.next = firstId;
+  }
+  take(dtype: ScratchDecl["dtype"], size: number): ScratchDecl {
+    const decl = { id: this.next++, dtype, size };
+    this.decls.push(decl);
+    return decl;
+  }
+  get nextId(): number {
+    return this.next;
+  }
+}
+
+export function lowerProgramForGpu(program: Program, config: GpuConfig = gpuConfig()): GpuProgram {
+  let nextScratch = program.buffers.length;
+  const scratch = new Map<number, ScratchDecl>();
+  const scratchOffsets = new Map<number, number>();
+  let workspaceBytes = 0;
+  const kernels = program.kernels.map((kernel, index): LoweredKernel => {
+    const alloc = new ScratchAllocator(nextScratch);
+    const step = lowerKernel(kernel, config, alloc);
+    nextScratch = alloc.nextId;
+    let offset = 0;
+    for (const d of alloc.decls) {
+      scratch.set(d.id, d);
+      scratchOffsets.set(d.id, offset);
+      offset += Math.ceil((d.size * itemSize(d.dtype)) / SCRATCH_ALIGN) * SCRATCH_ALIGN;
+    }
+    workspaceBytes = Math.max(workspaceBytes, offset);
+    return { index, kernel, step, scratch: alloc.decls };
+  });
+  return { program, kernels, scratch, scratchOffsets, workspaceBytes };
+}
+
+export function lowerKernel(kernel: Kernel, config: GpuConfig, scratch: ScratchAllocator): GpuStep {
+  const template = kernel.body.find((s): s is Stmt & { s: "template" } => s.s === "template");
+  if (template) {
+    if (template.template === "gemm") return lowerGemm(kernel, template, config);
+    if (template.template === "attention" || template.template === "attention_bwd") return lowerAttention(kernel, template, config, scratch);
+    throw new Error(`gpu lowering: ${kernel.name} calls unknown template '${template.template}'`);
+  }
+  switch (kernel.template) {
+    case "pointwise":
+    case "multi":
+      return { kind: "simt", launches: [elementwiseKernel(kernel, kernel.body, config)] };
+    case "scatter":
+      return { kind: "simt", launches: lowerScatter(kernel, config) };
+    case "reduce":
+      return { kind: "simt", launches: [lowerReduce(kernel, config)] };
+    case "gemm":
+    case "attention":
+    case "attention_bwd":
+      throw new Error(`gpu lowering: ${kernel.name} is a ${kernel.template} kernel without a template statement`);
+    default:
+      return unreachable(kernel.template);
+  }
+}
+
+// --- helpers over L2 statements ------------------------------------------------------------------
+
+/** A perfect loop nest: the loops down to the first body that is not a single loop. */
+export function perfectNest(stmts: readonly Stmt[]): { vars: Var[]; body: readonly Stmt[] } {
+  const vars: Var[] = [];
+  let body = stmts;
+  while (body.length === 1 && body[0]!.s === "loop") {
+    const loop = body[0] as Stmt & { s: "loop" };
+    vars.push(loop.var);
+    body = loop.body;
+  }
+  return { vars, body };
+}
+
+const extentOf = (vars: readonly Var[]): number => vars.reduce((n, v) => n * v.extent, 1);
+
+/** Values of nest variables (outermost first) for a flat row-major position `flat`. */
+export function unflatten(vars: readonly Var[], flat: Expr): Map<string, Expr> {
+  const out = new Map<string, Expr>();
+  let stride = 1;
+  for (let k = vars.length - 1; k >= 0; k--) {
+    const v = vars[k]!;
+    const q = stride === 1 ? flat : simplifyIndex(div(flat, i(stride)));
+    out.set(v.name, k === 0 ? q : simplifyIndex(mod(q, i(v.extent))));
+    stride *= v.extent;
+  }
+  return out;
+}
+
+/** Substitute variables and simplify the integer subexpressions that change (memoised over the DAG). */
+export function substituter(replace: ReadonlyMap<string, Expr>): (e: Expr) => Expr {
+  const memo = new Map<Expr, Expr>();
+  const go = (e: Expr): Expr => {
+    const hit = memo.get(e);
+    if (hit) return hit;
+    let out: Expr;
+    switch (e.op) {
+      case "const":
+      case "local":
+        out = e;
+        break;
+      case "var":
+        out = replace.get(e.name) ?? e;
+        break;
+      case "load": {
+        const index = go(e.index);
+        out = index === e.index ? e : { ...e, index: simplifyIndex(index) };
+        break;
+      }
+      case "unary":
+      case "cast": {
+        const a = go(e.a);
+        out = a === e.a ? e : ({ ...e, a } as Expr);
+        break;
+      }
+      case "binary": {
+        const [a, b] = [go(e.a), go(e.b)];
+        out = a === e.a && b === e.b ? e : e.type === "i32" ? simplifyIndex({ ...e, a, b }) : { ...e, a, b };
+        break;
+      }
+      case "select": {
+        const [cond, a, b] = [go(e.cond), go(e.a), go(e.b)];
+        out = cond === e.cond && a === e.a && b === e.b ? e : e.type === "i32" ? simplifyIndex({ ...e, cond, a, b }) : { ...e, cond, a, b };
+        break;
+      }
+      case "philox": {
+        const [seed, index] = [go(e.seed), go(e.index)];
+        out = seed === e.seed && index === e.index ? e : { ...e, seed, index: simplifyIndex(index) };
+        break;
+      }
+      default:
+        out = e satisfies never;
+    }
+    memo.set(e, out);
+    return out;
+  };
+  return go;
+}
+
+/**
+ * L2 statements as GPU statements run by one thread, in order, after substituting `replace`:
+ * loops stay loops, accumulators become mutable locals, accumulating stores become atomic adds.
+ */
+export function sequential(stmts: readonly Stmt[], replace: ReadonlyMap<string, Expr> = new Map(), accumulate: "atomic" | "owned" = "atomic"): GStmt[] {
+  const f = substituter(replace);
+  const go = (list: readonly Stmt[]): GStmt[] =>
+    list.flatMap((s): GStmt[] => {
+      switch (s.s) {
+        case "loop":
+          return [{ s: "for", var: s.var, start: i(0), step: 1, body: go(s.body) }];
+        case "let":
+          return [{ s: "let", name: s.name, value: f(s.value) }];
+        case "store": {
+          const [index, value] = [f(s.index), f(s.value)];
+          if (!s.accumulate) return [{ s: "store", buffer: s.buffer, index, value }];
+          // An element only this thread updates needs no atomic: read, add, write.
+          if (accumulate === "owned") return [{ s: "store", buffer: s.buffer, index, value: add({ op: "load", buffer: s.buffer, index, type: value.type }, value, value.type) }];
+          return [{ s: "store", buffer: s.buffer, index, value, atomic: true }];
+        }
+        case "acc_init":
+          return [{ s: "declare", name: s.name, type: s.type, init: accIdentity(s.fn, s.type) }];
+        case "acc": {
+          const value = f(s.value);
+          return [{ s: "assign", name: s.name, value: accCombine(s.fn, local(s.name, value.type), value) }];
+        }
+        case "zero": {
+          const v: Var = { op: "var", name: `z${s.buffer}`, type: "i32", extent: Math.max(s.count, 1) };
+          return [{ s: "for", var: v, start: i(0), step: 1, body: [{ s: "store", buffer: s.buffer, index: v, value: { op: "const", value: 0, type: "f32" } }] }];
+        }
+        case "template":
+          throw new Error("gpu lowering: a template statement inside a loop body");
+        default:
+          return unreachable(s);
+      }
+    });
+  return go(stmts);
+}
+
+/** Global parameters of a kernel: its L2 buffers (and any scratch), in id order. */
+export const paramsOf = (buffers: readonly KernelBuffer[], extra: readonly GlobalParam[] = []): GlobalParam[] =>
+  [...buffers.map((b) => ({ id: b.id, dtype: b.dtype, size: b.size, role: b.role })), ...extra].sort((a, b) => a.id - b.id);
+
+const blocksFor = (work: number, perBlock: number, config: GpuConfig): number => Math.max(1, Math.min(Math.ceil(work / perBlock), config.maxBlocks));
+
+/** for (g = bid·T + tid; g < n; g += blocks·T) { body(g) } */
+export function gridStride(name: string, n: number, threads: number, blocks: number, body: (flat: Expr) => GStmt[]): GStmt {
+  const g: Var = { op: "var", name, type: "i32", extent: Math.max(n, 1) };
+  const start = simplifyIndex(add(mul(blockVar(blocks), i(threads)), threadVar(threads)));
+  return { s: "for", var: g, start, step: threads * blocks, body: body(g) };
+}
+
+// --- elementwise ---------------------------------------------------------------------------------
+
+/** Each top-level nest of the body becomes a grid-stride loop over its flattened iterations. */
+function elementwiseKernel(kernel: Kernel, body: readonly Stmt[], config: GpuConfig, name = kernel.name, comment = kernel.comment): GpuKernel {
+  const nests = kernel.template === "multi" ? body.map((s) => [s]) : [body];
+  const sizes = nests.map((n) => extentOf(perfectNest(n).vars));
+  const threads = config.threads;
+  const blocks = blocksFor(Math.max(...sizes), threads, config);
+  const out: GStmt[] = [];
+  nests.forEach((stmts, k) => {
+    const nest = perfectNest(stmts);
+    out.push(gridStride(`g${nests.length > 1 ? k : ""}`, extentOf(nest.vars), threads, blocks, (g) => sequential(nest.body, unflatten(nest.vars, g))));
+  });
+  return { name, comment, params: paramsOf(kernel.buffers), arrays: [], threads, blocks, body: out };
+}
+
+// --- scatter -------------------------------------------------------------------------------------
+
+function lowerScatter(kernel: Kernel, config: GpuConfig): GpuKernel[] {
+  const zeros = kernel.body.filter((s): s is Stmt & { s: "zero" } => s.s === "zero");
+  const rest = kernel.body.filter((s) => s.s !== "zero");
+  const launches: GpuKernel[] = zeros.map((z, k) => {
+    const buffer = kernel.buffers.find((b) => b.id === z.buffer)!;
+    const blocks = blocksFor(z.count, config.threads, config);
+    const zero: Expr = { op: "const", value: 0, type: buffer.dtype === "i32" ? "i32" : buffer.dtype === "bool" ? "bool" : "f32" };
+    return {
+      name: `${kernel.name}_zero${zeros.length > 1 ? k : ""}`,
+      comment: `zero the output of ${kernel.comment}`,
+      params: paramsOf([{ ...buffer, role: "write" }]),
+      arrays: [],
+      threads: config.threads,
+      blocks,
+      body: [gridStride("g", z.count, config.threads, blocks, (g) => [{ s: "store", buffer: z.buffer, index: g, value: zero }])],
+    };
+  });
+  // Each top-level statement after the zeroing is an independent nest of atomic updates.
+  const updates = elementwiseKernel({ ...kernel, template: "multi" }, rest, config);
+  return [...launches, updates];
+}
+
+// --- reduce --------------------------------------------------------------------------------------
+
+type RowSegment =
+  | { kind: "init"; stmt: Stmt & { s: "acc_init" } }
+  | { kind: "reduce"; vars: Var[]; accs: (Stmt & { s: "acc" })[] }
+  | { kind: "elementwise"; vars: Var[]; body: readonly Stmt[] }
+  | { kind: "row"; stmt: Stmt };
+
+/** The row body as segments, or null when it has a shape this lowering does not know. */
+function rowSegments(row: readonly Stmt[]): RowSegment[] | null {
+  const out: RowSegment[] = [];
+  for (const s of row) {
+    if (s.s === "acc_init") out.push({ kind: "init", stmt: s });
+    else if (s.s === "store" || s.s === "let") out.push({ kind: "row", stmt: s });
+    else if (s.s === "loop") {
+      const nest = perfectNest([s]);
+      if (nest.body.every((b) => b.s === "acc")) out.push({ kind: "reduce", vars: nest.vars, accs: nest.body as (Stmt & { s: "acc" })[] });
+      else if (nest.body.every((b) => b.s === "store" || b.s === "let")) out.push({ kind: "elementwise", vars: nest.vars, body: nest.body });
+      else return null;
+    } else return null;
+  }
+  return out;
+}
+
+/** Whether the reduction reads its elements with a stride (a column reduction) while rows are contiguous. */
+function stridedRows(segments: readonly RowSegment[], outer: readonly Var[]): boolean {
+  const reduce = segments.find((s): s is RowSegment & { kind: "reduce" } => s.kind === "reduce");
+  const inner = reduce?.vars[reduce.vars.length - 1];
+  const rowVar = outer[outer.length - 1];
+  if (!reduce || !inner || !rowVar) return false;
+  const loads: Expr[] = [];
+  const walk = (e: Expr): void => {
+    if (e.op === "load") loads.push(e.index);
+    exprChildren(e).forEach(walk);
+  };
+  reduce.accs.forEach((a) => walk(a.value));
+  return loads.some((index) => {
+    const form = affine(index);
+    return form !== null && form.coeffs.get(inner.name) !== 1 && form.coeffs.get(rowVar.name) === 1;
+  });
+}
+
+/**
+ * A row whose every statement is a loop nest ending in the same loop (lower.ts's column reduction:
+ * zero the output row, accumulate into it over the reduced axes, then per-row work, each with the
+ * kept innermost axis as its innermost loop): that loop's variable, else null.
+ */
+function sharedInnermost(row: readonly Stmt[]): Var | null {
+  let found: Var | null = null;
+  for (const s of row) {
+    if (s.s !== "loop") return null;
+    const nest = perfectNest([s]);
+    const inner = nest.vars[nest.vars.length - 1]!;
+    if (found && (found.name !== inner.name || found.extent !== inner.extent)) return null;
+    found = inner;
+  }
+  return found;
+}
+
+/** The statement with its innermost loop over `name` removed (the loop's body spliced in). */
+function withoutLoop(s: Stmt, name: string): Stmt[] {
+  if (s.s !== "loop") return [s];
+  if (s.var.name === name) return [...s.body];
+  return [{ ...s, body: s.body.flatMap((b) => withoutLoop(b, name)) }];
+}
+
+/** Column reduction: a thread per output element (outer rows × the kept axis), walking the reduced axes itself. */
+function lowerColumns(kernel: Kernel, outer: readonly Var[], row: readonly Stmt[], kept: Var, config: GpuConfig): GpuKernel {
+  const vars = [...outer, kept];
+  const n = extentOf(vars);
+  const blocks = blocksFor(n, config.threads, config);
+  const body = row.flatMap((s) => withoutLoop(s, kept.name));
+  return {
+    name: kernel.name,
+    comment: kernel.comment,
+    params: paramsOf(kernel.buffers),
+    arrays: [],
+    threads: config.threads,
+    blocks,
+    body: [gridStride("g", n, config.threads, blocks, (g) => sequential(body, unflatten(vars, g), "owned"))],
+  };
+}
+
+function lowerReduce(kernel: Kernel, config: GpuConfig): GpuKernel {
+  const { vars: outer, body: row } = perfectNest(kernel.body);
+  const kept = sharedInnermost(row);
+  if (kept) return lowerColumns(kernel, outer, row, kept, config);
+  const segments = rowSegments(row);
+  const rows = extentOf(outer);
+  if (!segments) {
+    // Unknown row shape: each thread runs whole rows in order.
+    const blocks = blocksFor(rows, config.threads, config);
+    return {
+      name: kernel.name,
+      comment: kernel.comment,
+      params: paramsOf(kernel.buffers),
+      arrays: [],
+      threads: config.threads,
+      blocks,
+      body: [gridStride("row", rows, config.threads, blocks, (r) => sequential(row, unflatten(outer, r)))],
+    };
+  }
+  const rowLength = Math.max(1, ...segments.map((s) => (s.kind === "reduce" || s.kind === "elementwise" ? extentOf(s.vars) : 1)));
+  const threads = config.threads;
+  const group = config.rowThreads(rowLength, rows, stridedRows(segments, outer));
+  // A warp's lanes must all reach its shuffles, so a row is never shared by part of a warp.
+  if (group !== 1 && group !== 32 && group !== threads) throw new Error(`gpu lowering: ${group} threads per row (must be 1, 32 or ${threads})`);
+  const rowsPerBlock = threads / group;
+  const blocks = blocksFor(rows, rowsPerBlock, config);
+  const lane: Expr = group === 1 ? i(0) : group === threads ? threadVar(threads) : simplifyIndex(mod(threadVar(threads), i(group)));
+  const groupIndex: Expr = group === threads ? i(0) : group === 1 ? threadVar(threads) : simplifyIndex(div(threadVar(threads), i(group)));
+  const arrays: ArrayDecl[] = [];
+  const reductionArray = (type: "f32" | "i32" | "bool"): number => {
+    const name = `partials_${type}`;
+    const found = arrays.find((a) => a.name === name);
+    if (found) return found.id;
+    const decl: ArrayDecl = { id: -(arrays.length + 1), name, space: "shared", type, size: 32 };
+    arrays.push(decl);
+    return decl.id;
+  };
+  const rowVar: Var = { op: "var", name: "row", type: "i32", extent: Math.max(rows, 1) };
+  const rowReplace = unflatten(outer, rowVar);
+  const accTypes = new Map<string, { fn: "add" | "max"; type: "f32" | "i32" | "bool" }>();
+
+  const groupReduce = (name: string): GStmt[] => {
+    const { fn, type } = accTypes.get(name)!;
+    const acc = local(name, type);
+    const out: GStmt[] = [];
+    const shuffleTree = (width: number) => {
+      for (let lanes = width / 2; lanes >= 1; lanes /= 2) {
+        out.push({ s: "shuffle_xor", name: `${name}_other`, value: acc, lanes });
+        out.push({ s: "assign", name, value: accCombine(fn, acc, local(`${name}_other`, type)) });
+      }
+    };
+    if (group === 1) return [];
+    out.push({ s: "declare", name: `${name}_other`, type, init: accIdentity(fn, type) });
+    shuffleTree(Math.min(group, 32));
+    if (group > 32) {
+      // Across warps: each warp's first lane publishes its partial, then every warp reduces them all.
+      const partials = reductionArray(type);
+      const warps = group / 32;
+      const laneInWarp = simplifyIndex(mod(threadVar(threads), i(32)));
+      out.push({ s: "if", cond: eq(laneInWarp, i(0)), then: [{ s: "store", buffer: partials, index: simplifyIndex(div(threadVar(threads), i(32))), value: acc }] });
+      out.push({ s: "barrier" });
+      out.push({ s: "assign", name, value: { op: "select", cond: lt(laneInWarp, i(warps)), a: { op: "load", buffer: partials, index: laneInWarp, type }, b: accIdentity(fn, type), type } });
+      // Over all 32 lanes, so that every lane (not only the first `warps`) ends with the total.
+      shuffleTree(32);
+      // The partials are read before anyone writes the next row's.
+      out.push({ s: "barrier" });
+    }
+    return out;
+  };
+
+  const body: GStmt[] = [];
+  for (const seg of segments) {
+    switch (seg.kind) {
+      case "init":
+        accTypes.set(seg.stmt.name, { fn: seg.stmt.fn, type: seg.stmt.type });
+        body.push({ s: "declare", name: seg.stmt.name, type: seg.stmt.type, init: accIdentity(seg.stmt.fn, seg.stmt.type) });
+        break;
+      case "reduce": {
+        const n = extentOf(seg.vars);
+        const e: Var = { op: "var", name: `e${body.length}`, type: "i32", extent: Math.max(n, 1) };
+        const replace = new Map([...rowReplace, ...unflatten(seg.vars, e)]);
+        body.push({ s: "for", var: e, start: lane, step: group, body: sequential(seg.accs, replace) });
+        for (const a of seg.accs) body.push(...groupReduce(a.name));
+        break;
+      }
+      case "elementwise": {
+        const n = extentOf(seg.vars);
+        const e: Var = { op: "var", name: `e${body.length}`, type: "i32", extent: Math.max(n, 1) };
+        body.push({ s: "for", var: e, start: lane, step: group, body: sequential(seg.body, new Map([...rowReplace, ...unflatten(seg.vars, e)])) });
+        break;
+      }
+      case "row": {
+        const stmts = sequential([seg.stmt], rowReplace);
+        body.push(...(group === 1 || seg.stmt.s === "let" ? stmts : [{ s: "if" as const, cond: eq(lane, i(0)), then: stmts }]));
+        break;
+      }
+      default:
+        unreachable(seg);
+    }
+  }
+  const start = simplifyIndex(add(mul(blockVar(blocks), i(rowsPerBlock)), groupIndex));
+  return {
+    name: kernel.name,
+    comment: kernel.comment,
+    params: paramsOf(kernel.buffers),
+    arrays,
+    threads,
+    blocks,
+    body: [{ s: "for", var: rowVar, start, step: rowsPerBlock * blocks, body }],
+  };
+}

@@ -117,7 +117,7 @@ function epilogueOf(t: GemmStmt): { vars: { b: Var; i: Var; j: Var }; body: GStm
 
 /** C's flat index of output (eb, ei, ej). */
 const cIndex = (a: GemmArgs, vars: { b: Var; i: Var; j: Var }): Expr =>
-  simplifyIndex(add(add(mul(vars.b, i(a.c_bs)), mul(vars.i, i(a.ldc))), vars.j));
+  simplifyIndex(add(add(a.batch > 1 ? mul(vars.b, i(a.c_bs)) : i(0), mul(vars.i, i(a.ldc))), vars.j));
 
 export function lowerGemm(kernel: Kernel, t: GemmStmt, config: GpuConfig): GpuStep {
   return { kind: "gemm", launches: [simtGemm(kernel, t, config)], mma: mmaPlan(kernel, t) };

@@ -1,0 +1,157 @@
+// A StepDevice without a GPU: device memory is host memory, and each launch runs the GPU L2 it was
+// printed from in the emulator (compiler/codegen/gpu-emulator.ts), so a compiled CUDA step — arena,
+// workspace, donation, graph capture and replay — runs end to end in tests. Tensor-core GEMM
+// launches run as a plain bf16 GEMM followed by the plan's epilogue; flash-attention launches are
+// not modelled (compile without the attention templates for this device).
+import type { CudaKernelSource } from "../../compiler/codegen/cuda-templates.ts";
+import type { CudaLaunch } from "../../compiler/codegen/cuda.ts";
+import { emulateKernel, type StorageArray } from "../../compiler/codegen/gpu-emulator.ts";
+import { simplifyIndex, type Expr } from "../../compiler/kernel-ir.ts";
+import type { MmaGemmPlan } from "../../compiler/codegen/gpu-gemm.ts";
+import { add, div, i, load, local, mod, mul, type GlobalParam, type GpuKernel, type Var } from "../../compiler/codegen/gpu-ir.ts";
+import { gridStride } from "../../compiler/codegen/gpu-lower.ts";
+import type { Handle } from "./driver.ts";
+import type { StepDevice } from "./step-device.ts";
+
+const ALIGN = 256n;
+
+export interface EmulatedDevice extends StepDevice {
+  /** Launches run so far, by kernel name. */
+  readonly launches: Map<string, number>;
+  /** Bytes currently allocated. */
+  allocatedBytes(): number;
+}
+
+/** The reference the emulator runs for a tensor-core GEMM launch: one thread per output, k in order. */
+export function gemmReferenceKernel(plan: MmaGemmPlan): { kernel: GpuKernel; bases: (args: Readonly<Record<string, bigint | number>>) => Map<number, bigint> } {
+  const { m, n, k, batch, layout, strideA, strideB, strideC, out } = plan.problem;
+  const S = simplifyIndex;
+  const vars = plan.epilogue.vars;
+  const total = batch * m * n;
+  const threads = 32;
+  const blocks = Math.max(1, Math.min(Math.ceil(total / threads), 64));
+  const kk: Var = { op: "var", name: "kk", type: "i32", extent: Math.max(k, 1) };
+  const [eb, ei, ej] = [local(vars.b.name), local(vars.i.name), local(vars.j.name)];
+  const aAt = S(add(add(add(i(plan.a.offset), mul(eb, i(strideA))), mul(ei, i(k))), kk));
+  const bAt = S(add(add(i(plan.b.offset), mul(eb, i(strideB))), layout === "tn" ? add(mul(ej, i(k)), kk) : add(mul(kk, i(n)), ej)));
+  const product: Expr = mul(load(plan.a.id, aAt, "f32"), load(plan.b.id, bAt, "f32"), "f32");
+  const extent = (offset: number, stride: number, size: number) => offset + (batch - 1) * stride + size;
+  const params = new Map<number, GlobalParam>();
+  const param = (p: GlobalParam) => {
+    const known = params.get(p.id);
+    params.set(p.id, known ? { ...p, size: Math.max(p.size, known.size), role: known.role === p.role ? p.role : "readwrite" } : p);
+  };
+  param({ id: plan.a.id, dtype: "bf16", size: extent(plan.a.offset, strideA, m * k), role: "read" });
+  param({ id: plan.b.id, dtype: "bf16", size: extent(plan.b.offset, strideB, n * k), role: "read" });
+  param({ id: plan.c.id, dtype: out, size: extent(0, strideC, m * n), role: "write" });
+  plan.epilogueParams.forEach(param);
+  const body = gridStride("g", total, threads, blocks, (g) => [
+    { s: "let", name: vars.b.name, value: S(div(g, i(m * n))) },
+    { s: "let", name: vars.i.name, value: S(mod(div(g, i(n)), i(m))) },
+    { s: "let", name: vars.j.name, value: S(mod(g, i(n))) },
+    { s: "declare", name: "acc", type: "f32", init: { op: "const", value: 0, type: "f32" } },
+    { s: "for", var: kk, start: i(0), step: 1, body: [{ s: "assign", name: "acc", value: add(local("acc", "f32"), product, "f32") }] },
+    ...plan.epilogue.body,
+    { s: "store", buffer: plan.c.id, index: S(add(add(mul(eb, i(strideC)), mul(ei, i(n))), ej)), value: plan.epilogue.result },
+  ]);
+  const kernel: GpuKernel = { name: "gemm_reference", comment: "tensor-core GEMM modelled in f32", params: [...params.values()], arrays: [], threads, blocks, body: [body] };
+  const bases = (args: Readonly<Record<string, bigint | number>>) => {
+    const map = new Map<number, bigint>([
+      [plan.a.id, BigInt(args.A!) - BigInt(plan.a.offset * 2)],
+      [plan.b.id, BigInt(args.B!) - BigInt(plan.b.offset * 2)],
+      [plan.c.id, BigInt(args.C!)],
+    ]);
+    plan.epilogueParams.forEach((p, index) => map.set(p.id, BigInt(args[`e${index}`]!)));
+    return map;
+  };
+  return { kernel, bases };
+}
+
+export function emulatedStepDevice(): EmulatedDevice {
+  const allocations = new Map<bigint, ArrayBuffer>();
+  let next = 0x10000000n;
+  const launches = new Map<string, number>();
+  const find = (pointer: Handle): { buffer: ArrayBuffer; offset: number } => {
+    for (const [base, buffer] of allocations) if (pointer >= base && pointer < base + BigInt(buffer.byteLength)) return { buffer, offset: Number(pointer - base) };
+    throw new Error(`emulated device: 0x${pointer.toString(16)} is not in any allocation`);
+  };
+  const view = (pointer: Handle, p: GlobalParam): StorageArray => {
+    const { buffer, offset } = find(pointer);
+    const bytes = buffer.byteLength - offset;
+    switch (p.dtype) {
+      case "f32":
+        return new Float32Array(buffer, offset, Math.min(p.size, bytes / 4));
+      case "i32":
+        return new Int32Array(buffer, offset, Math.min(p.size, bytes / 4));
+      case "bf16":
+      case "f16":
+        return new Uint16Array(buffer, offset, Math.min(p.size, bytes / 2));
+      case "bool":
+        return new Uint8Array(buffer, offset, Math.min(p.size, bytes));
+    }
+  };
+  const bytesOf = (data: ArrayBufferView) => new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  let recording: (() => void)[] | null = null;
+  const stream = (work: () => void) => (recording ? recording.push(work) : work());
+  const run = (launch: CudaLaunch, kernel: CudaKernelSource, args: Readonly<Record<string, bigint | number>>): void => {
+    launches.set(kernel.name, (launches.get(kernel.name) ?? 0) + 1);
+    if (launch.simt) {
+      const byId = new Map(launch.simt.params.map((p, index) => [p.id, BigInt(args[`p${index}`]!)]));
+      emulateKernel(launch.simt, (p) => view(byId.get(p.id)!, p));
+      return;
+    }
+    if (launch.template?.kind === "gemm") {
+      const { kernel: reference, bases } = gemmReferenceKernel(launch.template.plan);
+      const pointers = bases(args);
+      emulateKernel(reference, (p) => view(pointers.get(p.id)!, p));
+      return;
+    }
+    throw new Error(`emulated device: cannot run ${kernel.name} (a ${launch.template?.kind ?? "template"} launch it has no model of)`);
+  };
+  return {
+    description: "emulated GPU (gpu-emulator.ts)",
+    launches,
+    allocatedBytes: () => [...allocations.values()].reduce((s, b) => s + b.byteLength, 0),
+    alloc(bytes) {
+      const base = next;
+      allocations.set(base, new ArrayBuffer(Math.max(bytes, 1)));
+      next += ((BigInt(Math.max(bytes, 1)) + ALIGN - 1n) / ALIGN) * ALIGN + ALIGN;
+      return base;
+    },
+    free(pointer) {
+      if (!allocations.delete(pointer)) throw new Error(`emulated device: free of 0x${pointer.toString(16)}, which was not allocated`);
+    },
+    upload(pointer, data) {
+      const { buffer, offset } = find(pointer);
+      new Uint8Array(buffer, offset, data.byteLength).set(bytesOf(data));
+    },
+    download(pointer, into) {
+      const { buffer, offset } = find(pointer);
+      bytesOf(into).set(new Uint8Array(buffer, offset, into.byteLength));
+    },
+    copy(dst, src, bytes) {
+      stream(() => {
+        const from = find(src);
+        const to = find(dst);
+        new Uint8Array(to.buffer, to.offset, bytes).set(new Uint8Array(from.buffer, from.offset, bytes));
+      });
+    },
+    load(_kernels: readonly CudaKernelSource[]) {},
+    launch(launch, kernel, args) {
+      stream(() => run(launch, kernel, args));
+    },
+    capture(work) {
+      // Work on the stream is recorded while capturing and replayed by the graph's launch().
+      const recorded: (() => void)[] = [];
+      recording = recorded;
+      try {
+        work();
+      } finally {
+        recording = null;
+      }
+      return { launch: () => recorded.forEach((r) => r()), destroy: () => void (recorded.length = 0) };
+    },
+    synchronize() {},
+    unload() {},
+  };
+}

@@ -6,7 +6,7 @@
 
 import { unreachable, exprKey, type Expr } from "../kernel-ir.ts";
 import type { CudaKernelParam, CudaKernelSource, CudaTemplates } from "./cuda-templates.ts";
-import { exprChildren, stmtExprs, type ArrayDecl, type GStmt, type GlobalParam, type GpuKernel, type StorageType } from "./gpu-ir.ts";
+import { exprChildren, forEachStmt, stmtExprs, type ArrayDecl, type GStmt, type GlobalParam, type GpuKernel, type StorageType } from "./gpu-ir.ts";
 import type { GpuProgram, LoweredKernel } from "./gpu-lower.ts";
 import type { MmaGemmPlan } from "./gpu-gemm.ts";
 import type { FlashAttentionPlan } from "./gpu-attention.ts";
@@ -158,6 +158,40 @@ function writesOf(s: GStmt): string[] {
     default:
       return s satisfies never;
   }
+}
+
+/** Names of locals and variables read anywhere in these statements (nested bodies included). */
+function namesRead(stmts: readonly GStmt[]): Set<string> {
+  const names = new Set<string>();
+  const walk = (e: Expr): void => {
+    if (e.op === "local" || e.op === "var") names.add(e.name);
+    exprChildren(e).forEach(walk);
+  };
+  forEachStmt(stmts, (s) => stmtExprs(s).forEach(walk));
+  return names;
+}
+
+/** The statements without lets nothing reads (NVRTC warns about unused variables), to a fixed point. */
+export function pruneLets(stmts: readonly GStmt[], keep: ReadonlySet<string> = new Set()): GStmt[] {
+  const prune = (list: readonly GStmt[], read: ReadonlySet<string>): GStmt[] =>
+    list.flatMap((s): GStmt[] => {
+      if (s.s === "let") return read.has(s.name) || keep.has(s.name) ? [s] : [];
+      if (s.s === "for") return [{ ...s, body: prune(s.body, read) }];
+      if (s.s === "if") return [{ ...s, then: prune(s.then, read), ...(s.else ? { else: prune(s.else, read) } : {}) }];
+      return [s];
+    });
+  let current = [...stmts];
+  for (;;) {
+    const next = prune(current, namesRead(current));
+    if (countLets(next) === countLets(current)) return next;
+    current = next;
+  }
+}
+
+function countLets(stmts: readonly GStmt[]): number {
+  let n = 0;
+  forEachStmt(stmts, (s) => void (s.s === "let" && n++));
+  return n;
 }
 
 class CudaEmitter {
@@ -418,13 +452,15 @@ function renderSimt(k: GpuKernel, name: string): { source: string; params: CudaK
       return a;
     },
   });
-  emitter.block(k.body, 1);
+  const body = pruneLets(k.body);
+  const read = namesRead(body);
+  emitter.block(body, 1);
   const lines = [
     `// ${name}: ${k.comment}`,
     `// parameters: ${k.params.map((p, index) => `p${index} = buffer ${p.id} (${p.dtype}[${p.size}])`).join(", ")}`,
     `extern "C" __global__ void __launch_bounds__(${k.threads}) ${name}(${params.map((p) => `${p.cType} ${p.name}`).join(", ")}) {`,
-    `  const int tid = threadIdx.x;`,
-    `  const int bid = blockIdx.x;`,
+    ...(read.has("tid") ? [`  const int tid = threadIdx.x;`] : []),
+    ...(read.has("bid") ? [`  const int bid = blockIdx.x;`] : []),
     ...k.arrays.map((a) => `  ${a.space === "shared" ? "__shared__ " : ""}${valueType(a.type)} ${a.name}[${a.size}];`),
     emitter.text(),
     "}",
@@ -459,13 +495,15 @@ export function renderGemmEpilogue(plan: MmaGemmPlan): { body: string; params: C
     },
   });
   const { vars } = plan.epilogue;
-  emitter.block([
+  const statements: GStmt[] = [
     { s: "let", name: vars.b.name, value: { op: "local", name: "b", type: "i32" } },
     { s: "let", name: vars.i.name, value: { op: "local", name: "row", type: "i32" } },
     { s: "let", name: vars.j.name, value: { op: "local", name: "col", type: "i32" } },
     ...plan.epilogue.body,
-  ], 0);
-  const body = `${emitter.text()}\nreturn ${emitter.expr(plan.epilogue.result, new Map())};`;
+    { s: "let", name: "result", value: plan.epilogue.result },
+  ];
+  emitter.block(pruneLets(statements, new Set(["result"])), 0);
+  const body = `${emitter.text()}\nreturn result;`;
   return { body, params };
 }
 

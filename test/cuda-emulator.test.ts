@@ -1,0 +1,131 @@
+// Property: the CUDA lowering (GPU L2 of compiler/codegen/gpu-lower.ts), run by the GPU emulator
+// with thread, block, shared-memory and barrier semantics, computes what the interpreter computes —
+// for every primitive and composite of GRAD_CASES, forward and backward, and random graphs, under
+// the production launch configuration and under a small one (64-thread blocks, at most 3 blocks,
+// every reduction strategy, a tiny GEMM tile) that makes grid-stride loops wrap and tiles ragged;
+// and for the bf16 programs of the CUDA corpus. The emulator itself reports races, out-of-bounds
+// indices, divergent barriers and partial-warp shuffles (checked on broken kernels below).
+
+import { describe, expect, test } from "vitest";
+import fc from "fast-check";
+import { GRAD_CASES, type GradCase } from "../compiler/gradcheck-cases.ts";
+import { backward } from "../compiler/autodiff.ts";
+import { interpret, type HostArray } from "../compiler/interpret.ts";
+import { isFloat } from "../compiler/dtype.ts";
+import * as ops from "../compiler/ops.ts";
+import { seededRandom } from "../compiler/gradcheck.ts";
+import type { Tensor } from "../compiler/graph.ts";
+import { gpuConfig, type GpuConfig } from "../compiler/codegen/gpu-lower.ts";
+import { emulateKernel, EmulationError, storageArray } from "../compiler/codegen/gpu-emulator.ts";
+import type { GpuKernel } from "../compiler/codegen/gpu-ir.ts";
+import { cudaProgramCorpus, programValues } from "../bench/gpu/programs.ts";
+import { runEmulated } from "./helpers/gpu-emulate.ts";
+
+const RUNS = Number(process.env.KILN_EMULATOR_RUNS ?? 4);
+/** Largest accepted |emulated − interpreted| / max(1, max |interpreted|) per output. */
+const TOLERANCE = 2e-4;
+
+const CONFIGS: Record<string, GpuConfig> = {
+  production: gpuConfig(),
+  small: {
+    ...gpuConfig(),
+    threads: 64,
+    maxBlocks: 3,
+    rowThreads: (n) => (n <= 2 ? 1 : n <= 6 ? 32 : 64),
+    gemmTile: { bm: 16, bn: 8, bk: 4, tm: 2, tn: 2 },
+    attentionThreads: 32,
+  },
+};
+
+/** The forward output and the gradients of sum(output · cotangent), with their input nodes and values. */
+function caseGraph(c: GradCase, seed: number) {
+  const xs = c.inputs.map((h, i) => ops.input(`x${i}`, h.shape, h.dtype));
+  const out = c.fn(...xs);
+  const rand = seededRandom(seed);
+  const cot: HostArray = { shape: out.shape, dtype: "f32", data: Float64Array.from({ length: out.shape.reduce((a, b) => a * b, 1) }, () => rand() * 2 - 1) };
+  const cotangent = ops.input("cotangent", out.shape, "f32");
+  const loss = ops.sum(ops.mul(out, cotangent));
+  const outputs = [out, ...backward(loss, xs.filter((x) => isFloat(x.dtype)), ops.scalar(1, loss.dtype))];
+  const feeds = new Map<Tensor, HostArray>([[cotangent, cot]]);
+  xs.forEach((x, i) => feeds.set(x, c.inputs[i]!));
+  return { outputs, inputs: [...xs, cotangent], feeds };
+}
+
+function relativeError(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  const scale = Math.max(1, ...Array.from(want, Math.abs));
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) {
+    const d = Math.abs(got[i]! - want[i]!);
+    worst = Math.max(worst, Number.isNaN(d) ? (Number.isNaN(want[i]!) && Number.isNaN(got[i]!) ? 0 : Infinity) : d);
+  }
+  return worst / scale;
+}
+
+function checkAgainstInterpreter(outputs: readonly Tensor[], inputs: readonly Tensor[], feeds: Map<Tensor, HostArray>, config: GpuConfig, tolerance: number): void {
+  const byName: Record<string, HostArray> = {};
+  for (const [node, value] of feeds) byName[(node as Tensor<"input">).attrs.name] = value;
+  const expected = interpret([...outputs], byName, { precision: "native" }) as HostArray[];
+  const got = runEmulated(outputs, inputs, feeds, config);
+  expected.forEach((ref, o) => expect(relativeError(got.outputs[o]!, ref.data), `output ${o} (${o === 0 ? "forward" : `gradient ${o - 1}`})`).toBeLessThanOrEqual(tolerance));
+}
+
+for (const [configName, config] of Object.entries(CONFIGS)) {
+  describe(`emulated CUDA lowering (${configName} launch configuration) agrees with the interpreter`, () => {
+    for (const family of GRAD_CASES) {
+      const cases = fc.sample(family.arb, { numRuns: RUNS, seed: configName === "small" ? 7 : 11 });
+      test(`${family.name}: ${cases.length} cases, forward and backward`, () => {
+        cases.forEach((c, k) => {
+          const { outputs, inputs, feeds } = caseGraph(c, 17 + k);
+          try {
+            checkAgainstInterpreter(outputs, inputs, feeds, config, TOLERANCE);
+          } catch (error) {
+            throw new Error(`${c.label}: ${(error as Error).message}`);
+          }
+        });
+      });
+    }
+  });
+}
+
+describe("emulated CUDA lowering of the corpus programs agrees with the interpreter", () => {
+  // The d1024 blocks are for compiling only; bf16 results compare at bf16 resolution.
+  for (const program of cudaProgramCorpus().filter((p) => !p.name.includes("d1024"))) {
+    test(program.name, () => {
+      const bf16 = program.inputs.some((t) => t.dtype === "bf16");
+      checkAgainstInterpreter(program.outputs, program.inputs, programValues(program, 5), CONFIGS.production!, bf16 ? 3e-2 : 1e-4);
+    });
+  }
+});
+
+describe("the emulator reports what a GPU would not", () => {
+  const i = (value: number) => ({ op: "const" as const, value, type: "i32" as const });
+  const tid = { op: "var" as const, name: "tid", type: "i32" as const, extent: 64 };
+  const shared = [{ id: -1, name: "cells", space: "shared" as const, type: "f32" as const, size: 64 }];
+  const out = { id: 0, dtype: "f32" as const, size: 64, role: "write" as const };
+  const kernel = (body: GpuKernel["body"], arrays = shared): GpuKernel => ({ name: "broken", comment: "", params: [out], arrays, threads: 64, blocks: 1, body });
+  const run = (k: GpuKernel) => emulateKernel(k, () => storageArray("f32", 64));
+  const reverse = { op: "binary" as const, fn: "add" as const, a: { op: "binary" as const, fn: "mul" as const, a: tid, b: i(-1), type: "i32" as const }, b: i(63), type: "i32" as const };
+  const publish = { s: "store" as const, buffer: -1, index: tid, value: { op: "const" as const, value: 1, type: "f32" as const } };
+  const readBack = { s: "store" as const, buffer: 0, index: tid, value: { op: "load" as const, buffer: -1, index: reverse, type: "f32" as const } };
+
+  test("reading another thread's shared-memory write without a barrier is a race", () => {
+    expect(() => run(kernel([publish, readBack]))).toThrow(EmulationError);
+    expect(() => run(kernel([publish, { s: "barrier" }, readBack]))).not.toThrow();
+  });
+  test("a barrier inside a branch taken by some threads is reported", () => {
+    const cond = { op: "binary" as const, fn: "lt" as const, a: tid, b: i(10), type: "bool" as const };
+    expect(() => run(kernel([{ s: "if", cond, then: [{ s: "barrier" }] }]))).toThrow(/divergent/);
+  });
+  test("a shuffle with part of the warp inactive is reported", () => {
+    const cond = { op: "binary" as const, fn: "lt" as const, a: tid, b: i(40), type: "bool" as const };
+    const shuffle = { s: "shuffle_xor" as const, name: "x", value: tid, lanes: 1 };
+    expect(() => run(kernel([{ s: "declare", name: "x", type: "i32", init: i(0) }, { s: "if", cond, then: [shuffle] }]))).toThrow(/inactive/);
+  });
+  test("an index outside a buffer is reported", () => {
+    const past = { op: "binary" as const, fn: "add" as const, a: tid, b: i(1), type: "i32" as const };
+    expect(() => run(kernel([{ s: "store", buffer: 0, index: past, value: { op: "const", value: 0, type: "f32" } }]))).toThrow(/outside/);
+  });
+  test("two threads writing one global element in a launch is a race", () => {
+    expect(() => run(kernel([{ s: "store", buffer: 0, index: i(3), value: { op: "const", value: 0, type: "f32" } }]))).toThrow(/race/);
+  });
+});

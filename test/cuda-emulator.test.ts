@@ -3,7 +3,7 @@
 // for every primitive and composite of GRAD_CASES, forward and backward, and random graphs, under
 // the production launch configuration and under a small one (64-thread blocks, at most 3 blocks,
 // every reduction strategy, a tiny GEMM tile) that makes grid-stride loops wrap and tiles ragged;
-// and for the bf16 programs of the CUDA corpus. The emulator itself reports races, out-of-bounds
+// and for the programs of the CUDA corpus, through the SIMT GEMM and through the tensor-core plans. The emulator itself reports races, out-of-bounds
 // indices, divergent barriers and partial-warp shuffles (checked on broken kernels below).
 
 import { describe, expect, test } from "vitest";
@@ -18,7 +18,7 @@ import type { Tensor } from "../compiler/graph.ts";
 import { gpuConfig, type GpuConfig } from "../compiler/codegen/gpu-lower.ts";
 import { emulateKernel, EmulationError, storageArray } from "../compiler/codegen/gpu-emulator.ts";
 import type { GpuKernel } from "../compiler/codegen/gpu-ir.ts";
-import { cudaProgramCorpus, programValues } from "../bench/gpu/programs.ts";
+import { corpusTolerance, cudaProgramCorpus, outputError, programValues } from "../bench/gpu/programs.ts";
 import { runEmulated } from "./helpers/gpu-emulate.ts";
 
 const RUNS = Number(process.env.KILN_EMULATOR_RUNS ?? 4);
@@ -61,12 +61,15 @@ function relativeError(got: ArrayLike<number>, want: ArrayLike<number>): number 
   return worst / scale;
 }
 
-function checkAgainstInterpreter(outputs: readonly Tensor[], inputs: readonly Tensor[], feeds: Map<Tensor, HostArray>, config: GpuConfig, tolerance: number): void {
+function checkAgainstInterpreter(
+  outputs: readonly Tensor[], inputs: readonly Tensor[], feeds: Map<Tensor, HostArray>, config: GpuConfig,
+  compare: { error: (got: ArrayLike<number>, want: ArrayLike<number>) => number; tolerance: number }, tensorCores = false,
+): void {
   const byName: Record<string, HostArray> = {};
   for (const [node, value] of feeds) byName[(node as Tensor<"input">).attrs.name] = value;
   const expected = interpret([...outputs], byName, { precision: "native" }) as HostArray[];
-  const got = runEmulated(outputs, inputs, feeds, config);
-  expected.forEach((ref, o) => expect(relativeError(got.outputs[o]!, ref.data), `output ${o} (${o === 0 ? "forward" : `gradient ${o - 1}`})`).toBeLessThanOrEqual(tolerance));
+  const got = runEmulated(outputs, inputs, feeds, config, tensorCores);
+  expected.forEach((ref, o) => expect(compare.error(got.outputs[o]!, ref.data), `output ${o} (${o === 0 ? "forward" : `gradient ${o - 1}`})`).toBeLessThanOrEqual(compare.tolerance));
 }
 
 for (const [configName, config] of Object.entries(CONFIGS)) {
@@ -77,7 +80,7 @@ for (const [configName, config] of Object.entries(CONFIGS)) {
         cases.forEach((c, k) => {
           const { outputs, inputs, feeds } = caseGraph(c, 17 + k);
           try {
-            checkAgainstInterpreter(outputs, inputs, feeds, config, TOLERANCE);
+            checkAgainstInterpreter(outputs, inputs, feeds, config, { error: relativeError, tolerance: TOLERANCE });
           } catch (error) {
             throw new Error(`${c.label}: ${(error as Error).message}`);
           }
@@ -90,10 +93,16 @@ for (const [configName, config] of Object.entries(CONFIGS)) {
 describe("emulated CUDA lowering of the corpus programs agrees with the interpreter", () => {
   // The d1024 blocks are for compiling only; bf16 results compare at bf16 resolution.
   for (const program of cudaProgramCorpus().filter((p) => !p.name.includes("d1024"))) {
-    test(program.name, () => {
-      const bf16 = program.inputs.some((t) => t.dtype === "bf16");
-      checkAgainstInterpreter(program.outputs, program.inputs, programValues(program, 5), CONFIGS.production!, bf16 ? 3e-2 : 1e-4);
+    const { tolerance, floor } = corpusTolerance(program);
+    const compare = { error: (got: ArrayLike<number>, want: ArrayLike<number>) => outputError(got, want, floor), tolerance };
+    test(`${program.name} (SIMT GEMMs)`, () => {
+      checkAgainstInterpreter(program.outputs, program.inputs, programValues(program, 5), CONFIGS.production!, compare);
     });
+    // The tensor-core plans: operand packing, the split epilogue, offsets and strides as the template gets them.
+    if (program.inputs.some((t) => t.dtype === "bf16"))
+      test(`${program.name} (tensor-core GEMM plans)`, () => {
+        checkAgainstInterpreter(program.outputs, program.inputs, programValues(program, 5), CONFIGS.production!, compare, true);
+      });
   }
 });
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds, on a machine with node_modules and the npm registry, the folder a GPU session carries:
 #   .cache/gpu/smoke.mjs                           bench/gpu/smoke.ts bundled with esbuild (no node_modules needed)
+#   .cache/gpu/equivalence.mjs                     bench/gpu/equivalence.ts (the backend-equivalence suite on cuda), bundled
 #   .cache/gpu/node_modules/@koromix/koffi-linux-x64  koffi's native module, found by the bundle at run time
 #   .cache/gpu/node.xz                             with --node: a Node 22 binary, for GPU machines without node
 # Then: run(command="bash bench/gpu/run.sh", carry=[".cache/gpu"]) — see bench/gpu/README.md.
@@ -8,7 +9,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 dest=.cache/gpu
 mkdir -p "$dest/node_modules/@koromix"
-npx esbuild bench/gpu/smoke.ts --bundle --platform=node --format=esm --target=node18 --log-level=warning --outfile="$dest/smoke.mjs"
+for script in smoke equivalence; do
+  npx esbuild "bench/gpu/$script.ts" --bundle --platform=node --format=esm --target=node18 --log-level=warning --outfile="$dest/$script.mjs"
+done
 rm -rf "$dest/node_modules/@koromix/koffi-linux-x64"
 cp -r node_modules/@koromix/koffi-linux-x64 "$dest/node_modules/@koromix/"
 if [ "${1:-}" = "--node" ] && [ ! -f "$dest/node.xz" ]; then

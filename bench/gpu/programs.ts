@@ -138,3 +138,23 @@ export function programValues(program: CorpusProgram, seed: number): Map<Tensor,
   }
   return values;
 }
+
+/**
+ * How a corpus program's outputs are compared with the interpreter: max |got − want| over the
+ * output's own largest magnitude, floored (a gradient that is ~0 by symmetry, as the key bias's,
+ * compares absolutely). bf16 programs round at every op and sum in another order: a few percent.
+ */
+export function corpusTolerance(program: CorpusProgram): { tolerance: number; floor: number } {
+  return program.inputs.some((t) => t.dtype === "bf16") ? { tolerance: 5e-2, floor: 1e-4 } : { tolerance: 1e-4, floor: 1e-3 };
+}
+
+export function outputError(got: ArrayLike<number>, want: ArrayLike<number>, floor: number): number {
+  let scale = floor;
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) {
+    scale = Math.max(scale, Math.abs(want[i]!));
+    const d = Math.abs(got[i]! - want[i]!);
+    worst = Math.max(worst, Number.isNaN(d) ? (Number.isNaN(got[i]!) && Number.isNaN(want[i]!) ? 0 : Infinity) : d);
+  }
+  return worst / scale;
+}

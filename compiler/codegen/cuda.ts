@@ -547,6 +547,7 @@ export function renderCuda(gp: GpuProgram, options: CudaRenderOptions = {}): Cud
     const body = `// ${lowered.kernel.name}: ${lowered.kernel.comment}\n${epilogue.body}`;
     const kernel = templates.gemm!({ ...plan.problem, epilogue: { tag: `e${textHash(epilogue.body + JSON.stringify(epilogue.params))}`, body, params: epilogue.params } });
     if (!kernel) return false;
+    for (const k of plan.prologue) addSimt(k, lowered.index);
     const args: Record<string, LaunchArg> = { A: buffer(plan.a.id, plan.a.offset * 2), B: buffer(plan.b.id, plan.b.offset * 2), C: buffer(plan.c.id) };
     plan.epilogueParams.forEach((p, index) => (args[`e${index}`] = buffer(p.id)));
     add(kernel, args, lowered.index, { kind: "gemm", plan });

@@ -7,9 +7,9 @@
 import { exprKey, simplifyIndex, type Expr, type Kernel, type Stmt } from "../kernel-ir.ts";
 import {
   add, and, div, forEachStmt, i, load, local, lt, mod, mul, select, threadVar, blockVar,
-  type ArrayDecl, type GStmt, type GlobalParam, type GpuKernel, type Var,
+  type ArrayDecl, type GStmt, type GlobalParam, type GpuKernel, type ScratchDecl, type Var,
 } from "./gpu-ir.ts";
-import { paramsOf, sequential, type GpuConfig, type GpuStep } from "./gpu-lower.ts";
+import { paramsOf, sequential, type GpuConfig, type GpuStep, type ScratchAllocator } from "./gpu-lower.ts";
 
 type GemmStmt = Stmt & { s: "template" };
 
@@ -67,6 +67,8 @@ export interface MmaGemmPlan {
   readonly epilogue: { readonly vars: { readonly b: Var; readonly i: Var; readonly j: Var }; readonly body: readonly GStmt[]; readonly result: Expr };
   /** Buffers the epilogue touches, other than C. */
   readonly epilogueParams: readonly GlobalParam[];
+  /** Launches that first pack an operand the template cannot read in place (into workspace scratch). */
+  readonly prologue: readonly GpuKernel[];
 }
 
 const loadsBuffer = (stmts: readonly GStmt[], id: number): boolean => {
@@ -119,22 +121,45 @@ function epilogueOf(t: GemmStmt): { vars: { b: Var; i: Var; j: Var }; body: GStm
 const cIndex = (a: GemmArgs, vars: { b: Var; i: Var; j: Var }): Expr =>
   simplifyIndex(add(add(a.batch > 1 ? mul(vars.b, i(a.c_bs)) : i(0), mul(vars.i, i(a.ldc))), vars.j));
 
-export function lowerGemm(kernel: Kernel, t: GemmStmt, config: GpuConfig): GpuStep {
-  return { kind: "gemm", launches: [simtGemm(kernel, t, config)], mma: mmaPlan(kernel, t) };
+export function lowerGemm(kernel: Kernel, t: GemmStmt, config: GpuConfig, scratch: ScratchAllocator): GpuStep {
+  return { kind: "gemm", launches: [simtGemm(kernel, t, config)], mma: mmaPlan(kernel, t, scratch) };
 }
 
-/** The tensor-core plan, or null when the operands do not suit the template. */
-export function mmaPlan(kernel: Kernel, t: GemmStmt): MmaGemmPlan | null {
+/** An operand as the template reads it: a buffer, an element offset and the batch stride. */
+interface Operand {
+  id: number;
+  offset: number;
+  stride: number;
+}
+
+/**
+ * The tensor-core plan, or null when the operands are not bf16. An operand the template cannot read
+ * where it is (A not [M,K] row-major, B neither [N,K] nor [K,N] row-major, or a start that is not
+ * 16-byte aligned, as a weight gradient's transposed activations) is first packed into scratch
+ * as [M,K] (A) or [N,K] (B) row-major by a tiled transpose.
+ */
+export function mmaPlan(kernel: Kernel, t: GemmStmt, scratch: ScratchAllocator): MmaGemmPlan | null {
   const a = gemmArgs(t);
   const dtype = (id: number) => kernel.buffers.find((b) => b.id === id)?.dtype;
   const cType = dtype(t.buffers.c!);
   if (dtype(t.buffers.a!) !== "bf16" || dtype(t.buffers.b!) !== "bf16" || (cType !== "bf16" && cType !== "f32")) return null;
-  if (a.a_cs !== 1 || a.a_rs !== a.k) return null;
-  const layout = a.b_rs === 1 && a.b_cs === a.k ? "tn" : a.b_cs === 1 && a.b_rs === a.n ? "nn" : null;
-  if (!layout || a.k < 1) return null;
+  if (a.k < 1 || a.ldc !== a.n || a.c_bs !== a.m * a.n) return null;
+  const batch = Math.max(a.batch, 1);
+  const prologue: GpuKernel[] = [];
+  /** A packed copy of an operand: rows × k per batch (one batch when the operand is broadcast). */
+  const pack = (name: string, id: number, off: number, bs: number, rs: number, ks: number, rows: number): Operand => {
+    const batches = bs === 0 ? 1 : batch;
+    const decl = scratch.take("bf16", batches * rows * a.k);
+    prologue.push(packKernel(`${kernel.name}_pack_${name}`, `${kernel.comment} (operand ${name} packed for the tensor cores)`, { id, size: kernel.buffers.find((b) => b.id === id)!.size }, decl, { off, bs, rs, ks, rows, k: a.k, batches }));
+    return { id: decl.id, offset: 0, stride: bs === 0 ? 0 : rows * a.k };
+  };
   // 16-byte copies need 16-byte aligned operand starts.
-  if (a.a_off % 8 !== 0 || a.b_off % 8 !== 0) return null;
-  if (a.ldc !== a.n || a.c_bs !== a.m * a.n) return null;
+  const A: Operand = a.a_cs === 1 && a.a_rs === a.k && a.a_off % 8 === 0 ? { id: t.buffers.a!, offset: a.a_off, stride: a.a_bs } : pack("a", t.buffers.a!, a.a_off, a.a_bs, a.a_rs, a.a_cs, a.m);
+  let layout: "tn" | "nn";
+  let B: Operand;
+  if (a.b_rs === 1 && a.b_cs === a.k && a.b_off % 8 === 0) [layout, B] = ["tn", { id: t.buffers.b!, offset: a.b_off, stride: a.b_bs }];
+  else if (a.b_cs === 1 && a.b_rs === a.n && a.b_off % 8 === 0) [layout, B] = ["nn", { id: t.buffers.b!, offset: a.b_off, stride: a.b_bs }];
+  else [layout, B] = ["tn", pack("b", t.buffers.b!, a.b_off, a.b_bs, a.b_cs, a.b_rs, a.n)];
   const ep = epilogueOf(t);
   if (loadsBuffer(ep.body, t.buffers.c!)) return null;
   let result: Expr = local("acc", "f32");
@@ -149,12 +174,76 @@ export function mmaPlan(kernel: Kernel, t: GemmStmt): MmaGemmPlan | null {
   touched.delete(t.buffers.c!);
   const epilogueParams = paramsOf(kernel.buffers.filter((b) => touched.has(b.id)));
   return {
-    problem: { m: a.m, n: a.n, k: a.k, batch: Math.max(a.batch, 1), layout, strideA: a.a_bs, strideB: a.b_bs, strideC: a.c_bs, out: cType },
-    a: { id: t.buffers.a!, offset: a.a_off },
-    b: { id: t.buffers.b!, offset: a.b_off },
+    problem: { m: a.m, n: a.n, k: a.k, batch, layout, strideA: A.stride, strideB: B.stride, strideC: a.c_bs, out: cType },
+    a: { id: A.id, offset: A.offset },
+    b: { id: B.id, offset: B.offset },
     c: { id: t.buffers.c! },
     epilogue: { vars: ep.vars, body, result },
     epilogueParams,
+    prologue,
+  };
+}
+
+const TILE = 32;
+
+/**
+ * dst[b][r][kk] = src[off + b·bs + r·rs + kk·ks] for a rows × k matrix per batch, through a 32×33
+ * shared-memory tile so that both the strided read and the dense write are coalesced.
+ */
+export function packKernel(
+  name: string,
+  comment: string,
+  src: { id: number; size: number },
+  dst: ScratchDecl,
+  o: { off: number; bs: number; rs: number; ks: number; rows: number; k: number; batches: number },
+): GpuKernel {
+  const threads = 256;
+  const S = simplifyIndex;
+  const [tilesR, tilesK] = [Math.ceil(o.rows / TILE), Math.ceil(o.k / TILE)];
+  const tiles = o.batches * tilesR * tilesK;
+  const blocks = Math.min(tiles, 4096);
+  const tid = threadVar(threads);
+  const lane = S(mod(tid, i(TILE)));
+  const group = S(div(tid, i(TILE)));
+  const tile: Var = { op: "var", name: "tile_index", type: "i32", extent: tiles };
+  const j: Var = { op: "var", name: "j", type: "i32", extent: TILE / (threads / TILE) };
+  const step = threads / TILE;
+  // Read with the unit-stride axis across the lanes: rows when rs is 1 (a transposed operand), else k.
+  const rowsAcross = o.rs === 1 && o.ks !== 1;
+  const L = (name: string) => local(name);
+  const at = (r: Expr, kk: Expr) => S(add(add(add(i(o.off), mul(L("batch_index"), i(o.bs))), mul(r, i(o.rs))), mul(kk, i(o.ks))));
+  const [readR, readK] = rowsAcross
+    ? [add(mul(L("tile_r"), i(TILE)), lane), add(add(mul(L("tile_k"), i(TILE)), group), mul(j, i(step)))]
+    : [add(add(mul(L("tile_r"), i(TILE)), group), mul(j, i(step))), add(mul(L("tile_k"), i(TILE)), lane)];
+  // Shared tile [rLocal][kLocal] with a padded row of 33, written along whichever axis was read.
+  const local2 = (rLocal: Expr, kLocal: Expr) => S(add(mul(rLocal, i(TILE + 1)), kLocal));
+  const readLocal = rowsAcross ? local2(lane, S(add(group, mul(j, i(step))))) : local2(S(add(group, mul(j, i(step)))), lane);
+  const inside = (r: Expr, kk: Expr) => and(lt(r, i(o.rows)), lt(kk, i(o.k)));
+  const writeR = S(add(add(mul(L("tile_r"), i(TILE)), group), mul(j, i(step))));
+  const writeK = S(add(mul(L("tile_k"), i(TILE)), lane));
+  const body: GStmt[] = [
+    { s: "let", name: "batch_index", value: S(div(tile, i(tilesR * tilesK))) },
+    { s: "let", name: "tile_r", value: S(mod(div(tile, i(tilesK)), i(tilesR))) },
+    { s: "let", name: "tile_k", value: S(mod(tile, i(tilesK))) },
+    { s: "for", var: j, start: i(0), step: 1, unroll: true, body: [{ s: "store", buffer: -1, index: readLocal, value: select(inside(readR, readK), load(src.id, at(readR, readK), "f32"), { op: "const", value: 0, type: "f32" }) }] },
+    { s: "barrier" },
+    {
+      s: "for", var: j, start: i(0), step: 1, unroll: true,
+      body: [{ s: "if", cond: inside(writeR, writeK), then: [{ s: "store", buffer: dst.id, index: S(add(add(mul(L("batch_index"), i(o.rows * o.k)), mul(writeR, i(o.k))), writeK)), value: load(-1, local2(S(add(group, mul(j, i(step)))), lane), "f32") }] }],
+    },
+    { s: "barrier" },
+  ];
+  return {
+    name,
+    comment,
+    params: [
+      { id: src.id, dtype: "bf16", size: src.size, role: "read" },
+      { id: dst.id, dtype: "bf16", size: dst.size, role: "write" },
+    ].sort((x, y) => x.id - y.id) as GlobalParam[],
+    arrays: [{ id: -1, name: "staged", space: "shared", type: "f32", size: TILE * (TILE + 1) }],
+    threads,
+    blocks,
+    body: [{ s: "for", var: tile, start: blockVar(blocks), step: blocks, body }],
   };
 }
 
@@ -254,4 +343,51 @@ export function simtGemm(kernel: Kernel, t: GemmStmt, config: GpuConfig): GpuKer
   outputs.push({ s: "if", cond: and(lt(L(ep.vars.i.name), i(a.m)), lt(L(ep.vars.j.name), i(a.n))), then: guarded });
   body.push({ s: "for", var: ii, start: i(0), step: 1, unroll: true, body: [{ s: "for", var: jj, start: i(0), step: 1, unroll: true, body: outputs }] });
   return { name: kernel.name, comment: kernel.comment, params: paramsOf(kernel.buffers), arrays, threads, blocks, body };
+}
+
+/**
+ * What the tensor-core template computes, as GPU L2 the emulator can run: one thread per output,
+ * Σ_k A·B in order over the (packed) bf16 operands, then the plan's epilogue and the store into C.
+ */
+export function mmaReferenceKernel(plan: MmaGemmPlan): GpuKernel {
+  const { m, n, k, batch, layout, strideA, strideB, strideC, out } = plan.problem;
+  const S = simplifyIndex;
+  const vars = plan.epilogue.vars;
+  const total = batch * m * n;
+  const threads = 32;
+  const blocks = Math.max(1, Math.min(Math.ceil(total / threads), 64));
+  const kk: Var = { op: "var", name: "kk", type: "i32", extent: Math.max(k, 1) };
+  const [eb, ei, ej] = [local(vars.b.name), local(vars.i.name), local(vars.j.name)];
+  const aAt = S(add(add(add(i(plan.a.offset), mul(eb, i(strideA))), mul(ei, i(k))), kk));
+  const bAt = S(add(add(i(plan.b.offset), mul(eb, i(strideB))), layout === "tn" ? add(mul(ej, i(k)), kk) : add(mul(kk, i(n)), ej)));
+  const product: Expr = mul(load(plan.a.id, aAt, "f32"), load(plan.b.id, bAt, "f32"), "f32");
+  const extent = (offset: number, stride: number, size: number) => offset + (batch - 1) * stride + size;
+  const params = new Map<number, GlobalParam>();
+  const param = (p: GlobalParam) => {
+    const known = params.get(p.id);
+    params.set(p.id, known ? { ...p, size: Math.max(p.size, known.size), role: known.role === p.role ? p.role : "readwrite" } : p);
+  };
+  param({ id: plan.a.id, dtype: "bf16", size: extent(plan.a.offset, strideA, m * k), role: "read" });
+  param({ id: plan.b.id, dtype: "bf16", size: extent(plan.b.offset, strideB, n * k), role: "read" });
+  param({ id: plan.c.id, dtype: out, size: extent(0, strideC, m * n), role: "write" });
+  plan.epilogueParams.forEach(param);
+  const g: Var = { op: "var", name: "g", type: "i32", extent: total };
+  const body: GStmt[] = [
+    { s: "let", name: vars.b.name, value: S(div(g, i(m * n))) },
+    { s: "let", name: vars.i.name, value: S(mod(div(g, i(n)), i(m))) },
+    { s: "let", name: vars.j.name, value: S(mod(g, i(n))) },
+    { s: "declare", name: "acc", type: "f32", init: { op: "const", value: 0, type: "f32" } },
+    { s: "for", var: kk, start: i(0), step: 1, body: [{ s: "assign", name: "acc", value: add(local("acc", "f32"), product, "f32") }] },
+    ...plan.epilogue.body,
+    { s: "store", buffer: plan.c.id, index: S(add(add(mul(eb, i(strideC)), mul(ei, i(n))), ej)), value: plan.epilogue.result },
+  ];
+  return {
+    name: "gemm_reference",
+    comment: "the tensor-core GEMM modelled in f32",
+    params: [...params.values()],
+    arrays: [],
+    threads,
+    blocks,
+    body: [{ s: "for", var: g, start: S(add(mul(blockVar(blocks), i(threads)), threadVar(threads))), step: threads * blocks, body }],
+  };
 }

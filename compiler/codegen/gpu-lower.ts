@@ -140,7 +140,7 @@ export function lowerProgramForGpu(program: Program, config: GpuConfig = gpuConf
 export function lowerKernel(kernel: Kernel, config: GpuConfig, scratch: ScratchAllocator): GpuStep {
   const template = kernel.body.find((s): s is Stmt & { s: "template" } => s.s === "template");
   if (template) {
-    if (template.template === "gemm") return lowerGemm(kernel, template, config);
+    if (template.template === "gemm") return lowerGemm(kernel, template, config, scratch);
     if (template.template === "attention" || template.template === "attention_bwd") return lowerAttention(kernel, template, config, scratch);
     throw new Error(`gpu lowering: ${kernel.name} calls unknown template '${template.template}'`);
   }

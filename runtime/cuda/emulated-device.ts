@@ -6,10 +6,8 @@
 import type { CudaKernelSource } from "../../compiler/codegen/cuda-templates.ts";
 import type { CudaLaunch } from "../../compiler/codegen/cuda.ts";
 import { emulateKernel, type StorageArray } from "../../compiler/codegen/gpu-emulator.ts";
-import { simplifyIndex, type Expr } from "../../compiler/kernel-ir.ts";
-import type { MmaGemmPlan } from "../../compiler/codegen/gpu-gemm.ts";
-import { add, div, i, load, local, mod, mul, type GlobalParam, type GpuKernel, type Var } from "../../compiler/codegen/gpu-ir.ts";
-import { gridStride } from "../../compiler/codegen/gpu-lower.ts";
+import { mmaReferenceKernel, type MmaGemmPlan } from "../../compiler/codegen/gpu-gemm.ts";
+import type { GlobalParam } from "../../compiler/codegen/gpu-ir.ts";
 import type { Handle } from "./driver.ts";
 import type { StepDevice } from "./step-device.ts";
 
@@ -22,49 +20,15 @@ export interface EmulatedDevice extends StepDevice {
   allocatedBytes(): number;
 }
 
-/** The reference the emulator runs for a tensor-core GEMM launch: one thread per output, k in order. */
-export function gemmReferenceKernel(plan: MmaGemmPlan): { kernel: GpuKernel; bases: (args: Readonly<Record<string, bigint | number>>) => Map<number, bigint> } {
-  const { m, n, k, batch, layout, strideA, strideB, strideC, out } = plan.problem;
-  const S = simplifyIndex;
-  const vars = plan.epilogue.vars;
-  const total = batch * m * n;
-  const threads = 32;
-  const blocks = Math.max(1, Math.min(Math.ceil(total / threads), 64));
-  const kk: Var = { op: "var", name: "kk", type: "i32", extent: Math.max(k, 1) };
-  const [eb, ei, ej] = [local(vars.b.name), local(vars.i.name), local(vars.j.name)];
-  const aAt = S(add(add(add(i(plan.a.offset), mul(eb, i(strideA))), mul(ei, i(k))), kk));
-  const bAt = S(add(add(i(plan.b.offset), mul(eb, i(strideB))), layout === "tn" ? add(mul(ej, i(k)), kk) : add(mul(kk, i(n)), ej)));
-  const product: Expr = mul(load(plan.a.id, aAt, "f32"), load(plan.b.id, bAt, "f32"), "f32");
-  const extent = (offset: number, stride: number, size: number) => offset + (batch - 1) * stride + size;
-  const params = new Map<number, GlobalParam>();
-  const param = (p: GlobalParam) => {
-    const known = params.get(p.id);
-    params.set(p.id, known ? { ...p, size: Math.max(p.size, known.size), role: known.role === p.role ? p.role : "readwrite" } : p);
-  };
-  param({ id: plan.a.id, dtype: "bf16", size: extent(plan.a.offset, strideA, m * k), role: "read" });
-  param({ id: plan.b.id, dtype: "bf16", size: extent(plan.b.offset, strideB, n * k), role: "read" });
-  param({ id: plan.c.id, dtype: out, size: extent(0, strideC, m * n), role: "write" });
-  plan.epilogueParams.forEach(param);
-  const body = gridStride("g", total, threads, blocks, (g) => [
-    { s: "let", name: vars.b.name, value: S(div(g, i(m * n))) },
-    { s: "let", name: vars.i.name, value: S(mod(div(g, i(n)), i(m))) },
-    { s: "let", name: vars.j.name, value: S(mod(g, i(n))) },
-    { s: "declare", name: "acc", type: "f32", init: { op: "const", value: 0, type: "f32" } },
-    { s: "for", var: kk, start: i(0), step: 1, body: [{ s: "assign", name: "acc", value: add(local("acc", "f32"), product, "f32") }] },
-    ...plan.epilogue.body,
-    { s: "store", buffer: plan.c.id, index: S(add(add(mul(eb, i(strideC)), mul(ei, i(n))), ej)), value: plan.epilogue.result },
+/** Where the reference GEMM's buffers are for a template launch's arguments (A and B carry element offsets). */
+function gemmBases(plan: MmaGemmPlan, args: Readonly<Record<string, bigint | number>>): Map<number, bigint> {
+  const map = new Map<number, bigint>([
+    [plan.a.id, BigInt(args.A!) - BigInt(plan.a.offset * 2)],
+    [plan.b.id, BigInt(args.B!) - BigInt(plan.b.offset * 2)],
+    [plan.c.id, BigInt(args.C!)],
   ]);
-  const kernel: GpuKernel = { name: "gemm_reference", comment: "tensor-core GEMM modelled in f32", params: [...params.values()], arrays: [], threads, blocks, body: [body] };
-  const bases = (args: Readonly<Record<string, bigint | number>>) => {
-    const map = new Map<number, bigint>([
-      [plan.a.id, BigInt(args.A!) - BigInt(plan.a.offset * 2)],
-      [plan.b.id, BigInt(args.B!) - BigInt(plan.b.offset * 2)],
-      [plan.c.id, BigInt(args.C!)],
-    ]);
-    plan.epilogueParams.forEach((p, index) => map.set(p.id, BigInt(args[`e${index}`]!)));
-    return map;
-  };
-  return { kernel, bases };
+  plan.epilogueParams.forEach((p, index) => map.set(p.id, BigInt(args[`e${index}`]!)));
+  return map;
 }
 
 export function emulatedStepDevice(): EmulatedDevice {
@@ -101,9 +65,8 @@ export function emulatedStepDevice(): EmulatedDevice {
       return;
     }
     if (launch.template?.kind === "gemm") {
-      const { kernel: reference, bases } = gemmReferenceKernel(launch.template.plan);
-      const pointers = bases(args);
-      emulateKernel(reference, (p) => view(pointers.get(p.id)!, p));
+      const pointers = gemmBases(launch.template.plan, args);
+      emulateKernel(mmaReferenceKernel(launch.template.plan), (p) => view(pointers.get(p.id)!, p));
       return;
     }
     throw new Error(`emulated device: cannot run ${kernel.name} (a ${launch.template?.kind ?? "template"} launch it has no model of)`);

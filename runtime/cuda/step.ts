@@ -217,6 +217,12 @@ export class CudaStep {
     this.runs++;
   }
 
+  /** Each launch of a run timed alone by `timer` (milliseconds per call), with the inputs as they are. */
+  launchTimes(timer: (work: () => void) => number): { kernel: string; ms: number }[] {
+    this.check();
+    return this.resolved().map((w) => ({ kernel: w.kernel.name, ms: timer(() => this.device.launch(w.launch, w.kernel, w.args)) }));
+  }
+
   /** Run the step once (after setting `values`, if given) and return copies of the outputs. */
   run(values?: Pytree<unknown> | ReadonlyMap<string, unknown>): Pytree<TypedArray> {
     this.execute(values);

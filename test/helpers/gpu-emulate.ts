@@ -7,6 +7,7 @@ import { lowerSchedule } from "../../compiler/lower.ts";
 import { schedule } from "../../compiler/schedule.ts";
 import { emulateKernel, storageAccess, storageArray, type StorageArray } from "../../compiler/codegen/gpu-emulator.ts";
 import { lowerProgramForGpu, type GpuConfig, type GpuProgram } from "../../compiler/codegen/gpu-lower.ts";
+import { mmaReferenceKernel } from "../../compiler/codegen/gpu-gemm.ts";
 
 /** Fills memory that nothing has written with a value that shows up when read: NaN, or a large integer. */
 function poison(array: StorageArray, dtype: string): void {
@@ -23,7 +24,11 @@ export interface EmulatedRun {
 }
 
 /** Schedules, lowers and emulates `outputs` with `inputs` (external input nodes) fed from `feeds` by node name. */
-export function runEmulated(outputs: readonly Tensor[], inputs: readonly Tensor[], feeds: ReadonlyMap<Tensor, HostArray>, config: GpuConfig): EmulatedRun {
+/**
+ * `tensorCores`: GEMMs with a tensor-core plan run as the device would with the template — the plan's
+ * packing launches, then the template modelled by mmaReferenceKernel — instead of the SIMT GEMM.
+ */
+export function runEmulated(outputs: readonly Tensor[], inputs: readonly Tensor[], feeds: ReadonlyMap<Tensor, HostArray>, config: GpuConfig, tensorCores = false): EmulatedRun {
   const program = lowerSchedule(schedule(outputs, inputs));
   const gpu = lowerProgramForGpu(program, config);
   const memory = new Map<number, StorageArray>();
@@ -44,11 +49,20 @@ export function runEmulated(outputs: readonly Tensor[], inputs: readonly Tensor[
     memory.set(id, array);
   }
   let launches = 0;
-  for (const lowered of gpu.kernels)
-    for (const launch of lowered.step.launches) {
-      emulateKernel(launch, (p) => memory.get(p.id)!);
+  const byId = (p: { id: number }) => memory.get(p.id)!;
+  for (const lowered of gpu.kernels) {
+    const step = lowered.step;
+    if (tensorCores && step.kind === "gemm" && step.mma) {
+      for (const launch of step.mma.prologue) emulateKernel(launch, byId);
+      emulateKernel(mmaReferenceKernel(step.mma), byId);
+      launches += step.mma.prologue.length + 1;
+      continue;
+    }
+    for (const launch of step.launches) {
+      emulateKernel(launch, byId);
       launches++;
     }
+  }
   const results = program.outputs.map((id) => {
     const b = program.buffers[id]!;
     const access = storageAccess(b.dtype, memory.get(id)!);

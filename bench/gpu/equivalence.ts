@@ -1,0 +1,196 @@
+// The backend-equivalence suite on the `cuda` device (started by bench/gpu/run.sh): GRAD_CASES (every
+// primitive and composite, forward and backward, random graphs) compiled as one CUDA step under the
+// production launch configuration and under a small one (grid-stride loops wrap, every reduction
+// strategy), compared with the interpreter; the corpus programs of programs.ts compared with the
+// interpreter at bf16 tolerance where bf16 is used; the AAA block at dim 1024 run and timed (graph
+// replay, and each launch alone). Every step is guarded and bounded; results go to <out>/equivalence.json
+// as they come. `--device emulated` runs the same script without a GPU (the emulator runs each launch).
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import fc from "fast-check";
+import { parseArgs } from "../../bin/command.ts";
+import { GRAD_CASES, type GradCase } from "../../compiler/gradcheck-cases.ts";
+import { backward } from "../../compiler/autodiff.ts";
+import { interpret, type HostArray } from "../../compiler/interpret.ts";
+import { isFloat } from "../../compiler/dtype.ts";
+import { substitute, type Tensor } from "../../compiler/graph.ts";
+import * as ops from "../../compiler/ops.ts";
+import { seededRandom } from "../../compiler/gradcheck.ts";
+import { gpuConfig, type GpuConfig } from "../../compiler/codegen/gpu-lower.ts";
+import { compileCuda, type CudaStep } from "../../runtime/cuda/step.ts";
+import type { CudaDevice } from "../../runtime/cuda/device.ts";
+import { cudaStepDevice, type StepDevice } from "../../runtime/cuda/step-device.ts";
+import { emulatedStepDevice } from "../../runtime/cuda/emulated-device.ts";
+import { cudaTemplates } from "../../runtime/cuda/templates.ts";
+import type { TypedArray } from "../../runtime/trace.ts";
+import { corpusTolerance, cudaProgramCorpus, outputError, programValues, type CorpusProgram } from "./programs.ts";
+
+const { flags } = parseArgs(process.argv.slice(2), []);
+const outDir = flags.get("out") ?? process.env.OUT ?? "out/gpu";
+const deadline = Date.now() + Number(flags.get("budget") ?? 240) * 1000;
+const runs = Number(flags.get("runs") ?? 4);
+const emulated = flags.get("device") === "emulated";
+mkdirSync(outDir, { recursive: true });
+
+/** GRAD_CASES (f32): |cuda − interpreter| / max(1, max |interpreter|), as the CPU backend's test; the corpus: corpusTolerance. */
+const TOLERANCE = 2e-4;
+
+/** The emulated device models the tensor-core GEMM (as a plain GEMM and the plan's epilogue), not flash attention. */
+const EMULATED_TEMPLATES = { gemm: cudaTemplates().gemm! };
+
+const SMALL: GpuConfig = { ...gpuConfig(), threads: 64, maxBlocks: 3, rowThreads: (n) => (n <= 2 ? 1 : n <= 6 ? 32 : 64), gemmTile: { bm: 16, bn: 8, bk: 4, tm: 2, tn: 2 }, attentionThreads: 32 };
+
+interface CaseResult {
+  suite: string;
+  label: string;
+  ok: boolean;
+  errors: number[];
+}
+const report = {
+  started: new Date().toISOString(),
+  device: "",
+  cases: [] as CaseResult[],
+  compiles: [] as { suite: string; kernels: number; launches: number; seconds: Record<string, number> }[],
+  timings: [] as { what: string; ms: number; launches?: { kernel: string; ms: number }[] }[],
+  failures: [] as { step: string; error: string }[],
+  skipped: [] as string[],
+};
+const save = () => writeFileSync(join(outDir, "equivalence.json"), `${JSON.stringify(report, null, 2)}\n`);
+
+async function step<T>(name: string, work: () => T | Promise<T>): Promise<T | undefined> {
+  if (Date.now() > deadline) {
+    report.skipped.push(name);
+    console.log(`  skip  ${name} (time budget)`);
+    return undefined;
+  }
+  const started = Date.now();
+  try {
+    const result = await work();
+    console.log(`  ok    ${name} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    return result;
+  } catch (error) {
+    const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    report.failures.push({ step: name, error: message });
+    console.log(`  FAIL  ${name}: ${message.split("\n").slice(0, 6).join("\n        ")}`);
+    return undefined;
+  } finally {
+    save();
+  }
+}
+
+function relativeError(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  const scale = Math.max(1, ...Array.from(want, Math.abs));
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) {
+    const d = Math.abs(got[i]! - want[i]!);
+    worst = Math.max(worst, Number.isNaN(d) ? (Number.isNaN(got[i]!) && Number.isNaN(want[i]!) ? 0 : Infinity) : d);
+  }
+  return worst / scale;
+}
+
+const nameOf = (t: Tensor) => (t as Tensor<"input">).attrs.name;
+
+/** A graph over named input nodes as a CUDA step whose inputs are keyed by those names. */
+function compileGraph(name: string, outputs: readonly Tensor[], inputs: readonly Tensor[], device: StepDevice, config: GpuConfig): CudaStep {
+  const example = Object.fromEntries(inputs.map((t) => [nameOf(t), { shape: t.shape, dtype: t.dtype }]));
+  const params = inputs.filter((t) => (t as Tensor<"input">).attrs.role === "param").map(nameOf);
+  const fn = (tree: unknown) => substitute(outputs, new Map(inputs.map((t) => [t, (tree as Record<string, Tensor>)[nameOf(t)]!])));
+  const compiled = compileCuda(fn, example, { device, config, params, name, ...(emulated ? { templates: EMULATED_TEMPLATES } : {}) });
+  report.compiles.push({ suite: name, kernels: compiled.cuda.kernels.length, launches: compiled.kernelCount, seconds: compiled.compileSeconds });
+  return compiled;
+}
+
+/** GRAD_CASES, forward and gradients of sum(out · cotangent), all in one step. */
+function gradCases(device: StepDevice, config: GpuConfig, suite: string): void {
+  const entries = GRAD_CASES.flatMap((family) => fc.sample(family.arb, { numRuns: runs, seed: 7 }).map((c: GradCase, i: number) => ({ family: family.name, c, key: `${family.name}_${i}` })));
+  const outputs: Tensor[] = [];
+  const inputs: Tensor[] = [];
+  const feeds = new Map<Tensor, HostArray>();
+  const layout: { key: string; label: string; first: number; count: number; graph: Tensor[]; byName: Record<string, HostArray> }[] = [];
+  for (const { c, key, family } of entries) {
+    const xs = c.inputs.map((h, i) => ops.input(`${key}/x${i}`, h.shape, h.dtype));
+    const out = c.fn(...xs);
+    const rand = seededRandom(key.length * 7919);
+    const cotangent = ops.input(`${key}/cotangent`, out.shape, "f32");
+    const cot: HostArray = { shape: out.shape, dtype: "f32", data: Float64Array.from({ length: out.shape.reduce((a, b) => a * b, 1) }, () => rand() * 2 - 1) };
+    const loss = ops.sum(ops.mul(out, cotangent));
+    const graph = [out, ...backward(loss, xs.filter((x) => isFloat(x.dtype)), ops.scalar(1, loss.dtype))];
+    const byName: Record<string, HostArray> = { [`${key}/cotangent`]: cot };
+    xs.forEach((x, i) => ((byName[nameOf(x)] = c.inputs[i]!), feeds.set(x, c.inputs[i]!)));
+    feeds.set(cotangent, cot);
+    inputs.push(...xs, cotangent);
+    layout.push({ key, label: `${family}: ${c.label}`, first: outputs.length, count: graph.length, graph, byName });
+    outputs.push(...graph);
+  }
+  const compiled = compileGraph(`grad_cases_${suite}`, outputs, inputs, device, config);
+  const results = compiled.run(new Map([...feeds].map(([t, v]) => [nameOf(t), v]))) as TypedArray[];
+  compiled.dispose();
+  let failed = 0;
+  for (const entry of layout) {
+    const expected = interpret(entry.graph, entry.byName, { precision: "native" }) as HostArray[];
+    const errors = expected.map((ref, o) => relativeError(results[entry.first + o]!, ref.data));
+    const ok = errors.every((e) => e <= TOLERANCE);
+    if (!ok) failed++;
+    report.cases.push({ suite, label: entry.label, ok, errors });
+  }
+  if (failed) throw new Error(`${failed} of ${layout.length} cases disagree with the interpreter (see cases[] with ok: false)`);
+}
+
+function corpusProgram(device: StepDevice, program: CorpusProgram): void {
+  const values = programValues(program, 5);
+  const compiled = compileGraph(program.name, program.outputs, program.inputs, device, gpuConfig());
+  const results = compiled.run(new Map([...values].map(([t, v]) => [nameOf(t), v]))) as TypedArray[];
+  compiled.dispose();
+  const byName = Object.fromEntries([...values].map(([t, v]) => [nameOf(t), v]));
+  const expected = interpret([...program.outputs], byName, { precision: "native" }) as HostArray[];
+  const { tolerance, floor } = corpusTolerance(program);
+  const errors = expected.map((ref, o) => outputError(results[o]!, ref.data, floor));
+  const ok = errors.every((e) => e <= tolerance);
+  report.cases.push({ suite: "corpus", label: program.name, ok, errors });
+  if (!ok) throw new Error(`${program.name}: errors ${errors.map((e) => e.toExponential(1)).join(" ")} exceed ${tolerance}`);
+}
+
+/** The d1024 block: runs, finite outputs, graph replay time and each launch timed alone. */
+function timeProgram(device: CudaDevice | null, stepDevice: StepDevice, program: CorpusProgram): void {
+  const compiled = compileGraph(program.name, program.outputs, program.inputs, stepDevice, gpuConfig());
+  const values = programValues(program, 5);
+  compiled.set(new Map([...values].map(([t, v]) => [nameOf(t), v])));
+  const results = compiled.run() as TypedArray[];
+  const bad = results.findIndex((r) => r.some((x) => !Number.isFinite(x)));
+  if (bad >= 0) throw new Error(`${program.name}: output ${bad} has non-finite values`);
+  if (device) {
+    const ms = device.time(() => compiled.execute(), 5);
+    report.timings.push({ what: `${program.name} step (graph replay)`, ms, launches: compiled.launchTimes((work) => device.time(work, 5)) });
+  }
+  compiled.dispose();
+}
+
+async function main(): Promise<number> {
+  console.log(`kiln CUDA equivalence suite → ${join(outDir, "equivalence.json")}`);
+  let device: CudaDevice | null = null;
+  let stepDevice: StepDevice;
+  if (emulated) stepDevice = emulatedStepDevice();
+  else {
+    const { CudaDevice } = await import("../../runtime/cuda/device.ts");
+    const opened = await step("open the CUDA device", () => CudaDevice.open());
+    if (!opened) return 1;
+    device = opened;
+    stepDevice = cudaStepDevice(opened);
+  }
+  report.device = stepDevice.description;
+  await step("GRAD_CASES forward and backward (production launch configuration)", () => gradCases(stepDevice, gpuConfig(), "production"));
+  await step("GRAD_CASES forward and backward (small launch configuration)", () => gradCases(stepDevice, SMALL, "small"));
+  const corpus = cudaProgramCorpus();
+  for (const program of corpus.filter((p) => !p.name.includes("d1024"))) await step(`corpus ${program.name}`, () => corpusProgram(stepDevice, program));
+  if (!emulated) for (const program of corpus.filter((p) => p.name.includes("d1024"))) await step(`run and time ${program.name}`, () => timeProgram(device, stepDevice, program));
+  device?.close();
+  const failedCases = report.cases.filter((c) => !c.ok);
+  console.log(`\n${report.cases.length - failedCases.length}/${report.cases.length} cases agree with the interpreter`);
+  for (const c of failedCases.slice(0, 20)) console.log(`  FAIL ${c.suite} ${c.label}: ${c.errors.map((e) => e.toExponential(1)).join(" ")}`);
+  for (const t of report.timings) console.log(`  ${t.what}: ${t.ms.toFixed(3)} ms`);
+  if (report.skipped.length) console.log(`skipped for time: ${report.skipped.join(", ")}`);
+  save();
+  return report.failures.length === 0 ? 0 : 1;
+}
+
+process.exitCode = await main();

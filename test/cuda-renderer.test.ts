@@ -11,6 +11,7 @@ import { schedule } from "../compiler/schedule.ts";
 import { CUDA_PRELUDE, programSource, type CudaProgram } from "../compiler/codegen/cuda.ts";
 import { gemmKernelName } from "../kernels/cuda/gemm-mma.ts";
 import { compileWithNvccAsync, parseResourceUsage, type KernelResources } from "../runtime/cuda/nvcc.ts";
+import { packKernelArgs } from "../runtime/cuda/launch-args.ts";
 import { loadNvrtc, nvrtcOptions } from "../runtime/cuda/nvrtc.ts";
 import { cudaProgramOf } from "../runtime/cuda/step.ts";
 import { GEMM_TILE_ORDER } from "../runtime/cuda/templates.ts";
@@ -65,9 +66,20 @@ describe("CUDA renderer output (no compiler needed)", () => {
     }
   });
 
-  test("the AAA block's GEMMs with bf16 row-major operands and its attention use the tensor-core templates", () => {
+  test("every launch's arguments pack into its kernel's parameter list (names, kinds, nothing missing or extra)", () => {
+    for (const p of programs)
+      for (const l of p.cuda.launches) {
+        const k = p.cuda.kernels.find((x) => x.name === l.kernel)!;
+        const args = Object.fromEntries(Object.entries(l.args).map(([name, a]) => [name, a.kind === "scalar" ? a.value : 0x10000n + BigInt(a.id * 4096 + a.byteOffset)]));
+        expect(() => packKernelArgs(k.name, k.params, args), `${p.name}: ${k.name}`).not.toThrow();
+      }
+  });
+
+  test("the AAA block's GEMMs and its attention use the tensor-core templates", () => {
     const train = programs.find((p) => p.name === "aaa_block_d64_train")!.cuda;
-    expect(train.launches.filter((l) => l.template?.kind === "gemm").length).toBeGreaterThanOrEqual(10);
+    // All 21 GEMMs (7 forward, 14 backward), the weight gradients after packing their transposed operand.
+    expect(train.launches.filter((l) => l.template?.kind === "gemm").length).toBe(21);
+    expect(train.launches.filter((l) => l.simt && /^gemm_\d+x\d+_\d+$/.test(l.kernel)).length).toBe(0);
     expect(train.launches.filter((l) => l.template?.kind === "attention").map((l) => (l.template?.kind === "attention" ? l.template.part : null))).toEqual(["forward", "forward", "delta", "main", "convert"]);
   });
 });

@@ -156,6 +156,11 @@ export class CudaStep {
     }));
   }
 
+  /** Outputs copied into their donated input after each run (those that could not be written in place). */
+  get donationCopies(): number {
+    return this.outputLeaves.filter((o) => o.copyTo !== undefined).length;
+  }
+
   /** Paths of the input leaves, in sorted order. */
   get inputPaths(): string[] {
     return [...this.inputByPath.keys()];

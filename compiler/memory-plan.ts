@@ -30,11 +30,15 @@ export function lifetimes(kernels: readonly Kernel[]): Map<number, [number, numb
   return live;
 }
 
-export function planArena(program: Program): ArenaPlan {
+/**
+ * Offsets for every temporary. `elementBytes` is the device's storage size per dtype (the CPU holds
+ * bf16 and f16 values in f32; CUDA stores them in 2 bytes).
+ */
+export function planArena(program: Program, elementBytes: (dtype: Program["buffers"][number]["dtype"]) => number = itemSize): ArenaPlan {
   const live = lifetimes(program.kernels);
   const temps = program.buffers
     .filter((b) => b.kind === "temp" && live.has(b.id))
-    .map((b) => ({ id: b.id, bytes: align(Math.max(b.size, 1) * itemSize(b.dtype)), span: live.get(b.id)! }))
+    .map((b) => ({ id: b.id, bytes: align(Math.max(b.size, 1) * elementBytes(b.dtype)), span: live.get(b.id)! }))
     .sort((a, b) => a.span[0] - b.span[0] || b.bytes - a.bytes);
   // First fit over the blocks in use at each buffer's birth.
   const placed: { offset: number; bytes: number; end: number }[] = [];

@@ -20,6 +20,12 @@ export interface ModelConfig {
   /** Training defaults. */
   batch: number;
   lr: number;
+  /**
+   * The loss weight per timestep: "reference" is spec §1.5's (near zero at the ends of the
+   * schedule), "uniform" weighs every timestep alike, which a short CPU run needs to learn the last,
+   * low-noise steps that sharpen an image.
+   */
+  timestepWeights: "reference" | "uniform";
 }
 
 const TINY_TEXT_DIM = 128;
@@ -35,6 +41,7 @@ export const CONFIGS: Readonly<Record<string, ModelConfig>> = {
     width: 256,
     batch: 1,
     lr: 2e-4,
+    timestepWeights: "reference",
   },
   tiny: {
     name: "tiny",
@@ -46,6 +53,7 @@ export const CONFIGS: Readonly<Record<string, ModelConfig>> = {
     width: 64,
     batch: 8,
     lr: 1e-3,
+    timestepWeights: "uniform",
   },
 };
 
@@ -55,8 +63,8 @@ export function loadConfig(nameOrFile: string): ModelConfig {
   if (named) return named;
   if (nameOrFile.endsWith(".json")) {
     if (!existsSync(nameOrFile)) throw new Error(`config: ${nameOrFile} does not exist`);
-    const parsed = JSON.parse(readFileSync(nameOrFile, "utf8")) as Partial<ModelConfig> & { dit?: Partial<DitConfig> };
-    const base = CONFIGS[parsed.name ?? "tiny"] ?? CONFIGS.tiny!;
+    const parsed = JSON.parse(readFileSync(nameOrFile, "utf8")) as Partial<ModelConfig> & { dit?: Partial<DitConfig>; base?: string };
+    const base = CONFIGS[parsed.base ?? parsed.name ?? "tiny"] ?? CONFIGS.tiny!;
     return { ...base, ...parsed, dit: { ...base.dit, ...parsed.dit } } as ModelConfig;
   }
   throw new Error(`config: unknown configuration '${nameOrFile}' (expected one of ${Object.keys(CONFIGS).join(", ")} or a .json file)`);

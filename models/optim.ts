@@ -30,9 +30,10 @@ export function adamwUpdate(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, o
   // Bias corrections 1 − β^t, as scalars: β^t = 2^(t·log2 β).
   const correction1 = nn.sub(1, ops.exp2(ops.mul(step, Math.log2(beta1))));
   const correction2 = nn.sub(1, ops.exp2(ops.mul(step, Math.log2(beta2))));
-  const stepSize = nn.div(lr, correction1);
-  const denom = ops.add(nn.div(ops.sqrt(vNext), ops.sqrt(correction2)), eps);
-  const decayed = ops.mul(param, nn.sub(1, ops.mul(lr, weightDecay)));
+  // Scalars are computed in f32 and cast to the state's dtype (bf16 for pure-bf16 training).
+  const stepSize = ops.cast(nn.div(lr, correction1), m.dtype);
+  const denom = ops.add(nn.div(ops.sqrt(vNext), ops.cast(ops.sqrt(correction2), m.dtype)), eps);
+  const decayed = ops.mul(param, ops.cast(nn.sub(1, ops.mul(lr, weightDecay)), param.dtype));
   const update = ops.mul(nn.div(mNext, denom), stepSize);
   const paramNext = ops.cast(nn.sub(ops.cast(decayed, m.dtype), update), param.dtype);
   return { param: paramNext, m: mNext, v: vNext };

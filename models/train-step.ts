@@ -76,24 +76,56 @@ export function flowMatchingLoss(params: Readonly<Record<string, Tensor>>, batch
   return nn.mean(ops.mul(perSampleMse, batch.weight!));
 }
 
+type Params = Record<string, Tensor>;
+
+/** Global L2 norm of the gradients, and the factor that clips it to `clipNorm` (undefined: no clipping). */
+function clipping(grads: readonly Tensor[], clipNorm: number | undefined): { norm: Tensor; scale: Tensor | undefined } {
+  const norm = ops.sqrt(grads.reduce<Tensor>((acc, g) => ops.add(acc, ops.sum(nn.square(ops.cast(g, "f32")))), ops.scalar(0)));
+  return { norm, scale: clipNorm === undefined ? undefined : nn.minimum(nn.div(clipNorm, ops.add(norm, 1e-6)), 1) };
+}
+
+function adamwAll(options: TrainStepOptions, names: readonly string[], state: TrainTree["state"], grads: readonly Tensor[], control: { step: Tensor; lr: Tensor }): TrainTree["state"] {
+  const next: TrainTree["state"] = { params: {}, m: {}, v: {} };
+  names.forEach((name, i) => {
+    const u = adamwUpdate(state.params[name]!, grads[i]!, state.m[name]!, state.v[name]!, {
+      step: control.step, lr: control.lr, beta1: options.beta1 ?? 0.9, beta2: options.beta2 ?? 0.999, eps: options.eps ?? 1e-8, weightDecay: options.weightDecay ?? 0.01,
+    });
+    next.params[name] = u.param;
+    next.m[name] = u.m;
+    next.v[name] = u.v;
+  });
+  return next;
+}
+
 /** The whole step: loss, gradients, optional clipping, AdamW. Returns the new state and the loss. */
 export function trainStep(options: TrainStepOptions, specs: readonly ParamSpec[]): (tree: TrainTree) => { state: TrainTree["state"]; loss: Tensor; gradNorm: Tensor } {
   return ({ state, batch, control }) => {
     const names = specs.map((s) => s.name);
     const loss = flowMatchingLoss(state.params, batch, control.seed, options);
     const grads = backward(loss, names.map((n) => state.params[n]!), ops.scalar(1));
-    const gradNorm = ops.sqrt(grads.reduce<Tensor>((acc, g) => ops.add(acc, ops.sum(nn.square(ops.cast(g, "f32")))), ops.scalar(0)));
-    const scale = options.clipNorm === undefined ? undefined : nn.minimum(nn.div(options.clipNorm, ops.add(gradNorm, 1e-6)), 1);
-    const next: TrainTree["state"] = { params: {}, m: {}, v: {} };
-    names.forEach((name, i) => {
-      const g = scale ? ops.mul(ops.cast(grads[i]!, "f32"), scale) : grads[i]!;
-      const u = adamwUpdate(state.params[name]!, g, state.m[name]!, state.v[name]!, {
-        step: control.step, lr: control.lr, beta1: options.beta1 ?? 0.9, beta2: options.beta2 ?? 0.999, eps: options.eps ?? 1e-8, weightDecay: options.weightDecay ?? 0.01,
-      });
-      next.params[name] = u.param;
-      next.m[name] = u.m;
-      next.v[name] = u.v;
-    });
-    return { state: next, loss, gradNorm };
+    const { norm, scale } = clipping(grads, options.clipNorm);
+    const scaled = grads.map((g) => (scale ? ops.mul(ops.cast(g, "f32"), scale) : g));
+    return { state: adamwAll(options, names, state, scaled, control), loss, gradNorm: norm };
+  };
+}
+
+/** Gradient accumulation, half one: one micro-batch's loss and f32 gradients (parameters are read, not changed). */
+export function gradientStep(options: TrainStepOptions, specs: readonly ParamSpec[]): (tree: { params: Params; batch: Params; control: { seed: Tensor } }) => { grads: Params; loss: Tensor } {
+  return ({ params, batch, control }) => {
+    const names = specs.map((s) => s.name);
+    const loss = flowMatchingLoss(params, batch, control.seed, options);
+    const grads = backward(loss, names.map((n) => params[n]!), ops.scalar(1));
+    return { grads: Object.fromEntries(names.map((n, i) => [n, ops.cast(grads[i]!, "f32")])), loss };
+  };
+}
+
+/** Gradient accumulation, half two: AdamW from summed gradients scaled by `scale` (1 / micro-batches). */
+export function applyStep(options: TrainStepOptions, specs: readonly ParamSpec[]): (tree: { state: TrainTree["state"]; grads: Params; control: { step: Tensor; lr: Tensor; scale: Tensor } }) => { state: TrainTree["state"]; gradNorm: Tensor } {
+  return ({ state, grads, control }) => {
+    const names = specs.map((s) => s.name);
+    const mean = names.map((n) => ops.mul(grads[n]!, control.scale));
+    const { norm, scale } = clipping(mean, options.clipNorm);
+    const scaled = mean.map((g) => (scale ? ops.mul(g, scale) : g));
+    return { state: adamwAll(options, names, state, scaled, control), gradNorm: norm };
   };
 }

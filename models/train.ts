@@ -10,7 +10,7 @@ import { compile, type CompiledStep } from "../runtime/compile.ts";
 import { openDataset, formatWarning } from "./data/dataset.ts";
 import { shuffled, xoshiro128 } from "./data/shuffle.ts";
 import { drawTrainingTimestep, setTimesteps } from "./scheduler.ts";
-import { trainStep, trainStepExample, type TrainStepOptions } from "./train-step.ts";
+import { applyStep, gradientStep, trainStep, trainStepExample, type TrainStepOptions } from "./train-step.ts";
 import { initParams, type ParamSpec, type ParamValues } from "./params.ts";
 import { findLatestCheckpoint, loadTrainingState, saveCheckpoint, zerosLike, checkpointPaths, type TrainingState } from "./checkpoint.ts";
 import { modelParts, TEXT_PREFIX, type ModelConfig, type ModelParts } from "./config.ts";
@@ -32,6 +32,8 @@ export interface TrainOptions {
   seed?: number;
   resume?: boolean;
   saveSteps?: number;
+  /** Micro-batches whose gradients are summed before each optimizer step (effective batch = batch × this). */
+  gradAccum?: number;
   clipNorm?: number;
   pureBf16?: boolean;
   checkpointBlocks?: boolean;
@@ -178,11 +180,20 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     checkpointBlocks: options.checkpointBlocks ?? false,
   };
   const compileStarted = performance.now();
-  const step: CompiledStep = compile(trainStep(stepOptions, specs) as never, trainStepExample(stepOptions, specs), { donate: ["state"], name: `train_${config.name}` });
-  log(`compiled the training step: ${step.kernelCount} kernels in ${((performance.now() - compileStarted) / 1000).toFixed(1)} s${step.library.compiled ? "" : " (from cache)"}`);
+  const accum = options.gradAccum ?? 1;
+  if (!Number.isInteger(accum) || accum < 1) throw new Error(`train: --grad-accum must be a positive integer, got ${accum}`);
+  const example = trainStepExample(stepOptions, specs) as { state: Record<string, unknown>; batch: Record<string, unknown>; control: Record<string, unknown> };
+  // With accumulation, one step computes a micro-batch's gradients and another applies AdamW; the
+  // second holds the state (donated, updated in place), the first reads a copy of the parameters.
+  const step: CompiledStep = accum === 1
+    ? compile(trainStep(stepOptions, specs) as never, example, { donate: ["state"], name: `train_${config.name}` })
+    : compile(applyStep(stepOptions, specs) as never, { state: example.state, grads: example.state.params, control: { step: { shape: [] }, lr: { shape: [] }, scale: { shape: [] } } }, { donate: ["state"], name: `train_apply_${config.name}` });
+  const gradStep: CompiledStep | undefined = accum === 1
+    ? undefined
+    : compile(gradientStep(stepOptions, specs) as never, { params: example.state.params, batch: example.batch, control: { seed: { shape: [], dtype: "i32" } } }, { name: `train_grads_${config.name}` });
+  log(`compiled the training step: ${step.kernelCount + (gradStep?.kernelCount ?? 0)} kernels in ${((performance.now() - compileStarted) / 1000).toFixed(1)} s${step.library.compiled ? "" : " (from cache)"}${accum > 1 ? `, ${accum} micro-batches per optimizer step` : ""}`);
   const asTree = (values: ParamValues) => Object.fromEntries(values);
   step.set({ state: { params: asTree(state.params), m: asTree(state.m), v: asTree(state.v) } });
-
   const schedule = setTimesteps({ steps: 1000, training: true });
   const [c, h, w] = parts.latent;
   const latentSize = c * h * w;
@@ -219,9 +230,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   };
 
   let lastCheckpoint = latest !== undefined ? checkpointPaths(options.out, latest).dit : "";
-  while (current < target && performance.now() < deadline && !interrupted) {
-    current++;
-    const indices = batchIndices(data.latents.length, batch, current, seed);
+  /** The inputs of micro-batch `micro` (1-based, counting across optimizer steps): a pure function of (seed, micro). */
+  const makeBatch = (micro: number): Record<string, Float32Array | Int32Array> => {
+    const indices = batchIndices(data.latents.length, batch, micro, seed);
     const latents = new Float32Array(batch * latentSize);
     const sigma = new Float32Array(batch);
     const timestep = new Float32Array(batch);
@@ -233,20 +244,48 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     } else batchTree.promptEmbeds = new Float32Array(batch * L * config.dit.textDim);
     indices.forEach((item, j) => {
       latents.set(data.latents[item]!, j * latentSize);
-      const k = Math.min(999, Math.floor(uniform(seed, current, j, 1) * 1000));
+      const k = Math.min(999, Math.floor(uniform(seed, micro, j, 1) * 1000));
       const drawn = drawTrainingTimestep(schedule, k);
       sigma[j] = drawn.sigma;
       timestep[j] = drawn.timestep;
-      weight[j] = drawn.weight;
+      weight[j] = config.timestepWeights === "uniform" ? 1 : drawn.weight;
       if (config.trainText) {
         (batchTree.ids as Int32Array).set(data.ids[item]!, j * L);
         (batchTree.mask as Int32Array).set(data.masks[item]!, j * L);
       } else (batchTree.promptEmbeds as Float32Array).set(data.embeds[item]!, j * L * config.dit.textDim);
     });
+    return batchTree;
+  };
+  const noiseSeedOf = (micro: number): number => (philox4x32([micro, 0, 0, 0], [seed, 0x6e6f6973])[0]! & 0x7fffffff) | 0;
+  const accumulated = gradStep ? new Map(specs.map((s) => [s.name, new Float32Array(state.params.get(s.name)!.length)])) : undefined;
+
+  while (current < target && performance.now() < deadline && !interrupted) {
+    // Let the event loop run between steps, so Ctrl-C (and timers) are seen promptly.
+    await new Promise((resolve) => setImmediate(resolve));
+    if (interrupted) break;
+    current++;
     // PyTorch's ConstantLR default: a third of the rate for the first 5 optimizer steps.
     const stepLr = current <= 5 ? lr / 3 : lr;
-    const noiseSeed = (philox4x32([current, 0, 0, 0], [seed, 0x6e6f6973])[0]! & 0x7fffffff) | 0;
-    const out = step.run({ batch: batchTree, control: { seed: noiseSeed, step: current, lr: stepLr } }) as { loss: Float32Array; gradNorm: Float32Array };
+    let out: { loss: Float32Array; gradNorm: Float32Array };
+    if (!gradStep || !accumulated) {
+      out = step.run({ batch: makeBatch(current), control: { seed: noiseSeedOf(current), step: current, lr: stepLr } }) as typeof out;
+    } else {
+      gradStep.set({ params: Object.fromEntries(specs.map((s) => [s.name, step.input(`state/params/${s.name}`)])) });
+      for (const a of accumulated.values()) a.fill(0);
+      let lossSum = 0;
+      for (let micro = 0; micro < accum; micro++) {
+        const index = (current - 1) * accum + micro + 1;
+        gradStep.execute({ batch: makeBatch(index), control: { seed: noiseSeedOf(index) } });
+        lossSum += gradStep.output("loss")[0]!;
+        for (const s of specs) {
+          const g = gradStep.output(`grads/${s.name}`);
+          const a = accumulated.get(s.name)!;
+          for (let i = 0; i < a.length; i++) a[i]! += g[i]!;
+        }
+      }
+      const applied = step.run({ grads: Object.fromEntries(accumulated), control: { step: current, lr: stepLr, scale: 1 / accum } }) as { gradNorm: Float32Array };
+      out = { loss: Float32Array.of(lossSum / accum), gradNorm: applied.gradNorm };
+    }
     const loss = out.loss[0]!;
     if (!Number.isFinite(loss)) {
       stoppedBy = "nan";
@@ -269,6 +308,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const trained = current - (latest ?? 0);
   await plotLoss(path.join(options.out, "loss.png"), losses);
   step.dispose();
+  gradStep?.dispose();
   const result: TrainResult = { steps: current, losses, checkpoint: lastCheckpoint, seconds, imagesPerSecond: (trained * batch) / Math.max(seconds, 1e-9), stoppedBy };
   log(`trained ${trained} steps in ${seconds.toFixed(1)} s (${result.imagesPerSecond.toFixed(1)} images/s); checkpoint ${lastCheckpoint}; loss plot ${path.join(options.out, "loss.png")}; log ${logFile}`);
   return result;

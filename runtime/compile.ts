@@ -284,7 +284,7 @@ export function compile<E extends Pytree<unknown>>(fn: (inputs: Pytree<Tensor>) 
     const inputBuffer = program.inputs.get(leaf.node)!;
     if (program.outputs[i] !== inputBuffer) copies.set(i, inputBuffer);
   });
-  const arena = planArena(program);
+  const arena = planArena(program, storageBytes);
   const t2 = performance.now();
   const source = renderC(program, { templateSource: cpuTemplatePrelude });
   debugLog(2, () => `${name}: generated C (${source.length} bytes)\n${source}`);

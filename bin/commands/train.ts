@@ -19,7 +19,7 @@ const num = (flags: Map<string, string>, key: string): number | undefined => {
 
 const command: Command = {
   summary: "train the DiT from scratch on a data set (default: the Pokémon gen-1 set, built if missing)",
-  usage: "kiln train [--config tiny|aaa-0.1b|FILE.json] [--data DIR] [--steps N | --minutes M] [--batch B] [--lr X] [--seed S] [--out DIR] [--resume] [--save-steps N] [--clip-norm X] [--pure-bf16] [--checkpoint-blocks] [--text-encoder DIR] [--vae FILE] [--device cpu|cuda]",
+  usage: "kiln train [--config tiny|aaa-0.1b|FILE.json] [--data DIR] [--steps N | --minutes M] [--batch B] [--lr X] [--seed S] [--out DIR] [--resume] [--save-steps N] [--grad-accum N] [--clip-norm X] [--pure-bf16] [--checkpoint-blocks] [--text-encoder DIR] [--vae FILE] [--device cpu|cuda]",
   async run(argv) {
     const { flags } = parseArgs(argv, ["resume", "pure-bf16", "checkpoint-blocks"]);
     const device = flags.get("device") ?? "cpu";
@@ -46,6 +46,7 @@ const command: Command = {
       ...(num(flags, "lr") !== undefined ? { lr: num(flags, "lr")! } : {}),
       ...(num(flags, "seed") !== undefined ? { seed: num(flags, "seed")! } : {}),
       ...(num(flags, "save-steps") !== undefined ? { saveSteps: num(flags, "save-steps")! } : {}),
+      ...(num(flags, "grad-accum") !== undefined ? { gradAccum: num(flags, "grad-accum")! } : {}),
       ...(num(flags, "clip-norm") !== undefined ? { clipNorm: num(flags, "clip-norm")! } : {}),
       resume: flags.has("resume"),
       pureBf16: flags.has("pure-bf16"),

@@ -1,0 +1,105 @@
+// Properties of training: a resumed run reproduces the uninterrupted run's loss curve exactly; a
+// non-finite loss stops the run and keeps the last good checkpoint; Ctrl-C saves before stopping;
+// checkpoints carry the reference's DiT keys in bf16 and are checked strictly on load; a failed save
+// leaves the previous checkpoint intact; accumulation, clipping and pure-bf16 steps train.
+
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { beforeAll, describe, expect, test } from "vitest";
+import { ditConfig } from "../models/dit.ts";
+import { CONFIGS, modelParts, type ModelConfig } from "../models/config.ts";
+import { train, trainedSpecs } from "../models/train.ts";
+import { findLatestCheckpoint, loadDitWeights, checkpointPaths } from "../models/checkpoint.ts";
+import { openSafetensors, writeSafetensors } from "../runtime/safetensors.ts";
+import { writeShapesDataset } from "./helpers/tiny-data.ts";
+
+const config: ModelConfig = {
+  ...CONFIGS.tiny!,
+  name: "test-tiny",
+  dit: ditConfig({ dim: 32, depth: 1, heads: 2, latentChannels: 48, textDim: 32, posGrid: 8 }),
+  text: { kind: "tiny", config: { tableSize: 256, dim: 32, layers: 1, heads: 2, ffDim: 64, maxLength: 16 } },
+  height: 32,
+  width: 32,
+  batch: 2,
+  lr: 1e-3,
+};
+
+let data: string;
+const fresh = (name: string): string => mkdtempSync(path.join(tmpdir(), `kiln-train-${name}-`));
+
+beforeAll(async () => {
+  data = fresh("data");
+  await writeShapesDataset(data, 32, 6);
+}, 60_000);
+
+describe("training", () => {
+  test("a resumed run reproduces the uninterrupted run's loss curve exactly", async () => {
+    const whole = await train({ config, data, out: fresh("whole"), steps: 6, quiet: true });
+    const out = fresh("resumed");
+    const first = await train({ config, data, out, steps: 3, quiet: true });
+    const second = await train({ config, data, out, steps: 6, resume: true, quiet: true });
+    expect(first.losses).toEqual(whole.losses.slice(0, 3));
+    expect(second.losses).toEqual(whole.losses.slice(3));
+    expect(new Set(whole.losses).size).toBeGreaterThan(1);
+    const log = readFileSync(path.join(out, "train-log.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { step: number });
+    expect(log.map((l) => l.step)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  test("a non-finite loss stops the run and keeps the last good checkpoint", async () => {
+    const out = fresh("nan");
+    const result = await train({ config, data, out, steps: 50, lr: 1e30, saveSteps: 1, quiet: true });
+    expect(result.stoppedBy).toBe("nan");
+    const latest = findLatestCheckpoint(out);
+    expect(latest).toBe(result.steps);
+    const weights = loadDitWeights(checkpointPaths(out, latest!).dit, modelParts(config).ditSpec);
+    // The kept checkpoint's weights are finite; the step that produced a NaN was never saved.
+    expect([...weights.values()].every((w) => w.every(Number.isFinite))).toBe(true);
+    expect(existsSync(checkpointPaths(out, result.steps + 1).dit)).toBe(false);
+  });
+
+  test("Ctrl-C saves the current step and stops", async () => {
+    const out = fresh("sigint");
+    setTimeout(() => process.emit("SIGINT"), 1500);
+    const result = await train({ config, data, out, steps: 100_000, quiet: true });
+    expect(result.stoppedBy).toBe("interrupt");
+    expect(result.steps).toBeGreaterThan(0);
+    expect(findLatestCheckpoint(out)).toBe(result.steps);
+  });
+
+  test("checkpoints hold the reference's DiT keys in bf16, and a wrong key set is refused with the list", async () => {
+    const out = fresh("keys");
+    const result = await train({ config, data, out, steps: 1, quiet: true });
+    const parts = modelParts(config);
+    const reader = openSafetensors(result.checkpoint);
+    expect(reader.tensors.map((t) => t.name).sort()).toEqual(parts.ditSpec.map((s) => s.name).sort());
+    expect(new Set(reader.tensors.map((t) => t.dtype))).toEqual(new Set(["BF16"]));
+    expect(reader.metadata).toEqual({ format: "pt" });
+    reader.close();
+    const bad = path.join(out, "bad.safetensors");
+    const tensors = Object.fromEntries(parts.ditSpec.filter((s) => s.name !== "proj_out.bias").map((s) => [s.name, { dtype: "F32" as const, shape: s.shape, data: new Float32Array(s.shape.reduce((a, b) => a * b, 1)) }]));
+    tensors["blocks.0.extra"] = { dtype: "F32", shape: [1], data: new Float32Array(1) };
+    writeSafetensors(bad, tensors);
+    expect(() => loadDitWeights(bad, parts.ditSpec)).toThrow(/proj_out\.bias[\s\S]*blocks\.0\.extra|blocks\.0\.extra[\s\S]*proj_out\.bias/);
+  });
+
+  test("a save that fails midway leaves the previous checkpoint intact", async () => {
+    const out = fresh("full");
+    await train({ config, data, out, steps: 2, quiet: true });
+    const before = readFileSync(checkpointPaths(out, 2).dit);
+    // Make the next save fail: its training-state file's name is taken by a folder.
+    mkdirSync(checkpointPaths(out, 4).train);
+    await expect(train({ config, data, out, steps: 4, resume: true, quiet: true })).rejects.toThrow();
+    expect(findLatestCheckpoint(out)).toBe(2);
+    expect(readFileSync(checkpointPaths(out, 2).dit).equals(before)).toBe(true);
+  });
+
+  test("gradient accumulation, clipping and pure-bf16 steps train with finite, falling losses", async () => {
+    for (const extra of [{ gradAccum: 2 }, { clipNorm: 0.5 }, { pureBf16: true }]) {
+      const result = await train({ config, data, out: fresh("variant"), steps: 8, quiet: true, ...extra });
+      expect(result.losses.every(Number.isFinite), JSON.stringify(extra)).toBe(true);
+      expect(result.losses.length).toBe(8);
+    }
+    expect(trainedSpecs(modelParts(config)).some((s) => s.name.startsWith("text_encoder."))).toBe(true);
+  });
+});

@@ -3,54 +3,21 @@
 // step (a training step, a sampling step) with one native call.
 
 import koffi from "koffi";
-import {
-  debugLevel, debugLog, graphText, input as inputNode, param as paramNode, isHostArray, isTensor, roundBf16, roundF16, shapeStr, sizeOf,
-  treeLeaves, treeMap, type DType, type Pytree, type Shape, type Tensor,
-} from "../compiler/index.ts";
-import { schedule, kernelCount, describeGroup, type Schedule } from "../compiler/schedule.ts";
-import { lowerSchedule, type Program } from "../compiler/lower.ts";
+import { debugLevel, debugLog, graphText, isTensor, treeMap, type DType, type Pytree, type Tensor } from "../compiler/index.ts";
+import { kernelCount, describeGroup, type Schedule } from "../compiler/schedule.ts";
+import type { Program } from "../compiler/lower.ts";
 import { planArena, type ArenaPlan } from "../compiler/memory-plan.ts";
 import { renderC } from "../compiler/codegen/c.ts";
-import { inPlaceIsSafe } from "../compiler/donation.ts";
 import { cpuTemplatePrelude } from "../kernels/cpu/index.ts";
 import { compileC, evict, type CompiledLibrary } from "./cpu/toolchain.ts";
 import { allocate, type NativeBlock } from "./cpu/native.ts";
+import { flattenValues, leafValues, planStep, traceStep, type LeafInfo, type TraceOptions, type TypedArray } from "./trace.ts";
 
-/** Shape and dtype of an input leaf, when no example values are given. */
-export interface TensorSpec {
-  readonly shape: Shape;
-  readonly dtype?: DType;
-}
-export type ExampleLeaf = TensorSpec | { readonly shape: Shape; readonly dtype: DType; readonly data: ArrayLike<number> };
-export type TypedArray = Float32Array | Int32Array | Uint8Array;
+export type { ExampleLeaf, TensorSpec, TypedArray } from "./trace.ts";
 
-export interface CompileOptions {
+export interface CompileOptions extends TraceOptions {
+  /** "cpu" (this machine, through generated C) or "cuda" (an NVIDIA GPU, through generated CUDA). */
   device?: "cpu" | "cuda";
-  /**
-   * Top-level input keys whose buffers the step may overwrite: each output leaf at the same path
-   * (same shape and dtype) is written into the input's buffer, so state is updated in place and
-   * stays resident between runs.
-   */
-  donate?: readonly string[];
-  /** Input keys whose leaves are parameters (declared with role "param"); others are plain inputs. */
-  params?: readonly string[];
-  name?: string;
-}
-
-const isSpec = (x: unknown): x is ExampleLeaf => typeof x === "object" && x !== null && "shape" in x && Array.isArray((x as TensorSpec).shape);
-
-interface LeafInfo {
-  path: string;
-  node: Tensor;
-  shape: Shape;
-  dtype: DType;
-}
-
-function leafPaths(tree: Pytree<unknown>, isLeaf: (x: unknown) => boolean, prefix = ""): string[] {
-  if (isLeaf(tree)) return [prefix];
-  if (Array.isArray(tree)) return tree.flatMap((t, i) => leafPaths(t, isLeaf, prefix ? `${prefix}/${i}` : String(i)));
-  const obj = tree as Record<string, Pytree<unknown>>;
-  return Object.keys(obj).sort().flatMap((k) => leafPaths(obj[k]!, isLeaf, prefix ? `${prefix}/${k}` : k));
 }
 
 const storageBytes = (dtype: DType): number => (dtype === "bool" ? 1 : 4);
@@ -204,106 +171,45 @@ export class CompiledStep {
   }
 }
 
-function flattenValues(tree: Pytree<unknown>): [string, unknown][] {
-  const isLeaf = (x: unknown): boolean => ArrayBuffer.isView(x) || Array.isArray(x) && x.every((v) => typeof v === "number") || typeof x === "number" || isHostArray(x) || (isSpec(x) && "data" in (x as object));
-  const paths = leafPaths(tree, isLeaf);
-  const leaves = treeLeaves(tree as Pytree<unknown>, ((x: unknown) => isLeaf(x)) as (x: unknown) => x is unknown);
-  return paths.map((p, i) => [p, leaves[i]]);
-}
-
 function writeLeaf(leaf: LeafInfo, target: TypedArray, value: unknown): void {
-  let data: ArrayLike<number>;
-  if (typeof value === "number") data = [value];
-  else if (isHostArray(value) || (typeof value === "object" && value !== null && "data" in value && "shape" in value)) {
-    const v = value as { shape: Shape; data: ArrayLike<number> };
-    if (v.shape.length !== leaf.shape.length || v.shape.some((d, i) => d !== leaf.shape[i]))
-      throw new Error(`input '${leaf.path}': expected shape ${shapeStr(leaf.shape)} (${leaf.dtype}), received ${shapeStr(v.shape)}`);
-    data = v.data;
-  } else data = value as ArrayLike<number>;
-  const n = sizeOf(leaf.shape);
-  if (data.length !== n) throw new Error(`input '${leaf.path}': expected ${n} values for shape ${shapeStr(leaf.shape)} (${leaf.dtype}), received ${data.length}`);
-  if (leaf.dtype === "bf16") for (let i = 0; i < n; i++) target[i] = roundBf16(data[i]!);
-  else if (leaf.dtype === "f16") for (let i = 0; i < n; i++) target[i] = roundF16(data[i]!);
-  else target.set(data);
+  target.set(leafValues(leaf, value));
 }
-
-let stepCounter = 0;
 
 /**
  * Compile `fn` for the shapes of `example` (a pytree of arrays or { shape, dtype } specs). The
  * returned step takes values for the same tree (or any part of it; the rest stay resident).
+ * `device: "cuda"` compiles for an NVIDIA GPU (runtime/cuda/step.ts); the CPU is the default.
  */
 export function compile<E extends Pytree<unknown>>(fn: (inputs: Pytree<Tensor>) => Pytree<Tensor>, example: E, options: CompileOptions = {}): CompiledStep {
   const device = options.device ?? "cpu";
-  if (device !== "cpu") throw new Error(`compile: device '${device}' is not available in this build; the CUDA backend runs only on a GPU machine (see bench/gpu/README.md)`);
-  const name = options.name ?? `step${stepCounter++}`;
+  if (device !== "cpu") throw new Error(`compile: device '${device}' — use compileCuda from runtime/cuda/step.ts (it needs a GPU machine with libcuda and libnvrtc; see bench/gpu/README.md)`);
   const t0 = performance.now();
-  const paths = leafPaths(example, isSpec);
-  const specs = treeLeaves(example as Pytree<ExampleLeaf>, isSpec);
-  const paramKeys = new Set(options.params ?? []);
-  const leaves: LeafInfo[] = specs.map((spec, i) => {
-    const path = paths[i]!;
-    const dtype = spec.dtype ?? "f32";
-    const role = paramKeys.has(path.split("/")[0]!) ? "param" : "input";
-    const node = role === "param" ? paramNode(path, spec.shape, dtype) : inputNode(path, spec.shape, dtype);
-    return { path, node, shape: spec.shape, dtype };
-  });
-  const symbolic = treeMap(example as Pytree<ExampleLeaf>, isSpec, (_, i) => leaves[i]!.node);
-  const outputTree = fn(symbolic);
-  const outputs = treeLeaves(outputTree, isTensor);
-  const outputPaths = leafPaths(outputTree, isTensor);
+  const traced = traceStep(fn, example, options);
+  const { name, leaves, outputTree, outputs, outputPaths } = traced;
   const t1 = performance.now();
   debugLog(3, () => `${name}: L0 graph\n${graphText(outputs)}`);
-
-  const sched = schedule(outputs, leaves.map((l) => l.node));
+  const { schedule: sched, program, copies } = planStep(traced, options);
   debugLog(3, () => `${name}: L1 schedule, ${kernelCount(sched)} kernels\n${scheduleText(sched)}`);
-  // Donation: outputs at the same path as a donated input reuse its buffer when that is safe.
-  const donated = new Set(options.donate ?? []);
-  const byPath = new Map(leaves.map((l) => [l.path, l]));
-  const wanted = new Map<Tensor, Tensor>();
-  outputPaths.forEach((p, i) => {
-    const leaf = byPath.get(p);
-    const out = sched.roots[i]!;
-    if (!leaf || !donated.has(p.split("/")[0]!)) return;
-    if (leaf.dtype !== out.dtype || shapeStr(leaf.shape) !== shapeStr(out.shape))
-      throw new Error(`compile: output '${p}' is ${out.dtype}${shapeStr(out.shape)} but the donated input is ${leaf.dtype}${shapeStr(leaf.shape)}`);
-    if (out.op === "input" || outputs.indexOf(outputs[i]!) !== i) return;
-    wanted.set(out, leaf.node);
-  });
-  let program = lowerSchedule(sched, wanted);
-  const unsafe = [...wanted].filter(([, input]) => !inPlaceIsSafe(program, program.inputs.get(input)!));
-  if (unsafe.length) {
-    const safe = new Map([...wanted].filter(([root]) => !unsafe.some(([r]) => r === root)));
-    program = lowerSchedule(sched, safe);
-  }
-  // Donated outputs not written in place are copied into their input after each run.
-  const copies = new Map<number, number>();
-  outputPaths.forEach((p, i) => {
-    const leaf = byPath.get(p);
-    if (!leaf || !donated.has(p.split("/")[0]!)) return;
-    const inputBuffer = program.inputs.get(leaf.node)!;
-    if (program.outputs[i] !== inputBuffer) copies.set(i, inputBuffer);
-  });
   const arena = planArena(program, storageBytes);
   const t2 = performance.now();
   const source = renderC(program, { templateSource: cpuTemplatePrelude });
   debugLog(2, () => `${name}: generated C (${source.length} bytes)\n${source}`);
   const t3 = performance.now();
+  const times = (cc: number) => ({ trace: (t1 - t0) / 1e3, schedule: (t2 - t1) / 1e3, codegen: (t3 - t2) / 1e3, cc });
   let library = compileC(source);
   let step: CompiledStep;
   try {
-    step = new CompiledStep(name, program, arena, library, leaves, outputTree, outputPaths, copies, { trace: (t1 - t0) / 1e3, schedule: (t2 - t1) / 1e3, codegen: (t3 - t2) / 1e3, cc: library.seconds });
+    step = new CompiledStep(name, program, arena, library, leaves, outputTree, outputPaths, copies, times(library.seconds));
   } catch (error) {
     // A corrupt cache entry is rebuilt, not fatal.
     if (library.compiled) throw error;
     evict(library);
     library = compileC(source);
-    step = new CompiledStep(name, program, arena, library, leaves, outputTree, outputPaths, copies, { trace: (t1 - t0) / 1e3, schedule: (t2 - t1) / 1e3, codegen: (t3 - t2) / 1e3, cc: library.seconds });
+    step = new CompiledStep(name, program, arena, library, leaves, outputTree, outputPaths, copies, times(library.seconds));
   }
   debugLog(1, () => `${name}: ${program.kernels.length} kernels, arena ${(arena.bytes / 2 ** 20).toFixed(2)} MiB (${(arena.unplannedBytes / 2 ** 20).toFixed(2)} MiB without reuse), ${library.compiled ? `compiled in ${library.seconds.toFixed(2)} s` : "from cache"}`);
   return step;
 }
-
 
 function scheduleText(s: Schedule, indent = "  "): string {
   return s.groups.map((g) => (g.kind === "region" ? `${indent}region ${g.call.attrs.name}\n${scheduleText(g.inner, indent + "  ")}` : `${indent}${describeGroup(g)}`)).join("\n");

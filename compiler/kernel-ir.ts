@@ -532,3 +532,75 @@ export function substituteVars(e: Expr, replace: ReadonlyMap<string, Expr>): Exp
       return e satisfies never;
   }
 }
+
+/** The direct subexpressions of an expression. */
+export function exprChildren(e: Expr): Expr[] {
+  switch (e.op) {
+    case "load":
+      return [e.index];
+    case "unary":
+    case "cast":
+      return [e.a];
+    case "binary":
+      return [e.a, e.b];
+    case "select":
+      return [e.cond, e.a, e.b];
+    case "philox":
+      return [e.seed, e.index];
+    default:
+      return [];
+  }
+}
+
+/**
+ * Substitute variables and re-simplify the indices that changed. Memoised per call, since lowered
+ * expressions are DAGs with much sharing; untouched subexpressions are returned as they are.
+ */
+export function substituteSimplify(replace: ReadonlyMap<string, Expr>): (e: Expr) => Expr {
+  const memo = new Map<Expr, Expr>();
+  const go = (e: Expr): Expr => {
+    const hit = memo.get(e);
+    if (hit) return hit;
+    let out: Expr;
+    switch (e.op) {
+      case "const":
+      case "local":
+        out = e;
+        break;
+      case "var":
+        out = replace.get(e.name) ?? e;
+        break;
+      case "load": {
+        const index = go(e.index);
+        out = index === e.index ? e : { ...e, index: simplifyIndex(index) };
+        break;
+      }
+      case "unary":
+      case "cast": {
+        const a = go(e.a);
+        out = a === e.a ? e : ({ ...e, a } as Expr);
+        break;
+      }
+      case "binary": {
+        const [a, b] = [go(e.a), go(e.b)];
+        out = a === e.a && b === e.b ? e : e.type === "i32" ? simplifyIndex({ ...e, a, b }) : { ...e, a, b };
+        break;
+      }
+      case "select": {
+        const [cond, a, b] = [go(e.cond), go(e.a), go(e.b)];
+        out = cond === e.cond && a === e.a && b === e.b ? e : e.type === "i32" ? simplifyIndex({ ...e, cond, a, b }) : { ...e, cond, a, b };
+        break;
+      }
+      case "philox": {
+        const [seed, index] = [go(e.seed), go(e.index)];
+        out = seed === e.seed && index === e.index ? e : { ...e, seed, index: simplifyIndex(index) };
+        break;
+      }
+      default:
+        out = e satisfies never;
+    }
+    memo.set(e, out);
+    return out;
+  };
+  return go;
+}

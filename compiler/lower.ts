@@ -5,7 +5,7 @@
 import type { DType } from "./dtype.ts";
 import { shapeStr, sizeOf, type Shape, type Tensor } from "./graph.ts";
 import {
-  fconst, iconst, loopVar, simplifyIndex,
+  exprChildren, fconst, iconst, loopVar, simplifyIndex, substituteSimplify,
   type Epilogue, type Expr, type Kernel, type KernelBuffer, type Stmt,
 } from "./kernel-ir.ts";
 import { ExprLowering, flatIndex, indexVars, scalarType, unflatIndex } from "./lower-expr.ts";
@@ -60,59 +60,6 @@ export function mapExprs(stmts: readonly Stmt[], f: (e: Expr) => Expr): Stmt[] {
   });
 }
 
-/**
- * Substitute variables and re-simplify the indices that changed. Memoised per call, since lowered
- * expressions are DAGs with much sharing; untouched subexpressions are returned as they are.
- */
-function substituteSimplify(replace: ReadonlyMap<string, Expr>): (e: Expr) => Expr {
-  const memo = new Map<Expr, Expr>();
-  const go = (e: Expr): Expr => {
-    const hit = memo.get(e);
-    if (hit) return hit;
-    let out: Expr;
-    switch (e.op) {
-      case "const":
-      case "local":
-        out = e;
-        break;
-      case "var":
-        out = replace.get(e.name) ?? e;
-        break;
-      case "load": {
-        const index = go(e.index);
-        out = index === e.index ? e : { ...e, index: simplifyIndex(index) };
-        break;
-      }
-      case "unary":
-      case "cast": {
-        const a = go(e.a);
-        out = a === e.a ? e : ({ ...e, a } as Expr);
-        break;
-      }
-      case "binary": {
-        const [a, b] = [go(e.a), go(e.b)];
-        out = a === e.a && b === e.b ? e : e.type === "i32" ? simplifyIndex({ ...e, a, b }) : { ...e, a, b };
-        break;
-      }
-      case "select": {
-        const [cond, a, b] = [go(e.cond), go(e.a), go(e.b)];
-        out = cond === e.cond && a === e.a && b === e.b ? e : e.type === "i32" ? simplifyIndex({ ...e, cond, a, b }) : { ...e, cond, a, b };
-        break;
-      }
-      case "philox": {
-        const [seed, index] = [go(e.seed), go(e.index)];
-        out = seed === e.seed && index === e.index ? e : { ...e, seed, index: simplifyIndex(index) };
-        break;
-      }
-      default:
-        out = e satisfies never;
-    }
-    memo.set(e, out);
-    return out;
-  };
-  return go;
-}
-
 function anyExpr(stmts: readonly Stmt[], pred: (e: Expr) => boolean): boolean {
   let hit = false;
   mapExprs(stmts, (e) => {
@@ -146,23 +93,6 @@ function mentionsVar(e: Expr, name: string, memo: Map<Expr, boolean>): boolean {
   return r;
 }
 
-function exprChildren(e: Expr): Expr[] {
-  switch (e.op) {
-    case "load":
-      return [e.index];
-    case "unary":
-    case "cast":
-      return [e.a];
-    case "binary":
-      return [e.a, e.b];
-    case "select":
-      return [e.cond, e.a, e.b];
-    case "philox":
-      return [e.seed, e.index];
-    default:
-      return [];
-  }
-}
 
 /**
  * Nested loops over `vars` (outermost first) around `body`, merging neighbours whose merged index

@@ -3,8 +3,9 @@
 // nodes it fuses; templates (GEMM, attention) are called through their argument structs, their
 // source supplied by the device that compiles the file.
 
-import { exprKey, unreachable, type Expr, type Kernel, type KernelBuffer, type Stmt } from "../kernel-ir.ts";
+import { exprChildren, exprKey, unreachable, type Expr, type Kernel, type KernelBuffer, type Stmt } from "../kernel-ir.ts";
 import type { Program } from "../lower.ts";
+import { spelling } from "./op-spelling.ts";
 
 /** Helpers every generated file gets: vectorisable exp2, bf16/f16 rounding, kiln's Philox, NaN-propagating max. */
 const PRELUDE = `#include <stdint.h>
@@ -54,6 +55,12 @@ static inline float kiln_philox(uint32_t seed, uint32_t offset, uint32_t i) {
 }
 `;
 
+/** C spells exp2 with kiln's vectorisable polynomial, and integer min/max with its helpers. */
+const C_SPELLING = spelling({
+  unary: { exp2: (a) => `kiln_vexp2(${a})` },
+  binary: { max: (a, b, type) => (type === "f32" ? `kiln_maxf(${a}, ${b})` : `kiln_maxi(${a}, ${b})`), min: (a, b) => `kiln_mini(${a}, ${b})` },
+});
+
 const cType = (t: Expr["type"]): string => (t === "f32" ? "float" : t === "i32" ? "int32_t" : "int");
 const storageType = (dtype: KernelBuffer["dtype"]): string => (dtype === "i32" ? "int32_t" : dtype === "bool" ? "uint8_t" : "float");
 
@@ -93,7 +100,7 @@ class Emitter {
       uses.set(key, (uses.get(key) ?? 0) + 1);
       if (seen.has(key)) return;
       seen.add(key);
-      for (const child of children(e)) visit(child, seen);
+      for (const child of exprChildren(e)) visit(child, seen);
     };
     const seen = new Set<string>();
     for (const s of stmts) for (const e of stmtExprs(s)) visit(e, seen);
@@ -103,7 +110,7 @@ class Emitter {
       const bind = (e: Expr): void => {
         const key = exprKey(e);
         if (scope.has(key) || e.op === "const" || e.op === "var" || e.op === "local") return;
-        for (const child of children(e)) bind(child);
+        for (const child of exprChildren(e)) bind(child);
         if ((uses.get(key) ?? 0) > 1) {
           const name = `t${this.temp++}`;
           this.line(depth, `const ${cType(e.type)} ${name} = ${this.expr(e, scope)};`);
@@ -171,51 +178,9 @@ class Emitter {
       case "load":
         return `b${e.buffer}[${r(e.index)}]`;
       case "unary":
-        switch (e.fn) {
-          case "neg":
-            return `(-${r(e.a)})`;
-          case "exp2":
-            return `kiln_vexp2(${r(e.a)})`;
-          case "log2":
-            return `log2f(${r(e.a)})`;
-          case "sin":
-            return `sinf(${r(e.a)})`;
-          case "sqrt":
-            return `sqrtf(${r(e.a)})`;
-          case "recip":
-            return `(1.0f / ${r(e.a)})`;
-          case "round_bf16":
-            return `kiln_round_bf16(${r(e.a)})`;
-          case "round_f16":
-            return `kiln_round_f16(${r(e.a)})`;
-          default:
-            return unreachable(e);
-        }
-      case "binary": {
-        const [a, b] = [r(e.a), r(e.b)];
-        switch (e.fn) {
-          case "add":
-            return `(${a} + ${b})`;
-          case "mul":
-            return `(${a} * ${b})`;
-          case "idiv":
-            return `(${a} / ${b})`;
-          case "mod":
-            return `(${a} % ${b})`;
-          case "max":
-            return e.type === "f32" ? `kiln_maxf(${a}, ${b})` : `kiln_maxi(${a}, ${b})`;
-          case "min":
-            return `kiln_mini(${a}, ${b})`;
-          case "lt":
-            return `(${a} < ${b})`;
-          case "eq":
-            return `(${a} == ${b})`;
-          case "and":
-            return `(${a} && ${b})`;
-          default:
-            return unreachable(e);
-        }
-      }
+        return C_SPELLING.unary[e.fn](r(e.a));
+      case "binary":
+        return C_SPELLING.binary[e.fn](r(e.a), r(e.b), e.type);
       case "select":
         return `(${r(e.cond)} ? ${r(e.a)} : ${r(e.b)})`;
       case "cast":
@@ -228,23 +193,6 @@ class Emitter {
   }
 }
 
-function children(e: Expr): Expr[] {
-  switch (e.op) {
-    case "load":
-      return [e.index];
-    case "unary":
-    case "cast":
-      return [e.a];
-    case "binary":
-      return [e.a, e.b];
-    case "select":
-      return [e.cond, e.a, e.b];
-    case "philox":
-      return [e.seed, e.index];
-    default:
-      return [];
-  }
-}
 
 function stmtExprs(s: Stmt): Expr[] {
   switch (s.s) {
@@ -270,7 +218,7 @@ function buffersIn(stmts: readonly Stmt[]): Set<number> {
   const ids = new Set<number>();
   const walk = (e: Expr): void => {
     if (e.op === "load") ids.add(e.buffer);
-    children(e).forEach(walk);
+    exprChildren(e).forEach(walk);
   };
   for (const s of stmts) {
     if (s.s === "store") ids.add(s.buffer);

@@ -4,6 +4,7 @@
 // statements become the device's tensor-core templates when it has one for the problem (the
 // epilogue printed as the GEMM template's device function), else the SIMT code of the lowering.
 
+import { C_FAMILY } from "./op-spelling.ts";
 import { unreachable, exprKey, type Expr } from "../kernel-ir.ts";
 import type { CudaKernelParam, CudaKernelSource, CudaTemplates } from "./cuda-templates.ts";
 import { exprChildren, forEachStmt, stmtExprs, type ArrayDecl, type GStmt, type GlobalParam, type GpuKernel, type StorageType } from "./gpu-ir.ts";
@@ -374,51 +375,9 @@ class CudaEmitter {
         return e.type === naturalType(dtype) || (e.type !== "f32" && naturalType(dtype) !== "f32") ? text : `((${valueType(e.type)})${text})`;
       }
       case "unary":
-        switch (e.fn) {
-          case "neg":
-            return `(-${r(e.a)})`;
-          case "exp2":
-            return `exp2f(${r(e.a)})`;
-          case "log2":
-            return `log2f(${r(e.a)})`;
-          case "sin":
-            return `sinf(${r(e.a)})`;
-          case "sqrt":
-            return `sqrtf(${r(e.a)})`;
-          case "recip":
-            return `(1.0f / ${r(e.a)})`;
-          case "round_bf16":
-            return `kiln_round_bf16(${r(e.a)})`;
-          case "round_f16":
-            return `kiln_round_f16(${r(e.a)})`;
-          default:
-            return unreachable(e);
-        }
-      case "binary": {
-        const [a, b] = [r(e.a), r(e.b)];
-        switch (e.fn) {
-          case "add":
-            return `(${a} + ${b})`;
-          case "mul":
-            return `(${a} * ${b})`;
-          case "idiv":
-            return `(${a} / ${b})`;
-          case "mod":
-            return `(${a} % ${b})`;
-          case "max":
-            return e.type === "f32" ? `kiln_maxf(${a}, ${b})` : `max(${a}, ${b})`;
-          case "min":
-            return `min(${a}, ${b})`;
-          case "lt":
-            return `(${a} < ${b})`;
-          case "eq":
-            return `(${a} == ${b})`;
-          case "and":
-            return `(${a} && ${b})`;
-          default:
-            return unreachable(e);
-        }
-      }
+        return C_FAMILY.unary[e.fn](r(e.a));
+      case "binary":
+        return C_FAMILY.binary[e.fn](r(e.a), r(e.b), e.type);
       case "select":
         return `(${r(e.cond)} ? ${r(e.a)} : ${r(e.b)})`;
       case "cast":

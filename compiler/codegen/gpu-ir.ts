@@ -131,20 +131,4 @@ export function stmtExprs(s: GStmt): Expr[] {
   }
 }
 
-export function exprChildren(e: Expr): Expr[] {
-  switch (e.op) {
-    case "load":
-      return [e.index];
-    case "unary":
-    case "cast":
-      return [e.a];
-    case "binary":
-      return [e.a, e.b];
-    case "select":
-      return [e.cond, e.a, e.b];
-    case "philox":
-      return [e.seed, e.index];
-    default:
-      return [];
-  }
-}
+export { exprChildren } from "../kernel-ir.ts";

@@ -12,7 +12,7 @@
 // Kernels of any other shape fall back to one thread running the L2 statements in order.
 
 import { itemSize } from "../dtype.ts";
-import { affine, simplifyIndex, unreachable, type Expr, type Kernel, type KernelBuffer, type Stmt } from "../kernel-ir.ts";
+import { affine, simplifyIndex, substituteSimplify, unreachable, type Expr, type Kernel, type KernelBuffer, type Stmt } from "../kernel-ir.ts";
 import type { Program } from "../lower.ts";
 import {
   accCombine, accIdentity, add, blockVar, div, eq, exprChildren, i, local, lt, mod, mul, threadVar,
@@ -190,62 +190,13 @@ export function unflatten(vars: readonly Var[], flat: Expr): Map<string, Expr> {
   return out;
 }
 
-/** Substitute variables and simplify the integer subexpressions that change (memoised over the DAG). */
-export function substituter(replace: ReadonlyMap<string, Expr>): (e: Expr) => Expr {
-  const memo = new Map<Expr, Expr>();
-  const go = (e: Expr): Expr => {
-    const hit = memo.get(e);
-    if (hit) return hit;
-    let out: Expr;
-    switch (e.op) {
-      case "const":
-      case "local":
-        out = e;
-        break;
-      case "var":
-        out = replace.get(e.name) ?? e;
-        break;
-      case "load": {
-        const index = go(e.index);
-        out = index === e.index ? e : { ...e, index: simplifyIndex(index) };
-        break;
-      }
-      case "unary":
-      case "cast": {
-        const a = go(e.a);
-        out = a === e.a ? e : ({ ...e, a } as Expr);
-        break;
-      }
-      case "binary": {
-        const [a, b] = [go(e.a), go(e.b)];
-        out = a === e.a && b === e.b ? e : e.type === "i32" ? simplifyIndex({ ...e, a, b }) : { ...e, a, b };
-        break;
-      }
-      case "select": {
-        const [cond, a, b] = [go(e.cond), go(e.a), go(e.b)];
-        out = cond === e.cond && a === e.a && b === e.b ? e : e.type === "i32" ? simplifyIndex({ ...e, cond, a, b }) : { ...e, cond, a, b };
-        break;
-      }
-      case "philox": {
-        const [seed, index] = [go(e.seed), go(e.index)];
-        out = seed === e.seed && index === e.index ? e : { ...e, seed, index: simplifyIndex(index) };
-        break;
-      }
-      default:
-        out = e satisfies never;
-    }
-    memo.set(e, out);
-    return out;
-  };
-  return go;
-}
 
 /**
  * L2 statements as GPU statements run by one thread, in order, after substituting `replace`:
  * loops stay loops, accumulators become mutable locals, accumulating stores become atomic adds.
  */
 export function sequential(stmts: readonly Stmt[], replace: ReadonlyMap<string, Expr> = new Map(), accumulate: "atomic" | "owned" = "atomic"): GStmt[] {
-  const f = substituter(replace);
+  const f = substituteSimplify(replace);
   const go = (list: readonly Stmt[]): GStmt[] =>
     list.flatMap((s): GStmt[] => {
       switch (s.s) {

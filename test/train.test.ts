@@ -19,6 +19,7 @@ const config: ModelConfig = {
   name: "test-tiny",
   dit: ditConfig({ dim: 32, depth: 1, heads: 2, latentChannels: 48, textDim: 32, posGrid: 8 }),
   text: { kind: "tiny", config: { tableSize: 256, dim: 32, layers: 1, heads: 2, ffDim: 64, maxLength: 16 } },
+  vae: { kind: "pixel", config: { patchSize: 4 } },
   height: 32,
   width: 32,
   batch: 2,

@@ -1,7 +1,7 @@
 // The rows of `kiln bench cpu`: what each row computes, as plain data with its FLOP and byte counts,
 // shared by kiln's side of the benchmark and by the TensorFlow.js and jax-js peers (bench/peers/).
 
-import { type AaaDitConfig, ditForwardFlops, ditParamCount, ditTrainStepFlops, imageTokens, tinyDitConfig } from "./tiny-dit.ts";
+import { type AaaDitConfig, ditForwardFlops, ditParamCount, ditTrainStepFlops, imageTokens, startDitConfig, tinyDitConfig } from "./tiny-dit.ts";
 
 const f32 = 4;
 
@@ -75,11 +75,11 @@ function ditInputElements(config: AaaDitConfig, batch: number): number {
 }
 
 /** Bytes: parameters and both AdamW moments read and written once, inputs and target read once. */
-export function ditTrainStepRow(batch: number, config: AaaDitConfig = tinyDitConfig): BenchRow {
+export function ditTrainStepRow(batch: number, config: AaaDitConfig = tinyDitConfig, label = ""): BenchRow {
   const params = ditParamCount(config);
   const target = batch * config.latentChannels * imageTokens(config);
   return {
-    kind: "dit_train_step", batch, config, name: `dit_train_step b${batch}`,
+    kind: "dit_train_step", batch, config, name: `dit_train_step${label} b${batch}`,
     flops: ditTrainStepFlops(config, batch),
     bytes: f32 * (3 * 2 * params + ditInputElements(config, batch) + target),
     metric: "GFLOP/s",
@@ -113,6 +113,8 @@ export function cpuRows(): BenchRow[] {
     attentionRow(1, 32, 32, 384),
     ditTrainStepRow(8),
     ditForwardRow(2),
+    // The DiT that `npm start` trains (models/config.ts "tiny"): 8×8 tokens of 192 pixel values, 32 text tokens × 128.
+    ditTrainStepRow(16, startDitConfig, " (npm start's DiT)"),
   ];
 }
 

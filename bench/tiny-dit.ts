@@ -55,6 +55,9 @@ export const tinyDitConfig: AaaDitConfig = {
   rmsNormEps: 2 ** -23,
 };
 
+/** The DiT of the embedded default (`npm start`, models/config.ts "tiny"), without its jointly trained text encoder. */
+export const startDitConfig: AaaDitConfig = { ...tinyDitConfig, latentChannels: 192, latentHeight: 8, latentWidth: 8, textFeatures: 128 };
+
 /** The reference 0.1B AAADiT (spec Appendix A) at 256², for checking the parameter list against the spec. */
 export const referenceAaaDitConfig: AaaDitConfig = {
   dim: 1024,

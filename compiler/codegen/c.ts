@@ -113,7 +113,9 @@ class Emitter {
         for (const child of exprChildren(e)) bind(child);
         if ((uses.get(key) ?? 0) > 1) {
           const name = `t${this.temp++}`;
-          this.line(depth, `const ${cType(e.type)} ${name} = ${this.expr(e, scope)};`);
+          // Integer temporaries are indices: as long (like the loop variables) they stay affine, so
+          // gcc vectorises with contiguous loads instead of gathers.
+          this.line(depth, `const ${e.type === "i32" ? "long" : cType(e.type)} ${name} = ${this.expr(e, scope)};`);
           scope.set(key, name);
         }
       };

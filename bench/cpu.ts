@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import koffi from "koffi";
 import { nn, ops, type Tensor } from "../compiler/index.ts";
-import { compile, type CompiledStep } from "../runtime/compile.ts";
+import { compile, loadLibrary, type CompiledStep } from "../runtime/compile.ts";
 import { compileC } from "../runtime/cpu/toolchain.ts";
 import { ditForward, ditConfig } from "../models/dit.ts";
 import { adamwUpdate } from "../models/optim.ts";
@@ -76,7 +76,7 @@ int kiln_threads(void) { return omp_get_max_threads(); }
 `;
 
 function measureCeilings(): BenchReport["machine"] {
-  const lib = koffi.load(compileC(CEILING_C).library);
+  const lib = loadLibrary(compileC(CEILING_C).library);
   const peak = lib.func("double kiln_peak_fma(long iterations)") as (n: number) => number;
   const triad = lib.func("void kiln_triad(float* a, const float* b, const float* c, long n)") as (a: Float32Array, b: Float32Array, c: Float32Array, n: number) => void;
   const threads = Number(lib.func("int kiln_threads(void)")());
@@ -262,7 +262,7 @@ function openBlasRow(timing: { warmup: number; iters: number }): RowResult | und
   const candidates = [process.env.KILN_OPENBLAS, "/usr/lib/x86_64-linux-gnu/libopenblas.so.0", "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0"];
   const file = candidates.find((p): p is string => p !== undefined && existsSync(p));
   if (!file) return undefined;
-  const lib = koffi.load(file);
+  const lib = loadLibrary(file);
   const sgemm = lib.func("void cblas_sgemm(int, int, int, int, int, int, float, const float*, int, const float*, int, float, float*, int)") as (...args: unknown[]) => void;
   const n = 1024;
   const [a, b, c] = [fill(n * n, 1), fill(n * n, 2), new Float32Array(n * n)];

@@ -20,6 +20,17 @@ export interface CompileOptions extends TraceOptions {
   device?: "cpu" | "cuda";
 }
 
+/**
+ * Compiled libraries stay loaded for the life of the process: unloading a library whose OpenMP
+ * regions ran can pull code out from under libgomp's pooled threads (seen as a crash in libgomp).
+ */
+const loadedLibraries: ReturnType<typeof koffi.load>[] = [];
+export function loadLibrary(file: string): ReturnType<typeof koffi.load> {
+  const lib = koffi.load(file);
+  loadedLibraries.push(lib);
+  return lib;
+}
+
 const storageBytes = (dtype: DType): number => (dtype === "bool" ? 1 : 4);
 
 function viewFor(block: NativeBlock, offset: number, dtype: DType, count: number): TypedArray {
@@ -59,7 +70,7 @@ export class CompiledStep {
     copies: ReadonlyMap<number, number>,
     readonly compileSeconds: { trace: number; schedule: number; codegen: number; cc: number },
   ) {
-    const lib = koffi.load(library.library);
+    const lib = loadLibrary(library.library);
     this.step = lib.func("int kiln_step(void* table, double* times)") as (t: BigUint64Array, times: Float64Array | null) => number;
     this.table = new BigUint64Array(program.buffers.length);
     this.times = new Float64Array(program.kernels.length);

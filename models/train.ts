@@ -15,6 +15,7 @@ import { initParams, type ParamSpec, type ParamValues } from "./params.ts";
 import { findLatestCheckpoint, loadTrainingState, saveCheckpoint, zerosLike, checkpointPaths, type TrainingState } from "./checkpoint.ts";
 import { modelParts, TEXT_PREFIX, type ModelConfig, type ModelParts } from "./config.ts";
 import { promptIds } from "./prompts.ts";
+import { encodedCacheKey, readEncoded, weightsFingerprint, writeEncoded } from "./data/encoded-cache.ts";
 import { progressBar } from "./progress.ts";
 import { plotLoss } from "./plot.ts";
 import { writeSafetensors } from "../runtime/safetensors.ts";
@@ -68,7 +69,10 @@ export function trainedSpecs(parts: ModelParts): ParamSpec[] {
   return [...parts.ditSpec, ...text];
 }
 
-/** Encode the data set once: latents through the (frozen) VAE, prompts to ids or frozen embeddings. */
+/**
+ * Encode the data set once: latents through the (frozen) VAE and, for a frozen text encoder, prompt
+ * embeddings — cached on disk beside the data (models/data/encoded-cache.ts) for later runs.
+ */
 async function encodeData(parts: ModelParts, options: TrainOptions, log: (s: string) => void): Promise<EncodedData> {
   const [, h, w] = parts.latent;
   const height = h * parts.vae.downsample;
@@ -76,44 +80,57 @@ async function encodeData(parts: ModelParts, options: TrainOptions, log: (s: str
   const metadataPath = ["metadata.csv", "metadata.json", "metadata.jsonl"].map((f) => path.join(options.data, f)).find((f) => existsSync(f));
   if (!metadataPath) throw new Error(`train: no metadata.csv, metadata.json or metadata.jsonl in ${options.data} (build the Pokémon set with 'kiln data pokemon --out ${options.data}')`);
   const dataset = await openDataset({ metadataPath, basePath: path.join(options.data, "images"), height, width, onWarning: (w) => log(`skipped: ${formatWarning(w)}`) });
-  const items = [];
-  for (let i = 0; i < dataset.entries.length; i++) {
-    const item = await dataset.load(i);
-    if (item) items.push(item);
-  }
-  if (items.length === 0) throw new Error(`train: no usable image in ${options.data} (${dataset.warnings.length} rows skipped)`);
-  const vaeWeights = options.frozen?.vae ?? new Map();
-  const encode = compile(
-    (t) => {
-      const { params, x } = t as { params: Record<string, Tensor>; x: Tensor };
-      return parts.vae.encode(params, x);
-    },
-    { params: specTree(parts.vae.paramSpec), x: { shape: [1, 3, height, width] } },
-    { name: `vae_${parts.vae.name}_encode` },
-  );
-  encode.set({ params: Object.fromEntries(vaeWeights) });
-  const latents = items.map((item) => encode.run({ x: item.image }) as Float32Array);
-  encode.dispose();
-  const prompts = items.map((item) => item.prompt);
-  const tokenized = prompts.map((p) => promptIds(parts.text, p));
-  let embeds: Float32Array[] = [];
-  if (!parts.config.trainText) {
-    const textWeights = options.frozen?.text;
-    if (!textWeights) throw new Error(`train: the ${parts.text.name} text encoder is frozen and needs its weights (--text-encoder DIR)`);
-    const L = parts.text.maxLength;
-    const encodeText = compile(
+  const vaeWeights = options.frozen?.vae ?? new Map<string, Float32Array>();
+  const textWeights = options.frozen?.text;
+  const { config } = parts;
+  const key = encodedCacheKey(metadataPath, dataset.entries.map((e) => e.file), {
+    height, width, vae: config.vae, vaeWeights: weightsFingerprint(vaeWeights),
+    text: config.trainText ? null : { choice: config.text, weights: textWeights ? weightsFingerprint(textWeights) : null },
+  });
+  let encoded = readEncoded(options.data, key);
+  if (encoded) log(`encoded data from the cache (${encoded.latents.length} images)`);
+  else {
+    const items = [];
+    for (let i = 0; i < dataset.entries.length; i++) {
+      const item = await dataset.load(i);
+      if (item) items.push(item);
+    }
+    if (items.length === 0) throw new Error(`train: no usable image in ${options.data} (${dataset.warnings.length} rows skipped)`);
+    const encode = compile(
       (t) => {
-        const { params, ids, mask } = t as { params: Record<string, Tensor>; ids: Tensor; mask: Tensor };
-        return parts.text.encode(params, ids, mask);
+        const { params, x } = t as { params: Record<string, Tensor>; x: Tensor };
+        return parts.vae.encode(params, x);
       },
-      { params: specTree(parts.text.paramSpec), ids: { shape: [1, L], dtype: "i32" }, mask: { shape: [1, L], dtype: "i32" } },
-      { name: `text_${parts.text.name}_encode` },
+      { params: specTree(parts.vae.paramSpec), x: { shape: [1, 3, height, width] } },
+      { name: `vae_${parts.vae.name}_encode` },
     );
-    encodeText.set({ params: Object.fromEntries(textWeights) });
-    embeds = tokenized.map((t) => encodeText.run({ ids: t.ids, mask: t.mask }) as Float32Array);
-    encodeText.dispose();
+    encode.set({ params: Object.fromEntries(vaeWeights) });
+    const latents = items.map((item) => encode.run({ x: item.image }) as Float32Array);
+    encode.dispose();
+    let embeds: Float32Array[] = [];
+    if (!config.trainText) {
+      if (!textWeights) throw new Error(`train: the ${parts.text.name} text encoder is frozen and needs its weights (--text-encoder DIR)`);
+      const L = parts.text.maxLength;
+      const encodeText = compile(
+        (t) => {
+          const { params, ids, mask } = t as { params: Record<string, Tensor>; ids: Tensor; mask: Tensor };
+          return parts.text.encode(params, ids, mask);
+        },
+        { params: specTree(parts.text.paramSpec), ids: { shape: [1, L], dtype: "i32" }, mask: { shape: [1, L], dtype: "i32" } },
+        { name: `text_${parts.text.name}_encode` },
+      );
+      encodeText.set({ params: Object.fromEntries(textWeights) });
+      embeds = items.map((item) => {
+        const t = promptIds(parts.text, item.prompt);
+        return encodeText.run({ ids: t.ids, mask: t.mask }) as Float32Array;
+      });
+      encodeText.dispose();
+    }
+    encoded = { prompts: items.map((i) => i.prompt), files: items.map((i) => i.file), latents, embeds };
+    writeEncoded(options.data, key, encoded);
   }
-  return { latents, prompts, ids: tokenized.map((t) => t.ids), masks: tokenized.map((t) => t.mask), embeds };
+  const tokenized = encoded.prompts.map((p) => promptIds(parts.text, p));
+  return { latents: encoded.latents, prompts: encoded.prompts, ids: tokenized.map((t) => t.ids), masks: tokenized.map((t) => t.mask), embeds: encoded.embeds };
 }
 
 /** Uniform in [0, 1) for (seed, step, lane): kiln's Philox, so a resumed run draws the same values. */

@@ -3,7 +3,7 @@
 // checkpoints carry the reference's DiT keys in bf16 and are checked strictly on load; a failed save
 // leaves the previous checkpoint intact; accumulation, clipping and pure-bf16 steps train.
 
-import { existsSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, utimesSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
@@ -93,6 +93,24 @@ describe("training", () => {
     await expect(train({ config, data, out, steps: 4, resume: true, quiet: true })).rejects.toThrow();
     expect(findLatestCheckpoint(out)).toBe(2);
     expect(readFileSync(checkpointPaths(out, 2).dit).equals(before)).toBe(true);
+  });
+
+  test("the encoded data set is cached beside the data and reused until an image changes", async () => {
+    const local = fresh("cache-data");
+    await writeShapesDataset(local, 32, 4);
+    const cacheDir = path.join(local, ".kiln-cache");
+    await train({ config, data: local, out: fresh("cache-a"), steps: 1, quiet: true });
+    const first = readdirSync(cacheDir);
+    expect(first.length).toBe(1);
+    const stamp = statSync(path.join(cacheDir, first[0]!)).mtimeMs;
+    await train({ config, data: local, out: fresh("cache-b"), steps: 1, quiet: true });
+    expect(readdirSync(cacheDir)).toEqual(first);
+    expect(statSync(path.join(cacheDir, first[0]!)).mtimeMs).toBe(stamp);
+    // A changed image gets a new entry.
+    await writeShapesDataset(local, 32, 4);
+    utimesSync(path.join(local, "images", "0.png"), new Date(), new Date(Date.now() + 5000));
+    await train({ config, data: local, out: fresh("cache-c"), steps: 1, quiet: true });
+    expect(readdirSync(cacheDir).length).toBe(2);
   });
 
   test("gradient accumulation, clipping and pure-bf16 steps train with finite, falling losses", async () => {

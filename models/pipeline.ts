@@ -5,7 +5,7 @@
 
 import sharp from "sharp";
 import { nn, ops, roundBf16, type Tensor } from "../compiler/index.ts";
-import { compile, type CompiledStep } from "../runtime/compile.ts";
+import { compileStep, type Device, type Step } from "../runtime/step.ts";
 import { ditForward } from "./dit.ts";
 import { setTimesteps, timestepIndex, addNoise } from "./scheduler.ts";
 import { torchCpuRandnBf16 } from "./noise.ts";
@@ -40,14 +40,14 @@ const specTree = (specs: readonly { name: string; shape: readonly number[] }[]) 
 
 /** A pipeline for one model at one resolution: its steps are compiled on first use and reused. */
 export class Sampler {
-  private textSteps = new Map<number, CompiledStep>();
-  private denoiseSteps = new Map<number, CompiledStep>();
-  private decodeStep?: CompiledStep;
-  private encodeStep?: CompiledStep;
+  private textSteps = new Map<number, Step>();
+  private denoiseSteps = new Map<number, Step>();
+  private decodeStep?: Step;
+  private encodeStep?: Step;
   readonly height: number;
   readonly width: number;
 
-  constructor(readonly parts: ModelParts, readonly weights: Weights) {
+  constructor(readonly parts: ModelParts, readonly weights: Weights, readonly device: Device = "cpu") {
     this.height = parts.latent[1] * parts.vae.downsample;
     this.width = parts.latent[2] * parts.vae.downsample;
   }
@@ -58,13 +58,13 @@ export class Sampler {
     const n = prompts.length;
     let step = this.textSteps.get(n);
     if (!step) {
-      step = compile(
+      step = compileStep(
         (t) => {
           const { params, ids, mask } = t as { params: Record<string, Tensor>; ids: Tensor; mask: Tensor };
           return text.encode(params, ids, mask);
         },
         { params: specTree(text.paramSpec), ids: { shape: [n, text.maxLength], dtype: "i32" }, mask: { shape: [n, text.maxLength], dtype: "i32" } },
-        { name: `text_encoder_${text.name}_${n}` },
+        { name: `text_encoder_${text.name}_${n}`, device: this.device },
       );
       step.set({ params: tree(this.weights.text) });
       this.textSteps.set(n, step);
@@ -74,14 +74,14 @@ export class Sampler {
   }
 
   /** One denoising step for `images` latents (doubled into positive and negative branches with guidance): latents ← latents + v·(σ' − σ). */
-  private denoiser(images: number, guided: boolean): CompiledStep {
+  private denoiser(images: number, guided: boolean): Step {
     const key = images * 2 + (guided ? 1 : 0);
     let step = this.denoiseSteps.get(key);
     if (step) return step;
     const { config, latent, text } = this.parts;
     const [c, h, w] = latent;
     const branches = guided ? 2 * images : images;
-    step = compile(
+    step = compileStep(
       (t) => {
         const { params, latents, embeds, timestep, dt, cfg } = t as Record<string, Tensor> & { params: Record<string, Tensor> };
         const batched = guided ? ops.concat([latents!, latents!], 0) : latents!;
@@ -102,25 +102,25 @@ export class Sampler {
         dt: { shape: [] },
         cfg: { shape: [] },
       },
-      { name: `denoise_${config.name}_${images}${guided ? "_cfg" : ""}` },
+      { name: `denoise_${config.name}_${images}${guided ? "_cfg" : ""}`, device: this.device },
     );
     step.set({ params: tree(this.weights.dit) });
     this.denoiseSteps.set(key, step);
     return step;
   }
 
-  private vaeStep(direction: "encode" | "decode"): CompiledStep {
+  private vaeStep(direction: "encode" | "decode"): Step {
     const existing = direction === "encode" ? this.encodeStep : this.decodeStep;
     if (existing) return existing;
     const { vae, latent } = this.parts;
     const example = direction === "encode" ? { shape: [1, 3, this.height, this.width] } : { shape: [1, ...latent] };
-    const step = compile(
+    const step = compileStep(
       (t) => {
         const { params, x } = t as { params: Record<string, Tensor>; x: Tensor };
         return direction === "encode" ? vae.encode(params, x) : vae.decode(params, x);
       },
       { params: specTree(vae.paramSpec), x: example },
-      { name: `vae_${vae.name}_${direction}` },
+      { name: `vae_${vae.name}_${direction}`, device: this.device },
     );
     step.set({ params: tree(this.weights.vae) });
     if (direction === "encode") this.encodeStep = step;

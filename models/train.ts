@@ -6,7 +6,7 @@
 import { appendFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { philox4x32, type Tensor } from "../compiler/index.ts";
-import { compile, type CompiledStep } from "../runtime/compile.ts";
+import { compileStep, type Device, type Step } from "../runtime/step.ts";
 import { openDataset, formatWarning } from "./data/dataset.ts";
 import { shuffled, xoshiro128 } from "./data/shuffle.ts";
 import { drawTrainingTimestep, setTimesteps } from "./scheduler.ts";
@@ -40,6 +40,8 @@ export interface TrainOptions {
   checkpointBlocks?: boolean;
   /** Frozen encoders' weights, by name (qwen3 and flux2 come from local files). */
   frozen?: { text?: ParamValues; vae?: ParamValues };
+  /** Where the steps run: this CPU (default) or an NVIDIA GPU. */
+  device?: Device;
   quiet?: boolean;
 }
 
@@ -96,13 +98,13 @@ async function encodeData(parts: ModelParts, options: TrainOptions, log: (s: str
       if (item) items.push(item);
     }
     if (items.length === 0) throw new Error(`train: no usable image in ${options.data} (${dataset.warnings.length} rows skipped)`);
-    const encode = compile(
+    const encode = compileStep(
       (t) => {
         const { params, x } = t as { params: Record<string, Tensor>; x: Tensor };
         return parts.vae.encode(params, x);
       },
       { params: specTree(parts.vae.paramSpec), x: { shape: [1, 3, height, width] } },
-      { name: `vae_${parts.vae.name}_encode` },
+      { name: `vae_${parts.vae.name}_encode`, device: options.device ?? "cpu" },
     );
     encode.set({ params: Object.fromEntries(vaeWeights) });
     const latents = items.map((item) => encode.run({ x: item.image }) as Float32Array);
@@ -111,13 +113,13 @@ async function encodeData(parts: ModelParts, options: TrainOptions, log: (s: str
     if (!config.trainText) {
       if (!textWeights) throw new Error(`train: the ${parts.text.name} text encoder is frozen and needs its weights (--text-encoder DIR)`);
       const L = parts.text.maxLength;
-      const encodeText = compile(
+      const encodeText = compileStep(
         (t) => {
           const { params, ids, mask } = t as { params: Record<string, Tensor>; ids: Tensor; mask: Tensor };
           return parts.text.encode(params, ids, mask);
         },
         { params: specTree(parts.text.paramSpec), ids: { shape: [1, L], dtype: "i32" }, mask: { shape: [1, L], dtype: "i32" } },
-        { name: `text_${parts.text.name}_encode` },
+        { name: `text_${parts.text.name}_encode`, device: options.device ?? "cpu" },
       );
       encodeText.set({ params: Object.fromEntries(textWeights) });
       embeds = items.map((item) => {
@@ -202,13 +204,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const example = trainStepExample(stepOptions, specs) as { state: Record<string, unknown>; batch: Record<string, unknown>; control: Record<string, unknown> };
   // With accumulation, one step computes a micro-batch's gradients and another applies AdamW; the
   // second holds the state (donated, updated in place), the first reads a copy of the parameters.
-  const step: CompiledStep = accum === 1
-    ? compile(trainStep(stepOptions, specs) as never, example, { donate: ["state"], name: `train_${config.name}` })
-    : compile(applyStep(stepOptions, specs) as never, { state: example.state, grads: example.state.params, control: { step: { shape: [] }, lr: { shape: [] }, scale: { shape: [] } } }, { donate: ["state"], name: `train_apply_${config.name}` });
-  const gradStep: CompiledStep | undefined = accum === 1
+  const device = options.device ?? "cpu";
+  const step: Step = accum === 1
+    ? compileStep(trainStep(stepOptions, specs) as never, example, { donate: ["state"], name: `train_${config.name}`, device })
+    : compileStep(applyStep(stepOptions, specs) as never, { state: example.state, grads: example.state.params, control: { step: { shape: [] }, lr: { shape: [] }, scale: { shape: [] } } }, { donate: ["state"], name: `train_apply_${config.name}`, device });
+  const gradStep: Step | undefined = accum === 1
     ? undefined
-    : compile(gradientStep(stepOptions, specs) as never, { params: example.state.params, batch: example.batch, control: { seed: { shape: [], dtype: "i32" } } }, { name: `train_grads_${config.name}` });
-  log(`compiled the training step: ${step.kernelCount + (gradStep?.kernelCount ?? 0)} kernels in ${((performance.now() - compileStarted) / 1000).toFixed(1)} s${step.library.compiled ? "" : " (from cache)"}${accum > 1 ? `, ${accum} micro-batches per optimizer step` : ""}`);
+    : compileStep(gradientStep(stepOptions, specs) as never, { params: example.state.params, batch: example.batch, control: { seed: { shape: [], dtype: "i32" } } }, { name: `train_grads_${config.name}`, device });
+  log(`compiled the training step for the ${device}: ${step.kernelCount + (gradStep?.kernelCount ?? 0)} kernels in ${((performance.now() - compileStarted) / 1000).toFixed(1)} s${accum > 1 ? `, ${accum} micro-batches per optimizer step` : ""}`);
   const asTree = (values: ParamValues) => Object.fromEntries(values);
   step.set({ state: { params: asTree(state.params), m: asTree(state.m), v: asTree(state.v) } });
   const schedule = setTimesteps({ steps: 1000, training: true });

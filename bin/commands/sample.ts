@@ -8,7 +8,7 @@ import { parseArgs, type Command } from "../command.ts";
 
 const command: Command = {
   summary: "generate an image from a prompt (classifier-free guidance, image-to-image, seeds)",
-  usage: 'kiln sample "PROMPT" [--config tiny|aaa-0.1b] [--checkpoint F] [--text-encoder DIR] [--vae FILE] [--seed N] [--steps N] [--cfg X] [--negative P] [--image F --strength X] [--width W --height H] [--out F.png] [--random-init]',
+  usage: 'kiln sample "PROMPT" [--config tiny|aaa-0.1b] [--checkpoint F] [--text-encoder DIR] [--vae FILE] [--seed N] [--steps N] [--cfg X] [--negative P] [--image F --strength X] [--width W --height H] [--out F.png] [--random-init] [--device cpu|cuda]',
   async run(argv) {
     const { flags, positional } = parseArgs(argv, ["random-init"]);
     const prompt = positional.join(" ");
@@ -25,7 +25,9 @@ const command: Command = {
       ...(flags.has("vae") ? { vaeFile: flags.get("vae")! } : {}),
       randomInit: flags.has("random-init"),
     });
-    const sampler = new Sampler(parts, weights);
+    const device = flags.get("device") ?? "cpu";
+    if (device !== "cpu" && device !== "cuda") throw new Error(`--device ${device}: expected cpu or cuda`);
+    const sampler = new Sampler(parts, weights, device);
     let image: Float32Array | undefined;
     if (flags.has("image")) {
       const rgb = await loadImageRgb(flags.get("image")!, height, width);

@@ -23,7 +23,7 @@ const command: Command = {
   async run(argv) {
     const { flags } = parseArgs(argv, ["resume", "pure-bf16", "checkpoint-blocks"]);
     const device = flags.get("device") ?? "cpu";
-    if (device !== "cpu") throw new Error(`--device ${device}: training on CUDA needs the CUDA backend on a GPU machine; this build trains on the CPU`);
+    if (device !== "cpu" && device !== "cuda") throw new Error(`--device ${device}: expected cpu or cuda`);
     const config = loadConfig(flags.get("config") ?? "tiny");
     const data = flags.get("data") ?? `data/pokemon-${config.height}`;
     if (!flags.has("data") && !existsSync(path.join(data, "metadata.csv"))) await ensurePokemonDataset(data, config.height);
@@ -52,6 +52,7 @@ const command: Command = {
       pureBf16: flags.has("pure-bf16"),
       checkpointBlocks: flags.has("checkpoint-blocks"),
       ...(frozen ? { frozen } : {}),
+      device,
     });
     console.log(JSON.stringify({ steps: result.steps, checkpoint: result.checkpoint, finalLoss: result.losses.at(-1) ?? null, seconds: Number(result.seconds.toFixed(1)), imagesPerSecond: Number(result.imagesPerSecond.toFixed(2)), stoppedBy: result.stoppedBy }));
     return result.stoppedBy === "nan" ? 1 : 0;

@@ -45,7 +45,8 @@ const command: Command = {
       ...(num(flags, "batch") !== undefined ? { batch: num(flags, "batch")! } : {}),
       ...(num(flags, "lr") !== undefined ? { lr: num(flags, "lr")! } : {}),
       ...(num(flags, "seed") !== undefined ? { seed: num(flags, "seed")! } : {}),
-      ...(num(flags, "save-steps") !== undefined ? { saveSteps: num(flags, "save-steps")! } : {}),
+      // A killed run loses at most the steps since the last save.
+      saveSteps: num(flags, "save-steps") ?? 500,
       ...(num(flags, "grad-accum") !== undefined ? { gradAccum: num(flags, "grad-accum")! } : {}),
       ...(num(flags, "clip-norm") !== undefined ? { clipNorm: num(flags, "clip-norm")! } : {}),
       resume: flags.has("resume"),

@@ -1,35 +1,11 @@
 // Every corpus kernel compiles with the real NVRTC through runtime/cuda's koffi bindings, for sm_90a and
 // sm_80, with the options the cuda device uses — no GPU needed. NVRTC comes from the usual search
 // (KILN_NVRTC_PATH, toolkits, wheels) or, failing that, from the NVRTC wheel this machine image keeps on disk.
-import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { corpusKernels } from "../kernels/cuda/corpus.ts";
-import { findLibrary } from "../runtime/cuda/find.ts";
+import { locateNvrtc } from "./helpers/nvrtc.ts";
 import { parseResourceUsage } from "../runtime/cuda/nvcc.ts";
 import { archFor, loadNvrtc, nvrtcOptions } from "../runtime/cuda/nvrtc.ts";
-
-const WHEEL_FOLDER = "/opt/pypi-more/files";
-
-/** libnvrtc from the search, else unpacked once from an nvidia_cuda_nvrtc wheel into the temp folder. */
-function locateNvrtc(): string | null {
-  const found = findLibrary("nvrtc").path;
-  if (found) return found;
-  const wheel = existsSync(WHEEL_FOLDER) ? readdirSync(WHEEL_FOLDER).find((name) => /^nvidia_cuda_nvrtc-13.*\.whl$/.test(name)) : undefined;
-  if (!wheel) return null;
-  const dest = join(tmpdir(), `kiln-${wheel.replace(/\.whl$/, "")}`);
-  const library = join(dest, "nvidia/cu13/lib/libnvrtc.so.13");
-  if (!existsSync(library)) {
-    try {
-      execFileSync("unzip", ["-o", "-q", join(WHEEL_FOLDER, wheel), "nvidia/cu13/lib/libnvrtc.so.13", "nvidia/cu13/lib/libnvrtc-builtins.so.13.*", "-d", dest], { stdio: "ignore" });
-    } catch {
-      return null;
-    }
-  }
-  return existsSync(library) ? library : null;
-}
 
 const nvrtcPath = locateNvrtc();
 const kernels = corpusKernels();

@@ -2,6 +2,8 @@
 # Builds, on a machine with node_modules and the npm registry, the folder a GPU session carries:
 #   .cache/gpu/smoke.mjs                           bench/gpu/smoke.ts bundled with esbuild (no node_modules needed)
 #   .cache/gpu/equivalence.mjs                     bench/gpu/equivalence.ts (the backend-equivalence suite on cuda), bundled
+#   .cache/gpu/train.mjs                           bench/gpu/train.ts (kiln's AAADiT training step and norm rows), bundled
+#   .cache/gpu/merge.mjs                           bench/gpu/merge.ts (the results in the CUDA issue's format, the table), bundled
 #   .cache/gpu/node_modules/@koromix/koffi-linux-x64  koffi's native module, found by the bundle at run time
 #   .cache/gpu/node.xz                             with --node: a Node 22 binary, for GPU machines without node
 # Then: run(command="bash bench/gpu/run.sh", carry=[".cache/gpu"]) — see bench/gpu/README.md.
@@ -9,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 dest=.cache/gpu
 mkdir -p "$dest/node_modules/@koromix"
-for script in smoke equivalence; do
+for script in smoke equivalence train merge; do
   npx esbuild "bench/gpu/$script.ts" --bundle --platform=node --format=esm --target=node18 --log-level=warning --outfile="$dest/$script.mjs"
 done
 rm -rf "$dest/node_modules/@koromix/koffi-linux-x64"

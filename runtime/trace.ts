@@ -4,7 +4,7 @@
 // donated input after each run. Also the host-side checks and conversions of input values.
 
 import {
-  input as inputNode, param as paramNode, isHostArray, roundBf16, roundF16, shapeStr, sizeOf, treeLeaves, treeMap,
+  input as inputNode, param as paramNode, isHostArray, roundBf16Array, roundF16, shapeStr, sizeOf, treeLeaves, treeMap,
   isTensor, type DType, type Pytree, type Shape, type Tensor,
 } from "../compiler/index.ts";
 import { schedule, type Schedule } from "../compiler/schedule.ts";
@@ -68,7 +68,7 @@ export function leafValues(leaf: LeafInfo, value: unknown): ArrayLike<number> {
   } else data = value as ArrayLike<number>;
   const n = sizeOf(leaf.shape);
   if (data.length !== n) throw new Error(`input '${leaf.path}': expected ${n} values for shape ${shapeStr(leaf.shape)} (${leaf.dtype}), received ${data.length}`);
-  if (leaf.dtype === "bf16") return Float64Array.from(data, roundBf16);
+  if (leaf.dtype === "bf16") return roundBf16Array(data);
   if (leaf.dtype === "f16") return Float64Array.from(data, roundF16);
   return data;
 }

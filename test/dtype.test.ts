@@ -3,7 +3,7 @@
 
 import { describe, expect, test } from "vitest";
 import fc from "fast-check";
-import { bf16Bits, bf16FromBits, f16Bits, f16FromBits, f32FromBits, roundBf16, roundF16, roundTo } from "../compiler/dtype.ts";
+import { bf16Bits, bf16BitsArray, bf16FromBits, f16Bits, f16FromBits, f32FromBits, roundBf16, roundBf16Array, roundF16, roundTo } from "../compiler/dtype.ts";
 
 describe("bf16 rounding", () => {
   const cases: [string, number, number][] = [
@@ -41,6 +41,22 @@ describe("bf16 rounding", () => {
           expect(Math.abs(r - xf)).toBeLessThanOrEqual(Math.min(Math.abs(below - xf), Math.abs(above - xf)));
       }),
       { numRuns: 500 },
+    );
+  });
+
+  test("the bulk conversions agree with the scalar ones bit for bit (edge cases and random floats)", () => {
+    const edges = [...cases.map(([, f32]) => f32FromBits(f32)), NaN, -Infinity, 0xff7fffff, f32FromBits(0xff7fffff), 1e-45, -3.4e38];
+    fc.assert(
+      fc.property(fc.array(fc.float(), { maxLength: 64 }), (random) => {
+        const values = [...edges, ...random];
+        const bits = bf16BitsArray(values);
+        const rounded = roundBf16Array(values);
+        values.forEach((x, i) => {
+          expect(bits[i]).toBe(bf16Bits(x));
+          expect(Object.is(rounded[i], roundBf16(x)) || (Number.isNaN(rounded[i]) && Number.isNaN(roundBf16(x)))).toBe(true);
+        });
+      }),
+      { numRuns: 200 },
     );
   });
 });

@@ -5,7 +5,7 @@
 // as 16-bit words. The first run captures every launch (and the copies into donated inputs that could
 // not be updated in place) as one CUDA graph; each run replays it.
 
-import { bf16Bits, bf16FromBits, debugLevel, debugLog, f16Bits, f16FromBits, isTensor, itemSize, treeMap, type DType, type Pytree, type Tensor } from "../../compiler/index.ts";
+import { bf16BitsArray, bf16FromBits, debugLevel, debugLog, f16Bits, f16FromBits, isTensor, itemSize, treeMap, type DType, type Pytree, type Tensor } from "../../compiler/index.ts";
 import { planArena, type ArenaPlan } from "../../compiler/memory-plan.ts";
 import type { Program } from "../../compiler/lower.ts";
 import { gpuConfig, lowerProgramForGpu, type GpuConfig, type GpuProgram } from "../../compiler/codegen/gpu-lower.ts";
@@ -36,7 +36,7 @@ export function toStorage(dtype: DType, values: ArrayLike<number>): ArrayBufferV
     case "bool":
       return Uint8Array.from(values, (v) => (v ? 1 : 0));
     case "bf16":
-      return Uint16Array.from(values, bf16Bits);
+      return bf16BitsArray(values);
     case "f16":
       return Uint16Array.from(values, f16Bits);
     default:

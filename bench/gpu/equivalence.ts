@@ -5,7 +5,7 @@
 // interpreter at bf16 tolerance where bf16 is used; the AAA block at dim 1024 run and timed (graph
 // replay, and each launch alone). Every step is guarded and bounded; results go to <out>/equivalence.json
 // as they come. `--device emulated` runs the same script without a GPU (the emulator runs each launch).
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import { parseArgs } from "../../bin/command.ts";
@@ -24,6 +24,7 @@ import { emulatedStepDevice } from "../../runtime/cuda/emulated-device.ts";
 import { cudaTemplates } from "../../runtime/cuda/templates.ts";
 import type { TypedArray } from "../../runtime/trace.ts";
 import { corpusTolerance, cudaProgramCorpus, outputError, programValues, type CorpusProgram } from "./programs.ts";
+import { guardedSteps } from "./guarded.ts";
 
 const { flags } = parseArgs(process.argv.slice(2), []);
 const outDir = flags.get("out") ?? process.env.OUT ?? "out/gpu";
@@ -55,28 +56,7 @@ const report = {
   failures: [] as { step: string; error: string }[],
   skipped: [] as string[],
 };
-const save = () => writeFileSync(join(outDir, "equivalence.json"), `${JSON.stringify(report, null, 2)}\n`);
-
-async function step<T>(name: string, work: () => T | Promise<T>): Promise<T | undefined> {
-  if (Date.now() > deadline) {
-    report.skipped.push(name);
-    console.log(`  skip  ${name} (time budget)`);
-    return undefined;
-  }
-  const started = Date.now();
-  try {
-    const result = await work();
-    console.log(`  ok    ${name} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
-    return result;
-  } catch (error) {
-    const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
-    report.failures.push({ step: name, error: message });
-    console.log(`  FAIL  ${name}: ${message.split("\n").slice(0, 6).join("\n        ")}`);
-    return undefined;
-  } finally {
-    save();
-  }
-}
+const { step, save } = guardedSteps(report, join(outDir, "equivalence.json"), deadline);
 
 function relativeError(got: ArrayLike<number>, want: ArrayLike<number>): number {
   const scale = Math.max(1, ...Array.from(want, Math.abs));

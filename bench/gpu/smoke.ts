@@ -2,7 +2,7 @@
 // with NVRTC, run on random data and compared with a CPU reference, then GEMM / attention / AdamW timings
 // next to PyTorch measured in the same run. Every step is guarded; results go to <out>/smoke.json as they come.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import doctor from "../../bin/commands/doctor.ts";
 import { parseArgs } from "../../bin/command.ts";
@@ -19,6 +19,7 @@ import { gaussianF32 } from "../../models/noise.ts";
 import type { CudaDevice } from "../../runtime/cuda/device.ts";
 import type { Handle } from "../../runtime/cuda/driver.ts";
 import { adamwElement, attentionReference, bf16Values, compare, gemmElement, randomBf16, uniforms } from "./references.ts";
+import { guardedSteps } from "./guarded.ts";
 
 const { flags } = parseArgs(process.argv.slice(2), ["quick"]);
 const outDir = flags.get("out") ?? process.env.OUT ?? "out/gpu";
@@ -53,28 +54,7 @@ const report = {
   failures: [] as { step: string; error: string }[],
   skipped: [] as string[],
 };
-const save = () => writeFileSync(join(outDir, "smoke.json"), `${JSON.stringify(report, null, 2)}\n`);
-
-/** Runs one guarded step: a failure is recorded and the run goes on; past the deadline steps are skipped. */
-async function step<T>(name: string, work: () => T | Promise<T>): Promise<T | undefined> {
-  if (Date.now() > deadline) {
-    report.skipped.push(name);
-    return undefined;
-  }
-  const started = Date.now();
-  try {
-    const result = await work();
-    console.log(`  ok    ${name} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
-    return result;
-  } catch (error) {
-    const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
-    report.failures.push({ step: name, error: message });
-    console.log(`  FAIL  ${name}: ${message.split("\n").slice(0, 6).join("\n        ")}`);
-    return undefined;
-  } finally {
-    save();
-  }
-}
+const { step, save } = guardedSteps(report, join(outDir, "smoke.json"), deadline);
 
 /** Device buffers of one step, freed together. */
 function buffers(device: CudaDevice) {

@@ -5,7 +5,7 @@
 // fused-norm rows. Rows go to <out>/train.json as they come; every step is guarded and bounded by
 // --budget. `--device emulated` runs the same script without a GPU at a tiny size (the emulator runs
 // each launch), which is how it is checked off the GPU machine.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "../../bin/command.ts";
 import type { Tensor } from "../../compiler/index.ts";
@@ -21,6 +21,7 @@ import { cudaTemplates } from "../../runtime/cuda/templates.ts";
 import { uniforms } from "./references.ts";
 import { bf16Storage, bf16Values, readBf16Output, uploadLeaf } from "./resident.ts";
 import { AAA_TRAIN_SHAPE, TRAIN_BENCH, TRAIN_ROW, normBenches, trainBenchProgram, trainStepFlops, type NormBench, type TrainBenchShape } from "./train-program.ts";
+import { guardedSteps } from "./guarded.ts";
 
 const { flags } = parseArgs(process.argv.slice(2), []);
 const outDir = flags.get("out") ?? process.env.OUT ?? "out/gpu";
@@ -66,28 +67,7 @@ const report = {
   failures: [] as { step: string; error: string }[],
   skipped: [] as string[],
 };
-const save = () => writeFileSync(join(outDir, "train.json"), `${JSON.stringify(report, null, 2)}\n`);
-
-async function step<T>(name: string, work: () => T | Promise<T>): Promise<T | undefined> {
-  if (Date.now() > deadline) {
-    report.skipped.push(name);
-    console.log(`  skip  ${name} (time budget)`);
-    return undefined;
-  }
-  const started = Date.now();
-  try {
-    const result = await work();
-    console.log(`  ok    ${name} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
-    return result;
-  } catch (error) {
-    const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
-    report.failures.push({ step: name, error: message });
-    console.log(`  FAIL  ${name}: ${message.split("\n").slice(0, 6).join("\n        ")}`);
-    return undefined;
-  } finally {
-    save();
-  }
-}
+const { step, save } = guardedSteps(report, join(outDir, "train.json"), deadline);
 
 /** Milliseconds of one call of `work` on the device: CUDA events around it on a GPU, the host clock on the emulator. */
 type Clock = (work: () => void) => number;

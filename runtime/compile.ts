@@ -11,7 +11,7 @@ import { renderC } from "../compiler/codegen/c.ts";
 import { cpuTemplatePrelude } from "../kernels/cpu/index.ts";
 import { compileC, evict, type CompiledLibrary } from "./cpu/toolchain.ts";
 import { allocate, type NativeBlock } from "./cpu/native.ts";
-import { flattenValues, leafValues, planStep, traceStep, type LeafInfo, type TraceOptions, type TypedArray } from "./trace.ts";
+import { InputTable, leafValues, planStep, traceStep, type LeafInfo, type TraceOptions, type TypedArray } from "./trace.ts";
 
 export type { ExampleLeaf, TensorSpec, TypedArray } from "./trace.ts";
 
@@ -53,7 +53,7 @@ export class CompiledStep {
   private readonly table: BigUint64Array;
   private readonly views = new Map<number, TypedArray>();
   private readonly step: (table: BigUint64Array, times: Float64Array | null) => number;
-  private readonly inputByPath: Map<string, { leaf: LeafInfo; buffer: number }>;
+  private readonly inputTable: InputTable;
   private readonly outputLeaves: { path: string; buffer: number; copyTo?: number }[];
   private readonly times: Float64Array;
   private disposed = false;
@@ -91,7 +91,7 @@ export class CompiledStep {
       this.table[b.id] = block.address;
       this.views.set(b.id, viewFor(block, 0, b.dtype, count));
     }
-    this.inputByPath = new Map(inputs.map((leaf) => [leaf.path, { leaf, buffer: program.inputs.get(leaf.node)! }]));
+    this.inputTable = new InputTable(name, inputs, program.inputs);
     this.outputLeaves = outputPaths.map((path, i) => {
       const buffer = program.outputs[i]!;
       const copyTo = copies.get(i);
@@ -110,24 +110,18 @@ export class CompiledStep {
 
   /** Paths of the input leaves, in sorted order. */
   get inputPaths(): string[] {
-    return [...this.inputByPath.keys()];
+    return this.inputTable.paths;
   }
 
   /** Copy values into input leaves (a partial tree, or a map from path to values). They stay resident. */
   set(values: Pytree<unknown> | ReadonlyMap<string, unknown>): void {
     this.check();
-    const entries = values instanceof Map ? [...values.entries()] : flattenValues(values as Pytree<unknown>);
-    for (const [path, value] of entries) {
-      const target = this.inputByPath.get(path);
-      if (!target) throw new Error(`${this.name}.set: no input '${path}'. Inputs: ${this.inputPaths.slice(0, 20).join(", ")}${this.inputByPath.size > 20 ? ", …" : ""}`);
-      writeLeaf(target.leaf, this.views.get(target.buffer)!, value);
-    }
+    for (const [target, value] of this.inputTable.assignments(values)) writeLeaf(target.leaf, this.views.get(target.buffer)!, value);
   }
 
   /** The resident value of an input leaf (a view: it changes when the step runs or set() is called). */
   input(path: string): TypedArray {
-    const target = this.inputByPath.get(path);
-    if (!target) throw new Error(`${this.name}.input: no input '${path}'`);
+    const target = this.inputTable.get(path, "input");
     return this.views.get(target.buffer)!;
   }
 

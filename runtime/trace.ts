@@ -56,6 +56,39 @@ export function flattenValues(tree: Pytree<unknown>): [string, unknown][] {
   return paths.map((p, i) => [p, leaves[i]]);
 }
 
+/** An input leaf of a compiled step and the program buffer that holds it. */
+export interface InputTarget {
+  leaf: LeafInfo;
+  buffer: number;
+}
+
+/** A compiled step's input leaves by path: what set() and input() of every device look values up in. */
+export class InputTable {
+  private readonly byPath: Map<string, InputTarget>;
+
+  constructor(private readonly stepName: string, leaves: readonly LeafInfo[], buffers: ReadonlyMap<Tensor, number>) {
+    this.byPath = new Map(leaves.map((leaf) => [leaf.path, { leaf, buffer: buffers.get(leaf.node)! }]));
+  }
+
+  /** Paths of the input leaves, in sorted order. */
+  get paths(): string[] {
+    return [...this.byPath.keys()];
+  }
+
+  /** The input at `path`; an unknown path is an error naming the method and the inputs there are. */
+  get(path: string, method: string): InputTarget {
+    const target = this.byPath.get(path);
+    if (!target) throw new Error(`${this.stepName}.${method}: no input '${path}'. Inputs: ${this.paths.slice(0, 20).join(", ")}${this.byPath.size > 20 ? ", …" : ""}`);
+    return target;
+  }
+
+  /** The targets of a partial tree of values (or a map from path to values), each with its value. */
+  assignments(values: Pytree<unknown> | ReadonlyMap<string, unknown>): [InputTarget, unknown][] {
+    const entries = values instanceof Map ? [...values.entries()] : flattenValues(values as Pytree<unknown>);
+    return entries.map(([path, value]) => [this.get(path, "set"), value]);
+  }
+}
+
 /** The values of one input leaf, checked against its shape and rounded to its dtype (bf16, f16). */
 export function leafValues(leaf: LeafInfo, value: unknown): ArrayLike<number> {
   let data: ArrayLike<number>;

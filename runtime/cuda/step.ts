@@ -11,7 +11,7 @@ import type { Program } from "../../compiler/lower.ts";
 import { gpuConfig, lowerProgramForGpu, type GpuConfig, type GpuProgram } from "../../compiler/codegen/gpu-lower.ts";
 import { renderCuda, type CudaLaunch, type CudaProgram } from "../../compiler/codegen/cuda.ts";
 import type { CudaKernelSource, CudaTemplates } from "../../compiler/codegen/cuda-templates.ts";
-import { flattenValues, leafValues, planStep, traceStep, type LeafInfo, type TraceOptions, type TypedArray } from "../trace.ts";
+import { InputTable, leafValues, planStep, traceStep, type LeafInfo, type TraceOptions, type TypedArray } from "../trace.ts";
 import { CudaDevice, type CudaGraph } from "./device.ts";
 import type { Handle } from "./driver.ts";
 import { cudaStepDevice, type StepDevice } from "./step-device.ts";
@@ -90,7 +90,7 @@ export interface CudaKernelStat {
 export class CudaStep {
   private readonly allocations: Handle[] = [];
   private readonly pointers = new Map<number, Handle>();
-  private readonly inputByPath: Map<string, { leaf: LeafInfo; buffer: number }>;
+  private readonly inputTable: InputTable;
   private readonly outputLeaves: { path: string; buffer: number; copyTo?: number }[];
   private readonly kernelsByName: Map<string, CudaKernelSource>;
   private graph: CudaGraph | null = null;
@@ -124,7 +124,7 @@ export class CudaStep {
       this.pointers.set(b.id, this.allocate(Math.max(b.size, 1) * itemSize(b.dtype)));
     }
     for (const [id, offset] of gpu.scratchOffsets) this.pointers.set(id, arenaBase + BigInt(arenaBytes + offset));
-    this.inputByPath = new Map(inputs.map((leaf) => [leaf.path, { leaf, buffer: program.inputs.get(leaf.node)! }]));
+    this.inputTable = new InputTable(name, inputs, program.inputs);
     this.outputLeaves = outputPaths.map((path, i) => {
       const buffer = program.outputs[i]!;
       const copyTo = copies.get(i);
@@ -163,24 +163,18 @@ export class CudaStep {
 
   /** Paths of the input leaves, in sorted order. */
   get inputPaths(): string[] {
-    return [...this.inputByPath.keys()];
+    return this.inputTable.paths;
   }
 
   /** Copy values into input leaves (a partial tree, or a map from path to values). They stay resident. */
   set(values: Pytree<unknown> | ReadonlyMap<string, unknown>): void {
     this.check();
-    const entries = values instanceof Map ? [...values.entries()] : flattenValues(values as Pytree<unknown>);
-    for (const [path, value] of entries) {
-      const target = this.inputByPath.get(path);
-      if (!target) throw new Error(`${this.name}.set: no input '${path}'. Inputs: ${this.inputPaths.slice(0, 20).join(", ")}${this.inputByPath.size > 20 ? ", …" : ""}`);
-      this.device.upload(this.pointer(target.buffer), toStorage(target.leaf.dtype, leafValues(target.leaf, value)));
-    }
+    for (const [target, value] of this.inputTable.assignments(values)) this.device.upload(this.pointer(target.buffer), toStorage(target.leaf.dtype, leafValues(target.leaf, value)));
   }
 
   /** The resident value of an input leaf (a copy read back from the device). */
   input(path: string): TypedArray {
-    const target = this.inputByPath.get(path);
-    if (!target) throw new Error(`${this.name}.input: no input '${path}'`);
+    const target = this.inputTable.get(path, "input");
     const b = this.program.buffers[target.buffer]!;
     return fromDevice(this.device, this.pointer(b.id), b.dtype, Math.max(b.size, 1));
   }

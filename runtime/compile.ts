@@ -8,6 +8,7 @@ import { kernelCount, describeGroup, type Schedule } from "../compiler/schedule.
 import type { Program } from "../compiler/lower.ts";
 import { planArena, type ArenaPlan } from "../compiler/memory-plan.ts";
 import { renderC } from "../compiler/codegen/c.ts";
+import { reuseReducedOperands } from "../compiler/reuse-operand.ts";
 import { cpuTemplatePrelude } from "../kernels/cpu/index.ts";
 import { compileC, evict, type CompiledLibrary } from "./cpu/toolchain.ts";
 import { allocate, type NativeBlock } from "./cpu/native.ts";
@@ -193,7 +194,9 @@ export function compile<E extends Pytree<unknown>>(fn: (inputs: Pytree<Tensor>) 
   const { name, leaves, outputTree, outputs, outputPaths } = traced;
   const t1 = performance.now();
   debugLog(3, () => `${name}: L0 graph\n${graphText(outputs)}`);
-  const { schedule: sched, program, copies } = planStep(traced, options);
+  const planned = planStep(traced, options);
+  const { schedule: sched, copies } = planned;
+  const program = { ...planned.program, kernels: planned.program.kernels.map(reuseReducedOperands) };
   debugLog(3, () => `${name}: L1 schedule, ${kernelCount(sched)} kernels\n${scheduleText(sched)}`);
   const arena = planArena(program, storageBytes);
   const t2 = performance.now();

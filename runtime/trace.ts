@@ -126,7 +126,8 @@ export function traceStep<E extends Pytree<unknown>>(fn: (inputs: Pytree<Tensor>
     const path = paths[i]!;
     const dtype = spec.dtype ?? "f32";
     const role = paramKeys.has(path.split("/")[0]!) ? "param" : "input";
-    const node = role === "param" ? paramNode(path, spec.shape, dtype) : inputNode(path, spec.shape, dtype);
+    const nodeName = path === "" ? "input" : path; // a bare tensor spec as the whole example: its path is ""
+    const node = role === "param" ? paramNode(nodeName, spec.shape, dtype) : inputNode(nodeName, spec.shape, dtype);
     return { path, node, shape: spec.shape, dtype };
   });
   const symbolic = treeMap(example as Pytree<ExampleLeaf>, isSpec, (_, i) => leaves[i]!.node);

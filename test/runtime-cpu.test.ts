@@ -133,3 +133,10 @@ test("the arena reuses memory: a long chain needs far less than the sum of its t
   expect(step.arena.bytes).toBeLessThanOrEqual(2 * 64 * 64 * 4);
   expect(step.arena.unplannedBytes).toBeGreaterThanOrEqual(11 * 64 * 64 * 4);
 });
+
+test("a bare tensor spec can be the whole example: run() takes the array and returns the array", () => {
+  const step = compile((x) => ops.mul(x as Tensor, 3), { shape: [5] });
+  const out = step.run(Float32Array.from([1, 2, 3, 4, 5]));
+  expect([...(out as Float32Array)]).toEqual([3, 6, 9, 12, 15]);
+  expect(step.inputPaths).toEqual([""]);
+});

@@ -47,6 +47,20 @@ export interface GemmProblem {
 
 export const IDENTITY_EPILOGUE: GemmEpilogue = { tag: "plain", body: "return acc;", params: [] };
 
+/** The epilogue as the device function `<name>_epilogue(acc, b, row, col, …params)` both GEMM templates call. */
+export function epilogueFunction(name: string, p: Pick<GemmProblem, "m" | "n" | "k">, epilogue: GemmEpilogue): string {
+  return `__device__ __forceinline__ float ${name}_epilogue(${signature([
+    { name: "acc", type: "f32", cType: "float" },
+    { name: "b", type: "i32", cType: "int" },
+    { name: "row", type: "i32", cType: "int" },
+    { name: "col", type: "i32", cType: "int" },
+    ...epilogue.params,
+  ])}) {
+  [[maybe_unused]] constexpr int M = ${p.m}, N = ${p.n}, K = ${p.k};
+${indent(epilogue.body, 1)}
+}`;
+}
+
 /** Rows of output tiles that consecutive blocks walk together, so their A and B tiles share L2. */
 const GROUP_M = 8;
 
@@ -249,16 +263,7 @@ ${p.n % 2 === 0 ? `    ${store.pair}` : `    C[at] = ${store.one("v0")};\n    C[
   const what = p.layout === "tn" ? "A·Bᵀ (B [N,K] row-major)" : "A·B (B [K,N] row-major)";
   const source = `${PREAMBLE}
 // ${name}: C[b] = ${epilogue.tag}(${what}) for A [${p.m},${p.k}] bf16, ${batch} batch(es), f32 accumulation, ${p.out} out.
-__device__ __forceinline__ float ${name}_epilogue(${signature([
-    { name: "acc", type: "f32", cType: "float" },
-    { name: "b", type: "i32", cType: "int" },
-    { name: "row", type: "i32", cType: "int" },
-    { name: "col", type: "i32", cType: "int" },
-    ...epilogue.params,
-  ])}) {
-  [[maybe_unused]] constexpr int M = ${p.m}, N = ${p.n}, K = ${p.k};
-${indent(epilogue.body, 1)}
-}
+${epilogueFunction(name, p, epilogue)}
 
 extern "C" __global__ void __launch_bounds__(${L.threads}) ${name}(${signature(params)}) {
   [[maybe_unused]] constexpr int M = ${p.m}, N = ${p.n}, K = ${p.k};

@@ -3,7 +3,7 @@
 // mma.sync template. TN layout only (B is a [N, K] weight). Compile-checked here; TMA loads come later.
 import { accumulatorCoord } from "./fragments.ts";
 import { render as r } from "./index-math.ts";
-import { IDENTITY_EPILOGUE, smemOffset, type GemmProblem, type OperandTile } from "./gemm-mma.ts";
+import { IDENTITY_EPILOGUE, epilogueFunction, smemOffset, type GemmProblem, type OperandTile } from "./gemm-mma.ts";
 import { C_TYPE, PREAMBLE, indent, pointer, signature, type CudaKernel, type KernelParam } from "./kernel.ts";
 
 /** BM = 64 × warpgroups rows; BN is the wgmma N (8…256, multiple of 8 — we use 64, 128, 256); BK = 64 (one 128-byte swizzle row). */
@@ -102,16 +102,7 @@ ${DESCRIPTOR_HELPERS}
 ${wgmmaHelper(t.bn)}
 
 // ${name}: C[b] = ${epilogue.tag}(A·Bᵀ) for A [${p.m},${p.k}], B [${p.n},${p.k}] bf16, wgmma with f32 accumulation, ${p.out} out.
-__device__ __forceinline__ float ${name}_epilogue(${signature([
-    { name: "acc", type: "f32", cType: "float" },
-    { name: "b", type: "i32", cType: "int" },
-    { name: "row", type: "i32", cType: "int" },
-    { name: "col", type: "i32", cType: "int" },
-    ...epilogue.params,
-  ])}) {
-  [[maybe_unused]] constexpr int M = ${p.m}, N = ${p.n}, K = ${p.k};
-${indent(epilogue.body, 1)}
-}
+${epilogueFunction(name, p, epilogue)}
 
 extern "C" __global__ void __launch_bounds__(${threads}) ${name}(${signature(params)}) {
   [[maybe_unused]] constexpr int M = ${p.m}, N = ${p.n}, K = ${p.k};

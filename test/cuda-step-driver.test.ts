@@ -3,7 +3,7 @@
 // found in their modules, launches go through the packed-argument path, the first run captures one
 // graph (copies into donated inputs included) that later runs replay, and dispose frees everything.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import koffi from "koffi";
@@ -14,6 +14,9 @@ import type { Tensor } from "../compiler/graph.ts";
 import { CudaDevice } from "../runtime/cuda/device.ts";
 import { compileCuda } from "../runtime/cuda/step.ts";
 import { KERNELS_PER_UNIT } from "../runtime/cuda/step-device.ts";
+import { TuneCache, tileName } from "../runtime/cuda/autotune.ts";
+import { MMA_TILES } from "../kernels/cuda/corpus.ts";
+import type { GemmTile } from "../kernels/cuda/gemm-mma.ts";
 
 // Device memory is host memory; launches are counted (while capturing, recorded into the graph instead).
 const FAKE_CUDA = String.raw`
@@ -48,11 +51,19 @@ int cuModuleGetFunction(void** f, void* m, const char* name) {
 int cuModuleUnload(void* m) { free(m); modules--; return 0; }
 int cuFuncSetAttribute(void* f, int a, int v) { return 0; }
 int cuFuncGetAttribute(int* v, int a, void* f) { *v = 0; return 0; }
+static unsigned last_smem = 0;
 int cuLaunchKernel(void* f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz, unsigned smem, void* s, void** params, void** extra) {
   if (gx == 0 || bx == 0 || bx > 1024 || extra == NULL) return 1;
   if (capturing) recorded++; else executed++;
+  last_smem = smem;
   return 0;
 }
+// Events time the last launch as 1 ms per KiB of its shared memory: the autotuner's fastest tile is the one with the least.
+int cuEventCreate(void** e, unsigned flags) { static uintptr_t next = 0x100; *e = (void*)next++; return 0; }
+int cuEventRecord(void* e, void* s) { return 0; }
+int cuEventSynchronize(void* e) { return 0; }
+int cuEventElapsedTime_v2(float* ms, void* a, void* b) { *ms = (float)last_smem / 1024.0f; return 0; }
+int cuEventDestroy_v2(void* e) { return 0; }
 int cuStreamCreate(void** s, unsigned f) { *s = (void*)0x5; return 0; }
 int cuStreamSynchronize(void* s) { return 0; }
 int cuStreamDestroy_v2(void* s) { return 0; }
@@ -149,5 +160,34 @@ describe.skipIf(!gcc)("compileCuda on a fake driver (no gcc: skipped)", () => {
     device.close();
     expect(state().allocated).toBe(before.allocated);
     expect(state().modules).toBe(before.modules);
+  });
+
+  test("autotune times the GEMM tiles on the device once, compiles the fastest, and reads the cache after", () => {
+    const device = CudaDevice.open({ cudaPath, nvrtcPath });
+    const before = state();
+    const fn = (t: unknown) => {
+      const { x, w } = t as { x: Tensor; w: Tensor };
+      return { y: nn.linear(x, w) };
+    };
+    const example = { x: { shape: [2048, 64], dtype: "bf16" }, w: { shape: [2304, 64], dtype: "bf16" } } as const;
+    const first = compileCuda(fn, example, { device, autotune: true });
+    const timed = state();
+    expect(timed.executed - before.executed, "the tuner's timing launches").toBeGreaterThan(0);
+    // The fake times a launch by its shared memory, so the smallest tile wins.
+    const small = tileName(MMA_TILES.small);
+    expect(first.cuda.kernels.some((k) => k.name.includes(`_${MMA_TILES.small.bm}x${MMA_TILES.small.bn}x${MMA_TILES.small.bk}_`))).toBe(true);
+    const cache = new TuneCache(`${device.info.name} ${device.info.arch}`);
+    expect(cache.size).toBe(1);
+    expect(Object.values(JSON.parse(readFileSync(cache.file, "utf8")).entries).map((e) => tileName((e as { tile: GemmTile }).tile))).toEqual([small]);
+    first.dispose();
+    expect(state().allocated, "the tuner freed its buffers and the step its own").toBe(before.allocated);
+    const again = compileCuda(fn, example, { device, autotune: true });
+    expect(state().executed, "no timing the second time").toBe(timed.executed);
+    expect(again.cuda.kernels.map((k) => k.name)).toEqual(first.cuda.kernels.map((k) => k.name));
+    again.dispose();
+    const untuned = compileCuda(fn, example, { device, autotune: false });
+    expect(untuned.cuda.kernels.some((k) => k.name.includes(`_${MMA_TILES.small.bm}x${MMA_TILES.small.bn}x${MMA_TILES.small.bk}_`)), "the table picks the large tile for a 16×9-tile grid").toBe(false);
+    untuned.dispose();
+    device.close();
   });
 });

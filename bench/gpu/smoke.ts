@@ -20,6 +20,7 @@ import type { CudaDevice } from "../../runtime/cuda/device.ts";
 import type { Handle } from "../../runtime/cuda/driver.ts";
 import { adamwElement, attentionReference, bf16Values, compare, gemmElement, randomBf16, uniforms } from "./references.ts";
 import { guardedSteps } from "./guarded.ts";
+import { deviceGemmTimer, tileName, tuneGemm } from "../../runtime/cuda/autotune.ts";
 
 const { flags } = parseArgs(process.argv.slice(2), ["quick"]);
 const outDir = flags.get("out") ?? process.env.OUT ?? "out/gpu";
@@ -51,6 +52,8 @@ const report = {
   checks: [] as Check[],
   timings: [] as Timing[],
   peers: null as unknown,
+  /** The autotuner (runtime/cuda/autotune.ts) on the AAADiT shapes: the tile it picks and every tile's ms. */
+  autotune: [] as { what: string; tile: string; times: Record<string, number | string> }[],
   failures: [] as { step: string; error: string }[],
   skipped: [] as string[],
 };
@@ -373,6 +376,15 @@ async function main(): Promise<number> {
     });
   }
   for (const [label, problem] of quick ? AAADIT_GEMMS.slice(0, 1) : AAADIT_GEMMS) await step(`time gemm ${label}`, () => benchmarkGemm(device, problem, label));
+  if (!quick)
+    await step("autotune the AAADiT GEMM shapes (at most 10 s each)", () => {
+      const timer = deviceGemmTimer(device);
+      for (const [label, p] of AAADIT_GEMMS.slice(1)) {
+        const shape = { m: p.m, n: p.n, k: p.k, batch: 1, layout: p.layout, strideA: 0, strideB: 0, strideC: 0, out: p.out };
+        const result = tuneGemm(shape, (tile) => timer(shape, tile), { budgetMs: 10_000 });
+        report.autotune.push({ what: `gemm ${label}`, tile: tileName(result.tile), times: result.times });
+      }
+    });
   await step("time attention (AAADiT: 32×384 tokens, 32 heads of 32)", () => benchmarkAttention(device, AAADIT_ATTENTION));
   await step("time adamw (AAADiT parameter count)", () => benchmarkAdamw(device));
   await step("time capture and replay of a CUDA graph", () => {

@@ -16,6 +16,7 @@ import { CudaDevice, type CudaGraph } from "./device.ts";
 import type { Handle } from "./driver.ts";
 import { cudaStepDevice, type StepDevice } from "./step-device.ts";
 import { cudaTemplates } from "./templates.ts";
+import { TuneCache, deviceGemmTimer, tunedTiles } from "./autotune.ts";
 
 export interface CudaCompileOptions extends TraceOptions {
   /** The GPU (default: CudaDevice.open()), or any StepDevice (an emulated one in tests). */
@@ -24,6 +25,11 @@ export interface CudaCompileOptions extends TraceOptions {
   config?: GpuConfig;
   /** The templates the renderer may use (default: kiln's mma.sync GEMM and flash attention); null for SIMT code only. */
   templates?: CudaTemplates | null;
+  /**
+   * Time the GEMM tiles of each new GEMM shape on the GPU and use the fastest (runtime/cuda/autotune.ts;
+   * cached per device on disk). Default: KILN_AUTOTUNE=1. Needs a real GPU, not an emulated device.
+   */
+  autotune?: boolean;
 }
 
 /** Host values in a buffer's device format. */
@@ -263,8 +269,18 @@ export function compileCuda<E extends Pytree<unknown>>(fn: (inputs: Pytree<Tenso
   const planned = planStep(traced, options);
   const arena = planArena(planned.program);
   const t1 = performance.now();
-  const device = options.device === undefined ? cudaStepDevice(CudaDevice.open()) : options.device instanceof CudaDevice ? cudaStepDevice(options.device) : options.device;
-  const { gpu, cuda } = cudaProgramOf(planned.program, { ...(options.config ? { config: options.config } : {}), ...(options.templates !== undefined ? { templates: options.templates } : {}) });
+  const gpuDevice = options.device === undefined ? CudaDevice.open() : options.device instanceof CudaDevice ? options.device : null;
+  const device = gpuDevice ? cudaStepDevice(gpuDevice) : (options.device as StepDevice);
+  const autotune = options.autotune ?? process.env.KILN_AUTOTUNE === "1";
+  if (autotune && !gpuDevice && options.autotune) throw new Error(`compileCuda: autotune times kernels on a GPU; ${device.description} cannot`);
+  const templates =
+    options.templates !== undefined ? options.templates
+    : gpuDevice ? cudaTemplates({
+        multiprocessors: gpuDevice.info.multiprocessors,
+        ...(autotune ? { chooseTile: tunedTiles(new TuneCache(`${gpuDevice.info.name} ${gpuDevice.info.arch}`), deviceGemmTimer(gpuDevice)) } : {}),
+      })
+    : undefined;
+  const { gpu, cuda } = cudaProgramOf(planned.program, { ...(options.config ? { config: options.config } : {}), ...(templates !== undefined ? { templates } : {}) });
   debugLog(2, () => `${traced.name}: generated CUDA (${cuda.kernels.length} kernels)\n${cuda.kernels.map((k) => k.source).join("\n")}`);
   const t2 = performance.now();
   device.load(cuda.kernels);

@@ -1,6 +1,7 @@
 // The CUDA device's kernel templates, handed to the compiler's CUDA renderer through its interface
 // (compiler/codegen/cuda-templates.ts): the mma.sync bf16 GEMM with the fused epilogue, and flash
-// attention forward and backward. Tile choice is a table lookup, not a search.
+// attention forward and backward. Tile choice is a table lookup, or, when the caller passes a chooser
+// (runtime/cuda/autotune.ts), the tile timed fastest on the device.
 import type { AttentionTemplateShape, CudaKernelSource, CudaTemplates, GemmTemplateProblem } from "../../compiler/codegen/cuda-templates.ts";
 import { attentionBackward, attentionBackwardConvertDq, attentionBackwardPreprocess } from "../../kernels/cuda/attention-backward.ts";
 import { attentionForward, attentionShapeProblem, type AttentionShape } from "../../kernels/cuda/attention.ts";
@@ -18,11 +19,19 @@ export function chooseGemmTile(p: { m: number; n: number; batch: number; layout:
 
 const attentionShape = (s: AttentionTemplateShape): AttentionShape => ({ batch: s.batch, heads: s.heads, seqQ: s.seqQ, seqK: s.seqK, headDim: s.headDim, mask: s.mask, scale: s.scale });
 
+export interface TemplateOptions {
+  /** SMs of the device (default 132, an H100 SXM). */
+  multiprocessors?: number;
+  /** Picks the GEMM tile given the table's choice (the autotuner's cache); default: the table's choice. */
+  chooseTile?: (p: GemmTemplateProblem, fallback: GemmTile) => GemmTile;
+}
+
 /** kiln's CUDA templates for a device with `multiprocessors` SMs. */
-export function cudaTemplates(options: { multiprocessors?: number } = {}): CudaTemplates {
+export function cudaTemplates(options: TemplateOptions = {}): CudaTemplates {
   return {
     gemm(p: GemmTemplateProblem): CudaKernelSource | null {
-      const tile = chooseGemmTile(p, options.multiprocessors);
+      const table = chooseGemmTile(p, options.multiprocessors);
+      const tile = options.chooseTile ? options.chooseTile(p, table) : table;
       return gemmMma({ m: p.m, n: p.n, k: p.k, batch: p.batch, layout: p.layout, strideA: p.strideA, strideB: p.strideB, strideC: p.strideC, out: p.out, epilogue: { tag: p.epilogue.tag, body: p.epilogue.body, params: [...p.epilogue.params] } }, tile);
     },
     attentionForward(s) {

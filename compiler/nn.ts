@@ -45,7 +45,13 @@ export function pow(x: Tensor, p: number): Tensor {
 
 // --- activations ---------------------------------------------------------------------------------
 
-export const sigmoid = (x: Tensor): Tensor => ops.recip(ops.add(exp(ops.neg(x)), 1));
+/**
+ * 1 / (1 + e^-x) with x clamped below at -80, so e^-x stays finite (e^80 ≈ 5.5e34). Unclamped, the
+ * gradient is 0·∞ = NaN below x ≈ -88, and through tanh that reaches GELU below x ≈ -10 (a long
+ * training run met it). Below -80 the value is 1.8e-35 instead of less and the gradient 0 instead of
+ * less than 2e-35.
+ */
+export const sigmoid = (x: Tensor): Tensor => ops.recip(ops.add(exp(ops.neg(ops.maximum(x, -80))), 1));
 export const tanh = (x: Tensor): Tensor => ops.add(ops.mul(sigmoid(ops.mul(x, 2)), 2), -1);
 export const silu = (x: Tensor): Tensor => ops.mul(x, sigmoid(x));
 export const relu = (x: Tensor): Tensor => ops.maximum(x, 0);

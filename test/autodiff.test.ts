@@ -110,3 +110,30 @@ test("vjp pulls back an arbitrary cotangent and valueAndGrad refuses a non-scala
   expect(out.shape).toEqual([2, 2]);
   expect(() => valueAndGrad((t: Tensor) => ops.mul(t, 2))(x)).toThrow(/valueAndGrad: the function must return a float scalar/);
 });
+
+test("saturating activations have finite gradients far out in their tails (interpreter and compiled CPU step)", async () => {
+  const { compile } = await import("../runtime/compile.ts");
+  const xs = [-1000, -100, -12, -1, 0, 1e-3, 3, 12, 100, 1000];
+  // Reference derivatives in float64 from the closed forms.
+  const sig = (v: number) => 1 / (1 + Math.exp(-v));
+  const tanhD = (v: number) => 1 - Math.tanh(v) ** 2;
+  const k = Math.sqrt(2 / Math.PI);
+  const want: Record<string, (v: number) => number> = {
+    sigmoid: (v) => sig(v) * (1 - sig(v)),
+    silu: (v) => sig(v) * (1 + v * (1 - sig(v))),
+    tanh: tanhD,
+    gelu: (v) => 0.5 * (1 + Math.tanh(k * (v + 0.044715 * v ** 3))) + 0.5 * v * tanhD(k * (v + 0.044715 * v ** 3)) * k * (1 + 3 * 0.044715 * v * v),
+  };
+  const fns: Record<string, (t: Tensor) => Tensor> = { sigmoid: nn.sigmoid, silu: nn.silu, tanh: nn.tanh, gelu: nn.gelu };
+  for (const [name, f] of Object.entries(fns)) {
+    const x = ops.input("x", [xs.length]);
+    const g = grad((t: Tensor) => ops.sum(f(t)))(x) as Tensor;
+    const step = compile((t) => grad((u: Tensor) => ops.sum(f(u)))((t as { x: Tensor }).x) as Tensor, { x: { shape: [xs.length] } });
+    const compiled = step.run({ x: xs }) as Float32Array;
+    for (const [label, got] of [["f64", evaluateTensor(g, { x: xs }).data], ["f32", evaluateTensor(g, { x: xs }, { precision: "native" }).data], ["cpu", compiled]] as const)
+      xs.forEach((v, i) => {
+        expect(Number.isFinite(got[i]!), `${name}'(${v}) in ${label}`).toBe(true);
+        expect(Math.abs(got[i]! - want[name]!(v)), `${name}'(${v}) in ${label}`).toBeLessThan(1e-5 * Math.max(1, Math.abs(want[name]!(v))));
+      });
+  }
+});

@@ -7,11 +7,11 @@
 // launch gemm_mma_bf16_tn_128x128x32_s3_w8_m3072n1024k1024_e658db7a44c9a_obf16 <<<192x1x1, 256x1x1, 49152>>> (A=b22, B=b9, C=b23)
 // launch gemm_mma_bf16_tn_64x64x32_s3_w4_m8n2048k1024_e658db7a44c9a_obf16 <<<32x1x1, 128x1x1, 24576>>> (A=b2, B=b15, C=b24)
 // launch reduce_8x384x1024_7 <<<384x1x1, 256x1x1, 0>>> (p0=b0, p1=b1, p2=b10, p3=b16, p4=b23, p5=b24, p6=b25, p7=b34)
-// launch gemm_mma_bf16_tn_128x256x32_s3_w8_m3072n3072k1024_e535536f506f6_obf16 <<<288x1x1, 256x1x1, 73728>>> (A=b25, B=b11, C=b30, e0=b12, e1=b26, e2=b29)
+// launch gemm_mma_bf16_tn_128x256x32_s3_w8_m3072n3072k1024_e6daa54fac251_obf16 <<<288x1x1, 256x1x1, 73728>>> (A=b25, B=b11, C=b30, e0=b12, e1=b26, e2=b29)
 // launch gemm_mma_bf16_tn_128x128x32_s3_w8_m3072n1024k3072_e5e85034e5a42_obf16 <<<192x1x1, 256x1x1, 49152>>> (A=b26, B=b13, C=b43, e0=b0, e1=b10, e2=b14, e3=b16, e4=b17, e5=b23, e6=b24, e7=b27, e8=b31)
 // launch reduce_8x384x1024_10 <<<1x1x1, 256x1x1, 0>>> (p0=b27, p1=b28)
 // launch pointwise_scalar_11 <<<1x1x1, 256x1x1, 0>>> (p0=b28, p1=b47)
-// launch gemm_mma_bf16_nn_128x256x32_s3_w8_m3072n3072k1024_eb6631a90726d_obf16 <<<288x1x1, 256x1x1, 73728>>> (A=b31, B=b13, C=b32, e0=b12, e1=b29, e2=b30)
+// launch gemm_mma_bf16_nn_128x256x32_s3_w8_m3072n3072k1024_ee686b770033e_obf16 <<<288x1x1, 256x1x1, 73728>>> (A=b31, B=b13, C=b32, e0=b12, e1=b29, e2=b30)
 // launch gemm_mma_bf16_nn_128x128x32_s3_w8_m3072n1024k3072_e658db7a44c9a_obf16 <<<192x1x1, 256x1x1, 49152>>> (A=b32, B=b11, C=b33)
 // launch reduce_8x384x1024_14 <<<384x1x1, 256x1x1, 0>>> (p0=b0, p1=b1, p2=b10, p3=b16, p4=b23, p5=b24, p6=b27, p7=b33, p8=b34, p9=b35, p10=b42)
 // launch gemm_mma_bf16_nn_128x128x32_s3_w8_m3072n1024k1024_e658db7a44c9a_obf16 <<<192x1x1, 256x1x1, 49152>>> (A=b35, B=b9, C=b36)
@@ -143,15 +143,15 @@ extern "C" __global__ void __launch_bounds__(256) reduce_8x384x1024_7(const bf16
   }
 }
 
-// template kernel gemm_mma_bf16_tn_128x256x32_s3_w8_m3072n3072k1024_e535536f506f6_obf16, its epilogue:
-__device__ __forceinline__ float gemm_mma_bf16_tn_128x256x32_s3_w8_m3072n3072k1024_e535536f506f6_obf16_epilogue(float acc, int b, int row, int col, const bf16_t* __restrict__ e0, bf16_t* __restrict__ e1, bf16_t* __restrict__ e2) {
+// template kernel gemm_mma_bf16_tn_128x256x32_s3_w8_m3072n3072k1024_e6daa54fac251_obf16, its epilogue:
+__device__ __forceinline__ float gemm_mma_bf16_tn_128x256x32_s3_w8_m3072n3072k1024_e6daa54fac251_obf16_epilogue(float acc, int b, int row, int col, const bf16_t* __restrict__ e0, bf16_t* __restrict__ e1, bf16_t* __restrict__ e2) {
   [[maybe_unused]] constexpr int M = 3072, N = 3072, K = 1024;
   // gemm_3072x3072_8: gemm: dot[3072,3072], recip[8,384,3072], mul[8,384,3072]
   const int ei = row;
   const int ej = col;
   const int t0 = ((ei * 3072) + ej);
   const float t1 = kiln_round_bf16((acc + kiln_bf16_to_f32(e0[ej])));
-  const float t2 = kiln_round_bf16((1.0f / kiln_round_bf16((kiln_round_bf16(exp2f(kiln_round_bf16((kiln_round_bf16((-t1)) * 1.44269502f)))) + 1.00000000f))));
+  const float t2 = kiln_round_bf16((1.0f / kiln_round_bf16((kiln_round_bf16(exp2f(kiln_round_bf16((kiln_round_bf16((-kiln_round_bf16(kiln_maxf(t1, -80.0000000f)))) * 1.44269502f)))) + 1.00000000f))));
   e2[t0] = kiln_f32_to_bf16(t2);
   e1[t0] = kiln_f32_to_bf16(kiln_round_bf16((t1 * t2)));
   const float result = acc;
@@ -231,8 +231,8 @@ extern "C" __global__ void __launch_bounds__(256) pointwise_scalar_11(const bf16
   }
 }
 
-// template kernel gemm_mma_bf16_nn_128x256x32_s3_w8_m3072n3072k1024_eb6631a90726d_obf16, its epilogue:
-__device__ __forceinline__ float gemm_mma_bf16_nn_128x256x32_s3_w8_m3072n3072k1024_eb6631a90726d_obf16_epilogue(float acc, int b, int row, int col, const bf16_t* __restrict__ e0, const bf16_t* __restrict__ e1, const bf16_t* __restrict__ e2) {
+// template kernel gemm_mma_bf16_nn_128x256x32_s3_w8_m3072n3072k1024_ee686b770033e_obf16, its epilogue:
+__device__ __forceinline__ float gemm_mma_bf16_nn_128x256x32_s3_w8_m3072n3072k1024_ee686b770033e_obf16_epilogue(float acc, int b, int row, int col, const bf16_t* __restrict__ e0, const bf16_t* __restrict__ e1, const bf16_t* __restrict__ e2) {
   [[maybe_unused]] constexpr int M = 3072, N = 3072, K = 1024;
   // gemm_3072x3072_12: gemm: dot[3072,3072], add[8,384,3072]
   const int ei = row;
@@ -240,7 +240,7 @@ __device__ __forceinline__ float gemm_mma_bf16_nn_128x256x32_s3_w8_m3072n3072k10
   const int t0 = ((ei * 3072) + ej);
   const float t1 = kiln_bf16_to_f32(e1[t0]);
   const float t2 = kiln_round_bf16((kiln_bf16_to_f32(e2[t0]) + kiln_bf16_to_f32(e0[ej])));
-  const float result = kiln_round_bf16((kiln_round_bf16((acc * t1)) + kiln_round_bf16((-kiln_round_bf16((kiln_round_bf16((kiln_round_bf16((-kiln_round_bf16((kiln_round_bf16((acc * t2)) * kiln_round_bf16((t1 * t1)))))) * kiln_round_bf16((kiln_round_bf16(exp2f(kiln_round_bf16((kiln_round_bf16((-t2)) * 1.44269502f)))) * 0.693147182f)))) * 1.44269502f))))));
+  const float result = kiln_round_bf16((kiln_round_bf16((acc * t1)) + kiln_round_bf16((kiln_round_bf16((-kiln_round_bf16((kiln_round_bf16((kiln_round_bf16((-kiln_round_bf16((kiln_round_bf16((acc * t2)) * kiln_round_bf16((t1 * t1)))))) * kiln_round_bf16((kiln_round_bf16(exp2f(kiln_round_bf16((kiln_round_bf16((-kiln_round_bf16(kiln_maxf(t2, -80.0000000f)))) * 1.44269502f)))) * 0.693147182f)))) * 1.44269502f)))) * kiln_round_bf16((kiln_round_bf16(((float)(-80.0000000f < t2))) + kiln_round_bf16((kiln_round_bf16(((float)(t2 == -80.0000000f))) * 0.500000000f))))))));
   return result;
 }
 

@@ -7,7 +7,7 @@
 // launch gemm_mma_bf16_tn_64x64x32_s3_w4_m80n64k64_e658db7a44c9a_obf16 <<<2x1x1, 128x1x1, 24576>>> (A=b21, B=b9, C=b22)
 // launch gemm_mma_bf16_tn_64x64x32_s3_w4_m2n128k64_e658db7a44c9a_obf16 <<<2x1x1, 128x1x1, 24576>>> (A=b2, B=b15, C=b23)
 // launch reduce_2x40x64_7 <<<10x1x1, 256x1x1, 0>>> (p0=b0, p1=b1, p2=b10, p3=b16, p4=b22, p5=b23, p6=b24)
-// launch gemm_mma_bf16_tn_64x64x32_s3_w4_m80n192k64_e01b1d554d594_obf16 <<<6x1x1, 128x1x1, 24576>>> (A=b24, B=b11, C=b25, e0=b12)
+// launch gemm_mma_bf16_tn_64x64x32_s3_w4_m80n192k64_ecd76c0a3e8f7_obf16 <<<6x1x1, 128x1x1, 24576>>> (A=b24, B=b11, C=b25, e0=b12)
 // launch gemm_mma_bf16_tn_64x64x32_s3_w4_m80n64k192_e3c6a53fbf2ca_obf16 <<<2x1x1, 128x1x1, 24576>>> (A=b25, B=b13, C=b26, e0=b0, e1=b10, e2=b14, e3=b16, e4=b22, e5=b23)
 
 // reduce_2x40x64_0: reduce: sum[2,40,1], mul[2,40,64]
@@ -99,13 +99,13 @@ extern "C" __global__ void __launch_bounds__(256) reduce_2x40x64_7(const bf16_t*
   }
 }
 
-// template kernel gemm_mma_bf16_tn_64x64x32_s3_w4_m80n192k64_e01b1d554d594_obf16, its epilogue:
-__device__ __forceinline__ float gemm_mma_bf16_tn_64x64x32_s3_w4_m80n192k64_e01b1d554d594_obf16_epilogue(float acc, int b, int row, int col, const bf16_t* __restrict__ e0) {
+// template kernel gemm_mma_bf16_tn_64x64x32_s3_w4_m80n192k64_ecd76c0a3e8f7_obf16, its epilogue:
+__device__ __forceinline__ float gemm_mma_bf16_tn_64x64x32_s3_w4_m80n192k64_ecd76c0a3e8f7_obf16_epilogue(float acc, int b, int row, int col, const bf16_t* __restrict__ e0) {
   [[maybe_unused]] constexpr int M = 80, N = 192, K = 64;
   // gemm_80x192_8: gemm: dot[80,192], mul[2,40,192]
   const int ej = col;
   const float t0 = kiln_round_bf16((acc + kiln_bf16_to_f32(e0[ej])));
-  const float result = kiln_round_bf16((t0 * kiln_round_bf16((1.0f / kiln_round_bf16((kiln_round_bf16(exp2f(kiln_round_bf16((kiln_round_bf16((-t0)) * 1.44269502f)))) + 1.00000000f))))));
+  const float result = kiln_round_bf16((t0 * kiln_round_bf16((1.0f / kiln_round_bf16((kiln_round_bf16(exp2f(kiln_round_bf16((kiln_round_bf16((-kiln_round_bf16(kiln_maxf(t0, -80.0000000f)))) * 1.44269502f)))) + 1.00000000f))))));
   return result;
 }
 

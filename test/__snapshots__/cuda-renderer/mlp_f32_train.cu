@@ -1,16 +1,16 @@
 // 8 kernels, 8 launches, workspace 0 bytes
-// launch gemm_48x72_0 <<<2x1x1, 256x1x1, 0>>> (p0=b0, p1=b1, p2=b2, p3=b4, p4=b6, p5=b7)
-// launch gemm_48x24_1 <<<1x1x1, 256x1x1, 0>>> (p0=b3, p1=b4, p2=b5, p3=b8)
-// launch reduce_48x24_2 <<<1x1x1, 256x1x1, 0>>> (p0=b5, p1=b10)
-// launch gemm_48x72_3 <<<2x1x1, 256x1x1, 0>>> (p0=b2, p1=b3, p2=b6, p3=b7, p4=b8, p5=b9)
-// launch gemm_48x40_4 <<<1x1x1, 256x1x1, 0>>> (p0=b1, p1=b9, p2=b11)
-// launch gemm_72x40_5 <<<2x1x1, 256x1x1, 0>>> (p0=b0, p1=b9, p2=b12)
-// launch reduce_48x72_6 <<<1x1x1, 256x1x1, 0>>> (p0=b9, p1=b13)
-// launch gemm_24x72_7 <<<2x1x1, 256x1x1, 0>>> (p0=b4, p1=b8, p2=b14)
+// launch gemm_48x72_0 <<<2x1x1, 256x1x1, 0>>> (p0=b0, p1=b1, p2=b2, p3=b4, p4=b6, p5=b7, p6=b8)
+// launch gemm_48x24_1 <<<1x1x1, 256x1x1, 0>>> (p0=b3, p1=b4, p2=b5, p3=b9)
+// launch reduce_48x24_2 <<<1x1x1, 256x1x1, 0>>> (p0=b5, p1=b11)
+// launch gemm_48x72_3 <<<2x1x1, 256x1x1, 0>>> (p0=b2, p1=b3, p2=b6, p3=b7, p4=b8, p5=b9, p6=b10)
+// launch gemm_48x40_4 <<<1x1x1, 256x1x1, 0>>> (p0=b1, p1=b10, p2=b12)
+// launch gemm_72x40_5 <<<2x1x1, 256x1x1, 0>>> (p0=b0, p1=b10, p2=b13)
+// launch reduce_48x72_6 <<<1x1x1, 256x1x1, 0>>> (p0=b10, p1=b14)
+// launch gemm_24x72_7 <<<2x1x1, 256x1x1, 0>>> (p0=b4, p1=b9, p2=b15)
 
-// gemm_48x72_0: gemm: dot[48,72], exp2[48,72], mul[48,72]
-// parameters: p0 = buffer 0 (f32[1920]), p1 = buffer 1 (f32[2880]), p2 = buffer 2 (f32[72]), p3 = buffer 4 (f32[3456]), p4 = buffer 6 (f32[3456]), p5 = buffer 7 (f32[3456])
-extern "C" __global__ void __launch_bounds__(256) gemm_48x72_0(const float* __restrict__ p0, const float* __restrict__ p1, const float* __restrict__ p2, float* __restrict__ p3, float* __restrict__ p4, float* __restrict__ p5) {
+// gemm_48x72_0: gemm: dot[48,72], mul[48,72], recip[48,72], mul[48,72]
+// parameters: p0 = buffer 0 (f32[1920]), p1 = buffer 1 (f32[2880]), p2 = buffer 2 (f32[72]), p3 = buffer 4 (f32[3456]), p4 = buffer 6 (f32[3456]), p5 = buffer 7 (f32[3456]), p6 = buffer 8 (f32[3456])
+extern "C" __global__ void __launch_bounds__(256) gemm_48x72_0(const float* __restrict__ p0, const float* __restrict__ p1, const float* __restrict__ p2, float* __restrict__ p3, float* __restrict__ p4, float* __restrict__ p5, float* __restrict__ p6) {
   const int tid = threadIdx.x;
   const int bid = blockIdx.x;
   __shared__ float a_tile[1024];
@@ -76,16 +76,18 @@ extern "C" __global__ void __launch_bounds__(256) gemm_48x72_0(const float* __re
         const int t9 = ((ei * 72) + ej);
         p4[t9] = acc;
         const float t10 = (acc + p2[ej]);
-        const float t11 = exp2f(((-(((t10 + (((t10 * t10) * t10) * 0.0447149985f)) * 0.797884583f) * 2.00000000f)) * 1.44269502f));
-        p5[t9] = t11;
-        p3[t9] = ((t10 * 0.500000000f) * ((((1.0f / (t11 + 1.00000000f)) * 2.00000000f) + -1.00000000f) + 1.00000000f));
+        const float t11 = (((t10 + (((t10 * t10) * t10) * 0.0447149985f)) * 0.797884583f) * 2.00000000f);
+        p6[t9] = t11;
+        const float t12 = (1.0f / (exp2f(((-kiln_maxf(t11, -80.0000000f)) * 1.44269502f)) + 1.00000000f));
+        p5[t9] = t12;
+        p3[t9] = ((t10 * 0.500000000f) * (((t12 * 2.00000000f) + -1.00000000f) + 1.00000000f));
       }
     }
   }
 }
 
 // gemm_48x24_1: gemm: dot[48,24], add[48,24]
-// parameters: p0 = buffer 3 (f32[1728]), p1 = buffer 4 (f32[3456]), p2 = buffer 5 (f32[1152]), p3 = buffer 8 (f32[1152])
+// parameters: p0 = buffer 3 (f32[1728]), p1 = buffer 4 (f32[3456]), p2 = buffer 5 (f32[1152]), p3 = buffer 9 (f32[1152])
 extern "C" __global__ void __launch_bounds__(256) gemm_48x24_1(const float* __restrict__ p0, const float* __restrict__ p1, float* __restrict__ p2, float* __restrict__ p3) {
   const int tid = threadIdx.x;
   __shared__ float a_tile[1024];
@@ -158,7 +160,7 @@ extern "C" __global__ void __launch_bounds__(256) gemm_48x24_1(const float* __re
 }
 
 // reduce_48x24_2: reduce: sum[1,1]
-// parameters: p0 = buffer 5 (f32[1152]), p1 = buffer 10 (f32[1])
+// parameters: p0 = buffer 5 (f32[1152]), p1 = buffer 11 (f32[1])
 extern "C" __global__ void __launch_bounds__(256) reduce_48x24_2(const float* __restrict__ p0, float* __restrict__ p1) {
   const int tid = threadIdx.x;
   const int bid = blockIdx.x;
@@ -204,8 +206,8 @@ extern "C" __global__ void __launch_bounds__(256) reduce_48x24_2(const float* __
 }
 
 // gemm_48x72_3: gemm: dot[48,72], mul[48,72], add[48,72]
-// parameters: p0 = buffer 2 (f32[72]), p1 = buffer 3 (f32[1728]), p2 = buffer 6 (f32[3456]), p3 = buffer 7 (f32[3456]), p4 = buffer 8 (f32[1152]), p5 = buffer 9 (f32[3456])
-extern "C" __global__ void __launch_bounds__(256) gemm_48x72_3(const float* __restrict__ p0, const float* __restrict__ p1, const float* __restrict__ p2, const float* __restrict__ p3, const float* __restrict__ p4, float* __restrict__ p5) {
+// parameters: p0 = buffer 2 (f32[72]), p1 = buffer 3 (f32[1728]), p2 = buffer 6 (f32[3456]), p3 = buffer 7 (f32[3456]), p4 = buffer 8 (f32[3456]), p5 = buffer 9 (f32[1152]), p6 = buffer 10 (f32[3456])
+extern "C" __global__ void __launch_bounds__(256) gemm_48x72_3(const float* __restrict__ p0, const float* __restrict__ p1, const float* __restrict__ p2, const float* __restrict__ p3, const float* __restrict__ p4, const float* __restrict__ p5, float* __restrict__ p6) {
   const int tid = threadIdx.x;
   const int bid = blockIdx.x;
   __shared__ float a_tile[1024];
@@ -228,7 +230,7 @@ extern "C" __global__ void __launch_bounds__(256) gemm_48x72_3(const float* __re
       const int t1 = (tid % 16);
       const int t2 = (a_copy * 16);
       const int t3 = (kt * 16);
-      a_tile[((t0 + (t1 * 64)) + t2)] = (((((tile_m * 64) + (t0 + t2)) < 48) && ((t3 + t1) < 24)) ? p4[(((((t0 * 24) + t1) + (tile_m * 1536)) + (a_copy * 384)) + t3)] : 0.00000000f);
+      a_tile[((t0 + (t1 * 64)) + t2)] = (((((tile_m * 64) + (t0 + t2)) < 48) && ((t3 + t1) < 24)) ? p5[(((((t0 * 24) + t1) + (tile_m * 1536)) + (a_copy * 384)) + t3)] : 0.00000000f);
     }
     #pragma unroll
     for (int b_copy = 0; b_copy < 4; ++b_copy) {
@@ -270,18 +272,18 @@ extern "C" __global__ void __launch_bounds__(256) gemm_48x72_3(const float* __re
         const int t8 = ((ei * 72) + ej);
         const float t9 = (p2[t8] + p0[ej]);
         const float t10 = p3[t8];
-        const float t11 = (1.0f / (t10 + 1.00000000f));
-        const float t12 = (((-(((-(((acc * (t9 * 0.500000000f)) * 2.00000000f) * (t11 * t11))) * (t10 * 0.693147182f)) * 1.44269502f)) * 2.00000000f) * 0.797884583f);
+        const float t11 = p4[t8];
+        const float t12 = ((((-(((-(((acc * (t9 * 0.500000000f)) * 2.00000000f) * (t10 * t10))) * (exp2f(((-kiln_maxf(t11, -80.0000000f)) * 1.44269502f)) * 0.693147182f)) * 1.44269502f)) * (((float)(-80.0000000f < t11)) + (((float)(t11 == -80.0000000f)) * 0.500000000f))) * 2.00000000f) * 0.797884583f);
         const float t13 = (t12 * 0.0447149985f);
         const float t14 = ((t13 * t9) * t9);
-        p5[t8] = ((((t12 + (t13 * (t9 * t9))) + t14) + t14) + ((acc * (((t11 * 2.00000000f) + -1.00000000f) + 1.00000000f)) * 0.500000000f));
+        p6[t8] = ((((t12 + (t13 * (t9 * t9))) + t14) + t14) + ((acc * (((t10 * 2.00000000f) + -1.00000000f) + 1.00000000f)) * 0.500000000f));
       }
     }
   }
 }
 
 // gemm_48x40_4: gemm: dot[48,40]
-// parameters: p0 = buffer 1 (f32[2880]), p1 = buffer 9 (f32[3456]), p2 = buffer 11 (f32[1920])
+// parameters: p0 = buffer 1 (f32[2880]), p1 = buffer 10 (f32[3456]), p2 = buffer 12 (f32[1920])
 extern "C" __global__ void __launch_bounds__(256) gemm_48x40_4(const float* __restrict__ p0, const float* __restrict__ p1, float* __restrict__ p2) {
   const int tid = threadIdx.x;
   __shared__ float a_tile[1024];
@@ -350,7 +352,7 @@ extern "C" __global__ void __launch_bounds__(256) gemm_48x40_4(const float* __re
 }
 
 // gemm_72x40_5: gemm: dot[72,40]
-// parameters: p0 = buffer 0 (f32[1920]), p1 = buffer 9 (f32[3456]), p2 = buffer 12 (f32[2880])
+// parameters: p0 = buffer 0 (f32[1920]), p1 = buffer 10 (f32[3456]), p2 = buffer 13 (f32[2880])
 extern "C" __global__ void __launch_bounds__(256) gemm_72x40_5(const float* __restrict__ p0, const float* __restrict__ p1, float* __restrict__ p2) {
   const int tid = threadIdx.x;
   const int bid = blockIdx.x;
@@ -419,7 +421,7 @@ extern "C" __global__ void __launch_bounds__(256) gemm_72x40_5(const float* __re
 }
 
 // reduce_48x72_6: reduce: sum[1,72]
-// parameters: p0 = buffer 9 (f32[3456]), p1 = buffer 13 (f32[72])
+// parameters: p0 = buffer 10 (f32[3456]), p1 = buffer 14 (f32[72])
 extern "C" __global__ void __launch_bounds__(256) reduce_48x72_6(const float* __restrict__ p0, float* __restrict__ p1) {
   const int tid = threadIdx.x;
   const int bid = blockIdx.x;
@@ -432,7 +434,7 @@ extern "C" __global__ void __launch_bounds__(256) reduce_48x72_6(const float* __
 }
 
 // gemm_24x72_7: gemm: dot[24,72]
-// parameters: p0 = buffer 4 (f32[3456]), p1 = buffer 8 (f32[1152]), p2 = buffer 14 (f32[1728])
+// parameters: p0 = buffer 4 (f32[3456]), p1 = buffer 9 (f32[1152]), p2 = buffer 15 (f32[1728])
 extern "C" __global__ void __launch_bounds__(256) gemm_24x72_7(const float* __restrict__ p0, const float* __restrict__ p1, float* __restrict__ p2) {
   const int tid = threadIdx.x;
   const int bid = blockIdx.x;

@@ -1,9 +1,9 @@
 // Loading a model's weights for sampling: the DiT from a step-N.safetensors (ours or the
 // reference's), a jointly trained text encoder from beside it, frozen encoders from local files.
 
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import path from "node:path";
-import { loadDitWeights } from "./checkpoint.ts";
+import { checkpointPaths, findLatestCheckpoint, loadDitWeights } from "./checkpoint.ts";
 import { initParams, type ParamValues } from "./params.ts";
 import { loadStateDict } from "../runtime/safetensors.ts";
 import type { ModelParts } from "./config.ts";
@@ -20,12 +20,22 @@ export interface WeightSources {
   seed?: number;
 }
 
-export function loadWeights(parts: ModelParts, sources: WeightSources): Weights {
+/** A checkpoint file as given, or a training run's folder as its newest complete checkpoint. */
+export function resolveCheckpoint(given: string): string {
+  if (!existsSync(given)) throw new Error(`--checkpoint ${given}: no such file or folder`);
+  if (!statSync(given).isDirectory()) return given;
+  const step = findLatestCheckpoint(given);
+  if (step === undefined) throw new Error(`--checkpoint ${given}: the folder holds no complete checkpoint (step-N.safetensors, step-N.train.safetensors and step-N.json)`);
+  return checkpointPaths(given, step).dit;
+}
+
+export function loadWeights(parts: ModelParts, given: WeightSources): Weights {
   const { config } = parts;
+  const sources = given.checkpoint ? { ...given, checkpoint: resolveCheckpoint(given.checkpoint) } : given;
   let dit: ParamValues;
   if (sources.checkpoint) dit = loadDitWeights(sources.checkpoint, parts.ditSpec);
   else if (sources.randomInit) dit = initParams(parts.ditSpec, sources.seed ?? 0);
-  else throw new Error(`no DiT weights: pass --checkpoint step-N.safetensors (from 'kiln train'), or --random-init to sample from untrained weights`);
+  else throw new Error(`no DiT weights: pass --checkpoint step-N.safetensors (from 'kiln train') or the run's folder, or --random-init to sample from untrained weights`);
 
   let text: ParamValues = new Map();
   if (parts.text.paramSpec.length) {

@@ -14,6 +14,7 @@ import { initParams, paramCount } from "../models/params.ts";
 import { CONFIGS, modelParts, type ModelConfig } from "../models/config.ts";
 import { Sampler, fromRgbBytes } from "../models/pipeline.ts";
 import { saveCheckpoint, loadDitWeights, zerosLike } from "../models/checkpoint.ts";
+import { resolveCheckpoint } from "../models/weights.ts";
 import { compile } from "../runtime/compile.ts";
 
 const config: ModelConfig = {
@@ -104,6 +105,11 @@ describe("sampling", () => {
     const b = reloaded.sample({ ...options, seed: 7 });
     expect(Buffer.from(a).equals(Buffer.from(b))).toBe(true);
     reloaded.dispose();
+    // The run's folder stands for its newest checkpoint; a folder without one is refused by name.
+    expect(resolveCheckpoint(dir)).toBe(file);
+    const empty = mkdtempSync(path.join(tmpdir(), "kiln-empty-run-"));
+    expect(() => resolveCheckpoint(empty)).toThrow(/holds no complete checkpoint/);
+    expect(() => resolveCheckpoint(path.join(empty, "nope"))).toThrow(/no such file or folder/);
   });
 });
 

@@ -1,4 +1,4 @@
-// `kiln eval --checkpoint F`: recall@1 of the training prompts' images (see models/eval.ts).
+// `kiln eval --checkpoint F` (a step-N.safetensors, or a run folder: its newest checkpoint): recall@1 of the training prompts' images (see models/eval.ts).
 
 import { loadConfig, modelParts } from "../../models/config.ts";
 import { evaluate } from "../../models/eval.ts";
@@ -8,7 +8,7 @@ import { parseArgs, type Command } from "../command.ts";
 
 const command: Command = {
   summary: "generate every training prompt and measure recall@1 against the training images",
-  usage: "kiln eval --checkpoint F [--config tiny|aaa-0.1b] [--data DIR] [--steps N] [--cfg X] [--grid F.png] [--text-encoder DIR] [--vae FILE] [--json]",
+  usage: "kiln eval --checkpoint F|RUN_DIR [--config tiny|aaa-0.1b] [--data DIR] [--steps N] [--cfg X] [--grid F.png] [--text-encoder DIR] [--vae FILE] [--json]",
   async run(argv) {
     const { flags } = parseArgs(argv, ["json"]);
     if (!flags.has("checkpoint")) throw new Error(`--checkpoint is required: ${command.usage}`);

@@ -8,7 +8,7 @@ import { parseArgs, type Command } from "../command.ts";
 
 const command: Command = {
   summary: "generate an image from a prompt (classifier-free guidance, image-to-image, seeds)",
-  usage: 'kiln sample "PROMPT" [--config tiny|aaa-0.1b] [--checkpoint F] [--text-encoder DIR] [--vae FILE] [--seed N] [--steps N] [--cfg X] [--negative P] [--image F --strength X] [--width W --height H] [--out F.png] [--random-init] [--device cpu|cuda]',
+  usage: 'kiln sample "PROMPT" [--config tiny|aaa-0.1b] [--checkpoint F|RUN_DIR] [--text-encoder DIR] [--vae FILE] [--seed N] [--steps N] [--cfg X] [--negative P] [--image F --strength X] [--width W --height H] [--out F.png] [--random-init] [--device cpu|cuda]',
   async run(argv) {
     const { flags, positional } = parseArgs(argv, ["random-init"]);
     const prompt = positional.join(" ");

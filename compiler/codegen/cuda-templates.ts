@@ -25,17 +25,22 @@ export interface CudaKernelSource {
   readonly params: readonly CudaKernelParam[];
 }
 
-/** The problem the tensor-core GEMM template is asked for (see compiler/codegen/gpu-gemm.ts). */
-export interface GemmTemplateProblem {
+/** The shape of a tensor-core GEMM: sizes, layout, batch strides and output type (see compiler/codegen/gpu-gemm.ts). */
+export interface GemmTemplateShape {
   readonly m: number;
   readonly n: number;
   readonly k: number;
   readonly batch: number;
+  /** "tn": B is [N,K] row-major; "nn": B is [K,N] row-major. A is [M,K] row-major. */
   readonly layout: "tn" | "nn";
   readonly strideA: number;
   readonly strideB: number;
   readonly strideC: number;
   readonly out: "bf16" | "f32";
+}
+
+/** The problem the tensor-core GEMM template is asked for: a shape and its fused epilogue. */
+export interface GemmTemplateProblem extends GemmTemplateShape {
   /**
    * Device code run on each output: the body of `float f(float acc, int b, int row, int col, …params)`
    * whose return value is stored into C; `tag` names it in the kernel name.

@@ -10,6 +10,7 @@ import {
   type ArrayDecl, type GStmt, type GlobalParam, type GpuKernel, type ScratchDecl, type Var,
 } from "./gpu-ir.ts";
 import { paramsOf, sequential, type GpuConfig, type GpuStep, type ScratchAllocator } from "./gpu-lower.ts";
+import type { GemmTemplateShape } from "./cuda-templates.ts";
 
 type GemmStmt = Stmt & { s: "template" };
 
@@ -48,18 +49,7 @@ export const gemmArgs = (t: GemmStmt): GemmArgs => {
 
 /** What the tensor-core GEMM template is asked for (the layout words are gemm-mma.ts's). */
 export interface MmaGemmPlan {
-  readonly problem: {
-    readonly m: number;
-    readonly n: number;
-    readonly k: number;
-    readonly batch: number;
-    /** "tn": B is [N,K] row-major; "nn": B is [K,N] row-major. A is [M,K] row-major. */
-    readonly layout: "tn" | "nn";
-    readonly strideA: number;
-    readonly strideB: number;
-    readonly strideC: number;
-    readonly out: "bf16" | "f32";
-  };
+  readonly problem: GemmTemplateShape;
   readonly a: { readonly id: number; readonly offset: number };
   readonly b: { readonly id: number; readonly offset: number };
   readonly c: { readonly id: number };

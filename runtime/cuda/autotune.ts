@@ -11,7 +11,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { debugLog } from "../../compiler/index.ts";
-import type { GemmTemplateProblem } from "../../compiler/codegen/cuda-templates.ts";
+import type { GemmTemplateShape } from "../../compiler/codegen/cuda-templates.ts";
 import { MMA_TILES } from "../../kernels/cuda/corpus.ts";
 import { IDENTITY_EPILOGUE, gemmMma, gemmTileProblem, type GemmTile } from "../../kernels/cuda/gemm-mma.ts";
 import { cacheDir, writeAtomic } from "../cache.ts";
@@ -19,7 +19,7 @@ import type { CudaDevice } from "./device.ts";
 import type { Handle } from "./driver.ts";
 
 /** What a GEMM's tile choice depends on: its shape, layout, batch strides and output type. */
-export type GemmShape = Pick<GemmTemplateProblem, "m" | "n" | "k" | "batch" | "layout" | "strideA" | "strideB" | "strideC" | "out">;
+export type GemmShape = GemmTemplateShape;
 
 export const gemmTuneKey = (p: GemmShape): string =>
   `${p.layout} m${p.m} n${p.n} k${p.k} b${p.batch} sa${p.strideA} sb${p.strideB} sc${p.strideC} ${p.out}`;

@@ -8,9 +8,9 @@ import { defaultDevice, init, jit, nn, numpy as np, tree } from "@jax-js/jax";
 import type { BenchRow } from "../rows.ts";
 import { seededNormal, sizeOf } from "../random-data.ts";
 import { type AaaDitConfig, type DitBatch, type DitWeights, ditParamSpecs, initDitWeights, makeDitBatch, timestepFrequencies } from "../tiny-dit.ts";
-import { median, type TimingOptions, timeRuns } from "../timing.ts";
+import { type TimingOptions, timeRuns } from "../timing.ts";
 import { attentionPerHead, ditForward, type JaxParams, type JaxTrainState, layerNorm, makeJaxTrainStep } from "./jaxjs-model.ts";
-import type { DitPeer, Measurement } from "./types.ts";
+import { measurePrepared, type DitPeer, type Measurement, type PreparedRow } from "./types.ts";
 
 /** The installed @jax-js/jax version, read from its package.json (the package exports no version). */
 function jaxVersion(): string {
@@ -70,13 +70,7 @@ async function timeJitted(compute: () => np.Array, options: TimingOptions): Prom
   }, options);
 }
 
-/** Inputs, the jitted function and a runner for one row; `release` frees all of them. */
-interface Prepared {
-  run: (options: TimingOptions) => Promise<number[]>;
-  release: () => void;
-}
-
-function prepare(row: BenchRow): Prepared {
+function prepare(row: BenchRow): PreparedRow {
   switch (row.kind) {
     case "gemm": {
       const a = randomTensor([row.m, row.k], 1);
@@ -164,15 +158,7 @@ export const jaxjsPeer: DitPeer = {
     defaultDevice("wasm");
   },
 
-  async measure(row: BenchRow, options: TimingOptions): Promise<Measurement> {
-    const prepared = prepare(row);
-    try {
-      const samplesMs = await prepared.run(options);
-      return { ms: median(samplesMs), samplesMs };
-    } finally {
-      prepared.release();
-    }
-  },
+  measure: (row: BenchRow, options: TimingOptions): Promise<Measurement> => measurePrepared(prepare, row, options),
 
   async ditForward(config: AaaDitConfig, weights: DitWeights, batch: DitBatch): Promise<Float32Array> {
     const params = paramsFrom(config, weights);

@@ -7,9 +7,9 @@ import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { seededNormal, sizeOf } from "../random-data.ts";
 import type { BenchRow } from "../rows.ts";
 import { type AaaDitConfig, adamW, type DitBatch, type DitWeights, ditParamSpecs, initDitWeights, makeDitBatch, timestepFrequencies } from "../tiny-dit.ts";
-import { median, type TimingOptions, timeRuns } from "../timing.ts";
+import { type TimingOptions, timeRuns } from "../timing.ts";
 import { attention, ditForward, ditLoss, isLinearWeight, layerNorm, silu, type TfParams } from "./tfjs-model.ts";
-import type { DitPeer, Measurement } from "./types.ts";
+import { measurePrepared, type DitPeer, type Measurement, type PreparedRow } from "./types.ts";
 
 function randomTensor(shape: readonly number[], seed: number): tf.Tensor {
   return tf.tensor(seededNormal(sizeOf(shape), seed), [...shape], "float32");
@@ -99,12 +99,7 @@ function ditTrainer(config: AaaDitConfig, weights: DitWeights, batch: DitBatch) 
   };
 }
 
-interface Prepared {
-  run: (options: TimingOptions) => Promise<number[]>;
-  release: () => void;
-}
-
-function prepare(row: BenchRow): Prepared {
+function prepare(row: BenchRow): PreparedRow {
   switch (row.kind) {
     case "gemm": {
       const a = randomTensor([row.m, row.k], 1);
@@ -169,15 +164,7 @@ export const tfjsPeer: DitPeer = {
     if (!ok || tf.getBackend() !== "wasm") throw new Error(`tfjs: expected the wasm backend to initialise, found '${tf.getBackend()}'`);
   },
 
-  async measure(row: BenchRow, options: TimingOptions): Promise<Measurement> {
-    const prepared = prepare(row);
-    try {
-      const samplesMs = await prepared.run(options);
-      return { ms: median(samplesMs), samplesMs };
-    } finally {
-      prepared.release();
-    }
-  },
+  measure: (row: BenchRow, options: TimingOptions): Promise<Measurement> => measurePrepared(prepare, row, options),
 
   async ditForward(config: AaaDitConfig, weights: DitWeights, batch: DitBatch): Promise<Float32Array> {
     const params = paramsFrom(config, weights, false);

@@ -3,7 +3,7 @@
 
 import type { BenchRow } from "../rows.ts";
 import type { AaaDitConfig, DitBatch, DitWeights } from "../tiny-dit.ts";
-import type { TimingOptions } from "../timing.ts";
+import { median, type TimingOptions } from "../timing.ts";
 
 /** A row's result: the median time, or why this peer cannot run it (never a made-up number). */
 export type Measurement = { ms: number; samplesMs: readonly number[] } | { skipped: string };
@@ -32,4 +32,21 @@ export interface DitPeer extends Peer {
 
 export function isSkipped(measurement: Measurement): measurement is { skipped: string } {
   return "skipped" in measurement;
+}
+
+/** A row made ready to run on a peer: its inputs and compiled function, a timer, and what frees them. */
+export interface PreparedRow {
+  run: (options: TimingOptions) => Promise<number[]>;
+  release: () => void;
+}
+
+/** Peer.measure over a peer's own preparation: the median of the timed runs, and the row always released. */
+export async function measurePrepared(prepare: (row: BenchRow) => PreparedRow, row: BenchRow, options: TimingOptions): Promise<Measurement> {
+  const prepared = prepare(row);
+  try {
+    const samplesMs = await prepared.run(options);
+    return { ms: median(samplesMs), samplesMs };
+  } finally {
+    prepared.release();
+  }
 }

@@ -271,8 +271,9 @@ export function compileCuda<E extends Pytree<unknown>>(fn: (inputs: Pytree<Tenso
   const t1 = performance.now();
   const gpuDevice = options.device === undefined ? CudaDevice.open() : options.device instanceof CudaDevice ? options.device : null;
   const device = gpuDevice ? cudaStepDevice(gpuDevice) : (options.device as StepDevice);
+  // Asked for in the options, autotune needs a GPU; KILN_AUTOTUNE=1 only applies where there is one.
+  if (options.autotune && !gpuDevice) throw new Error(`compileCuda: autotune times kernels on a GPU; ${device.description} cannot`);
   const autotune = options.autotune ?? process.env.KILN_AUTOTUNE === "1";
-  if (autotune && !gpuDevice && options.autotune) throw new Error(`compileCuda: autotune times kernels on a GPU; ${device.description} cannot`);
   const templates =
     options.templates !== undefined ? options.templates
     : gpuDevice ? cudaTemplates({

@@ -11,7 +11,10 @@ import {
 import { ExprLowering, flatIndex, indexVars, scalarType, unflatIndex } from "./lower-expr.ts";
 
 const sameShape = (a: Shape, b: Shape): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
-import { batchStride, isColumnReduce, stridedView, type Group, type Schedule } from "./schedule.ts";
+import { batchStride, isColumnReduce, isPerRow, rowShapeOf, stridedView, type Group, type Schedule } from "./schedule.ts";
+
+/** The index into `node` of the element at `at` in `space` (same flat position when the shapes differ, as through a reshape). */
+const indexIn = (node: Tensor, at: readonly Expr[], space: Shape): readonly Expr[] => (sameShape(node.shape, space) ? at : unflatIndex(flatIndex(at, space), node.shape));
 
 export interface BufferDecl {
   readonly id: number;
@@ -249,7 +252,11 @@ function lowerGroup(group: Exclude<Group, { kind: "region" }>, schedule: Schedul
     const perRow = stored.filter((m) => m !== stage);
     if (perRow.length) {
       const fromBuffer = makeLowering(new Map([[stage, { op: "load", buffer: target, index: at, type: "f32" } as Expr]]));
-      row.push({ s: "loop", var: kVar, parallel: false, body: perRow.map((m) => store(m, rowIndex, fromBuffer.value(m, rowIndex))) });
+      const rowShape = rowShapeOf(g);
+      row.push({ s: "loop", var: kVar, parallel: false, body: perRow.map((m) => {
+        const mAt = indexIn(m, rowIndex, rowShape);
+        return store(m, mAt, fromBuffer.value(m, mAt));
+      }) });
     }
     const n = sizeOf(g.space);
     return finish("reduce", g.space, loopNest(outerVars, row, n >= PARALLEL_MIN_ELEMENTS && outerVars.length > 0, "o"), n);
@@ -265,7 +272,7 @@ function lowerGroup(group: Exclude<Group, { kind: "region" }>, schedule: Schedul
         const at = indexVars(part.space, `i`);
         const lowering = makeLowering(new Map());
         const stores = partStored.map((m) => {
-          const mAt = sameShape(m.shape, part.space) ? at : unflatIndex(flatIndex(at, part.space), m.shape);
+          const mAt = indexIn(m, at, part.space);
           return store(m, mAt, lowering.value(m, mAt));
         });
         body.push(...loopNest(varsOf(at), stores, true, `t${k}`));
@@ -278,7 +285,7 @@ function lowerGroup(group: Exclude<Group, { kind: "region" }>, schedule: Schedul
       const at = indexVars(group.space, "i");
       const lowering = makeLowering(new Map());
       const body = stored.map((m) => {
-        const mAt = sameShape(m.shape, group.space) ? at : unflatIndex(flatIndex(at, group.space), m.shape);
+        const mAt = indexIn(m, at, group.space);
         return store(m, mAt, lowering.value(m, mAt));
       });
       const n = sizeOf(group.space);
@@ -299,10 +306,18 @@ function lowerGroup(group: Exclude<Group, { kind: "region" }>, schedule: Schedul
         row.push(...loopNest(innerVars, [{ s: "acc", name: `acc${k}`, fn, value: lowering.value(r.inputs[0]!, full) }], false, `r${k}`));
         if (stored.includes(r)) row.push(store(r, rowIndex, locals.get(r)!));
       });
-      const perRow = stored.filter((m) => !group.stages.includes(m) && group.axes.every((a) => m.shape[a] === 1));
-      for (const m of perRow) row.push(store(m, rowIndex, lowering.value(m, rowIndex)));
-      const elementwise = stored.filter((m) => !group.stages.includes(m) && !perRow.includes(m));
-      if (elementwise.length) row.push(...loopNest(innerVars, elementwise.map((m) => store(m, full, lowering.value(m, full))), false, "e"));
+      const rowShape = rowShapeOf(group);
+      const perRow = stored.filter((m) => !group.stages.includes(m) && isPerRow(group, m));
+      for (const m of perRow) {
+        const at = indexIn(m, rowIndex, rowShape);
+        row.push(store(m, at, lowering.value(m, at)));
+      }
+      const elementwise = stored.filter((m) => !isPerRow(group, m));
+      if (elementwise.length)
+        row.push(...loopNest(innerVars, elementwise.map((m) => {
+          const at = indexIn(m, full, group.space);
+          return store(m, at, lowering.value(m, at));
+        }), false, "e"));
       const n = sizeOf(group.space);
       return finish("reduce", group.space, loopNest(outerVars, row, n >= PARALLEL_MIN_ELEMENTS && outerVars.length > 0, "o"), n * (group.stages.length + 1));
     }
@@ -332,7 +347,7 @@ function lowerGroup(group: Exclude<Group, { kind: "region" }>, schedule: Schedul
       const at = [...(batchShape.length ? unflat(vars.b, batchShape) : []), vars.i, vars.j];
       const lowering = makeLowering(new Map([[dot, { op: "local", name: "acc", type: "f32" } as Expr]]));
       const body = epilogueMembers.map((x) => {
-        const xAt = sameShape(x.shape, dot.shape) ? at : unflatIndex(flatIndex(at, dot.shape), x.shape);
+        const xAt = indexIn(x, at, dot.shape);
         return store(x, xAt, lowering.value(x, xAt));
       });
       const epilogue: Epilogue | undefined = body.length ? { vars, body } : undefined;

@@ -124,10 +124,25 @@ export function isColumnReduce(g: Group): boolean {
   if (g.kind !== "reduce" || g.stages.length !== 1 || g.stages[0]!.op !== "sum") return false;
   const last = g.space.length - 1;
   if (last < 0 || g.axes.includes(last) || g.space[last] === 1) return false;
-  return g.members.every((m) => g.stages.includes(m) || g.axes.every((a) => m.shape[a] === 1));
+  return g.members.every((m) => isPerRow(g, m));
 }
 
 const sameShape = (a: Shape, b: Shape): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
+
+/** One row of a reduce group: its space with the reduced axes at 1. */
+export const rowShapeOf = (g: ReduceGroup): Shape => g.space.map((d, k) => (g.axes.includes(k) ? 1 : d));
+
+/**
+ * Is a member of a reduce group computed once per row (a stage, or a value shaped like a row) rather
+ * than once per element? A member reached through a reshape can have another rank than the space
+ * (at batch 1, `[1,1,384]` in a `[384]` space), so its size decides, not its axes.
+ */
+export function isPerRow(g: ReduceGroup, m: Tensor): boolean {
+  if (g.stages.includes(m)) return true;
+  if (m.shape.length === g.space.length) return g.axes.every((a) => m.shape[a] === 1);
+  const size = sizeOf(m.shape);
+  return size === sizeOf(rowShapeOf(g)) && size !== sizeOf(g.space);
+}
 
 /** Every recorded index of `target` is the generic index of `space` (size-1 axes and `zeroAxes` read as 0). */
 function readsAt(reads: Map<Tensor, Expr[][]>, target: Tensor, space: Shape, zeroAxes: readonly number[] = []): boolean {
@@ -277,7 +292,7 @@ export function schedule(outputs: readonly Tensor[], externals: readonly Tensor[
    *  per-row values (stages, and members shaped like a row) broadcast along the reduced axes,
    *  elementwise members at the same element. */
   const rowConsistent = (reads: Map<Tensor, Expr[][]>, p: ReduceGroup): boolean =>
-    p.members.every((m) => (p.stages.includes(m) || p.axes.every((a) => m.shape[a] === 1) ? readsAt(reads, m, p.space, p.axes) : readsAt(reads, m, p.space)));
+    p.members.every((m) => (isPerRow(p, m) ? readsAt(reads, m, p.space, p.axes) : readsAt(reads, m, p.space)));
 
   const readCache = new Map<number, Map<Tensor, Expr[][]>>();
   const readsFor = (g: Group): Map<Tensor, Expr[][]> => readCache.get(g.id) ?? (readCache.set(g.id, groupReads(g)), readCache.get(g.id)!);
@@ -348,7 +363,7 @@ export function schedule(outputs: readonly Tensor[], externals: readonly Tensor[
         return true;
       }
       // Elementwise consumers of a reduction join its kernel (per element or per row).
-      const rowShape = p.kind === "reduce" ? p.space.map((d, k) => (p.axes.includes(k) ? 1 : d)) : [];
+      const rowShape = p.kind === "reduce" ? rowShapeOf(p) : [];
       if (p.kind === "reduce" && g.kind === "pointwise" && (sameShape(g.space, p.space) || sameShape(g.space, rowShape)) && rowConsistent(reads, p) && !reachesIndirectly(p, g)) {
         absorb(p, g);
         return true;

@@ -2,11 +2,11 @@
 // attends to) and a VAE (image ⇄ latents), with the reference's and the embedded default's choices.
 
 import type { Tensor } from "../compiler/index.ts";
-import type { ParamSpec } from "./params.ts";
-import { encodePrompt, qwen3ParamSpec, QWEN3_0_6B, type Qwen3Config } from "./text/qwen3.ts";
+import type { ParamSpec, ParamValues } from "./params.ts";
+import { encodePrompt, loadQwen3, qwen3ParamSpec, QWEN3_0_6B, type Qwen3Config } from "./text/qwen3.ts";
 import { encodeTiny, tinyTextInputIds, tinyTextParamSpec, TINY_TEXT, type TinyTextConfig } from "./text/tiny.ts";
 import { MAX_PROMPT_TOKENS } from "./text/tokenizer.ts";
-import { flux2Decode, flux2Downsample, flux2Encode, flux2LatentChannels, flux2VaeParamSpec, FLUX2_VAE, type Flux2VaeConfig } from "./vae/flux2.ts";
+import { flux2Decode, flux2Downsample, flux2Encode, flux2LatentChannels, flux2VaeParamSpec, loadFlux2Vae, FLUX2_VAE, type Flux2VaeConfig } from "./vae/flux2.ts";
 import { pixelDecode, pixelEncode, pixelLatentChannels, PIXEL_VAE, type PixelVaeConfig } from "./vae/pixel.ts";
 
 /** Parameters as graph tensors, keyed by checkpoint name (the models' param specs). */
@@ -23,6 +23,8 @@ export interface TextEncoder {
   inputIds(ids: ArrayLike<number>): Int32Array;
   /** ids [B, maxLength] i32 (from inputIds) and mask [B, maxLength] (1 real, 0 pad) → [B, maxLength, outputDim]. */
   encode(params: ModelParams, ids: Tensor, mask: Tensor): Tensor;
+  /** Frozen weights from a local folder as the reference ships them (none for an encoder trained with the DiT). */
+  readonly load?: (dir: string) => ParamValues;
 }
 
 export interface Vae {
@@ -35,6 +37,8 @@ export interface Vae {
   encode(params: ModelParams, image: Tensor): Tensor;
   /** The inverse direction: latents → image [B, 3, H, W], roughly in [−1, 1] and not clamped. */
   decode(params: ModelParams, latents: Tensor): Tensor;
+  /** Weights from the reference's file (none for a VAE without weights). */
+  readonly load?: (file: string) => ParamValues;
 }
 
 export type TextEncoderChoice = { kind: "qwen3"; config?: Partial<Qwen3Config> } | { kind: "tiny"; config?: Partial<TinyTextConfig> };
@@ -50,6 +54,7 @@ export function textEncoder(choice: TextEncoderChoice): TextEncoder {
         maxLength: MAX_PROMPT_TOKENS,
         inputIds: (ids) => Int32Array.from(ids),
         encode: (params, ids, mask) => encodePrompt(params, ids, mask, config),
+        load: (dir) => loadQwen3(dir, config).params,
       };
     }
     case "tiny": {
@@ -81,6 +86,7 @@ export function vae(choice: VaeChoice): Vae {
         downsample: flux2Downsample(config),
         encode: (params, image) => flux2Encode(params, image, config),
         decode: (params, latents) => flux2Decode(params, latents, config),
+        load: (file) => loadFlux2Vae(file, config),
       };
     }
     case "pixel": {

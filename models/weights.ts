@@ -2,7 +2,6 @@
 // reference's), a jointly trained text encoder from beside it, frozen encoders from local files.
 
 import { existsSync, statSync } from "node:fs";
-import path from "node:path";
 import { checkpointPaths, findLatestCheckpoint, loadDitWeights } from "./checkpoint.ts";
 import { initParams, type ParamValues } from "./params.ts";
 import { loadStateDict } from "../runtime/safetensors.ts";
@@ -38,27 +37,33 @@ export function loadWeights(parts: ModelParts, given: WeightSources): Weights {
   else throw new Error(`no DiT weights: pass --checkpoint step-N.safetensors (from 'kiln train') or the run's folder, or --random-init to sample from untrained weights`);
 
   let text: ParamValues = new Map();
-  if (parts.text.paramSpec.length) {
-    if (config.trainText) {
-      const beside = sources.checkpoint?.replace(/\.safetensors$/, ".text_encoder.safetensors");
-      if (beside && existsSync(beside)) text = loadStateDict(beside, parts.text.paramSpec.map((s) => ({ name: s.name, shape: s.shape })));
-      else if (sources.randomInit) text = initParams(parts.text.paramSpec, (sources.seed ?? 0) + 1);
-      else throw new Error(`the ${config.name} config trains its text encoder with the DiT; expected ${beside ?? "step-N.text_encoder.safetensors"} beside the checkpoint`);
-    } else {
-      if (!sources.textEncoderDir) throw new Error(`the ${config.name} config needs the ${parts.text.name} text encoder's weights: pass --text-encoder DIR (a local Qwen3-0.6B folder with model.safetensors)`);
-      const file = path.join(sources.textEncoderDir, "model.safetensors");
-      if (!existsSync(file)) throw new Error(`--text-encoder ${sources.textEncoderDir}: no model.safetensors there`);
-      text = loadStateDict(file, parts.text.paramSpec.map((s) => ({ name: s.name, shape: s.shape })), { strict: false });
-      const missing = parts.text.paramSpec.filter((s) => !text.has(s.name)).map((s) => s.name);
-      if (missing.length) throw new Error(`${file}: missing ${missing.length} text encoder tensors, e.g. ${missing.slice(0, 10).join(", ")}`);
-    }
+  if (config.trainText && parts.text.paramSpec.length) {
+    const beside = sources.checkpoint?.replace(/\.safetensors$/, ".text_encoder.safetensors");
+    if (beside && existsSync(beside)) text = loadStateDict(beside, parts.text.paramSpec.map((s) => ({ name: s.name, shape: s.shape })));
+    else if (sources.randomInit) text = initParams(parts.text.paramSpec, (sources.seed ?? 0) + 1);
+    else throw new Error(`the ${config.name} config trains its text encoder with the DiT; expected ${beside ?? "step-N.text_encoder.safetensors"} beside the checkpoint`);
+  }
+  const frozen = loadFrozen(parts, sources);
+  return { dit, text: config.trainText ? text : frozen.text, vae: frozen.vae };
+}
+
+/**
+ * The frozen encoders' weights from the reference's own files, read by the encoder that owns the
+ * format (the FLUX.2 VAE keeps an int64 BatchNorm counter; Qwen3-0.6B ships an lm_head we ignore).
+ */
+export function loadFrozen(parts: ModelParts, sources: Pick<WeightSources, "textEncoderDir" | "vaeFile">): Pick<Weights, "text" | "vae"> {
+  const { config, text: encoder, vae: autoencoder } = parts;
+  let text: ParamValues = new Map();
+  if (!config.trainText && encoder.paramSpec.length) {
+    if (!sources.textEncoderDir) throw new Error(`the ${config.name} config needs the ${encoder.name} text encoder's weights: pass --text-encoder DIR (a local Qwen3-0.6B folder with model.safetensors)`);
+    if (!encoder.load) throw new Error(`the ${encoder.name} text encoder has no loader for frozen weights`);
+    text = encoder.load(sources.textEncoderDir);
   }
   let vae: ParamValues = new Map();
-  if (parts.vae.paramSpec.length) {
-    if (!sources.vaeFile) throw new Error(`the ${config.name} config needs the ${parts.vae.name} VAE's weights: pass --vae FILE (a local diffusion_pytorch_model.safetensors)`);
-    vae = loadStateDict(sources.vaeFile, parts.vae.paramSpec.map((s) => ({ name: s.name, shape: s.shape })), { strict: false });
-    const missing = parts.vae.paramSpec.filter((s) => !vae.has(s.name)).map((s) => s.name);
-    if (missing.length) throw new Error(`${sources.vaeFile}: missing ${missing.length} VAE tensors, e.g. ${missing.slice(0, 10).join(", ")}`);
+  if (autoencoder.paramSpec.length) {
+    if (!sources.vaeFile) throw new Error(`the ${config.name} config needs the ${autoencoder.name} VAE's weights: pass --vae FILE (a local diffusion_pytorch_model.safetensors)`);
+    if (!autoencoder.load) throw new Error(`the ${autoencoder.name} VAE has no loader for its weights`);
+    vae = autoencoder.load(sources.vaeFile);
   }
-  return { dit, text, vae };
+  return { text, vae };
 }

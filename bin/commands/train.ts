@@ -2,7 +2,7 @@
 
 import { loadConfig } from "../../models/config.ts";
 import { train } from "../../models/train.ts";
-import { loadWeights } from "../../models/weights.ts";
+import { loadFrozen } from "../../models/weights.ts";
 import { modelParts } from "../../models/config.ts";
 import { ensurePokemonDataset } from "../../models/data/pokemon.ts";
 import { parseArgs, type Command } from "../command.ts";
@@ -30,10 +30,7 @@ const command: Command = {
     const parts = modelParts(config);
     const frozen = config.trainText && !parts.vae.paramSpec.length
       ? undefined
-      : (() => {
-          const w = loadWeights(parts, { randomInit: true, ...(flags.has("text-encoder") ? { textEncoderDir: flags.get("text-encoder")! } : {}), ...(flags.has("vae") ? { vaeFile: flags.get("vae")! } : {}) });
-          return { text: w.text, vae: w.vae };
-        })();
+      : loadFrozen(parts, { ...(flags.has("text-encoder") ? { textEncoderDir: flags.get("text-encoder")! } : {}), ...(flags.has("vae") ? { vaeFile: flags.get("vae")! } : {}) });
     const steps = num(flags, "steps");
     const minutes = num(flags, "minutes");
     const result = await train({

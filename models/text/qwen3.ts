@@ -186,15 +186,20 @@ export function qwen3ConfigFromJson(text: string, path: string): Qwen3Config {
 }
 
 /**
- * Loads a local Qwen3 folder (Qwen3-0.6B's layout): config.json if present (else the 0.6B config),
- * and model.safetensors, strictly: the keys must be the spec's, except that lm_head.weight, which the
- * file carries, is skipped. bf16/f16 weights are widened to float32.
+ * Loads a local Qwen3 folder (Qwen3-0.6B's layout): config.json if present (else `expected`, by
+ * default the 0.6B config), and model.safetensors, strictly: the keys must be the spec's, except that
+ * lm_head.weight, which the file carries, is skipped. bf16/f16 weights are widened to float32. With
+ * `expected` (the model's configuration), a config.json that differs from it is refused.
  */
-export function loadQwen3(dir: string): { config: Qwen3Config; params: ParamValues } {
+export function loadQwen3(dir: string, expected?: Qwen3Config): { config: Qwen3Config; params: ParamValues } {
   const configPath = join(dir, "config.json");
   const hasConfig = existsSync(configPath);
-  const config = hasConfig ? qwen3ConfigFromJson(readFileSync(configPath, "utf8"), configPath) : QWEN3_0_6B;
-  const assumed = hasConfig ? "" : ` (there is no ${configPath}, so the Qwen3-0.6B configuration was assumed)`;
+  const config = hasConfig ? qwen3ConfigFromJson(readFileSync(configPath, "utf8"), configPath) : (expected ?? QWEN3_0_6B);
+  const assumed = hasConfig ? "" : ` (there is no ${configPath}, so the ${expected ? "model's text encoder" : "Qwen3-0.6B"} configuration was assumed)`;
+  if (expected) {
+    const differing = CONFIG_FIELDS.filter(([, field]) => config[field] !== expected[field]);
+    if (differing.length) throw new Error(`loadQwen3: ${configPath} does not match the model's text encoder: ${differing.map(([key, field]) => `${key} is ${config[field]}, expected ${expected[field]}`).join("; ")}`);
+  }
   const weightsPath = join(dir, "model.safetensors");
   if (!existsSync(weightsPath)) {
     const sharded = existsSync(join(dir, "model.safetensors.index.json"));

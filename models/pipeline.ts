@@ -4,7 +4,7 @@
 // once and run N times; decoding and the reference's conversion to 8-bit pixels (spec §4.3).
 
 import sharp from "sharp";
-import { nn, ops, roundBf16, type Tensor } from "../compiler/index.ts";
+import { nn, ops, roundBf16, type Pytree, type Tensor } from "../compiler/index.ts";
 import { compileStep, type Device, type Step } from "../runtime/step.ts";
 import { ditForward } from "./dit.ts";
 import { setTimesteps, timestepIndex, addNoise } from "./scheduler.ts";
@@ -37,6 +37,37 @@ export interface Weights {
 
 const tree = (values: ParamValues): Record<string, Float32Array> => Object.fromEntries(values);
 const specTree = (specs: readonly { name: string; shape: readonly number[] }[]) => Object.fromEntries(specs.map((s) => [s.name, { shape: s.shape }]));
+
+/**
+ * The Euler step of the sampler as a pure function: latents ← latents + v·dt, where v is the DiT's
+ * prediction, guided (out = negative + cfg · (positive − negative), positive branches first) when
+ * `guided`. Its example tree gives the shapes: `images` latents and 2·images prompt rows when guided.
+ */
+export function denoiseStep(parts: Pick<ModelParts, "config" | "latent" | "text" | "ditSpec">, images: number, guided: boolean): { fn: (tree: Pytree<Tensor>) => Tensor; example: Record<string, unknown> } {
+  const { config, latent, text } = parts;
+  const [c, h, w] = latent;
+  const branches = guided ? 2 * images : images;
+  const fn = (t: Pytree<Tensor>): Tensor => {
+    const { params, latents, embeds, timestep, dt, cfg } = t as Record<string, Tensor> & { params: Record<string, Tensor> };
+    const batched = guided ? ops.concat([latents!, latents!], 0) : latents!;
+    const v = ditForward(params, batched, embeds!, ops.expand(ops.reshape(timestep!, [1]), [branches]), config.dit);
+    let out = v;
+    if (guided) {
+      const [positive, negative] = nn.split(v, [images, images], 0) as [Tensor, Tensor];
+      out = ops.add(negative, ops.mul(nn.sub(positive, negative), cfg!));
+    }
+    return ops.add(latents!, ops.mul(out, dt!));
+  };
+  const example = {
+    params: specTree(parts.ditSpec),
+    latents: { shape: [images, c, h, w] },
+    embeds: { shape: [branches, text.maxLength, config.dit.textDim] },
+    timestep: { shape: [] },
+    dt: { shape: [] },
+    cfg: { shape: [] },
+  };
+  return { fn, example };
+}
 
 /** A pipeline for one model at one resolution: its steps are compiled on first use and reused. */
 export class Sampler {
@@ -73,37 +104,14 @@ export class Sampler {
     return step.run({ ids: batch.ids, mask: batch.mask }) as Float32Array;
   }
 
-  /** One denoising step for `images` latents (doubled into positive and negative branches with guidance): latents ← latents + v·(σ' − σ). */
+  /** One denoising step for `images` latents (doubled into positive and negative branches with guidance), compiled once. */
   private denoiser(images: number, guided: boolean): Step {
     const key = images * 2 + (guided ? 1 : 0);
     let step = this.denoiseSteps.get(key);
     if (step) return step;
-    const { config, latent, text } = this.parts;
-    const [c, h, w] = latent;
-    const branches = guided ? 2 * images : images;
-    step = compileStep(
-      (t) => {
-        const { params, latents, embeds, timestep, dt, cfg } = t as Record<string, Tensor> & { params: Record<string, Tensor> };
-        const batched = guided ? ops.concat([latents!, latents!], 0) : latents!;
-        const v = ditForward(params, batched, embeds!, ops.expand(ops.reshape(timestep!, [1]), [branches]), config.dit);
-        // Guidance: out = negative + cfg · (positive − negative); positive branches come first.
-        let out = v;
-        if (guided) {
-          const [positive, negative] = nn.split(v, [images, images], 0) as [Tensor, Tensor];
-          out = ops.add(negative, ops.mul(nn.sub(positive, negative), cfg!));
-        }
-        return ops.add(latents!, ops.mul(out, dt!));
-      },
-      {
-        params: specTree(this.parts.ditSpec),
-        latents: { shape: [images, c, h, w] },
-        embeds: { shape: [branches, text.maxLength, config.dit.textDim] },
-        timestep: { shape: [] },
-        dt: { shape: [] },
-        cfg: { shape: [] },
-      },
-      { name: `denoise_${config.name}_${images}${guided ? "_cfg" : ""}`, device: this.device },
-    );
+    const { config } = this.parts;
+    const { fn, example } = denoiseStep(this.parts, images, guided);
+    step = compileStep(fn, example, { name: `denoise_${config.name}_${images}${guided ? "_cfg" : ""}`, device: this.device });
     step.set({ params: tree(this.weights.dit) });
     this.denoiseSteps.set(key, step);
     return step;

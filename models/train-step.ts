@@ -60,6 +60,16 @@ export function trainStepExample(options: TrainStepOptions, specs: readonly Para
   };
 }
 
+/** The example trees of gradient accumulation's two steps: a micro-batch's gradients, then AdamW from their f32 sum. */
+export function accumulationExamples(options: TrainStepOptions, specs: readonly ParamSpec[]): { gradients: Record<string, unknown>; apply: Record<string, unknown> } {
+  const step = trainStepExample(options, specs) as { state: { params: Record<string, unknown> }; batch: Record<string, unknown> };
+  const f32 = Object.fromEntries(specs.map((s) => [s.name, { shape: s.shape, dtype: "f32" }]));
+  return {
+    gradients: { params: step.state.params, batch: step.batch, control: { seed: { shape: [], dtype: "i32" } } },
+    apply: { state: step.state, grads: f32, control: { step: { shape: [] }, lr: { shape: [] }, scale: { shape: [] } } },
+  };
+}
+
 /** The weighted flow-matching loss of spec §2 for a batch (mean over samples of w_b · MSE_b). */
 export function flowMatchingLoss(params: Readonly<Record<string, Tensor>>, batch: Readonly<Record<string, Tensor>>, seed: Tensor, options: TrainStepOptions): Tensor {
   const latents = batch.latents!;

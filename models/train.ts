@@ -10,7 +10,7 @@ import { compileStep, type Device, type Step } from "../runtime/step.ts";
 import { openDataset, formatWarning } from "./data/dataset.ts";
 import { shuffled, xoshiro128 } from "./data/shuffle.ts";
 import { drawTrainingTimestep, setTimesteps } from "./scheduler.ts";
-import { applyStep, gradientStep, trainStep, trainStepExample, type TrainStepOptions } from "./train-step.ts";
+import { accumulationExamples, applyStep, gradientStep, trainStep, trainStepExample, type TrainStepOptions } from "./train-step.ts";
 import { initParams, type ParamSpec, type ParamValues } from "./params.ts";
 import { findLatestCheckpoint, loadTrainingState, saveCheckpoint, zerosLike, checkpointPaths, type TrainingState } from "./checkpoint.ts";
 import { modelParts, TEXT_PREFIX, type ModelConfig, type ModelParts } from "./config.ts";
@@ -69,6 +69,27 @@ const specTree = (specs: readonly ParamSpec[]) => Object.fromEntries(specs.map((
 export function trainedSpecs(parts: ModelParts): ParamSpec[] {
   const text = parts.config.trainText ? parts.text.paramSpec.map((s) => ({ ...s, name: TEXT_PREFIX + s.name })) : [];
   return [...parts.ditSpec, ...text];
+}
+
+/** The compiled step's options for a model: a jointly trained text encoder reads its tensors under TEXT_PREFIX. */
+export function trainStepOptions(parts: ModelParts, batch: number, options: Pick<TrainOptions, "clipNorm" | "pureBf16" | "checkpointBlocks"> = {}): TrainStepOptions {
+  const { config, text } = parts;
+  return {
+    dit: config.dit,
+    batch,
+    latent: parts.latent,
+    textLength: text.maxLength,
+    text: config.trainText
+      ? {
+          kind: "encoder",
+          paramSpec: text.paramSpec,
+          encode: (p, ids, mask) => text.encode(Object.fromEntries(text.paramSpec.map((s) => [s.name, p[TEXT_PREFIX + s.name]!])), ids, mask),
+        }
+      : { kind: "embeds" },
+    ...(options.clipNorm !== undefined ? { clipNorm: options.clipNorm } : {}),
+    pureBf16: options.pureBf16 ?? false,
+    checkpointBlocks: options.checkpointBlocks ?? false,
+  };
 }
 
 /**
@@ -182,22 +203,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   }
 
   // The compiled step.
-  const stepOptions: TrainStepOptions = {
-    dit: config.dit,
-    batch,
-    latent: parts.latent,
-    textLength: parts.text.maxLength,
-    text: config.trainText
-      ? {
-          kind: "encoder",
-          paramSpec: parts.text.paramSpec,
-          encode: (p, ids, mask) => parts.text.encode(Object.fromEntries(parts.text.paramSpec.map((s) => [s.name, p[TEXT_PREFIX + s.name]!])), ids, mask),
-        }
-      : { kind: "embeds" },
-    ...(options.clipNorm !== undefined ? { clipNorm: options.clipNorm } : {}),
-    pureBf16: options.pureBf16 ?? false,
-    checkpointBlocks: options.checkpointBlocks ?? false,
-  };
+  const stepOptions = trainStepOptions(parts, batch, options);
   const compileStarted = performance.now();
   const accum = options.gradAccum ?? 1;
   if (!Number.isInteger(accum) || accum < 1) throw new Error(`train: --grad-accum must be a positive integer, got ${accum}`);
@@ -205,12 +211,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   // With accumulation, one step computes a micro-batch's gradients and another applies AdamW; the
   // second holds the state (donated, updated in place), the first reads a copy of the parameters.
   const device = options.device ?? "cpu";
+  const accumulation = accumulationExamples(stepOptions, specs);
   const step: Step = accum === 1
     ? compileStep(trainStep(stepOptions, specs) as never, example, { donate: ["state"], name: `train_${config.name}`, device })
-    : compileStep(applyStep(stepOptions, specs) as never, { state: example.state, grads: example.state.params, control: { step: { shape: [] }, lr: { shape: [] }, scale: { shape: [] } } }, { donate: ["state"], name: `train_apply_${config.name}`, device });
+    : compileStep(applyStep(stepOptions, specs) as never, accumulation.apply, { donate: ["state"], name: `train_apply_${config.name}`, device });
   const gradStep: Step | undefined = accum === 1
     ? undefined
-    : compileStep(gradientStep(stepOptions, specs) as never, { params: example.state.params, batch: example.batch, control: { seed: { shape: [], dtype: "i32" } } }, { name: `train_grads_${config.name}`, device });
+    : compileStep(gradientStep(stepOptions, specs) as never, accumulation.gradients, { name: `train_grads_${config.name}`, device });
   log(`compiled the training step for the ${device}: ${step.kernelCount + (gradStep?.kernelCount ?? 0)} kernels in ${((performance.now() - compileStarted) / 1000).toFixed(1)} s${accum > 1 ? `, ${accum} micro-batches per optimizer step` : ""}`);
   const asTree = (values: ParamValues) => Object.fromEntries(values);
   step.set({ state: { params: asTree(state.params), m: asTree(state.m), v: asTree(state.v) } });

@@ -15,7 +15,7 @@ import { openSafetensors } from "../runtime/safetensors.ts";
 import { QWEN3_0_6B, type Qwen3Config } from "../models/text/qwen3.ts";
 import { FLUX2_VAE, type Flux2VaeConfig } from "../models/vae/flux2.ts";
 import { ditParamSpec, type DitConfig } from "../models/dit.ts";
-import { kiln, kilnOk } from "./helpers/cli.ts";
+import { kiln, kilnOk as kilnCommand } from "./helpers/cli.ts";
 import { writeFlux2VaeFile, writeQwen3Folder } from "./helpers/reference-files.ts";
 import { writeShapesDataset } from "./helpers/tiny-data.ts";
 
@@ -55,6 +55,8 @@ async function recipeFolder(recipe: Recipe, images: number): Promise<{ root: str
 }
 
 function runRecipe(recipe: Recipe, files: Awaited<ReturnType<typeof recipeFolder>>): void {
+  // At full size a command compiles and runs Qwen3-0.6B, the FLUX.2 VAE and AAADiT 0.1B on the CPU: minutes each.
+  const kilnOk = (args: readonly string[]) => kilnCommand(args, { timeoutMs: recipe === FULL ? 3_600_000 : 300_000 });
   const weights = ["--config", files.config, "--text-encoder", files.textEncoder, "--vae", files.vae];
   const run = path.join(files.root, "run");
   const first = kilnOk(["train", ...weights, "--data", files.data, "--steps", "2", "--out", run]);

@@ -38,8 +38,9 @@ export function findMetadataFile(dir: string): string {
   if (candidates.length > 1) {
     throw new Error(`${dir} holds several metadata files (${candidates.join(", ")}); name the one to use with --metadata ${path.join(dir, candidates[0]!)}`);
   }
-  const shown = names.length === 0 ? "it is empty" : `found ${names.slice(0, 12).join(", ")}${names.length > 12 ? `, … (${names.length} entries)` : ""}`;
-  throw new Error(`${dir}: expected a metadata file (metadata.csv, metadata_merged.csv, metadata.json or metadata.jsonl), ${shown}; name it with --metadata FILE, or build the Pokémon set with 'kiln data pokemon --out ${dir}'`);
+  const expected = `${dir}: expected a metadata file (metadata.csv, metadata_merged.csv, metadata.json or metadata.jsonl)`;
+  if (names.length === 0) throw new Error(`${expected}, found an empty folder (build the Pokémon set there with 'kiln data pokemon --out ${dir}')`);
+  throw new Error(`${expected}, found ${names.slice(0, 12).join(", ")}${names.length > 12 ? `, … (${names.length} entries)` : ""}; name it with --metadata FILE`);
 }
 
 /** Resolves the metadata file, the images folder and the cache's home from what the user named. */

@@ -151,7 +151,7 @@ async function encodeData(parts: ModelParts, options: TrainOptions, log: (s: str
     }
     encoded = { prompts: items.map((i) => i.prompt), files: items.map((i) => i.file), latents, embeds };
     const written = writeEncoded(cacheFolders, key, encoded);
-    for (const failure of written.failed) log(`cannot cache the encoded data in ${failure}`);
+    if (written.failed.length > 0) log(`cannot cache the encoded data in ${written.failed.join("; ")}; ${written.file ? `cached in ${written.file} instead` : "going on without a cache"}`);
   }
   const tokenized = encoded.prompts.map((p) => promptIds(parts.text, p));
   return { latents: encoded.latents, prompts: encoded.prompts, ids: tokenized.map((t) => t.ids), masks: tokenized.map((t) => t.mask), embeds: encoded.embeds };

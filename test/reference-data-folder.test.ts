@@ -91,12 +91,14 @@ describe("the tutorial's data folder", () => {
   }, 300_000);
 
   // The commands' own checks, run in this process (a child process per case would only add start-up time).
-  test("a folder with several metadata files is refused with the list; a bad --limit is refused before any work", async () => {
+  test("a folder with several metadata files is refused with the list; a bad --limit or data folder is refused before any work", async () => {
     const crowded = path.join(root, "crowded");
     mkdirSync(crowded);
     writeFileSync(path.join(crowded, "metadata.csv"), "image,prompt\n");
     writeFileSync(path.join(crowded, "metadata_merged.csv"), "image,prompt\n");
     await expect(trainCommand.run(["--config", configFile, "--data", crowded, "--steps", "1", "--out", path.join(root, "unused")])).rejects.toThrow(/several metadata files \(metadata\.csv, metadata_merged\.csv\).*--metadata/);
     await expect(evalCommand.run(["--checkpoint", path.join(root, "no-run"), "--config", configFile, "--data", crowded, "--limit", "0"])).rejects.toThrow(/^--limit expects a positive whole number of prompts, got '0'$/);
+    // The data folder is checked before the checkpoint is read (here it does not exist) and the sampler compiled.
+    await expect(evalCommand.run(["--checkpoint", path.join(root, "no-run"), "--config", configFile, "--data", crowded])).rejects.toThrow(/several metadata files/);
   });
 });

@@ -1,7 +1,7 @@
 // `kiln eval --checkpoint F` (a step-N.safetensors, or a run folder: its newest checkpoint): recall@1 of the training prompts' images (see models/eval.ts).
 
 import { loadConfig, modelParts } from "../../models/config.ts";
-import { withDefaultData } from "../../models/data/source.ts";
+import { resolveDataSource, withDefaultData } from "../../models/data/source.ts";
 import { evaluate } from "../../models/eval.ts";
 import { Sampler } from "../../models/pipeline.ts";
 import { loadWeights } from "../../models/weights.ts";
@@ -22,6 +22,8 @@ const command: Command = {
     const limit = flags.has("limit") ? limitOf(flags.get("limit")!) : undefined;
     const config = loadConfig(flags.get("config") ?? "tiny");
     const parts = modelParts(config);
+    const location = withDefaultData({ data: flags.get("data"), metadata: flags.get("metadata"), images: flags.get("images") }, `data/pokemon-${config.height}`);
+    resolveDataSource(location); // a wrong data folder fails here, before the sampler compiles
     const weights = loadWeights(parts, {
       checkpoint: flags.get("checkpoint")!,
       ...(flags.has("text-encoder") ? { textEncoderDir: flags.get("text-encoder")! } : {}),
@@ -29,7 +31,7 @@ const command: Command = {
     });
     const sampler = new Sampler(parts, weights);
     const result = await evaluate(sampler, {
-      ...withDefaultData({ data: flags.get("data"), metadata: flags.get("metadata"), images: flags.get("images") }, `data/pokemon-${config.height}`),
+      ...location,
       ...(limit !== undefined ? { limit } : {}),
       steps: Number(flags.get("steps") ?? 30),
       cfg: Number(flags.get("cfg") ?? 1),

@@ -53,7 +53,7 @@ export function resolveDataSource(location: DataLocation): DataSource {
   return { metadataPath, imagesDir: images ?? path.join(home, "images"), home };
 }
 
-/** One line for logs: the folder, or the two places when they were named apart. */
+/** One line for logs and messages: the metadata file and the images folder. */
 export function describeDataSource(source: DataSource): string {
   return `${source.metadataPath} (images in ${source.imagesDir})`;
 }

@@ -103,8 +103,9 @@ function parseJsonlMetadata(text: string, path: string): Metadata {
 }
 
 /**
- * The cells pandas' read_csv reads as NaN by default (its STR_NA_VALUES, with the empty cell), quoted
- * or not. A prompt "None" or "NA" is missing to the reference, so it is missing here too.
+ * The cells pandas' read_csv reads as NaN by default (its STR_NA_VALUES, with the empty cell; "None"
+ * since pandas 2.0), quoted or not. A prompt "None" or "NA" is missing to the reference, so it is
+ * missing here too.
  */
 const PANDAS_NA = new Set(["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"]);
 

@@ -2,13 +2,11 @@
 // recall@1 — the fraction of images whose nearest training image, in downscaled pixel space, is
 // their own Pokémon — with the mean distance to their own image.
 
-import path from "node:path";
-import { existsSync } from "node:fs";
-import { openDataset } from "./data/dataset.ts";
+import { formatWarning, openDataset } from "./data/dataset.ts";
+import { resolveDataSource, type DataLocation } from "./data/source.ts";
 import { Sampler, saveGrid } from "./pipeline.ts";
 
-export interface EvalOptions {
-  data: string;
+export interface EvalOptions extends DataLocation {
   /** Side of the square the images are averaged down to before comparing. */
   compareSize?: number;
   steps?: number;
@@ -17,6 +15,7 @@ export interface EvalOptions {
   batch?: number;
   /** Write a grid of the generated images here. */
   grid?: string;
+  /** Evaluate only the first `limit` usable prompts (a quick check; recall@1 is then among those). */
   limit?: number;
 }
 
@@ -66,9 +65,8 @@ export function recallAtOne(generated: readonly Float32Array[], references: read
 
 export async function evaluate(sampler: Sampler, options: EvalOptions): Promise<EvalResult> {
   const size = options.compareSize ?? 16;
-  const metadataPath = ["metadata.csv", "metadata.json", "metadata.jsonl"].map((f) => path.join(options.data, f)).find((f) => existsSync(f));
-  if (!metadataPath) throw new Error(`eval: no metadata file in ${options.data}`);
-  const dataset = await openDataset({ metadataPath, basePath: path.join(options.data, "images"), height: sampler.height, width: sampler.width });
+  const source = resolveDataSource(options);
+  const dataset = await openDataset({ metadataPath: source.metadataPath, basePath: source.imagesDir, height: sampler.height, width: sampler.width, onWarning: (w) => process.stderr.write(`skipped: ${formatWarning(w)}\n`) });
   const references: Float32Array[] = [];
   const prompts: string[] = [];
   for (let i = 0; i < dataset.entries.length && (options.limit === undefined || prompts.length < options.limit); i++) {

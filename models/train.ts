@@ -3,7 +3,7 @@
 // of every step, atomic checkpoints with everything needed to resume exactly, a loss plot, a clean
 // stop on Ctrl-C (after saving) and on a non-finite loss (keeping the last good checkpoint).
 
-import { appendFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { philox4x32, type Tensor } from "../compiler/index.ts";
 import { compileStep, type Device, type Step } from "../runtime/step.ts";
@@ -15,15 +15,14 @@ import { initParams, type ParamSpec, type ParamValues } from "./params.ts";
 import { findLatestCheckpoint, loadTrainingState, saveCheckpoint, zerosLike, checkpointPaths, type TrainingState } from "./checkpoint.ts";
 import { modelParts, TEXT_PREFIX, type ModelConfig, type ModelParts } from "./config.ts";
 import { promptIds } from "./prompts.ts";
-import { encodedCacheKey, readEncoded, weightsFingerprint, writeEncoded } from "./data/encoded-cache.ts";
+import { encodedCacheFolders, encodedCacheKey, readEncoded, weightsFingerprint, writeEncoded } from "./data/encoded-cache.ts";
+import { describeDataSource, resolveDataSource, type DataLocation } from "./data/source.ts";
 import { progressBar } from "./progress.ts";
 import { plotLoss } from "./plot.ts";
 import { writeSafetensors } from "../runtime/safetensors.ts";
 
-export interface TrainOptions {
+export interface TrainOptions extends DataLocation {
   config: ModelConfig;
-  /** A data set folder: metadata.csv (or .json/.jsonl) and images/. */
-  data: string;
   out: string;
   steps?: number;
   /** Stop after this many minutes instead of (or before) `steps`. */
@@ -100,9 +99,9 @@ async function encodeData(parts: ModelParts, options: TrainOptions, log: (s: str
   const [, h, w] = parts.latent;
   const height = h * parts.vae.downsample;
   const width = w * parts.vae.downsample;
-  const metadataPath = ["metadata.csv", "metadata.json", "metadata.jsonl"].map((f) => path.join(options.data, f)).find((f) => existsSync(f));
-  if (!metadataPath) throw new Error(`train: no metadata.csv, metadata.json or metadata.jsonl in ${options.data} (build the Pokémon set with 'kiln data pokemon --out ${options.data}')`);
-  const dataset = await openDataset({ metadataPath, basePath: path.join(options.data, "images"), height, width, onWarning: (w) => log(`skipped: ${formatWarning(w)}`) });
+  const source = resolveDataSource(options);
+  const { metadataPath } = source;
+  const dataset = await openDataset({ metadataPath, basePath: source.imagesDir, height, width, onWarning: (w) => log(`skipped: ${formatWarning(w)}`) });
   const vaeWeights = options.frozen?.vae ?? new Map<string, Float32Array>();
   const textWeights = options.frozen?.text;
   const { config } = parts;
@@ -110,7 +109,8 @@ async function encodeData(parts: ModelParts, options: TrainOptions, log: (s: str
     height, width, vae: config.vae, vaeWeights: weightsFingerprint(vaeWeights),
     text: config.trainText ? null : { choice: config.text, weights: textWeights ? weightsFingerprint(textWeights) : null },
   });
-  let encoded = readEncoded(options.data, key);
+  const cacheFolders = encodedCacheFolders(source.home);
+  let encoded = readEncoded(cacheFolders, key);
   if (encoded) log(`encoded data from the cache (${encoded.latents.length} images)`);
   else {
     const items = [];
@@ -118,7 +118,7 @@ async function encodeData(parts: ModelParts, options: TrainOptions, log: (s: str
       const item = await dataset.load(i);
       if (item) items.push(item);
     }
-    if (items.length === 0) throw new Error(`train: no usable image in ${options.data} (${dataset.warnings.length} rows skipped)`);
+    if (items.length === 0) throw new Error(`train: no usable image in ${describeDataSource(source)} (${dataset.warnings.length} rows skipped)`);
     const encode = compileStep(
       (t) => {
         const { params, x } = t as { params: Record<string, Tensor>; x: Tensor };
@@ -150,7 +150,8 @@ async function encodeData(parts: ModelParts, options: TrainOptions, log: (s: str
       encodeText.dispose();
     }
     encoded = { prompts: items.map((i) => i.prompt), files: items.map((i) => i.file), latents, embeds };
-    writeEncoded(options.data, key, encoded);
+    const written = writeEncoded(cacheFolders, key, encoded);
+    if (written.failed.length > 0) log(`cannot cache the encoded data in ${written.failed.join("; ")}; ${written.file ? `cached in ${written.file} instead` : "going on without a cache"}`);
   }
   const tokenized = encoded.prompts.map((p) => promptIds(parts.text, p));
   return { latents: encoded.latents, prompts: encoded.prompts, ids: tokenized.map((t) => t.ids), masks: tokenized.map((t) => t.mask), embeds: encoded.embeds };
@@ -184,7 +185,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   mkdirSync(options.out, { recursive: true });
   const specs = trainedSpecs(parts);
 
-  log(`kiln train: ${config.name}, batch ${batch}, lr ${lr}, seed ${seed}, data ${options.data}, out ${options.out}`);
+  log(`kiln train: ${config.name}, batch ${batch}, lr ${lr}, seed ${seed}, data ${describeDataSource(resolveDataSource(options))}, out ${options.out}`);
   const data = await encodeData(parts, options, log);
   log(`encoded ${data.latents.length} images to latents ${parts.latent.join("×")}`);
 

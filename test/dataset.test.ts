@@ -1,6 +1,6 @@
 // The data set loader (models/data/dataset.ts and its parts): CSV/JSON/JSONL metadata, image
 // decoding with alpha handling, cover-resize + centre-crop geometry, bad-row reporting, shuffling.
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
@@ -10,7 +10,9 @@ import { bf16Bits } from "../compiler/dtype.ts";
 import { formatCsv, parseCsv } from "../models/data/csv.ts";
 import { openDataset, type DatasetWarning } from "../models/data/dataset.ts";
 import { coverCrop, decodeRgb, loadImageRgb, rgbToModelInput, roundHalfEven, targetSize } from "../models/data/load-image.ts";
+import { encodedCacheKey, readEncoded, writeEncoded } from "../models/data/encoded-cache.ts";
 import { parseMetadata } from "../models/data/metadata.ts";
+import { findMetadataFile, resolveDataSource, withDefaultData } from "../models/data/source.ts";
 import { shuffled, uniformBelow, xoshiro128, xoshiro128FromState } from "../models/data/shuffle.ts";
 
 let dir = "";
@@ -102,6 +104,11 @@ describe("metadata", () => {
       { image: "a.png", prompt: "hello", extra: undefined },
       { image: "b.png", prompt: undefined, extra: "x" },
     ]);
+  });
+
+  test("cells pandas reads as NaN (NA, None, null, …) are missing, quoted or not; other text is kept", () => {
+    const metadata = parseMetadata('image,prompt\na.png,None\nb.png,"NA"\nc.png,null\nd.png,nan\ne.png, NA\nf.png,Nonesuch\n', "m.csv");
+    expect(metadata.rows.map((r) => r.fields.prompt)).toEqual([undefined, undefined, undefined, undefined, " NA", "Nonesuch"]);
   });
 
   test("a CSV record with more fields than the header is reported and skipped", () => {
@@ -240,6 +247,18 @@ describe("dataset", () => {
     expect(dataset.warnings).toEqual(reported);
   });
 
+  test("a column no row has, or a missing images folder, is one error for the file", async () => {
+    const misspelt = join(dir, "misspelt.csv");
+    await writeFile(misspelt, "image,caption,extra\nsolid.png,red,x\nwide.png,bands,y\n");
+    await expect(openDataset({ metadataPath: misspelt, basePath: dir, height: 4, width: 4 })).rejects.toThrow(/misspelt\.csv: expected a column 'prompt', found columns image,caption,extra/);
+    const good = join(dir, "good.csv");
+    await writeFile(good, "image,prompt\nsolid.png,red\n");
+    await expect(openDataset({ metadataPath: good, basePath: join(dir, "no-such-folder"), height: 4, width: 4 })).rejects.toThrow(/good\.csv: image names are relative to the images folder .*no-such-folder, which does not exist/);
+    const absolute = join(dir, "absolute.csv");
+    await writeFile(absolute, `image,prompt\n${join(dir, "solid.png")},red\n`);
+    expect((await openDataset({ metadataPath: absolute, basePath: join(dir, "no-such-folder"), height: 4, width: 4 })).entries).toHaveLength(1);
+  });
+
   test("an item is a 3×H×W float image in [-1, 1] with its prompt; loadRgb gives the HWC bytes", async () => {
     const metadataPath = join(dir, "one.json");
     await writeFile(metadataPath, JSON.stringify([{ image: "solid.png", prompt: "orange square", tag: "t" }]));
@@ -305,6 +324,66 @@ describe("dataset", () => {
     for await (const item of dataset.items({ count: 100 })) rows.push(item.row);
     expect(rows).toEqual([]);
     expect(dataset.warnings.length).toBe(2);
+  });
+});
+
+describe("data source", () => {
+  const folder = async (name: string, files: readonly string[]): Promise<string> => {
+    const where = join(dir, name);
+    await mkdir(join(where, "images"), { recursive: true });
+    for (const file of files) await writeFile(join(where, file), "image,prompt\n");
+    return where;
+  };
+
+  test("--data DIR finds its one metadata file, metadata_merged.csv included, and images/ beside it", async () => {
+    for (const name of ["metadata.csv", "metadata_merged.csv", "metadata.jsonl"]) {
+      const where = await folder(`one-${name}`, [name, "notes.txt", "prompts.csv"]);
+      expect(resolveDataSource({ data: where })).toEqual({ metadataPath: join(where, name), imagesDir: join(where, "images"), home: where });
+    }
+  });
+
+  test("several metadata files, none, or a missing folder are errors that say what was found", async () => {
+    const several = await folder("several", ["metadata.csv", "metadata_merged.csv"]);
+    expect(() => findMetadataFile(several)).toThrow(/several metadata files \(metadata\.csv, metadata_merged\.csv\); name the one to use with --metadata/);
+    const none = await folder("none", ["captions.csv"]);
+    expect(() => findMetadataFile(none)).toThrow(/none: expected a metadata file .*found captions\.csv, images; name it with --metadata FILE/);
+    expect(() => findMetadataFile(join(dir, "absent"))).toThrow(/data folder .*absent does not exist/);
+    expect(() => resolveDataSource({ metadata: join(dir, "absent.csv") })).toThrow(/--metadata .*absent\.csv: no such file/);
+  });
+
+  test("--metadata FILE and --images DIR name the two places apart; the cache lives by the metadata or --data", async () => {
+    const where = await folder("apart", ["metadata_merged.csv"]);
+    const metadataPath = join(where, "metadata_merged.csv");
+    expect(resolveDataSource({ metadata: metadataPath })).toEqual({ metadataPath, imagesDir: join(where, "images"), home: where });
+    expect(resolveDataSource({ metadata: metadataPath, images: "/elsewhere/pics" })).toEqual({ metadataPath, imagesDir: "/elsewhere/pics", home: where });
+    expect(resolveDataSource({ data: "/somewhere", metadata: metadataPath })).toEqual({ metadataPath, imagesDir: "/somewhere/images", home: "/somewhere" });
+    expect(withDefaultData({ images: "/x" }, "data/pokemon-64")).toEqual({ images: "/x", data: "data/pokemon-64" });
+    expect(withDefaultData({ metadata: metadataPath }, "data/pokemon-64")).toEqual({ metadata: metadataPath });
+  });
+});
+
+describe("encoded-data cache", () => {
+  const items = { prompts: ["p"], files: ["a.png"], latents: [Float32Array.of(1, 2, 3)], embeds: [] };
+
+  test("the same metadata and image names under another images folder get another key", async () => {
+    const metadataPath = join(dir, "key.csv");
+    await writeFile(metadataPath, "image,prompt\nsolid.png,a\n");
+    const here = encodedCacheKey(metadataPath, [join(dir, "solid.png")], {});
+    expect(encodedCacheKey(metadataPath, [join(dir, "solid.png")], {})).toBe(here);
+    expect(encodedCacheKey(metadataPath, [join(dir, "copy", "solid.png")], {})).not.toBe(here);
+  });
+
+  test("a folder that cannot be written is skipped for the next, and reading finds the entry there", async () => {
+    const blocked = join(dir, "blocked");
+    await writeFile(blocked, "a file where the cache folder would go"); // mkdir fails, even for root
+    const fallback = join(dir, "fallback-cache");
+    const written = writeEncoded([join(blocked, ".kiln-cache"), fallback], "k1", items);
+    expect(written.file).toBe(join(fallback, "encoded-k1.safetensors"));
+    expect(written.failed).toEqual([expect.stringContaining(join(blocked, ".kiln-cache"))]);
+    expect(readEncoded([join(blocked, ".kiln-cache"), fallback], "k1")).toEqual(items);
+    expect(readEncoded([join(blocked, ".kiln-cache"), fallback], "k2")).toBeUndefined();
+    const nowhere = writeEncoded([join(blocked, "a"), join(blocked, "b")], "k1", items);
+    expect([nowhere.file, nowhere.failed.length]).toEqual([undefined, 2]);
   });
 });
 

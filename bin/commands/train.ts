@@ -5,6 +5,7 @@ import { train } from "../../models/train.ts";
 import { loadFrozen } from "../../models/weights.ts";
 import { modelParts } from "../../models/config.ts";
 import { ensurePokemonDataset } from "../../models/data/pokemon.ts";
+import { withDefaultData } from "../../models/data/source.ts";
 import { parseArgs, type Command } from "../command.ts";
 import { existsSync } from "node:fs";
 import path from "node:path";
@@ -19,14 +20,16 @@ const num = (flags: Map<string, string>, key: string): number | undefined => {
 
 const command: Command = {
   summary: "train the DiT from scratch on a data set (default: the Pokémon gen-1 set, built if missing)",
-  usage: "kiln train [--config tiny|aaa-0.1b|FILE.json] [--data DIR] [--steps N | --minutes M] [--batch B] [--lr X] [--seed S] [--out DIR] [--resume] [--save-steps N] [--grad-accum N] [--clip-norm X] [--pure-bf16] [--checkpoint-blocks] [--text-encoder DIR] [--vae FILE] [--device cpu|cuda]",
+  usage: "kiln train [--config tiny|aaa-0.1b|FILE.json] [--data DIR | --metadata FILE [--images DIR]] [--steps N | --minutes M] [--batch B] [--lr X] [--seed S] [--out DIR] [--resume] [--save-steps N] [--grad-accum N] [--clip-norm X] [--pure-bf16] [--checkpoint-blocks] [--text-encoder DIR] [--vae FILE] [--device cpu|cuda]",
   async run(argv) {
     const { flags } = parseArgs(argv, ["resume", "pure-bf16", "checkpoint-blocks"]);
     const device = flags.get("device") ?? "cpu";
     if (device !== "cpu" && device !== "cuda") throw new Error(`--device ${device}: expected cpu or cuda`);
     const config = loadConfig(flags.get("config") ?? "tiny");
-    const data = flags.get("data") ?? `data/pokemon-${config.height}`;
-    if (!flags.has("data") && !existsSync(path.join(data, "metadata.csv"))) await ensurePokemonDataset(data, config.height);
+    // The reference's metadata_path and base_path; with none of the three, the Pokémon set (built if missing).
+    const named = { data: flags.get("data"), metadata: flags.get("metadata"), images: flags.get("images") };
+    const defaultData = `data/pokemon-${config.height}`;
+    if (!named.data && !named.metadata && !named.images && !existsSync(path.join(defaultData, "metadata.csv"))) await ensurePokemonDataset(defaultData, config.height);
     const parts = modelParts(config);
     const frozen = config.trainText && !parts.vae.paramSpec.length
       ? undefined
@@ -35,7 +38,7 @@ const command: Command = {
     const minutes = num(flags, "minutes");
     const result = await train({
       config,
-      data,
+      ...withDefaultData(named, defaultData),
       out: flags.get("out") ?? `runs/${config.name}`,
       ...(steps !== undefined ? { steps } : {}),
       ...(minutes !== undefined ? { minutes } : {}),

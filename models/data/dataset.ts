@@ -1,5 +1,6 @@
 // The training data set: the reference's UnifiedDataset (spec §7) over a metadata file and an image
 // folder, yielding model-ready images and prompts; bad rows and bad images are reported and skipped.
+import { existsSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { loadImageRgb, rgbToModelInput, type AlphaMode, type InputPrecision, type RgbImage } from "./load-image.ts";
 import { readMetadata, type DatasetWarning, type MetadataRow } from "./metadata.ts";
@@ -85,6 +86,9 @@ export interface Dataset {
   items(options?: IterateOptions): AsyncGenerator<DatasetItem>;
 }
 
+/** What a bad cell holds, for a message: an empty (or NA) CSV cell, or the JSON value. */
+const describeCell = (value: unknown): string => (value === undefined ? "an empty cell (or one pandas reads as missing: NA, None, null, …)" : JSON.stringify(value));
+
 /** Checks a row for an image name and a non-empty prompt; returns the entry or the reason it is bad. */
 function toEntry(row: MetadataRow, options: DatasetOptions): DatasetEntry | string {
   const imageKey = options.imageKey ?? "image";
@@ -92,11 +96,27 @@ function toEntry(row: MetadataRow, options: DatasetOptions): DatasetEntry | stri
   const image = row.fields[imageKey];
   const prompt = row.fields[promptKey];
   if (!(imageKey in row.fields)) return `expected a column '${imageKey}', found columns ${Object.keys(row.fields).join(",") || "(none)"}`;
-  if (typeof image !== "string" || image.trim() === "") return `expected an image file name in '${imageKey}', found ${JSON.stringify(image) ?? "nothing"}`;
+  if (typeof image !== "string" || image.trim() === "") return `expected an image file name in '${imageKey}', found ${describeCell(image)}`;
   if (!(promptKey in row.fields)) return `expected a column '${promptKey}', found columns ${Object.keys(row.fields).join(",")}`;
-  if (typeof prompt !== "string" || prompt.trim() === "") return `expected a non-empty prompt in '${promptKey}', found ${JSON.stringify(prompt) ?? "nothing"}`;
+  if (typeof prompt !== "string" || prompt.trim() === "") return `expected a non-empty prompt in '${promptKey}', found ${describeCell(prompt)}`;
   const file = isAbsolute(image) ? image : join(options.basePath, image);
   return { row: row.row, line: row.line, file, prompt, fields: row.fields };
+}
+
+/**
+ * Problems of the whole file rather than of a row: a column no row has (a misspelt header would
+ * otherwise report every row), and a missing images folder that relative image names point into.
+ */
+function checkWhole(rows: readonly MetadataRow[], entries: readonly DatasetEntry[], path: string, options: DatasetOptions): void {
+  for (const key of [options.imageKey ?? "image", options.promptKey ?? "prompt"]) {
+    if (rows.length > 0 && rows.every((row) => !(key in row.fields))) {
+      const columns = [...new Set(rows.flatMap((row) => Object.keys(row.fields)))];
+      throw new Error(`${path}: expected a column '${key}', found columns ${columns.join(",") || "(none)"}`);
+    }
+  }
+  if (entries.some((entry) => !isAbsolute(entry.fields[options.imageKey ?? "image"] as string)) && !existsSync(options.basePath)) {
+    throw new Error(`${path}: image names are relative to the images folder ${options.basePath}, which does not exist (name it with --images DIR)`);
+  }
 }
 
 /** Opens a data set: reads and checks the metadata now, loads images on demand. */
@@ -112,11 +132,14 @@ export async function openDataset(options: DatasetOptions): Promise<Dataset> {
   };
   metadata.warnings.forEach(warn);
   const entries: DatasetEntry[] = [];
+  const badRows: { row: MetadataRow; reason: string }[] = [];
   for (const row of metadata.rows) {
     const entry = toEntry(row, options);
-    if (typeof entry === "string") warn({ file: metadata.path, row: row.row, line: row.line, reason: entry });
+    if (typeof entry === "string") badRows.push({ row, reason: entry });
     else entries.push(entry);
   }
+  checkWhole(metadata.rows, entries, metadata.path, options);
+  for (const { row, reason } of badRows) warn({ file: metadata.path, row: row.row, line: row.line, reason });
   const alpha = options.alpha ?? "white";
   const precision = options.precision ?? "f32";
   const length = options.maxDataItems ?? entries.length * (options.repeat ?? 1);

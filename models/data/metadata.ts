@@ -103,10 +103,17 @@ function parseJsonlMetadata(text: string, path: string): Metadata {
 }
 
 /**
- * CSV as pandas reads it, minus type inference: every cell stays a string, an empty cell becomes
- * undefined (pandas' NaN), a short record leaves its last columns undefined, and a long record is a
- * bad row (pandas refuses the whole file there; we skip the row). Repeated header names get ".1",
- * ".2" suffixes, as in pandas.
+ * The cells pandas' read_csv reads as NaN by default (its STR_NA_VALUES, with the empty cell; "None"
+ * since pandas 2.0), quoted or not. A prompt "None" or "NA" is missing to the reference, so it is
+ * missing here too.
+ */
+const PANDAS_NA = new Set(["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"]);
+
+/**
+ * CSV as pandas reads it, minus type inference: every cell stays a string, an empty cell (or one of
+ * pandas' NA strings) becomes undefined (pandas' NaN), a short record leaves its last columns
+ * undefined, and a long record is a bad row (pandas refuses the whole file there; we skip the row).
+ * Repeated header names get ".1", ".2" suffixes, as in pandas.
  */
 function parseCsvMetadata(text: string, path: string): Metadata {
   const records = parseCsv(text, path);
@@ -128,7 +135,7 @@ function parseCsvMetadata(text: string, path: string): Metadata {
     const fields: Record<string, unknown> = {};
     columns.forEach((column, i) => {
       const value = record.fields[i];
-      fields[column] = value === undefined || value === "" ? undefined : value;
+      fields[column] = value === undefined || PANDAS_NA.has(value) ? undefined : value;
     });
     rows.push({ row, line: record.line, fields });
   });

@@ -28,6 +28,11 @@ export interface TrainStepOptions {
   /** Parameters and optimizer state in bf16, as the reference trains (no f32 master copy). */
   pureBf16?: boolean;
   checkpointBlocks?: boolean;
+  /**
+   * Data parallelism: this step's batch is lanes [first, first + batch) of a global batch of `total`,
+   * and draws exactly the noise those lanes get in one step over the whole global batch.
+   */
+  noiseLanes?: { first: number; total: number };
 }
 
 export interface TrainTree {
@@ -76,7 +81,10 @@ export function flowMatchingLoss(params: Readonly<Record<string, Tensor>>, batch
   const [b] = latents.shape as [number];
   const perSample = (t: Tensor): Tensor => ops.reshape(t, [b, 1, 1, 1]);
   const dtype = params["proj_out.weight"]!.dtype;
-  const noise = nn.randomNormal(seed, latents.shape, 0);
+  const lanes = options.noiseLanes;
+  const noise = lanes
+    ? ops.shrink(nn.randomNormal(seed, [lanes.total, ...latents.shape.slice(1)], 0), [[lanes.first, lanes.first + b], ...latents.shape.slice(1).map((n) => [0, n] as const)])
+    : nn.randomNormal(seed, latents.shape, 0);
   const sigma = perSample(batch.sigma!);
   const noisy = ops.add(ops.mul(latents, nn.sub(1, sigma)), ops.mul(noise, sigma));
   const target = nn.sub(noise, latents);

@@ -20,6 +20,8 @@ import { describeDataSource, resolveDataSource, type DataLocation } from "./data
 import { progressBar } from "./progress.ts";
 import { plotLoss } from "./plot.ts";
 import { writeSafetensors } from "../runtime/safetensors.ts";
+import { singleProcess, type World } from "../runtime/collective/world.ts";
+import { broadcastState, checkSameSettings, dataFingerprint, gradientReducer, shardLanes, shardOf } from "./distributed.ts";
 
 export interface TrainOptions extends DataLocation {
   config: ModelConfig;
@@ -42,6 +44,8 @@ export interface TrainOptions extends DataLocation {
   /** Where the steps run: this CPU (default) or an NVIDIA GPU. */
   device?: Device;
   quiet?: boolean;
+  /** The ranks training together (runtime/collective; models/distributed.ts): `batch` is per rank. Default: this process alone. */
+  world?: World;
 }
 
 export interface TrainResult {
@@ -173,8 +177,11 @@ function batchIndices(n: number, batch: number, step: number, seed: number): num
 }
 
 export async function train(options: TrainOptions): Promise<TrainResult> {
+  // Data parallelism: rank 0 logs and writes; every rank trains its lanes of each global batch.
+  const world = options.world ?? singleProcess();
+  const lead = world.rank === 0;
   const log = (s: string): void => {
-    if (!options.quiet) process.stderr.write(s + "\n");
+    if (!options.quiet && lead) process.stderr.write(s + "\n");
   };
   const { config } = options;
   const parts = modelParts(config);
@@ -182,41 +189,52 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const seed = options.seed ?? 0;
   const lr = options.lr ?? config.lr;
   const saveSteps = options.saveSteps;
-  mkdirSync(options.out, { recursive: true });
+  if (lead) mkdirSync(options.out, { recursive: true });
   const specs = trainedSpecs(parts);
 
-  log(`kiln train: ${config.name}, batch ${batch}, lr ${lr}, seed ${seed}, data ${describeDataSource(resolveDataSource(options))}, out ${options.out}`);
+  log(`kiln train: ${config.name}, batch ${batch}${world.size > 1 ? ` per rank × ${world.size} ranks` : ""}, lr ${lr}, seed ${seed}, data ${describeDataSource(resolveDataSource(options))}, out ${options.out}`);
   const data = await encodeData(parts, options, log);
   log(`encoded ${data.latents.length} images to latents ${parts.latent.join("×")}`);
+  checkSameSettings(world, {
+    config, batch, lr, seed, steps: options.steps ?? null, minutes: options.minutes ?? null, resume: options.resume ?? false, saveSteps: saveSteps ?? null, gradAccum: options.gradAccum ?? 1,
+    clipNorm: options.clipNorm ?? null, pureBf16: options.pureBf16 ?? false, checkpointBlocks: options.checkpointBlocks ?? false, device: options.device ?? "cpu", data: dataFingerprint(data.latents),
+  });
 
   // State: resumed, or freshly initialised (PyTorch's default initialisers).
   let state: TrainingState;
-  const latest = options.resume ? findLatestCheckpoint(options.out) : undefined;
+  const latest = options.resume && lead ? findLatestCheckpoint(options.out) : undefined;
   if (options.resume && latest === undefined) log(`no checkpoint in ${options.out}: starting from scratch`);
   if (latest !== undefined) {
     const loaded = loadTrainingState(options.out, latest, specs);
     if (loaded.meta.config !== config.name) throw new Error(`train --resume: the checkpoint in ${options.out} is for config '${loaded.meta.config}', not '${config.name}'`);
     state = loaded.state;
     log(`resuming from step ${latest}`);
+    const savedGlobal = typeof loaded.meta.globalBatch === "number" ? loaded.meta.globalBatch : loaded.meta.batch;
+    if (savedGlobal !== batch * world.size) log(`note: the checkpoint was trained with a global batch of ${String(savedGlobal)}, this run's is ${batch * world.size}: the run will not reproduce an uninterrupted one`);
   } else {
     const params = initParams(specs, seed);
     state = { step: 0, params, m: zerosLike(params), v: zerosLike(params) };
   }
+  state = broadcastState(world, state, specs);
+  const firstStep = state.step;
+  const lanes = shardLanes(world, batch);
 
   // The compiled step.
-  const stepOptions = trainStepOptions(parts, batch, options);
+  const stepOptions: TrainStepOptions = { ...trainStepOptions(parts, batch, options), ...(world.size > 1 ? { noiseLanes: lanes } : {}) };
   const compileStarted = performance.now();
   const accum = options.gradAccum ?? 1;
   if (!Number.isInteger(accum) || accum < 1) throw new Error(`train: --grad-accum must be a positive integer, got ${accum}`);
   const example = trainStepExample(stepOptions, specs) as { state: Record<string, unknown>; batch: Record<string, unknown>; control: Record<string, unknown> };
   // With accumulation, one step computes a micro-batch's gradients and another applies AdamW; the
   // second holds the state (donated, updated in place), the first reads a copy of the parameters.
+  // Several ranks split the same way, with the gradients summed across ranks in between.
   const device = options.device ?? "cpu";
   const accumulation = accumulationExamples(stepOptions, specs);
-  const step: Step = accum === 1
+  const split = accum > 1 || world.size > 1;
+  const step: Step = !split
     ? compileStep(trainStep(stepOptions, specs) as never, example, { donate: ["state"], name: `train_${config.name}`, device })
     : compileStep(applyStep(stepOptions, specs) as never, accumulation.apply, { donate: ["state"], name: `train_apply_${config.name}`, device });
-  const gradStep: Step | undefined = accum === 1
+  const gradStep: Step | undefined = !split
     ? undefined
     : compileStep(gradientStep(stepOptions, specs) as never, accumulation.gradients, { name: `train_grads_${config.name}`, device });
   log(`compiled the training step for the ${device}: ${step.kernelCount + (gradStep?.kernelCount ?? 0)} kernels in ${((performance.now() - compileStarted) / 1000).toFixed(1)} s${accum > 1 ? `, ${accum} micro-batches per optimizer step` : ""}`);
@@ -227,7 +245,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const latentSize = c * h * w;
   const L = parts.text.maxLength;
   const logFile = path.join(options.out, "train-log.jsonl");
-  if (latest === undefined) writeFileSync(logFile, "");
+  if (lead && latest === undefined) writeFileSync(logFile, "");
   const losses: number[] = [];
   const target = options.steps ?? (options.minutes ? Number.POSITIVE_INFINITY : 1000);
   const deadline = options.minutes ? performance.now() + options.minutes * 60_000 : Number.POSITIVE_INFINITY;
@@ -236,7 +254,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     interrupted = true;
   };
   process.once("SIGINT", onSigint);
-  const bar = options.quiet ? undefined : progressBar("training", Number.isFinite(target) ? target : undefined, "it");
+  const bar = options.quiet || !lead ? undefined : progressBar("training", Number.isFinite(target) ? target : undefined, "it");
   const started = performance.now();
   let stoppedBy: TrainResult["stoppedBy"] = "steps";
   let lastSaved = latest ?? 0;
@@ -247,7 +265,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   };
   const save = (): string => {
     const s = snapshot();
-    const file = saveCheckpoint(options.out, s, { step: current, config: config.name, seed, lr, batch, losses: losses.length }, specs, { ditSpec: parts.ditSpec });
+    const file = saveCheckpoint(options.out, s, { step: current, config: config.name, seed, lr, batch, globalBatch: batch * world.size, ranks: world.size, losses: losses.length }, specs, { ditSpec: parts.ditSpec });
     if (config.trainText) {
       // The jointly trained text encoder beside the DiT, under its own names, for sampling.
       const tensors = Object.fromEntries(parts.text.paramSpec.map((sp) => [sp.name, { dtype: "F32" as const, shape: sp.shape, data: s.params.get(TEXT_PREFIX + sp.name)! }]));
@@ -260,7 +278,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   let lastCheckpoint = latest !== undefined ? checkpointPaths(options.out, latest).dit : "";
   /** The inputs of micro-batch `micro` (1-based, counting across optimizer steps): a pure function of (seed, micro). */
   const makeBatch = (micro: number): Record<string, Float32Array | Int32Array> => {
-    const indices = batchIndices(data.latents.length, batch, micro, seed);
+    const indices = shardOf(batchIndices(data.latents.length, lanes.total, micro, seed), lanes, batch);
     const latents = new Float32Array(batch * latentSize);
     const sigma = new Float32Array(batch);
     const timestep = new Float32Array(batch);
@@ -272,7 +290,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     } else batchTree.promptEmbeds = new Float32Array(batch * L * config.dit.textDim);
     indices.forEach((item, j) => {
       latents.set(data.latents[item]!, j * latentSize);
-      const k = Math.min(999, Math.floor(uniform(seed, micro, j, 1) * 1000));
+      const k = Math.min(999, Math.floor(uniform(seed, micro, lanes.first + j, 1) * 1000));
       const drawn = drawTrainingTimestep(schedule, k);
       sigma[j] = drawn.sigma;
       timestep[j] = drawn.timestep;
@@ -285,17 +303,22 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     return batchTree;
   };
   const noiseSeedOf = (micro: number): number => (philox4x32([micro, 0, 0, 0], [seed, 0x6e6f6973])[0]! & 0x7fffffff) | 0;
-  const accumulated = gradStep ? new Map(specs.map((s) => [s.name, new Float32Array(state.params.get(s.name)!.length)])) : undefined;
+  const reducer = gradStep ? gradientReducer(world, specs) : undefined;
+  const accumulated = reducer?.grads;
+  // With several ranks, stopping early (Ctrl-C, --minutes) is agreed in each step's allreduce, so
+  // that every rank runs the same steps.
+  const wantsStop = (): boolean => performance.now() >= deadline || interrupted;
+  let agreedStop = false;
 
-  while (current < target && performance.now() < deadline && !interrupted) {
+  while (current < target && !(world.size > 1 ? agreedStop : wantsStop())) {
     // Let the event loop run between steps, so Ctrl-C (and timers) are seen promptly.
     await new Promise((resolve) => setImmediate(resolve));
-    if (interrupted) break;
+    if (interrupted && world.size === 1) break;
     current++;
     // PyTorch's ConstantLR default: a third of the rate for the first 5 optimizer steps.
     const stepLr = current <= 5 ? lr / 3 : lr;
     let out: { loss: Float32Array; gradNorm: Float32Array };
-    if (!gradStep || !accumulated) {
+    if (!gradStep || !accumulated || !reducer) {
       out = step.run({ batch: makeBatch(current), control: { seed: noiseSeedOf(current), step: current, lr: stepLr } }) as typeof out;
     } else {
       gradStep.set({ params: Object.fromEntries(specs.map((s) => [s.name, step.input(`state/params/${s.name}`)])) });
@@ -311,8 +334,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           for (let i = 0; i < a.length; i++) a[i]! += g[i]!;
         }
       }
-      const applied = step.run({ grads: Object.fromEntries(accumulated), control: { step: current, lr: stepLr, scale: 1 / accum } }) as { gradNorm: Float32Array };
-      out = { loss: Float32Array.of(lossSum / accum), gradNorm: applied.gradNorm };
+      const reduced = reducer.reduce(lossSum, wantsStop(), current);
+      agreedStop = reduced.stop;
+      const shares = accum * world.size;
+      const applied = step.run({ grads: Object.fromEntries(accumulated), control: { step: current, lr: stepLr, scale: 1 / shares } }) as { gradNorm: Float32Array };
+      out = { loss: Float32Array.of(reduced.lossSum / shares), gradNorm: applied.gradNorm };
     }
     const loss = out.loss[0]!;
     if (!Number.isFinite(loss)) {
@@ -322,22 +348,22 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       break;
     }
     losses.push(loss);
-    appendFileSync(logFile, JSON.stringify({ step: current, loss, lr: stepLr, gradNorm: out.gradNorm[0], seconds: (performance.now() - started) / 1000 }) + "\n");
+    if (lead) appendFileSync(logFile, JSON.stringify({ step: current, loss, lr: stepLr, gradNorm: out.gradNorm[0], seconds: (performance.now() - started) / 1000 }) + "\n");
     const recent = losses.slice(-50);
     bar?.tick(current, { loss: loss.toFixed(4), avg: (recent.reduce((a, b) => a + b, 0) / recent.length).toFixed(4) });
-    if (saveSteps && current % saveSteps === 0) lastCheckpoint = save();
+    if (lead && saveSteps && current % saveSteps === 0) lastCheckpoint = save();
   }
   if (interrupted) stoppedBy = "interrupt";
   else if (stoppedBy !== "nan" && current < target) stoppedBy = "minutes";
   process.removeListener("SIGINT", onSigint);
   bar?.done();
-  if (stoppedBy !== "nan" && current > lastSaved) lastCheckpoint = save();
+  if (lead && stoppedBy !== "nan" && current > lastSaved) lastCheckpoint = save();
   const seconds = (performance.now() - started) / 1000;
-  const trained = current - (latest ?? 0);
-  await plotLoss(path.join(options.out, "loss.png"), losses);
+  const trained = current - firstStep;
+  if (lead) await plotLoss(path.join(options.out, "loss.png"), losses);
   step.dispose();
   gradStep?.dispose();
-  const result: TrainResult = { steps: current, losses, checkpoint: lastCheckpoint, seconds, imagesPerSecond: (trained * batch) / Math.max(seconds, 1e-9), stoppedBy };
+  const result: TrainResult = { steps: current, losses, checkpoint: lastCheckpoint, seconds, imagesPerSecond: (trained * batch * world.size) / Math.max(seconds, 1e-9), stoppedBy };
   log(`trained ${trained} steps in ${seconds.toFixed(1)} s (${result.imagesPerSecond.toFixed(1)} images/s); checkpoint ${lastCheckpoint}; loss plot ${path.join(options.out, "loss.png")}; log ${logFile}`);
   return result;
 }

@@ -9,6 +9,19 @@ import { withDefaultData } from "../../models/data/source.ts";
 import { parseArgs, type Command } from "../command.ts";
 import { existsSync } from "node:fs";
 import path from "node:path";
+import { launcherRank, openWorld } from "../../runtime/collective/world.ts";
+import { mpirunPlan, runRanks } from "../../runtime/collective/launch.ts";
+import { findLatestCheckpoint } from "../../models/checkpoint.ts";
+
+/** The arguments without `--name VALUE` / `--name=VALUE`. */
+const without = (argv: readonly string[], name: string): string[] => {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === `--${name}`) i++;
+    else if (!argv[i]!.startsWith(`--${name}=`)) out.push(argv[i]!);
+  }
+  return out;
+};
 
 const num = (flags: Map<string, string>, key: string): number | undefined => {
   const raw = flags.get(key);
@@ -20,9 +33,31 @@ const num = (flags: Map<string, string>, key: string): number | undefined => {
 
 const command: Command = {
   summary: "train the DiT from scratch on a data set (default: the Pokémon gen-1 set, built if missing)",
-  usage: "kiln train [--config tiny|aaa-0.1b|FILE.json] [--data DIR | --metadata FILE [--images DIR]] [--steps N | --minutes M] [--batch B] [--lr X] [--seed S] [--out DIR] [--resume] [--save-steps N] [--grad-accum N] [--clip-norm X] [--pure-bf16] [--checkpoint-blocks] [--text-encoder DIR] [--vae FILE] [--device cpu|cuda]",
+  usage: "kiln train [--config tiny|aaa-0.1b|FILE.json] [--data DIR | --metadata FILE [--images DIR]] [--steps N | --minutes M] [--batch B] [--lr X] [--seed S] [--out DIR] [--resume] [--save-steps N] [--grad-accum N] [--clip-norm X] [--pure-bf16] [--checkpoint-blocks] [--text-encoder DIR] [--vae FILE] [--device cpu|cuda] [--nproc N] [--collective-timeout S]",
   async run(argv) {
     const { flags } = parseArgs(argv, ["resume", "pure-bf16", "checkpoint-blocks"]);
+    // Data parallelism (runtime/collective): --nproc starts the ranks through mpirun, each running
+    // this command without --nproc; a rank started by a launcher joins its MPI world. An error on a
+    // rank ends its process before MPI_Finalize, and mpirun then stops the whole job.
+    const nproc = num(flags, "nproc");
+    const launched = launcherRank();
+    if (nproc !== undefined && launched !== undefined && launched.size !== nproc)
+      throw new Error(`--nproc ${nproc}: this process was started by a launcher as one of ${launched.size} ranks; drop --nproc under mpirun`);
+    if (nproc !== undefined && launched === undefined) {
+      const out = flags.get("out") ?? `runs/${loadConfig(flags.get("config") ?? "tiny").name}`;
+      if (!flags.has("data") && !flags.has("metadata") && !flags.has("images")) {
+        const config = loadConfig(flags.get("config") ?? "tiny");
+        const data = `data/pokemon-${config.height}`;
+        if (!existsSync(path.join(data, "metadata.csv"))) await ensurePokemonDataset(data, config.height);
+      }
+      return runRanks(mpirunPlan(nproc, ["train", ...without(argv, "nproc")]), () => {
+        const latest = findLatestCheckpoint(out);
+        return latest === undefined ? `No checkpoint was saved in ${out}.` : `The last complete checkpoint is step ${latest} in ${out} (resume with --resume).`;
+      });
+    }
+    const timeout = num(flags, "collective-timeout");
+    const world = openWorld(timeout !== undefined ? { timeoutSeconds: timeout } : {});
+    if (world.size > 1) process.stderr.write(`kiln train: ${world.description}\n`);
     const device = flags.get("device") ?? "cpu";
     if (device !== "cpu" && device !== "cuda") throw new Error(`--device ${device}: expected cpu or cuda`);
     const config = loadConfig(flags.get("config") ?? "tiny");
@@ -54,8 +89,10 @@ const command: Command = {
       checkpointBlocks: flags.has("checkpoint-blocks"),
       ...(frozen ? { frozen } : {}),
       device,
+      world,
     });
-    console.log(JSON.stringify({ steps: result.steps, checkpoint: result.checkpoint, finalLoss: result.losses.at(-1) ?? null, seconds: Number(result.seconds.toFixed(1)), imagesPerSecond: Number(result.imagesPerSecond.toFixed(2)), stoppedBy: result.stoppedBy }));
+    world.finalize();
+    if (world.rank === 0) console.log(JSON.stringify({ steps: result.steps, checkpoint: result.checkpoint, finalLoss: result.losses.at(-1) ?? null, seconds: Number(result.seconds.toFixed(1)), imagesPerSecond: Number(result.imagesPerSecond.toFixed(2)), stoppedBy: result.stoppedBy }));
     return result.stoppedBy === "nan" ? 1 : 0;
   },
 };

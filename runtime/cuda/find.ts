@@ -1,18 +1,49 @@
-// Where the CUDA driver (libcuda) and NVRTC (libnvrtc) live on this machine. Used by the cuda device
-// and by `kiln doctor`; no subprocess is run, the search is a fixed list of places plus globs.
+// Where the CUDA driver (libcuda), NVRTC (libnvrtc) and the collective engines (Open MPI's libmpi,
+// NCCL's libnccl) live on this machine. Used by the cuda device, runtime/collective and `kiln doctor`;
+// no subprocess is run, the search is a fixed list of places plus globs.
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 
-export type CudaLibrary = "cuda" | "nvrtc";
+export type CudaLibrary = "cuda" | "nvrtc" | "mpi" | "nccl";
+
+interface LibrarySpec {
+  envVar: string;
+  fileNames: readonly string[];
+  wheelDirs: readonly string[];
+  /** Folders searched after the system ones (globs allowed), and variables naming an install prefix (its lib/). */
+  extraDirs: readonly string[];
+  prefixVars: readonly string[];
+  /** What the library is and where it comes from, for the not-found error. */
+  what: string;
+}
 
 /** What each library is called, which variable overrides the search, and where Python wheels put it. */
-const LIBRARIES: Record<CudaLibrary, { envVar: string; fileNames: readonly string[]; wheelDirs: readonly string[] }> = {
-  cuda: { envVar: "KILN_CUDA_PATH", fileNames: ["libcuda.so.1", "libcuda.so"], wheelDirs: [] },
+const LIBRARIES: Record<CudaLibrary, LibrarySpec> = {
+  cuda: { envVar: "KILN_CUDA_PATH", fileNames: ["libcuda.so.1", "libcuda.so"], wheelDirs: [], extraDirs: [], prefixVars: [], what: "the NVIDIA driver's libcuda" },
   nvrtc: {
     envVar: "KILN_NVRTC_PATH",
     fileNames: ["libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so"],
     wheelDirs: ["nvidia/cu13/lib", "nvidia/cuda_nvrtc/lib"],
+    extraDirs: [],
+    prefixVars: [],
+    what: "the NVRTC library of a CUDA toolkit or a Python wheel",
+  },
+  mpi: {
+    envVar: "KILN_MPI_PATH",
+    fileNames: ["libmpi.so.40", "libmpi.so"],
+    wheelDirs: [],
+    extraDirs: ["/usr/lib/x86_64-linux-gnu/openmpi/lib", "/usr/lib64/openmpi/lib", "/usr/local/lib", "/opt/openmpi/lib", "/opt/openmpi-*/lib"],
+    prefixVars: ["MPI_HOME", "OPAL_PREFIX"],
+    what: "Open MPI's libmpi; on Debian/Ubuntu: apt-get install openmpi-bin libopenmpi-dev",
+  },
+  nccl: {
+    envVar: "KILN_NCCL_PATH",
+    fileNames: ["libnccl.so.2", "libnccl.so"],
+    wheelDirs: ["nvidia/nccl/lib"],
+    extraDirs: [],
+    prefixVars: ["NCCL_HOME"],
+    what: "NVIDIA's NCCL, from the nvidia-nccl-cu12/13 wheel (pip install nvidia-nccl-cu12) or the libnccl2 package",
   },
 };
 
@@ -118,10 +149,14 @@ function candidateDirs(library: CudaLibrary, env: NodeJS.ProcessEnv, root: strin
   const spec = LIBRARIES[library];
   const ldPath = (env.LD_LIBRARY_PATH ?? "").split(":").filter((d) => d !== "");
   const cudaHome = [env.CUDA_HOME, env.CUDA_PATH].filter((p): p is string => !!p).flatMap((p) => [`${p}/lib64`, `${p}/targets/x86_64-linux/lib`]);
-  const system = SYSTEM_DIRS.flatMap((d) => (d.includes("*") ? globDirs(root + d) : [root + d]));
+  const prefixes = spec.prefixVars.map((v) => env[v]).filter((p): p is string => !!p).flatMap((p) => [`${p}/lib`, `${p}/lib64`]);
+  const system = [...SYSTEM_DIRS, ...spec.extraDirs].flatMap((d) => (d.includes("*") ? globDirs(root + d) : [root + d]));
   const wheels = pythonSiteDirs(env, root).flatMap((site) => spec.wheelDirs.map((w) => join(site, w)));
-  return [...new Set([...ldPath, ...cudaHome, ...system, ...wheels])];
+  return [...new Set([...ldPath, ...prefixes, ...cudaHome, ...system, ...wheels])];
 }
+
+/** The variable that overrides the search for a library (for messages). */
+export const libraryEnvVar = (library: CudaLibrary): string => LIBRARIES[library].envVar;
 
 /** Looks for a library: the KILN_*_PATH variable (a file or a folder), the ld cache, system folders, wheels. */
 export function findLibrary(library: CudaLibrary, options: SearchOptions = {}): SearchResult {
@@ -154,7 +189,7 @@ export function requireLibrary(library: CudaLibrary, options: SearchOptions = {}
   if (result.path) return result.path;
   const spec = LIBRARIES[library];
   throw new Error(
-    `kiln: ${spec.fileNames[0]} not found (expected the ${library === "cuda" ? "NVIDIA driver's libcuda" : "NVRTC library of a CUDA toolkit or a Python wheel"}); ` +
+    `kiln: ${spec.fileNames[0]} not found (expected ${spec.what}); ` +
       `set ${spec.envVar} to the file or its folder. Places tried:\n  ${result.tried.join("\n  ")}`,
   );
 }

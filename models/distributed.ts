@@ -1,0 +1,109 @@
+// Data-parallel training over a World (runtime/collective): every rank holds the whole model and takes
+// its own lanes of each global batch of the seeded shuffle; the gradients of every rank are summed
+// in one flat allreduce before the (identical, deterministic) AdamW step on every rank. Rank 0 alone
+// writes logs and checkpoints. The noise and timesteps are those of the global lanes, so N ranks with
+// batch B train exactly as one process with batch N·B (up to summation order).
+import { createHash } from "node:crypto";
+import type { World } from "../runtime/collective/world.ts";
+import type { ParamSpec, ParamValues } from "./params.ts";
+import type { TrainingState } from "./checkpoint.ts";
+
+/** This rank's lanes of the global batch: [first, first + batch) of `total`. */
+export const shardLanes = (world: World, batch: number): { first: number; total: number } => ({ first: world.rank * batch, total: world.size * batch });
+
+/** This rank's part of the global batch's item indices (the global batch is `lanes.total` long). */
+export const shardOf = <T>(global: readonly T[], lanes: { first: number }, batch: number): T[] => global.slice(lanes.first, lanes.first + batch);
+
+/**
+ * Refuses to start when the ranks disagree on anything that must be equal (configuration, data, per
+ * rank batch, seed, optimizer settings): every rank gets the same error naming the settings and ranks.
+ */
+export function checkSameSettings(world: World, settings: Readonly<Record<string, unknown>>): void {
+  if (world.size === 1) return;
+  const mine = new TextEncoder().encode(JSON.stringify(settings));
+  const lengths = new Float64Array(world.size);
+  lengths[world.rank] = mine.length;
+  world.allreduceSum(lengths, "the settings check (lengths)");
+  const width = Math.max(...lengths);
+  const padded = new Uint8Array(width);
+  padded.set(mine);
+  const all = world.allgather(padded, "the settings check");
+  const decoder = new TextDecoder();
+  const ofRank = (r: number): Record<string, unknown> => JSON.parse(decoder.decode(all.subarray(r * width, r * width + lengths[r]!))) as Record<string, unknown>;
+  const reference = ofRank(0);
+  const differences: string[] = [];
+  for (let r = 1; r < world.size; r++) {
+    const other = ofRank(r);
+    for (const key of new Set([...Object.keys(reference), ...Object.keys(other)]))
+      if (JSON.stringify(reference[key]) !== JSON.stringify(other[key])) differences.push(`${key}: rank 0 has ${JSON.stringify(reference[key])}, rank ${r} has ${JSON.stringify(other[key])}`);
+  }
+  if (differences.length > 0) throw new Error(`train: the ${world.size} ranks were started with different settings, refusing to train:\n  ${differences.join("\n  ")}`);
+}
+
+/** A short fingerprint of the encoded data set (every latent), to check that all ranks train on the same data. */
+export function dataFingerprint(latents: readonly Float32Array[]): string {
+  const hash = createHash("sha256");
+  for (const l of latents) hash.update(new Uint8Array(l.buffer, l.byteOffset, l.byteLength));
+  return `${latents.length} items, sha256 ${hash.digest("hex").slice(0, 16)}`;
+}
+
+const groups = ["params", "m", "v"] as const;
+
+/** Rank 0's training state on every rank (a fresh initialisation or a resumed checkpoint alike). */
+export function broadcastState(world: World, state: TrainingState, specs: readonly ParamSpec[]): TrainingState {
+  if (world.size === 1) return state;
+  const step = Float64Array.of(state.step);
+  world.broadcast(step, 0, "the broadcast of the starting step");
+  const next: TrainingState = { step: step[0]!, params: new Map(), m: new Map(), v: new Map() };
+  for (const group of groups) {
+    const flat = flatten(state[group], specs);
+    world.broadcast(flat.buffer, 0, `the broadcast of the initial ${group === "params" ? "weights" : `AdamW ${group}`}`);
+    next[group] = flat.views;
+  }
+  return next;
+}
+
+/** The values of `specs` laid end to end in one buffer, with a view per name into it. */
+function flatten(values: ParamValues | undefined, specs: readonly ParamSpec[]): { buffer: Float32Array; views: ParamValues } {
+  const sizes = specs.map((s) => s.shape.reduce((a, b) => a * b, 1));
+  const buffer = new Float32Array(sizes.reduce((a, b) => a + b, 0));
+  const views: ParamValues = new Map();
+  let offset = 0;
+  specs.forEach((s, i) => {
+    const view = buffer.subarray(offset, offset + sizes[i]!);
+    const value = values?.get(s.name);
+    if (value) view.set(value);
+    views.set(s.name, view);
+    offset += sizes[i]!;
+  });
+  return { buffer, views };
+}
+
+export interface GradientReducer {
+  /** Where each micro-batch's gradients are summed: one view per trained tensor, all in one buffer. */
+  grads: ParamValues;
+  /**
+   * Sums the gradients, the loss sums and the stop requests over every rank (one allreduce), in place.
+   * Returns the global loss sum and whether any rank asked to stop (Ctrl-C, --minutes) after this step.
+   */
+  reduce(lossSum: number, wantsStop: boolean, step: number): { lossSum: number; stop: boolean };
+}
+
+/** Gradient sums in one flat buffer, with two more slots carried by the same allreduce (loss, stop). */
+export function gradientReducer(world: World, specs: readonly ParamSpec[]): GradientReducer {
+  const flat = flatten(undefined, specs);
+  const n = flat.buffer.length;
+  const carrier = new Float32Array(n + 2);
+  carrier.set(flat.buffer);
+  const grads: ParamValues = new Map([...flat.views].map(([name, view]) => [name, carrier.subarray(view.byteOffset / 4, view.byteOffset / 4 + view.length)]));
+  return {
+    grads,
+    reduce: (lossSum, wantsStop, step) => {
+      if (world.size === 1) return { lossSum, stop: wantsStop };
+      carrier[n] = lossSum;
+      carrier[n + 1] = wantsStop ? 1 : 0;
+      world.allreduceSum(carrier, `the gradient allreduce of step ${step}`);
+      return { lossSum: carrier[n]!, stop: carrier[n + 1]! > 0 };
+    },
+  };
+}

@@ -1,0 +1,88 @@
+// `kiln train --nproc N`: start N local ranks through Open MPI's mpirun (the same launcher a cluster
+// uses), pass their output through, and when the job fails, say which rank failed and how.
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import path from "node:path";
+
+export interface LaunchPlan {
+  command: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+}
+
+export interface PlanOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Running as root (mpirun refuses unless told otherwise). */
+  root?: boolean;
+  cores?: number;
+}
+
+/** The first `mpirun` on PATH (or KILN_MPIRUN), or an error saying how to get one. */
+export function findMpirun(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.KILN_MPIRUN) {
+    if (!existsSync(env.KILN_MPIRUN)) throw new Error(`KILN_MPIRUN=${env.KILN_MPIRUN} does not exist`);
+    return env.KILN_MPIRUN;
+  }
+  const dirs = (env.PATH ?? "").split(":").filter((d) => d !== "");
+  for (const dir of dirs) if (existsSync(path.join(dir, "mpirun"))) return path.join(dir, "mpirun");
+  throw new Error(`--nproc: mpirun not found on PATH (tried ${dirs.join(", ") || "an empty PATH"}); install Open MPI (Debian/Ubuntu: apt-get install openmpi-bin libopenmpi-dev) or set KILN_MPIRUN`);
+}
+
+/**
+ * The mpirun command line that runs `kiln <kilnArgs>` as `nproc` local ranks. Each rank gets an equal
+ * share of the cores as OpenMP threads unless OMP_NUM_THREADS is set.
+ */
+export function mpirunPlan(nproc: number, kilnArgs: readonly string[], options: PlanOptions = {}): LaunchPlan {
+  if (!Number.isInteger(nproc) || nproc < 1) throw new Error(`--nproc ${nproc}: expected a positive whole number of ranks`);
+  const env = { ...(options.env ?? process.env) };
+  const cores = options.cores ?? availableParallelism();
+  env.OMP_NUM_THREADS ??= String(Math.max(1, Math.floor(cores / nproc)));
+  const kiln = new URL("../../bin/kiln", import.meta.url).pathname;
+  const args = [
+    ...(options.root ?? process.getuid?.() === 0 ? ["--allow-run-as-root"] : []),
+    // More ranks than cores is allowed (it only costs speed); each rank's threads are not pinned.
+    "--oversubscribe",
+    "--bind-to",
+    "none",
+    "-n",
+    String(nproc),
+    process.execPath,
+    kiln,
+    ...kilnArgs,
+  ];
+  return { command: findMpirun(env), args, env };
+}
+
+/** What Open MPI says about the rank that ended a job, as one sentence, or undefined. */
+export function failedRank(output: string): string | undefined {
+  const signal = /process rank (\d+) with PID (\d+) on node (\S+) exited on signal (\d+) \(([^)]*)\)/.exec(output);
+  if (signal) return `rank ${signal[1]} (pid ${signal[2]} on ${signal[3]}) died of signal ${signal[4]} (${signal[5]})`;
+  const abort = /MPI_ABORT was invoked on rank (\d+) in communicator \S+ with errorcode (\d+)/.exec(output);
+  if (abort) return `rank ${abort[1]} stopped the job (error code ${abort[2]}; its error is above)`;
+  const exit = /Process name:\s*\[\[\d+,\d+\],(\d+)\]\s*Exit code:\s*(\d+)/.exec(output);
+  if (exit) return `rank ${exit[1]} exited with code ${exit[2]} (its error is above)`;
+  return undefined;
+}
+
+/** Runs the plan, passing output through; resolves to mpirun's exit code, after naming the failed rank. */
+export function runRanks(plan: LaunchPlan, describeFailure: (rank: string) => string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(plan.command, plan.args, { env: plan.env, stdio: ["inherit", "inherit", "pipe"] });
+    let tail = "";
+    child.stderr.on("data", (chunk: Buffer) => {
+      process.stderr.write(chunk);
+      tail = (tail + chunk.toString("utf8")).slice(-65536);
+    });
+    // Ctrl-C reaches mpirun too (same process group); it stops the ranks.
+    child.on("error", (error) => reject(new Error(`could not start ${plan.command}: ${error.message}`)));
+    child.on("close", (code, signal) => {
+      const status = code ?? (signal ? 128 : 1);
+      if (status !== 0) {
+        const rank = failedRank(tail);
+        process.stderr.write(`\nkiln train: the ${plan.args[plan.args.indexOf("-n") + 1]}-rank job failed: ${rank ?? `mpirun exited with ${code ?? signal}`}. ${describeFailure(rank ?? "")}\n`);
+      }
+      resolve(status);
+    });
+  });
+}

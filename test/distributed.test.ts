@@ -1,0 +1,176 @@
+// Data-parallel training through Open MPI (runtime/collective, models/distributed.ts), with real
+// mpirun ranks on this CPU (one OpenMP thread each): 2 ranks × batch 8 train as 1 process × batch 16;
+// a 2-rank checkpoint resumes on 1 rank; a killed rank ends the job with an error naming it and
+// leaves a checkpoint that loads; ranks started with different settings are refused.
+// Skipped where Open MPI is not installed (.ci/run installs it).
+import { execFileSync, spawn } from "node:child_process";
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { beforeAll, describe, expect, test } from "vitest";
+import { loadConfig, modelParts } from "../models/config.ts";
+import { train, trainedSpecs } from "../models/train.ts";
+import { findLatestCheckpoint, loadTrainingState } from "../models/checkpoint.ts";
+import { findLibrary } from "../runtime/cuda/find.ts";
+import { writeShapesDataset } from "./helpers/tiny-data.ts";
+
+const hasMpi = (() => {
+  try {
+    execFileSync("mpirun", ["--version"], { stdio: "ignore" });
+    return findLibrary("mpi").path !== null;
+  } catch {
+    return false;
+  }
+})();
+
+const KILN = path.join(import.meta.dirname, "..", "bin", "kiln");
+const fresh = (name: string): string => mkdtempSync(path.join(tmpdir(), `kiln-dist-${name}-`));
+const env = { ...process.env, OMP_NUM_THREADS: "1" };
+
+let data = "";
+let configFile = "";
+
+/** `kiln train ARGS` through its own --nproc launcher; resolves to the exit code and stderr. */
+function kilnTrain(args: readonly string[], onStderr?: (text: string) => void): Promise<{ code: number; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [KILN, "train", "--config", configFile, "--data", data, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString("utf8");
+      onStderr?.(stderr);
+    });
+    child.stdout.resume();
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code: code ?? 1, stderr }));
+  });
+}
+
+const losses = (dir: string): number[] =>
+  readFileSync(path.join(dir, "train-log.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((line) => (JSON.parse(line) as { loss: number }).loss);
+
+/** Largest |a − b| / max|a| over each trained tensor's parameters (the tensor's own scale). */
+function weightDifferences(a: string, b: string, step: number): Map<string, number> {
+  const specs = trainedSpecs(modelParts(loadConfig(configFile)));
+  const x = loadTrainingState(a, step, specs).state.params;
+  const y = loadTrainingState(b, step, specs).state.params;
+  const out = new Map<string, number>();
+  for (const [name, xs] of x) {
+    const ys = y.get(name)!;
+    let scale = 0;
+    let worst = 0;
+    for (let i = 0; i < xs.length; i++) {
+      scale = Math.max(scale, Math.abs(xs[i]!));
+      worst = Math.max(worst, Math.abs(xs[i]! - ys[i]!));
+    }
+    out.set(name, worst / scale);
+  }
+  return out;
+}
+
+/**
+ * Attention key biases have an exactly zero gradient (softmax ignores a shift shared by every key),
+ * so what AdamW does with them is the rounding noise of the summation order, which differs between
+ * one batch of 16 and two of 8: they are held to a looser bound.
+ */
+const noiseOnly = (name: string): boolean => /to_k\.bias$/.test(name);
+const outOfBounds = (differences: ReadonlyMap<string, number>): string[] =>
+  [...differences].filter(([name, d]) => !(d < (noiseOnly(name) ? 1e-3 : 1e-5))).map(([name, d]) => `${name}: ${d.toExponential(2)}`);
+
+describe.skipIf(!hasMpi)("data-parallel training through MPI", () => {
+  let one = "";
+  let two = "";
+
+  beforeAll(async () => {
+    data = fresh("data");
+    await writeShapesDataset(data, 32, 12);
+    configFile = path.join(data, "config.json");
+    writeFileSync(
+      configFile,
+      JSON.stringify({
+        name: "dist-tiny",
+        base: "tiny",
+        dit: { dim: 32, depth: 1, heads: 2, latentChannels: 48, textDim: 32, posGrid: 8, ffDim: 96 },
+        text: { kind: "tiny", config: { tableSize: 256, dim: 32, layers: 1, heads: 2, ffDim: 64, maxLength: 16 } },
+        vae: { kind: "pixel", config: { patchSize: 4 } },
+        height: 32,
+        width: 32,
+        batch: 8,
+        lr: 1e-3,
+      }),
+    );
+    one = fresh("one");
+    await train({ config: loadConfig(configFile), data, out: one, steps: 10, batch: 16, saveSteps: 5, quiet: true });
+    two = fresh("two");
+    const run = await kilnTrain(["--nproc", "2", "--batch", "8", "--steps", "10", "--save-steps", "5", "--out", two]);
+    expect(run.stderr).toMatch(/rank 1 of 2/);
+    expect(run.code).toBe(0);
+  }, 600_000);
+
+  test("2 ranks × batch 8 train as 1 process × batch 16: losses and weights after 10 steps", () => {
+    const a = losses(one);
+    const b = losses(two);
+    expect(b).toHaveLength(10);
+    b.forEach((loss, i) => expect(Math.abs(loss - a[i]!) / Math.abs(a[i]!)).toBeLessThan(1e-5));
+    const differences = weightDifferences(one, two, 10);
+    expect(outOfBounds(differences)).toEqual([]);
+    // Not trivially equal: training moved the weights, and the runs were not the same process.
+    expect([...differences.values()].some((d) => d > 0)).toBe(true);
+  });
+
+  test("a 2-rank checkpoint resumes on 1 rank with the same global batch", async () => {
+    const resumed = fresh("resumed");
+    cpSync(two, resumed, { recursive: true });
+    // Back to step 5: the 1-rank run continues from the 2-rank run's checkpoint there.
+    const latest = JSON.parse(readFileSync(path.join(resumed, "latest.json"), "utf8")) as Record<string, unknown>;
+    writeFileSync(path.join(resumed, "latest.json"), JSON.stringify({ ...latest, step: 5, dit: "step-5.safetensors", train: "step-5.train.safetensors", meta: "step-5.json" }));
+    const result = await train({ config: loadConfig(configFile), data, out: resumed, steps: 10, batch: 16, resume: true, saveSteps: 5, quiet: true });
+    expect(result.losses).toHaveLength(5);
+    const reference = losses(two).slice(5);
+    result.losses.forEach((loss, i) => expect(Math.abs(loss - reference[i]!) / reference[i]!).toBeLessThan(1e-5));
+    expect(outOfBounds(weightDifferences(two, resumed, 10))).toEqual([]);
+  }, 300_000);
+
+  test("killing one rank ends the run with an error naming it, and the last checkpoint loads", async () => {
+    const out = fresh("killed");
+    let killed = false;
+    const run = await kilnTrain(["--nproc", "2", "--batch", "8", "--steps", "100000", "--save-steps", "2", "--out", out], (stderr) => {
+      const pid = /kiln train: rank 1 of 2 \(pid (\d+)/.exec(stderr)?.[1];
+      if (!killed && pid && (findLatestCheckpoint(out) ?? 0) >= 2) {
+        killed = true;
+        process.kill(Number(pid), "SIGKILL");
+      }
+    });
+    expect(killed).toBe(true);
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(/kiln train: the 2-rank job failed: rank 1 \(pid \d+ on \S+\) died of signal 9/);
+    const latest = findLatestCheckpoint(out)!;
+    expect(run.stderr).toMatch(/The last complete checkpoint is step \d+/);
+    const specs = trainedSpecs(modelParts(loadConfig(configFile)));
+    const { state } = loadTrainingState(out, latest, specs);
+    expect([...state.params.values()].every((p) => p.every(Number.isFinite))).toBe(true);
+  }, 300_000);
+
+  test("ranks started with different settings are refused at start, naming the setting", () => {
+    let stderr = "";
+    try {
+      execFileSync(
+        "mpirun",
+        [
+          ...(process.getuid?.() === 0 ? ["--allow-run-as-root"] : []),
+          "--oversubscribe",
+          ...["-n", "1", process.execPath, KILN, "train", "--config", configFile, "--data", data, "--lr", "0.001", "--out", fresh("mismatch")],
+          ":",
+          ...["-n", "1", process.execPath, KILN, "train", "--config", configFile, "--data", data, "--lr", "0.002", "--out", fresh("mismatch")],
+        ],
+        { env, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" },
+      );
+    } catch (error) {
+      stderr = String((error as { stderr?: string }).stderr);
+    }
+    expect(stderr).toMatch(/different settings, refusing to train/);
+    expect(stderr).toMatch(/lr: rank 0 has 0\.001, rank 1 has 0\.002/);
+  }, 120_000);
+});

@@ -14,8 +14,8 @@ export interface Watchdog {
 const DESCRIPTION_BYTES = 1024;
 
 const WORKER_SOURCE = String.raw`
-const { workerData } = require("node:worker_threads");
-const { writeSync } = require("node:fs");
+import { workerData } from "node:worker_threads";
+import { writeSync } from "node:fs";
 const state = new Int32Array(workerData.shared, 0, 1);
 const text = new Uint8Array(workerData.shared, 4);
 for (;;) {
@@ -36,7 +36,8 @@ export function startWatchdog(timeoutSeconds: number, prefix: string): Watchdog 
   const shared = new SharedArrayBuffer(4 + DESCRIPTION_BYTES);
   const state = new Int32Array(shared, 0, 1);
   const text = new Uint8Array(shared, 4);
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { shared, timeoutMs: timeoutSeconds * 1000, prefix } });
+  // An ES module from a data: URL, whatever loader or module type the main program runs under.
+  const worker = new Worker(new URL(`data:text/javascript,${encodeURIComponent(WORKER_SOURCE)}`), { workerData: { shared, timeoutMs: timeoutSeconds * 1000, prefix } });
   // The watchdog never keeps the process alive on its own.
   worker.unref();
   let generation = 0;

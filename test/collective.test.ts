@@ -35,6 +35,15 @@ describe("MPI and NCCL library discovery", () => {
     expect(findLibrary("mpi", { root, env: env({ KILN_MPI_PATH: chosen, MPI_HOME: home }) }).path).toBe(chosen);
   });
 
+  test("from the loader cache, the versioned libmpi.so.40 is preferred to the unversioned dev symlink", () => {
+    const dir = "/usr/lib/x86_64-linux-gnu";
+    touch(join(root, dir, "libmpi.so"));
+    touch(join(root, dir, "libmpi.so.40"));
+    mkdirSync(join(root, "etc"), { recursive: true });
+    writeFileSync(join(root, "etc/ld.so.cache"), Buffer.from(`glibc-ld.so.cache1.1\0libmpi.so\0${dir}/libmpi.so\0libmpi.so.40\0${dir}/libmpi.so.40\0`));
+    expect(findLibrary("mpi", { root, env: env() }).path).toBe(join(root, dir, "libmpi.so.40"));
+  });
+
   test("libnccl inside NVIDIA's wheel in a virtualenv", () => {
     const venv = join(root, "venv");
     touch(join(venv, "lib/python3.12/site-packages/nvidia/nccl/lib/libnccl.so.2"));
@@ -79,6 +88,9 @@ describe("launching ranks", () => {
     expect(failedRank("MPI_ABORT was invoked on rank 0 in communicator MPI_COMM_WORLD with errorcode 1.")).toMatch(/^rank 0 stopped the job \(error code 1/);
     expect(failedRank("The first process to do so was:\n\n  Process name: [[52101,1],1]\n  Exit code:    3\n")).toMatch(/^rank 1 exited with code 3/);
     expect(failedRank("nothing to see")).toBeUndefined();
+    // A rank stopped by the watchdog was waiting on another: that is what the report says, not "rank 0 was killed".
+    const hung = "kiln: rank 0 of 2 (pid 7): waited 5 s in the gradient allreduce of step 8 without the other ranks answering: …\nmpirun noticed that process rank 0 with PID 0 on node vm exited on signal 9 (Killed).";
+    expect(failedRank(hung)).toBe("rank 0 waited 5 s in the gradient allreduce of step 8 without an answer: another rank hung or died");
   });
 });
 

@@ -153,6 +153,23 @@ describe.skipIf(!hasMpi)("data-parallel training through MPI", () => {
     expect([...state.params.values()].every((p) => p.every(Number.isFinite))).toBe(true);
   }, 300_000);
 
+  test("a hung rank stops the job within the collective timeout, with an error saying what was waited for", async () => {
+    const out = fresh("hung");
+    let stopped = 0;
+    const run = await kilnTrain(["--nproc", "2", "--collective-timeout", "3", "--batch", "8", "--steps", "100000", "--save-steps", "2", "--out", out], (stderr) => {
+      const pid = /kiln train: rank 1 of 2 \(pid (\d+)/.exec(stderr)?.[1];
+      if (stopped === 0 && pid && (findLatestCheckpoint(out) ?? 0) >= 2) {
+        stopped = Number(pid);
+        process.kill(stopped, "SIGSTOP");
+      }
+    });
+    expect(stopped).toBeGreaterThan(0);
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(/the 2-rank job failed: rank 0 waited 3 s in the gradient allreduce of step \d+ without an answer: another rank hung or died/);
+    // The stopped rank did not outlive the job.
+    expect(() => process.kill(stopped, 0)).toThrow();
+  }, 300_000);
+
   test("ranks started with different settings are refused at start, naming the setting", () => {
     let stderr = "";
     try {

@@ -1,11 +1,12 @@
 // `kiln doctor`: what this machine offers kiln — Node, the C compiler, nvcc, the CUDA driver and NVRTC
-// (with every place searched when missing), the GPU, and the compile cache. Never fails for a missing GPU.
+// (with every place searched when missing), the GPU, the collective engines for data-parallel training
+// (Open MPI's mpirun and libmpi, NCCL), and the compile cache. Never fails for a missing GPU or MPI.
 import { execFileSync } from "node:child_process";
 import { dirname } from "node:path";
 import type { Command } from "../command.ts";
 import { parseArgs } from "../command.ts";
 import { cacheDir, cacheSize } from "../../runtime/cuda/compile-cache.ts";
-import { findCudaInclude, findLibrary, type CudaLibrary } from "../../runtime/cuda/find.ts";
+import { findCudaInclude, findLibrary, libraryEnvVar, type CudaLibrary } from "../../runtime/cuda/find.ts";
 import { nvccVersion } from "../../runtime/cuda/nvcc.ts";
 
 const firstLine = (program: string, args: string[]): string | null => {
@@ -20,7 +21,7 @@ const bytes = (n: number) => (n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(1)} GiB` :
 
 function libraryLines(library: CudaLibrary, verbose: boolean): { path: string | null; lines: string[] } {
   const result = findLibrary(library);
-  const label = library === "cuda" ? "libcuda" : "libnvrtc";
+  const label = `lib${library}`;
   if (result.path) return { path: result.path, lines: [`${label.padEnd(10)} ${result.path}`] };
   // One line per folder (each was searched for every file name of the library).
   const places = [...new Set(result.tried.map((path) => (path.endsWith("ld.so.cache") ? path : dirname(path))))];
@@ -29,7 +30,7 @@ function libraryLines(library: CudaLibrary, verbose: boolean): { path: string | 
   return {
     path: null,
     lines: [
-      `${label.padEnd(10)} not found (set ${library === "cuda" ? "KILN_CUDA_PATH" : "KILN_NVRTC_PATH"}); tried:`,
+      `${label.padEnd(10)} not found (set ${libraryEnvVar(library)}); tried:`,
       ...tried.map((place) => `             ${place}`),
       ...(more > 0 ? [`             … and ${more} more (kiln doctor --verbose)`] : []),
     ],
@@ -71,6 +72,20 @@ const doctor: Command = {
     } else {
       lines.push("gpu        none (no CUDA driver); CPU backend and compile-only CUDA checks only");
     }
+    // Data parallelism (kiln train --nproc N / mpirun -n N kiln train): MPI between processes, NCCL between GPUs.
+    const mpirun = firstLine("mpirun", ["--version"]);
+    lines.push(`mpirun     ${mpirun ?? "not found on PATH (kiln train --nproc needs Open MPI: apt-get install openmpi-bin libopenmpi-dev)"}`);
+    lines.push(...libraryLines("mpi", verbose).lines);
+    const nccl = libraryLines("nccl", verbose);
+    if (nccl.path) {
+      try {
+        const { loadNccl, ncclVersionText } = await import("../../runtime/collective/nccl.ts");
+        nccl.lines[0] += ` (NCCL ${ncclVersionText(loadNccl(nccl.path).version)})`;
+      } catch (error) {
+        nccl.lines[0] += ` (could not be loaded: ${(error as Error).message})`;
+      }
+    }
+    lines.push(...nccl.lines);
     const dir = cacheDir();
     const size = cacheSize(dir);
     lines.push(`cache      ${dir} (${size.files} files, ${bytes(size.bytes)})`);

@@ -56,6 +56,9 @@ export function mpirunPlan(nproc: number, kilnArgs: readonly string[], options: 
 
 /** What Open MPI says about the rank that ended a job, as one sentence, or undefined. */
 export function failedRank(output: string): string | undefined {
+  // kiln's own watchdog (runtime/collective/watchdog.ts) speaks first: the rank it stopped was the one left waiting.
+  const waited = /kiln: rank (\d+) of \d+ \(pid \d+\): waited ([\d.]+) s in (.*?) without the other ranks answering/.exec(output);
+  if (waited) return `rank ${waited[1]} waited ${waited[2]} s in ${waited[3]} without an answer: another rank hung or died`;
   const signal = /process rank (\d+) with PID (\d+) on node (\S+) exited on signal (\d+) \(([^)]*)\)/.exec(output);
   if (signal) return `rank ${signal[1]} (pid ${signal[2]} on ${signal[3]}) died of signal ${signal[4]} (${signal[5]})`;
   const abort = /MPI_ABORT was invoked on rank (\d+) in communicator \S+ with errorcode (\d+)/.exec(output);

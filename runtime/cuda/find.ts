@@ -175,7 +175,9 @@ export function findLibrary(library: CudaLibrary, options: SearchOptions = {}): 
     } else if (tryFile(override)) return { path: override, tried };
   }
   tried.push(`${root}/etc/ld.so.cache`);
-  const cached = ldCacheEntries(root, spec.fileNames).find((p) => existsSync(p));
+  // In the order of the file names (the versioned ABI first, e.g. libmpi.so.40 before the dev symlink).
+  const entries = ldCacheEntries(root, spec.fileNames);
+  const cached = spec.fileNames.flatMap((name) => entries.filter((p) => p.endsWith(`/${name}`))).find((p) => existsSync(p));
   if (cached) return { path: cached, tried };
   for (const dir of candidateDirs(library, env, root)) {
     for (const name of spec.fileNames) if (tryFile(join(dir, name))) return { path: join(dir, name), tried };

@@ -87,6 +87,8 @@ export interface GradientReducer {
    * Returns the global loss sum and whether any rank asked to stop (Ctrl-C, --minutes) after this step.
    */
   reduce(lossSum: number, wantsStop: boolean, step: number): { lossSum: number; stop: boolean };
+  /** Seconds spent in reduce so far: the allreduce itself plus waiting for the slowest rank. */
+  seconds(): number;
 }
 
 /** Gradient sums in one flat buffer, with two more slots carried by the same allreduce (loss, stop). */
@@ -95,6 +97,7 @@ export function gradientReducer(world: World, specs: readonly ParamSpec[]): Grad
   const n = flat.buffer.length;
   const carrier = new Float32Array(n + 2);
   carrier.set(flat.buffer);
+  let seconds = 0;
   const grads: ParamValues = new Map([...flat.views].map(([name, view]) => [name, carrier.subarray(view.byteOffset / 4, view.byteOffset / 4 + view.length)]));
   return {
     grads,
@@ -102,8 +105,11 @@ export function gradientReducer(world: World, specs: readonly ParamSpec[]): Grad
       if (world.size === 1) return { lossSum, stop: wantsStop };
       carrier[n] = lossSum;
       carrier[n + 1] = wantsStop ? 1 : 0;
+      const started = performance.now();
       world.allreduceSum(carrier, `the gradient allreduce of step ${step}`);
+      seconds += (performance.now() - started) / 1000;
       return { lossSum: carrier[n]!, stop: carrier[n + 1]! > 0 };
     },
+    seconds: () => seconds,
   };
 }

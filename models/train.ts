@@ -364,6 +364,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   step.dispose();
   gradStep?.dispose();
   const result: TrainResult = { steps: current, losses, checkpoint: lastCheckpoint, seconds, imagesPerSecond: (trained * batch * world.size) / Math.max(seconds, 1e-9), stoppedBy };
+  if (world.size > 1 && reducer) log(`gradient allreduce over ${world.size} ranks (waiting for the slowest included): ${((reducer.seconds() / Math.max(trained, 1)) * 1000).toFixed(1)} ms per step, ${((100 * reducer.seconds()) / Math.max(seconds, 1e-9)).toFixed(1)} % of the training time`);
   log(`trained ${trained} steps in ${seconds.toFixed(1)} s (${result.imagesPerSecond.toFixed(1)} images/s); checkpoint ${lastCheckpoint}; loss plot ${path.join(options.out, "loss.png")}; log ${logFile}`);
   return result;
 }

@@ -254,6 +254,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     interrupted = true;
   };
   process.once("SIGINT", onSigint);
+  // Under mpirun, Ctrl-C reaches the ranks as SIGUSR1 (what mpirun forwards; see runtime/collective/launch.ts).
+  if (world.size > 1) process.once("SIGUSR1", onSigint);
   const bar = options.quiet || !lead ? undefined : progressBar("training", Number.isFinite(target) ? target : undefined, "it");
   const started = performance.now();
   let stoppedBy: TrainResult["stoppedBy"] = "steps";
@@ -356,6 +358,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   if (interrupted) stoppedBy = "interrupt";
   else if (stoppedBy !== "nan" && current < target) stoppedBy = "minutes";
   process.removeListener("SIGINT", onSigint);
+  process.removeListener("SIGUSR1", onSigint);
   bar?.done();
   if (lead && stoppedBy !== "nan" && current > lastSaved) lastCheckpoint = save();
   const seconds = (performance.now() - started) / 1000;

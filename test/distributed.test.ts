@@ -31,17 +31,18 @@ let data = "";
 let configFile = "";
 
 /** `kiln train ARGS` through its own --nproc launcher; resolves to the exit code and stderr. */
-function kilnTrain(args: readonly string[], onStderr?: (text: string) => void): Promise<{ code: number; stderr: string }> {
+function kilnTrain(args: readonly string[], onStderr?: (text: string, pid: number) => void): Promise<{ code: number; stderr: string; stdout: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [KILN, "train", "--config", configFile, "--data", data, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
     let stderr = "";
+    let stdout = "";
     child.stderr.on("data", (chunk: Buffer) => {
       stderr += chunk.toString("utf8");
-      onStderr?.(stderr);
+      onStderr?.(stderr, child.pid!);
     });
-    child.stdout.resume();
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
     child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? 1, stderr }));
+    child.on("close", (code) => resolve({ code: code ?? 1, stderr, stdout }));
   });
 }
 
@@ -177,6 +178,23 @@ describe.skipIf(!hasMpi)("data-parallel training through MPI", () => {
     };
     for (let i = 0; i < 100 && !gone(); i++) await new Promise((resolve) => setTimeout(resolve, 100));
     expect(gone()).toBe(true);
+  }, 300_000);
+
+  test("Ctrl-C stops every rank after the same step, and rank 0 saves it", async () => {
+    const out = fresh("interrupted");
+    let sent = false;
+    const run = await kilnTrain(["--nproc", "2", "--batch", "8", "--steps", "100000", "--save-steps", "100000", "--out", out], (stderr, pid) => {
+      if (!sent && /training \[[^\n]* [1-9]\d*\/100000/.test(stderr)) {
+        sent = true;
+        process.kill(pid, "SIGINT");
+      }
+    });
+    expect(sent).toBe(true);
+    expect(run.code).toBe(0);
+    const result = JSON.parse(run.stdout.trim().split("\n").at(-1)!) as { steps: number; stoppedBy: string };
+    expect(result.stoppedBy).toBe("interrupt");
+    expect(findLatestCheckpoint(out)).toBe(result.steps);
+    expect(losses(out)).toHaveLength(result.steps);
   }, 300_000);
 
   test("ranks started with different settings are refused at start, naming the setting", () => {

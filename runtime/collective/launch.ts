@@ -71,13 +71,23 @@ export function failedRank(output: string): string | undefined {
 /** Runs the plan, passing output through; resolves to mpirun's exit code, after naming the failed rank. */
 export function runRanks(plan: LaunchPlan, describeFailure: (rank: string) => string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(plan.command, plan.args, { env: plan.env, stdio: ["inherit", "inherit", "pipe"] });
+    // mpirun runs in its own process group, so Ctrl-C reaches this process alone: the first one is
+    // passed on as SIGUSR1, which mpirun forwards to every rank (they stop after the current step and
+    // rank 0 saves); a second one stops the job at once (SIGTERM to mpirun).
+    const child = spawn(plan.command, plan.args, { env: plan.env, stdio: ["inherit", "inherit", "pipe"], detached: true });
     let tail = "";
     child.stderr.on("data", (chunk: Buffer) => {
       process.stderr.write(chunk);
       tail = (tail + chunk.toString("utf8")).slice(-65536);
     });
-    // Ctrl-C reaches mpirun too (same process group); it stops the ranks.
+    let interrupts = 0;
+    const onInterrupt = (): void => {
+      interrupts++;
+      process.stderr.write(interrupts === 1 ? "\nkiln train: stopping every rank after this step (Ctrl-C again to stop at once)\n" : "\nkiln train: stopping the job now\n");
+      child.kill(interrupts === 1 ? "SIGUSR1" : "SIGTERM");
+    };
+    process.on("SIGINT", onInterrupt);
+    child.on("close", () => process.removeListener("SIGINT", onInterrupt));
     child.on("error", (error) => reject(new Error(`could not start ${plan.command}: ${error.message}`)));
     child.on("close", (code, signal) => {
       const status = code ?? (signal ? 128 : 1);

@@ -8,6 +8,7 @@ import { CudaDevice } from "./cuda/device.ts";
 import { emulatedStepDevice } from "./cuda/emulated-device.ts";
 import type { StepDevice } from "./cuda/step-device.ts";
 import type { TraceOptions, TypedArray } from "./trace.ts";
+import { cudaOrdinal } from "./collective/world.ts";
 
 export type Device = "cpu" | "cuda";
 
@@ -30,8 +31,9 @@ let gpu: CudaDevice | StepDevice | undefined;
 /**
  * One device (context) for every CUDA step of the process. KILN_CUDA_EMULATE=1 runs the generated
  * CUDA kernels in the TypeScript GPU emulator instead (slow, but it needs no GPU: tests use it).
+ * Ranks of a data-parallel job take the GPU of their local rank (runtime/collective/world.ts).
  */
-const sharedGpu = (): CudaDevice | StepDevice => (gpu ??= process.env.KILN_CUDA_EMULATE === "1" ? emulatedStepDevice() : CudaDevice.open());
+const sharedGpu = (): CudaDevice | StepDevice => (gpu ??= process.env.KILN_CUDA_EMULATE === "1" ? emulatedStepDevice() : CudaDevice.open({ ordinal: cudaOrdinal() }));
 
 export function compileStep<E extends Pytree<unknown>>(fn: (inputs: Pytree<Tensor>) => Pytree<Tensor>, example: E, options: StepOptions = {}): Step {
   const { device = "cpu", ...rest } = options;

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { findLibrary, requireLibrary } from "../runtime/cuda/find.ts";
-import { launcherRank } from "../runtime/collective/world.ts";
+import { cudaOrdinal, launcherRank } from "../runtime/collective/world.ts";
 import { failedRank, mpirunPlan } from "../runtime/collective/launch.ts";
 
 let root = "";
@@ -68,6 +68,13 @@ describe("launching ranks", () => {
     expect(launcherRank({ OMPI_COMM_WORLD_RANK: "1", OMPI_COMM_WORLD_SIZE: "4" })).toMatchObject({ rank: 1, size: 4 });
     expect(launcherRank({ PMI_RANK: "0", PMI_SIZE: "2" })).toMatchObject({ rank: 0, size: 2 });
     expect(() => launcherRank({ OMPI_COMM_WORLD_RANK: "4", OMPI_COMM_WORLD_SIZE: "4" })).toThrow(/OMPI_COMM_WORLD_RANK=4 and OMPI_COMM_WORLD_SIZE=4 are not a rank within a world size/);
+  });
+
+  test("each rank takes the GPU of its local rank unless KILN_CUDA_DEVICE says otherwise", () => {
+    expect(cudaOrdinal({})).toBe(0);
+    expect(cudaOrdinal({ OMPI_COMM_WORLD_LOCAL_RANK: "3" })).toBe(3);
+    expect(cudaOrdinal({ KILN_CUDA_DEVICE: "1", OMPI_COMM_WORLD_LOCAL_RANK: "3" })).toBe(1);
+    expect(() => cudaOrdinal({ KILN_CUDA_DEVICE: "gpu1" })).toThrow(/KILN_CUDA_DEVICE=gpu1 is not a GPU index/);
   });
 
   test("--nproc: mpirun runs this kiln once per rank, with the cores shared out as OpenMP threads", () => {

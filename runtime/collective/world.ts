@@ -44,6 +44,21 @@ export function launcherRank(env: NodeJS.ProcessEnv = process.env): { rank: numb
   return undefined;
 }
 
+/**
+ * The GPU this process uses: KILN_CUDA_DEVICE when set, else the rank's index among the ranks on its
+ * machine (the launcher's local rank: one GPU per rank), else 0.
+ */
+export function cudaOrdinal(env: NodeJS.ProcessEnv = process.env): number {
+  for (const name of ["KILN_CUDA_DEVICE", "OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "LOCAL_RANK"]) {
+    const text = env[name];
+    if (text === undefined) continue;
+    const ordinal = Number(text);
+    if (!Number.isInteger(ordinal) || ordinal < 0) throw new Error(`kiln: ${name}=${text} is not a GPU index (expected 0, 1, …)`);
+    return ordinal;
+  }
+  return 0;
+}
+
 /** This process alone: every collective is the identity. */
 export function singleProcess(): World {
   return {

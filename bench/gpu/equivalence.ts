@@ -76,7 +76,7 @@ function compileGraph(name: string, outputs: readonly Tensor[], inputs: readonly
   const params = inputs.filter((t) => (t as Tensor<"input">).attrs.role === "param").map(nameOf);
   const fn = (tree: unknown) => substitute(outputs, new Map(inputs.map((t) => [t, (tree as Record<string, Tensor>)[nameOf(t)]!])));
   const compiled = compileCuda(fn, example, { device, config, params, name, ...(emulated ? { templates: EMULATED_TEMPLATES } : {}) });
-  report.compiles.push({ suite: name, kernels: compiled.cuda.kernels.length, launches: compiled.kernelCount, seconds: compiled.compileSeconds });
+  report.compiles.push({ suite: name, kernels: compiled.backend.cuda.kernels.length, launches: compiled.kernelCount, seconds: compiled.compileSeconds });
   return compiled;
 }
 
@@ -140,7 +140,7 @@ function timeProgram(device: CudaDevice | null, stepDevice: StepDevice, program:
   if (bad >= 0) throw new Error(`${program.name}: output ${bad} has non-finite values`);
   if (device) {
     const ms = device.time(() => compiled.execute(), 5);
-    report.timings.push({ what: `${program.name} step (graph replay)`, ms, launches: compiled.launchTimes((work) => device.time(work, 5)) });
+    report.timings.push({ what: `${program.name} step (graph replay)`, ms, launches: compiled.backend.launchTimes((work) => device.time(work, 5)) });
   }
   compiled.dispose();
 }

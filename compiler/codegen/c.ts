@@ -5,7 +5,7 @@
 
 import { exprChildren, exprKey, unreachable, type Expr, type Kernel, type KernelBuffer, type Stmt, type AttentionView } from "../kernel-ir.ts";
 import type { Program } from "../lower.ts";
-import { spelling } from "./op-spelling.ts";
+import { cFamilyLiteral, spelling } from "./op-spelling.ts";
 
 /** Helpers every generated file gets: vectorisable exp2, bf16/f16 rounding, kiln's Philox, NaN-propagating max. */
 const PRELUDE = `#include <stdint.h>
@@ -64,16 +64,7 @@ const C_SPELLING = spelling({
 const cType = (t: Expr["type"]): string => (t === "f32" ? "float" : t === "i32" ? "int32_t" : "int");
 const storageType = (dtype: KernelBuffer["dtype"]): string => (dtype === "i32" ? "int32_t" : dtype === "bool" ? "uint8_t" : "float");
 
-function literal(value: number, type: Expr["type"]): string {
-  if (type !== "f32") return String(Math.trunc(value));
-  if (Number.isNaN(value)) return "NAN";
-  if (value === Infinity) return "INFINITY";
-  if (value === -Infinity) return "(-INFINITY)";
-  const f = Math.fround(value);
-  if (!Number.isFinite(f)) return f > 0 ? "INFINITY" : "(-INFINITY)";
-  const text = f.toPrecision(9);
-  return `${text.includes(".") || text.includes("e") ? text : text + ".0"}f`;
-}
+const literal = (value: number, type: Expr["type"]): string => cFamilyLiteral(value, type, { nan: "NAN", inf: "INFINITY" });
 
 /** Renders statements with common subexpressions of each block bound once, just before first use. */
 class Emitter {

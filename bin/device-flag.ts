@@ -1,5 +1,5 @@
 // `--device NAME` for the commands that compile steps: any registered device (runtime/devices.ts).
-import { deviceNamed, deviceNames, registeredDevices } from "../runtime/step.ts";
+import { deviceNamed, deviceNames, registeredDevices } from "../runtime/index.ts";
 
 /** The flag as usage text: `[--device cpu|cuda|…]`. */
 export const deviceUsage = (): string => `[--device ${deviceNames().join("|")}]`;

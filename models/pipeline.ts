@@ -5,7 +5,7 @@
 
 import sharp from "sharp";
 import { nn, ops, roundBf16, type Pytree, type Tensor } from "../compiler/index.ts";
-import { compileStep, type DeviceName, type Step } from "../runtime/step.ts";
+import { compileStep, type DeviceName, type Step } from "../runtime/index.ts";
 import { ditForward } from "./dit.ts";
 import { setTimesteps, timestepIndex, addNoise } from "./scheduler.ts";
 import { torchCpuRandnBf16 } from "./noise.ts";

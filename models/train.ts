@@ -6,7 +6,7 @@
 import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { philox4x32, type Tensor } from "../compiler/index.ts";
-import { compileStep, type DeviceName, type Step } from "../runtime/step.ts";
+import { compileStep, type DeviceName, type Step } from "../runtime/index.ts";
 import { openDataset, formatWarning } from "./data/dataset.ts";
 import { shuffled, xoshiro128 } from "./data/shuffle.ts";
 import { drawTrainingTimestep, setTimesteps } from "./scheduler.ts";

@@ -3,7 +3,7 @@
 // Never fails for a missing GPU.
 import type { Command } from "../command.ts";
 import { parseArgs } from "../command.ts";
-import { registeredDevices } from "../../runtime/step.ts";
+import { registeredDevices } from "../../runtime/index.ts";
 
 const doctor: Command = {
   summary: "show what kiln found on this machine (each device: compilers, CUDA libraries, GPU, cache)",

@@ -96,6 +96,13 @@ export const describe = (t: Tensor): string => `${t.dtype}${shapeStr(t.shape)}`;
 
 // --- hashing -------------------------------------------------------------------------------------
 
+/** 32-bit FNV-1a over a string's UTF-16 code units (seeds and short tags; hashString below for graph keys). */
+export function fnv1a32(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
 /** 64-bit FNV-1a over a string, as 16 hex digits (two 32-bit lanes; collisions are not a concern at our graph sizes). */
 export function hashString(text: string): string {
   let h1 = 0x811c9dc5;

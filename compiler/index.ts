@@ -3,7 +3,7 @@
 export type { DType } from "./dtype.ts";
 export { DTYPES, isFloat, itemSize, roundBf16, roundF16, bf16Bits, bf16FromBits, f16Bits, f16FromBits, roundTo, bf16BitsArray, roundBf16Array } from "./dtype.ts";
 export type { Tensor, Shape, Op, OpAttrs, Pytree, CallBody, CustomVjp } from "./graph.ts";
-export { OPS, sizeOf, shapeStr, describe, toposort, substitute, treeLeaves, treeMap, isTensor } from "./graph.ts";
+export { OPS, sizeOf, shapeStr, describe, toposort, substitute, treeLeaves, treeMap, isTensor, fnv1a32 } from "./graph.ts";
 export { GraphError } from "./errors.ts";
 export * from "./ops.ts";
 export * as ops from "./ops.ts";

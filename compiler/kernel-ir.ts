@@ -27,8 +27,55 @@ export type Stmt =
   | { readonly s: "store"; readonly buffer: number; readonly index: Expr; readonly value: Expr; readonly accumulate?: boolean }
   | { readonly s: "acc_init"; readonly name: string; readonly fn: "add" | "max"; readonly type: ScalarType }
   | { readonly s: "acc"; readonly name: string; readonly fn: "add" | "max"; readonly value: Expr }
-  | { readonly s: "template"; readonly template: string; readonly args: Readonly<Record<string, number | string>>; readonly buffers: Readonly<Record<string, number>>; readonly epilogue?: Epilogue }
+  | TemplateStmt
   | { readonly s: "zero"; readonly buffer: number; readonly count: number };
+
+/**
+ * A call into a template (compiler/templates.ts names them), with its typed arguments and its
+ * buffers by operand name. Renderers read the arguments as they are; nothing is parsed back.
+ */
+export type TemplateStmt =
+  | { readonly s: "template"; readonly template: "gemm"; readonly args: GemmArgs; readonly buffers: Readonly<Record<"a" | "b" | "c", number>>; readonly epilogue?: Epilogue }
+  | { readonly s: "template"; readonly template: "attention" | "attention_bwd"; readonly args: AttentionArgs; readonly buffers: Readonly<Record<string, number>>; readonly epilogue?: undefined };
+
+/** The gemm template's sizes and each operand's element offset and batch, row and column strides. */
+export interface GemmArgs {
+  readonly batch: number;
+  readonly m: number;
+  readonly n: number;
+  readonly k: number;
+  readonly a_off: number;
+  readonly a_bs: number;
+  readonly a_rs: number;
+  readonly a_cs: number;
+  readonly b_off: number;
+  readonly b_bs: number;
+  readonly b_rs: number;
+  readonly b_cs: number;
+  readonly c_bs: number;
+  readonly ldc: number;
+}
+
+/** An attention operand in the "b s (n d)" layout: element offset, batch stride, sequence stride. */
+export interface AttentionView {
+  readonly off: number;
+  readonly bs: number;
+  readonly ss: number;
+}
+
+/** The attention templates' shape, scale and masking, and their operands' views (q, k, v; o, do in the backward). */
+export interface AttentionArgs {
+  readonly batch: number;
+  readonly heads: number;
+  readonly kvHeads: number;
+  readonly seqQ: number;
+  readonly seqK: number;
+  readonly headDim: number;
+  readonly scale: number;
+  readonly causal: boolean;
+  readonly views: Readonly<Record<string, AttentionView>>;
+  readonly mask: { readonly off: number; readonly bs: number } | null;
+}
 
 /** Code a template runs on each finished block of its output: `vars` name the block's coordinates. */
 export interface Epilogue {

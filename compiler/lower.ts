@@ -6,9 +6,10 @@ import type { DType } from "./dtype.ts";
 import { shapeStr, sizeOf, type Shape, type Tensor } from "./graph.ts";
 import {
   exprChildren, fconst, iconst, loopVar, simplifyIndex, substituteSimplify,
-  type Epilogue, type Expr, type Kernel, type KernelBuffer, type Stmt,
+  type AttentionArgs, type AttentionView, type Epilogue, type Expr, type Kernel, type KernelBuffer, type Stmt,
 } from "./kernel-ir.ts";
 import { ExprLowering, flatIndex, indexVars, scalarType, unflatIndex } from "./lower-expr.ts";
+import { attentionMeta } from "./templates.ts";
 
 const sameShape = (a: Shape, b: Shape): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
 import { batchStride, isColumnReduce, isPerRow, rowShapeOf, stridedView, type Group, type Schedule } from "./schedule.ts";
@@ -37,8 +38,6 @@ export interface Program {
 
 // Elementwise kernels with fewer elements than this run on one thread (waking the team costs more).
 const PARALLEL_MIN_ELEMENTS = 32768;
-
-const templateCallName = (g: Group): string => g.kind;
 
 /** Apply f to every expression of a statement list (loop bodies included). */
 export function mapExprs(stmts: readonly Stmt[], f: (e: Expr) => Expr): Stmt[] {
@@ -363,9 +362,8 @@ function lowerGroup(group: Exclude<Group, { kind: "region" }>, schedule: Schedul
     case "attention":
     case "attention_bwd": {
       const call = group.call;
-      const meta = call.attrs.meta ?? {};
-      const heads = Number(meta.heads);
-      const kvHeads = Number(meta.kvHeads ?? heads);
+      const meta = attentionMeta(call);
+      const { heads, kvHeads } = meta;
       const [q, kT, v] = call.inputs as [Tensor, Tensor, Tensor];
       const [batchSize, qLen, width] = q.shape as [number, number, number];
       const kvLen = kT.shape[1]!;
@@ -375,26 +373,26 @@ function lowerGroup(group: Exclude<Group, { kind: "region" }>, schedule: Schedul
         if (!sv || (sv.strides[2] !== 1 && x.shape[2] !== 1)) throw new Error(`lower: attention operand ${name} is not a [B, S, H·D] view with unit channel stride (scheduler bug)`);
         return { id: touch(sv.base, "read"), off: sv.offset, bs: sv.strides[0]!, ss: sv.strides[1]! };
       };
-      const args: Record<string, number | string> = {
-        batch: batchSize, heads, kv_heads: kvHeads, q_len: qLen, kv_len: kvLen, head_dim: headDim, scale: Number(meta.scale), causal: meta.causal ? 1 : 0,
-      };
       const buffers: Record<string, number> = {};
+      const views: Record<string, AttentionView> = {};
       const names = group.kind === "attention" ? ["q", "k", "v"] : ["q", "k", "v", "o", "do"];
       names.forEach((name, i) => {
         const w = view(call.inputs[i]!, name);
         buffers[name] = w.id;
-        Object.assign(args, { [`${name}_off`]: w.off, [`${name}_bs`]: w.bs, [`${name}_ss`]: w.ss });
+        views[name] = { off: w.off, bs: w.bs, ss: w.ss };
       });
+      let mask: AttentionArgs["mask"] = null;
       const maskArg = call.inputs[names.length];
       if (maskArg) {
         const w = stridedView(maskArg, schedule.realized);
         if (!w || (w.strides[1] !== 1 && maskArg.shape[1] !== 1)) throw new Error("lower: attention mask is not a [B, Sk] view with unit stride (scheduler bug)");
         buffers.mask = touch(w.base, "read");
-        Object.assign(args, { mask_off: w.offset, mask_bs: w.strides[0]! });
+        mask = { off: w.offset, bs: w.strides[0]! };
       }
       buffers.out = touch(call, "write");
+      const args: AttentionArgs = { batch: batchSize, heads, kvHeads, seqQ: qLen, seqK: kvLen, headDim, scale: meta.scale, causal: meta.causal, views, mask };
       const work = 4 * batchSize * heads * qLen * kvLen * headDim * (group.kind === "attention" ? 1 : 2.5);
-      return finish(group.kind, call.shape, [{ s: "template", template: templateCallName(group), args, buffers }], work);
+      return finish(group.kind, call.shape, [{ s: "template", template: group.kind, args, buffers }], work);
     }
     case "scatter": {
       const node = group.node as Tensor<"scatter_add">;

@@ -7,6 +7,7 @@ import { shapeStr, sizeOf, type Shape, type Tensor } from "./graph.ts";
 import { backward, stopGradient } from "./autodiff.ts";
 import * as ops from "./ops.ts";
 import type { TensorLike } from "./ops.ts";
+import type { AttentionMeta } from "./templates.ts";
 
 const LOG2E = Math.LOG2E;
 const LN2 = Math.LN2;
@@ -324,7 +325,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOpt
     const out = ops.dot(probs, vh);
     return ops.reshape(ops.permute(out, [0, 2, 1, 3]), [b, sq, hd]);
   };
-  const meta = { heads, kvHeads, scale, causal, masked: keyMask !== undefined };
+  const meta: AttentionMeta = { heads, kvHeads, scale, causal, masked: keyMask !== undefined };
   // The backward is one call too ("attention_bwd": dq, dk and dv from q, k, v, the output and its
   // cotangent), so a backend can run it as one fused kernel; its body is the differentiated forward.
   const vjp = (args: readonly Tensor[], out: Tensor, ct: Tensor): (Tensor | null)[] => {

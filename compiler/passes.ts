@@ -4,9 +4,10 @@
 
 import { remake, toposort, substitute, type Tensor } from "./graph.ts";
 import * as ops from "./ops.ts";
+import { TEMPLATE_CALL_NAMES } from "./templates.ts";
 
-/** Calls a backend template runs whole; everything else is inlined. */
-export const TEMPLATE_CALLS: ReadonlySet<string> = new Set(["attention", "attention_bwd"]);
+/** Calls a backend template runs whole (compiler/templates.ts); everything else is inlined. */
+export const TEMPLATE_CALLS: ReadonlySet<string> = new Set(TEMPLATE_CALL_NAMES);
 
 export const keepsCall = (node: Tensor): boolean =>
   node.op === "call" && (TEMPLATE_CALLS.has((node as Tensor<"call">).attrs.name) || (node as Tensor<"call">).attrs.checkpoint);

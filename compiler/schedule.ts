@@ -14,6 +14,7 @@ import { sizeOf, toposort, type Shape, type Tensor } from "./graph.ts";
 import { affine, exprKey, type Expr } from "./kernel-ir.ts";
 import { ExprLowering, flatIndex, indexVars } from "./lower-expr.ts";
 import { inlineCalls, keepsCall, simplifyGraph } from "./passes.ts";
+import { templateCallOf } from "./templates.ts";
 
 interface GroupBase {
   id: number;
@@ -247,7 +248,7 @@ export function schedule(outputs: readonly Tensor[], externals: readonly Tensor[
     else if (n.op === "call") {
       const call = n as Tensor<"call">;
       if (call.attrs.checkpoint) g = { id: nextId++, kind: "region", members: [n], call, inner: schedule([call.attrs.body.out], call.attrs.body.params) };
-      else g = { id: nextId++, kind: call.attrs.name === "attention" ? "attention" : "attention_bwd", members: [n], call };
+      else g = { id: nextId++, kind: templateCallOf(call), members: [n], call };
     } else g = { id: nextId++, kind: "pointwise", members: [n], space: n.shape };
     groups.set(g.id, g);
     producer.set(n, g);

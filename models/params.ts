@@ -2,7 +2,7 @@
 // reference model's state-dict keys, so checkpoints load both ways with a strict key check.
 
 import { gaussianF32 } from "./noise.ts";
-import { philoxUniform } from "../compiler/index.ts";
+import { fnv1a32, philoxUniform } from "../compiler/index.ts";
 
 export type Init =
   | { readonly kind: "uniform"; readonly bound: number }
@@ -36,11 +36,7 @@ export const layerNormSpec = (name: string, dim: number): ParamSpec[] => [
 export const paramCount = (specs: readonly ParamSpec[]): number => specs.reduce((s, p) => s + numel(p.shape), 0);
 
 /** FNV-1a of a name: each tensor draws from its own stream, so adding a tensor does not change the others. */
-function nameSeed(name: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
-  return h >>> 0;
-}
+const nameSeed = (name: string): number => fnv1a32(name);
 
 /** Fresh values for every parameter, reproducible from `seed`. */
 export function initParams(specs: readonly ParamSpec[], seed: number): ParamValues {

@@ -5,7 +5,7 @@
 
 import sharp from "sharp";
 import { nn, ops, roundBf16, type Pytree, type Tensor } from "../compiler/index.ts";
-import { compileStep, type Device, type Step } from "../runtime/step.ts";
+import { compileStep, type DeviceName, type Step } from "../runtime/index.ts";
 import { ditForward } from "./dit.ts";
 import { setTimesteps, timestepIndex, addNoise } from "./scheduler.ts";
 import { torchCpuRandnBf16 } from "./noise.ts";
@@ -78,7 +78,7 @@ export class Sampler {
   readonly height: number;
   readonly width: number;
 
-  constructor(readonly parts: ModelParts, readonly weights: Weights, readonly device: Device = "cpu") {
+  constructor(readonly parts: ModelParts, readonly weights: Weights, readonly device: DeviceName = "cpu") {
     this.height = parts.latent[1] * parts.vae.downsample;
     this.width = parts.latent[2] * parts.vae.downsample;
   }

@@ -6,7 +6,7 @@
 import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { philox4x32, type Tensor } from "../compiler/index.ts";
-import { compileStep, type Device, type Step } from "../runtime/step.ts";
+import { compileStep, type DeviceName, type Step } from "../runtime/index.ts";
 import { openDataset, formatWarning } from "./data/dataset.ts";
 import { shuffled, xoshiro128 } from "./data/shuffle.ts";
 import { drawTrainingTimestep, setTimesteps } from "./scheduler.ts";
@@ -42,7 +42,7 @@ export interface TrainOptions extends DataLocation {
   /** Frozen encoders' weights, by name (qwen3 and flux2 come from local files). */
   frozen?: { text?: ParamValues; vae?: ParamValues };
   /** Where the steps run: this CPU (default) or an NVIDIA GPU. */
-  device?: Device;
+  device?: DeviceName;
   quiet?: boolean;
   /** The ranks training together (runtime/collective; models/distributed.ts): `batch` is per rank. Default: this process alone. */
   world?: World;

@@ -1,48 +1,23 @@
-// One entry point for every device: compileStep(fn, example, { device }) returns a Step with the same
-// methods whether the work runs as generated C on this CPU or as generated CUDA on a GPU.
+// One entry point for every device: compileStep(fn, example, { device }) compiles a step for the
+// device of that name in the registry (runtime/device.ts; runtime/devices.ts registers kiln's own)
+// and returns a Step (runtime/compiled-step.ts) with the same methods on every device.
 
 import type { Pytree, Tensor } from "../compiler/index.ts";
-import { compile } from "./compile.ts";
-import { compileCuda } from "./cuda/step.ts";
-import { CudaDevice } from "./cuda/device.ts";
-import { emulatedStepDevice } from "./cuda/emulated-device.ts";
-import type { StepDevice } from "./cuda/step-device.ts";
-import type { TraceOptions, TypedArray } from "./trace.ts";
-import { cudaOrdinal } from "./collective/world.ts";
+import { compileOn, type Step } from "./compiled-step.ts";
+import { deviceNamed, type StepOptions } from "./device.ts";
+import "./devices.ts";
 
-export type Device = "cpu" | "cuda";
+export { Step, compileOn, type KernelStat } from "./compiled-step.ts";
+export { deviceNamed, deviceNames, registeredDevices, registerDevice, type Device, type DeviceChoice, type DeviceFacts, type DeviceProgram, type DeviceStatus, type StepOptions, type StepValues } from "./device.ts";
 
-export interface Step {
-  readonly name: string;
-  readonly kernelCount: number;
-  set(values: Pytree<unknown> | ReadonlyMap<string, unknown>): void;
-  input(path: string): TypedArray;
-  output(path: string): TypedArray;
-  execute(values?: Pytree<unknown> | ReadonlyMap<string, unknown>): void;
-  run(values?: Pytree<unknown> | ReadonlyMap<string, unknown>): Pytree<TypedArray>;
-  dispose(): void;
-}
+/** A registered device's name, as `--device` takes it. */
+export type DeviceName = string;
 
-export interface StepOptions extends TraceOptions {
-  device?: Device;
-}
-
-let gpu: CudaDevice | StepDevice | undefined;
 /**
- * One device (context) for every CUDA step of the process. KILN_CUDA_EMULATE=1 runs the generated
- * CUDA kernels in the TypeScript GPU emulator instead (slow, but it needs no GPU: tests use it).
- * Ranks of a data-parallel job take the GPU of their local rank (runtime/collective/world.ts).
+ * Compile `fn` for the shapes of `example` (a pytree of arrays or { shape, dtype } specs) on a device
+ * (default "cpu"). The returned step takes values for the same tree (or any part of it; the rest stay resident).
  */
-const sharedGpu = (): CudaDevice | StepDevice => (gpu ??= process.env.KILN_CUDA_EMULATE === "1" ? emulatedStepDevice() : CudaDevice.open({ ordinal: cudaOrdinal() }));
-
 export function compileStep<E extends Pytree<unknown>>(fn: (inputs: Pytree<Tensor>) => Pytree<Tensor>, example: E, options: StepOptions = {}): Step {
   const { device = "cpu", ...rest } = options;
-  switch (device) {
-    case "cpu":
-      return compile(fn, example, rest) satisfies Step;
-    case "cuda":
-      return compileCuda(fn, example, { ...rest, device: sharedGpu() }) satisfies Step;
-    default:
-      return device satisfies never;
-  }
+  return compileOn(typeof device === "string" ? deviceNamed(device) : device, fn, example, rest);
 }

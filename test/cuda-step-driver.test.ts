@@ -146,15 +146,15 @@ describe.skipIf(!gcc)("compileCuda on a fake driver (no gcc: skipped)", () => {
     };
     const step = compileCuda(fn, { x: { shape: [2, 32, 32], dtype: "bf16" }, w: { shape: [32, 32], dtype: "bf16" } }, { device, donate: ["w"] });
     const loaded = state();
-    expect(loaded.modules - before.modules).toBe(Math.ceil(step.cuda.kernels.length / KERNELS_PER_UNIT));
-    expect(step.cuda.launches.some((l) => l.template?.kind === "gemm") && step.cuda.launches.some((l) => l.template?.kind === "attention")).toBe(true);
+    expect(loaded.modules - before.modules).toBe(Math.ceil(step.backend.cuda.kernels.length / KERNELS_PER_UNIT));
+    expect(step.backend.cuda.launches.some((l) => l.template?.kind === "gemm") && step.backend.cuda.launches.some((l) => l.template?.kind === "attention")).toBe(true);
     const x = Float32Array.from({ length: 2 * 32 * 32 }, (_, i) => Math.sin(i));
     step.run({ x, w: new Float32Array(32 * 32).fill(0.5) });
     step.run();
     const after = state();
     expect(after.graphLaunches - loaded.graphLaunches, "one graph launch per run").toBe(2);
     expect(step.donationCopies).toBe(1);
-    expect(after.recorded, "the graph holds every launch and the donation copy").toBe(step.cuda.launches.length + 1);
+    expect(after.recorded, "the graph holds every launch and the donation copy").toBe(step.backend.cuda.launches.length + 1);
     expect(after.executed - loaded.executed).toBe(2 * after.recorded);
     step.dispose();
     device.close();
@@ -175,7 +175,7 @@ describe.skipIf(!gcc)("compileCuda on a fake driver (no gcc: skipped)", () => {
     expect(timed.executed - before.executed, "the tuner's timing launches").toBeGreaterThan(0);
     // The fake times a launch by its shared memory, so the smallest tile wins.
     const small = tileName(MMA_TILES.small);
-    expect(first.cuda.kernels.some((k) => k.name.includes(`_${MMA_TILES.small.bm}x${MMA_TILES.small.bn}x${MMA_TILES.small.bk}_`))).toBe(true);
+    expect(first.backend.cuda.kernels.some((k) => k.name.includes(`_${MMA_TILES.small.bm}x${MMA_TILES.small.bn}x${MMA_TILES.small.bk}_`))).toBe(true);
     const cache = new TuneCache(`${device.info.name} ${device.info.arch}`);
     expect(cache.size).toBe(1);
     expect(Object.values(JSON.parse(readFileSync(cache.file, "utf8")).entries).map((e) => tileName((e as { tile: GemmTile }).tile))).toEqual([small]);
@@ -183,10 +183,10 @@ describe.skipIf(!gcc)("compileCuda on a fake driver (no gcc: skipped)", () => {
     expect(state().allocated, "the tuner freed its buffers and the step its own").toBe(before.allocated);
     const again = compileCuda(fn, example, { device, autotune: true });
     expect(state().executed, "no timing the second time").toBe(timed.executed);
-    expect(again.cuda.kernels.map((k) => k.name)).toEqual(first.cuda.kernels.map((k) => k.name));
+    expect(again.backend.cuda.kernels.map((k) => k.name)).toEqual(first.backend.cuda.kernels.map((k) => k.name));
     again.dispose();
     const untuned = compileCuda(fn, example, { device, autotune: false });
-    expect(untuned.cuda.kernels.some((k) => k.name.includes(`_${MMA_TILES.small.bm}x${MMA_TILES.small.bn}x${MMA_TILES.small.bk}_`)), "the table picks the large tile for a 16×9-tile grid").toBe(false);
+    expect(untuned.backend.cuda.kernels.some((k) => k.name.includes(`_${MMA_TILES.small.bm}x${MMA_TILES.small.bn}x${MMA_TILES.small.bk}_`)), "the table picks the large tile for a 16×9-tile grid").toBe(false);
     untuned.dispose();
     device.close();
   });

@@ -54,7 +54,7 @@ describe("compileCuda on the emulated device", () => {
     };
     const example = { x: { shape: [2, 20, 32], dtype: "bf16" as const }, w: { shape: [24, 32], dtype: "bf16" as const }, b: { shape: [24], dtype: "bf16" as const } };
     const step = compileCuda(fn, example, { device, templates: gemmOnly });
-    expect(step.cuda.launches.some((l) => l.template?.kind === "gemm"), "the GEMM uses the template").toBe(true);
+    expect(step.backend.cuda.launches.some((l) => l.template?.kind === "gemm"), "the GEMM uses the template").toBe(true);
     const values = { x: random(2 * 20 * 32, 3), w: random(24 * 32, 4, 0.2), b: random(24, 5) };
     const out = step.run(values) as { h: Float32Array; g: Float32Array };
     const [x, w, b] = [ops.input("x", [2, 20, 32], "bf16"), ops.input("w", [24, 32], "bf16"), ops.input("b", [24], "bf16")];

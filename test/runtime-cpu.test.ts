@@ -36,10 +36,10 @@ test("a second compile of the same graph starts no compiler", () => {
   const before = compilerInvocations();
   const first = compile(graph(1.5), { x: { shape: [4, 8] }, w: { shape: [6, 8] } });
   expect(compilerInvocations()).toBe(before + 1);
-  expect(first.library.compiled).toBe(true);
+  expect(first.backend.library.compiled).toBe(true);
   const second = compile(graph(1.5), { x: { shape: [4, 8] }, w: { shape: [6, 8] } });
   expect(compilerInvocations()).toBe(before + 1);
-  expect(second.library.compiled).toBe(false);
+  expect(second.backend.library.compiled).toBe(false);
   const values = { x: Float32Array.from({ length: 32 }, (_, i) => i / 10), w: Float32Array.from({ length: 48 }, (_, i) => Math.sin(i)) };
   expect(second.run(values)).toEqual(first.run(values));
 });
@@ -130,8 +130,8 @@ test("the arena reuses memory: a long chain needs far less than the sum of its t
     { x: { shape: [64, 64] } },
   );
   expect(step.kernelCount).toBe(12);
-  expect(step.arena.bytes).toBeLessThanOrEqual(2 * 64 * 64 * 4);
-  expect(step.arena.unplannedBytes).toBeGreaterThanOrEqual(11 * 64 * 64 * 4);
+  expect(step.backend.arena.bytes).toBeLessThanOrEqual(2 * 64 * 64 * 4);
+  expect(step.backend.arena.unplannedBytes).toBeGreaterThanOrEqual(11 * 64 * 64 * 4);
 });
 
 test("a bare tensor spec can be the whole example: run() takes the array and returns the array", () => {

@@ -7,17 +7,12 @@
 // as they come. `--device emulated` runs the same script without a GPU (the emulator runs each launch).
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import fc from "fast-check";
 import { parseArgs } from "../../bin/command.ts";
-import { GRAD_CASES, type GradCase } from "../../compiler/gradcheck-cases.ts";
-import { backward } from "../../compiler/autodiff.ts";
 import { interpret, type HostArray } from "../../compiler/interpret.ts";
-import { isFloat } from "../../compiler/dtype.ts";
 import { substitute, type Tensor } from "../../compiler/graph.ts";
-import * as ops from "../../compiler/ops.ts";
-import { seededRandom } from "../../compiler/gradcheck.ts";
-import { gpuConfig, type GpuConfig } from "../../compiler/codegen/gpu-lower.ts";
-import { compileCuda, type CudaStep } from "../../runtime/cuda/step.ts";
+import { gpuConfig, smallGpuConfig, type GpuConfig } from "../../compiler/codegen/gpu-lower.ts";
+import { compileCuda, cudaDevice, type CudaStep } from "../../runtime/cuda/step.ts";
+import { gradCaseEquivalence } from "../../runtime/equivalence.ts";
 import type { CudaDevice } from "../../runtime/cuda/device.ts";
 import { cudaStepDevice, type StepDevice } from "../../runtime/cuda/step-device.ts";
 import { emulatedStepDevice } from "../../runtime/cuda/emulated-device.ts";
@@ -33,13 +28,10 @@ const runs = Number(flags.get("runs") ?? 4);
 const emulated = flags.get("device") === "emulated";
 mkdirSync(outDir, { recursive: true });
 
-/** GRAD_CASES (f32): |cuda − interpreter| / max(1, max |interpreter|), as the CPU backend's test; the corpus: corpusTolerance. */
-const TOLERANCE = 2e-4;
-
 /** The emulated device models the tensor-core GEMM (as a plain GEMM and the plan's epilogue), not flash attention. */
 const EMULATED_TEMPLATES = { gemm: cudaTemplates().gemm! };
 
-const SMALL: GpuConfig = { ...gpuConfig(), threads: 64, maxBlocks: 3, rowThreads: (n) => (n <= 2 ? 1 : n <= 6 ? 32 : 64), gemmTile: { bm: 16, bn: 8, bk: 4, tm: 2, tn: 2 }, attentionThreads: 32 };
+const SMALL: GpuConfig = smallGpuConfig();
 
 interface CaseResult {
   suite: string;
@@ -58,16 +50,6 @@ const report = {
 };
 const { step, save } = guardedSteps(report, join(outDir, "equivalence.json"), deadline);
 
-function relativeError(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  const scale = Math.max(1, ...Array.from(want, Math.abs));
-  let worst = 0;
-  for (let i = 0; i < want.length; i++) {
-    const d = Math.abs(got[i]! - want[i]!);
-    worst = Math.max(worst, Number.isNaN(d) ? (Number.isNaN(got[i]!) && Number.isNaN(want[i]!) ? 0 : Infinity) : d);
-  }
-  return worst / scale;
-}
-
 const nameOf = (t: Tensor) => (t as Tensor<"input">).attrs.name;
 
 /** A graph over named input nodes as a CUDA step whose inputs are keyed by those names. */
@@ -76,44 +58,21 @@ function compileGraph(name: string, outputs: readonly Tensor[], inputs: readonly
   const params = inputs.filter((t) => (t as Tensor<"input">).attrs.role === "param").map(nameOf);
   const fn = (tree: unknown) => substitute(outputs, new Map(inputs.map((t) => [t, (tree as Record<string, Tensor>)[nameOf(t)]!])));
   const compiled = compileCuda(fn, example, { device, config, params, name, ...(emulated ? { templates: EMULATED_TEMPLATES } : {}) });
-  report.compiles.push({ suite: name, kernels: compiled.cuda.kernels.length, launches: compiled.kernelCount, seconds: compiled.compileSeconds });
+  report.compiles.push({ suite: name, kernels: compiled.backend.cuda.kernels.length, launches: compiled.kernelCount, seconds: compiled.compileSeconds });
   return compiled;
 }
 
-/** GRAD_CASES, forward and gradients of sum(out · cotangent), all in one step. */
-function gradCases(device: StepDevice, config: GpuConfig, suite: string): void {
-  const entries = GRAD_CASES.flatMap((family) => fc.sample(family.arb, { numRuns: runs, seed: 7 }).map((c: GradCase, i: number) => ({ family: family.name, c, key: `${family.name}_${i}` })));
-  const outputs: Tensor[] = [];
-  const inputs: Tensor[] = [];
-  const feeds = new Map<Tensor, HostArray>();
-  const layout: { key: string; label: string; first: number; count: number; graph: Tensor[]; byName: Record<string, HostArray> }[] = [];
-  for (const { c, key, family } of entries) {
-    const xs = c.inputs.map((h, i) => ops.input(`${key}/x${i}`, h.shape, h.dtype));
-    const out = c.fn(...xs);
-    const rand = seededRandom(key.length * 7919);
-    const cotangent = ops.input(`${key}/cotangent`, out.shape, "f32");
-    const cot: HostArray = { shape: out.shape, dtype: "f32", data: Float64Array.from({ length: out.shape.reduce((a, b) => a * b, 1) }, () => rand() * 2 - 1) };
-    const loss = ops.sum(ops.mul(out, cotangent));
-    const graph = [out, ...backward(loss, xs.filter((x) => isFloat(x.dtype)), ops.scalar(1, loss.dtype))];
-    const byName: Record<string, HostArray> = { [`${key}/cotangent`]: cot };
-    xs.forEach((x, i) => ((byName[nameOf(x)] = c.inputs[i]!), feeds.set(x, c.inputs[i]!)));
-    feeds.set(cotangent, cot);
-    inputs.push(...xs, cotangent);
-    layout.push({ key, label: `${family}: ${c.label}`, first: outputs.length, count: graph.length, graph, byName });
-    outputs.push(...graph);
-  }
-  const compiled = compileGraph(`grad_cases_${suite}`, outputs, inputs, device, config);
-  const results = compiled.run(new Map([...feeds].map(([t, v]) => [nameOf(t), v]))) as TypedArray[];
-  compiled.dispose();
-  let failed = 0;
-  for (const entry of layout) {
-    const expected = interpret(entry.graph, entry.byName, { precision: "native" }) as HostArray[];
-    const errors = expected.map((ref, o) => relativeError(results[entry.first + o]!, ref.data));
-    const ok = errors.every((e) => e <= TOLERANCE);
-    if (!ok) failed++;
-    report.cases.push({ suite, label: entry.label, ok, errors });
-  }
-  if (failed) throw new Error(`${failed} of ${layout.length} cases disagree with the interpreter (see cases[] with ok: false)`);
+/** GRAD_CASES, forward and gradients of sum(out · cotangent), all in one step (runtime/equivalence.ts). */
+function gradCases(stepDevice: StepDevice, config: GpuConfig, suite: string): void {
+  const device = cudaDevice(
+    { name: `cuda-${suite}`, summary: stepDevice.description, open: () => stepDevice, status: async () => ({ available: true, lines: [] }) },
+    { config, ...(emulated ? { templates: EMULATED_TEMPLATES } : {}) },
+  );
+  const { cases: results, kernels, launches, compileSeconds } = gradCaseEquivalence(device, { runs, name: `grad_cases_${suite}` });
+  report.compiles.push({ suite: `grad_cases_${suite}`, kernels, launches, seconds: { ...compileSeconds } });
+  for (const r of results) report.cases.push({ suite, label: `${r.family}: ${r.label}`, ok: r.ok, errors: r.errors });
+  const failed = results.filter((r) => !r.ok).length;
+  if (failed) throw new Error(`${failed} of ${results.length} cases disagree with the interpreter (see cases[] with ok: false)`);
 }
 
 function corpusProgram(device: StepDevice, program: CorpusProgram): void {
@@ -140,7 +99,7 @@ function timeProgram(device: CudaDevice | null, stepDevice: StepDevice, program:
   if (bad >= 0) throw new Error(`${program.name}: output ${bad} has non-finite values`);
   if (device) {
     const ms = device.time(() => compiled.execute(), 5);
-    report.timings.push({ what: `${program.name} step (graph replay)`, ms, launches: compiled.launchTimes((work) => device.time(work, 5)) });
+    report.timings.push({ what: `${program.name} step (graph replay)`, ms, launches: compiled.backend.launchTimes((work) => device.time(work, 5)) });
   }
   compiled.dispose();
 }

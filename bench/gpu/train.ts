@@ -110,7 +110,7 @@ type DeviceFactory = () => StepDevice;
 
 function compileStep(name: string, fn: (tree: Record<string, Tensor>) => unknown, example: Record<string, unknown>, newDevice: DeviceFactory, donate: readonly string[] = []): CudaStep {
   const compiled = compileCuda((tree) => fn(tree as Record<string, Tensor>) as never, example, { device: newDevice(), donate, name, ...templates });
-  report.compiles.push({ name, kernels: compiled.cuda.kernels.length, launches: compiled.kernelCount, donationCopies: compiled.donationCopies, seconds: compiled.compileSeconds });
+  report.compiles.push({ name, kernels: compiled.backend.cuda.kernels.length, launches: compiled.kernelCount, donationCopies: compiled.donationCopies, seconds: compiled.compileSeconds });
   return compiled;
 }
 
@@ -167,7 +167,7 @@ function trainRow(newDevice: DeviceFactory, clock: Clock, gpu: CudaDevice | null
       loss_first: lossFirst,
       loss_last: lossLast,
       steps: 1 + warmup + iterations,
-      kernels: compiled.cuda.kernels.length,
+      kernels: compiled.backend.cuda.kernels.length,
       launches: compiled.kernelCount,
       setup_s: Number(setupSeconds.toFixed(1)),
     });
@@ -175,7 +175,7 @@ function trainRow(newDevice: DeviceFactory, clock: Clock, gpu: CudaDevice | null
     if (lossLast >= lossFirst) console.log(`  note  the loss did not fall over ${1 + warmup + iterations} steps on one batch (${lossFirst} → ${lossLast})`);
     // Where the time goes: each launch alone (state is overwritten repeatedly, so this comes last).
     if (gpu && Date.now() < deadline - 20_000) {
-      const launches = compiled.launchTimes((work) => gpu.time(work, 3));
+      const launches = compiled.backend.launchTimes((work) => gpu.time(work, 3));
       const byKind: Record<string, number> = {};
       for (const l of launches) {
         const kind = l.kernel.split("_")[0]!;
@@ -208,7 +208,7 @@ function normReference(bench: NormBench, x: Float32Array, weight: Float32Array |
 
 function normRow(newDevice: DeviceFactory, clock: Clock, bench: NormBench): void {
   const compiled = compileStep(bench.name, (tree) => bench.fn(tree), bench.example, newDevice);
-  const device = compiled.device;
+  const device = compiled.backend.device;
   try {
     const [rows, dim] = normShape;
     const values: Record<string, Float32Array> = {};
@@ -221,7 +221,7 @@ function normRow(newDevice: DeviceFactory, clock: Clock, bench: NormBench): void
     compiled.execute();
     // The launches of one run, as closures (launchTimes hands each to the timer), replayed back to back in one graph.
     const launches: (() => void)[] = [];
-    compiled.launchTimes((work) => (launches.push(work), 0));
+    compiled.backend.launchTimes((work) => (launches.push(work), 0));
     const graph = device.capture(() => {
       for (let r = 0; r < NORM_REPLAYS; r++) for (const launch of launches) launch();
     });
@@ -250,7 +250,7 @@ function normRow(newDevice: DeviceFactory, clock: Clock, bench: NormBench): void
       tflops: null,
       gbps: bench.bytes / (ms * 1e6),
       rel_error: relError,
-      kernels: compiled.cuda.kernels.length,
+      kernels: compiled.backend.cuda.kernels.length,
       launches: compiled.kernelCount,
     });
   } finally {

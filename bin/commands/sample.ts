@@ -5,10 +5,11 @@ import { fromRgbBytes, Sampler, savePng } from "../../models/pipeline.ts";
 import { loadWeights } from "../../models/weights.ts";
 import { loadImageRgb } from "../../models/data/load-image.ts";
 import { parseArgs, type Command } from "../command.ts";
+import { deviceFlag, deviceHelp, deviceUsage } from "../device-flag.ts";
 
 const command: Command = {
   summary: "generate an image from a prompt (classifier-free guidance, image-to-image, seeds)",
-  usage: 'kiln sample "PROMPT" [--config tiny|aaa-0.1b] [--checkpoint F|RUN_DIR] [--text-encoder DIR] [--vae FILE] [--seed N] [--steps N] [--cfg X] [--negative P] [--image F --strength X] [--width W --height H] [--out F.png] [--random-init] [--device cpu|cuda]',
+  usage: `kiln sample "PROMPT" [--config tiny|aaa-0.1b] [--checkpoint F|RUN_DIR] [--text-encoder DIR] [--vae FILE] [--seed N] [--steps N] [--cfg X] [--negative P] [--image F --strength X] [--width W --height H] [--out F.png] [--random-init] ${deviceUsage()}\n\ndevices:\n${deviceHelp()}`,
   async run(argv) {
     const { flags, positional } = parseArgs(argv, ["random-init"]);
     const prompt = positional.join(" ");
@@ -25,8 +26,7 @@ const command: Command = {
       ...(flags.has("vae") ? { vaeFile: flags.get("vae")! } : {}),
       randomInit: flags.has("random-init"),
     });
-    const device = flags.get("device") ?? "cpu";
-    if (device !== "cpu" && device !== "cuda") throw new Error(`--device ${device}: expected cpu or cuda`);
+    const device = deviceFlag(flags);
     const sampler = new Sampler(parts, weights, device);
     let image: Float32Array | undefined;
     if (flags.has("image")) {

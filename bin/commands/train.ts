@@ -7,6 +7,7 @@ import { modelParts } from "../../models/config.ts";
 import { ensurePokemonDataset } from "../../models/data/pokemon.ts";
 import { withDefaultData } from "../../models/data/source.ts";
 import { parseArgs, type Command } from "../command.ts";
+import { deviceFlag, deviceHelp, deviceUsage } from "../device-flag.ts";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { launcherRank, openWorld } from "../../runtime/collective/world.ts";
@@ -33,7 +34,7 @@ const num = (flags: Map<string, string>, key: string): number | undefined => {
 
 const command: Command = {
   summary: "train the DiT from scratch on a data set (default: the Pokémon gen-1 set, built if missing)",
-  usage: "kiln train [--config tiny|aaa-0.1b|FILE.json] [--data DIR | --metadata FILE [--images DIR]] [--steps N | --minutes M] [--batch B] [--lr X] [--seed S] [--out DIR] [--resume] [--save-steps N] [--grad-accum N] [--clip-norm X] [--pure-bf16] [--checkpoint-blocks] [--text-encoder DIR] [--vae FILE] [--device cpu|cuda] [--nproc N] [--collective-timeout S]",
+  usage: `kiln train [--config tiny|aaa-0.1b|FILE.json] [--data DIR | --metadata FILE [--images DIR]] [--steps N | --minutes M] [--batch B] [--lr X] [--seed S] [--out DIR] [--resume] [--save-steps N] [--grad-accum N] [--clip-norm X] [--pure-bf16] [--checkpoint-blocks] [--text-encoder DIR] [--vae FILE] ${deviceUsage()} [--nproc N] [--collective-timeout S]\n\ndevices:\n${deviceHelp()}`,
   async run(argv) {
     const { flags } = parseArgs(argv, ["resume", "pure-bf16", "checkpoint-blocks"]);
     // Data parallelism (runtime/collective): --nproc starts the ranks through mpirun, each running
@@ -58,8 +59,7 @@ const command: Command = {
     const timeout = num(flags, "collective-timeout");
     const world = openWorld(timeout !== undefined ? { timeoutSeconds: timeout } : {});
     if (world.size > 1) process.stderr.write(`kiln train: ${world.description}\n`);
-    const device = flags.get("device") ?? "cpu";
-    if (device !== "cpu" && device !== "cuda") throw new Error(`--device ${device}: expected cpu or cuda`);
+    const device = deviceFlag(flags);
     const config = loadConfig(flags.get("config") ?? "tiny");
     // The reference's metadata_path and base_path; with none of the three, the Pokémon set (built if missing).
     const named = { data: flags.get("data"), metadata: flags.get("metadata"), images: flags.get("images") };

@@ -3,9 +3,9 @@
 // nodes it fuses; templates (GEMM, attention) are called through their argument structs, their
 // source supplied by the device that compiles the file.
 
-import { exprChildren, exprKey, unreachable, type Expr, type Kernel, type KernelBuffer, type Stmt } from "../kernel-ir.ts";
+import { exprChildren, exprKey, unreachable, type Expr, type Kernel, type KernelBuffer, type Stmt, type AttentionView } from "../kernel-ir.ts";
 import type { Program } from "../lower.ts";
-import { spelling } from "./op-spelling.ts";
+import { cFamilyLiteral, spelling } from "./op-spelling.ts";
 
 /** Helpers every generated file gets: vectorisable exp2, bf16/f16 rounding, kiln's Philox, NaN-propagating max. */
 const PRELUDE = `#include <stdint.h>
@@ -64,16 +64,7 @@ const C_SPELLING = spelling({
 const cType = (t: Expr["type"]): string => (t === "f32" ? "float" : t === "i32" ? "int32_t" : "int");
 const storageType = (dtype: KernelBuffer["dtype"]): string => (dtype === "i32" ? "int32_t" : dtype === "bool" ? "uint8_t" : "float");
 
-function literal(value: number, type: Expr["type"]): string {
-  if (type !== "f32") return String(Math.trunc(value));
-  if (Number.isNaN(value)) return "NAN";
-  if (value === Infinity) return "INFINITY";
-  if (value === -Infinity) return "(-INFINITY)";
-  const f = Math.fround(value);
-  if (!Number.isFinite(f)) return f > 0 ? "INFINITY" : "(-INFINITY)";
-  const text = f.toPrecision(9);
-  return `${text.includes(".") || text.includes("e") ? text : text + ".0"}f`;
-}
+const literal = (value: number, type: Expr["type"]): string => cFamilyLiteral(value, type, { nan: "NAN", inf: "INFINITY" });
 
 /** Renders statements with common subexpressions of each block bound once, just before first use. */
 class Emitter {
@@ -241,9 +232,10 @@ function renderKernel(k: Kernel, fn: string): string {
     out.push(`static int ${fn}(void* const* B) {`, ...bufferDecls(k.buffers).map((d) => "  " + d), ...body, "  return 0;", "}");
     return out.join("\n");
   }
-  const a = template.args;
-  const buf = (name: string, type = "float"): string => `(${type}*)B[${template.buffers[name]}]`;
+  const buffers: Readonly<Record<string, number>> = template.buffers;
+  const buf = (name: string, type = "float"): string => `(${type}*)B[${buffers[name]}]`;
   if (template.template === "gemm") {
+    const a = template.args;
     let epilogueName = "NULL";
     if (template.epilogue) {
       epilogueName = `${fn}_epilogue`;
@@ -281,26 +273,35 @@ function renderKernel(k: Kernel, fn: string): string {
     return out.join("\n");
   }
   // Attention, forward or backward: q, k, v (and o, do) in the "b s (n d)" layout.
-  const d = Number(a.head_dim);
-  const width = Number(a.heads) * d;
-  const kvWidth = Number(a.kv_heads) * d;
-  const operand = (name: string, hs: number): string =>
-    `.${name} = ${buf(name, "const float")} + ${a[`${name}_off`]}, .${name}_bs = ${a[`${name}_bs`]}, .${name}_ss = ${a[`${name}_ss`]}, .${name}_hs = ${hs}`;
-  const mask = template.buffers.mask !== undefined ? `(const unsigned char*)B[${template.buffers.mask}] + ${a.mask_off}` : "NULL";
+  const a = template.args;
+  const d = a.headDim;
+  const width = a.heads * d;
+  const kvWidth = a.kvHeads * d;
+  const view = (name: string): AttentionView => {
+    const v = a.views[name];
+    if (!v) throw new Error(`renderC: ${k.name} has no view of attention operand ${name}`);
+    return v;
+  };
+  const operand = (name: string, hs: number): string => {
+    const v = view(name);
+    return `.${name} = ${buf(name, "const float")} + ${v.off}, .${name}_bs = ${v.bs}, .${name}_ss = ${v.ss}, .${name}_hs = ${hs}`;
+  };
+  const mask = a.mask ? `(const unsigned char*)B[${buffers.mask}] + ${a.mask.off}` : "NULL";
+  const causal = a.causal ? 1 : 0;
   const common = [
-    `.batch = ${a.batch}, .heads = ${a.heads}, .kv_heads = ${a.kv_heads}, .q_len = ${a.q_len}, .kv_len = ${a.kv_len}, .head_dim = ${d}, .scale = ${literal(Number(a.scale), "f32")},`,
+    `.batch = ${a.batch}, .heads = ${a.heads}, .kv_heads = ${a.kvHeads}, .q_len = ${a.seqQ}, .kv_len = ${a.seqK}, .head_dim = ${d}, .scale = ${literal(a.scale, "f32")},`,
     `${operand("q", d)},`,
     `${operand("k", d)},`,
     `${operand("v", d)},`,
   ];
-  const [B, Sq, Sk] = [Number(a.batch), Number(a.q_len), Number(a.kv_len)];
+  const [B, Sq, Sk] = [a.batch, a.seqQ, a.seqK];
   if (template.template === "attention") {
     out.push(
       `static int ${fn}(void* const* B) {`,
       "  const kiln_attention_args g = {",
       ...common.map((l) => "    " + l),
       `    .o = ${buf("out")}, .o_bs = ${Sq * width}, .o_ss = ${width}, .o_hs = ${d},`,
-      `    .key_mask = ${mask}, .mask_bs = ${a.mask_bs ?? 0}, .causal = ${a.causal}, .lse = NULL };`,
+      `    .key_mask = ${mask}, .mask_bs = ${a.mask?.bs ?? 0}, .causal = ${causal}, .lse = NULL };`,
       "  return kiln_attention_forward(&g);",
       "}",
     );
@@ -310,9 +311,9 @@ function renderKernel(k: Kernel, fn: string): string {
       `  float* grads = ${buf("out")};`,
       "  const kiln_attention_backward_args g = { .fwd = {",
       ...common.map((l) => "    " + l),
-      `    .o = (float*)B[${template.buffers.o}] + ${a.o_off}, .o_bs = ${a.o_bs}, .o_ss = ${a.o_ss}, .o_hs = ${d},`,
-      `    .key_mask = ${mask}, .mask_bs = ${a.mask_bs ?? 0}, .causal = ${a.causal}, .lse = NULL },`,
-      `    .d_o = ${buf("do", "const float")} + ${a.do_off}, .do_bs = ${a.do_bs}, .do_ss = ${a.do_ss}, .do_hs = ${d},`,
+      `    .o = (float*)B[${buffers.o}] + ${view("o").off}, .o_bs = ${view("o").bs}, .o_ss = ${view("o").ss}, .o_hs = ${d},`,
+      `    .key_mask = ${mask}, .mask_bs = ${a.mask?.bs ?? 0}, .causal = ${causal}, .lse = NULL },`,
+      `    .d_o = ${buf("do", "const float")} + ${view("do").off}, .do_bs = ${view("do").bs}, .do_ss = ${view("do").ss}, .do_hs = ${d},`,
       `    .d_q = grads, .dq_bs = ${Sq * width}, .dq_ss = ${width}, .dq_hs = ${d},`,
       `    .d_k = grads + ${B * Sq * width}, .dk_bs = ${Sk * kvWidth}, .dk_ss = ${kvWidth}, .dk_hs = ${d},`,
       `    .d_v = grads + ${B * Sq * width + B * Sk * kvWidth}, .dv_bs = ${Sk * kvWidth}, .dv_ss = ${kvWidth}, .dv_hs = ${d} };`,

@@ -4,8 +4,9 @@
 // statements become the device's tensor-core templates when it has one for the problem (the
 // epilogue printed as the GEMM template's device function), else the SIMT code of the lowering.
 
-import { C_FAMILY } from "./op-spelling.ts";
+import { C_FAMILY, cFamilyLiteral } from "./op-spelling.ts";
 import { unreachable, exprKey, type Expr } from "../kernel-ir.ts";
+import { fnv1a32 } from "../graph.ts";
 import type { CudaKernelParam, CudaKernelSource, CudaTemplates } from "./cuda-templates.ts";
 import { exprChildren, forEachStmt, stmtExprs, type ArrayDecl, type GStmt, type GlobalParam, type GpuKernel, type StorageType } from "./gpu-ir.ts";
 import type { GpuProgram, LoweredKernel } from "./gpu-lower.ts";
@@ -107,15 +108,7 @@ const storageCType: Record<StorageType, string> = { f32: "float", i32: "int", bf
 /** The scalar type a load of this storage yields before any cast. */
 const naturalType = (dtype: StorageType): Expr["type"] => (dtype === "i32" ? "i32" : dtype === "bool" ? "bool" : "f32");
 
-export function cudaLiteral(value: number, type: Expr["type"]): string {
-  if (type !== "f32") return String(Math.trunc(value));
-  if (Number.isNaN(value)) return "KILN_F32_NAN";
-  const f = Math.fround(value);
-  if (f === Infinity) return "KILN_F32_INF";
-  if (f === -Infinity) return "(-KILN_F32_INF)";
-  const text = f.toPrecision(9);
-  return `${text.includes(".") || text.includes("e") ? text : text + ".0"}f`;
-}
+export const cudaLiteral = (value: number, type: Expr["type"]): string => cFamilyLiteral(value, type, { nan: "KILN_F32_NAN", inf: "KILN_F32_INF" });
 
 // --- statements and expressions ------------------------------------------------------------------
 
@@ -427,16 +420,11 @@ function renderSimt(k: GpuKernel, name: string): { source: string; params: CudaK
   return { source: `${CUDA_PRELUDE}\n${lines.join("\n")}\n`, params };
 }
 
-/** FNV-1a over the text, two 32-bit lanes: a short stable tag for names. */
+/** FNV-1a over the text and a second multiplicative lane: a short stable tag for names. */
 export function textHash(text: string): string {
-  let h1 = 0x811c9dc5;
   let h2 = 0x01000193 ^ text.length;
-  for (let k = 0; k < text.length; k++) {
-    const c = text.charCodeAt(k);
-    h1 = Math.imul(h1 ^ c, 0x01000193);
-    h2 = Math.imul(h2 ^ c, 0x5bd1e995);
-  }
-  return (h1 >>> 0).toString(16).padStart(8, "0") + ((h2 >>> 0) & 0xffff).toString(16).padStart(4, "0");
+  for (let k = 0; k < text.length; k++) h2 = Math.imul(h2 ^ text.charCodeAt(k), 0x5bd1e995);
+  return fnv1a32(text).toString(16).padStart(8, "0") + ((h2 >>> 0) & 0xffff).toString(16).padStart(4, "0");
 }
 
 /** The epilogue of a tensor-core GEMM as the body of the template's device function. */

@@ -5,42 +5,21 @@
 // the query heads that share the key head). When the operands suit the flash templates (bf16,
 // "b s (h d)" dense rows, equal head counts, no causal mask) a plan for them goes along.
 
-import { simplifyIndex, type Expr, type Kernel, type Stmt } from "../kernel-ir.ts";
+import { simplifyIndex, type Expr, type Kernel, type Stmt, type TemplateStmt, type AttentionArgs } from "../kernel-ir.ts";
 import {
   add, and, div, eq, fconst, i, load, local, lt, mod, mul, select,
   type ArrayDecl, type GStmt, type GlobalParam, type GpuKernel, type ScratchDecl, type Var,
 } from "./gpu-ir.ts";
-import { gridStride, paramsOf, type GpuConfig, type GpuStep, type ScratchAllocator } from "./gpu-lower.ts";
+import { gridStride, paramsOf, type GpuConfig, type ScratchAllocator } from "./gpu-common.ts";
 
-type TemplateStmt = Stmt & { s: "template" };
+type AttentionStmt = TemplateStmt & { template: "attention" | "attention_bwd" };
 
 const LOG2E = 1.4426950408889634;
 
-export interface AttentionArgs {
-  batch: number;
-  heads: number;
-  kvHeads: number;
-  seqQ: number;
-  seqK: number;
-  headDim: number;
-  scale: number;
-  causal: boolean;
-  /** Offset, batch stride and sequence stride of each operand (q, k, v, and o, do in the backward). */
-  views: Record<string, { off: number; bs: number; ss: number }>;
-  mask: { off: number; bs: number } | null;
-}
+export type { AttentionArgs } from "../kernel-ir.ts";
 
-export function attentionArgs(t: TemplateStmt): AttentionArgs {
-  const a = t.args;
-  const num = (name: string): number => Number(a[name]);
-  const names = t.template === "attention" ? ["q", "k", "v"] : ["q", "k", "v", "o", "do"];
-  return {
-    batch: num("batch"), heads: num("heads"), kvHeads: num("kv_heads"), seqQ: num("q_len"), seqK: num("kv_len"), headDim: num("head_dim"),
-    scale: num("scale"), causal: num("causal") !== 0,
-    views: Object.fromEntries(names.map((n) => [n, { off: num(`${n}_off`), bs: num(`${n}_bs`), ss: num(`${n}_ss`) }])),
-    mask: t.buffers.mask !== undefined ? { off: num("mask_off"), bs: num("mask_bs") } : null,
-  };
-}
+/** The arguments of an attention template statement. */
+export const attentionArgs = (t: AttentionStmt): AttentionArgs => t.args;
 
 /** What the flash-attention templates are asked for. */
 export interface FlashAttentionPlan {
@@ -56,7 +35,14 @@ export interface FlashAttentionPlan {
   readonly scratch: { readonly lse: ScratchDecl; readonly delta?: ScratchDecl; readonly dqAcc?: ScratchDecl; readonly o?: ScratchDecl };
 }
 
-export function lowerAttention(kernel: Kernel, t: TemplateStmt, config: GpuConfig, scratch: ScratchAllocator): GpuStep {
+/** An attention kernel on the GPU: the SIMT launches always work; `flash` is used instead when the device has the template. */
+export interface AttentionStep {
+  readonly kind: "attention";
+  readonly launches: readonly GpuKernel[];
+  readonly flash: FlashAttentionPlan | null;
+}
+
+export function lowerAttention(kernel: Kernel, t: AttentionStmt, config: GpuConfig, scratch: ScratchAllocator): AttentionStep {
   const a = attentionArgs(t);
   if (t.template === "attention") return { kind: "attention", launches: [simtForward(kernel, t, a, config)], flash: flashPlan(kernel, t, a, scratch) };
   const lse = scratch.take("f32", a.batch * a.heads * a.seqQ);
@@ -64,7 +50,7 @@ export function lowerAttention(kernel: Kernel, t: TemplateStmt, config: GpuConfi
   return { kind: "attention", launches: simtBackward(kernel, t, a, config, lse, delta), flash: flashPlan(kernel, t, a, scratch) };
 }
 
-function flashPlan(kernel: Kernel, t: TemplateStmt, a: AttentionArgs, scratch: ScratchAllocator): FlashAttentionPlan | null {
+function flashPlan(kernel: Kernel, t: AttentionStmt, a: AttentionArgs, scratch: ScratchAllocator): FlashAttentionPlan | null {
   const dtype = (id: number | undefined) => kernel.buffers.find((b) => b.id === id)?.dtype;
   const names = Object.keys(a.views);
   const row = a.heads * a.headDim;
@@ -108,7 +94,7 @@ interface Access {
   visible(b: Expr, qi: Expr, j: Expr): Expr | null;
 }
 
-function access(kernel: Kernel, t: TemplateStmt, a: AttentionArgs): Access {
+function access(kernel: Kernel, t: AttentionStmt, a: AttentionArgs): Access {
   const typeOf = (id: number) => (kernel.buffers.find((b) => b.id === id)?.dtype === "i32" ? "i32" : "f32") as "f32" | "i32";
   const at = (name: string, b: Expr, pos: Expr, head: Expr, d: Expr): Expr => {
     const view = a.views[name]!;
@@ -151,7 +137,7 @@ function rowLets(flat: Expr, names: readonly string[], extents: readonly number[
   return out;
 }
 
-function simtForward(kernel: Kernel, t: TemplateStmt, a: AttentionArgs, config: GpuConfig): GpuKernel {
+function simtForward(kernel: Kernel, t: AttentionStmt, a: AttentionArgs, config: GpuConfig): GpuKernel {
   const X = access(kernel, t, a);
   const D = a.headDim;
   const rows = a.batch * a.heads * a.seqQ;
@@ -191,7 +177,7 @@ function simtForward(kernel: Kernel, t: TemplateStmt, a: AttentionArgs, config: 
   return { name: kernel.name, comment: kernel.comment, params: paramsOf(kernel.buffers), arrays, threads, blocks, body: [body] };
 }
 
-function simtBackward(kernel: Kernel, t: TemplateStmt, a: AttentionArgs, config: GpuConfig, lse: ScratchDecl, delta: ScratchDecl): GpuKernel[] {
+function simtBackward(kernel: Kernel, t: AttentionStmt, a: AttentionArgs, config: GpuConfig, lse: ScratchDecl, delta: ScratchDecl): GpuKernel[] {
   const X = access(kernel, t, a);
   const D = a.headDim;
   const threads = config.attentionThreads;

@@ -4,48 +4,20 @@
 // row-major, B [N,K] or [K,N] row-major, 16-byte aligned), a plan for it with the epilogue split
 // into its side stores and the value that goes into C.
 
-import { exprKey, simplifyIndex, type Expr, type Kernel, type Stmt } from "../kernel-ir.ts";
+import { exprKey, simplifyIndex, type Expr, type Kernel, type Stmt, type TemplateStmt, type GemmArgs } from "../kernel-ir.ts";
 import {
   add, and, div, forEachStmt, i, load, local, lt, mod, mul, select, threadVar, blockVar,
   type ArrayDecl, type GStmt, type GlobalParam, type GpuKernel, type ScratchDecl, type Var,
 } from "./gpu-ir.ts";
-import { paramsOf, sequential, type GpuConfig, type GpuStep, type ScratchAllocator } from "./gpu-lower.ts";
+import { paramsOf, sequential, type GpuConfig, type ScratchAllocator } from "./gpu-common.ts";
 import type { GemmTemplateShape } from "./cuda-templates.ts";
 
-type GemmStmt = Stmt & { s: "template" };
+type GemmStmt = TemplateStmt & { template: "gemm" };
 
-/** The arguments of a gemm template statement, as numbers. */
-export interface GemmArgs {
-  batch: number;
-  m: number;
-  n: number;
-  k: number;
-  a_off: number;
-  a_bs: number;
-  a_rs: number;
-  a_cs: number;
-  b_off: number;
-  b_bs: number;
-  b_rs: number;
-  b_cs: number;
-  c_bs: number;
-  ldc: number;
-}
+export type { GemmArgs } from "../kernel-ir.ts";
 
-export const gemmArgs = (t: GemmStmt): GemmArgs => {
-  const a = t.args;
-  const num = (name: string): number => {
-    const v = Number(a[name]);
-    if (!Number.isFinite(v)) throw new Error(`gemm: argument ${name} is ${String(a[name])}`);
-    return v;
-  };
-  return {
-    batch: num("batch"), m: num("m"), n: num("n"), k: num("k"),
-    a_off: num("a_off"), a_bs: num("a_bs"), a_rs: num("a_rs"), a_cs: num("a_cs"),
-    b_off: num("b_off"), b_bs: num("b_bs"), b_rs: num("b_rs"), b_cs: num("b_cs"),
-    c_bs: num("c_bs"), ldc: num("ldc"),
-  };
-};
+/** The arguments of a gemm template statement. */
+export const gemmArgs = (t: GemmStmt): GemmArgs => t.args;
 
 /** What the tensor-core GEMM template is asked for (the layout words are gemm-mma.ts's). */
 export interface MmaGemmPlan {
@@ -111,7 +83,14 @@ function epilogueOf(t: GemmStmt): { vars: { b: Var; i: Var; j: Var }; body: GStm
 const cIndex = (a: GemmArgs, vars: { b: Var; i: Var; j: Var }): Expr =>
   simplifyIndex(add(add(a.batch > 1 ? mul(vars.b, i(a.c_bs)) : i(0), mul(vars.i, i(a.ldc))), vars.j));
 
-export function lowerGemm(kernel: Kernel, t: GemmStmt, config: GpuConfig, scratch: ScratchAllocator): GpuStep {
+/** A GEMM kernel on the GPU: the SIMT launches always work; `mma` is used instead when the device has the template. */
+export interface GemmStep {
+  readonly kind: "gemm";
+  readonly launches: readonly GpuKernel[];
+  readonly mma: MmaGemmPlan | null;
+}
+
+export function lowerGemm(kernel: Kernel, t: GemmStmt, config: GpuConfig, scratch: ScratchAllocator): GemmStep {
   return { kind: "gemm", launches: [simtGemm(kernel, t, config)], mma: mmaPlan(kernel, t, scratch) };
 }
 

@@ -36,3 +36,17 @@ export const spelling = (overrides: { unary?: Partial<OpSpelling["unary"]>; bina
   unary: { ...C_FAMILY.unary, ...overrides.unary },
   binary: { ...C_FAMILY.binary, ...overrides.binary },
 });
+
+/**
+ * A scalar literal in a C-family language: integers truncated; floats rounded to f32 and printed with
+ * 9 significant digits (enough to round-trip), NaN and infinities by the target's names for them.
+ */
+export function cFamilyLiteral(value: number, type: ScalarType, special: { readonly nan: string; readonly inf: string }): string {
+  if (type !== "f32") return String(Math.trunc(value));
+  if (Number.isNaN(value)) return special.nan;
+  const f = Math.fround(value);
+  if (f === Infinity) return special.inf;
+  if (f === -Infinity) return `(-${special.inf})`;
+  const text = f.toPrecision(9);
+  return `${text.includes(".") || text.includes("e") ? text : text + ".0"}f`;
+}

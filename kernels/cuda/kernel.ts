@@ -1,31 +1,17 @@
 // What a CUDA kernel template produces, and the preamble every template's source starts with
-// (bf16 conversions and the tensor-core PTX the templates use). Until compiler/ defines the
-// template interface, this is it: a rendered kernel is plain data handed to runtime/cuda.
+// (bf16 conversions and the tensor-core PTX the templates use). The kernel record is the compiler's
+// template interface (compiler/codegen/cuda-templates.ts), named here as the templates call it.
+import type { CudaKernelParam, CudaKernelSource, CudaParamType } from "../../compiler/codegen/cuda-templates.ts";
 
 /** How a kernel parameter is passed: a device pointer (u64) or a 32-bit / 64-bit scalar. */
-export type KernelParamType = "ptr" | "i32" | "u32" | "i64" | "f32";
-
-export interface KernelParam {
-  name: string;
-  type: KernelParamType;
-  /** The C type in the kernel signature, e.g. `const bf16_t* __restrict__`. */
-  cType: string;
-}
+export type KernelParamType = CudaParamType;
+/** A parameter: name, how it is passed, and its C type in the signature (e.g. `const bf16_t* __restrict__`). */
+export type KernelParam = CudaKernelParam;
 
 export type Dim3 = readonly [number, number, number];
 
-export interface CudaKernel {
-  /** The `extern "C"` name; encodes template, shape and tile so names are unique and stable. */
-  name: string;
-  /** A complete translation unit (preamble included) for NVRTC or nvcc. */
-  source: string;
-  grid: Dim3;
-  block: Dim3;
-  /** Dynamic shared memory in bytes (above 48 KiB the runtime raises the function's limit). */
-  smemBytes: number;
-  /** The parameters in signature order; the runtime packs arguments by this list. */
-  params: readonly KernelParam[];
-}
+/** A complete translation unit (preamble included) with its `extern "C"` name, launch shape, dynamic shared memory and parameters. */
+export type CudaKernel = CudaKernelSource;
 
 export const pointer = (name: string, cType: string): KernelParam => ({ name, type: "ptr", cType });
 export const scalar = (name: string, type: Exclude<KernelParamType, "ptr">): KernelParam => ({

@@ -3,7 +3,6 @@
 // launches with packed arguments on the device stream, stream-ordered copies, graph capture.
 import type { CudaKernelSource } from "../../compiler/codegen/cuda-templates.ts";
 import type { CudaLaunch } from "../../compiler/codegen/cuda.ts";
-import type { CudaKernel } from "../../kernels/cuda/kernel.ts";
 import { FUNCTION_ATTRIBUTE, type Handle } from "./driver.ts";
 import type { CudaDevice, CudaGraph, LoadedKernel } from "./device.ts";
 import { findCudaInclude } from "./find.ts";
@@ -61,7 +60,7 @@ export function cudaStepDevice(device: CudaDevice): StepDevice {
             if (k.smemBytes > device.info.maxSharedMemoryPerBlockOptin) throw new Error(`${k.name} needs ${k.smemBytes} bytes of shared memory; ${device.info.name} allows ${device.info.maxSharedMemoryPerBlockOptin} per block`);
             device.driver.functionSetAttribute(fn, FUNCTION_ATTRIBUTE.maxDynamicSharedSizeBytes, k.smemBytes);
           }
-          loaded.set(k.name, { kernel: k as CudaKernel, module, fn, cached: hit });
+          loaded.set(k.name, { kernel: k, module, fn, cached: hit });
         }
       }
     },

@@ -1,17 +1,20 @@
-// compileCuda(fn, example, options): compile() for the CUDA device. The same tracing, scheduling,
-// lowering and donation as the CPU (runtime/trace.ts); then the GPU lowering and the CUDA renderer,
+// The CUDA device (cudaDevice) and compileCuda(fn, example, options), compileStep on it with CUDA's own
+// options. The same tracing, scheduling, lowering and donation as every device (runtime/step.ts);
+// then the GPU lowering and the CUDA renderer,
 // every kernel compiled once with NVRTC; one device arena for the temporaries (offsets from the
 // memory plan) followed by the workspace, inputs and outputs in their own device buffers, bf16 stored
 // as 16-bit words. The first run captures every launch (and the copies into donated inputs that could
 // not be updated in place) as one CUDA graph; each run replays it.
 
-import { bf16BitsArray, bf16FromBits, debugLevel, debugLog, f16Bits, f16FromBits, isTensor, itemSize, treeMap, type DType, type Pytree, type Tensor } from "../../compiler/index.ts";
+import { bf16BitsArray, bf16FromBits, debugLevel, debugLog, f16Bits, f16FromBits, itemSize, type DType, type Pytree, type Tensor } from "../../compiler/index.ts";
 import { planArena, type ArenaPlan } from "../../compiler/memory-plan.ts";
 import type { Program } from "../../compiler/lower.ts";
 import { gpuConfig, lowerProgramForGpu, type GpuConfig, type GpuProgram } from "../../compiler/codegen/gpu-lower.ts";
 import { renderCuda, type CudaLaunch, type CudaProgram } from "../../compiler/codegen/cuda.ts";
 import type { CudaKernelSource, CudaTemplates } from "../../compiler/codegen/cuda-templates.ts";
-import { InputTable, leafValues, planStep, traceStep, type LeafInfo, type TraceOptions, type TypedArray } from "../trace.ts";
+import type { TraceOptions, TypedArray } from "../trace.ts";
+import type { Device, DeviceFacts, DeviceProgram, StepPlan } from "../device.ts";
+import { compileOn, type Step } from "../compiled-step.ts";
 import { CudaDevice, type CudaGraph } from "./device.ts";
 import type { Handle } from "./driver.ts";
 import { cudaStepDevice, type StepDevice } from "./step-device.ts";
@@ -92,164 +95,117 @@ export interface CudaKernelStat {
   launches: string[];
 }
 
-/** A compiled step on a CUDA device: its inputs stay resident in device memory between runs. */
-export class CudaStep {
-  private readonly allocations: Handle[] = [];
-  private readonly pointers = new Map<number, Handle>();
-  private readonly inputTable: InputTable;
-  private readonly outputLeaves: { path: string; buffer: number; copyTo?: number }[];
-  private readonly kernelsByName: Map<string, CudaKernelSource>;
-  private graph: CudaGraph | null = null;
-  private disposed = false;
-  runs = 0;
-
-  constructor(
-    readonly name: string,
-    readonly program: Program,
-    readonly gpu: GpuProgram,
-    readonly cuda: CudaProgram,
-    readonly arena: ArenaPlan,
-    readonly device: StepDevice,
-    inputs: readonly LeafInfo[],
-    private readonly outputTree: Pytree<Tensor>,
-    outputPaths: readonly string[],
-    copies: ReadonlyMap<number, number>,
-    readonly compileSeconds: { trace: number; codegen: number; nvrtc: number },
-  ) {
-    this.kernelsByName = new Map(cuda.kernels.map((k) => [k.name, k]));
-    // One allocation for the arena and, after it, the workspace of the kernels' scratch buffers.
-    const arenaBytes = align(arena.bytes);
-    const arenaBase = this.allocate(arenaBytes + cuda.workspaceBytes);
-    for (const b of program.buffers) {
-      if (b.kind === "temp") {
-        const offset = arena.offsets.get(b.id);
-        if (offset !== undefined) this.pointers.set(b.id, arenaBase + BigInt(offset));
-        continue;
-      }
-      if (this.pointers.has(b.id)) continue;
-      this.pointers.set(b.id, this.allocate(Math.max(b.size, 1) * itemSize(b.dtype)));
-    }
-    for (const [id, offset] of gpu.scratchOffsets) this.pointers.set(id, arenaBase + BigInt(arenaBytes + offset));
-    this.inputTable = new InputTable(name, inputs, program.inputs);
-    this.outputLeaves = outputPaths.map((path, i) => {
-      const buffer = program.outputs[i]!;
-      const copyTo = copies.get(i);
-      return copyTo === undefined ? { path, buffer } : { path, buffer, copyTo };
-    });
-  }
-
-  private allocate(bytes: number): Handle {
-    const pointer = this.device.alloc(Math.max(bytes, 1));
-    this.allocations.push(pointer);
-    return pointer;
-  }
-
-  private pointer(id: number): Handle {
-    const p = this.pointers.get(id);
-    if (p === undefined) throw new Error(`${this.name}: buffer ${id} has no device memory (no kernel touches it)`);
-    return p;
-  }
-
-  /** Number of kernels one run launches. */
-  get kernelCount(): number {
-    return this.cuda.launches.length;
-  }
-
-  get kernels(): CudaKernelStat[] {
-    return this.program.kernels.map((k, index) => ({
-      name: k.name, comment: k.comment, template: k.template, flops: k.flops, bytes: k.bytes,
-      launches: this.cuda.launches.filter((l) => l.step === index).map((l) => l.kernel),
-    }));
-  }
-
-  /** Outputs copied into their donated input after each run (those that could not be written in place). */
-  get donationCopies(): number {
-    return this.outputLeaves.filter((o) => o.copyTo !== undefined).length;
-  }
-
-  /** Paths of the input leaves, in sorted order. */
-  get inputPaths(): string[] {
-    return this.inputTable.paths;
-  }
-
-  /** Copy values into input leaves (a partial tree, or a map from path to values). They stay resident. */
-  set(values: Pytree<unknown> | ReadonlyMap<string, unknown>): void {
-    this.check();
-    for (const [target, value] of this.inputTable.assignments(values)) this.device.upload(this.pointer(target.buffer), toStorage(target.leaf.dtype, leafValues(target.leaf, value)));
-  }
-
-  /** The resident value of an input leaf (a copy read back from the device). */
-  input(path: string): TypedArray {
-    const target = this.inputTable.get(path, "input");
-    const b = this.program.buffers[target.buffer]!;
-    return fromDevice(this.device, this.pointer(b.id), b.dtype, Math.max(b.size, 1));
-  }
-
-  /** The value of output leaf `path` after the last run. */
-  output(path: string): TypedArray {
-    const out = this.outputLeaves.find((o) => o.path === path);
-    if (!out) throw new Error(`${this.name}.output: no output '${path}'. Outputs: ${this.outputLeaves.map((o) => o.path).join(", ")}`);
-    const b = this.program.buffers[out.buffer]!;
-    return fromDevice(this.device, this.pointer(b.id), b.dtype, b.size);
-  }
-
-  /** The launches of one run with their arguments as device pointers, in order. */
-  private resolved(): { launch: CudaLaunch; kernel: CudaKernelSource; args: Record<string, bigint | number> }[] {
-    return this.cuda.launches.map((launch) => {
-      const args: Record<string, bigint | number> = {};
-      for (const [name, arg] of Object.entries(launch.args)) args[name] = arg.kind === "scalar" ? arg.value : this.pointer(arg.id) + BigInt(arg.byteOffset);
-      return { launch, kernel: this.kernelsByName.get(launch.kernel)!, args };
-    });
-  }
-
-  /** Run the step once without reading its outputs back (read them with output()). */
-  execute(values?: Pytree<unknown> | ReadonlyMap<string, unknown>): void {
-    this.check();
-    if (values) this.set(values);
-    if (!this.graph) {
-      const work = this.resolved();
-      const copies = this.outputLeaves.filter((o) => o.copyTo !== undefined).map((o) => {
-        const b = this.program.buffers[o.buffer]!;
-        return { dst: this.pointer(o.copyTo!), src: this.pointer(o.buffer), bytes: b.size * itemSize(b.dtype) };
-      });
-      this.graph = this.device.capture(() => {
-        for (const w of work) this.device.launch(w.launch, w.kernel, w.args);
-        for (const c of copies) this.device.copy(c.dst, c.src, c.bytes);
-      });
-    }
-    this.graph.launch();
-    this.device.synchronize();
-    this.runs++;
-  }
-
+/** A step on a CUDA device: its GPU lowering, its CUDA program, its memory and its (captured) launches. */
+export interface CudaStepProgram extends DeviceProgram {
+  readonly gpu: GpuProgram;
+  readonly cuda: CudaProgram;
+  readonly arena: ArenaPlan;
+  /** The device the step runs on (a GPU, or the emulator). */
+  readonly device: StepDevice;
+  /** The L2 kernels with the launches each runs as. */
+  readonly kernels: CudaKernelStat[];
+  /** The device pointer of a buffer. */
+  pointer(buffer: number): Handle;
   /** Each launch of a run timed alone by `timer` (milliseconds per call), with the inputs as they are. */
-  launchTimes(timer: (work: () => void) => number): { kernel: string; ms: number }[] {
-    this.check();
-    return this.resolved().map((w) => ({ kernel: w.kernel.name, ms: timer(() => this.device.launch(w.launch, w.kernel, w.args)) }));
-  }
+  launchTimes(timer: (work: () => void) => number): { kernel: string; ms: number }[];
+}
 
-  /** Run the step once (after setting `values`, if given) and return copies of the outputs. */
-  run(values?: Pytree<unknown> | ReadonlyMap<string, unknown>): Pytree<TypedArray> {
-    this.execute(values);
-    const results = this.outputLeaves.map((o) => {
-      const b = this.program.buffers[o.buffer]!;
-      return fromDevice(this.device, this.pointer(b.id), b.dtype, b.size);
+/** A compiled step on a CUDA device: a step whose device half is CUDA's. */
+export type CudaStep = Step<CudaStepProgram>;
+
+/** The allocator: one allocation for the arena and, after it, the workspace of the kernels' scratch buffers; one per other buffer. */
+function allocateStep(device: StepDevice, program: Program, gpu: GpuProgram, cuda: CudaProgram, arena: ArenaPlan): { pointers: Map<number, Handle>; allocations: Handle[] } {
+  const allocations: Handle[] = [];
+  const allocate = (bytes: number): Handle => {
+    const pointer = device.alloc(Math.max(bytes, 1));
+    allocations.push(pointer);
+    return pointer;
+  };
+  const pointers = new Map<number, Handle>();
+  const arenaBytes = align(arena.bytes);
+  const arenaBase = allocate(arenaBytes + cuda.workspaceBytes);
+  for (const b of program.buffers) {
+    if (b.kind === "temp") {
+      const offset = arena.offsets.get(b.id);
+      if (offset !== undefined) pointers.set(b.id, arenaBase + BigInt(offset));
+      continue;
+    }
+    if (pointers.has(b.id)) continue;
+    pointers.set(b.id, allocate(Math.max(b.size, 1) * itemSize(b.dtype)));
+  }
+  for (const [id, offset] of gpu.scratchOffsets) pointers.set(id, arenaBase + BigInt(arenaBytes + offset));
+  return { pointers, allocations };
+}
+
+/** The launcher: the first run captures every launch and the donation copies as one CUDA graph; each run replays it. */
+function cudaStepProgram(plan: StepPlan, gpu: GpuProgram, cuda: CudaProgram, arena: ArenaPlan, device: StepDevice, compileSeconds: Record<string, number>): CudaStepProgram {
+  const { program } = plan;
+  const kernelsByName = new Map(cuda.kernels.map((k) => [k.name, k]));
+  const { pointers, allocations } = allocateStep(device, program, gpu, cuda, arena);
+  const pointer = (id: number): Handle => {
+    const p = pointers.get(id);
+    if (p === undefined) throw new Error(`${plan.name}: buffer ${id} has no device memory (no kernel touches it)`);
+    return p;
+  };
+  /** The launches of one run with their arguments as device pointers, in order. */
+  const resolved = () =>
+    cuda.launches.map((launch) => {
+      const args: Record<string, bigint | number> = {};
+      for (const [name, arg] of Object.entries(launch.args)) args[name] = arg.kind === "scalar" ? arg.value : pointer(arg.id) + BigInt(arg.byteOffset);
+      return { launch, kernel: kernelsByName.get(launch.kernel)!, args };
     });
-    return treeMap(this.outputTree, isTensor, (_, i) => results[i]!);
-  }
-
-  private check(): void {
-    if (this.disposed) throw new Error(`${this.name}: used after dispose()`);
-  }
-
-  /** Free the step's device memory and graph. */
-  dispose(): void {
-    if (this.disposed) return;
-    this.graph?.destroy();
-    for (const p of this.allocations.splice(0)) this.device.free(p);
-    this.device.unload();
-    this.disposed = true;
-  }
+  const read = (id: number): TypedArray => {
+    const b = program.buffers[id]!;
+    return fromDevice(device, pointer(id), b.dtype, Math.max(b.size, 1));
+  };
+  let graph: CudaGraph | null = null;
+  let disposed = false;
+  return {
+    program,
+    gpu,
+    cuda,
+    arena,
+    device,
+    description: device.description,
+    launchCount: cuda.launches.length,
+    compileSeconds,
+    timesKernels: false,
+    get kernels() {
+      return program.kernels.map((k, index) => ({
+        name: k.name, comment: k.comment, template: k.template, flops: k.flops, bytes: k.bytes,
+        launches: cuda.launches.filter((l) => l.step === index).map((l) => l.kernel),
+      }));
+    },
+    pointer,
+    write: (id, values) => device.upload(pointer(id), toStorage(program.buffers[id]!.dtype, values)),
+    view: () => null,
+    read,
+    readAsync: (id) => Promise.resolve(read(id)),
+    launch() {
+      if (!graph) {
+        const work = resolved();
+        const copies = plan.copies.map((c) => {
+          const b = program.buffers[c.from]!;
+          return { dst: pointer(c.to), src: pointer(c.from), bytes: b.size * itemSize(b.dtype) };
+        });
+        graph = device.capture(() => {
+          for (const w of work) device.launch(w.launch, w.kernel, w.args);
+          for (const c of copies) device.copy(c.dst, c.src, c.bytes);
+        });
+      }
+      graph.launch();
+      device.synchronize();
+    },
+    settle: () => Promise.resolve(),
+    launchTimes: (timer) => resolved().map((w) => ({ kernel: w.kernel.name, ms: timer(() => device.launch(w.launch, w.kernel, w.args)) })),
+    dispose() {
+      if (disposed) return;
+      disposed = true;
+      graph?.destroy();
+      for (const p of allocations.splice(0)) device.free(p);
+      device.unload();
+    },
+  };
 }
 
 /** The CUDA program of a traced and planned step, for tests and tools that stop before the device. */
@@ -259,34 +215,65 @@ export function cudaProgramOf(program: Program, options: { config?: GpuConfig; t
   return { gpu, cuda: renderCuda(gpu, templates ? { templates } : {}) };
 }
 
+/** The templates of a step: the options', else kiln's for the GPU (autotuned when asked), else the defaults. */
+function templatesFor(options: CudaCompileOptions, gpuDevice: CudaDevice | null, description: string): CudaTemplates | null | undefined {
+  // Asked for in the options, autotune needs a GPU; KILN_AUTOTUNE=1 only applies where there is one.
+  if (options.autotune && !gpuDevice) throw new Error(`compileCuda: autotune times kernels on a GPU; ${description} cannot`);
+  if (options.templates !== undefined) return options.templates;
+  if (!gpuDevice) return undefined;
+  const autotune = options.autotune ?? process.env.KILN_AUTOTUNE === "1";
+  return cudaTemplates({
+    multiprocessors: gpuDevice.info.multiprocessors,
+    ...(autotune ? { chooseTile: tunedTiles(new TuneCache(`${gpuDevice.info.name} ${gpuDevice.info.arch}`), deviceGemmTimer(gpuDevice)) } : {}),
+  });
+}
+
+/** Lanes in a warp, bf16 and f16 stored as 16-bit words, atomics on floats. */
+export const CUDA_FACTS: DeviceFacts = { laneWidth: 32, floatAtomics: true, storableDtypes: ["f32", "i32", "bool", "bf16", "f16"], maxBindings: null, asyncReadback: false };
+
+/** Renderer (GPU lowering, CUDA), compiler (NVRTC, cached) and loader of one step on the device `options.device` opens to. */
+function prepareCuda(plan: StepPlan, options: CudaCompileOptions, open: () => CudaDevice | StepDevice): CudaStepProgram {
+  const t0 = performance.now();
+  const arena = planArena(plan.program);
+  const opened = options.device ?? open();
+  const gpuDevice = opened instanceof CudaDevice ? opened : null;
+  const device = gpuDevice ? cudaStepDevice(gpuDevice) : (opened as StepDevice);
+  const templates = templatesFor(options, gpuDevice, device.description);
+  const { gpu, cuda } = cudaProgramOf(plan.program, { ...(options.config ? { config: options.config } : {}), ...(templates !== undefined ? { templates } : {}) });
+  debugLog(2, () => `${plan.name}: generated CUDA (${cuda.kernels.length} kernels)\n${cuda.kernels.map((k) => k.source).join("\n")}`);
+  const t1 = performance.now();
+  device.load(cuda.kernels);
+  const t2 = performance.now();
+  const step = cudaStepProgram(plan, gpu, cuda, arena, device, { codegen: (t1 - t0) / 1e3, nvrtc: (t2 - t1) / 1e3 });
+  if (debugLevel() >= 1) debugLog(1, `${plan.name}: ${plan.program.kernels.length} kernels as ${cuda.launches.length} launches (${cuda.kernels.length} compiled) on ${device.description}, arena ${(arena.bytes / 2 ** 20).toFixed(2)} MiB + workspace ${(cuda.workspaceBytes / 2 ** 20).toFixed(2)} MiB`);
+  return step;
+}
+
+export interface CudaDeviceDefinition {
+  name: string;
+  summary: string;
+  /** The device a step runs on when the options name none (opened on first use). */
+  open: () => CudaDevice | StepDevice;
+  status: Device["status"];
+  /** Options every step on this device compiles with (templates, launch configuration). */
+  defaults?: Omit<CudaCompileOptions, keyof TraceOptions>;
+}
+
+/** A CUDA-family device: the CUDA renderer and a StepDevice (a GPU through the driver, or the emulator). */
+export function cudaDevice(definition: CudaDeviceDefinition, options: CudaCompileOptions = {}): Device<CudaStepProgram> {
+  const merged = { ...definition.defaults, ...options };
+  return { name: definition.name, summary: definition.summary, facts: CUDA_FACTS, status: definition.status, prepare: (plan) => prepareCuda(plan, merged, definition.open) };
+}
+
+/** A CUDA device for one call's options (no registry entry): the GPU it names or opens, or the StepDevice given. */
+const adHocCuda = (options: CudaCompileOptions): Device<CudaStepProgram> =>
+  cudaDevice({ name: "cuda", summary: "a CUDA device", open: () => CudaDevice.open(), status: async () => ({ available: true, lines: [] }) }, options);
+
 /**
  * Compile `fn` for the shapes of `example` (a pytree of arrays or { shape, dtype } specs) on a CUDA
  * device. The returned step takes values for the same tree (or any part of it; the rest stay resident).
  */
 export function compileCuda<E extends Pytree<unknown>>(fn: (inputs: Pytree<Tensor>) => Pytree<Tensor>, example: E, options: CudaCompileOptions = {}): CudaStep {
-  const t0 = performance.now();
-  const traced = traceStep(fn, example, options);
-  const planned = planStep(traced, options);
-  const arena = planArena(planned.program);
-  const t1 = performance.now();
-  const gpuDevice = options.device === undefined ? CudaDevice.open() : options.device instanceof CudaDevice ? options.device : null;
-  const device = gpuDevice ? cudaStepDevice(gpuDevice) : (options.device as StepDevice);
-  // Asked for in the options, autotune needs a GPU; KILN_AUTOTUNE=1 only applies where there is one.
-  if (options.autotune && !gpuDevice) throw new Error(`compileCuda: autotune times kernels on a GPU; ${device.description} cannot`);
-  const autotune = options.autotune ?? process.env.KILN_AUTOTUNE === "1";
-  const templates =
-    options.templates !== undefined ? options.templates
-    : gpuDevice ? cudaTemplates({
-        multiprocessors: gpuDevice.info.multiprocessors,
-        ...(autotune ? { chooseTile: tunedTiles(new TuneCache(`${gpuDevice.info.name} ${gpuDevice.info.arch}`), deviceGemmTimer(gpuDevice)) } : {}),
-      })
-    : undefined;
-  const { gpu, cuda } = cudaProgramOf(planned.program, { ...(options.config ? { config: options.config } : {}), ...(templates !== undefined ? { templates } : {}) });
-  debugLog(2, () => `${traced.name}: generated CUDA (${cuda.kernels.length} kernels)\n${cuda.kernels.map((k) => k.source).join("\n")}`);
-  const t2 = performance.now();
-  device.load(cuda.kernels);
-  const t3 = performance.now();
-  const step = new CudaStep(traced.name, planned.program, gpu, cuda, arena, device, traced.leaves, traced.outputTree, traced.outputPaths, planned.copies, { trace: (t1 - t0) / 1e3, codegen: (t2 - t1) / 1e3, nvrtc: (t3 - t2) / 1e3 });
-  if (debugLevel() >= 1) debugLog(1, `${traced.name}: ${planned.program.kernels.length} kernels as ${cuda.launches.length} launches (${cuda.kernels.length} compiled) on ${device.description}, arena ${(arena.bytes / 2 ** 20).toFixed(2)} MiB + workspace ${(cuda.workspaceBytes / 2 ** 20).toFixed(2)} MiB`);
-  return step;
+  const trace: TraceOptions = { ...(options.donate ? { donate: options.donate } : {}), ...(options.params ? { params: options.params } : {}), ...(options.name !== undefined ? { name: options.name } : {}) };
+  return compileOn(adHocCuda(options), fn, example, trace);
 }

@@ -13,5 +13,5 @@ export const cacheTestGraph = (scale: number) => (t: unknown) => {
 
 if (process.argv[2] === "--print-library") {
   const step = compile(cacheTestGraph(Number(process.argv[3])), { x: { shape: [4, 8] }, w: { shape: [6, 8] } });
-  console.log(step.library.library);
+  console.log(step.backend.library.library);
 }

@@ -1,0 +1,6 @@
+// The devices kiln ships, registered by name (runtime/device.ts). A new device adds its line here.
+import { registerDevice } from "./device.ts";
+import { cpuDevice } from "./cpu/device.ts";
+import { cudaEmulated, cudaGpu } from "./cuda/devices.ts";
+
+for (const device of [cpuDevice, cudaGpu, cudaEmulated]) registerDevice(device);

@@ -23,6 +23,7 @@ import { renderWgsl, renderWgslKernel, webGpuConfig, WGSL_PRELUDE } from "../com
 import { compileStep } from "../runtime/step.ts";
 import { webGpuDevice } from "../runtime/webgpu/device.ts";
 import { openWebGpu, type OpenedGpu } from "../runtime/webgpu/open.ts";
+import { philoxUniform } from "../compiler/philox.ts";
 import { runEmulated } from "./helpers/gpu-emulate.ts";
 
 const TOLERANCE = 2e-4;
@@ -61,7 +62,7 @@ const expectedOf = (outputs: readonly Tensor[], feeds: Map<Tensor, HostArray>): 
 };
 
 /** What WGSL cannot do yet, as the renderer names it. */
-const NOT_YET = /scatter-add|Philox/;
+const NOT_YET = /scatter-add/;
 
 const cases = GRAD_CASES.map((family) => ({ family, c: fc.sample(family.arb, { numRuns: 1, seed: 23 })[0]! }));
 
@@ -109,11 +110,14 @@ describe("the WGSL renderer", () => {
   const arena = { offsets: new Map([[0, 0]]), words: 64 };
   const one = { op: "const" as const, value: 1, type: "f32" as const };
 
-  test("what WGSL cannot do yet is an error naming it: scatter-add, Philox, warp shuffles", () => {
+  test("what WGSL cannot do yet is an error naming it: scatter-add, warp shuffles", () => {
     expect(() => renderWgslKernel(kernel([{ s: "store", buffer: 0, index: tid, value: one, atomic: true }]), arena)).toThrow(/k adds into buffer 0 atomically \(a scatter-add\)/);
-    const philox = { op: "philox" as const, seed: { op: "const" as const, value: 1, type: "i32" as const }, index: tid, offset: 0, type: "f32" as const };
-    expect(() => renderWgslKernel(kernel([{ s: "store", buffer: 0, index: tid, value: philox }]), arena)).toThrow(/k draws random numbers \(Philox\)/);
     expect(() => renderWgslKernel(kernel([{ s: "declare", name: "v", type: "f32", init: one }, { s: "shuffle_xor", name: "v", value: one, lanes: 1 }]), arena)).toThrow(/warp shuffle; lower for WebGPU with webGpuConfig/);
+  });
+
+  test("random numbers call the prelude's Philox with the seed and index as u32", () => {
+    const philox = { op: "philox" as const, seed: { op: "const" as const, value: 7, type: "i32" as const }, index: tid, offset: 3, type: "f32" as const };
+    expect(renderWgslKernel(kernel([{ s: "store", buffer: 0, index: tid, value: philox }]), arena)).toContain("kiln_philox(bitcast<u32>(7), 3u, bitcast<u32>(tid))");
   });
 
   test("special values: infinities and NaN are made at run time, the i32 minimum is spelled as an expression", () => {
@@ -160,6 +164,21 @@ describe.skipIf(skipReason !== null)("the webgpu device", () => {
     console.log(`[webgpu.test] ${ran.length} families ran on WebGPU; ${refused.length} refused (${refused.join(", ")})`);
     expect(ran.length).toBeGreaterThan(refused.length);
   }, 300_000);
+
+  test("random numbers on WebGPU are bit-equal to compiler/philox.ts (multiply-high from 16-bit halves)", async () => {
+    const seed = ops.input("seed", [], "i32");
+    const program = lowerSchedule(schedule([ops.random(seed, [1001], 0x9e37)], [seed]));
+    const device = webGpuDevice.prepare({ name: "philox", program, copies: [] });
+    const want = new Float32Array(1001);
+    for (const s of [0, 12345, -7]) {
+      device.write(program.inputs.get(seed)!, [s]);
+      device.launch(null);
+      await device.settle();
+      philoxUniform(want, s, 0x9e37);
+      expect(Array.from(await device.readAsync(program.outputs[0]!))).toEqual(Array.from(want));
+    }
+    device.dispose();
+  }, 60_000);
 
   test("a compiled step on webgpu: donated state, runAsync twice, the synchronous readers refused", async () => {
     const fn = (t: unknown) => {

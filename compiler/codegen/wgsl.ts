@@ -40,6 +40,27 @@ fn kiln_round_bf16(x: f32) -> f32 {
   return bitcast<f32>((bits + 0x7fffu + ((bits >> 16u) & 1u)) & 0xffff0000u);
 }
 fn kiln_round_f16(x: f32) -> f32 { return unpack2x16float(pack2x16float(vec2<f32>(x, 0.0))).x; }
+// High 32 bits of a u32 product from 16-bit halves (WGSL has no 64-bit integers), as compiler/philox.ts.
+fn kiln_mulhi(a: u32, b: u32) -> u32 {
+  let a_lo = a & 0xffffu; let a_hi = a >> 16u; let b_lo = b & 0xffffu; let b_hi = b >> 16u;
+  let lo_hi = a_lo * b_hi; let hi_lo = a_hi * b_lo;
+  let carry = (((a_lo * b_lo) >> 16u) + (lo_hi & 0xffffu) + (hi_lo & 0xffffu)) >> 16u;
+  return a_hi * b_hi + (lo_hi >> 16u) + (hi_lo >> 16u) + carry;
+}
+// kiln's Philox4x32-10 uniform (compiler/philox.ts): key (seed, 0), counter (i >> 2, offset, 0, 0),
+// word i & 3, (bits >> 8) · 2^-24.
+fn kiln_philox(seed: u32, offset: u32, i: u32) -> f32 {
+  var c0 = i >> 2u; var c1 = offset; var c2 = 0u; var c3 = 0u; var k0 = seed; var k1 = 0u;
+  for (var round = 0; round < 10; round += 1) {
+    let hi0 = kiln_mulhi(0xD2511F53u, c0); let lo0 = 0xD2511F53u * c0;
+    let hi1 = kiln_mulhi(0xCD9E8D57u, c2); let lo1 = 0xCD9E8D57u * c2;
+    c0 = hi1 ^ c1 ^ k0; c1 = lo1; c2 = hi0 ^ c3 ^ k1; c3 = lo0;
+    k0 += 0x9E3779B9u; k1 += 0xBB67AE85u;
+  }
+  let lane = i & 3u;
+  let w = select(select(select(c3, c2, lane == 2u), c1, lane == 1u), c0, lane == 0u);
+  return f32(w >> 8u) * 5.9604644775390625e-8;
+}
 `;
 
 /** Where each buffer lives in the arena, in 32-bit words. */
@@ -238,7 +259,7 @@ function wgslDialect(kernel: string): SimtDialect {
         case "cast":
           return convert(r(e.a), e.a.type, e.type);
         case "philox":
-          throw new Error(`wgsl: ${kernel} draws random numbers (Philox); kiln's WGSL Philox (32-bit multiply-high from 16-bit halves) is not written yet`);
+          return `kiln_philox(bitcast<u32>(${convert(r(e.seed), e.seed.type, "i32")}), ${e.offset >>> 0}u, bitcast<u32>(${convert(r(e.index), e.index.type, "i32")}))`;
         default:
           return unreachable(e);
       }

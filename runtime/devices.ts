@@ -2,5 +2,6 @@
 import { registerDevice } from "./device.ts";
 import { cpuDevice } from "./cpu/device.ts";
 import { cudaEmulated, cudaGpu } from "./cuda/devices.ts";
+import { webGpuDevice } from "./webgpu/device.ts";
 
-for (const device of [cpuDevice, cudaGpu, cudaEmulated]) registerDevice(device);
+for (const device of [cpuDevice, cudaGpu, cudaEmulated, webGpuDevice]) registerDevice(device);

@@ -27,11 +27,11 @@ const values = { x: random(32, 1), w: random(48, 2), state: new Float32Array(6) 
 
 describe("the device registry", () => {
   test("kiln's devices are registered by name, and an unknown name is an error listing them", () => {
-    expect(deviceNames()).toEqual(expect.arrayContaining(["cpu", "cuda", "cuda-emulated"]));
+    expect(deviceNames()).toEqual(expect.arrayContaining(["cpu", "cuda", "cuda-emulated", "webgpu"]));
     expect(deviceNamed("cpu").facts.asyncReadback).toBe(false);
-    expect(() => deviceNamed("tpu")).toThrow(/unknown device 'tpu': expected one of cpu, cuda, cuda-emulated/);
+    expect(() => deviceNamed("tpu")).toThrow(/unknown device 'tpu': expected one of cpu, cuda, cuda-emulated, webgpu/);
     expect(() => compileStep(fn, example, { device: "tpu" })).toThrow(/unknown device 'tpu'/);
-    expect(() => deviceFlag(new Map([["device", "tpu"]]))).toThrow(/--device tpu: expected one of cpu, cuda, cuda-emulated/);
+    expect(() => deviceFlag(new Map([["device", "tpu"]]))).toThrow(/--device tpu: expected one of cpu, cuda, cuda-emulated, webgpu/);
     expect(deviceFlag(new Map())).toBe("cpu");
     expect(() => registerDevice(cpuDevice)).toThrow(/'cpu' is registered already/);
   });

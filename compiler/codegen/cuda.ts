@@ -5,10 +5,13 @@
 // epilogue printed as the GEMM template's device function), else the SIMT code of the lowering.
 
 import { C_FAMILY, cFamilyLiteral } from "./op-spelling.ts";
-import { unreachable, exprKey, type Expr } from "../kernel-ir.ts";
+import { unreachable, type Expr } from "../kernel-ir.ts";
 import { fnv1a32 } from "../graph.ts";
 import type { CudaKernelParam, CudaKernelSource, CudaTemplates } from "./cuda-templates.ts";
-import { exprChildren, forEachStmt, stmtExprs, type ArrayDecl, type GStmt, type GlobalParam, type GpuKernel, type StorageType } from "./gpu-ir.ts";
+import type { GStmt, GlobalParam, GpuKernel, StorageType } from "./gpu-ir.ts";
+import { SimtEmitter, namesRead, pruneLets, type SimtDialect } from "./simt-emitter.ts";
+
+export { pruneLets } from "./simt-emitter.ts";
 import type { GpuProgram, LoweredKernel } from "./gpu-lower.ts";
 import type { MmaGemmPlan } from "./gpu-gemm.ts";
 import type { FlashAttentionPlan } from "./gpu-attention.ts";
@@ -112,204 +115,27 @@ export const cudaLiteral = (value: number, type: Expr["type"]): string => cFamil
 
 // --- statements and expressions ------------------------------------------------------------------
 
-/** How buffers and arrays are named in one kernel's text. */
-interface Names {
-  buffer(id: number): { name: string; dtype: StorageType };
-  array(id: number): ArrayDecl;
-}
+const converted = (text: string, from: Expr["type"], to: Expr["type"]): string =>
+  from === to || (from !== "f32" && to !== "f32") ? text : `((${valueType(to)})${text})`;
 
-const containsLoad = (e: Expr, memo = new Map<Expr, boolean>()): boolean => {
-  const hit = memo.get(e);
-  if (hit !== undefined) return hit;
-  const r = e.op === "load" || exprChildren(e).some((c) => containsLoad(c, memo));
-  memo.set(e, r);
-  return r;
-};
-
-/** Symbols an expression reads that statements may change: locals and variables by name, buffers and arrays by id. */
-function readsOf(e: Expr, out: Set<string>): void {
-  if (e.op === "local" || e.op === "var") out.add(`n:${e.name}`);
-  if (e.op === "load") out.add(`b:${e.buffer}`);
-  for (const c of exprChildren(e)) readsOf(c, out);
-}
-
-function writesOf(s: GStmt): string[] {
-  switch (s.s) {
-    case "let":
-    case "declare":
-    case "assign":
-    case "shuffle_xor":
-      return [`n:${s.name}`];
-    case "store":
-      return [`b:${s.buffer}`];
-    case "for":
-      return [`n:${s.var.name}`, ...s.body.flatMap(writesOf)];
-    case "if":
-      return [...s.then.flatMap(writesOf), ...(s.else ?? []).flatMap(writesOf)];
-    case "barrier":
-    case "comment":
-      return [];
-    default:
-      return s satisfies never;
-  }
-}
-
-/** Names of locals and variables read anywhere in these statements (nested bodies included). */
-function namesRead(stmts: readonly GStmt[]): Set<string> {
-  const names = new Set<string>();
-  const walk = (e: Expr): void => {
-    if (e.op === "local" || e.op === "var") names.add(e.name);
-    exprChildren(e).forEach(walk);
-  };
-  forEachStmt(stmts, (s) => stmtExprs(s).forEach(walk));
-  return names;
-}
-
-/** The statements without lets nothing reads (NVRTC warns about unused variables), to a fixed point. */
-export function pruneLets(stmts: readonly GStmt[], keep: ReadonlySet<string> = new Set()): GStmt[] {
-  const prune = (list: readonly GStmt[], read: ReadonlySet<string>): GStmt[] =>
-    list.flatMap((s): GStmt[] => {
-      if (s.s === "let") return read.has(s.name) || keep.has(s.name) ? [s] : [];
-      if (s.s === "for") return [{ ...s, body: prune(s.body, read) }];
-      if (s.s === "if") return [{ ...s, then: prune(s.then, read), ...(s.else ? { else: prune(s.else, read) } : {}) }];
-      return [s];
-    });
-  let current = [...stmts];
-  for (;;) {
-    const next = prune(current, namesRead(current));
-    if (countLets(next) === countLets(current)) return next;
-    current = next;
-  }
-}
-
-function countLets(stmts: readonly GStmt[]): number {
-  let n = 0;
-  forEachStmt(stmts, (s) => void (s.s === "let" && n++));
-  return n;
-}
-
-class CudaEmitter {
-  private readonly lines: string[] = [];
-  private temp = 0;
-  private readonly loadMemo = new Map<Expr, boolean>();
-
-  constructor(private readonly names: Names) {}
-
-  text(): string {
-    return this.lines.join("\n");
-  }
-
-  private line(depth: number, text: string): void {
-    this.lines.push("  ".repeat(depth) + text);
-  }
-
-  /**
-   * A straight-line block: subexpressions used more than once are bound to a `const` just before
-   * their first use and reused until a statement writes something they read. Nothing is bound out
-   * of a select's branches if it loads (a load there may be out of bounds when the branch is not taken).
-   */
-  block(stmts: readonly GStmt[], depth: number): void {
-    const uses = new Map<string, number>();
-    const seen = new Set<string>();
-    const count = (e: Expr): void => {
-      if (e.op === "const" || e.op === "var" || e.op === "local") return;
-      const key = exprKey(e);
-      uses.set(key, (uses.get(key) ?? 0) + 1);
-      if (seen.has(key)) return;
-      seen.add(key);
-      exprChildren(e).forEach(count);
-    };
-    for (const s of stmts) stmtExprs(s).forEach(count);
-    // Values this block changes (mutable locals, arrays, buffers it stores to): expressions reading
-    // them are left inline, so a name never stands for a stale value.
-    const mutable = new Set(stmts.flatMap((s) => (s.s === "let" ? [] : writesOf(s))));
-    const scope = new Map<string, { name: string; reads: Set<string> }>();
-    for (const s of stmts) {
-      const bind = (e: Expr, conditional: boolean): void => {
-        if (e.op === "const" || e.op === "var" || e.op === "local") return;
-        const key = exprKey(e);
-        if (scope.has(key)) return;
-        if (conditional && containsLoad(e, this.loadMemo)) {
-          // Still share what is safe to evaluate early underneath.
-          exprChildren(e).forEach((c) => bind(c, true));
-          return;
-        }
-        if (e.op === "select") {
-          bind(e.cond, conditional);
-          bind(e.a, true);
-          bind(e.b, true);
-        } else exprChildren(e).forEach((c) => bind(c, conditional));
-        if ((uses.get(key) ?? 0) > 1) {
-          const reads = new Set<string>();
-          readsOf(e, reads);
-          if ([...reads].some((r) => mutable.has(r))) return;
-          const name = `t${this.temp++}`;
-          this.line(depth, `const ${valueType(e.type)} ${name} = ${this.expr(e, scope)};`);
-          scope.set(key, { name, reads });
-        }
-      };
-      for (const e of stmtExprs(s)) bind(e, false);
-      this.stmt(s, depth, scope);
-      const written = new Set(writesOf(s));
-      if (written.size) for (const [key, entry] of scope) if ([...entry.reads].some((r) => written.has(r))) scope.delete(key);
-    }
-  }
-
-  private stmt(s: GStmt, depth: number, scope: ReadonlyMap<string, { name: string }>): void {
-    const x = (e: Expr) => this.expr(e, scope);
-    switch (s.s) {
-      case "let":
-        this.line(depth, `const ${valueType(s.value.type)} ${s.name} = ${x(s.value)};`);
-        return;
-      case "declare":
-        this.line(depth, `${valueType(s.type)} ${s.name} = ${x(s.init)};`);
-        return;
-      case "assign":
-        this.line(depth, `${s.name} = ${x(s.value)};`);
-        return;
-      case "for": {
-        const v = s.var.name;
-        if (s.unroll) this.line(depth, "#pragma unroll");
-        this.line(depth, `for (int ${v} = ${x(s.start)}; ${v} < ${s.var.extent}; ${s.step === 1 ? `++${v}` : `${v} += ${s.step}`}) {`);
-        this.block(s.body, depth + 1);
-        this.line(depth, "}");
-        return;
-      }
-      case "if":
-        this.line(depth, `if (${x(s.cond)}) {`);
-        this.block(s.then, depth + 1);
-        if (s.else && s.else.length) {
-          this.line(depth, "} else {");
-          this.block(s.else, depth + 1);
-        }
-        this.line(depth, "}");
-        return;
-      case "store":
-        this.line(depth, this.store(s, scope));
-        return;
-      case "barrier":
-        this.line(depth, "__syncthreads();");
-        return;
-      case "shuffle_xor":
-        this.line(depth, `${s.name} = __shfl_xor_sync(0xffffffffu, ${x(s.value)}, ${s.lanes});`);
-        return;
-      case "comment":
-        this.line(depth, `// ${s.text}`);
-        return;
-      default:
-        unreachable(s);
-    }
-  }
-
-  private store(s: GStmt & { s: "store" }, scope: ReadonlyMap<string, { name: string }>): string {
-    const index = this.expr(s.index, scope);
+/** CUDA C++'s spelling of GPU L2. */
+const CUDA_DIALECT: SimtDialect = {
+  constDecl: (type, name, value) => `const ${valueType(type)} ${name} = ${value};`,
+  varDecl: (type, name, init) => `${valueType(type)} ${name} = ${init};`,
+  forHeader: (v, start, extent, step, unroll) => [...(unroll ? ["#pragma unroll"] : []), `for (int ${v} = ${start}; ${v} < ${extent}; ${step === 1 ? `++${v}` : `${v} += ${step}`}) {`],
+  condition: (text) => text,
+  barrier: "__syncthreads();",
+  shuffleXor: (name, value, lanes) => `${name} = __shfl_xor_sync(0xffffffffu, ${value}, ${lanes});`,
+  comment: (text) => `// ${text}`,
+  store(s, names, x) {
+    const index = x(s.index);
     if (s.buffer < 0) {
-      const a = this.names.array(s.buffer);
-      const value = this.converted(s.value, a.type, scope);
+      const a = names.array(s.buffer);
+      const value = converted(x(s.value), s.value.type, a.type);
       return s.atomic ? `${a.name}[${index}] += ${value};` : `${a.name}[${index}] = ${value};`;
     }
-    const { name, dtype } = this.names.buffer(s.buffer);
-    const value = this.converted(s.value, naturalType(dtype), scope);
+    const { name, dtype } = names.buffer(s.buffer);
+    const value = converted(x(s.value), s.value.type, naturalType(dtype));
     const at = `${name}[${index}]`;
     if (s.atomic) {
       switch (dtype) {
@@ -339,17 +165,8 @@ class CudaEmitter {
       default:
         return unreachable(dtype);
     }
-  }
-
-  private converted(e: Expr, to: Expr["type"], scope: ReadonlyMap<string, { name: string }>): string {
-    const text = this.expr(e, scope);
-    return e.type === to || (e.type !== "f32" && to !== "f32") ? text : `((${valueType(to)})${text})`;
-  }
-
-  expr(e: Expr, scope: ReadonlyMap<string, { name: string }>): string {
-    const bound = scope.get(exprKey(e));
-    if (bound) return bound.name;
-    const r = (x: Expr): string => this.expr(x, scope);
+  },
+  expr(e, names, r) {
     switch (e.op) {
       case "const":
         return cudaLiteral(e.value, e.type);
@@ -358,14 +175,14 @@ class CudaEmitter {
         return e.name;
       case "load": {
         if (e.buffer < 0) {
-          const a = this.names.array(e.buffer);
+          const a = names.array(e.buffer);
           const text = `${a.name}[${r(e.index)}]`;
           return a.type === e.type ? text : `((${valueType(e.type)})${text})`;
         }
-        const { name, dtype } = this.names.buffer(e.buffer);
+        const { name, dtype } = names.buffer(e.buffer);
         const raw = `${name}[${r(e.index)}]`;
         const text = dtype === "bf16" ? `kiln_bf16_to_f32(${raw})` : dtype === "f16" ? `kiln_f16_to_f32(${raw})` : raw;
-        return e.type === naturalType(dtype) || (e.type !== "f32" && naturalType(dtype) !== "f32") ? text : `((${valueType(e.type)})${text})`;
+        return converted(text, naturalType(dtype), e.type);
       }
       case "unary":
         return C_FAMILY.unary[e.fn](r(e.a));
@@ -380,8 +197,8 @@ class CudaEmitter {
       default:
         return unreachable(e);
     }
-  }
-}
+  },
+};
 
 // --- kernels -------------------------------------------------------------------------------------
 
@@ -392,7 +209,7 @@ function renderSimt(k: GpuKernel, name: string): { source: string; params: CudaK
   const params = k.params.map((p, index): CudaKernelParam => ({ name: `p${index}`, type: "ptr", cType: pointerType(p) }));
   const byId = new Map(k.params.map((p, index) => [p.id, { name: `p${index}`, dtype: p.dtype }]));
   const arrays = new Map(k.arrays.map((a) => [a.id, a]));
-  const emitter = new CudaEmitter({
+  const emitter = new SimtEmitter({
     buffer: (id) => {
       const b = byId.get(id);
       if (!b) throw new Error(`cuda: ${k.name} touches buffer ${id}, which is not one of its parameters`);
@@ -403,7 +220,7 @@ function renderSimt(k: GpuKernel, name: string): { source: string; params: CudaK
       if (!a) throw new Error(`cuda: ${k.name} touches array ${id}, which it does not declare`);
       return a;
     },
-  });
+  }, CUDA_DIALECT);
   const body = pruneLets(k.body);
   const read = namesRead(body);
   emitter.block(body, 1);
@@ -431,7 +248,7 @@ export function textHash(text: string): string {
 export function renderGemmEpilogue(plan: MmaGemmPlan): { body: string; params: CudaKernelParam[] } {
   const params = plan.epilogueParams.map((p, index): CudaKernelParam => ({ name: `e${index}`, type: "ptr", cType: pointerType(p) }));
   const byId = new Map(plan.epilogueParams.map((p, index) => [p.id, { name: `e${index}`, dtype: p.dtype }]));
-  const emitter = new CudaEmitter({
+  const emitter = new SimtEmitter({
     buffer: (id) => {
       const b = byId.get(id);
       if (!b) throw new Error(`cuda: a GEMM epilogue touches buffer ${id}, which is not one of its parameters`);
@@ -440,7 +257,7 @@ export function renderGemmEpilogue(plan: MmaGemmPlan): { body: string; params: C
     array: (id) => {
       throw new Error(`cuda: a GEMM epilogue touches array ${id}`);
     },
-  });
+  }, CUDA_DIALECT);
   const { vars } = plan.epilogue;
   const statements: GStmt[] = [
     { s: "let", name: vars.b.name, value: { op: "local", name: "b", type: "i32" } },

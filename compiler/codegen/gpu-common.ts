@@ -36,6 +36,11 @@ export interface GpuConfig {
   readonly gemmTile: SimtGemmTile;
   /** Threads per block of the SIMT attention kernels (one thread per query or key row). */
   readonly attentionThreads: number;
+  /**
+   * Whether a row's threads reduce with warp shuffles (CUDA); else with a shared-memory tree over the
+   * block (WebGPU without subgroups), and rowThreads must answer 1 or `threads`.
+   */
+  readonly shuffles: boolean;
 }
 
 export interface SimtGemmTile {
@@ -55,6 +60,7 @@ export function gpuConfig(target: GpuTarget = GPU_TARGETS.h100): GpuConfig {
     rowThreads: (n, rows, strided) => (n <= 4 || (strided && rows >= 4096) ? 1 : n <= 1024 ? target.warp : threads),
     gemmTile: { bm: 64, bn: 64, bk: 16, tm: 4, tn: 4 },
     attentionThreads: 128,
+    shuffles: true,
   };
 }
 

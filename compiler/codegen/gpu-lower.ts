@@ -238,8 +238,11 @@ function lowerReduce(kernel: Kernel, config: GpuConfig): GpuKernel {
   const rowLength = Math.max(1, ...segments.map((s) => (s.kind === "reduce" || s.kind === "elementwise" ? extentOf(s.vars) : 1)));
   const threads = config.threads;
   const group = config.rowThreads(rowLength, rows, stridedRows(segments, outer));
-  // A warp's lanes must all reach its shuffles, so a row is never shared by part of a warp.
-  if (group !== 1 && group !== 32 && group !== threads) throw new Error(`gpu lowering: ${group} threads per row (must be 1, 32 or ${threads})`);
+  // A warp's lanes must all reach its shuffles, so a row is never shared by part of a warp; without
+  // shuffles a row is one thread's or the whole block's (a shared-memory tree).
+  if (config.shuffles ? group !== 1 && group !== 32 && group !== threads : group !== 1 && group !== threads) {
+    throw new Error(`gpu lowering: ${group} threads per row (must be 1, ${config.shuffles ? "32 or " : ""}${threads})`);
+  }
   const rowsPerBlock = threads / group;
   const blocks = blocksFor(rows, rowsPerBlock, config);
   const lane: Expr = group === 1 ? i(0) : group === threads ? threadVar(threads) : simplifyIndex(mod(threadVar(threads), i(group)));
@@ -257,7 +260,24 @@ function lowerReduce(kernel: Kernel, config: GpuConfig): GpuKernel {
   const rowReplace = unflatten(outer, rowVar);
   const accTypes = new Map<string, { fn: "add" | "max"; type: "f32" | "i32" | "bool" }>();
 
+  const treeReduce = (name: string): GStmt[] => {
+    // Every thread publishes its partial; halves fold into the lower half until slot 0 holds the total.
+    const { fn, type } = accTypes.get(name)!;
+    const decl: ArrayDecl = { id: -(arrays.length + 1), name: `tree_${name}`, space: "shared", type, size: threads };
+    arrays.push(decl);
+    const tid = threadVar(threads);
+    const out: GStmt[] = [{ s: "store", buffer: decl.id, index: tid, value: local(name, type) }, { s: "barrier" }];
+    for (let half = threads / 2; half >= 1; half /= 2) {
+      const folded = accCombine(fn, { op: "load", buffer: decl.id, index: tid, type }, { op: "load", buffer: decl.id, index: simplifyIndex(add(tid, i(half))), type });
+      out.push({ s: "if", cond: lt(tid, i(half)), then: [{ s: "store", buffer: decl.id, index: tid, value: folded }] }, { s: "barrier" });
+    }
+    // Slot 0 is read by every thread before anyone publishes the next row's partial.
+    out.push({ s: "assign", name, value: { op: "load", buffer: decl.id, index: i(0), type } }, { s: "barrier" });
+    return out;
+  };
+
   const groupReduce = (name: string): GStmt[] => {
+    if (group !== 1 && !config.shuffles) return treeReduce(name);
     const { fn, type } = accTypes.get(name)!;
     const acc = local(name, type);
     const out: GStmt[] = [];

@@ -19,6 +19,9 @@ Departures from the seed, each because the seed's code is written for a batch of
   - the seed concatenates a batch-1 image position grid with a batch-B text part, which only works at
     B = 1; here the grid is broadcast over the batch (the same values for every sample).
 einops is replaced by the equivalent view / transpose (the GPU machine has no package registry).
+The model's sizes are arguments (the reference's by default), so the CPU peer (bench/peers/torch_cpu.py)
+and the interop tests build small ones from the same code; RMSNorm and scaled_dot_product_attention fall
+back to their definitions on torch 1.x, which has neither (Debian's python3-torch is 1.13).
 
 Usage: python3 bench/peers/aaa_dit_torch.py --json [--budget 230] [--batch 32]
 Prints one JSON line: {"torch", "device", "rows": {row: {variant: {"ms", ...} | {"skipped": why}}}, ...}.
@@ -52,6 +55,31 @@ WEIGHT_DECAY = 0.01
 
 
 # --- the model, from the seed ------------------------------------------------------------------------
+
+
+class FallbackRMSNorm(torch.nn.Module):
+    """torch.nn.RMSNorm without affine (torch >= 2.4 has it): x / sqrt(mean(x^2) + eps), eps None = finfo(dtype).eps."""
+
+    def __init__(self, dim, eps=None, elementwise_affine=False):
+        super().__init__()
+        if elementwise_affine:
+            raise ValueError("FallbackRMSNorm: only elementwise_affine=False is used by the AAADiT")
+        self.eps = eps
+
+    def forward(self, x):
+        eps = torch.finfo(x.dtype).eps if self.eps is None else self.eps
+        return x * torch.rsqrt(x.pow(2).mean(dim=-1, keepdim=True) + eps)
+
+
+RMSNorm = getattr(torch.nn, "RMSNorm", FallbackRMSNorm)
+
+
+def attention_heads(q, k, v):
+    """softmax(q k^T / sqrt(d)) v over [B, H, S, d]: F.scaled_dot_product_attention where torch has it (>= 2.0)."""
+    if hasattr(F, "scaled_dot_product_attention"):
+        return F.scaled_dot_product_attention(q, k, v)
+    scores = torch.matmul(q, k.transpose(-2, -1)) * (1.0 / math.sqrt(q.shape[-1]))
+    return torch.matmul(torch.softmax(scores, dim=-1), v)
 
 
 class AAAPositionalEmbedding(torch.nn.Module):
@@ -92,18 +120,19 @@ class TimestepEmbeddings(torch.nn.Module):
 
 
 class AAABlock(torch.nn.Module):
-    def __init__(self, dim=1024, num_heads=32):
+    def __init__(self, dim=1024, num_heads=32, ff_dim=None):
         super().__init__()
-        self.norm_attn = torch.nn.RMSNorm(dim, eps=None, elementwise_affine=False)
+        ff_dim = dim * 3 if ff_dim is None else ff_dim
+        self.norm_attn = RMSNorm(dim, eps=None, elementwise_affine=False)
         self.to_q = torch.nn.Linear(dim, dim)
         self.to_k = torch.nn.Linear(dim, dim)
         self.to_v = torch.nn.Linear(dim, dim)
         self.to_out = torch.nn.Linear(dim, dim)
-        self.norm_mlp = torch.nn.RMSNorm(dim, eps=None, elementwise_affine=False)
+        self.norm_mlp = RMSNorm(dim, eps=None, elementwise_affine=False)
         self.ff = torch.nn.Sequential(
-            torch.nn.Linear(dim, dim * 3),
+            torch.nn.Linear(dim, ff_dim),
             torch.nn.SiLU(),
-            torch.nn.Linear(dim * 3, dim),
+            torch.nn.Linear(ff_dim, dim),
         )
         self.to_gate = torch.nn.Linear(dim, dim * 2)
         self.num_heads = num_heads
@@ -114,7 +143,7 @@ class AAABlock(torch.nn.Module):
         b, s, _ = q.shape
         # "b s (n d)" with n heads: head h is the contiguous channel slice [h*d, (h+1)*d).
         q, k, v = [t.view(b, s, self.num_heads, -1).transpose(1, 2) for t in (q, k, v)]
-        emb = F.scaled_dot_product_attention(q, k, v)
+        emb = attention_heads(q, k, v)
         emb = emb.transpose(1, 2).reshape(b, s, -1)
         return self.to_out(emb)
 
@@ -130,14 +159,17 @@ class AAABlock(torch.nn.Module):
 
 
 class AAADiT(torch.nn.Module):
-    def __init__(self, dim=1024):
+    """The seed's AAADiT; the defaults are the reference's 0.1B sizes."""
+
+    def __init__(self, dim=1024, depth=10, heads=32, ff_dim=None, latent_channels=128, text_dim=1024, pos_height=16, pos_width=16,
+                 timestep_features=256):
         super().__init__()
-        self.pos_embedder = AAAPositionalEmbedding(dim=dim)
-        self.timestep_embedder = TimestepEmbeddings(256, dim)
-        self.image_embedder = torch.nn.Sequential(torch.nn.Linear(128, dim), torch.nn.LayerNorm(dim))
-        self.text_embedder = torch.nn.Sequential(torch.nn.Linear(1024, dim), torch.nn.LayerNorm(dim))
-        self.blocks = torch.nn.ModuleList([AAABlock(dim) for _ in range(10)])
-        self.proj_out = torch.nn.Linear(dim, 128)
+        self.pos_embedder = AAAPositionalEmbedding(height=pos_height, width=pos_width, dim=dim)
+        self.timestep_embedder = TimestepEmbeddings(timestep_features, dim)
+        self.image_embedder = torch.nn.Sequential(torch.nn.Linear(latent_channels, dim), torch.nn.LayerNorm(dim))
+        self.text_embedder = torch.nn.Sequential(torch.nn.Linear(text_dim, dim), torch.nn.LayerNorm(dim))
+        self.blocks = torch.nn.ModuleList([AAABlock(dim, heads, ff_dim) for _ in range(depth)])
+        self.proj_out = torch.nn.Linear(dim, latent_channels)
 
     def forward(self, latents, prompt_embeds, timestep):
         pos_emb = self.pos_embedder(latents, prompt_embeds)

@@ -1,6 +1,8 @@
-// `kiln bench cpu`: every row of bench/rows.ts run by kiln (compiled steps) and, in the same process,
-// by TensorFlow.js (wasm) and jax-js (wasm, jit), with each rate as a percent of this machine's
-// ceilings measured in the same run (an AVX-512 FMA loop for GFLOP/s, a triad for GB/s).
+// `kiln bench cpu`: every row of bench/rows.ts run by kiln (compiled steps) and, in the same run, by
+// TensorFlow.js (wasm) and jax-js (wasm, jit) in this process and PyTorch (eager; torch.compile where
+// torch ≥ 2) in a Python beside it with kiln's thread count, with each rate as a percent of this
+// machine's ceilings measured in the same run (an AVX-512 FMA loop for GFLOP/s, a triad for GB/s); and
+// the tiny DiT step with and without one busy process (bench/busy.ts).
 
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,11 +14,13 @@ import { compileC } from "../runtime/cpu/toolchain.ts";
 import { ditForward, ditConfig } from "../models/dit.ts";
 import { adamwUpdate } from "../models/optim.ts";
 import { backward } from "../compiler/index.ts";
-import { cpuRows, cpuQuickRows, rowRate, type BenchRow } from "./rows.ts";
+import { cpuRows, cpuQuickRows, ditTrainStepRow, rowRate, type BenchRow } from "./rows.ts";
 import { initDitWeights, makeDitBatch, ditParamSpecs, adamW, type AaaDitConfig } from "./tiny-dit.ts";
 import { seededNormal } from "./random-data.ts";
 import { median, timeRuns } from "./timing.ts";
-import { cpuPeers, isSkipped, type Measurement } from "./peers/index.ts";
+import { cpuPeers, isSkipped, type Measurement, type Peer } from "./peers/index.ts";
+import { torchPeers } from "./peers/torch.ts";
+import { quietVersusBusy, type QuietVersusBusy } from "./busy.ts";
 
 export interface BenchOptions {
   quick?: boolean;
@@ -35,15 +39,26 @@ export interface RowResult {
   gbps: number | null;
   /** kiln's rate as a percent of the machine's measured ceiling for the row's metric. */
   percent_of_ceiling: number | null;
-  peers: { tfjs_wasm_ms: number | null; jaxjs_ms: number | null };
+  peers: Record<`${PeerColumn}_ms`, number | null>;
   /** peer time / kiln time (above 1: kiln is faster). */
-  speedup: { tfjs_wasm: number | null; jaxjs: number | null };
+  speedup: Record<PeerColumn, number | null>;
   note?: string;
+  /** The busy-machine row: kiln's (and PyTorch's) times with and without one busy process. */
+  busy?: { kiln: QuietVersusBusy; torch: QuietVersusBusy | { skipped: string } };
 }
+
+/** The peers' columns, in table order. */
+export const PEER_COLUMNS = ["tfjs_wasm", "jaxjs", "torch", "torch_compile"] as const;
+export type PeerColumn = (typeof PEER_COLUMNS)[number];
+
+const noPeerTimes = (): RowResult["peers"] => ({ tfjs_wasm_ms: null, jaxjs_ms: null, torch_ms: null, torch_compile_ms: null });
+const noSpeedups = (): RowResult["speedup"] => ({ tfjs_wasm: null, jaxjs: null, torch: null, torch_compile: null });
 
 export interface BenchReport {
   /** Ceilings measured in the run: FMA peak, and memory bandwidth (triad with write-allocate, or a plain read, whichever is faster). */
   machine: { cpu: string; threads: number; peak_gflops: number; triad_gbps: number };
+  /** Each peer's library, version, threads and (PyTorch) the BLAS it loaded, or why it did not run. */
+  peers: string[];
   rows: RowResult[];
 }
 
@@ -219,37 +234,99 @@ export async function benchCpu(options: BenchOptions = {}): Promise<BenchReport>
   const timing = { warmup: options.warmup ?? (options.quick ? 1 : 2), iters: options.iters ?? (options.quick ? 3 : 7) };
   const machine = measureCeilings();
   log(`machine: ${machine.cpu}, ${machine.threads} threads; ceilings measured now: ${machine.peak_gflops} GFLOP/s (FMA), ${machine.triad_gbps} GB/s (the faster of a triad counted with write-allocate and a plain read)`);
-  const peers = options.noPeers ? [] : cpuPeers;
-  for (const peer of peers) {
-    await peer.init();
-    log(`peer: ${peer.describe()}`);
+  const torch = torchPeers();
+  const peers: { column: PeerColumn; peer: Peer }[] = options.noPeers
+    ? []
+    : [{ column: "tfjs_wasm", peer: cpuPeers[0]! }, { column: "jaxjs", peer: cpuPeers[1]! }, { column: "torch", peer: torch.eager }, { column: "torch_compile", peer: torch.compiled }];
+  try {
+    for (const { peer } of peers) {
+      await peer.init();
+      log(`peer: ${peer.describe()}`);
+    }
+    const rows = (options.quick ? cpuQuickRows() : cpuRows()).filter((r) => !options.only || r.name.includes(options.only));
+    const results: RowResult[] = [];
+    for (const row of rows) {
+      log(`row: ${row.name}`);
+      const rowTiming = row.timing ?? timing;
+      const { step, run } = kilnStep(row);
+      const kiln = median(await timeRuns(run, rowTiming));
+      step.dispose();
+      const result: RowResult = {
+        name: row.name,
+        kiln_ms: Number(kiln.toFixed(3)),
+        gflops: Number((row.flops / (kiln * 1e6)).toFixed(2)),
+        gbps: Number((row.bytes / (kiln * 1e6)).toFixed(2)),
+        percent_of_ceiling: Number(((100 * rowRate(row, kiln)) / (row.metric === "GFLOP/s" ? machine.peak_gflops : machine.triad_gbps)).toFixed(1)),
+        peers: noPeerTimes(),
+        speedup: noSpeedups(),
+      };
+      for (const { column, peer } of peers) {
+        if (row.peers && !row.peers.includes(peer.name)) continue;
+        const measured = await peer.measure(row, rowTiming);
+        if (isSkipped(measured)) log(`  ${peer.name}: skipped: ${measured.skipped}`);
+        const peerMs = ms(measured);
+        if (peerMs === null) continue;
+        result.peers[`${column}_ms`] = Number(peerMs.toFixed(3));
+        result.speedup[column] = Number((peerMs / kiln).toFixed(2));
+      }
+      if (row.peers) result.note = `peers: ${row.peers.join(", ")} only; ${rowTiming.warmup} warm-up, median of ${rowTiming.iters}`;
+      results.push(result);
+    }
+    if (!options.only || "compile".includes(options.only)) results.push(...compileRows(options.quick ?? false));
+    if (!options.only || "busy".includes(options.only)) {
+      log("row: busy machine");
+      results.push(await busyMachineRow({ quick: options.quick ?? false, torch: options.noPeers ? undefined : torch.eager, log }));
+    }
+    const blas = openBlasRow(timing);
+    if (blas) results.push(blas);
+    return { machine, peers: peers.map(({ peer }) => `${peer.name}: ${peer.describe()}`), rows: results };
+  } finally {
+    torch.eager.close();
   }
-  const rows = (options.quick ? cpuQuickRows() : cpuRows()).filter((r) => !options.only || r.name.includes(options.only));
-  const results: RowResult[] = [];
-  for (const row of rows) {
-    log(`row: ${row.name}`);
-    const { step, run } = kilnStep(row);
-    const kiln = median(await timeRuns(run, timing));
+}
+
+/**
+ * The tiny DiT training step (batch 8) with and without one busy process, alternating, for kiln and
+ * PyTorch eager in the same run. kiln_ms is kiln's busy time; the note gives both slowdowns.
+ */
+async function busyMachineRow(options: { quick: boolean; torch: Peer | undefined; log: (line: string) => void }): Promise<RowResult> {
+  const row = ditTrainStepRow(8);
+  const rounds = options.quick ? 2 : 4;
+  const block = { warmup: 1, iters: options.quick ? 3 : 5 };
+  const { step, run } = kilnStep(row);
+  let kiln: QuietVersusBusy;
+  try {
+    kiln = await quietVersusBusy(() => timeRuns(run, block), rounds);
+  } finally {
     step.dispose();
-    const peerTimes: (number | null)[] = [];
-    for (const peer of peers) peerTimes.push(ms(await peer.measure(row, timing)));
-    const rate = rowRate(row, kiln);
-    const ceiling = row.metric === "GFLOP/s" ? machine.peak_gflops : machine.triad_gbps;
-    const [tfjs = null, jaxjs = null] = peerTimes;
-    results.push({
-      name: row.name,
-      kiln_ms: Number(kiln.toFixed(3)),
-      gflops: Number((row.flops / (kiln * 1e6)).toFixed(2)),
-      gbps: Number((row.bytes / (kiln * 1e6)).toFixed(2)),
-      percent_of_ceiling: Number(((100 * rate) / ceiling).toFixed(1)),
-      peers: { tfjs_wasm_ms: tfjs === null ? null : Number(tfjs.toFixed(3)), jaxjs_ms: jaxjs === null ? null : Number(jaxjs.toFixed(3)) },
-      speedup: { tfjs_wasm: tfjs === null ? null : Number((tfjs / kiln).toFixed(2)), jaxjs: jaxjs === null ? null : Number((jaxjs / kiln).toFixed(2)) },
-    });
   }
-  if (!options.only || "compile".includes(options.only)) results.push(...compileRows(options.quick ?? false));
-  const blas = openBlasRow(timing);
-  if (blas) results.push(blas);
-  return { machine, rows: results };
+  options.log(`  kiln: quiet ${kiln.quietMs.toFixed(1)} ms, busy ${kiln.busyMs.toFixed(1)} ms: ${kiln.slowdown.toFixed(2)}×`);
+  let torch: QuietVersusBusy | { skipped: string } = { skipped: "peers not run (--no-peers)" };
+  const peer = options.torch;
+  if (peer) {
+    try {
+      torch = await quietVersusBusy(async () => {
+        const measured = await peer.measure(row, block);
+        if (isSkipped(measured)) throw new Error(measured.skipped);
+        return [...measured.samplesMs];
+      }, rounds);
+      options.log(`  torch: quiet ${torch.quietMs.toFixed(1)} ms, busy ${torch.busyMs.toFixed(1)} ms: ${torch.slowdown.toFixed(2)}×`);
+    } catch (error) {
+      torch = { skipped: (error as Error).message };
+    }
+  }
+  const torchNote = "skipped" in torch ? `torch: ${torch.skipped}` : `torch ${torch.quietMs.toFixed(1)} → ${torch.busyMs.toFixed(1)} ms: ${torch.slowdown.toFixed(2)}×`;
+  return {
+    name: `${row.name}, one busy process`,
+    kiln_ms: Number(kiln.busyMs.toFixed(3)),
+    gflops: Number((row.flops / (kiln.busyMs * 1e6)).toFixed(2)),
+    gbps: null,
+    percent_of_ceiling: null,
+    peers: { ...noPeerTimes(), torch_ms: "skipped" in torch ? null : Number(torch.busyMs.toFixed(3)) },
+    speedup: { ...noSpeedups(), torch: "skipped" in torch ? null : Number((torch.busyMs / kiln.busyMs).toFixed(2)) },
+    note: `quiet → busy: kiln ${kiln.quietMs.toFixed(1)} → ${kiln.busyMs.toFixed(1)} ms: ${kiln.slowdown.toFixed(2)}×; ${torchNote} (${rounds} alternating rounds of ${block.iters} runs)`,
+    busy: { kiln, torch },
+  };
 }
 
 /** Cold (empty cache) and warm (cached) compile time of the tiny DiT training step. */
@@ -265,7 +342,7 @@ function compileRows(quick: boolean): RowResult[] {
       const { step } = kilnStep(row);
       const elapsed = performance.now() - t0;
       step.dispose();
-      out.push({ name: `compile ${row.name} (${label} cache)`, kiln_ms: Number(elapsed.toFixed(1)), gflops: null, gbps: null, percent_of_ceiling: null, peers: { tfjs_wasm_ms: null, jaxjs_ms: null }, speedup: { tfjs_wasm: null, jaxjs: null }, note: `${step.kernelCount} kernels` });
+      out.push({ name: `compile ${row.name} (${label} cache)`, kiln_ms: Number(elapsed.toFixed(1)), gflops: null, gbps: null, percent_of_ceiling: null, peers: noPeerTimes(), speedup: noSpeedups(), note: `${step.kernelCount} kernels` });
     }
   } finally {
     if (saved === undefined) delete process.env.KILN_CACHE_DIR;
@@ -291,18 +368,21 @@ function openBlasRow(timing: { warmup: number; iters: number }): RowResult | und
     if (i >= timing.warmup) samples.push(performance.now() - t0);
   }
   const t = median(samples);
-  return { name: `OpenBLAS cblas_sgemm 1024x1024x1024 (${path.basename(file)})`, kiln_ms: null, gflops: Number(((2 * n ** 3) / (t * 1e6)).toFixed(2)), gbps: null, percent_of_ceiling: null, peers: { tfjs_wasm_ms: null, jaxjs_ms: null }, speedup: { tfjs_wasm: null, jaxjs: null }, note: `${t.toFixed(3)} ms: the machine's practical GEMM ceiling` };
+  return { name: `OpenBLAS cblas_sgemm 1024x1024x1024 (${path.basename(file)})`, kiln_ms: null, gflops: Number(((2 * n ** 3) / (t * 1e6)).toFixed(2)), gbps: null, percent_of_ceiling: null, peers: noPeerTimes(), speedup: noSpeedups(), note: `${t.toFixed(3)} ms: the machine's practical GEMM ceiling` };
 }
 
 export function formatTable(report: BenchReport): string {
+  const headers: Record<PeerColumn, string> = { tfjs_wasm: "tfjs ms", jaxjs: "jax-js ms", torch: "torch ms", torch_compile: "t.compile" };
   const lines = [
     `${report.machine.cpu}, ${report.machine.threads} threads; ceilings: ${report.machine.peak_gflops} GFLOP/s, ${report.machine.triad_gbps} GB/s`,
-    `${"row".padEnd(44)} ${"kiln ms".padStart(10)} ${"rate".padStart(14)} ${"%ceil".padStart(6)} ${"tfjs ms".padStart(10)} ${"×".padStart(6)} ${"jax-js ms".padStart(10)} ${"×".padStart(6)}`,
+    ...report.peers,
+    `${"row".padEnd(44)} ${"kiln ms".padStart(10)} ${"rate".padStart(14)} ${"%ceil".padStart(6)}${PEER_COLUMNS.map((c) => ` ${headers[c].padStart(10)} ${"×".padStart(6)}`).join("")}`,
   ];
   for (const r of report.rows) {
-    const rate = r.gflops !== null && r.name.startsWith("OpenBLAS") ? `${r.gflops} GFLOP/s` : r.gbps !== null && /elementwise|layer_norm|softmax/.test(r.name) ? `${r.gbps} GB/s` : r.gflops !== null ? `${r.gflops} GFLOP/s` : r.note ?? "";
+    const rate = r.gflops !== null && r.name.startsWith("OpenBLAS") ? `${r.gflops} GFLOP/s` : r.gbps !== null && /elementwise|layer_norm|softmax/.test(r.name) ? `${r.gbps} GB/s` : r.gflops !== null ? `${r.gflops} GFLOP/s` : "";
     const num = (x: number | null, width: number) => (x === null ? "-" : String(x)).padStart(width);
-    lines.push(`${r.name.padEnd(44).slice(0, 44)} ${num(r.kiln_ms, 10)} ${rate.padStart(14)} ${num(r.percent_of_ceiling, 6)} ${num(r.peers.tfjs_wasm_ms, 10)} ${num(r.speedup.tfjs_wasm, 6)} ${num(r.peers.jaxjs_ms, 10)} ${num(r.speedup.jaxjs, 6)}${r.note && !rate.includes(r.note) ? "  " + r.note : ""}`);
+    const peers = PEER_COLUMNS.map((c) => ` ${num(r.peers[`${c}_ms`], 10)} ${num(r.speedup[c], 6)}`).join("");
+    lines.push(`${r.name.padEnd(44).slice(0, 44)} ${num(r.kiln_ms, 10)} ${rate.padStart(14)} ${num(r.percent_of_ceiling, 6)}${peers}${r.note ? "  " + r.note : ""}`);
   }
   return lines.join("\n");
 }

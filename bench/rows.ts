@@ -1,7 +1,8 @@
 // The rows of `kiln bench cpu`: what each row computes, as plain data with its FLOP and byte counts,
 // shared by kiln's side of the benchmark and by the TensorFlow.js and jax-js peers (bench/peers/).
 
-import { type AaaDitConfig, ditForwardFlops, ditParamCount, ditTrainStepFlops, imageTokens, startDitConfig, tinyDitConfig } from "./tiny-dit.ts";
+import { type AaaDitConfig, ditForwardFlops, ditParamCount, ditTrainStepFlops, imageTokens, referenceAaaDitConfig, startDitConfig, tinyDitConfig } from "./tiny-dit.ts";
+import type { TimingOptions } from "./timing.ts";
 
 const f32 = 4;
 
@@ -34,6 +35,10 @@ export type BenchRow = RowShape & {
   /** Bytes that one run must move at least (each input read once, each output written once). */
   bytes: number;
   metric: RowMetric;
+  /** Only the peers of these names (Peer.name) run the row; the others would take minutes at its size. All when absent. */
+  peers?: readonly string[];
+  /** This row's warm-up and timed runs instead of the run's (a step of seconds needs fewer). */
+  timing?: TimingOptions;
 };
 
 export function gemmRow(m: number, k: number, n: number, transposeB: boolean): BenchRow {
@@ -115,7 +120,17 @@ export function cpuRows(): BenchRow[] {
     ditForwardRow(2),
     // The DiT that `npm start` trains (models/config.ts "tiny"): 8×8 tokens of 192 pixel values, 32 text tokens × 128.
     ditTrainStepRow(16, startDitConfig, " (npm start's DiT)"),
+    ...referenceDitRows(),
   ];
+}
+
+/**
+ * The reference recipe's step (issue 15): the AAADiT 0.1B (spec Appendix A) at 256 image + 128 text
+ * tokens, f32, AdamW, at batch 1 (the reference's) and 2; PyTorch is its only peer (tfjs and jax-js
+ * would take minutes per step), with 1 warm-up and 3 timed runs.
+ */
+export function referenceDitRows(): BenchRow[] {
+  return [1, 2].map((batch) => ({ ...ditTrainStepRow(batch, referenceAaaDitConfig, " (AAADiT 0.1B)"), peers: ["torch", "torch.compile"], timing: { warmup: 1, iters: 3 } }));
 }
 
 /** A smoke-test list for CI: one of each kind, small enough to finish in seconds per peer. */

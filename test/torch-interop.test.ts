@@ -192,8 +192,19 @@ describe.skipIf(skipReason !== undefined)("PyTorch interop (the seed's AAADiT)",
     const answer = runTorch({ op: "train_grads", model: torchModel, weights: checkpoint, inputs: inputFile, out });
     expect(Math.abs(result.loss[0]! - (answer.loss as number)) / (answer.loss as number)).toBeLessThan(1e-5);
     const fromTorch = loadStateDict(out, parts.ditSpec.map((s) => ({ name: s.name, shape: s.shape })));
-    const errors = parts.ditSpec.map((s) => [s.name, relativeError(result.grads[s.name]!, fromTorch.get(s.name)!)] as const);
-    expect(errors).toHaveLength(2 + 6 + 14 * config.dit.depth + 2);
+    const largest = (x: Float32Array): number => x.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    // A key bias shifts every score of a query by the same amount, which softmax ignores: its exact
+    // gradient is zero, so both sides hold rounding noise; it must be negligible next to the query bias's.
+    const keyBias = (name: string): boolean => /\.to_k\.bias$/.test(name);
+    for (const s of parts.ditSpec.filter((spec) => keyBias(spec.name))) {
+      const scale = largest(result.grads[s.name.replace("to_k", "to_q")]!);
+      expect(largest(result.grads[s.name]!)).toBeLessThan(1e-5 * scale);
+      expect(largest(fromTorch.get(s.name)!)).toBeLessThan(1e-5 * scale);
+    }
+    const errors = parts.ditSpec.filter((s) => !keyBias(s.name)).map((s) => [s.name, relativeError(result.grads[s.name]!, fromTorch.get(s.name)!)] as const);
+    expect(errors).toHaveLength(2 + 12 + 13 * config.dit.depth + 2);
+    // Worst seen: 3e-5 on the first timestep Linear's weight (f32 sin and cos of angles up to 850 differ
+    // by an ulp between libraries); the rest 1e-6.
     const worst = errors.reduce((a, b) => (b[1] > a[1] ? b : a));
     expect(worst[1], `worst: ${worst[0]}`).toBeLessThan(1e-4);
   }, 60_000);

@@ -87,48 +87,64 @@ function startServer(python: string, threads: number): TorchServer {
 export const kilnThreads = (): number => Number(process.env.OMP_NUM_THREADS) || availableParallelism();
 
 export interface TorchPeer extends Peer {
-  /** Ends the Python process (the peer can be initialised again). */
+  /** Ends the Python process (the peers can be initialised again). */
   close(): void;
 }
 
-/** PyTorch as a peer; `variant` "compile" wraps each row in torch.compile (skipped, with the reason, before torch 2). */
-export function torchPeer(variant: "eager" | "compile" = "eager"): TorchPeer {
+/**
+ * PyTorch as two peers sharing one Python process: eager, and torch.compile (each row's function
+ * wrapped; reported as skipped, with the reason, before torch 2). Same thread count as kiln.
+ */
+export function torchPeers(): { eager: TorchPeer; compiled: TorchPeer } {
   let server: TorchServer | undefined;
-  let description = "PyTorch: not initialised";
-  let missing: string | undefined;
+  let info: TorchAnswer | undefined;
+  let unavailable: string | undefined;
+  let python = "";
   const threads = kilnThreads();
-  return {
-    name: variant === "eager" ? "torch" : "torch.compile",
-    describe: () => description,
-    async init() {
-      if (server) return;
-      const torch = findTorchPython();
-      if ("missing" in torch) {
-        missing = torch.missing;
-        description = `PyTorch ${variant}: ${missing}`;
-        return;
-      }
-      server = startServer(torch.python, threads);
-      const info = await server.ask({ op: "describe" });
-      if (typeof info.error === "string") {
-        missing = `torch_cpu.py failed to start: ${info.error}`;
-        description = `PyTorch ${variant}: ${missing}`;
-        return;
-      }
-      description = `PyTorch ${info.torch} ${variant} (${torch.python}, Python ${info.python}), ${info.threads} threads, BLAS: ${info.blas_summary}`;
-    },
-    async measure(row: BenchRow, options: TimingOptions): Promise<Measurement> {
-      if (missing !== undefined) return { skipped: missing };
-      if (!server) throw new Error("torchPeer: call init() before measure()");
-      const answer = await server.ask({ op: "measure", row, warmup: options.warmup, iters: options.iters, variant, threads });
-      if (typeof answer.skipped === "string") return { skipped: answer.skipped };
-      if (typeof answer.error === "string") return { skipped: `error: ${answer.error}` };
-      const samplesMs = answer.samples_ms as number[];
-      return { ms: median(samplesMs), samplesMs };
-    },
-    close() {
-      server?.close();
-      server = undefined;
-    },
+  const start = async (): Promise<void> => {
+    if (server || unavailable !== undefined) return;
+    const torch = findTorchPython();
+    if ("missing" in torch) {
+      unavailable = torch.missing;
+      return;
+    }
+    python = torch.python;
+    server = startServer(torch.python, threads);
+    const answer = await server.ask({ op: "describe" });
+    if (typeof answer.error === "string") unavailable = `torch_cpu.py failed to start: ${answer.error}`;
+    else info = answer;
   };
+  const close = (): void => {
+    server?.close();
+    server = undefined;
+    info = undefined;
+    unavailable = undefined;
+  };
+  const peer = (variant: "eager" | "compile"): TorchPeer => {
+    const label = variant === "eager" ? "PyTorch eager" : "PyTorch torch.compile";
+    const whyNot = (): string | undefined =>
+      unavailable ?? (variant === "compile" && info?.compile === false ? `torch.compile needs torch >= 2; this is torch ${info.torch}` : undefined);
+    return {
+      name: variant === "eager" ? "torch" : "torch.compile",
+      describe: () => {
+        const why = whyNot();
+        if (why !== undefined) return `${label}: not run: ${why}`;
+        if (!info) return `${label}: not initialised`;
+        return `${label}: torch ${info.torch} (${python}, Python ${info.python}), ${info.threads} threads, BLAS: ${info.blas_summary}`;
+      },
+      init: start,
+      async measure(row: BenchRow, options: TimingOptions): Promise<Measurement> {
+        const why = whyNot();
+        if (why !== undefined) return { skipped: why };
+        if (!server) throw new Error(`${label}: call init() before measure()`);
+        const answer = await server.ask({ op: "measure", row, warmup: options.warmup, iters: options.iters, variant, threads });
+        if (typeof answer.skipped === "string") return { skipped: answer.skipped };
+        if (typeof answer.error === "string") return { skipped: `error: ${answer.error}` };
+        const samplesMs = answer.samples_ms as number[];
+        return { ms: median(samplesMs), samplesMs };
+      },
+      close,
+    };
+  };
+  return { eager: peer("eager"), compiled: peer("compile") };
 }

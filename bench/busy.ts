@@ -1,0 +1,47 @@
+// Speed on a busy machine: a step timed with and without one other CPU-bound process (`yes` into
+// /dev/null, as a user's other work would be), in the same run. Quiet and busy blocks alternate so
+// that changes in the rest of the machine's load fall on both alike; the ratio of the medians is the
+// slowdown (on 2 cores, one busy process takes half the machine: the fair slowdown is about 1.5–2×).
+
+import { spawn } from "node:child_process";
+import { median } from "./timing.ts";
+
+export interface QuietVersusBusy {
+  quietMs: number;
+  busyMs: number;
+  /** busy / quiet. */
+  slowdown: number;
+  quietSamplesMs: number[];
+  busySamplesMs: number[];
+}
+
+/** Starts one CPU-bound process and returns what stops it (by its own pid). */
+export async function startBusyProcess(): Promise<() => void> {
+  const child = spawn("yes", [], { stdio: "ignore" });
+  await new Promise<void>((resolve, reject) => {
+    child.once("spawn", () => resolve());
+    child.once("error", (error) => reject(new Error(`bench: could not start the busy process 'yes' (${error.message})`)));
+  });
+  await new Promise((resolve) => setTimeout(resolve, 200)); // let the scheduler see it running
+  return () => {
+    child.kill("SIGKILL");
+  };
+}
+
+/** `rounds` × (a quiet block, then a busy block) of `measureBlock`'s timed runs; medians over all blocks. */
+export async function quietVersusBusy(measureBlock: () => Promise<number[]>, rounds: number): Promise<QuietVersusBusy> {
+  const quietSamplesMs: number[] = [];
+  const busySamplesMs: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    quietSamplesMs.push(...(await measureBlock()));
+    const stop = await startBusyProcess();
+    try {
+      busySamplesMs.push(...(await measureBlock()));
+    } finally {
+      stop();
+    }
+  }
+  const quietMs = median(quietSamplesMs);
+  const busyMs = median(busySamplesMs);
+  return { quietMs, busyMs, slowdown: busyMs / quietMs, quietSamplesMs, busySamplesMs };
+}

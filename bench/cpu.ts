@@ -138,8 +138,8 @@ function measureCeilings(): BenchReport["machine"] {
 
 const fill = (n: number, seed: number): Float32Array => seededNormal(n, seed);
 
-/** kiln's side of a row: a compiled step with its inputs set, and a function that runs it once. */
-function kilnStep(row: BenchRow): { step: CompiledStep; run: () => void } {
+/** kiln's side of a row: a compiled step with its inputs set, and a function that runs it once (exported for experiments). */
+export function kilnStep(row: BenchRow): { step: CompiledStep; run: () => void } {
   switch (row.kind) {
     case "gemm": {
       const { m, k, n, transposeB } = row;

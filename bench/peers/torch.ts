@@ -10,6 +10,7 @@ import type { BenchRow } from "../rows.ts";
 import type { TimingOptions } from "../timing.ts";
 import { median } from "../timing.ts";
 import type { Measurement, Peer } from "./types.ts";
+import { environmentAsGiven } from "../../runtime/cpu/openmp.ts";
 
 export const TORCH_SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), "torch_cpu.py");
 
@@ -57,7 +58,8 @@ interface TorchServer {
 }
 
 function startServer(python: string, threads: number): TorchServer {
-  const child: ChildProcessWithoutNullStreams = spawn(python, [TORCH_SCRIPT, "serve"], { env: { ...process.env, OMP_NUM_THREADS: String(threads) } });
+  // PyTorch runs with the user's environment (not kiln's OpenMP default), as its users run it.
+  const child: ChildProcessWithoutNullStreams = spawn(python, [TORCH_SCRIPT, "serve"], { env: { ...environmentAsGiven(), OMP_NUM_THREADS: String(threads) } });
   let stderr = "";
   child.stderr.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
   const lines = createInterface({ input: child.stdout });

@@ -13,6 +13,7 @@ import { cpuTemplatePrelude } from "../../kernels/cpu/index.ts";
 import type { Device, DeviceFacts, DeviceProgram, DonationCopy, StepPlan } from "../device.ts";
 import type { TypedArray } from "../trace.ts";
 import { allocate, type NativeBlock } from "./native.ts";
+import { applyOpenMpDefaults } from "./openmp.ts";
 import { cCompiler, compileC, compilerVersion, cpuModel, evict, type CompiledLibrary } from "./toolchain.ts";
 
 /**
@@ -21,6 +22,7 @@ import { cCompiler, compileC, compilerVersion, cpuModel, evict, type CompiledLib
  */
 const loadedLibraries: ReturnType<typeof koffi.load>[] = [];
 export function loadLibrary(file: string): ReturnType<typeof koffi.load> {
+  applyOpenMpDefaults(); // before libgomp is loaded with the first kernel library
   const lib = koffi.load(file);
   loadedLibraries.push(lib);
   return lib;

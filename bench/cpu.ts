@@ -247,7 +247,7 @@ export async function benchCpu(options: BenchOptions = {}): Promise<BenchReport>
     const results: RowResult[] = [];
     for (const row of rows) {
       log(`row: ${row.name}`);
-      const rowTiming = row.timing ?? timing;
+      const rowTiming = options.iters !== undefined || options.warmup !== undefined ? timing : row.timing ?? timing;
       const { step, run } = kilnStep(row);
       const kiln = median(await timeRuns(run, rowTiming));
       step.dispose();

@@ -21,7 +21,10 @@ import { loadWeights } from "../models/weights.ts";
 import { Sampler, toRgbBytes } from "../models/pipeline.ts";
 import { setTimesteps } from "../models/scheduler.ts";
 import { seededNormal } from "../bench/random-data.ts";
-import { findTorchPython, runTorch } from "../bench/peers/torch.ts";
+import { findTorchPython, runTorch, torchPeers } from "../bench/peers/torch.ts";
+import { isSkipped } from "../bench/peers/types.ts";
+import { attentionRow, ditForwardRow, ditTrainStepRow, elementwiseRow, gemmRow, layerNormRow, softmaxRow } from "../bench/rows.ts";
+import { tinyDitConfig } from "../bench/tiny-dit.ts";
 import { writeShapesDataset } from "./helpers/tiny-data.ts";
 
 const torch = findTorchPython();
@@ -210,3 +213,29 @@ describe.skipIf(skipReason !== undefined)("PyTorch interop (the seed's AAADiT)",
   }, 60_000);
 });
 
+
+describe.skipIf(skipReason !== undefined)("the PyTorch benchmark peer", () => {
+  const small = { ...tinyDitConfig, dim: 32, depth: 1, heads: 2, ffDim: 48, latentChannels: 8, latentHeight: 4, latentWidth: 3, textTokens: 5, textFeatures: 24 };
+  const rows = [gemmRow(16, 24, 8, false), gemmRow(16, 24, 8, true), elementwiseRow(1000), layerNormRow(8, 32), softmaxRow(8, 32), attentionRow(2, 2, 8, 12), ditForwardRow(1, small), ditTrainStepRow(2, small)];
+
+  test("measures every row kind with kiln's thread count, and names its torch and BLAS", async () => {
+    const { eager, compiled } = torchPeers();
+    try {
+      await eager.init();
+      await compiled.init();
+      expect(eager.describe()).toMatch(/^PyTorch eager: torch \d+\.\d+.*\d+ threads, BLAS: \S/);
+      for (const row of rows) {
+        const measured = await eager.measure(row, { warmup: 1, iters: 3 });
+        if (isSkipped(measured)) throw new Error(`torch skipped ${row.name}: ${measured.skipped}`);
+        expect(measured.samplesMs).toHaveLength(3);
+        expect(measured.ms).toBeGreaterThan(0);
+      }
+      // torch.compile is measured where torch has it, and otherwise reported as skipped with the reason.
+      const viaCompile = await compiled.measure(rows[0]!, { warmup: 1, iters: 2 });
+      if (isSkipped(viaCompile)) expect(viaCompile.skipped).toMatch(/torch\.compile needs torch >= 2/);
+      else expect(viaCompile.samplesMs).toHaveLength(2);
+    } finally {
+      eager.close();
+    }
+  }, 120_000);
+});

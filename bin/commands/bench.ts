@@ -1,13 +1,13 @@
-// `kiln bench cpu`: kernel and end-to-end benchmarks with TensorFlow.js and jax-js measured in the
-// same run (bench/cpu.ts). The GPU benchmarks run on a GPU machine with bench/gpu/run.sh.
+// `kiln bench cpu`: kernel and end-to-end benchmarks with TensorFlow.js, jax-js and PyTorch measured
+// in the same run (bench/cpu.ts). The GPU benchmarks run on a GPU machine with bench/gpu/run.sh.
 
 import { benchCpu, formatTable } from "../../bench/cpu.ts";
 import { benchRanks, formatRanks } from "../../bench/ranks.ts";
 import { parseArgs, type Command } from "../command.ts";
 
 const command: Command = {
-  summary: "benchmark kiln against TensorFlow.js and jax-js on this CPU (bench cpu [--quick] [--json])",
-  usage: "kiln bench cpu [--quick] [--json] [--no-peers] [--only TEXT] [--iters N] | kiln bench ranks [--steps N] [--data DIR] [--json]",
+  summary: "benchmark kiln against TensorFlow.js, jax-js and PyTorch on this CPU (bench cpu [--quick] [--json])",
+  usage: "kiln bench cpu [--quick] [--json] [--no-peers] [--only TEXT] [--warmup N] [--iters N] | kiln bench ranks [--steps N] [--data DIR] [--json]",
   async run(argv) {
     const { flags, positional } = parseArgs(argv, ["quick", "json", "no-peers"]);
     const target = positional[0] ?? "cpu";
@@ -22,11 +22,24 @@ const command: Command = {
       quick: flags.has("quick"),
       noPeers: flags.has("no-peers"),
       ...(flags.has("only") ? { only: flags.get("only")! } : {}),
-      ...(flags.has("iters") ? { iters: Number(flags.get("iters")) } : {}),
+      ...(flags.has("iters") ? { iters: positiveInteger("--iters", flags.get("iters")!) } : {}),
+      ...(flags.has("warmup") ? { warmup: nonNegativeInteger("--warmup", flags.get("warmup")!) } : {}),
     });
     if (flags.has("json")) console.log(JSON.stringify(report));
     else console.log(formatTable(report));
   },
 };
+
+function nonNegativeInteger(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`kiln bench: ${flag} expects a whole number ≥ 0, got '${value}'`);
+  return n;
+}
+
+function positiveInteger(flag: string, value: string): number {
+  const n = nonNegativeInteger(flag, value);
+  if (n === 0) throw new Error(`kiln bench: ${flag} expects a whole number ≥ 1, got '${value}'`);
+  return n;
+}
 
 export default command;

@@ -15,16 +15,23 @@ export interface QuietVersusBusy {
   busySamplesMs: number[];
 }
 
+/** Longest a busy process may live: it outlives no benchmark, even one whose process is killed. */
+const BUSY_LIMIT_S = 900;
+
 /** Starts one CPU-bound process and returns what stops it (by its own pid). */
 export async function startBusyProcess(): Promise<() => void> {
-  const child = spawn("yes", [], { stdio: "ignore" });
+  // `timeout` ends `yes` after BUSY_LIMIT_S even if this process dies first, and forwards SIGTERM to it.
+  const child = spawn("timeout", [String(BUSY_LIMIT_S), "yes"], { stdio: "ignore" });
+  const onExit = () => child.kill("SIGTERM");
+  process.once("exit", onExit);
   await new Promise<void>((resolve, reject) => {
     child.once("spawn", () => resolve());
-    child.once("error", (error) => reject(new Error(`bench: could not start the busy process 'yes' (${error.message})`)));
+    child.once("error", (error) => reject(new Error(`bench: could not start the busy process 'timeout ${BUSY_LIMIT_S} yes' (${error.message})`)));
   });
   await new Promise((resolve) => setTimeout(resolve, 200)); // let the scheduler see it running
   return () => {
-    child.kill("SIGKILL");
+    process.off("exit", onExit);
+    child.kill("SIGTERM");
   };
 }
 

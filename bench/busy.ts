@@ -18,8 +18,8 @@ export interface QuietVersusBusy {
 /** Longest a busy process may live: it outlives no benchmark, even one whose process is killed. */
 const BUSY_LIMIT_S = 900;
 
-/** Starts one CPU-bound process and returns what stops it (by its own pid). */
-export async function startBusyProcess(): Promise<() => void> {
+/** Starts one CPU-bound process and returns what stops it (by its own pid) and waits until it has ended. */
+export async function startBusyProcess(): Promise<() => Promise<void>> {
   // `timeout` ends `yes` after BUSY_LIMIT_S even if this process dies first, and forwards SIGTERM to it.
   const child = spawn("timeout", [String(BUSY_LIMIT_S), "yes"], { stdio: "ignore" });
   const onExit = () => child.kill("SIGTERM");
@@ -29,9 +29,11 @@ export async function startBusyProcess(): Promise<() => void> {
     child.once("error", (error) => reject(new Error(`bench: could not start the busy process 'timeout ${BUSY_LIMIT_S} yes' (${error.message})`)));
   });
   await new Promise((resolve) => setTimeout(resolve, 200)); // let the scheduler see it running
-  return () => {
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  return async () => {
     process.off("exit", onExit);
-    child.kill("SIGTERM");
+    child.kill("SIGTERM"); // timeout forwards it to `yes`, waits for it, then exits
+    await exited;
   };
 }
 
@@ -45,7 +47,7 @@ export async function quietVersusBusy(measureBlock: () => Promise<number[]>, rou
     try {
       busySamplesMs.push(...(await measureBlock()));
     } finally {
-      stop();
+      await stop();
     }
   }
   const quietMs = median(quietSamplesMs);

@@ -43,7 +43,7 @@ export type TorchAnswer = Record<string, unknown>;
 export function runTorch(request: { op: string } & Record<string, unknown>, options: { timeoutMs?: number; threads?: number } = {}): TorchAnswer {
   const torch = findTorchPython();
   if ("missing" in torch) throw new Error(torch.missing);
-  const env = options.threads === undefined ? process.env : { ...process.env, OMP_NUM_THREADS: String(options.threads) };
+  const env = options.threads === undefined ? environmentAsGiven() : { ...environmentAsGiven(), OMP_NUM_THREADS: String(options.threads) };
   const result = spawnSync(torch.python, [TORCH_SCRIPT, "run", JSON.stringify(request)], { encoding: "utf8", timeout: options.timeoutMs ?? 300_000, env, maxBuffer: 64 << 20 });
   if (result.status !== 0) throw new Error(`torch_cpu.py ${request.op}: ${result.error?.message ?? `exit ${result.status}`}\n${result.stderr.trim().split("\n").slice(-15).join("\n")}`);
   const answer = JSON.parse(result.stdout.trim().split("\n").pop()!) as TorchAnswer;

@@ -4,6 +4,7 @@
 // Tokenising is node:util's parseArgs; the checks and the messages are ours.
 
 import { parseArgs } from "node:util";
+import { nearestName } from "../runtime/nearest.ts";
 
 export type FlagSpec =
   | { kind: "switch"; help?: string }
@@ -34,32 +35,11 @@ export function usageError(message: string): Error {
   return Object.assign(new Error(message), { exitCode: 2 });
 }
 
-/** Levenshtein distance, for "did you mean". */
-function distance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) row.push(Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1)));
-    previous = row;
-  }
-  return previous[b.length]!;
-}
-
-/** The valid flag nearest to `name`, if any is close enough to be a likely typo. */
-export function nearestFlag(name: string, valid: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Number.POSITIVE_INFINITY;
-  for (const candidate of valid) {
-    const d = candidate.startsWith(name) || name.startsWith(candidate) ? Math.min(1, distance(name, candidate)) : distance(name, candidate);
-    if (d < bestDistance) [best, bestDistance] = [candidate, d];
-  }
-  return bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
-}
-
 // Decimal numbers only: no hex, no "Infinity", no "" (which Number() reads as 0).
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
 
 function rangeText(spec: { min?: number; above?: number; max?: number }): string {
+  if (spec.above === undefined && spec.min !== undefined && spec.max !== undefined) return `from ${spec.min} to ${spec.max}`;
   const low = spec.above !== undefined ? `> ${spec.above}` : spec.min !== undefined ? `≥ ${spec.min}` : "";
   const high = spec.max !== undefined ? `≤ ${spec.max}` : "";
   return [low, high].filter(Boolean).join(" and ");
@@ -111,7 +91,7 @@ export function parseFlags<S extends FlagSpecs>(command: string, argv: readonly 
     }
     const spec = specs[token.name];
     if (!spec || !token.rawName.startsWith("--")) {
-      const near = nearestFlag(token.name, names);
+      const near = nearestName(token.name, names);
       throw usageError(`unknown flag ${token.rawName}${near ? ` (did you mean --${near}?)` : ""}; kiln ${command} takes ${valid || "no flags"}`);
     }
     if (values.has(token.name)) throw usageError(`--${token.name} is given twice; give it once`);

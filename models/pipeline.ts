@@ -156,6 +156,13 @@ export class Sampler {
     const cfg = first.cfg ?? 1;
     const strength = first.image ? first.strength ?? 1 : 1;
     if (!(strength > 0 && strength <= 1)) throw new Error(`sample: denoising strength must be in (0, 1], got ${strength}`);
+    // A NaN guidance scale or step count gives an all-black image, not an error, further down.
+    if (!Number.isFinite(cfg)) throw new Error(`sample: the guidance scale (cfg) must be a finite number, got ${cfg}`);
+    if (!Number.isSafeInteger(steps) || steps < 1) throw new Error(`sample: steps must be a positive integer, got ${steps}`);
+    for (const r of requests) {
+      const seed = r.seed ?? 0;
+      if (!Number.isSafeInteger(seed) || seed < 0 || seed > 2 ** 32 - 1) throw new Error(`sample: the seed must be an integer from 0 to ${2 ** 32 - 1}, got ${seed}`);
+    }
     const schedule = setTimesteps({ steps, denoisingStrength: strength, dynamicShiftLen: h * w });
     const guided = cfg !== 1;
     const embeds = this.embed(guided ? [...requests.map((r) => r.prompt), ...requests.map((r) => r.negative ?? "")] : requests.map((r) => r.prompt));

@@ -57,6 +57,13 @@ function requirePositive(name: string, value: number | undefined): void {
   if (value !== undefined && !(Number.isFinite(value) && value > 0)) throw new Error(`train: ${name} must be a finite number > 0, got ${value}`);
 }
 
+/** Why a step's result must not be kept (a non-finite loss or gradient norm: the update it applied is garbage), or undefined. */
+export function unhealthyStep(loss: number, gradNorm: number): string | undefined {
+  if (!Number.isFinite(loss)) return `the loss is ${loss}`;
+  if (!Number.isFinite(gradNorm)) return `the gradient norm is ${gradNorm}`;
+  return undefined;
+}
+
 /** Checks `options` and (unless `checkFolder` is false: a data-parallel rank other than 0) the run folder, and settles the settings; changes nothing on disk. */
 export function planTraining(options: PlanOptions, { checkFolder = true }: { checkFolder?: boolean } = {}): TrainPlan {
   requireInteger("batch", options.batch, 1, MAX_BATCH);

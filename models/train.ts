@@ -23,7 +23,7 @@ import { plotLoss } from "./plot.ts";
 import { singleProcess, type World } from "../runtime/collective/world.ts";
 import { broadcastState, checkSameSettings, dataFingerprint, gradientReducer, shardLanes, shardOf } from "./distributed.ts";
 import { claimRunFolder } from "./run-folder.ts";
-import { planTraining, type TrainPlan } from "./train-plan.ts";
+import { planTraining, unhealthyStep, type TrainPlan } from "./train-plan.ts";
 import { readTrainLog, truncateTrainLog } from "./train-log.ts";
 
 export interface TrainOptions extends DataLocation {
@@ -360,10 +360,11 @@ async function trainHolding(options: TrainOptions, plan: TrainPlan, world: World
     }
     const loss = out.loss[0]!;
     const gradNorm = out.gradNorm[0]!;
+    const unhealthy = unhealthyStep(loss, gradNorm);
     // The step already applied its update, so the weights it leaves are not saved.
-    if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
+    if (unhealthy) {
       stoppedBy = "nan";
-      log(`\nstep ${current}: the ${Number.isFinite(loss) ? `gradient norm is ${gradNorm}` : `loss is ${loss}`}; stopping. The last good checkpoint is ${lastCheckpoint || "(none saved yet)"}.`);
+      log(`\nstep ${current}: ${unhealthy}; stopping. The last good checkpoint is ${lastCheckpoint || "(none saved yet)"}.`);
       current--;
       break;
     }

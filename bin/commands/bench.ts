@@ -3,28 +3,31 @@
 
 import { benchCpu, formatTable } from "../../bench/cpu.ts";
 import { benchRanks, formatRanks } from "../../bench/ranks.ts";
-import { parseArgs, type Command } from "../command.ts";
+import type { Command } from "../command.ts";
+import { parseFlags, type FlagSpecs } from "../flags.ts";
+
+const FLAGS = { quick: { kind: "switch" }, json: { kind: "switch" }, "no-peers": { kind: "switch" }, only: { kind: "text" }, iters: { kind: "int", min: 1 }, steps: { kind: "int", min: 1 }, data: { kind: "text" } } as const satisfies FlagSpecs;
 
 const command: Command = {
   summary: "benchmark kiln against TensorFlow.js and jax-js on this CPU (bench cpu [--quick] [--json])",
   usage: "kiln bench cpu [--quick] [--json] [--no-peers] [--only TEXT] [--iters N] | kiln bench ranks [--steps N] [--data DIR] [--json]",
   async run(argv) {
-    const { flags, positional } = parseArgs(argv, ["quick", "json", "no-peers"]);
+    const { flags, positional } = parseFlags("bench", argv, FLAGS, { max: 1, name: "target" });
     const target = positional[0] ?? "cpu";
     if (target === "ranks") {
       // Data-parallel training (MPI): 1 rank × 1 thread, 2 ranks × 1 thread, 1 rank × 2 threads (bench/ranks.ts).
-      const rows = await benchRanks({ ...(flags.has("steps") ? { steps: Number(flags.get("steps")) } : {}), ...(flags.has("data") ? { data: flags.get("data")! } : {}) });
-      console.log(flags.has("json") ? JSON.stringify(rows) : formatRanks(rows));
+      const rows = await benchRanks({ ...(flags.steps !== undefined ? { steps: flags.steps } : {}), ...(flags.data !== undefined ? { data: flags.data } : {}) });
+      console.log(flags.json ? JSON.stringify(rows) : formatRanks(rows));
       return;
     }
     if (target !== "cpu") throw new Error(`kiln bench ${target}: only 'cpu' and 'ranks' run here; the GPU benchmarks are bench/gpu/run.sh on a GPU machine`);
     const report = await benchCpu({
-      quick: flags.has("quick"),
-      noPeers: flags.has("no-peers"),
-      ...(flags.has("only") ? { only: flags.get("only")! } : {}),
-      ...(flags.has("iters") ? { iters: Number(flags.get("iters")) } : {}),
+      quick: flags.quick,
+      noPeers: flags["no-peers"],
+      ...(flags.only !== undefined ? { only: flags.only } : {}),
+      ...(flags.iters !== undefined ? { iters: flags.iters } : {}),
     });
-    if (flags.has("json")) console.log(JSON.stringify(report));
+    if (flags.json) console.log(JSON.stringify(report));
     else console.log(formatTable(report));
   },
 };

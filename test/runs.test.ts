@@ -17,6 +17,7 @@ import { planTraining, unhealthyStep } from "../models/train-plan.ts";
 import { readTrainLog, truncateTrainLog } from "../models/train-log.ts";
 import { linearTicks, logTicks, lossPlotLayout, renderLossPlot } from "../models/plot.ts";
 import { GRID_MIN_CELL, saveGrid } from "../models/pipeline.ts";
+import { progressBar } from "../models/progress.ts";
 import { CONFIGS, loadConfig } from "../models/config.ts";
 import { readMetadata } from "../models/data/metadata.ts";
 import { loadImageRgb } from "../models/data/load-image.ts";
@@ -153,6 +154,23 @@ describe("resume and health", () => {
 });
 
 describe("what a person sees", () => {
+  test("a resumed run's progress rate counts only the steps trained since it started", async () => {
+    const lines: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string) => (lines.push(String(chunk)), true)) as typeof process.stderr.write;
+    try {
+      const bar = progressBar("training", 10, "it", 8);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      bar.tick(10);
+    } finally {
+      process.stderr.write = write;
+    }
+    // 2 steps in at least 0.2 s: at most 10 it/s (counting all 10 steps would claim 50 within a second).
+    const rate = Number(/ ([\d.]+) it\/s/.exec(lines.join(""))?.[1]);
+    expect(rate).toBeGreaterThan(0);
+    expect(rate).toBeLessThanOrEqual(10);
+  });
+
   test("the loss plot has ticks with values on both axes, over the whole run's steps", () => {
     const points = Array.from({ length: 300 }, (_, i) => ({ step: i + 1, loss: 2 * Math.exp(-i / 60) + 0.05 }));
     const layout = lossPlotLayout(points)!;
@@ -238,6 +256,23 @@ describe("loaders", () => {
       expect(verifyLibrary(b.library)).toMatch(/bytes differ/);
       expect(compileC("int kiln_b(void) { return 2; }\n").compiled).toBe(true);
       expect(damagedLibraries()).toEqual([]);
+    });
+
+    test("kiln doctor reports damaged cache entries and kiln cache clear removes the cache", async () => {
+      const a = compileC("int kiln_c(void) { return 3; }\n");
+      writeFileSync(a.library, "garbage");
+      const printed: string[] = [];
+      const log = console.log;
+      console.log = (...args: unknown[]) => void printed.push(args.join(" "));
+      try {
+        await (await import("../bin/commands/doctor.ts")).default.run([]);
+        expect(printed.join("\n")).toMatch(/cache .*1 damaged entries/);
+        expect(printed.join("\n")).toContain(a.library);
+        await (await import("../bin/commands/cache.ts")).default.run(["clear"]);
+      } finally {
+        console.log = log;
+      }
+      expect(existsSync(path.dirname(a.library))).toBe(false);
     });
   });
 });

@@ -2,13 +2,13 @@
 // unknown flags are refused naming the nearest valid one, values are typed and range-checked (integers,
 // finite numbers, 32-bit seeds), a flag that swallows the next flag is refused — and main exits with 2.
 
-import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, test } from "vitest";
 import { parseFlags, SEED_FLAG } from "../bin/flags.ts";
 import type { Command } from "../bin/command.ts";
+import { kiln } from "./helpers/cli.ts";
 
 const load = async (name: string): Promise<Command> => (await import(`../bin/commands/${name}.ts`)).default as Command;
 const COMMANDS = ["start", "train", "sample", "eval", "info", "data", "gradcheck", "bench", "doctor", "cache"];
@@ -103,16 +103,7 @@ describe("the commands", () => {
   });
 
   test("kiln exits with status 2 on a usage error and says which flag", () => {
-    const run = (...args: string[]) => {
-      try {
-        execFileSync(process.execPath, ["--import", "tsx", "bin/main.ts", ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-        return { status: 0, stderr: "" };
-      } catch (error) {
-        const e = error as { status: number; stderr: string };
-        return { status: e.status, stderr: e.stderr };
-      }
-    };
-    const result = run("info", "--bogus", "1");
+    const result = kiln(["info", "--bogus", "1"]);
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/kiln info: unknown flag --bogus/);
   });

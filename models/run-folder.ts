@@ -5,6 +5,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
 import path from "node:path";
+import { describeWriteError } from "../runtime/files.ts";
 
 export interface RunFolderIntent {
   resume?: boolean;
@@ -22,20 +23,6 @@ const LOCK = "kiln.lock";
 const RUN_FILE = /^(step-\d+\.(json|safetensors|train\.safetensors|text_encoder\.safetensors)|latest\.json|train-log\.jsonl|loss\.png)$/;
 /** Temporary files of an interrupted save (runtime/safetensors.ts and runtime/cache.ts name them so). */
 const TEMPORARY = /^\..+\.tmp$|\.tmp-\d+-[a-z0-9]+$|^kiln\.lock\.stale-\d+$/;
-
-/** Why a write into `dir` failed, in words a person can act on. */
-export function describeWriteError(dir: string, error: unknown): string {
-  const code = (error as NodeJS.ErrnoException).code;
-  const why: Record<string, string> = {
-    EROFS: "the file system is read-only",
-    EACCES: "permission denied",
-    EPERM: "operation not permitted",
-    ENOSPC: "the disk is full",
-    ENOTDIR: "a part of the path is a file, not a folder",
-    EEXIST: "a file of that name is in the way",
-  };
-  return `cannot write to ${dir}: ${(code && why[code]) ?? (error as Error).message}${code ? ` (${code})` : ""}`;
-}
 
 /** Whether `dir` holds (part of) a training run. */
 export function holdsRun(dir: string): boolean {

@@ -1,5 +1,6 @@
 // Reading the files a person points kiln at: each loader checks that a path is a regular file before
-// opening it (a FIFO would block forever, a folder gives EISDIR), and names the file in every error.
+// opening it (a FIFO would block forever, a folder gives EISDIR), and names the file in every error;
+// a failed write is explained by its cause (read-only file system, permission, full disk).
 
 import { readFileSync, statSync } from "node:fs";
 
@@ -61,4 +62,18 @@ function firstInvalidUtf8(bytes: Uint8Array): number {
     i += length;
   }
   return bytes.length;
+}
+
+/** Why a write into `dir` failed, in words a person can act on. */
+export function describeWriteError(dir: string, error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  const why: Record<string, string> = {
+    EROFS: "the file system is read-only",
+    EACCES: "permission denied",
+    EPERM: "operation not permitted",
+    ENOSPC: "the disk is full",
+    ENOTDIR: "a part of the path is a file, not a folder",
+    EEXIST: "a file of that name is in the way",
+  };
+  return `cannot write to ${dir}: ${(code && why[code]) ?? (error as Error).message}${code ? ` (${code})` : ""}`;
 }

@@ -59,6 +59,28 @@ describe("training", () => {
     expect(existsSync(checkpointPaths(out, result.steps + 1).dit)).toBe(false);
   });
 
+  test("a non-finite gradient norm stops the run like a non-finite loss, saving nothing of that step", async () => {
+    const out = fresh("gradnorm");
+    await train({ config, data, out, steps: 1, quiet: true });
+    // Blow up the output layer: the loss (~scale²) stays finite in f32, the gradients before it (~scale²
+    // each, squared in the norm) overflow to an infinite norm.
+    const file = checkpointPaths(out, 1).train;
+    const reader = openSafetensors(file);
+    const tensors = Object.fromEntries(reader.tensors.map((t) => {
+      const data = reader.readFloat32(t.name);
+      if (t.name === "params/proj_out.weight") data.forEach((v, i) => (data[i] = v * 1e10));
+      return [t.name, { dtype: "F32" as const, shape: t.shape, data }];
+    }));
+    reader.close();
+    writeSafetensors(file, tensors, { format: "kiln-train", step: "1" });
+    const result = await train({ config, data, out, steps: 5, saveSteps: 1, resume: true, quiet: true });
+    const log = readFileSync(path.join(out, "train-log.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { step: number; loss: number; gradNorm: number });
+    expect(result.stoppedBy).toBe("nan");
+    expect(result.steps).toBe(1);
+    expect(log.map((l) => l.step)).toEqual([1]);
+    expect(findLatestCheckpoint(out)).toBe(1);
+  });
+
   test("Ctrl-C saves the current step and stops", async () => {
     const out = fresh("sigint");
     setTimeout(() => process.emit("SIGINT"), 1500);

@@ -2,7 +2,7 @@
 // lock whose process is gone (killed, crashed) is taken over. A folder that already holds a run is
 // continued only with --resume and replaced only with --overwrite; it is never silently mixed.
 
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
 import path from "node:path";
 import { describeWriteError } from "../runtime/files.ts";
@@ -56,9 +56,22 @@ function ownerAlive(owner: LockOwner): boolean {
   }
 }
 
+/** Throws, naming the cause, unless `dir` exists as a writable folder or could be created as one. */
+function requireWritableFolder(dir: string): void {
+  let existing = path.resolve(dir);
+  while (!existsSync(existing) && path.dirname(existing) !== existing) existing = path.dirname(existing);
+  try {
+    if (!statSync(existing).isDirectory()) throw Object.assign(new Error("not a folder"), { code: "ENOTDIR" });
+    accessSync(existing, constants.W_OK);
+  } catch (error) {
+    throw new Error(`--out ${describeWriteError(dir, error)}`);
+  }
+}
+
 /** Checks, without changing anything, that this process may train into `dir`; throws if not. */
 export function checkRunFolder(dir: string, intent: RunFolderIntent): void {
   if (intent.resume && intent.overwrite) throw new Error(`--resume and --overwrite contradict each other: continue the run in ${dir} or replace it, not both`);
+  requireWritableFolder(dir);
   const lock = path.join(dir, LOCK);
   if (existsSync(lock)) {
     const owner = readOwner(lock);

@@ -125,6 +125,12 @@ describe("checkpoints", () => {
     expect(() => resolveCheckpoint(fifo)).toThrow(/--checkpoint .*expected a regular file, found a FIFO/);
     expect(() => openSafetensors(fifo)).toThrow(/found a FIFO/);
     await expect(loadImageRgb(fifo, 16, 16)).rejects.toThrow(/image .*found a FIFO/);
+    const json = path.join(dir, "config.json");
+    execFileSync("mkfifo", [json]);
+    expect(() => loadConfig(json)).toThrow(/config .*config\.json: expected a regular file, found a FIFO/);
+    const csv = path.join(dir, "metadata.csv");
+    execFileSync("mkfifo", [csv]);
+    await expect(readMetadata(csv)).rejects.toThrow(/metadata\.csv: expected a regular file, found a FIFO/);
   });
 });
 

@@ -95,7 +95,8 @@ export function compileC(source: string, extraFlags: readonly string[] = []): Co
   if (existsSync(library)) {
     const problem = verifyLibrary(library);
     if (!problem) return { library, source: sourcePath, compiled: false, seconds: (performance.now() - started) / 1000 };
-    process.stderr.write(`kiln cpu: rebuilding the cached kernel library ${library}: ${problem}\n`);
+    // A library from before hashes were recorded is rebuilt quietly; a damaged one is worth a line.
+    if (existsSync(sidecar(library))) process.stderr.write(`kiln cpu: rebuilding the cached kernel library ${library}: ${problem}\n`);
     rmSync(library, { force: true });
   }
   writeAtomic(sourcePath, source);

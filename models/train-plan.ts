@@ -34,6 +34,8 @@ export interface PlanOptions {
   overwrite?: boolean;
   /** With resume: accept settings that differ from the checkpoint's (the run is then no longer an exact continuation). */
   allowChanges?: boolean;
+  /** Data-parallel ranks of this run (batch is per rank): a checkpoint's global batch must match batch × ranks. */
+  ranks?: number;
 }
 
 export interface TrainPlan {
@@ -93,6 +95,9 @@ export function planTraining(options: PlanOptions, { checkFolder = true }: { che
   if (meta.config !== config.name) throw new Error(`train --resume: the checkpoint in ${options.out} (step ${latest}) is for config '${meta.config}', not '${config.name}'`);
   // Settings the checkpoint recorded; older checkpoints recorded fewer.
   const saved: Partial<RunSettings> = Object.fromEntries(Object.keys(defaults).filter((k) => k in meta).map((k) => [k, meta[k]]));
+  // A data-parallel run recorded its global batch: what must match is that, split over this run's ranks.
+  const perRank = typeof meta.globalBatch === "number" ? meta.globalBatch / (options.ranks ?? 1) : undefined;
+  if (perRank !== undefined && Number.isSafeInteger(perRank)) saved.batch = perRank;
   const changed = (Object.keys(given) as (keyof RunSettings)[]).filter((k) => k in saved && saved[k] !== given[k]);
   const configChanged = typeof meta.configHash === "string" && meta.configHash !== hash;
   if ((changed.length || configChanged) && !options.allowChanges) {

@@ -188,7 +188,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   // Data parallelism: rank 0 logs and writes (and holds the run folder); every rank trains its lanes of each global batch.
   const world = options.world ?? singleProcess();
   const lead = world.rank === 0;
-  const plan = planTraining(options, { checkFolder: lead });
+  const plan = planTraining({ ...options, ranks: world.size }, { checkFolder: lead });
   const lock = lead ? claimRunFolder(options.out, options) : undefined;
   try {
     return await trainHolding(options, plan, world);

@@ -93,7 +93,7 @@ const command: Command = {
       throw usageError(`--nproc ${nproc}: this process was started by a launcher as one of ${launched.size} ranks; drop --nproc under mpirun`);
     if (nproc !== undefined && launched === undefined) {
       // The run folder and a resume's settings are checked before the ranks start (rank 0 then holds the folder).
-      planTraining(options);
+      planTraining({ ...options, ranks: nproc });
       if (!named.data && !named.metadata && !named.images && !existsSync(path.join(defaultData, "metadata.csv"))) await ensurePokemonDataset(defaultData, config.height);
       return runRanks(mpirunPlan(nproc, ["train", ...without(argv, "nproc")]), () => {
         const latest = findLatestCheckpoint(options.out);
@@ -104,7 +104,7 @@ const command: Command = {
     const world = openWorld(timeout !== undefined ? { timeoutSeconds: timeout } : {});
     if (world.size > 1) process.stderr.write(`kiln train: ${world.description}\n`);
     // The run folder (rank 0's) and a resume's settings are checked before the data set is built or encoded.
-    planTraining(options, { checkFolder: world.rank === 0 });
+    planTraining({ ...options, ranks: world.size }, { checkFolder: world.rank === 0 });
     if (!named.data && !named.metadata && !named.images && !existsSync(path.join(defaultData, "metadata.csv"))) await ensurePokemonDataset(defaultData, config.height);
     const parts = modelParts(config);
     const frozen = config.trainText && !parts.vae.paramSpec.length

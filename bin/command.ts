@@ -5,7 +5,10 @@ export interface Command {
   run: (argv: string[]) => Promise<number | void>;
 }
 
-/** Parses `--flag value`, `--flag=value` and bare `--switch` options; everything else is positional. */
+/**
+ * Parses `--flag value`, `--flag=value` and bare `--switch` options; everything else is positional.
+ * Loose (unknown flags pass): only the bench/gpu scripts use it; `kiln` commands use bin/flags.ts.
+ */
 export function parseArgs(argv: string[], switches: readonly string[] = []): { flags: Map<string, string>; positional: string[] } {
   const flags = new Map<string, string>();
   const positional: string[] = [];

@@ -7,9 +7,9 @@ export const deviceUsage = (): string => `[--device ${deviceNames().join("|")}]`
 /** One line per registered device, for a command's help. */
 export const deviceHelp = (): string => registeredDevices().map((d) => `  --device ${d.name.padEnd(14)} ${d.summary}`).join("\n");
 
-/** The device named by `--device` (default cpu); an unknown name is an error listing the registered ones. */
-export function deviceFlag(flags: ReadonlyMap<string, string>): string {
-  const name = flags.get("device") ?? "cpu";
+/** The device named by `--device` (its value, or a flag map; default cpu); an unknown name is an error listing the registered ones. */
+export function deviceFlag(given: ReadonlyMap<string, string> | string | undefined): string {
+  const name = (typeof given === "object" ? given.get("device") : given) ?? "cpu";
   try {
     return deviceNamed(name).name;
   } catch {

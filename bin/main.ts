@@ -13,6 +13,7 @@ const commands: Record<string, () => Promise<Command>> = {
   gradcheck: load("gradcheck"),
   bench: load("bench"),
   doctor: load("doctor"),
+  cache: load("cache"),
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -35,9 +36,11 @@ async function main(argv: string[]): Promise<number> {
   try {
     return (await command.run(rest)) ?? 0;
   } catch (error) {
-    console.error(`kiln ${name}: ${(error as Error).message}`);
+    const exitCode = (error as { exitCode?: number }).exitCode;
+    // A usage error (bin/flags.ts) exits with 2 and points at the command's flags.
+    console.error(`kiln ${name}: ${(error as Error).message}${exitCode === 2 ? `\n(kiln ${name} --help lists its flags)` : ""}`);
     if (process.env.KILN_DEBUG) console.error((error as Error).stack);
-    return 1;
+    return exitCode ?? 1;
   }
 }
 

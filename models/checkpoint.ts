@@ -1,12 +1,15 @@
 // Checkpoints: `step-N.safetensors` holds the DiT with the reference's keys (bf16 by default; what
 // the reference's load_model reads), and beside it `step-N.train.safetensors` (f32 master weights of
-// everything trained, AdamW moments) and `step-N.json` (step, configuration, seed), so a run resumes
-// exactly. Every file is written atomically, and `latest.json` moves only after a complete save.
+// everything trained, AdamW moments), for a jointly trained text encoder `step-N.text_encoder.safetensors`,
+// and `step-N.json` (step, configuration, seed, the set's files), so a run resumes exactly. A checkpoint
+// is a set: each file is written atomically, `step-N.json` after all of its tensor files and
+// `latest.json` last, so a kill or a full disk at any moment leaves the previous complete set usable.
 
-import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { loadStateDict, openSafetensors, writeSafetensors, type TensorToWrite } from "../runtime/safetensors.ts";
 import { writeAtomic } from "../runtime/cache.ts";
+import { readJsonFile } from "../runtime/files.ts";
 import { numel, type ParamSpec, type ParamValues } from "./params.ts";
 
 export interface TrainingState {
@@ -28,11 +31,14 @@ export interface SaveOptions {
   /** The DiT's tensors (they go to step-N.safetensors under their own names). */
   ditSpec: readonly ParamSpec[];
   dtype?: "BF16" | "F32";
+  /** A jointly trained text encoder: its tensors (stored in the state under `prefix`) go to step-N.text_encoder.safetensors under their own names. */
+  textEncoder?: { spec: readonly ParamSpec[]; prefix: string };
 }
 
 export const checkpointPaths = (dir: string, step: number) => ({
   dit: path.join(dir, `step-${step}.safetensors`),
   train: path.join(dir, `step-${step}.train.safetensors`),
+  textEncoder: path.join(dir, `step-${step}.text_encoder.safetensors`),
   meta: path.join(dir, `step-${step}.json`),
   latest: path.join(dir, "latest.json"),
 });
@@ -43,54 +49,103 @@ function shapeOf(name: string, specs: ReadonlyMap<string, readonly number[]>): r
   return shape;
 }
 
-/** Save a complete checkpoint; the previous one stays valid until the last rename. */
+/** Save a complete checkpoint set; the previous set stays the newest complete one until step-N.json lands. */
 export function saveCheckpoint(dir: string, state: TrainingState, meta: CheckpointMeta, specs: readonly ParamSpec[], options: SaveOptions): string {
   const shapes = new Map(specs.map((s) => [s.name, s.shape]));
   const files = checkpointPaths(dir, state.step);
+  const tensorFiles: [string, Record<string, TensorToWrite>, Record<string, string>][] = [];
   const train: Record<string, TensorToWrite> = {};
   for (const [group, values] of [["params", state.params], ["m", state.m], ["v", state.v]] as const)
     for (const [name, data] of values) train[`${group}/${name}`] = { dtype: "F32", shape: shapeOf(name, shapes), data };
-  writeSafetensors(files.train, train, { format: "kiln-train", step: String(state.step) });
+  tensorFiles.push([files.train, train, { format: "kiln-train", step: String(state.step) }]);
   const dit: Record<string, TensorToWrite> = {};
   for (const spec of options.ditSpec) {
     const data = state.params.get(spec.name);
     if (!data) throw new Error(`checkpoint: the DiT tensor '${spec.name}' is not in the training state`);
     dit[spec.name] = { dtype: options.dtype ?? "BF16", shape: spec.shape, data };
   }
-  writeSafetensors(files.dit, dit, { format: "pt" });
-  writeAtomic(files.meta, JSON.stringify(meta, null, 2) + "\n");
+  tensorFiles.push([files.dit, dit, { format: "pt" }]);
+  if (options.textEncoder) {
+    const { spec, prefix } = options.textEncoder;
+    const text: Record<string, TensorToWrite> = {};
+    for (const s of spec) {
+      const data = state.params.get(prefix + s.name);
+      if (!data) throw new Error(`checkpoint: the text encoder tensor '${prefix + s.name}' is not in the training state`);
+      text[s.name] = { dtype: "F32", shape: s.shape, data };
+    }
+    tensorFiles.push([files.textEncoder, text, { format: "kiln" }]);
+  }
+  const written: string[] = [];
+  try {
+    for (const [file, tensors, metadata] of tensorFiles) {
+      writeSafetensors(file, tensors, metadata);
+      written.push(file);
+    }
+    writeAtomic(files.meta, JSON.stringify({ ...meta, files: tensorFiles.map(([file]) => path.basename(file)) }, null, 2) + "\n");
+  } catch (error) {
+    // Half a set is no checkpoint: remove its files so that nothing mistakes them for one.
+    for (const file of written) rmSync(file, { force: true });
+    throw new Error(`checkpoint step ${state.step} could not be saved in ${dir}: ${(error as Error).message}. The newest complete checkpoint there is unchanged (${findLatestCheckpoint(dir) ?? "none"}).`, { cause: error });
+  }
+  // A pointer for people and other tools; readers find the newest complete set themselves.
   writeAtomic(files.latest, JSON.stringify({ step: state.step, dit: path.basename(files.dit), train: path.basename(files.train), meta: path.basename(files.meta) }, null, 2) + "\n");
   return files.dit;
 }
 
-/** The newest complete checkpoint in `dir` (by latest.json, else the highest step with all three files). */
-export function findLatestCheckpoint(dir: string): number | undefined {
-  const latest = path.join(dir, "latest.json");
-  if (existsSync(latest)) {
-    try {
-      const step = (JSON.parse(readFileSync(latest, "utf8")) as { step: number }).step;
-      const files = checkpointPaths(dir, step);
-      if (existsSync(files.dit) && existsSync(files.train) && existsSync(files.meta)) return step;
-    } catch {
-      // An unreadable pointer falls back to scanning.
-    }
+/** The tensor files of the set `step` in `dir` if it is complete (its step-N.json lists them and all exist), else undefined. */
+export function checkpointSet(dir: string, step: number): string[] | undefined {
+  const files = checkpointPaths(dir, step);
+  if (!existsSync(files.meta)) return undefined;
+  let meta: unknown;
+  try {
+    meta = readJsonFile(files.meta);
+  } catch {
+    return undefined;
   }
+  if (typeof meta !== "object" || meta === null || (meta as { step?: unknown }).step !== step) return undefined;
+  // Sets written before step-N.json listed its files: the DiT and the training state.
+  const listed = (meta as { files?: unknown }).files;
+  const names = Array.isArray(listed) && listed.every((f) => typeof f === "string") ? (listed as string[]) : [path.basename(files.dit), path.basename(files.train)];
+  const paths = names.map((name) => path.join(dir, path.basename(name)));
+  return paths.every((f) => existsSync(f)) ? paths : undefined;
+}
+
+/** The newest complete checkpoint set in `dir` (the highest step whose set is complete), or undefined. */
+export function findLatestCheckpoint(dir: string): number | undefined {
   if (!existsSync(dir)) return undefined;
   const steps = readdirSync(dir)
     .map((f) => /^step-(\d+)\.json$/.exec(f)?.[1])
     .filter((s): s is string => s !== undefined)
     .map(Number)
-    .filter((step) => Object.values(checkpointPaths(dir, step)).slice(0, 3).every((f) => existsSync(f)))
     .sort((a, b) => b - a);
-  return steps[0];
+  return steps.find((step) => checkpointSet(dir, step) !== undefined);
+}
+
+/** Throws when any tensor holds NaN or ±Infinity: a diverged run or a damaged file, never something to sample from or resume. */
+export function requireFinite(file: string, tensors: ReadonlyMap<string, Float32Array>): void {
+  for (const [name, data] of tensors) {
+    let bad = 0;
+    for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i]!)) bad++;
+    if (bad) throw new Error(`${file}: tensor '${name}' holds ${bad} non-finite values (NaN or Infinity) of ${data.length}; the file is damaged or the run diverged — use an earlier checkpoint`);
+  }
+}
+
+/** The step-N.json of a checkpoint, checked to be an object with the step, config and seed. */
+export function readCheckpointMeta(dir: string, step: number): CheckpointMeta {
+  const file = checkpointPaths(dir, step).meta;
+  const meta = readJsonFile(file, "checkpoint");
+  if (typeof meta !== "object" || meta === null || typeof (meta as CheckpointMeta).step !== "number" || typeof (meta as CheckpointMeta).config !== "string")
+    throw new Error(`checkpoint ${file}: expected an object with "step" (a number) and "config" (a name)`);
+  return meta as CheckpointMeta;
 }
 
 /** Load the training state saved at `step` in `dir`, checking every tensor against `specs`. */
 export function loadTrainingState(dir: string, step: number, specs: readonly ParamSpec[]): { state: TrainingState; meta: CheckpointMeta } {
   const files = checkpointPaths(dir, step);
-  const meta = JSON.parse(readFileSync(files.meta, "utf8")) as CheckpointMeta;
+  const meta = readCheckpointMeta(dir, step);
   const entries = ["params", "m", "v"].flatMap((group) => specs.map((s) => ({ name: `${group}/${s.name}`, shape: s.shape })));
   const loaded = loadStateDict(files.train, entries, { strict: true });
+  requireFinite(files.train, loaded);
   const pick = (group: string): ParamValues => new Map(specs.map((s) => [s.name, loaded.get(`${group}/${s.name}`)!]));
   return { state: { step, params: pick("params"), m: pick("m"), v: pick("v") }, meta };
 }
@@ -98,7 +153,9 @@ export function loadTrainingState(dir: string, step: number, specs: readonly Par
 /** DiT weights from a `step-N.safetensors` (ours or the reference's), strictly checked against the spec. */
 export function loadDitWeights(file: string, specs: readonly ParamSpec[]): ParamValues {
   if (!existsSync(file)) throw new Error(`checkpoint: ${file} does not exist`);
-  return loadStateDict(file, specs.map((s) => ({ name: s.name, shape: s.shape })), { strict: true });
+  const weights = loadStateDict(file, specs.map((s) => ({ name: s.name, shape: s.shape })), { strict: true });
+  requireFinite(file, weights);
+  return weights;
 }
 
 /** Tensor names and shapes of a safetensors file (for `kiln info` and error messages). */

@@ -156,6 +156,13 @@ export class Sampler {
     const cfg = first.cfg ?? 1;
     const strength = first.image ? first.strength ?? 1 : 1;
     if (!(strength > 0 && strength <= 1)) throw new Error(`sample: denoising strength must be in (0, 1], got ${strength}`);
+    // A NaN guidance scale or step count gives an all-black image, not an error, further down.
+    if (!Number.isFinite(cfg)) throw new Error(`sample: the guidance scale (cfg) must be a finite number, got ${cfg}`);
+    if (!Number.isSafeInteger(steps) || steps < 1) throw new Error(`sample: steps must be a positive integer, got ${steps}`);
+    for (const r of requests) {
+      const seed = r.seed ?? 0;
+      if (!Number.isSafeInteger(seed) || seed < 0 || seed > 2 ** 32 - 1) throw new Error(`sample: the seed must be an integer from 0 to ${2 ** 32 - 1}, got ${seed}`);
+    }
     const schedule = setTimesteps({ steps, denoisingStrength: strength, dynamicShiftLen: h * w });
     const guided = cfg !== 1;
     const embeds = this.embed(guided ? [...requests.map((r) => r.prompt), ...requests.map((r) => r.negative ?? "")] : requests.map((r) => r.prompt));
@@ -220,15 +227,25 @@ export async function savePng(file: string, rgb: Uint8Array, height: number, wid
   await sharp(Buffer.from(rgb), { raw: { width, height, channels: 3 } }).png().toFile(file);
 }
 
-/** Tile equally sized RGB images into a grid PNG. */
+/** Each image of a grid is enlarged (nearest neighbour, whole multiples) to at least this many pixels, so a 64 px sample can be judged. */
+export const GRID_MIN_CELL = 256;
+
+/** Tile equally sized RGB images into a grid PNG, each enlarged by the same whole factor to at least GRID_MIN_CELL pixels a side. */
 export async function saveGrid(file: string, images: readonly Uint8Array[], height: number, width: number, columns: number): Promise<void> {
+  const zoom = Math.max(1, Math.ceil(GRID_MIN_CELL / Math.min(height, width)));
+  const cellH = height * zoom;
+  const cellW = width * zoom;
   const rows = Math.ceil(images.length / columns);
-  const gw = columns * width;
-  const grid = new Uint8Array(rows * height * gw * 3).fill(255);
+  const gw = columns * cellW;
+  const grid = new Uint8Array(rows * cellH * gw * 3).fill(255);
   images.forEach((img, k) => {
-    const ox = (k % columns) * width;
-    const oy = Math.floor(k / columns) * height;
-    for (let y = 0; y < height; y++) grid.set(img.subarray(y * width * 3, (y + 1) * width * 3), ((oy + y) * gw + ox) * 3);
+    const ox = (k % columns) * cellW;
+    const oy = Math.floor(k / columns) * cellH;
+    const row = new Uint8Array(cellW * 3);
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < cellW; x++) row.set(img.subarray((y * width + Math.floor(x / zoom)) * 3, (y * width + Math.floor(x / zoom)) * 3 + 3), x * 3);
+      for (let dy = 0; dy < zoom; dy++) grid.set(row, ((oy + y * zoom + dy) * gw + ox) * 3);
+    }
   });
-  await sharp(Buffer.from(grid), { raw: { width: gw, height: rows * height, channels: 3 } }).png().toFile(file);
+  await sharp(Buffer.from(grid), { raw: { width: gw, height: rows * cellH, channels: 3 } }).png().toFile(file);
 }

@@ -14,14 +14,15 @@ const formatDuration = (seconds: number): string => {
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
 };
 
-export function progressBar(label: string, total: number | undefined, unit = "it"): Progress {
+/** `startAt`: the count already done before this bar started (a resumed run), left out of the rate. */
+export function progressBar(label: string, total: number | undefined, unit = "it", startAt = 0): Progress {
   const started = performance.now();
   const tty = process.stderr.isTTY === true;
   let lastPrint = 0;
   let lastLine = "";
   const render = (done: number, fields: Readonly<Record<string, string>>): string => {
     const elapsed = (performance.now() - started) / 1000;
-    const rate = done / Math.max(elapsed, 1e-9);
+    const rate = (done - startAt) / Math.max(elapsed, 1e-9);
     const width = 24;
     const frac = total ? Math.min(done / total, 1) : 0;
     const bar = total ? `[${"#".repeat(Math.round(frac * width)).padEnd(width, ".")}] ` : "";

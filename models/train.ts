@@ -1,9 +1,10 @@
 // Training from scratch (the seed's main job): load and encode the data set once, then run the
 // compiled training step (loss of spec §2, backward, AdamW of §8) with a progress bar, a JSON log
 // of every step, atomic checkpoints with everything needed to resume exactly, a loss plot, a clean
-// stop on Ctrl-C (after saving) and on a non-finite loss (keeping the last good checkpoint).
+// stop on Ctrl-C or SIGTERM (after saving) and on a non-finite loss or gradient norm (keeping the last
+// good checkpoint). The run folder is this process's alone while it trains (models/run-folder.ts).
 
-import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { appendFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { philox4x32, type Tensor } from "../compiler/index.ts";
 import { compileStep, type DeviceName, type Step } from "../runtime/index.ts";
@@ -12,16 +13,18 @@ import { shuffled, xoshiro128 } from "./data/shuffle.ts";
 import { drawTrainingTimestep, setTimesteps } from "./scheduler.ts";
 import { accumulationExamples, applyStep, gradientStep, trainStep, trainStepExample, type TrainStepOptions } from "./train-step.ts";
 import { initParams, type ParamSpec, type ParamValues } from "./params.ts";
-import { findLatestCheckpoint, loadTrainingState, saveCheckpoint, zerosLike, checkpointPaths, type TrainingState } from "./checkpoint.ts";
+import { loadTrainingState, saveCheckpoint, zerosLike, checkpointPaths, type TrainingState } from "./checkpoint.ts";
 import { modelParts, TEXT_PREFIX, type ModelConfig, type ModelParts } from "./config.ts";
 import { promptIds } from "./prompts.ts";
 import { encodedCacheFolders, encodedCacheKey, readEncoded, weightsFingerprint, writeEncoded } from "./data/encoded-cache.ts";
 import { describeDataSource, resolveDataSource, type DataLocation } from "./data/source.ts";
 import { progressBar } from "./progress.ts";
 import { plotLoss } from "./plot.ts";
-import { writeSafetensors } from "../runtime/safetensors.ts";
 import { singleProcess, type World } from "../runtime/collective/world.ts";
 import { broadcastState, checkSameSettings, dataFingerprint, gradientReducer, shardLanes, shardOf } from "./distributed.ts";
+import { claimRunFolder } from "./run-folder.ts";
+import { planTraining, unhealthyStep, type TrainPlan } from "./train-plan.ts";
+import { readTrainLog, truncateTrainLog } from "./train-log.ts";
 
 export interface TrainOptions extends DataLocation {
   config: ModelConfig;
@@ -33,6 +36,10 @@ export interface TrainOptions extends DataLocation {
   lr?: number;
   seed?: number;
   resume?: boolean;
+  /** Delete the run already in `out` (its checkpoints, log and plot) and start over. */
+  overwrite?: boolean;
+  /** With resume: accept settings that differ from the checkpoint's. */
+  allowChanges?: boolean;
   saveSteps?: number;
   /** Micro-batches whose gradients are summed before each optimizer step (effective batch = batch × this). */
   gradAccum?: number;
@@ -176,37 +183,46 @@ function batchIndices(n: number, batch: number, step: number, seed: number): num
   return out;
 }
 
+/** Train into `options.out`, which this process holds (locked) until the run ends. */
 export async function train(options: TrainOptions): Promise<TrainResult> {
-  // Data parallelism: rank 0 logs and writes; every rank trains its lanes of each global batch.
+  // Data parallelism: rank 0 logs and writes (and holds the run folder); every rank trains its lanes of each global batch.
   const world = options.world ?? singleProcess();
+  const lead = world.rank === 0;
+  const plan = planTraining({ ...options, ranks: world.size }, { checkFolder: lead });
+  const lock = lead ? claimRunFolder(options.out, options) : undefined;
+  try {
+    return await trainHolding(options, plan, world);
+  } finally {
+    lock?.release();
+  }
+}
+
+async function trainHolding(options: TrainOptions, plan: TrainPlan, world: World): Promise<TrainResult> {
   const lead = world.rank === 0;
   const log = (s: string): void => {
     if (!options.quiet && lead) process.stderr.write(s + "\n");
   };
   const { config } = options;
   const parts = modelParts(config);
-  const batch = options.batch ?? config.batch;
-  const seed = options.seed ?? 0;
-  const lr = options.lr ?? config.lr;
+  const { batch, seed, lr } = plan.settings;
   const saveSteps = options.saveSteps;
-  if (lead) mkdirSync(options.out, { recursive: true });
   const specs = trainedSpecs(parts);
 
   log(`kiln train: ${config.name}, batch ${batch}${world.size > 1 ? ` per rank × ${world.size} ranks` : ""}, lr ${lr}, seed ${seed}, data ${describeDataSource(resolveDataSource(options))}, out ${options.out}`);
   const data = await encodeData(parts, options, log);
   log(`encoded ${data.latents.length} images to latents ${parts.latent.join("×")}`);
   checkSameSettings(world, {
-    config, batch, lr, seed, steps: options.steps ?? null, minutes: options.minutes ?? null, resume: options.resume ?? false, saveSteps: saveSteps ?? null, gradAccum: options.gradAccum ?? 1,
-    clipNorm: options.clipNorm ?? null, pureBf16: options.pureBf16 ?? false, checkpointBlocks: options.checkpointBlocks ?? false, device: options.device ?? "cpu", data: dataFingerprint(data.latents),
+    config, batch, lr, seed, steps: options.steps ?? null, minutes: options.minutes ?? null, resume: options.resume ?? false, saveSteps: saveSteps ?? null, gradAccum: plan.settings.gradAccum,
+    clipNorm: plan.settings.clipNorm, pureBf16: plan.settings.pureBf16, checkpointBlocks: options.checkpointBlocks ?? false, device: options.device ?? "cpu", data: dataFingerprint(data.latents),
   });
 
   // State: resumed, or freshly initialised (PyTorch's default initialisers).
   let state: TrainingState;
-  const latest = options.resume && lead ? findLatestCheckpoint(options.out) : undefined;
+  // Other ranks get the state from rank 0 (broadcastState).
+  const latest = lead ? plan.latest : undefined;
   if (options.resume && latest === undefined) log(`no checkpoint in ${options.out}: starting from scratch`);
   if (latest !== undefined) {
     const loaded = loadTrainingState(options.out, latest, specs);
-    if (loaded.meta.config !== config.name) throw new Error(`train --resume: the checkpoint in ${options.out} is for config '${loaded.meta.config}', not '${config.name}'`);
     state = loaded.state;
     log(`resuming from step ${latest}`);
     const savedGlobal = typeof loaded.meta.globalBatch === "number" ? loaded.meta.globalBatch : loaded.meta.batch;
@@ -220,9 +236,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const lanes = shardLanes(world, batch);
 
   // The compiled step.
-  const stepOptions: TrainStepOptions = { ...trainStepOptions(parts, batch, options), ...(world.size > 1 ? { noiseLanes: lanes } : {}) };
+  const { clipNorm, pureBf16 } = plan.settings;
+  const stepOptions: TrainStepOptions = { ...trainStepOptions(parts, batch, { ...(clipNorm !== null ? { clipNorm } : {}), pureBf16, checkpointBlocks: options.checkpointBlocks ?? false }), ...(world.size > 1 ? { noiseLanes: lanes } : {}) };
   const compileStarted = performance.now();
-  const accum = options.gradAccum ?? 1;
+  const accum = plan.settings.gradAccum;
   if (!Number.isInteger(accum) || accum < 1) throw new Error(`train: --grad-accum must be a positive integer, got ${accum}`);
   const example = trainStepExample(stepOptions, specs) as { state: Record<string, unknown>; batch: Record<string, unknown>; control: Record<string, unknown> };
   // With accumulation, one step computes a micro-batch's gradients and another applies AdamW; the
@@ -246,17 +263,19 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const L = parts.text.maxLength;
   const logFile = path.join(options.out, "train-log.jsonl");
   if (lead && latest === undefined) writeFileSync(logFile, "");
+  else if (lead && latest !== undefined) truncateTrainLog(logFile, latest);
   const losses: number[] = [];
   const target = options.steps ?? (options.minutes ? Number.POSITIVE_INFINITY : 1000);
   const deadline = options.minutes ? performance.now() + options.minutes * 60_000 : Number.POSITIVE_INFINITY;
   let interrupted = false;
-  const onSigint = (): void => {
+  const onSignal = (): void => {
     interrupted = true;
   };
-  process.once("SIGINT", onSigint);
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
   // Under mpirun, Ctrl-C reaches the ranks as SIGUSR1 (what mpirun forwards; see runtime/collective/launch.ts).
-  if (world.size > 1) process.once("SIGUSR1", onSigint);
-  const bar = options.quiet || !lead ? undefined : progressBar("training", Number.isFinite(target) ? target : undefined, "it");
+  if (world.size > 1) process.once("SIGUSR1", onSignal);
+  const bar = options.quiet || !lead ? undefined : progressBar("training", Number.isFinite(target) ? target : undefined, "it", latest ?? 0);
   const started = performance.now();
   let stoppedBy: TrainResult["stoppedBy"] = "steps";
   let lastSaved = latest ?? 0;
@@ -267,12 +286,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   };
   const save = (): string => {
     const s = snapshot();
-    const file = saveCheckpoint(options.out, s, { step: current, config: config.name, seed, lr, batch, globalBatch: batch * world.size, ranks: world.size, losses: losses.length }, specs, { ditSpec: parts.ditSpec });
-    if (config.trainText) {
-      // The jointly trained text encoder beside the DiT, under its own names, for sampling.
-      const tensors = Object.fromEntries(parts.text.paramSpec.map((sp) => [sp.name, { dtype: "F32" as const, shape: sp.shape, data: s.params.get(TEXT_PREFIX + sp.name)! }]));
-      writeSafetensors(checkpointPaths(options.out, current).dit.replace(/\.safetensors$/, ".text_encoder.safetensors"), tensors, { format: "kiln" });
-    }
+    const meta = { step: current, config: config.name, configHash: plan.configHash, ...plan.settings, globalBatch: batch * world.size, ranks: world.size, losses: losses.length };
+    // A jointly trained text encoder goes beside the DiT, under its own names, for sampling.
+    const file = saveCheckpoint(options.out, s, meta, specs, { ditSpec: parts.ditSpec, ...(config.trainText ? { textEncoder: { spec: parts.text.paramSpec, prefix: TEXT_PREFIX } } : {}) });
     lastSaved = current;
     return file;
   };
@@ -343,27 +359,31 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       out = { loss: Float32Array.of(reduced.lossSum / shares), gradNorm: applied.gradNorm };
     }
     const loss = out.loss[0]!;
-    if (!Number.isFinite(loss)) {
+    const gradNorm = out.gradNorm[0]!;
+    const unhealthy = unhealthyStep(loss, gradNorm);
+    // The step already applied its update, so the weights it leaves are not saved.
+    if (unhealthy) {
       stoppedBy = "nan";
-      log(`\nstep ${current}: the loss is ${loss}; stopping. The last good checkpoint is ${lastCheckpoint || "(none saved yet)"}.`);
+      log(`\nstep ${current}: ${unhealthy}; stopping. The last good checkpoint is ${lastCheckpoint || "(none saved yet)"}.`);
       current--;
       break;
     }
     losses.push(loss);
-    if (lead) appendFileSync(logFile, JSON.stringify({ step: current, loss, lr: stepLr, gradNorm: out.gradNorm[0], seconds: (performance.now() - started) / 1000 }) + "\n");
+    if (lead) appendFileSync(logFile, JSON.stringify({ step: current, loss, lr: stepLr, gradNorm, seconds: (performance.now() - started) / 1000 }) + "\n");
     const recent = losses.slice(-50);
     bar?.tick(current, { loss: loss.toFixed(4), avg: (recent.reduce((a, b) => a + b, 0) / recent.length).toFixed(4) });
     if (lead && saveSteps && current % saveSteps === 0) lastCheckpoint = save();
   }
   if (interrupted) stoppedBy = "interrupt";
   else if (stoppedBy !== "nan" && current < target) stoppedBy = "minutes";
-  process.removeListener("SIGINT", onSigint);
-  process.removeListener("SIGUSR1", onSigint);
+  process.removeListener("SIGINT", onSignal);
+  process.removeListener("SIGTERM", onSignal);
+  process.removeListener("SIGUSR1", onSignal);
   bar?.done();
   if (lead && stoppedBy !== "nan" && current > lastSaved) lastCheckpoint = save();
   const seconds = (performance.now() - started) / 1000;
   const trained = current - firstStep;
-  if (lead) await plotLoss(path.join(options.out, "loss.png"), losses);
+  if (lead) await plotLoss(path.join(options.out, "loss.png"), readTrainLog(logFile));
   step.dispose();
   gradStep?.dispose();
   const result: TrainResult = { steps: current, losses, checkpoint: lastCheckpoint, seconds, imagesPerSecond: (trained * batch * world.size) / Math.max(seconds, 1e-9), stoppedBy };

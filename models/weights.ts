@@ -2,7 +2,8 @@
 // reference's), a jointly trained text encoder from beside it, frozen encoders from local files.
 
 import { existsSync, statSync } from "node:fs";
-import { checkpointPaths, findLatestCheckpoint, loadDitWeights } from "./checkpoint.ts";
+import { checkpointPaths, findLatestCheckpoint, loadDitWeights, requireFinite } from "./checkpoint.ts";
+import { requireRegularFile } from "../runtime/files.ts";
 import { initParams, type ParamValues } from "./params.ts";
 import { loadStateDict } from "../runtime/safetensors.ts";
 import type { ModelParts } from "./config.ts";
@@ -22,9 +23,12 @@ export interface WeightSources {
 /** A checkpoint file as given, or a training run's folder as its newest complete checkpoint. */
 export function resolveCheckpoint(given: string): string {
   if (!existsSync(given)) throw new Error(`--checkpoint ${given}: no such file or folder`);
-  if (!statSync(given).isDirectory()) return given;
+  if (!statSync(given).isDirectory()) {
+    requireRegularFile(given, "--checkpoint");
+    return given;
+  }
   const step = findLatestCheckpoint(given);
-  if (step === undefined) throw new Error(`--checkpoint ${given}: the folder holds no complete checkpoint (step-N.safetensors, step-N.train.safetensors and step-N.json)`);
+  if (step === undefined) throw new Error(`--checkpoint ${given}: the folder holds no complete checkpoint (a step-N.json beside every file it lists)`);
   return checkpointPaths(given, step).dit;
 }
 
@@ -39,7 +43,10 @@ export function loadWeights(parts: ModelParts, given: WeightSources): Weights {
   let text: ParamValues = new Map();
   if (config.trainText && parts.text.paramSpec.length) {
     const beside = sources.checkpoint?.replace(/\.safetensors$/, ".text_encoder.safetensors");
-    if (beside && existsSync(beside)) text = loadStateDict(beside, parts.text.paramSpec.map((s) => ({ name: s.name, shape: s.shape })));
+    if (beside && existsSync(beside)) {
+      text = loadStateDict(beside, parts.text.paramSpec.map((s) => ({ name: s.name, shape: s.shape })));
+      requireFinite(beside, text);
+    }
     else if (sources.randomInit) text = initParams(parts.text.paramSpec, (sources.seed ?? 0) + 1);
     else throw new Error(`the ${config.name} config trains its text encoder with the DiT; expected ${beside ?? "step-N.text_encoder.safetensors"} beside the checkpoint`);
   }
@@ -58,12 +65,14 @@ export function loadFrozen(parts: ModelParts, sources: Pick<WeightSources, "text
     if (!sources.textEncoderDir) throw new Error(`the ${config.name} config needs the ${encoder.name} text encoder's weights: pass --text-encoder DIR (a local Qwen3-0.6B folder with model.safetensors)`);
     if (!encoder.load) throw new Error(`the ${encoder.name} text encoder has no loader for frozen weights`);
     text = encoder.load(sources.textEncoderDir);
+    requireFinite(sources.textEncoderDir, text);
   }
   let vae: ParamValues = new Map();
   if (autoencoder.paramSpec.length) {
     if (!sources.vaeFile) throw new Error(`the ${config.name} config needs the ${autoencoder.name} VAE's weights: pass --vae FILE (a local diffusion_pytorch_model.safetensors)`);
     if (!autoencoder.load) throw new Error(`the ${autoencoder.name} VAE has no loader for its weights`);
     vae = autoencoder.load(sources.vaeFile);
+    requireFinite(sources.vaeFile, vae);
   }
   return { text, vae };
 }

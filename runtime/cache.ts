@@ -7,9 +7,14 @@ import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import path from "node:path";
 
-export function cacheDir(kind: string): string {
-  const root = process.env.KILN_CACHE_DIR || path.join(homedir(), ".cache", "kiln");
-  const dir = path.join(root, kind);
+/** The cache's root folder: KILN_CACHE_DIR, else ~/.cache/kiln. */
+export const cacheRoot = (): string => process.env.KILN_CACHE_DIR || path.join(homedir(), ".cache", "kiln");
+
+/** The kinds of entry under the root, each in its own folder (what `kiln cache clear` removes). */
+export const CACHE_KINDS = ["cpu", "cuda", "cuda-tune", "encoded"] as const;
+
+export function cacheDir(kind: (typeof CACHE_KINDS)[number]): string {
+  const dir = path.join(cacheRoot(), kind);
   mkdirSync(dir, { recursive: true });
   return dir;
 }

@@ -5,6 +5,7 @@ import { endianness } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { bf16Bits, f16Bits, f16FromBits } from "../compiler/dtype.ts";
+import { requireRegularFile } from "./files.ts";
 
 export type SafetensorsDType = "BOOL" | "U8" | "I8" | "U16" | "I16" | "F16" | "BF16" | "U32" | "I32" | "F32" | "F64" | "U64" | "I64";
 
@@ -275,6 +276,8 @@ export function toFloat32(dtype: SafetensorsDType, data: RawTensorData): Float32
 /** Opens a .safetensors file and parses its header only; tensors are read one at a time on request. */
 export function openSafetensors(path: string, fs: FileSystem = defaultFs): SafetensorsReader {
   requireLittleEndianHost();
+  // A FIFO would block open() forever; an injected file system has no such files.
+  if (fs === defaultFs) requireRegularFile(path, "safetensors:");
   const fd = fs.openSync(path, "r");
   try {
     const fileSize = fs.fstatSync(fd).size;

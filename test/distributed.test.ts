@@ -4,7 +4,7 @@
 // leaves a checkpoint that loads; ranks started with different settings are refused.
 // Skipped where Open MPI is not installed (.ci/run installs it).
 import { execFileSync, spawn } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
@@ -125,8 +125,9 @@ describe.skipIf(!hasMpi)("data-parallel training through MPI", () => {
     const resumed = fresh("resumed");
     cpSync(two, resumed, { recursive: true });
     // Back to step 5: the 1-rank run continues from the 2-rank run's checkpoint there.
-    const latest = JSON.parse(readFileSync(path.join(resumed, "latest.json"), "utf8")) as Record<string, unknown>;
-    writeFileSync(path.join(resumed, "latest.json"), JSON.stringify({ ...latest, step: 5, dit: "step-5.safetensors", train: "step-5.train.safetensors", meta: "step-5.json" }));
+    // A checkpoint set is complete only with its step-N.json: without step 10's, step 5 is the newest.
+    rmSync(path.join(resumed, "step-10.json"));
+    expect(findLatestCheckpoint(resumed)).toBe(5);
     const result = await train({ config: loadConfig(configFile), data, out: resumed, steps: 10, batch: 16, resume: true, saveSteps: 5, quiet: true });
     expect(result.losses).toHaveLength(5);
     const reference = losses(two).slice(5);

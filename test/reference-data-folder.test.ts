@@ -97,7 +97,7 @@ describe("the tutorial's data folder", () => {
     writeFileSync(path.join(crowded, "metadata.csv"), "image,prompt\n");
     writeFileSync(path.join(crowded, "metadata_merged.csv"), "image,prompt\n");
     await expect(trainCommand.run(["--config", configFile, "--data", crowded, "--steps", "1", "--out", path.join(root, "unused")])).rejects.toThrow(/several metadata files \(metadata\.csv, metadata_merged\.csv\).*--metadata/);
-    await expect(evalCommand.run(["--checkpoint", path.join(root, "no-run"), "--config", configFile, "--data", crowded, "--limit", "0"])).rejects.toThrow(/^--limit expects a positive whole number of prompts, got '0'$/);
+    await expect(evalCommand.run(["--checkpoint", path.join(root, "no-run"), "--config", configFile, "--data", crowded, "--limit", "0"])).rejects.toThrow(/^--limit "0": expected an integer ≥ 1$/);
     // The data folder is checked before the checkpoint is read (here it does not exist) and the sampler compiled.
     await expect(evalCommand.run(["--checkpoint", path.join(root, "no-run"), "--config", configFile, "--data", crowded])).rejects.toThrow(/several metadata files/);
   });

@@ -3,7 +3,7 @@
 // checkpoints carry the reference's DiT keys in bf16 and are checked strictly on load; a failed save
 // leaves the previous checkpoint intact; accumulation, clipping and pure-bf16 steps train.
 
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, utimesSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
@@ -59,6 +59,28 @@ describe("training", () => {
     expect(existsSync(checkpointPaths(out, result.steps + 1).dit)).toBe(false);
   });
 
+  test("a non-finite gradient norm stops the run like a non-finite loss, saving nothing of that step", async () => {
+    const out = fresh("gradnorm");
+    await train({ config, data, out, steps: 1, quiet: true });
+    // Blow up the output layer: the loss (~scale²) stays finite in f32, the gradients before it (~scale²
+    // each, squared in the norm) overflow to an infinite norm.
+    const file = checkpointPaths(out, 1).train;
+    const reader = openSafetensors(file);
+    const tensors = Object.fromEntries(reader.tensors.map((t) => {
+      const data = reader.readFloat32(t.name);
+      if (t.name === "params/proj_out.weight") data.forEach((v, i) => (data[i] = v * 1e10));
+      return [t.name, { dtype: "F32" as const, shape: t.shape, data }];
+    }));
+    reader.close();
+    writeSafetensors(file, tensors, { format: "kiln-train", step: "1" });
+    const result = await train({ config, data, out, steps: 5, saveSteps: 1, resume: true, quiet: true });
+    const log = readFileSync(path.join(out, "train-log.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { step: number; loss: number; gradNorm: number });
+    expect(result.stoppedBy).toBe("nan");
+    expect(result.steps).toBe(1);
+    expect(log.map((l) => l.step)).toEqual([1]);
+    expect(findLatestCheckpoint(out)).toBe(1);
+  });
+
   test("Ctrl-C saves the current step and stops", async () => {
     const out = fresh("sigint");
     setTimeout(() => process.emit("SIGINT"), 1500);
@@ -66,6 +88,36 @@ describe("training", () => {
     expect(result.stoppedBy).toBe("interrupt");
     expect(result.steps).toBeGreaterThan(0);
     expect(findLatestCheckpoint(out)).toBe(result.steps);
+  });
+
+  test("SIGTERM saves the current step and stops, as Ctrl-C does", async () => {
+    const out = fresh("sigterm");
+    setTimeout(() => process.emit("SIGTERM"), 1500);
+    const result = await train({ config, data, out, steps: 100_000, quiet: true });
+    expect(result.stoppedBy).toBe("interrupt");
+    expect(result.steps).toBeGreaterThan(0);
+    expect(findLatestCheckpoint(out)).toBe(result.steps);
+  });
+
+  test("a run folder is one training's: a second one into it is refused, and a new run never wipes an old one", async () => {
+    const out = fresh("owned");
+    const first = train({ config, data, out, steps: 4, saveSteps: 2, quiet: true });
+    await expect(train({ config, data, out, steps: 2, seed: 9, quiet: true })).rejects.toThrow(/in use by another training \(pid/);
+    await first;
+    const log = readFileSync(path.join(out, "train-log.jsonl"), "utf8");
+    // Without --resume or --overwrite the finished run is refused, not truncated.
+    await expect(train({ config, data, out, steps: 2, quiet: true })).rejects.toThrow(/already holds a training run/);
+    expect(readFileSync(path.join(out, "train-log.jsonl"), "utf8")).toBe(log);
+    expect(findLatestCheckpoint(out)).toBe(4);
+    // A kill after step 3 (the step-4 set never completed, the log has steps 1-4): the resumed log holds each step once.
+    for (const file of Object.values(checkpointPaths(out, 4)).slice(0, 4)) rmSync(file, { force: true });
+    const resumed = await train({ config, data, out, steps: 5, resume: true, quiet: true });
+    expect(resumed.losses.length).toBe(3);
+    const steps = readFileSync(path.join(out, "train-log.jsonl"), "utf8").trim().split("\n").map((l) => (JSON.parse(l) as { step: number }).step);
+    expect(steps).toEqual([1, 2, 3, 4, 5]);
+    // --overwrite starts over: only the new run's checkpoints remain.
+    await train({ config, data, out, steps: 1, overwrite: true, quiet: true });
+    expect(readdirSync(out).filter((f) => f.startsWith("step-")).sort()).toEqual(["step-1.json", "step-1.safetensors", "step-1.text_encoder.safetensors", "step-1.train.safetensors"]);
   });
 
   test("checkpoints hold the reference's DiT keys in bf16, and a wrong key set is refused with the list", async () => {

@@ -3,7 +3,10 @@
 
 import fc from "fast-check";
 import { GRAD_CASES, gradcheck } from "../../compiler/index.ts";
-import { parseArgs, type Command } from "../command.ts";
+import type { Command } from "../command.ts";
+import { parseFlags, SEED_FLAG, type FlagSpecs } from "../flags.ts";
+
+const FLAGS = { runs: { kind: "int", min: 1 }, seed: SEED_FLAG, tolerance: { kind: "number", above: 0 }, json: { kind: "switch" } } as const satisfies FlagSpecs;
 
 interface OpReport {
   name: string;
@@ -18,12 +21,11 @@ const command: Command = {
   summary: "check every op's gradient against finite differences (random shapes and values)",
   usage: "kiln gradcheck [--runs N] [--seed S] [--tolerance T] [--json]",
   async run(argv) {
-    const { flags } = parseArgs(argv, ["json"]);
-    const runs = Number(flags.get("runs") ?? 20);
-    const seed = Number(flags.get("seed") ?? 1);
-    const tolerance = Number(flags.get("tolerance") ?? 1e-5);
-    if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer, got ${flags.get("runs")}`);
-    const json = flags.has("json");
+    const { flags } = parseFlags("gradcheck", argv, FLAGS);
+    const runs = flags.runs ?? 20;
+    const seed = flags.seed ?? 1;
+    const tolerance = flags.tolerance ?? 1e-5;
+    const json = flags.json;
     const started = performance.now();
     const reports: OpReport[] = [];
     for (const family of GRAD_CASES) {

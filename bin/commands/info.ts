@@ -3,17 +3,20 @@
 
 import { loadConfig, modelParts } from "../../models/config.ts";
 import { paramCount } from "../../models/params.ts";
-import { parseArgs, type Command } from "../command.ts";
+import type { Command } from "../command.ts";
+import { parseFlags, type FlagSpecs } from "../flags.ts";
+
+const FLAGS = { config: { kind: "text" }, json: { kind: "switch" } } as const satisfies FlagSpecs;
 
 const command: Command = {
   summary: "print a configuration's parameter count, tensor count and key list",
   usage: "kiln info [--config tiny|aaa-0.1b|FILE.json] [--json]",
   async run(argv) {
-    const { flags } = parseArgs(argv, ["json"]);
-    const config = loadConfig(flags.get("config") ?? "aaa-0.1b");
+    const { flags } = parseFlags("info", argv, FLAGS);
+    const config = loadConfig(flags.config ?? "aaa-0.1b");
     const parts = modelParts(config);
     const part = (specs: readonly { name: string; shape: readonly number[] }[]) => ({ tensors: specs.length, parameters: paramCount(specs as never) });
-    if (flags.has("json")) {
+    if (flags.json) {
       console.log(JSON.stringify({ config: config.name, dit: { ...part(parts.ditSpec), keys: parts.ditSpec.map((s) => ({ name: s.name, shape: s.shape })) }, textEncoder: { name: parts.text.name, ...part(parts.text.paramSpec) }, vae: { name: parts.vae.name, ...part(parts.vae.paramSpec) } }));
       return;
     }

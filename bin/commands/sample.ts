@@ -4,45 +4,71 @@ import { loadConfig, modelParts } from "../../models/config.ts";
 import { fromRgbBytes, Sampler, savePng } from "../../models/pipeline.ts";
 import { loadWeights } from "../../models/weights.ts";
 import { loadImageRgb } from "../../models/data/load-image.ts";
-import { parseArgs, type Command } from "../command.ts";
+import { requireRegularFile } from "../../runtime/files.ts";
+import type { Command } from "../command.ts";
+import { parseFlags, SEED_FLAG, usageError, type FlagSpecs } from "../flags.ts";
+import { requireWritablePng } from "../output.ts";
 import { deviceFlag, deviceHelp, deviceUsage } from "../device-flag.ts";
+
+export const SAMPLE_FLAGS = {
+  config: { kind: "text" },
+  checkpoint: { kind: "text" },
+  "text-encoder": { kind: "text" },
+  vae: { kind: "text" },
+  seed: SEED_FLAG,
+  steps: { kind: "int", min: 1, max: 1000 },
+  cfg: { kind: "number", min: 0 },
+  negative: { kind: "text", empty: true },
+  image: { kind: "text" },
+  strength: { kind: "number", above: 0, max: 1 },
+  width: { kind: "int", min: 16, max: 4096 },
+  height: { kind: "int", min: 16, max: 4096 },
+  out: { kind: "text" },
+  "random-init": { kind: "switch" },
+  device: { kind: "text" },
+} as const satisfies FlagSpecs;
 
 const command: Command = {
   summary: "generate an image from a prompt (classifier-free guidance, image-to-image, seeds)",
   usage: `kiln sample "PROMPT" [--config tiny|aaa-0.1b] [--checkpoint F|RUN_DIR] [--text-encoder DIR] [--vae FILE] [--seed N] [--steps N] [--cfg X] [--negative P] [--image F --strength X] [--width W --height H] [--out F.png] [--random-init] ${deviceUsage()}\n\ndevices:\n${deviceHelp()}`,
   async run(argv) {
-    const { flags, positional } = parseArgs(argv, ["random-init"]);
+    const { flags, positional } = parseFlags("sample", argv, SAMPLE_FLAGS, { min: 1, name: "prompt" });
     const prompt = positional.join(" ");
-    if (!prompt) throw new Error(`a prompt is required: ${command.usage}`);
-    const config = loadConfig(flags.get("config") ?? "tiny");
-    const height = Number(flags.get("height") ?? config.height);
-    const width = Number(flags.get("width") ?? config.width);
-    if (!Number.isInteger(height) || !Number.isInteger(width) || height % 16 !== 0 || width % 16 !== 0)
-      throw new Error(`--width ${width} --height ${height}: height and width must be positive multiples of 16`);
+    if (!prompt.trim()) throw usageError(`the prompt is empty: ${command.usage}`);
+    if (flags.strength !== undefined && flags.image === undefined) throw usageError(`--strength applies to image-to-image only: give --image F as well`);
+    const device = deviceFlag(flags.device);
+    const out = flags.out ?? "sample.png";
+    requireWritablePng("--out", out);
+    if (flags.image !== undefined) requireRegularFile(flags.image, "--image");
+    const config = loadConfig(flags.config ?? "tiny");
+    const height = flags.height ?? config.height;
+    const width = flags.width ?? config.width;
+    if (height % 16 !== 0 || width % 16 !== 0) throw usageError(`--width ${width} --height ${height}: height and width must be positive multiples of 16`);
     const parts = modelParts(config, height, width);
     const weights = loadWeights(parts, {
-      ...(flags.has("checkpoint") ? { checkpoint: flags.get("checkpoint")! } : {}),
-      ...(flags.has("text-encoder") ? { textEncoderDir: flags.get("text-encoder")! } : {}),
-      ...(flags.has("vae") ? { vaeFile: flags.get("vae")! } : {}),
-      randomInit: flags.has("random-init"),
+      ...(flags.checkpoint !== undefined ? { checkpoint: flags.checkpoint } : {}),
+      ...(flags["text-encoder"] !== undefined ? { textEncoderDir: flags["text-encoder"] } : {}),
+      ...(flags.vae !== undefined ? { vaeFile: flags.vae } : {}),
+      randomInit: flags["random-init"],
     });
-    const device = deviceFlag(flags);
-    const sampler = new Sampler(parts, weights, device);
     let image: Float32Array | undefined;
-    if (flags.has("image")) {
-      const rgb = await loadImageRgb(flags.get("image")!, height, width);
+    if (flags.image !== undefined) {
+      const file = flags.image;
+      const rgb = await loadImageRgb(file, height, width).catch((error: unknown) => {
+        throw new Error(`--image ${file}: not an image kiln can read (${(error as Error).message})`);
+      });
       image = fromRgbBytes(rgb.pixels, height, width);
     }
+    const sampler = new Sampler(parts, weights, device);
     const started = performance.now();
     const rgb = sampler.sample({
       prompt,
-      negative: flags.get("negative") ?? "",
-      cfg: Number(flags.get("cfg") ?? 1),
-      steps: Number(flags.get("steps") ?? 30),
-      seed: Number(flags.get("seed") ?? 0),
-      ...(image ? { image, strength: Number(flags.get("strength") ?? 0.7) } : {}),
+      negative: flags.negative ?? "",
+      cfg: flags.cfg ?? 1,
+      steps: flags.steps ?? 30,
+      seed: flags.seed ?? 0,
+      ...(image ? { image, strength: flags.strength ?? 0.7 } : {}),
     });
-    const out = flags.get("out") ?? "sample.png";
     await savePng(out, rgb, height, width);
     sampler.dispose();
     console.log(`${out} (${width}×${height}, ${((performance.now() - started) / 1000).toFixed(2)} s including compilation)`);

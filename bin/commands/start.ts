@@ -1,7 +1,7 @@
 // `npm start` / `kiln start`: the embedded default end to end on the CPU — build the Pokémon data
 // set if missing, train the tiny configuration from scratch, sample the seed's prompts, evaluate.
 
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { CONFIGS, modelParts } from "../../models/config.ts";
 import { ensurePokemonDataset } from "../../models/data/pokemon.ts";
@@ -9,7 +9,11 @@ import { train } from "../../models/train.ts";
 import { Sampler, saveGrid, savePng } from "../../models/pipeline.ts";
 import { loadWeights } from "../../models/weights.ts";
 import { evaluate } from "../../models/eval.ts";
-import { parseArgs, type Command } from "../command.ts";
+import { planTraining } from "../../models/train-plan.ts";
+import type { Command } from "../command.ts";
+import { parseFlags, type FlagSpecs } from "../flags.ts";
+
+const FLAGS = { minutes: { kind: "number", above: 0 }, out: { kind: "text" }, data: { kind: "text" }, cfg: { kind: "number", min: 0 }, "no-eval": { kind: "switch" }, overwrite: { kind: "switch" } } as const satisfies FlagSpecs;
 
 /** The seed's sampling prompts: the starter trio (seeds 0–2) and "sharp claws" (seeds 4–6). */
 export const SEED_PROMPTS: readonly { prompt: string; seed: number; file: string }[] = [
@@ -23,26 +27,28 @@ export const SEED_PROMPTS: readonly { prompt: string; seed: number; file: string
 
 const command: Command = {
   summary: "the embedded default: build the data set, train the tiny model on the CPU, sample, evaluate",
-  usage: "kiln start [--minutes M] [--out DIR] [--data DIR] [--cfg X] [--no-eval]",
+  usage: "kiln start [--minutes M] [--out DIR] [--overwrite] [--data DIR] [--cfg X] [--no-eval]",
   async run(argv) {
-    const { flags } = parseArgs(argv, ["no-eval"]);
+    const { flags } = parseFlags("start", argv, FLAGS);
     const started = performance.now();
     const config = CONFIGS.tiny!;
-    const minutes = Number(flags.get("minutes") ?? 10);
-    const out = flags.get("out") ?? "runs/start";
-    const data = flags.get("data") ?? `data/pokemon-${config.height}`;
-    mkdirSync(out, { recursive: true });
+    const minutes = flags.minutes ?? 10;
+    const out = flags.out ?? "runs/start";
+    const data = flags.data ?? `data/pokemon-${config.height}`;
+    const cfg = flags.cfg ?? 4;
+    const trainOptions = { config, data, out, minutes, overwrite: flags.overwrite };
+    // An earlier run in the same folder is refused (or, with --overwrite, replaced) before any work.
+    planTraining(trainOptions);
     console.log(`kiln start: the tiny text-to-image model (${config.width}×${config.height}), trained from scratch for ${minutes} min on the CPU`);
     await ensurePokemonDataset(data, config.height);
-    const result = await train({ config, data, out, minutes });
+    const result = await train(trainOptions);
     const parts = modelParts(config);
     const sampler = new Sampler(parts, loadWeights(parts, { checkpoint: result.checkpoint }));
-    const cfg = Number(flags.get("cfg") ?? 4);
     const images = sampler.sampleMany(SEED_PROMPTS.map((p) => ({ prompt: p.prompt, seed: p.seed, negative: " ", cfg, steps: 30 })));
     for (const [i, p] of SEED_PROMPTS.entries()) await savePng(path.join(out, p.file), images[i]!, sampler.height, sampler.width);
     await saveGrid(path.join(out, "grid.png"), images, sampler.height, sampler.width, 3);
     const summary: Record<string, unknown> = { steps: result.steps, finalLoss: result.losses.at(-1), imagesPerSecond: Number(result.imagesPerSecond.toFixed(2)), checkpoint: result.checkpoint };
-    if (!flags.has("no-eval")) {
+    if (!flags["no-eval"]) {
       const evaluation = await evaluate(sampler, { data, steps: 30, cfg, grid: path.join(out, "eval-grid.png") });
       summary.eval = evaluation;
       console.log(`recall@1 on the ${evaluation.n} training prompts: ${evaluation.recall_at_1.toFixed(3)} (mean distance ${evaluation.mean_distance.toFixed(4)})`);

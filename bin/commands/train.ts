@@ -2,12 +2,14 @@
 
 import { loadConfig } from "../../models/config.ts";
 import { train } from "../../models/train.ts";
+import { MAX_BATCH, planTraining } from "../../models/train-plan.ts";
 import { loadFrozen } from "../../models/weights.ts";
 import { modelParts } from "../../models/config.ts";
 import { ensurePokemonDataset } from "../../models/data/pokemon.ts";
 import { withDefaultData } from "../../models/data/source.ts";
-import { parseArgs, type Command } from "../command.ts";
+import type { Command } from "../command.ts";
 import { deviceFlag, deviceHelp, deviceUsage } from "../device-flag.ts";
+import { parseFlags, SEED_FLAG, usageError, type FlagSpecs } from "../flags.ts";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { launcherRank, openWorld } from "../../runtime/collective/world.ts";
@@ -24,73 +26,91 @@ const without = (argv: readonly string[], name: string): string[] => {
   return out;
 };
 
-const num = (flags: Map<string, string>, key: string): number | undefined => {
-  const raw = flags.get(key);
-  if (raw === undefined) return undefined;
-  const value = Number(raw);
-  if (!Number.isFinite(value)) throw new Error(`--${key} expects a number, got '${raw}'`);
-  return value;
-};
+export const TRAIN_FLAGS = {
+  config: { kind: "text" },
+  data: { kind: "text" },
+  metadata: { kind: "text" },
+  images: { kind: "text" },
+  steps: { kind: "int", min: 1 },
+  minutes: { kind: "number", above: 0 },
+  batch: { kind: "int", min: 1, max: MAX_BATCH },
+  lr: { kind: "number", above: 0 },
+  seed: SEED_FLAG,
+  out: { kind: "text" },
+  resume: { kind: "switch" },
+  overwrite: { kind: "switch" },
+  "allow-changes": { kind: "switch" },
+  "save-steps": { kind: "int", min: 1 },
+  "grad-accum": { kind: "int", min: 1, max: 1024 },
+  "clip-norm": { kind: "number", above: 0 },
+  "pure-bf16": { kind: "switch" },
+  "checkpoint-blocks": { kind: "switch" },
+  "text-encoder": { kind: "text" },
+  vae: { kind: "text" },
+  device: { kind: "text" },
+  nproc: { kind: "int", min: 1, max: 1024 },
+  "collective-timeout": { kind: "number", above: 0 },
+} as const satisfies FlagSpecs;
 
 const command: Command = {
   summary: "train the DiT from scratch on a data set (default: the Pokémon gen-1 set, built if missing)",
-  usage: `kiln train [--config tiny|aaa-0.1b|FILE.json] [--data DIR | --metadata FILE [--images DIR]] [--steps N | --minutes M] [--batch B] [--lr X] [--seed S] [--out DIR] [--resume] [--save-steps N] [--grad-accum N] [--clip-norm X] [--pure-bf16] [--checkpoint-blocks] [--text-encoder DIR] [--vae FILE] ${deviceUsage()} [--nproc N] [--collective-timeout S]\n\ndevices:\n${deviceHelp()}`,
+  usage: `kiln train [--config tiny|aaa-0.1b|FILE.json] [--data DIR | --metadata FILE [--images DIR]] [--steps N | --minutes M] [--batch B] [--lr X] [--seed S] [--out DIR] [--resume [--allow-changes] | --overwrite] [--save-steps N] [--grad-accum N] [--clip-norm X] [--pure-bf16] [--checkpoint-blocks] [--text-encoder DIR] [--vae FILE] ${deviceUsage()} [--nproc N] [--collective-timeout S]\n\ndevices:\n${deviceHelp()}`,
   async run(argv) {
-    const { flags } = parseArgs(argv, ["resume", "pure-bf16", "checkpoint-blocks"]);
+    const { flags } = parseFlags("train", argv, TRAIN_FLAGS);
+    const device = deviceFlag(flags.device);
+    if (flags["allow-changes"] && !flags.resume) throw usageError(`--allow-changes applies to --resume only`);
+    const config = loadConfig(flags.config ?? "tiny");
+    // The reference's metadata_path and base_path; with none of the three, the Pokémon set (built if missing).
+    const named = { data: flags.data, metadata: flags.metadata, images: flags.images };
+    const defaultData = `data/pokemon-${config.height}`;
+    const options = {
+      config,
+      ...withDefaultData(named, defaultData),
+      out: flags.out ?? `runs/${config.name}`,
+      ...(flags.steps !== undefined ? { steps: flags.steps } : {}),
+      ...(flags.minutes !== undefined ? { minutes: flags.minutes } : {}),
+      ...(flags.batch !== undefined ? { batch: flags.batch } : {}),
+      ...(flags.lr !== undefined ? { lr: flags.lr } : {}),
+      ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
+      // A killed run loses at most the steps since the last save.
+      saveSteps: flags["save-steps"] ?? 500,
+      ...(flags["grad-accum"] !== undefined ? { gradAccum: flags["grad-accum"] } : {}),
+      ...(flags["clip-norm"] !== undefined ? { clipNorm: flags["clip-norm"] } : {}),
+      resume: flags.resume,
+      overwrite: flags.overwrite,
+      allowChanges: flags["allow-changes"],
+      // Only a given switch is a setting: a resumed pure-bf16 run stays pure-bf16 without it.
+      ...(flags["pure-bf16"] ? { pureBf16: true } : {}),
+      checkpointBlocks: flags["checkpoint-blocks"],
+      device,
+    } as const;
     // Data parallelism (runtime/collective): --nproc starts the ranks through mpirun, each running
     // this command without --nproc; a rank started by a launcher joins its MPI world. An error on a
     // rank ends its process before MPI_Finalize, and mpirun then stops the whole job.
-    const nproc = num(flags, "nproc");
+    const nproc = flags.nproc;
     const launched = launcherRank();
     if (nproc !== undefined && launched !== undefined && launched.size !== nproc)
-      throw new Error(`--nproc ${nproc}: this process was started by a launcher as one of ${launched.size} ranks; drop --nproc under mpirun`);
+      throw usageError(`--nproc ${nproc}: this process was started by a launcher as one of ${launched.size} ranks; drop --nproc under mpirun`);
     if (nproc !== undefined && launched === undefined) {
-      const out = flags.get("out") ?? `runs/${loadConfig(flags.get("config") ?? "tiny").name}`;
-      if (!flags.has("data") && !flags.has("metadata") && !flags.has("images")) {
-        const config = loadConfig(flags.get("config") ?? "tiny");
-        const data = `data/pokemon-${config.height}`;
-        if (!existsSync(path.join(data, "metadata.csv"))) await ensurePokemonDataset(data, config.height);
-      }
+      // The run folder and a resume's settings are checked before the ranks start (rank 0 then holds the folder).
+      planTraining({ ...options, ranks: nproc });
+      if (!named.data && !named.metadata && !named.images && !existsSync(path.join(defaultData, "metadata.csv"))) await ensurePokemonDataset(defaultData, config.height);
       return runRanks(mpirunPlan(nproc, ["train", ...without(argv, "nproc")]), () => {
-        const latest = findLatestCheckpoint(out);
-        return latest === undefined ? `No checkpoint was saved in ${out}.` : `The last complete checkpoint is step ${latest} in ${out} (resume with --resume).`;
+        const latest = findLatestCheckpoint(options.out);
+        return latest === undefined ? `No checkpoint was saved in ${options.out}.` : `The last complete checkpoint is step ${latest} in ${options.out} (resume with --resume).`;
       });
     }
-    const timeout = num(flags, "collective-timeout");
+    const timeout = flags["collective-timeout"];
     const world = openWorld(timeout !== undefined ? { timeoutSeconds: timeout } : {});
     if (world.size > 1) process.stderr.write(`kiln train: ${world.description}\n`);
-    const device = deviceFlag(flags);
-    const config = loadConfig(flags.get("config") ?? "tiny");
-    // The reference's metadata_path and base_path; with none of the three, the Pokémon set (built if missing).
-    const named = { data: flags.get("data"), metadata: flags.get("metadata"), images: flags.get("images") };
-    const defaultData = `data/pokemon-${config.height}`;
+    // The run folder (rank 0's) and a resume's settings are checked before the data set is built or encoded.
+    planTraining({ ...options, ranks: world.size }, { checkFolder: world.rank === 0 });
     if (!named.data && !named.metadata && !named.images && !existsSync(path.join(defaultData, "metadata.csv"))) await ensurePokemonDataset(defaultData, config.height);
     const parts = modelParts(config);
     const frozen = config.trainText && !parts.vae.paramSpec.length
       ? undefined
-      : loadFrozen(parts, { ...(flags.has("text-encoder") ? { textEncoderDir: flags.get("text-encoder")! } : {}), ...(flags.has("vae") ? { vaeFile: flags.get("vae")! } : {}) });
-    const steps = num(flags, "steps");
-    const minutes = num(flags, "minutes");
-    const result = await train({
-      config,
-      ...withDefaultData(named, defaultData),
-      out: flags.get("out") ?? `runs/${config.name}`,
-      ...(steps !== undefined ? { steps } : {}),
-      ...(minutes !== undefined ? { minutes } : {}),
-      ...(num(flags, "batch") !== undefined ? { batch: num(flags, "batch")! } : {}),
-      ...(num(flags, "lr") !== undefined ? { lr: num(flags, "lr")! } : {}),
-      ...(num(flags, "seed") !== undefined ? { seed: num(flags, "seed")! } : {}),
-      // A killed run loses at most the steps since the last save.
-      saveSteps: num(flags, "save-steps") ?? 500,
-      ...(num(flags, "grad-accum") !== undefined ? { gradAccum: num(flags, "grad-accum")! } : {}),
-      ...(num(flags, "clip-norm") !== undefined ? { clipNorm: num(flags, "clip-norm")! } : {}),
-      resume: flags.has("resume"),
-      pureBf16: flags.has("pure-bf16"),
-      checkpointBlocks: flags.has("checkpoint-blocks"),
-      ...(frozen ? { frozen } : {}),
-      device,
-      world,
-    });
+      : loadFrozen(parts, { ...(flags["text-encoder"] !== undefined ? { textEncoderDir: flags["text-encoder"] } : {}), ...(flags.vae !== undefined ? { vaeFile: flags.vae } : {}) });
+    const result = await train({ ...options, ...(frozen ? { frozen } : {}), world });
     world.finalize();
     if (world.rank === 0) console.log(JSON.stringify({ steps: result.steps, checkpoint: result.checkpoint, finalLoss: result.losses.at(-1) ?? null, seconds: Number(result.seconds.toFixed(1)), imagesPerSecond: Number(result.imagesPerSecond.toFixed(2)), stoppedBy: result.stoppedBy }));
     return result.stoppedBy === "nan" ? 1 : 0;

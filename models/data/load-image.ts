@@ -1,5 +1,6 @@
 // Loads one training image the way the reference's default_image_operator does (spec §7.3): decode,
 // convert to RGB, resize to cover the target, centre-crop; then scale to [-1, 1] CHW (spec §4.2).
+import { requireRegularFile } from "../../runtime/files.ts";
 import sharp from "sharp";
 import { roundBf16 } from "../../compiler/dtype.ts";
 
@@ -70,6 +71,8 @@ export function coverCrop(imageWidth: number, imageHeight: number, targetWidth: 
 
 /** Decodes an image file (PNG, JPEG, WebP, GIF first frame, …) to RGB at its own size. */
 export async function decodeRgb(path: string, alpha: AlphaMode = "white"): Promise<RgbImage> {
+  // A FIFO would block the decoder forever.
+  requireRegularFile(path, "image");
   // No auto-orientation: PIL.Image.open ignores the EXIF orientation too.
   const { data, info } = await sharp(path, { pages: 1 }).toColourspace("srgb").raw({ depth: "uchar" }).toBuffer({ resolveWithObject: true });
   const { width, height, channels } = info;

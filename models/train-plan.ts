@@ -22,15 +22,18 @@ export interface PlanOptions {
   config: ModelConfig;
   out: string;
   steps?: number;
+  /** Stop after this many minutes instead of (or before) `steps`. */
   minutes?: number;
   batch?: number;
   lr?: number;
   seed?: number;
   saveSteps?: number;
+  /** Micro-batches whose gradients are summed before each optimizer step (effective batch = batch × this). */
   gradAccum?: number;
   clipNorm?: number;
   pureBf16?: boolean;
   resume?: boolean;
+  /** Delete the run already in `out` (its checkpoints, log and plot) and start over. */
   overwrite?: boolean;
   /** With resume: accept settings that differ from the checkpoint's (the run is then no longer an exact continuation). */
   allowChanges?: boolean;

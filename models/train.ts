@@ -23,28 +23,11 @@ import { plotLoss } from "./plot.ts";
 import { singleProcess, type World } from "../runtime/collective/world.ts";
 import { broadcastState, checkSameSettings, dataFingerprint, gradientReducer, shardLanes, shardOf } from "./distributed.ts";
 import { claimRunFolder } from "./run-folder.ts";
-import { planTraining, unhealthyStep, type TrainPlan } from "./train-plan.ts";
+import { planTraining, unhealthyStep, type PlanOptions, type TrainPlan } from "./train-plan.ts";
 import { readTrainLog, truncateTrainLog } from "./train-log.ts";
 
-export interface TrainOptions extends DataLocation {
-  config: ModelConfig;
-  out: string;
-  steps?: number;
-  /** Stop after this many minutes instead of (or before) `steps`. */
-  minutes?: number;
-  batch?: number;
-  lr?: number;
-  seed?: number;
-  resume?: boolean;
-  /** Delete the run already in `out` (its checkpoints, log and plot) and start over. */
-  overwrite?: boolean;
-  /** With resume: accept settings that differ from the checkpoint's. */
-  allowChanges?: boolean;
-  saveSteps?: number;
-  /** Micro-batches whose gradients are summed before each optimizer step (effective batch = batch × this). */
-  gradAccum?: number;
-  clipNorm?: number;
-  pureBf16?: boolean;
+/** What a training run takes: the plan's settings (models/train-plan.ts) and where the data, weights and steps come from. */
+export interface TrainOptions extends DataLocation, Omit<PlanOptions, "ranks"> {
   checkpointBlocks?: boolean;
   /** Frozen encoders' weights, by name (qwen3 and flux2 come from local files). */
   frozen?: { text?: ParamValues; vae?: ParamValues };

@@ -84,18 +84,23 @@ export interface GradientReducer {
   grads: ParamValues;
   /**
    * Sums the gradients, the loss sums and the stop requests over every rank (one allreduce), in place.
-   * Returns the global loss sum and whether any rank asked to stop (Ctrl-C, --minutes) after this step.
+   * Returns the global loss sum and why the job stops after this step, if any rank asked: "interrupt"
+   * when any rank saw Ctrl-C (mpirun forwards the signal to the ranks one at a time, so the others may
+   * not have seen it yet), else "minutes" when any rank reached --minutes.
    */
-  reduce(lossSum: number, wantsStop: boolean, step: number): { lossSum: number; stop: boolean };
+  reduce(lossSum: number, wantsStop: StopRequest, step: number): { lossSum: number; stop: StopRequest };
   /** Seconds spent in reduce so far: the allreduce itself plus waiting for the slowest rank. */
   seconds(): number;
 }
 
-/** Gradient sums in one flat buffer, with two more slots carried by the same allreduce (loss, stop). */
+/** Why a rank wants training to stop after the current step (null: it does not). */
+export type StopRequest = "interrupt" | "minutes" | null;
+
+/** Gradient sums in one flat buffer, with three more slots carried by the same allreduce (loss, interrupts, deadlines). */
 export function gradientReducer(world: World, specs: readonly ParamSpec[]): GradientReducer {
   const flat = flatten(undefined, specs);
   const n = flat.buffer.length;
-  const carrier = new Float32Array(n + 2);
+  const carrier = new Float32Array(n + 3);
   carrier.set(flat.buffer);
   let seconds = 0;
   const grads: ParamValues = new Map([...flat.views].map(([name, view]) => [name, carrier.subarray(view.byteOffset / 4, view.byteOffset / 4 + view.length)]));
@@ -104,11 +109,13 @@ export function gradientReducer(world: World, specs: readonly ParamSpec[]): Grad
     reduce: (lossSum, wantsStop, step) => {
       if (world.size === 1) return { lossSum, stop: wantsStop };
       carrier[n] = lossSum;
-      carrier[n + 1] = wantsStop ? 1 : 0;
+      carrier[n + 1] = wantsStop === "interrupt" ? 1 : 0;
+      carrier[n + 2] = wantsStop === "minutes" ? 1 : 0;
       const started = performance.now();
       world.allreduceSum(carrier, `the gradient allreduce of step ${step}`);
       seconds += (performance.now() - started) / 1000;
-      return { lossSum: carrier[n]!, stop: carrier[n + 1]! > 0 };
+      const stop = carrier[n + 1]! > 0 ? "interrupt" : carrier[n + 2]! > 0 ? "minutes" : null;
+      return { lossSum: carrier[n]!, stop };
     },
     seconds: () => seconds,
   };

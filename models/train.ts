@@ -21,7 +21,7 @@ import { describeDataSource, resolveDataSource, type DataLocation } from "./data
 import { progressBar } from "./progress.ts";
 import { plotLoss } from "./plot.ts";
 import { singleProcess, type World } from "../runtime/collective/world.ts";
-import { broadcastState, checkSameSettings, dataFingerprint, gradientReducer, shardLanes, shardOf } from "./distributed.ts";
+import { broadcastState, checkSameSettings, dataFingerprint, gradientReducer, shardLanes, shardOf, type StopRequest } from "./distributed.ts";
 import { claimRunFolder } from "./run-folder.ts";
 import { planTraining, unhealthyStep, type PlanOptions, type TrainPlan } from "./train-plan.ts";
 import { readTrainLog, truncateTrainLog } from "./train-log.ts";
@@ -308,10 +308,10 @@ async function trainHolding(options: TrainOptions, plan: TrainPlan, world: World
   const accumulated = reducer?.grads;
   // With several ranks, stopping early (Ctrl-C, --minutes) is agreed in each step's allreduce, so
   // that every rank runs the same steps.
-  const wantsStop = (): boolean => performance.now() >= deadline || interrupted;
-  let agreedStop = false;
+  const wantsStop = (): StopRequest => (interrupted ? "interrupt" : performance.now() >= deadline ? "minutes" : null);
+  let agreedStop: StopRequest = null;
 
-  while (current < target && !(world.size > 1 ? agreedStop : wantsStop())) {
+  while (current < target && (world.size > 1 ? agreedStop : wantsStop()) === null) {
     // Let the event loop run between steps, so Ctrl-C (and timers) are seen promptly.
     await new Promise((resolve) => setImmediate(resolve));
     if (interrupted && world.size === 1) break;
@@ -337,6 +337,8 @@ async function trainHolding(options: TrainOptions, plan: TrainPlan, world: World
       }
       const reduced = reducer.reduce(lossSum, wantsStop(), current);
       agreedStop = reduced.stop;
+      // Every rank records the same reason, whichever of them the signal reached first.
+      if (agreedStop === "interrupt") interrupted = true;
       const shares = accum * world.size;
       const applied = step.run({ grads: Object.fromEntries(accumulated), control: { step: current, lr: stepLr, scale: 1 / shares } }) as { gradNorm: Float32Array };
       out = { loss: Float32Array.of(reduced.lossSum / shares), gradNorm: applied.gradNorm };
@@ -362,6 +364,9 @@ async function trainHolding(options: TrainOptions, plan: TrainPlan, world: World
   process.removeListener("SIGINT", onSignal);
   process.removeListener("SIGTERM", onSignal);
   process.removeListener("SIGUSR1", onSignal);
+  // mpirun may forward Ctrl-C to this rank after the ranks already agreed to stop: a late SIGUSR1
+  // must not kill the rank while it saves.
+  if (world.size > 1) process.on("SIGUSR1", () => undefined);
   bar?.done();
   if (lead && stoppedBy !== "nan" && current > lastSaved) lastCheckpoint = save();
   const seconds = (performance.now() - started) / 1000;

@@ -140,3 +140,14 @@ test("a bare tensor spec can be the whole example: run() takes the array and ret
   expect([...(out as Float32Array)]).toEqual([3, 6, 9, 12, 15]);
   expect(step.inputPaths).toEqual([""]);
 });
+
+test("reductions over a trailing axis of length 1 compile and keep their values (sum, softmax, layer norm)", () => {
+  const x = Float32Array.from([1, -2, 3, 4.5]);
+  const sum = compile((t: Tensor) => ops.sum(ops.mul(t, t), [1]), { shape: [4, 1] });
+  expect([...(sum.run(x) as Float32Array)]).toEqual([1, 4, 9, 20.25]);
+  // softmax over one element is 1; layer norm of one element is 0 (x − mean = 0).
+  const softmax = compile((t: Tensor) => nn.softmax(t, -1), { shape: [4, 1] });
+  expect([...(softmax.run(x) as Float32Array)]).toEqual([1, 1, 1, 1]);
+  const norm = compile((t: Tensor) => nn.layerNorm(t, {}), { shape: [4, 1] });
+  expect([...(norm.run(x) as Float32Array)]).toEqual([0, 0, 0, 0]);
+});

@@ -119,7 +119,10 @@ class Emitter {
     switch (s.s) {
       case "loop": {
         const innermost = !s.body.some((b) => b.s === "loop" || b.s === "template");
-        const accs = s.body.filter((b): b is Stmt & { s: "acc" } => b.s === "acc");
+        // Accumulators initialised inside the body are per-iteration locals (a reduction over an axis
+        // of length 1 leaves its init and its one add in the outer loop), not reductions of this loop.
+        const local = new Set(s.body.flatMap((b) => (b.s === "acc_init" ? [b.name] : [])));
+        const accs = s.body.filter((b): b is Stmt & { s: "acc" } => b.s === "acc" && !local.has(b.name));
         const scatter = s.body.some((b) => b.s === "store" && b.accumulate);
         if (this.inRegion && depth === 2) this.line(depth, "#pragma omp for schedule(static) nowait");
         else if (s.parallel && !this.inRegion) this.line(depth, "#pragma omp parallel for schedule(static)");

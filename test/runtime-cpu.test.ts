@@ -143,11 +143,11 @@ test("a bare tensor spec can be the whole example: run() takes the array and ret
 
 test("reductions over a trailing axis of length 1 compile and keep their values (sum, softmax, layer norm)", () => {
   const x = Float32Array.from([1, -2, 3, 4.5]);
-  const sum = compile((t: Tensor) => ops.sum(ops.mul(t, t), [1]), { shape: [4, 1] });
+  const sum = compile((t) => ops.sum(ops.mul(t as Tensor, t as Tensor), [1]), { shape: [4, 1] });
   expect([...(sum.run(x) as Float32Array)]).toEqual([1, 4, 9, 20.25]);
   // softmax over one element is 1; layer norm of one element is 0 (x − mean = 0).
-  const softmax = compile((t: Tensor) => nn.softmax(t, -1), { shape: [4, 1] });
+  const softmax = compile((t) => nn.softmax(t as Tensor, -1), { shape: [4, 1] });
   expect([...(softmax.run(x) as Float32Array)]).toEqual([1, 1, 1, 1]);
-  const norm = compile((t: Tensor) => nn.layerNorm(t, {}), { shape: [4, 1] });
+  const norm = compile((t) => nn.layerNorm(t as Tensor, {}), { shape: [4, 1] });
   expect([...(norm.run(x) as Float32Array)]).toEqual([0, 0, 0, 0]);
 });

@@ -10,9 +10,16 @@ import {
   type CStruct,
   GEMM_ARGS,
   GEMM_H,
+  GEMM_PORTABLE_TILE,
   GEMM_TUNABLES,
   cInitializer,
+  cpuTemplatePrelude,
 } from "../kernels/cpu/index.ts";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { cCompiler } from "../runtime/cpu/toolchain.ts";
 import { type AttentionBackwardCall, type CpuKernels, type GemmCall, loadCpuKernels } from "./helpers/cpu-kernels.ts";
 
 let kernels: CpuKernels;
@@ -533,10 +540,28 @@ describe("kernels/cpu/index.ts", () => {
     for (const [struct, header] of pairs) expect(struct.fields.map((f) => f.name)).toEqual(headerFields(header, struct.name));
   });
 
-  test("tunable defaults equal the headers' #define defaults", () => {
+  test("tunable defaults equal the headers' #define defaults (the micro-tile: AVX-512's, then the portable one)", () => {
+    const defaults = (name: string): string[] => [...(GEMM_H + ATTENTION_H).matchAll(new RegExp(`#define ${name} (\\d+)`, "g"))].map((m) => m[1]!);
     for (const [name, value] of Object.entries({ ...GEMM_TUNABLES, ...ATTENTION_TUNABLES })) {
-      const match = new RegExp(`#define ${name} (\\d+)`).exec(GEMM_H + ATTENTION_H);
-      expect(match?.[1], name).toBe(String(value));
+      const portable = GEMM_PORTABLE_TILE[name as keyof typeof GEMM_PORTABLE_TILE];
+      expect(defaults(name), name).toEqual(portable === undefined ? [String(value)] : [String(value), String(portable)]);
+    }
+  });
+
+  // The tests above run the templates on this machine's ISA only; both of simd.h's forms must at
+  // least compile cleanly wherever the other one is what runs (CI and users have either).
+  test.skipIf(process.arch !== "x64")("the templates compile without warnings for plain x86-64, AVX2 and AVX-512 targets", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "kiln-isa-"));
+    const file = path.join(dir, "templates.c");
+    const uses = "int use_gemm(const kiln_gemm_args* g) { return kiln_sgemm(g); }\n" +
+      "int use_forward(const kiln_attention_args* a) { return kiln_attention_forward(a); }\n" +
+      "int use_backward(const kiln_attention_backward_args* a) { return kiln_attention_backward(a); }\n";
+    writeFileSync(file, `${cpuTemplatePrelude({ gemm: true, attention: true })}\n${uses}`);
+    for (const [march, isa] of [["x86-64", "generic"], ["haswell", "generic"], ["skylake-avx512", "avx512f"]]) {
+      const flags = ["-O2", `-march=${march}`, "-fopenmp", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter", "-dM", "-E"];
+      const macros = execFileSync(cCompiler(), [...flags, file], { encoding: "utf8" });
+      expect(macros, march).toContain(`#define KILN_SIMD_ISA "${isa}"`);
+      execFileSync(cCompiler(), ["-O2", `-march=${march}`, "-fopenmp", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter", "-c", file, "-o", path.join(dir, `${march}.o`)], { stdio: "pipe" });
     }
   });
 

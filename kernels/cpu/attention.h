@@ -67,20 +67,20 @@ typedef struct kiln_attention_backward_args {
 /* 2^x for 16 lanes: round to nearest, a degree-5 polynomial on [-0.5, 0.5] (fitted for minimax
  * relative error: < 2e-7 in f32 arithmetic), then scale by 2^n with scalef (which also flushes
  * very negative x to exactly 0). -inf -> 0, NaN -> NaN. */
-static inline __m512 kiln_exp2_ps(__m512 x) {
-  x = _mm512_max_ps(_mm512_set1_ps(-200.0f), x);
-  const __m512 n = _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  const __m512 f = _mm512_sub_ps(x, n);
-  __m512 p = _mm512_set1_ps(1.326472731307149e-3f);
-  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(9.671512991189957e-3f));
-  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(5.550733581185341e-2f));
-  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(2.4022242426872253e-1f));
-  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(6.931470036506653e-1f));
-  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0f));
-  return _mm512_scalef_ps(p, n);
+static inline kv kiln_exp2_ps(kv x) {
+  x = kv_max(kv_set1(-200.0f), x);
+  const kv n = kv_round(x);
+  const kv f = kv_sub(x, n);
+  kv p = kv_set1(1.326472731307149e-3f);
+  p = kv_fmadd(p, f, kv_set1(9.671512991189957e-3f));
+  p = kv_fmadd(p, f, kv_set1(5.550733581185341e-2f));
+  p = kv_fmadd(p, f, kv_set1(2.4022242426872253e-1f));
+  p = kv_fmadd(p, f, kv_set1(6.931470036506653e-1f));
+  p = kv_fmadd(p, f, kv_set1(1.0f));
+  return kv_scale2(p, n);
 }
 
-static inline float kiln_exp2f(float x) { return _mm512_cvtss_f32(kiln_exp2_ps(_mm512_set1_ps(x))); }
+static inline float kiln_exp2f(float x) { return kv_first(kiln_exp2_ps(kv_set1(x))); }
 
 /* log2 of a positive, normal x: exponent + 2/ln2 * atanh((m-1)/(m+1)) with m in [sqrt(1/2), sqrt(2)). */
 static double kiln_log2(double x) {
@@ -146,10 +146,10 @@ static inline void kiln_attention_scores(long d, const float* a, long a_rs, long
 
 /* Loads lanes [16v, 16v+16) of a score row with masking applied: lanes at or past `visible`
  * become -inf, and the padding bias is added when the block is mixed. */
-static inline __m512 kiln_attention_masked(const float* row, const float* bias, long v, long visible, int mixed) {
-  const __mmask16 lanes = kiln_gemm_lanes(visible - v * 16);
-  __m512 x = _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), lanes, row + v * 16);
-  if (mixed) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(lanes, bias + v * 16));
+static inline kv kiln_attention_masked(const float* row, const float* bias, long v, long visible, int mixed) {
+  const kmask lanes = kv_lanes(visible - v * 16);
+  kv x = kv_load_or(kv_set1(-INFINITY), lanes, row + v * 16);
+  if (mixed) x = kv_add(x, kv_loadz(lanes, bias + v * 16));
   return x;
 }
 
@@ -228,34 +228,34 @@ static void kiln_attention_forward_task(const kiln_attention_args* g, long b, lo
         float* row = s + i * KILN_ATTENTION_BK;
         const long visible = kiln_attention_visible(g, i0 + i, j0, bk);
         const int masked = state == KILN_KEYS_MIXED || visible < nv * 16;
-        __m512 mx = _mm512_set1_ps(-INFINITY);
+        kv mx = kv_set1(-INFINITY);
         for (long v = 0; v < nv; v++) {
           if (masked) {
-            const __m512 x = kiln_attention_masked(row, bias + j0, v, visible, state == KILN_KEYS_MIXED);
-            _mm512_storeu_ps(row + v * 16, x);
-            mx = _mm512_max_ps(mx, x);
+            const kv x = kiln_attention_masked(row, bias + j0, v, visible, state == KILN_KEYS_MIXED);
+            kv_store(row + v * 16, x);
+            mx = kv_max(mx, x);
           } else {
-            mx = _mm512_max_ps(mx, _mm512_loadu_ps(row + v * 16));
+            mx = kv_max(mx, kv_load(row + v * 16));
           }
         }
-        const float old_max = row_max[i], block_max = _mm512_reduce_max_ps(mx);
+        const float old_max = row_max[i], block_max = kv_reduce_max(mx);
         const float new_max = block_max > old_max ? block_max : old_max;
         if (new_max == -INFINITY) {
           /* Nothing visible yet in this row: its p row is zero and nothing accumulates. */
-          for (long v = 0; v < nv; v++) _mm512_storeu_ps(row + v * 16, _mm512_setzero_ps());
+          for (long v = 0; v < nv; v++) kv_store(row + v * 16, kv_zero());
           continue;
         }
-        const __m512 m = _mm512_set1_ps(new_max);
-        __m512 sum = _mm512_setzero_ps();
+        const kv m = kv_set1(new_max);
+        kv sum = kv_zero();
         for (long v = 0; v < nv; v++) {
-          const __m512 p = kiln_exp2_ps(_mm512_sub_ps(_mm512_loadu_ps(row + v * 16), m));
-          _mm512_storeu_ps(row + v * 16, p);
-          sum = _mm512_add_ps(sum, p);
+          const kv p = kiln_exp2_ps(kv_sub(kv_load(row + v * 16), m));
+          kv_store(row + v * 16, p);
+          sum = kv_add(sum, p);
         }
-        const __m512 alpha = kiln_exp2_ps(_mm512_set1_ps(old_max - new_max));
-        _mm512_store_ps(row_sum + i * 16, _mm512_fmadd_ps(alpha, _mm512_load_ps(row_sum + i * 16), sum));
+        const kv alpha = kiln_exp2_ps(kv_set1(old_max - new_max));
+        kv_store(row_sum + i * 16, kv_fmadd(alpha, kv_load(row_sum + i * 16), sum));
         for (long x = 0; x < l.dp; x += 16)
-          _mm512_storeu_ps(o + i * l.dp + x, _mm512_mul_ps(alpha, _mm512_loadu_ps(o + i * l.dp + x)));
+          kv_store(o + i * l.dp + x, kv_mul(alpha, kv_load(o + i * l.dp + x)));
         row_max[i] = new_max;
       }
 
@@ -270,12 +270,12 @@ static void kiln_attention_forward_task(const kiln_attention_args* g, long b, lo
 
     float* out = g->o + b * g->o_bs + h * g->o_hs + i0 * g->o_ss;
     for (long i = 0; i < bq; i++) {
-      const float total = _mm512_reduce_add_ps(_mm512_load_ps(row_sum + i * 16));
+      const float total = kv_reduce_add(kv_load(row_sum + i * 16));
       const float inv = total > 0.0f ? 1.0f / total : 0.0f;
-      const __m512 scale = _mm512_set1_ps(inv);
+      const kv scale = kv_set1(inv);
       for (long x = 0; x < d; x += 16)
-        _mm512_mask_storeu_ps(out + i * g->o_ss + x, kiln_gemm_lanes(d - x),
-                              _mm512_mul_ps(scale, _mm512_loadu_ps(o + i * l.dp + x)));
+        kv_store_mask(out + i * g->o_ss + x, kv_lanes(d - x),
+                              kv_mul(scale, kv_load(o + i * l.dp + x)));
       if (g->lse)
         g->lse[(b * g->heads + h) * g->q_len + i0 + i] =
             total > 0.0f ? (float)(((double)row_max[i] + kiln_log2(total)) * KILN_LN2) : -INFINITY;
@@ -345,20 +345,20 @@ static size_t kiln_attention_backward_floats(const kiln_attention_args* g) {
 /* Copies rows [0, n) of a strided head into a zero-padded [rows x dp] buffer, times `factor`. */
 static void kiln_attention_rows(const float* src, long ss, long n, long d, long rows, long dp, float factor,
                                 float* dst) {
-  const __m512 f = _mm512_set1_ps(factor);
+  const kv f = kv_set1(factor);
   for (long i = 0; i < rows; i++)
     for (long x = 0; x < dp; x += 16) {
-      const __m512 val = i < n ? _mm512_maskz_loadu_ps(kiln_gemm_lanes(d - x), src + i * ss + x) : _mm512_setzero_ps();
-      _mm512_storeu_ps(dst + i * dp + x, _mm512_mul_ps(f, val));
+      const kv val = i < n ? kv_loadz(kv_lanes(d - x), src + i * ss + x) : kv_zero();
+      kv_store(dst + i * dp + x, kv_mul(f, val));
     }
 }
 
 /* Writes rows [0, n) of a [rows x dp] buffer times `factor` into a strided head. */
 static void kiln_attention_store_rows(const float* src, long n, long d, long dp, float factor, float* dst, long ss) {
-  const __m512 f = _mm512_set1_ps(factor);
+  const kv f = kv_set1(factor);
   for (long i = 0; i < n; i++)
     for (long x = 0; x < d; x += 16)
-      _mm512_mask_storeu_ps(dst + i * ss + x, kiln_gemm_lanes(d - x), _mm512_mul_ps(f, _mm512_loadu_ps(src + i * dp + x)));
+      kv_store_mask(dst + i * ss + x, kv_lanes(d - x), kv_mul(f, kv_load(src + i * dp + x)));
 }
 
 /* Log2-domain log-sum-exp of every query row of one head (used when the forward's LSE is not
@@ -379,18 +379,18 @@ static void kiln_attention_recompute_lse2(const kiln_attention_args* g, const fl
       for (long i = 0; i < bq; i++) {
         const float* row = s + i * KILN_ATTENTION_BK;
         const long visible = kiln_attention_visible(g, i0 + i, j0, bk);
-        __m512 mx = _mm512_set1_ps(-INFINITY);
+        kv mx = kv_set1(-INFINITY);
         for (long v = 0; v < (bk + 15) / 16; v++)
-          mx = _mm512_max_ps(mx, kiln_attention_masked(row, bias + j0, v, visible, state == KILN_KEYS_MIXED));
-        const float old_max = row_max[i], block_max = _mm512_reduce_max_ps(mx);
+          mx = kv_max(mx, kiln_attention_masked(row, bias + j0, v, visible, state == KILN_KEYS_MIXED));
+        const float old_max = row_max[i], block_max = kv_reduce_max(mx);
         const float new_max = block_max > old_max ? block_max : old_max;
         if (new_max == -INFINITY) continue;
-        const __m512 m = _mm512_set1_ps(new_max);
-        __m512 sum = _mm512_setzero_ps();
+        const kv m = kv_set1(new_max);
+        kv sum = kv_zero();
         for (long v = 0; v < (bk + 15) / 16; v++)
-          sum = _mm512_add_ps(
-              sum, kiln_exp2_ps(_mm512_sub_ps(kiln_attention_masked(row, bias + j0, v, visible, state == KILN_KEYS_MIXED), m)));
-        row_sum[i] = row_sum[i] * kiln_exp2f(old_max - new_max) + _mm512_reduce_add_ps(sum);
+          sum = kv_add(
+              sum, kiln_exp2_ps(kv_sub(kiln_attention_masked(row, bias + j0, v, visible, state == KILN_KEYS_MIXED), m)));
+        row_sum[i] = row_sum[i] * kiln_exp2f(old_max - new_max) + kv_reduce_add(sum);
         row_max[i] = new_max;
       }
     }
@@ -438,11 +438,11 @@ static void kiln_attention_backward_task(const kiln_attention_backward_args* a, 
     /* delta_i = rowsum(dO * O), the softmax backward's correction term. */
     const float* ob = g->o + b * g->o_bs + h * g->o_hs;
     for (long i = 0; i < sq; i++) {
-      __m512 acc = _mm512_setzero_ps();
+      kv acc = kv_zero();
       for (long x = 0; x < d; x += 16)
-        acc = _mm512_fmadd_ps(_mm512_loadu_ps(dout + i * dp + x),
-                              _mm512_maskz_loadu_ps(kiln_gemm_lanes(d - x), ob + i * g->o_ss + x), acc);
-      delta[i] = _mm512_reduce_add_ps(acc);
+        acc = kv_fmadd(kv_load(dout + i * dp + x),
+                              kv_loadz(kv_lanes(d - x), ob + i * g->o_ss + x), acc);
+      delta[i] = kv_reduce_add(acc);
     }
     if (g->lse) {
       const float* lse = g->lse + (b * g->heads + h) * sq;
@@ -467,14 +467,14 @@ static void kiln_attention_backward_task(const kiln_attention_backward_args* a, 
           float* drow = ds + i * KILN_ATTENTION_BK;
           const int live = i < bq && lse2[i0 + i] != -INFINITY;
           const long visible = live ? kiln_attention_visible(g, i0 + i, j0, bk) : 0;
-          const __m512 m = _mm512_set1_ps(live ? lse2[i0 + i] : 0.0f), dl = _mm512_set1_ps(live ? delta[i0 + i] : 0.0f);
+          const kv m = kv_set1(live ? lse2[i0 + i] : 0.0f), dl = kv_set1(live ? delta[i0 + i] : 0.0f);
           for (long v = 0; v < KILN_ATTENTION_BK / 16; v++) {
-            const __m512 x = kiln_attention_masked(prow, bias + j0, v, visible, state == KILN_KEYS_MIXED);
-            const __mmask16 lanes = kiln_gemm_lanes(visible - v * 16);
-            const __m512 pv = _mm512_maskz_mov_ps(lanes, kiln_exp2_ps(_mm512_sub_ps(x, m)));
-            const __m512 dpv = _mm512_maskz_loadu_ps(lanes, drow + v * 16);
-            _mm512_storeu_ps(prow + v * 16, pv);
-            _mm512_storeu_ps(drow + v * 16, _mm512_mul_ps(pv, _mm512_sub_ps(dpv, dl)));
+            const kv x = kiln_attention_masked(prow, bias + j0, v, visible, state == KILN_KEYS_MIXED);
+            const kmask lanes = kv_lanes(visible - v * 16);
+            const kv pv = kv_keep(lanes, kiln_exp2_ps(kv_sub(x, m)));
+            const kv dpv = kv_loadz(lanes, drow + v * 16);
+            kv_store(prow + v * 16, pv);
+            kv_store(drow + v * 16, kv_mul(pv, kv_sub(dpv, dl)));
           }
         }
         /* dV += P^T dO and dK += dS^T (Q*c): key rows, contracted over this block's queries. */

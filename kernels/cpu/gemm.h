@@ -4,33 +4,44 @@
  * Structure (GotoBLAS/BLIS style): the C matrix of every batch item is cut into one rectangle per
  * task; a task loops over NC-wide column panels and KC-deep slices, packs the B slice (kc x nc)
  * and then MC-tall blocks of A (mc x kc) into contiguous, aligned buffers, and runs an MR x NR
- * register-tiled AVX-512 micro-kernel over them. Packing absorbs any operand strides, so
- * transposed and broadcast operands cost nothing extra beyond the (always performed) copy.
- * Needs AVX-512F (compile with -march=native on an AVX-512 machine) and OpenMP. */
+ * register-tiled micro-kernel over them. Packing absorbs any operand strides, so transposed and
+ * broadcast operands cost nothing extra beyond the (always performed) copy. Written in simd.h's
+ * 16-lane vectors (pasted before this header): AVX-512 intrinsics where the compiler targets
+ * AVX-512F, GCC vector extensions elsewhere. Needs OpenMP. */
 #ifndef KILN_GEMM_H
 #define KILN_GEMM_H
 
-#if !defined(__AVX512F__)
-#error "kiln gemm.h needs AVX-512F: compile with -march=native on an AVX-512 CPU (or -mavx512f)"
+#ifndef KILN_SIMD_H
+#error "kiln gemm.h needs simd.h pasted before it"
 #endif
 #if !defined(_OPENMP)
 #error "kiln gemm.h needs OpenMP: compile with -fopenmp"
 #endif
 
-#include <immintrin.h>
 #include <omp.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Micro-tile: MR rows of C (at most 16) by NR columns (a multiple of 16). 12 x 32 keeps 24
- * accumulators + 2 B vectors + a broadcast in the 32 zmm registers; on Zen 5 it measured as fast
- * as 14 x 32 and 6 x 64 (~92% of FMA peak on one core), and 12 divides the 384-token sequences. */
+/* Micro-tile: MR rows of C (at most 16) by NR columns (a multiple of 16). With AVX-512, 12 x 32
+ * keeps 24 accumulators + 2 B vectors + a broadcast in the 32 zmm registers; on Zen 5 it measured
+ * as fast as 14 x 32 and 6 x 64 (~92% of FMA peak on one core), and 12 divides the 384-token
+ * sequences. Elsewhere (AVX2: 16 ymm registers, a 16-lane vector taking two) 6 x 16 keeps 12
+ * accumulator registers + 2 for B + a broadcast. */
+#if defined(__AVX512F__)
 #ifndef KILN_GEMM_MR
 #define KILN_GEMM_MR 12
 #endif
 #ifndef KILN_GEMM_NR
 #define KILN_GEMM_NR 32
+#endif
+#else
+#ifndef KILN_GEMM_MR
+#define KILN_GEMM_MR 6
+#endif
+#ifndef KILN_GEMM_NR
+#define KILN_GEMM_NR 16
+#endif
 #endif
 /* Cache blocking: a kc x NR micro-panel of B stays in L1 while the mc x kc block of A streams
  * from L2; the kc x nc panel of B lives in L2/L3. MC must be a multiple of MR, NC of NR. */
@@ -78,10 +89,7 @@ typedef struct kiln_gemm_args {
 
 /* ---- packing ---------------------------------------------------------------------------- */
 
-static inline __mmask16 kiln_gemm_lanes(long n) {
-  return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1u);
-}
-
+#if defined(__AVX512F__)
 /* In-register 16x16 transpose: r[i] holds row i on entry, column i on exit. */
 static inline void kiln_transpose16(__m512 r[16]) {
   __m512 t[16], u[16];
@@ -107,30 +115,40 @@ static inline void kiln_transpose16(__m512 r[16]) {
     r[12 + c] = _mm512_shuffle_f32x4(v1, w1, 0xDD);
   }
 }
+#endif
 
 /* Packs a width x depth strip whose elements (w, d) sit at src[w*ws + d*ds] into dst[d*stride + w]
  * for w < width (lanes width..lanes-1 are zero-filled; lanes <= 16). This one routine packs both
  * A (width = rows, stride MR) and B (width = columns, stride NR). */
 static void kiln_gemm_pack_strip(const float* src, long ws, long ds, long width, long depth, int lanes, long stride,
                                  float* restrict dst) {
-  const __mmask16 store = kiln_gemm_lanes(lanes);
+  const kmask store = kv_lanes(lanes);
   if (ws == 1) {
     /* Contiguous along the packed width: one masked load per depth step. */
-    const __mmask16 load = kiln_gemm_lanes(width);
-    for (long d = 0; d < depth; d++)
-      _mm512_mask_storeu_ps(dst + d * stride, store, _mm512_maskz_loadu_ps(load, src + d * ds));
-  } else if (ds == 1) {
+    const kmask load = kv_lanes(width);
+    for (long d = 0; d < depth; d++) kv_store_mask(dst + d * stride, store, kv_loadz(load, src + d * ds));
+  }
+#if defined(__AVX512F__)
+  else if (ds == 1) {
     /* Contiguous along depth: load 16 depth values of each of the (up to 16) rows, transpose. */
     for (long d0 = 0; d0 < depth; d0 += 16) {
       const long dn = depth - d0 < 16 ? depth - d0 : 16;
-      const __mmask16 load = kiln_gemm_lanes(dn);
+      const kmask load = kv_lanes(dn);
       __m512 r[16];
       for (int w = 0; w < 16; w++)
         r[w] = w < width ? _mm512_maskz_loadu_ps(load, src + w * ws + d0) : _mm512_setzero_ps();
       kiln_transpose16(r);
       for (long d = 0; d < dn; d++) _mm512_mask_storeu_ps(dst + (d0 + d) * stride, store, r[d]);
     }
-  } else {
+  }
+#else
+  else if (ds == 1) {
+    /* Contiguous along depth: read each row in order, write it down a packed column. */
+    for (long w = 0; w < lanes; w++)
+      for (long d = 0; d < depth; d++) dst[d * stride + w] = w < width ? src[w * ws + d] : 0.0f;
+  }
+#endif
+  else {
     for (long d = 0; d < depth; d++)
       for (long w = 0; w < lanes; w++) dst[d * stride + w] = w < width ? src[w * ws + d * ds] : 0.0f;
   }
@@ -162,26 +180,26 @@ static inline __attribute__((always_inline)) void kiln_gemm_micro(long kb, const
                                                                   long a_cs, const float* restrict b, long b_rs,
                                                                   float* restrict c, long ldc, long rows, long cols,
                                                                   int load_c) {
-  __m512 acc[KILN_GEMM_MR][KILN_GEMM_NV];
+  kv acc[KILN_GEMM_MR][KILN_GEMM_NV];
 #pragma GCC unroll 16
   for (int i = 0; i < KILN_GEMM_MR; i++) {
     /* C's rows are far apart (ldc), so no hardware prefetcher fetches them: ask now, so the
      * misses overlap the k loop instead of stalling the final loads/stores. */
 #pragma GCC unroll 4
     for (int v = 0; v < KILN_GEMM_NV; v++) {
-      _mm_prefetch((const char*)(c + i * ldc + v * 16), _MM_HINT_T0);
-      acc[i][v] = _mm512_setzero_ps();
+      kv_prefetch(c + i * ldc + v * 16);
+      acc[i][v] = kv_zero();
     }
   }
   for (long k = 0; k < kb; k++) {
-    __m512 bv[KILN_GEMM_NV];
+    kv bv[KILN_GEMM_NV];
 #pragma GCC unroll 4
-    for (int v = 0; v < KILN_GEMM_NV; v++) bv[v] = _mm512_loadu_ps(b + k * b_rs + v * 16);
+    for (int v = 0; v < KILN_GEMM_NV; v++) bv[v] = kv_load(b + k * b_rs + v * 16);
 #pragma GCC unroll 16
     for (int i = 0; i < KILN_GEMM_MR; i++) {
-      const __m512 av = _mm512_set1_ps(a[i * a_rs + k * a_cs]);
+      const kv av = kv_set1(a[i * a_rs + k * a_cs]);
 #pragma GCC unroll 4
-      for (int v = 0; v < KILN_GEMM_NV; v++) acc[i][v] = _mm512_fmadd_ps(av, bv[v], acc[i][v]);
+      for (int v = 0; v < KILN_GEMM_NV; v++) acc[i][v] = kv_fmadd(av, bv[v], acc[i][v]);
     }
   }
   if (rows == KILN_GEMM_MR && cols == KILN_GEMM_NR) {
@@ -190,7 +208,7 @@ static inline __attribute__((always_inline)) void kiln_gemm_micro(long kb, const
 #pragma GCC unroll 4
       for (int v = 0; v < KILN_GEMM_NV; v++) {
         float* p = c + i * ldc + v * 16;
-        _mm512_storeu_ps(p, load_c ? _mm512_add_ps(acc[i][v], _mm512_loadu_ps(p)) : acc[i][v]);
+        kv_store(p, load_c ? kv_add(acc[i][v], kv_load(p)) : acc[i][v]);
       }
   } else {
 #pragma GCC unroll 16
@@ -198,9 +216,9 @@ static inline __attribute__((always_inline)) void kiln_gemm_micro(long kb, const
       if (i >= rows) break;
 #pragma GCC unroll 4
       for (int v = 0; v < KILN_GEMM_NV; v++) {
-        const __mmask16 m = kiln_gemm_lanes(cols - v * 16);
+        const kmask m = kv_lanes(cols - v * 16);
         float* p = c + i * ldc + v * 16;
-        _mm512_mask_storeu_ps(p, m, load_c ? _mm512_add_ps(acc[i][v], _mm512_maskz_loadu_ps(m, p)) : acc[i][v]);
+        kv_store_mask(p, m, load_c ? kv_add(acc[i][v], kv_loadz(m, p)) : acc[i][v]);
       }
     }
   }

@@ -1,16 +1,19 @@
-// The CPU backend's hand-tuned C templates (packed AVX-512 SGEMM, fused flash-style attention) as
+// The CPU backend's hand-tuned C templates (packed SGEMM, fused flash-style attention) as
 // header texts the C renderer pastes into a generated file, plus what the generator needs to call them.
 import { readFileSync } from "node:fs";
 
-/** kiln_sgemm and its packing/micro-kernel helpers. Self-contained. */
+/** The 16-lane float vector both templates are written in (AVX-512 intrinsics, or GCC vector extensions). */
+export const SIMD_H: string = readFileSync(new URL("./simd.h", import.meta.url), "utf8");
+/** kiln_sgemm and its packing/micro-kernel helpers. Must be pasted after SIMD_H. */
 export const GEMM_H: string = readFileSync(new URL("./gemm.h", import.meta.url), "utf8");
 /** kiln_attention_forward / kiln_attention_backward. Must be pasted after GEMM_H. */
 export const ATTENTION_H: string = readFileSync(new URL("./attention.h", import.meta.url), "utf8");
 
 /** What a generated file that pastes these headers needs from the toolchain and the machine. */
 export const CPU_TEMPLATE_REQUIREMENTS = {
-  /** The micro-kernels use AVX-512F intrinsics; compile with -march=native on such a machine. */
-  isa: ["avx512f"],
+  /** AVX-512F intrinsics where the compiler targets it (-march=native on such a machine), else GCC
+   * vector extensions, which gcc lowers to any target (AVX2 here); no ISA is required. */
+  isa: [],
   /** Both templates parallelise with OpenMP (-fopenmp); without it they do not compile. */
   openmp: true,
   /** Neither header calls libm, so generated files need not link -lm on their account. */
@@ -20,7 +23,7 @@ export const CPU_TEMPLATE_REQUIREMENTS = {
 /** The header texts to paste, in order, for a file that uses the given templates. */
 export function cpuTemplatePrelude(uses: { readonly gemm?: boolean; readonly attention?: boolean }): string {
   const parts: string[] = [];
-  if (uses.gemm || uses.attention) parts.push(GEMM_H);
+  if (uses.gemm || uses.attention) parts.push(SIMD_H, GEMM_H);
   if (uses.attention) parts.push(ATTENTION_H);
   return parts.join("\n");
 }
@@ -149,9 +152,9 @@ export const CPU_TEMPLATE_ENTRIES = {
  * defaults were picked by measurement on a 2-core AMD Zen 5 (AVX-512) with gcc 12.
  */
 export const GEMM_TUNABLES = {
-  /** Micro-tile rows (≤ 16). */
+  /** Micro-tile rows (≤ 16) with AVX-512 (GEMM_PORTABLE_TILE elsewhere). */
   KILN_GEMM_MR: 12,
-  /** Micro-tile columns (a multiple of 16). */
+  /** Micro-tile columns (a multiple of 16) with AVX-512. */
   KILN_GEMM_NR: 32,
   /** Rows of the packed A block (a multiple of MR), sized for L2. */
   KILN_GEMM_MC: 144,
@@ -162,6 +165,9 @@ export const GEMM_TUNABLES = {
   /** Width of the column chunks the epilogue is called on (a multiple of NR). */
   KILN_GEMM_EPILOGUE_NC: 128,
 } as const;
+
+/** The micro-tile where the compiler does not target AVX-512 (16 vector registers, as AVX2 has). */
+export const GEMM_PORTABLE_TILE = { KILN_GEMM_MR: 6, KILN_GEMM_NR: 16 } as const;
 
 export const ATTENTION_TUNABLES = {
   /** Query rows per block (a multiple of KILN_GEMM_MR). */

@@ -1,7 +1,7 @@
 // `kiln bench cpu`: every row of bench/rows.ts run by kiln (compiled steps) and, in the same run, by
 // TensorFlow.js (wasm) and jax-js (wasm, jit) in this process and PyTorch (eager; torch.compile where
 // torch ≥ 2) in a Python beside it with kiln's thread count, with each rate as a percent of this
-// machine's ceilings measured in the same run (an AVX-512 FMA loop for GFLOP/s, a triad for GB/s); and
+// machine's ceilings measured in the same run (an FMA loop on the widest vectors for GFLOP/s, a triad for GB/s); and
 // the tiny DiT step with and without one busy process (bench/busy.ts).
 
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -11,6 +11,7 @@ import koffi from "koffi";
 import { nn, ops, type Tensor } from "../compiler/index.ts";
 import { compile, loadLibrary, type CompiledStep } from "../runtime/compile.ts";
 import { compileC } from "../runtime/cpu/toolchain.ts";
+import { SIMD_H } from "../kernels/cpu/index.ts";
 import { ditForward, ditConfig } from "../models/dit.ts";
 import { adamwUpdate } from "../models/optim.ts";
 import { backward } from "../compiler/index.ts";
@@ -62,24 +63,22 @@ export interface BenchReport {
   rows: RowResult[];
 }
 
-const CEILING_C = `
-#include <immintrin.h>
+const CEILING_C = `${SIMD_H}
 #include <omp.h>
-/* Peak: 12 independent FMA chains per thread on 16-lane vectors (2 FMAs · 16 lanes per instruction). */
+/* Peak: 12 independent FMA chains per thread on simd.h's 16-lane vectors (2 flops · 16 lanes per
+ * vector FMA; one zmm instruction with AVX-512, two ymm instructions with AVX2). */
 double kiln_peak_fma(long iterations) {
   double total = 0;
   #pragma omp parallel reduction(+:total)
   {
-    __m512 a[12];
-    for (int i = 0; i < 12; i++) a[i] = _mm512_set1_ps(1.0f + i * 1e-3f);
-    const __m512 b = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-7f);
+    kv a[12];
+    for (int i = 0; i < 12; i++) a[i] = kv_set1(1.0f + i * 1e-3f);
+    const kv b = kv_set1(0.999999f), c = kv_set1(1e-7f);
     for (long it = 0; it < iterations; it++)
-      for (int i = 0; i < 12; i++) a[i] = _mm512_fmadd_ps(a[i], b, c);
-    float sink[16];
-    __m512 s = a[0];
-    for (int i = 1; i < 12; i++) s = _mm512_add_ps(s, a[i]);
-    _mm512_storeu_ps(sink, s);
-    total += sink[0] * 0;
+      for (int i = 0; i < 12; i++) a[i] = kv_fmadd(a[i], b, c);
+    kv s = a[0];
+    for (int i = 1; i < 12; i++) s = kv_add(s, a[i]);
+    total += kv_first(s) * 0;
   }
   return total;
 }

@@ -1,10 +1,10 @@
 /* kiln CPU backend: the 16-lane float vector the GEMM and attention templates are written in.
  *
  * With AVX-512F these are the zmm intrinsics themselves. Elsewhere (AVX2 machines, and any other
- * target gcc compiles for) they are GCC vector extensions of the same 16 lanes, which gcc lowers
- * to whatever the target has (two ymm registers per vector with AVX2, FMA contracted from a*b+c
- * under -march=native); masked loads and stores become lane loops that touch only the live
- * lanes, so they never read or write past an array. Same results up to rounding order; the
+ * target gcc compiles for) a vector is two 8-lane GCC vector extensions, which gcc lowers to what
+ * the target has (one ymm register each with AVX2, FMA contracted from a*b+c under -march=native);
+ * masked loads and stores become lane loops that touch only the live lanes, so they never read or
+ * write past an array. Same results up to rounding order; the
  * templates pick a smaller micro-tile there (gemm.h), sized for 16 vector registers.
  *
  * kv: 16 floats. kmask: bit i selects lane i. Unaligned pointers are fine everywhere. */
@@ -47,21 +47,36 @@ static inline kv kv_scale2(kv p, kv n) { return _mm512_scalef_ps(p, n); }
 /* Every function here is static inline, so the vector-argument ABI gcc warns about never crosses
  * a call boundary. */
 #pragma GCC diagnostic ignored "-Wpsabi"
-typedef float kv __attribute__((vector_size(64)));
-typedef int32_t kvi __attribute__((vector_size(64)));
+/* Two 8-lane halves: gcc keeps each in one ymm register with AVX (a single 64-byte vector type
+ * would be lowered piecewise through the stack, measured 10x slower). */
+typedef float kv8 __attribute__((vector_size(32)));
+typedef int32_t kvi8 __attribute__((vector_size(32)));
+typedef struct {
+  kv8 lo, hi;
+} kv;
 typedef uint32_t kmask;
-static inline kv kv_zero(void) { return (kv){0}; }
-static inline kv kv_set1(float x) { return (kv){0} + x; }
+static inline kv kv_pair(kv8 lo, kv8 hi) {
+  kv r = {lo, hi};
+  return r;
+}
+static inline kv kv_set1(float x) { return kv_pair((kv8){0} + x, (kv8){0} + x); }
+static inline kv kv_zero(void) { return kv_set1(0.0f); }
 static inline kv kv_load(const float* p) {
   kv v;
-  __builtin_memcpy(&v, p, sizeof v);
+  __builtin_memcpy(&v.lo, p, sizeof v.lo);
+  __builtin_memcpy(&v.hi, p + 8, sizeof v.hi);
   return v;
 }
-static inline void kv_store(float* p, kv v) { __builtin_memcpy(p, &v, sizeof v); }
+static inline void kv_store(float* p, kv v) {
+  __builtin_memcpy(p, &v.lo, sizeof v.lo);
+  __builtin_memcpy(p + 8, &v.hi, sizeof v.hi);
+}
 static inline kv kv_load_or(kv fill, kmask m, const float* p) {
   if ((m & 0xFFFFu) == 0xFFFFu) return kv_load(p);
-  for (int i = 0; i < 16; i++)
-    if (m >> i & 1u) fill[i] = p[i];
+  for (int i = 0; i < 8; i++) {
+    if (m >> i & 1u) fill.lo[i] = p[i];
+    if (m >> (i + 8) & 1u) fill.hi[i] = p[i + 8];
+  }
   return fill;
 }
 static inline kv kv_loadz(kmask m, const float* p) { return kv_load_or(kv_zero(), m, p); }
@@ -70,50 +85,58 @@ static inline void kv_store_mask(float* p, kmask m, kv v) {
     kv_store(p, v);
     return;
   }
-  for (int i = 0; i < 16; i++)
-    if (m >> i & 1u) p[i] = v[i];
+  for (int i = 0; i < 8; i++) {
+    if (m >> i & 1u) p[i] = v.lo[i];
+    if (m >> (i + 8) & 1u) p[i + 8] = v.hi[i];
+  }
 }
 static inline kv kv_keep(kmask m, kv v) {
-  for (int i = 0; i < 16; i++)
-    if (!(m >> i & 1u)) v[i] = 0.0f;
+  for (int i = 0; i < 8; i++) {
+    if (!(m >> i & 1u)) v.lo[i] = 0.0f;
+    if (!(m >> (i + 8) & 1u)) v.hi[i] = 0.0f;
+  }
   return v;
 }
-static inline kv kv_add(kv a, kv b) { return a + b; }
-static inline kv kv_sub(kv a, kv b) { return a - b; }
-static inline kv kv_mul(kv a, kv b) { return a * b; }
-static inline kv kv_fmadd(kv a, kv b, kv c) { return a * b + c; }
+static inline kv kv_add(kv a, kv b) { return kv_pair(a.lo + b.lo, a.hi + b.hi); }
+static inline kv kv_sub(kv a, kv b) { return kv_pair(a.lo - b.lo, a.hi - b.hi); }
+static inline kv kv_mul(kv a, kv b) { return kv_pair(a.lo * b.lo, a.hi * b.hi); }
+static inline kv kv_fmadd(kv a, kv b, kv c) { return kv_pair(a.lo * b.lo + c.lo, a.hi * b.hi + c.hi); }
 /* As _mm512_max_ps: the second operand where the comparison is false (either one NaN). */
-static inline kv kv_max(kv a, kv b) {
-  const kvi take_a = a > b;
-  return (kv)(((kvi)a & take_a) | ((kvi)b & ~take_a));
+static inline kv8 kv8_max(kv8 a, kv8 b) {
+  const kvi8 take_a = a > b;
+  return (kv8)(((kvi8)a & take_a) | ((kvi8)b & ~take_a));
 }
+static inline kv kv_max(kv a, kv b) { return kv_pair(kv8_max(a.lo, b.lo), kv8_max(a.hi, b.hi)); }
 static inline float kv_reduce_add(kv v) {
-  float s = 0.0f;
-  for (int i = 0; i < 16; i++) s += v[i];
-  return s;
+  const kv8 s = v.lo + v.hi;
+  return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
 }
 static inline float kv_reduce_max(kv v) {
-  float m = v[0];
-  for (int i = 1; i < 16; i++) m = v[i] > m ? v[i] : m;
+  const kv8 s = kv8_max(v.lo, v.hi);
+  float m = s[0];
+  for (int i = 1; i < 8; i++) m = s[i] > m ? s[i] : m;
   return m;
 }
-static inline float kv_first(kv v) { return v[0]; }
+static inline float kv_first(kv v) { return v.lo[0]; }
 /* Adding and subtracting 1.5·2^23 rounds |x| < 2^22 to the nearest integer, ties to even (the
  * default rounding mode); the callers clamp x to that range first. */
 static inline kv kv_round(kv x) {
   const kv magic = kv_set1(12582912.0f);
-  return (x + magic) - magic;
+  return kv_sub(kv_add(x, magic), magic);
 }
-/* p * 2^n for integral n and p in [0.5, 2): 2^n is built in the exponent bits as two factors,
- * each clamped to [-126, 127], so n down to -252 stays exact and larger |n| saturates to 0 or inf
- * as scalef does (denormal results are kept, not flushed: -O3 does not enable -ffast-math). */
 static inline kv kv_clamp(kv x, float lo, float hi) { return kv_max(kv_set1(lo), kv_sub(kv_zero(), kv_max(kv_set1(-hi), kv_sub(kv_zero(), x)))); }
+/* 2^n for integral n in [-126, 127], built in the exponent bits. */
+static inline kv kv_pow2(kv n) {
+  const kvi8 lo = (__builtin_convertvector(n.lo, kvi8) + 127) << 23, hi = (__builtin_convertvector(n.hi, kvi8) + 127) << 23;
+  return kv_pair((kv8)lo, (kv8)hi);
+}
+/* p * 2^n for integral n and p in [0.5, 2): 2^n as two factors, each clamped to [-126, 127], so n
+ * down to -252 stays exact and larger |n| saturates to 0 or inf as scalef does (denormal results
+ * are kept, not flushed: -O3 does not enable -ffast-math). */
 static inline kv kv_scale2(kv p, kv n) {
   const kv n1 = kv_clamp(n, -126.0f, 127.0f);
   const kv n2 = kv_clamp(kv_sub(n, n1), -126.0f, 127.0f);
-  const kvi e1 = (__builtin_convertvector(n1, kvi) + 127) << 23;
-  const kvi e2 = (__builtin_convertvector(n2, kvi) + 127) << 23;
-  return p * (kv)e1 * (kv)e2;
+  return kv_mul(kv_mul(p, kv_pow2(n1)), kv_pow2(n2));
 }
 
 #endif

@@ -3,7 +3,8 @@
 // species), in the comma-separated style of the reference's DiffSynth-Studio/pokemon-gen1 prompts; no
 // entry is copied from that data set. Each entry: 1–3 main colours of the art, a body shape or animal
 // kind, the @pkmn/sim type names, then 3–5 visible features in plain words shared across species.
-import { GEN1_FIRST, GEN1_LAST } from "./pokemon-prompts.ts";
+// No import from pokemon-prompts.ts (which builds the training prompts from these): the dex numbers
+// are the entries' positions, 1..151.
 
 /** One description per species in dex order: index 0 is #1 Bulbasaur, index 150 is #151 Mew. */
 export const POKEMON_DESCRIPTIONS: readonly string[] = [
@@ -170,9 +171,9 @@ export const POKEMON_DESCRIPTIONS: readonly string[] = [
 
 /** The description of one species by national-dex number, e.g. 4 → "orange, yellow, lizard, Fire, …". */
 export function pokemonDescription(num: number): string {
-  const description = Number.isInteger(num) && num >= GEN1_FIRST && num <= GEN1_LAST ? POKEMON_DESCRIPTIONS[num - GEN1_FIRST] : undefined;
+  const description = Number.isInteger(num) && num >= 1 ? POKEMON_DESCRIPTIONS[num - 1] : undefined;
   if (description === undefined) {
-    throw new Error(`pokemonDescription: expected a gen-1 dex number ${GEN1_FIRST}..${GEN1_LAST}, found ${num}`);
+    throw new Error(`pokemonDescription: expected a gen-1 dex number 1..${POKEMON_DESCRIPTIONS.length}, found ${num}`);
   }
   return description;
 }

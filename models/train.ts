@@ -153,6 +153,14 @@ async function encodeData(parts: ModelParts, options: TrainOptions, log: (s: str
 /** Uniform in [0, 1) for (seed, step, lane): kiln's Philox, so a resumed run draws the same values. */
 const uniform = (seed: number, step: number, lane: number, stream: number): number => (philox4x32([step, lane, stream, 0], [seed, 0x6b696c6e])[0]! >>> 8) * 2 ** -24;
 
+/**
+ * The form of an item's prompt (as written, or some of its parts reordered) that lane `lane` of the
+ * global batch trains on in micro-batch `micro`: drawn like the timestep from (seed, micro, lane), on
+ * Philox streams 2, 3, … beside the timestep's 1, so every rank and a resumed run draw the same.
+ */
+export const trainingPrompt = (prompt: string, seed: number, micro: number, lane: number, variation: number): string =>
+  promptVariant(prompt, (k) => uniform(seed, micro, lane, 2 + k), variation);
+
 /** The data order: a fresh seeded permutation each epoch; step s takes batch positions [s·B, s·B + B). */
 function batchIndices(n: number, batch: number, step: number, seed: number): number[] {
   const out: number[] = [];
@@ -297,12 +305,9 @@ async function trainHolding(options: TrainOptions, plan: TrainPlan, world: World
       timestep[j] = drawn.timestep;
       weight[j] = config.timestepWeights === "uniform" ? 1 : drawn.weight;
       if (config.trainText) {
-        // The prompt's form for this lane (as written, or some of its parts reordered), drawn like the
-        // timestep from (seed, micro-batch, global lane): every rank and a resumed run draw the same.
-        // Encoded here rather than cached as a fixed set of forms: hashing a batch's words is a few
-        // thousand FNV-1a hashes, nothing next to the step, and every step can show a new subset.
-        const prompt = promptVariant(data.prompts[item]!, (k) => uniform(seed, micro, lanes.first + j, 2 + k), config.promptVariation);
-        const inputs = parts.text.promptIds(prompt);
+        // Encoded here rather than cached as a fixed set of forms per image: hashing a batch's words is
+        // a few thousand FNV-1a hashes, nothing next to the step, and every step can show a new subset.
+        const inputs = parts.text.promptIds(trainingPrompt(data.prompts[item]!, seed, micro, lanes.first + j, config.promptVariation));
         (batchTree.ids as Int32Array).set(inputs.ids, j * idsSize);
         (batchTree.mask as Int32Array).set(inputs.mask, j * L);
       } else (batchTree.promptEmbeds as Float32Array).set(data.embeds[item]!, j * L * config.dit.textDim);

@@ -5,6 +5,7 @@ import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { seededRandom } from "../compiler/index.ts";
 import { promptParts, promptVariant } from "../models/data/prompt-variants.ts";
+import { trainingPrompt } from "../models/train.ts";
 
 const PROMPT = "green, lizard, plant, Grass, Poison, seed on back, red eyes, Bulbasaur";
 
@@ -83,5 +84,31 @@ describe("promptVariant", () => {
 
   test("a variation outside [0, 1] is refused", () => {
     expect(() => promptVariant(PROMPT, draws(1), 1.5)).toThrow(/variation in \[0, 1\], found 1.5/);
+  });
+});
+
+describe("trainingPrompt (the form each training lane sees)", () => {
+  test("is a pure function of (seed, micro-batch, lane): the same arguments give the same form", () => {
+    for (let micro = 1; micro <= 30; micro++)
+      for (const lane of [0, 5, 17]) expect(trainingPrompt(PROMPT, 3, micro, lane, 0.5)).toBe(trainingPrompt(PROMPT, 3, micro, lane, 0.5));
+  });
+
+  test("varies with the micro-batch, the lane and the seed, keeping the prompt whole about half the time", () => {
+    const forms = new Set<string>();
+    let whole = 0;
+    let draws = 0;
+    for (const seed of [0, 1])
+      for (let micro = 1; micro <= 100; micro++)
+        for (let lane = 0; lane < 4; lane++) {
+          const form = trainingPrompt(PROMPT, seed, micro, lane, 0.5);
+          forms.add(form);
+          if (form === PROMPT) whole++;
+          draws++;
+        }
+    expect(Math.abs(whole / draws - 0.5)).toBeLessThan(0.07);
+    expect(forms.size).toBeGreaterThan(draws / 4);
+    // The lane alone changes the form for some micro-batches, and so does the seed.
+    expect(Array.from({ length: 20 }, (_, i) => trainingPrompt(PROMPT, 0, i + 1, 0, 0.5) !== trainingPrompt(PROMPT, 0, i + 1, 1, 0.5)).some(Boolean)).toBe(true);
+    expect(Array.from({ length: 20 }, (_, i) => trainingPrompt(PROMPT, 0, i + 1, 0, 0.5) !== trainingPrompt(PROMPT, 1, i + 1, 0, 0.5)).some(Boolean)).toBe(true);
   });
 });

@@ -4,13 +4,21 @@
 import type { Tensor } from "../compiler/index.ts";
 import type { ParamSpec, ParamValues } from "./params.ts";
 import { encodePrompt, loadQwen3, qwen3ParamSpec, QWEN3_0_6B, type Qwen3Config } from "./text/qwen3.ts";
-import { encodeTiny, tinyTextInputIds, tinyTextParamSpec, TINY_TEXT, type TinyTextConfig } from "./text/tiny.ts";
-import { MAX_PROMPT_TOKENS } from "./text/tokenizer.ts";
+import { encodeTiny, tinyTextInputs, tinyTextParamSpec, TINY_TEXT, type TinyTextConfig } from "./text/tiny.ts";
+import { bundledTokenizer, MAX_PROMPT_TOKENS, tokenizePrompt, type TextTokenizer } from "./text/tokenizer.ts";
 import { flux2Decode, flux2Downsample, flux2Encode, flux2LatentChannels, flux2VaeParamSpec, loadFlux2Vae, FLUX2_VAE, type Flux2VaeConfig } from "./vae/flux2.ts";
 import { pixelDecode, pixelEncode, pixelLatentChannels, PIXEL_VAE, type PixelVaeConfig } from "./vae/pixel.ts";
 
 /** Parameters as graph tensors, keyed by checkpoint name (the models' param specs). */
 export type ModelParams = Readonly<Record<string, Tensor>>;
+
+/** One prompt as a text encoder takes it. */
+export interface PromptIds {
+  /** The encoder's ids, of its idsShape: Qwen3 token ids, or the tiny encoder's hashed word features. */
+  ids: Int32Array;
+  /** [maxLength]: 1 for real tokens (words), 0 for padding. */
+  mask: Int32Array;
+}
 
 export interface TextEncoder {
   readonly name: "qwen3" | "tiny";
@@ -19,9 +27,14 @@ export interface TextEncoder {
   readonly outputDim: number;
   /** Tokens per prompt (right-padded): the sequence length encode expects. */
   readonly maxLength: number;
-  /** Host side, before the graph: tokenizer ids → the ids encode takes (identity for Qwen3, table slots for tiny). */
-  inputIds(ids: ArrayLike<number>): Int32Array;
-  /** ids [B, maxLength] i32 (from inputIds) and mask [B, maxLength] (1 real, 0 pad) → [B, maxLength, outputDim]. */
+  /** The shape of one prompt's ids: [maxLength] token ids (Qwen3), [maxLength, K] hashed word features (tiny). */
+  readonly idsShape: readonly number[];
+  /**
+   * Host side, before the graph: a prompt → its ids and mask. Qwen3 applies the chat template and its
+   * BPE tokenizer (`tokenizer`, default the bundled one); the tiny encoder hashes words and needs none.
+   */
+  promptIds(prompt: string, tokenizer?: TextTokenizer): PromptIds;
+  /** ids [B, ...idsShape] i32 (from promptIds) and mask [B, maxLength] (1 real, 0 pad) → [B, maxLength, outputDim]. */
   encode(params: ModelParams, ids: Tensor, mask: Tensor): Tensor;
   /** Frozen weights from a local folder as the reference ships them (none for an encoder trained with the DiT). */
   readonly load?: (dir: string) => ParamValues;
@@ -52,7 +65,11 @@ export function textEncoder(choice: TextEncoderChoice): TextEncoder {
         paramSpec: qwen3ParamSpec(config),
         outputDim: config.hiddenSize,
         maxLength: MAX_PROMPT_TOKENS,
-        inputIds: (ids) => Int32Array.from(ids),
+        idsShape: [MAX_PROMPT_TOKENS],
+        promptIds: (prompt, tokenizer = bundledTokenizer()) => {
+          const tokens = tokenizePrompt(prompt, MAX_PROMPT_TOKENS, tokenizer);
+          return { ids: tokens.ids, mask: Int32Array.from(tokens.mask) };
+        },
         encode: (params, ids, mask) => encodePrompt(params, ids, mask, config),
         load: (dir) => loadQwen3(dir, config).params,
       };
@@ -64,7 +81,8 @@ export function textEncoder(choice: TextEncoderChoice): TextEncoder {
         paramSpec: tinyTextParamSpec(config),
         outputDim: config.dim,
         maxLength: config.maxLength,
-        inputIds: (ids) => tinyTextInputIds(ids, config),
+        idsShape: [config.maxLength, config.featuresPerWord],
+        promptIds: (prompt) => tinyTextInputs(prompt, config),
         encode: (params, ids, mask) => encodeTiny(params, ids, mask, config),
       };
     }

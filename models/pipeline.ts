@@ -94,7 +94,7 @@ export class Sampler {
           const { params, ids, mask } = t as { params: Record<string, Tensor>; ids: Tensor; mask: Tensor };
           return text.encode(params, ids, mask);
         },
-        { params: specTree(text.paramSpec), ids: { shape: [n, text.maxLength], dtype: "i32" }, mask: { shape: [n, text.maxLength], dtype: "i32" } },
+        { params: specTree(text.paramSpec), ids: { shape: [n, ...text.idsShape], dtype: "i32" }, mask: { shape: [n, text.maxLength], dtype: "i32" } },
         { name: `text_encoder_${text.name}_${n}`, device: this.device },
       );
       step.set({ params: tree(this.weights.text) });

@@ -15,10 +15,12 @@ export interface TrainStepOptions {
   /** Prompt tokens and their features (the text encoder's output). */
   textLength: number;
   /**
-   * How prompts reach the DiT: precomputed embeddings (a frozen encoder, as the reference), or token
-   * ids through a text encoder trained jointly (its parameters join the trained tree).
+   * How prompts reach the DiT: precomputed embeddings (a frozen encoder, as the reference), or ids
+   * (of `idsShape` per prompt) through a text encoder trained jointly (its parameters join the trained tree).
    */
-  text: { kind: "embeds" } | { kind: "encoder"; paramSpec: readonly ParamSpec[]; encode: (params: Readonly<Record<string, Tensor>>, ids: Tensor, mask: Tensor) => Tensor };
+  text:
+    | { kind: "embeds" }
+    | { kind: "encoder"; paramSpec: readonly ParamSpec[]; idsShape: readonly number[]; encode: (params: Readonly<Record<string, Tensor>>, ids: Tensor, mask: Tensor) => Tensor };
   beta1?: number;
   beta2?: number;
   eps?: number;
@@ -55,7 +57,7 @@ export function trainStepExample(options: TrainStepOptions, specs: readonly Para
   };
   if (options.text.kind === "embeds") batch.promptEmbeds = { shape: [b, options.textLength, options.dit.textDim], dtype: "f32" };
   else {
-    batch.ids = { shape: [b, options.textLength], dtype: "i32" };
+    batch.ids = { shape: [b, ...options.text.idsShape], dtype: "i32" };
     batch.mask = { shape: [b, options.textLength], dtype: "i32" };
   }
   return {

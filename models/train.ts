@@ -15,7 +15,7 @@ import { accumulationExamples, applyStep, gradientStep, trainStep, trainStepExam
 import { initParams, type ParamSpec, type ParamValues } from "./params.ts";
 import { loadTrainingState, saveCheckpoint, zerosLike, checkpointPaths, type TrainingState } from "./checkpoint.ts";
 import { modelParts, TEXT_PREFIX, type ModelConfig, type ModelParts } from "./config.ts";
-import { promptIds } from "./prompts.ts";
+import { promptVariant } from "./data/prompt-variants.ts";
 import { encodedCacheFolders, encodedCacheKey, readEncoded, weightsFingerprint, writeEncoded } from "./data/encoded-cache.ts";
 import { describeDataSource, resolveDataSource, type DataLocation } from "./data/source.ts";
 import { progressBar } from "./progress.ts";
@@ -49,10 +49,9 @@ export interface TrainResult {
 
 interface EncodedData {
   latents: Float32Array[];
+  /** Prompts as written; a jointly trained text encoder's ids are made from them step by step (makeBatch). */
   prompts: string[];
-  /** Token ids and masks (jointly trained text encoder) or embeddings (frozen one), per item. */
-  ids: Int32Array[];
-  masks: Int32Array[];
+  /** A frozen text encoder's embeddings, per item (none for a jointly trained one). */
   embeds: Float32Array[];
 }
 
@@ -76,6 +75,7 @@ export function trainStepOptions(parts: ModelParts, batch: number, options: Pick
       ? {
           kind: "encoder",
           paramSpec: text.paramSpec,
+          idsShape: text.idsShape,
           encode: (p, ids, mask) => text.encode(Object.fromEntries(text.paramSpec.map((s) => [s.name, p[TEXT_PREFIX + s.name]!])), ids, mask),
         }
       : { kind: "embeds" },
@@ -133,12 +133,12 @@ async function encodeData(parts: ModelParts, options: TrainOptions, log: (s: str
           const { params, ids, mask } = t as { params: Record<string, Tensor>; ids: Tensor; mask: Tensor };
           return parts.text.encode(params, ids, mask);
         },
-        { params: specTree(parts.text.paramSpec), ids: { shape: [1, L], dtype: "i32" }, mask: { shape: [1, L], dtype: "i32" } },
+        { params: specTree(parts.text.paramSpec), ids: { shape: [1, ...parts.text.idsShape], dtype: "i32" }, mask: { shape: [1, L], dtype: "i32" } },
         { name: `text_${parts.text.name}_encode`, device: options.device ?? "cpu" },
       );
       encodeText.set({ params: Object.fromEntries(textWeights) });
       embeds = items.map((item) => {
-        const t = promptIds(parts.text, item.prompt);
+        const t = parts.text.promptIds(item.prompt);
         return encodeText.run({ ids: t.ids, mask: t.mask }) as Float32Array;
       });
       encodeText.dispose();
@@ -147,12 +147,19 @@ async function encodeData(parts: ModelParts, options: TrainOptions, log: (s: str
     const written = writeEncoded(cacheFolders, key, encoded);
     if (written.failed.length > 0) log(`cannot cache the encoded data in ${written.failed.join("; ")}; ${written.file ? `cached in ${written.file} instead` : "going on without a cache"}`);
   }
-  const tokenized = encoded.prompts.map((p) => promptIds(parts.text, p));
-  return { latents: encoded.latents, prompts: encoded.prompts, ids: tokenized.map((t) => t.ids), masks: tokenized.map((t) => t.mask), embeds: encoded.embeds };
+  return { latents: encoded.latents, prompts: encoded.prompts, embeds: encoded.embeds };
 }
 
 /** Uniform in [0, 1) for (seed, step, lane): kiln's Philox, so a resumed run draws the same values. */
 const uniform = (seed: number, step: number, lane: number, stream: number): number => (philox4x32([step, lane, stream, 0], [seed, 0x6b696c6e])[0]! >>> 8) * 2 ** -24;
+
+/**
+ * The form of an item's prompt (as written, or some of its parts reordered) that lane `lane` of the
+ * global batch trains on in micro-batch `micro`: drawn like the timestep from (seed, micro, lane), on
+ * Philox streams 2, 3, … beside the timestep's 1, so every rank and a resumed run draw the same.
+ */
+export const trainingPrompt = (prompt: string, seed: number, micro: number, lane: number, variation: number): string =>
+  promptVariant(prompt, (k) => uniform(seed, micro, lane, 2 + k), variation);
 
 /** The data order: a fresh seeded permutation each epoch; step s takes batch positions [s·B, s·B + B). */
 function batchIndices(n: number, batch: number, step: number, seed: number): number[] {
@@ -244,6 +251,7 @@ async function trainHolding(options: TrainOptions, plan: TrainPlan, world: World
   const [c, h, w] = parts.latent;
   const latentSize = c * h * w;
   const L = parts.text.maxLength;
+  const idsSize = parts.text.idsShape.reduce((a, b) => a * b, 1);
   const logFile = path.join(options.out, "train-log.jsonl");
   if (lead && latest === undefined) writeFileSync(logFile, "");
   else if (lead && latest !== undefined) truncateTrainLog(logFile, latest);
@@ -286,7 +294,7 @@ async function trainHolding(options: TrainOptions, plan: TrainPlan, world: World
     const weight = new Float32Array(batch);
     const batchTree: Record<string, Float32Array | Int32Array> = { latents, sigma, timestep, weight };
     if (config.trainText) {
-      batchTree.ids = new Int32Array(batch * L);
+      batchTree.ids = new Int32Array(batch * idsSize);
       batchTree.mask = new Int32Array(batch * L);
     } else batchTree.promptEmbeds = new Float32Array(batch * L * config.dit.textDim);
     indices.forEach((item, j) => {
@@ -297,8 +305,11 @@ async function trainHolding(options: TrainOptions, plan: TrainPlan, world: World
       timestep[j] = drawn.timestep;
       weight[j] = config.timestepWeights === "uniform" ? 1 : drawn.weight;
       if (config.trainText) {
-        (batchTree.ids as Int32Array).set(data.ids[item]!, j * L);
-        (batchTree.mask as Int32Array).set(data.masks[item]!, j * L);
+        // Encoded here rather than cached as a fixed set of forms per image: hashing a batch's words is
+        // a few thousand FNV-1a hashes, nothing next to the step, and every step can show a new subset.
+        const inputs = parts.text.promptIds(trainingPrompt(data.prompts[item]!, seed, micro, lanes.first + j, config.promptVariation));
+        (batchTree.ids as Int32Array).set(inputs.ids, j * idsSize);
+        (batchTree.mask as Int32Array).set(inputs.mask, j * L);
       } else (batchTree.promptEmbeds as Float32Array).set(data.embeds[item]!, j * L * config.dit.textDim);
     });
     return batchTree;

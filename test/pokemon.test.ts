@@ -1,6 +1,6 @@
 // The gen-1 Pokémon data set builder (models/data/pokemon.ts): a few species rendered into a temp
 // folder (never the full set), and the prompts of all 151 checked against the pokédex data.
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Dex } from "@pkmn/sim";
@@ -8,6 +8,7 @@ import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { parseCsv } from "../models/data/csv.ts";
 import { buildPokemonDataset, describePokemon, gen1Prompts, isPokemonDatasetComplete, marginFor, pokemonFacts, pokemonImageName } from "../models/data/pokemon.ts";
+import { pokemonDescription } from "../models/data/pokemon-descriptions.ts";
 import { sizeWord } from "../models/data/pokemon-prompts.ts";
 
 let dir = "";
@@ -63,16 +64,33 @@ describe("pokemon metadata", () => {
     expect(records.every((r) => r.length === 2)).toBe(true);
   });
 
-  test("prompts carry each species' colour and types (Bulbasaur, Charmander, Squirtle)", async () => {
+  test("prompts carry the words of the tutorial's starter prompts that say what each art shows (Bulbasaur, Charmander, Squirtle)", async () => {
     const prompts = parseCsv(await readFile(join(dir, "metadata.csv"), "utf8")).slice(1).map((r) => r.fields[1]!.split(", "));
     const expected = [
-      ["green", "Grass", "Poison"],
-      ["red", "Fire"],
-      ["blue", "Water"],
+      ["green", "Grass", "Poison", "red eyes", "Bulbasaur"],
+      ["orange", "lizard", "Fire", "flame on tail tip", "Charmander"],
+      ["blue", "brown", "turtle", "shell", "curled tail", "Squirtle"],
     ];
     prompts.forEach((words, i) => {
       for (const word of expected[i]!) expect(words).toContain(word);
     });
+  });
+
+  test("a folder whose metadata.csv holds an older kiln's prompts gets today's, and keeps its images", async () => {
+    const other = await mkdtemp(join(tmpdir(), "kiln-pokemon-old-"));
+    try {
+      const first = await buildPokemonDataset(other, { size: SIZE, ids: [25] });
+      expect([first.rendered, first.promptsRewritten]).toEqual([1, false]);
+      const current = await readFile(join(other, "metadata.csv"), "utf8");
+      await writeFile(join(other, "metadata.csv"), `image,prompt\n${pokemonImageName(25)},"yellow, small, Electric, Pikachu"\n`);
+      expect(await isPokemonDatasetComplete(other, SIZE, [25])).toBe(false);
+      const again = await buildPokemonDataset(other, { size: SIZE, ids: [25] });
+      expect([again.rendered, again.promptsRewritten]).toEqual([0, true]);
+      expect(await readFile(join(other, "metadata.csv"), "utf8")).toBe(current);
+      expect((await buildPokemonDataset(other, { size: SIZE, ids: [25] })).promptsRewritten).toBe(false);
+    } finally {
+      await rm(other, { recursive: true, force: true });
+    }
   });
 
   test("a second build keeps a complete data set; --force or another size renders again", async () => {
@@ -98,16 +116,24 @@ describe("pokemon prompts", () => {
     expect(new Set(descriptions).size).toBe(151);
   });
 
-  test("every prompt has the pokédex colour and types and is more than the name", () => {
+  test("every prompt starts with the visual description, has the types and size, ends with the name, and fits 32 words", () => {
     prompts.forEach((prompt, i) => {
-      const words = prompt.split(", ");
+      const parts = prompt.split(", ");
       const s = species[i]!;
-      expect(words).toContain(s.color.toLowerCase());
-      for (const type of s.types) expect(words).toContain(type);
-      expect(words.at(-1)).toBe(s.name);
-      expect(words.length).toBeGreaterThanOrEqual(5);
+      expect(prompt.startsWith(pokemonDescription(s.num) + ", "), prompt).toBe(true);
+      for (const type of s.types) expect(parts).toContain(type);
+      expect(parts).toContain(sizeWord(s.heightm));
+      expect(parts.at(-1)).toBe(s.name);
+      // The pokédex words after the description repeat none of its parts (in any case) nor each other.
+      const description = pokemonDescription(s.num).toLowerCase().split(", ");
+      const described = new Set(description);
+      const added = parts.slice(description.length).map((p) => p.toLowerCase());
+      expect(added.filter((p) => described.has(p)), prompt).toEqual([]);
+      expect(new Set(added).size, prompt).toBe(added.length);
+      expect(prompt.split(/[^\p{L}\p{N}]+/u).filter((w) => w !== "").length, prompt).toBeLessThanOrEqual(32);
     });
   });
+
 
   test("size words follow height: Diglett (0.2 m) tiny, Onix (8.8 m) huge", () => {
     expect(sizeWord(0.2)).toBe("tiny");

@@ -18,7 +18,7 @@ import { readTrainLog, truncateTrainLog } from "../models/train-log.ts";
 import { linearTicks, logTicks, lossPlotLayout, renderLossPlot } from "../models/plot.ts";
 import { GRID_MIN_CELL, saveGrid } from "../models/pipeline.ts";
 import { progressBar } from "../models/progress.ts";
-import { CONFIGS, loadConfig } from "../models/config.ts";
+import { CONFIGS, loadConfig, modelParts } from "../models/config.ts";
 import { readMetadata } from "../models/data/metadata.ts";
 import { loadImageRgb } from "../models/data/load-image.ts";
 import { openSafetensors, writeSafetensors } from "../runtime/safetensors.ts";
@@ -228,6 +228,10 @@ describe("loaders", () => {
     expect(() => loadConfig(write({ lr: "fast" }))).toThrow(/lr must be a finite number > 0/);
     expect(() => loadConfig(write({ height: 30 }))).toThrow(/height must be a positive integer multiple of 16/);
     expect(() => loadConfig(write([1]))).toThrow(/expected a JSON object/);
+    expect(() => loadConfig(write({ promptVariation: 1.5 }))).toThrow(/promptVariation must be a number in \[0, 1\], found 1\.5/);
+    expect(loadConfig(write({ promptVariation: 0 })).promptVariation).toBe(0);
+    // Prompt variation encodes prompts step by step, which a frozen text encoder's cached embeddings cannot.
+    expect(() => modelParts(loadConfig(write({ base: "tiny", trainText: false })))).toThrow(/promptVariation 0\.5 needs a jointly trained text encoder/);
     const broken = path.join(dir, "broken.json");
     writeFileSync(broken, "{");
     expect(() => loadConfig(broken)).toThrow(/broken\.json: not valid JSON/);

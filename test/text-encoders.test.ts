@@ -12,8 +12,9 @@ import { writeSafetensors, type TensorToWrite } from "../runtime/safetensors.ts"
 import { initParams, paramCount, type ParamSpec, type ParamValues } from "../models/params.ts";
 import { textEncoder } from "../models/encoders.ts";
 import { applyRope, encodePrompt, loadQwen3, qwen3ParamSpec, QWEN3_0_6B, type Qwen3Config } from "../models/text/qwen3.ts";
-import { encodeTiny, tinyTextInputIds, tinyTextParamSpec, type TinyTextConfig } from "../models/text/tiny.ts";
-import { PAD_TOKEN_ID } from "../models/text/tokenizer.ts";
+import { encodeTiny, tinyTextInputs, tinyTextParamSpec, type TinyTextConfig } from "../models/text/tiny.ts";
+import { PAD_TOKEN_ID, tokenizePrompt } from "../models/text/tokenizer.ts";
+import { EMPTY_SLOT } from "../models/text/words.ts";
 import { attendHead, linear, maxDiff, nd, rmsNorm, type Nd } from "./helpers/reference-layers.ts";
 
 const host = (shape: readonly number[], data: ArrayLike<number>, dtype: HostArray["dtype"] = "f32"): HostArray => ({ shape, dtype, data: Float64Array.from(data) });
@@ -39,10 +40,28 @@ describe("Qwen3-0.6B parameter spec", () => {
     const qwen = textEncoder({ kind: "qwen3" });
     const tiny = textEncoder({ kind: "tiny" });
     expect([qwen.outputDim, qwen.maxLength, tiny.outputDim, tiny.maxLength]).toEqual([1024, 128, 256, 128]);
-    expect(Array.from(qwen.inputIds([5, PAD_TOKEN_ID]))).toEqual([5, PAD_TOKEN_ID]);
-    const slots = tiny.inputIds([5, 151644, PAD_TOKEN_ID]);
-    expect(slots[2]).toBe(0);
-    expect([slots[0]!, slots[1]!].every((s) => s >= 1 && s < 4096)).toBe(true);
+    expect([qwen.idsShape, tiny.idsShape]).toEqual([[128], [128, 16]]);
+  });
+
+  test("Qwen3's ids are the templated BPE tokens padded with <|endoftext|>, unchanged by the tiny encoder's word features", () => {
+    const prompt = "green, lizard, plant, Grass, Poison, seed on back";
+    const qwen = textEncoder({ kind: "qwen3" }).promptIds(prompt);
+    const tokens = tokenizePrompt(prompt);
+    expect(Array.from(qwen.ids)).toEqual(Array.from(tokens.ids));
+    expect(Array.from(qwen.mask)).toEqual(Array.from(tokens.mask));
+    expect(qwen.ids.at(-1)).toBe(PAD_TOKEN_ID);
+  });
+
+  test("the tiny encoder's ids are [maxLength, K] table rows: 3 words fill 3 positions, the rest is empty", () => {
+    const tiny = textEncoder({ kind: "tiny" });
+    const { ids, mask } = tiny.promptIds("Sharp claws, Water");
+    const [l, k] = tiny.idsShape as [number, number];
+    expect([ids.length, mask.length]).toEqual([l * k, l]);
+    expect(Array.from(mask.subarray(0, 4))).toEqual([1, 1, 1, 0]);
+    // "sharp" has its whole word and 5 trigrams; nothing after the third word.
+    expect(Array.from(ids.subarray(0, k)).filter((slot) => slot !== EMPTY_SLOT).length).toBe(6);
+    expect(ids.subarray(3 * k).every((slot) => slot === EMPTY_SLOT)).toBe(true);
+    expect(ids.subarray(0, 3 * k).every((slot) => slot >= 0 && slot < 4096)).toBe(true);
   });
 });
 
@@ -260,54 +279,96 @@ describe("loadQwen3", () => {
 // --- the tiny trainable encoder ------------------------------------------------------------------
 
 describe("the tiny text encoder", () => {
-  const config: TinyTextConfig = { tableSize: 32, dim: 32, layers: 2, heads: 4, ffDim: 64, maxLength: 20 };
+  const config: TinyTextConfig = { tableSize: 64, featuresPerWord: 5, dim: 32, layers: 2, heads: 4, ffDim: 64, maxLength: 20 };
   const spec = tinyTextParamSpec(config);
   const values = initParams(spec, 3);
-  const mask = maskOf(REAL);
-  const shape = [REAL.length, SEQ];
-  const slots = tinyTextInputIds(Array.from(randomIds(4, 200_000), (id, i) => (mask[i] ? id : PAD_TOKEN_ID)), config);
-  const graph = (p: Record<string, Tensor>, s: Tensor, m: Tensor): Tensor => encodeTiny(p, s, m, config);
-  const run = (slotValues: Int32Array): Float64Array =>
-    (interpret(graph(paramInputs(spec), ops.input("slots", shape, "i32"), ops.input("mask", shape)), { ...paramFeeds(spec, values), slots: host(shape, slotValues, "i32"), mask: host(shape, mask) }, { precision: "f64" }) as HostArray).data;
+  const k = config.featuresPerWord;
+  const prompts = ["green lizard, plant, seed on back, red eyes", "blue, beige, brown, turtle, water type, shell, big eyes, short limbs, curled tail, a, bb, ccc, dd, e, ff, gg"];
+  const inputs = prompts.map((p) => tinyTextInputs(p, config));
+  const seq = 16;
+  const firstWords = 8; // green lizard plant seed on back red eyes
+  const shape = [prompts.length, seq, k];
+  const features = Int32Array.from(inputs.flatMap((one) => Array.from(one.ids.subarray(0, seq * k))));
+  const mask = Float32Array.from(inputs.flatMap((one) => Array.from(one.mask.subarray(0, seq))));
+  const graph = (p: Record<string, Tensor>, f: Tensor, m: Tensor): Tensor => encodeTiny(p, f, m, config);
+  const run = (featureValues: Int32Array, paramValues: ParamValues = values, c: TinyTextConfig = config): Float64Array =>
+    (interpret(encodeTiny(paramInputs(spec), ops.input("features", shape, "i32"), ops.input("mask", [shape[0]!, seq]), c), { ...paramFeeds(spec, paramValues), features: host(shape, featureValues, "i32"), mask: host([shape[0]!, seq], mask) }, { precision: "f64" }) as HostArray).data;
 
-  test("pads hash to slot 0 and real rows ignore the pad slots", () => {
-    expect(Array.from(slots.subarray(REAL[0]!, SEQ)).every((s) => s === 0)).toBe(true);
-    const got = run(slots);
-    const changed = Int32Array.from(slots);
-    for (let i = REAL[0]!; i < SEQ; i++) changed[i] = 1 + (i % (config.tableSize - 1));
+  test("the inputs have real words in the first positions and empty feature slots in short words", () => {
+    expect(Array.from(mask.subarray(0, seq))).toEqual(Array.from({ length: seq }, (_, i) => (i < firstWords ? 1 : 0)));
+    expect(Array.from(mask.subarray(seq))).toEqual(Array<number>(seq).fill(1));
+    // "a" has the features <a> only ("<a>" is also its one trigram): 4 empty slots.
+    const a = prompts[1]!.split(/[ ,]+/).indexOf("a");
+    expect(Array.from(features.subarray((seq + a) * k, (seq + a + 1) * k)).filter((f) => f === EMPTY_SLOT).length).toBe(k - 1);
+  });
+
+  test("with no layers, a word is its features' rows summed over √n plus its position, then layer-normed (float64 loop reference)", () => {
+    const flat: TinyTextConfig = { ...config, layers: 0 };
+    const flatSpec = tinyTextParamSpec(flat);
+    const flatValues = initParams(flatSpec, 4);
+    const normWeight = flatValues.get("norm_out.weight")!;
+    const rand = seededRandom(9);
+    normWeight.forEach((_, i) => (normWeight[i] = 0.5 + rand()));
+    const got = (interpret(encodeTiny(paramInputs(flatSpec), ops.input("features", shape, "i32"), ops.input("mask", [shape[0]!, seq]), flat), { ...paramFeeds(flatSpec, flatValues), features: host(shape, features, "i32"), mask: host([shape[0]!, seq], mask) }, { precision: "f64" }) as HostArray).data;
+    const table = flatValues.get("token_embedding.weight")!;
+    const positions = flatValues.get("position_embedding")!;
+    const bias = flatValues.get("norm_out.bias")!;
+    const d = flat.dim;
+    const expected = new Float64Array(got.length);
+    for (let row = 0; row < shape[0]! * seq; row++) {
+      const slots = Array.from(features.subarray(row * k, (row + 1) * k)).filter((f) => f !== EMPTY_SLOT);
+      const x = Array.from({ length: d }, (_, c) => slots.reduce((sum, f) => sum + table[f * d + c]!, 0) / Math.sqrt(Math.max(1, slots.length)) + positions[(row % seq) * d + c]!);
+      const mean = x.reduce((a, b) => a + b, 0) / d;
+      const variance = x.reduce((a, b) => a + (b - mean) ** 2, 0) / d;
+      x.forEach((v, c) => (expected[row * d + c] = ((v - mean) / Math.sqrt(variance + 1e-5)) * normWeight[c]! + bias[c]!));
+    }
+    const { diff } = maxDiff(got, expected);
+    expect(diff).toBeLessThan(1e-9);
+  });
+
+  test("row 0 of the table (empty slots) and the pad positions' features are never read by a real row", () => {
+    const got = run(features);
+    const zeroRow = new Map(values);
+    const table = Float32Array.from(values.get("token_embedding.weight")!);
+    for (let c = 0; c < config.dim; c++) table[c] = 5 + c;
+    zeroRow.set("token_embedding.weight", table);
+    expect(maxDiff(run(features, zeroRow), got).diff, "row 0 is read").toBe(0);
+    const changed = Int32Array.from(features);
+    for (let i = firstWords * k; i < seq * k; i++) changed[i] = 1 + (i % (config.tableSize - 1));
     const again = run(changed);
     const width = config.dim;
-    expect(maxDiff(again.subarray(0, REAL[0]! * width), got.subarray(0, REAL[0]! * width)).diff).toBe(0);
-    expect(maxDiff(again.subarray(REAL[0]! * width, SEQ * width), got.subarray(REAL[0]! * width, SEQ * width)).diff, "pad rows do change").toBeGreaterThan(1e-3);
+    expect(maxDiff(again.subarray(0, firstWords * width), got.subarray(0, firstWords * width)).diff).toBe(0);
+    expect(maxDiff(again.subarray(firstWords * width, seq * width), got.subarray(firstWords * width, seq * width)).diff, "pad rows do change").toBeGreaterThan(1e-3);
   });
 
   test("compiled for the CPU, encodeTiny agrees with the interpreter (float32)", () => {
-    const example = { params: Object.fromEntries(spec.map((s) => [s.name, { shape: s.shape }])), slots: { shape, dtype: "i32" as const }, mask: { shape } };
+    const example = { params: Object.fromEntries(spec.map((s) => [s.name, { shape: s.shape }])), features: { shape, dtype: "i32" as const }, mask: { shape: [shape[0]!, seq] } };
     const step = compile((t) => {
-      const { params, slots: s, mask: m } = t as { params: Record<string, Tensor>; slots: Tensor; mask: Tensor };
-      return graph(params, s, m);
+      const { params, features: f, mask: m } = t as { params: Record<string, Tensor>; features: Tensor; mask: Tensor };
+      return graph(params, f, m);
     }, example, { name: "tiny_text", params: ["params"] });
-    const got = step.run({ params: Object.fromEntries(values), slots, mask }) as TypedArray;
+    const got = step.run({ params: Object.fromEntries(values), features, mask }) as TypedArray;
     step.dispose();
-    const expected = interpret(graph(paramInputs(spec), ops.input("slots", shape, "i32"), ops.input("mask", shape)), { ...paramFeeds(spec, values), slots: host(shape, slots, "i32"), mask: host(shape, mask) }, { precision: "native" }) as HostArray;
+    const expected = interpret(graph(paramInputs(spec), ops.input("features", shape, "i32"), ops.input("mask", [shape[0]!, seq])), { ...paramFeeds(spec, values), features: host(shape, features, "i32"), mask: host([shape[0]!, seq], mask) }, { precision: "native" }) as HostArray;
     const { diff, scale } = maxDiff(got, expected.data);
     expect(scale).toBeGreaterThan(0.5);
     expect(diff / Math.max(1, scale)).toBeLessThan(2e-4);
   });
 
   test("its gradient with respect to every parameter passes gradcheck (float64 finite differences)", () => {
-    const small: TinyTextConfig = { tableSize: 8, dim: 8, layers: 2, heads: 2, ffDim: 16, maxLength: 6 };
+    const small: TinyTextConfig = { tableSize: 8, featuresPerWord: 3, dim: 8, layers: 2, heads: 2, ffDim: 16, maxLength: 6 };
     const smallSpec = tinyTextParamSpec(small);
     const smallValues = initParams(smallSpec, 5);
     const [b, l] = [2, 5];
-    const smallSlots = host([b, l], [3, 1, 7, 0, 0, 2, 5, 5, 6, 4], "i32");
+    // Words of 1 to 3 features; a repeated row in one word (5, 5); empty slots (0); two pad positions.
+    const smallFeatures = host([b, l, 3], [3, 1, 7, 2, 0, 0, 6, 4, 0, 0, 0, 0, 0, 0, 0, 2, 5, 5, 6, 0, 0, 4, 1, 3, 7, 0, 0, 1, 2, 0], "i32");
     const smallMask = host([b, l], [1, 1, 1, 0, 0, 1, 1, 1, 1, 1], "bool");
     const result = gradcheck(
       (...xs) => {
         const params = Object.fromEntries(smallSpec.map((s, i) => [s.name, xs[i]!]));
         return encodeTiny(params, xs[smallSpec.length]!, xs[smallSpec.length + 1]!, small);
       },
-      [...smallSpec.map((s) => host(s.shape, smallValues.get(s.name)!)), smallSlots, smallMask],
+      [...smallSpec.map((s) => host(s.shape, smallValues.get(s.name)!)), smallFeatures, smallMask],
       { maxElements: 96, seed: 2 },
     );
     expect(result.passed, JSON.stringify(result)).toBe(true);

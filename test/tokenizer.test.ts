@@ -1,6 +1,6 @@
 // The Qwen3 tokenizer front end (models/text/tokenizer.ts): chat template, the template's token ids
 // (spec §6.5 lists them "from memory"; here they are checked against the real tokenizer), padding
-// and truncation to 128 (spec §6.3), local tokenizer folders, and the hashed-id helper.
+// and truncation to 128 (spec §6.3), and local tokenizer folders.
 import { copyFile, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
@@ -10,9 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import {
   bundledTokenizer,
   chatTemplate,
-  hashTokenIds,
   loadTokenizerFromDir,
-  PAD_SLOT,
   PAD_TOKEN_ID,
   padOrTruncate,
   TEMPLATE_PREFIX_IDS,
@@ -119,34 +117,5 @@ describe("loadTokenizerFromDir", () => {
   test("a folder without tokenizer.json falls back to the bundled tokenizer", async () => {
     expect((await loadTokenizerFromDir(tmp)).source).toBe("bundled");
     expect((await loadTokenizerFromDir()).source).toBe("bundled");
-  });
-});
-
-describe("hashTokenIds", () => {
-  test("the pad id always maps to the pad slot and real ids never do", () => {
-    fc.assert(
-      fc.property(fc.array(fc.integer({ min: 0, max: 151935 }), { maxLength: 64 }), fc.integer({ min: 2, max: 100000 }), (ids, tableSize) => {
-        const slots = hashTokenIds(ids, tableSize);
-        ids.forEach((id, i) => {
-          if (id === PAD_TOKEN_ID) expect(slots[i]).toBe(PAD_SLOT);
-          else expect(slots[i]! >= 1 && slots[i]! < tableSize).toBe(true);
-        });
-      }),
-    );
-  });
-
-  test("is Knuth's multiplicative hash scaled into 1..tableSize-1", () => {
-    // (id · 0x9E3779B1 = 2654435761) mod 2^32, computed with BigInt, then ⌊h·(T−1)/2^32⌋ + 1.
-    const reference = (id: number, tableSize: number): number => {
-      const h = (BigInt(id) * 2654435761n) % 2n ** 32n;
-      return Number((h * BigInt(tableSize - 1)) >> 32n) + 1;
-    };
-    const ids = [0, 1, 198, 872, 151644, 151645, 151935];
-    for (const tableSize of [2, 3, 1024, 4099]) expect(Array.from(hashTokenIds(ids, tableSize))).toEqual(ids.map((id) => reference(id, tableSize)));
-  });
-
-  test("the template tokens land in distinct slots of a 4096-entry table", () => {
-    const distinct = [...new Set([...TEMPLATE_PREFIX_IDS, ...TEMPLATE_SUFFIX_IDS])];
-    expect(new Set(hashTokenIds(distinct, 4096)).size).toBe(distinct.length);
   });
 });

@@ -73,7 +73,7 @@ const RUNS = Number(process.env.KILN_MODEL_RUNS ?? 3);
 const DRAW_SEED = Number(process.env.KILN_MODEL_SEED ?? 20261202);
 
 function partsOf(c: ModelCase): ModelParts {
-  const text: TextEncoderChoice = { kind: "tiny", config: { tableSize: 64, dim: c.textDim, layers: 1, heads: 2, ffDim: 2 * c.textDim, maxLength: c.textLength } };
+  const text: TextEncoderChoice = { kind: "tiny", config: { tableSize: 64, featuresPerWord: 3, dim: c.textDim, layers: 1, heads: 2, ffDim: 2 * c.textDim, maxLength: c.textLength } };
   const dit = ditConfig({ dim: c.heads * c.headDim, depth: c.depth, heads: c.heads, latentChannels: c.latentChannels, textDim: c.textDim, ffDim: 2 * c.heads * c.headDim, posGrid: c.posGrid });
   const config: ModelConfig = { ...CONFIGS.tiny!, name: "property", dit, text, trainText: c.trainText, timestepWeights: c.weights, batch: c.batch };
   // The step sees latents only, so the grid need not come from a VAE at a real image size.
@@ -168,11 +168,17 @@ function batchValues(c: ModelCase, parts: ModelParts, rand: () => number): Value
   };
   const L = parts.text.maxLength;
   if (c.trainText) {
-    const ids = new Int32Array(c.batch * L);
+    // Word features [batch, L, K]: each real word fills 1..K slots with rows 1..63, the rest stay 0 (empty).
+    const k = parts.text.idsShape[1]!;
+    const ids = new Int32Array(c.batch * L * k);
     const mask = new Int32Array(c.batch * L);
     for (let b = 0; b < c.batch; b++) {
       const real = 1 + Math.floor(rand() * L);
-      for (let t = 0; t < real; t++) [ids[b * L + t], mask[b * L + t]] = [1 + Math.floor(rand() * 63), 1];
+      for (let t = 0; t < real; t++) {
+        mask[b * L + t] = 1;
+        const filled = 1 + Math.floor(rand() * k);
+        for (let f = 0; f < filled; f++) ids[(b * L + t) * k + f] = 1 + Math.floor(rand() * 63);
+      }
     }
     Object.assign(values, { "batch/ids": ids, "batch/mask": mask });
   } else values["batch/promptEmbeds"] = randomArray(c.batch * L * c.textDim, rand, 2);

@@ -10,8 +10,6 @@ import { withDefaultData } from "../../models/data/source.ts";
 import type { Command } from "../command.ts";
 import { deviceFlag, deviceHelp, deviceUsage } from "../device-flag.ts";
 import { parseFlags, SEED_FLAG, usageError, type FlagSpecs } from "../flags.ts";
-import { existsSync } from "node:fs";
-import path from "node:path";
 import { launcherRank, openWorld } from "../../runtime/collective/world.ts";
 import { mpirunPlan, runRanks } from "../../runtime/collective/launch.ts";
 import { findLatestCheckpoint } from "../../models/checkpoint.ts";
@@ -60,7 +58,8 @@ const command: Command = {
     const device = deviceFlag(flags.device);
     if (flags["allow-changes"] && !flags.resume) throw usageError(`--allow-changes applies to --resume only`);
     const config = loadConfig(flags.config ?? "tiny");
-    // The reference's metadata_path and base_path; with none of the three, the Pokémon set (built if missing).
+    // The reference's metadata_path and base_path; with none of the three, the Pokémon set (built if
+    // missing; an older kiln's prompts are rewritten).
     const named = { data: flags.data, metadata: flags.metadata, images: flags.images };
     const defaultData = `data/pokemon-${config.height}`;
     const options = {
@@ -94,7 +93,7 @@ const command: Command = {
     if (nproc !== undefined && launched === undefined) {
       // The run folder and a resume's settings are checked before the ranks start (rank 0 then holds the folder).
       planTraining({ ...options, ranks: nproc });
-      if (!named.data && !named.metadata && !named.images && !existsSync(path.join(defaultData, "metadata.csv"))) await ensurePokemonDataset(defaultData, config.height);
+      if (!named.data && !named.metadata && !named.images) await ensurePokemonDataset(defaultData, config.height);
       return runRanks(mpirunPlan(nproc, ["train", ...without(argv, "nproc")]), () => {
         const latest = findLatestCheckpoint(options.out);
         return latest === undefined ? `No checkpoint was saved in ${options.out}.` : `The last complete checkpoint is step ${latest} in ${options.out} (resume with --resume).`;
@@ -105,7 +104,7 @@ const command: Command = {
     if (world.size > 1) process.stderr.write(`kiln train: ${world.description}\n`);
     // The run folder (rank 0's) and a resume's settings are checked before the data set is built or encoded.
     planTraining({ ...options, ranks: world.size }, { checkFolder: world.rank === 0 });
-    if (!named.data && !named.metadata && !named.images && !existsSync(path.join(defaultData, "metadata.csv"))) await ensurePokemonDataset(defaultData, config.height);
+    if (!named.data && !named.metadata && !named.images) await ensurePokemonDataset(defaultData, config.height);
     const parts = modelParts(config);
     const frozen = config.trainText && !parts.vae.paramSpec.length
       ? undefined

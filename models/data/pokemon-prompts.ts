@@ -1,6 +1,9 @@
-// Text prompts for the gen-1 Pokémon data set, composed from the structured pokédex data of @pkmn/sim
-// in the comma-separated style of the reference's prompts ("green, lizard, plant, Grass, Poison, …").
+// Text prompts for the gen-1 Pokémon data set: each species' visual description (pokemon-descriptions.ts)
+// and words from the structured pokédex data of @pkmn/sim, in the comma-separated style of the
+// reference's prompts ("green, lizard, plant, Grass, Poison, …").
 import { Dex } from "@pkmn/sim";
+import { pokemonDescription } from "./pokemon-descriptions.ts";
+import { promptParts } from "./prompt-variants.ts";
 
 /** National-dex numbers of generation 1: Bulbasaur (1) to Mew (151). */
 export const GEN1_FIRST = 1;
@@ -156,10 +159,20 @@ export function describePokemon(facts: PokemonFacts): string[] {
   return words;
 }
 
-/** The training prompt: the description followed by the species name, e.g. "green, small, monster, …, Bulbasaur". */
+/**
+ * The training prompt: the visual description, then the pokédex words it does not already say, then
+ * the name — "green, blue, frog, Grass, Poison, seed bulb on back, …, small, monster, mystic, first of
+ * three stages, Bulbasaur" — so training's prompt variation (prompt-variants.ts) draws from both. The
+ * pokédex colour is left out: it is a category (Charmander's is red), where the description's colours
+ * are those of the art. Every prompt has at most 30 words, within the tiny encoder's 32 positions.
+ */
 export function pokemonPrompt(num: number): string {
   const facts = pokemonFacts(num);
-  return [...describePokemon(facts), facts.name].join(", ");
+  const description = promptParts(pokemonDescription(num));
+  const said = new Set(description.map((part) => part.toLowerCase()));
+  const colour = facts.color.toLowerCase();
+  const attributes = describePokemon(facts).filter((word) => word !== colour && !said.has(word.toLowerCase()));
+  return [...description, ...attributes, facts.name].join(", ");
 }
 
 /** The 151 prompts in dex order (index 0 is Bulbasaur). */

@@ -27,6 +27,8 @@ export interface PokemonDatasetResult {
   count: number;
   /** Images rendered by this call (0 when the data set was already complete). */
   rendered: number;
+  /** True when an existing metadata.csv held other prompts (an older kiln's) and was rewritten. */
+  promptsRewritten: boolean;
 }
 
 const WHITE = { r: 255, g: 255, b: 255 };
@@ -114,8 +116,10 @@ export async function buildPokemonDataset(dir: string, options: PokemonDatasetOp
   const metadataPath = join(dir, "metadata.csv");
   const metadata = pokemonMetadataCsv(ids);
   await mkdir(imagesDir, { recursive: true });
-  const metadataCurrent = !options.force && (await readTextOrEmpty(metadataPath)) === metadata;
-  if (metadataCurrent && (await isPokemonDatasetComplete(dir, size, ids))) return { metadataPath, imagesDir, count: ids.length, rendered: 0 };
+  const existing = await readTextOrEmpty(metadataPath);
+  const metadataCurrent = !options.force && existing === metadata;
+  const promptsRewritten = existing !== "" && existing !== metadata;
+  if (metadataCurrent && (await isPokemonDatasetComplete(dir, size, ids))) return { metadataPath, imagesDir, count: ids.length, rendered: 0, promptsRewritten };
   let rendered = 0;
   for (const [index, num] of ids.entries()) {
     const file = pokemonImageName(num);
@@ -127,7 +131,7 @@ export async function buildPokemonDataset(dir: string, options: PokemonDatasetOp
     options.onProgress?.(index + 1, ids.length, file);
   }
   if (!metadataCurrent) await writeAtomically(metadataPath, metadata);
-  return { metadataPath, imagesDir, count: ids.length, rendered };
+  return { metadataPath, imagesDir, count: ids.length, rendered, promptsRewritten };
 }
 
 /** True when DIR holds a complete data set for these ids at this size (checks files, not pixels). */
@@ -148,7 +152,14 @@ export function stderrProgress(label: string): (done: number, total: number, fil
   };
 }
 
-/** For `npm start`: builds the full 151-image set in DIR unless it is already complete. */
+/**
+ * For `npm start` and `kiln train` without data: builds the full 151-image set in DIR unless it is
+ * already complete. A folder from an older kiln whose metadata.csv holds other prompts gets today's
+ * (its images are kept when they have the right size), and says so on stderr: the encoded-data cache
+ * is keyed by the metadata, so training then sees the new prompts.
+ */
 export async function ensurePokemonDataset(dir: string, size = 256): Promise<PokemonDatasetResult> {
-  return buildPokemonDataset(dir, { size, onProgress: stderrProgress("pokemon data set") });
+  const result = await buildPokemonDataset(dir, { size, onProgress: stderrProgress("pokemon data set") });
+  if (result.promptsRewritten) process.stderr.write(`pokemon data set: ${result.metadataPath} held other prompts (an older kiln's); rewrote it with today's, keeping the images\n`);
+  return result;
 }

@@ -102,29 +102,3 @@ export function padOrTruncate(tokens: readonly number[], maxLength = MAX_PROMPT_
 export function tokenizePrompt(prompt: string, maxLength = MAX_PROMPT_TOKENS, tokenizer: TextTokenizer = bundledTokenizer()): TokenizedPrompt {
   return padOrTruncate(tokenizer.encode(chatTemplate(prompt)), maxLength);
 }
-
-/** Slot of the pad token in a hashed embedding table; real tokens never land there. */
-export const PAD_SLOT = 0;
-
-/**
- * Maps token ids into a small embedding table for a tiny text encoder. The pad id always goes to
- * slot PAD_SLOT; any other id goes to 1 + ⌊h·(tableSize−1)/2³²⌋ with h = (id · 0x9E3779B1) mod 2³²,
- * Knuth's multiplicative (Fibonacci) hash, whose high bits are well mixed, mapped to the range by
- * taking the high part of a product (Lemire's reduction) rather than a biased modulo.
- */
-export function hashTokenIds(ids: ArrayLike<number>, tableSize: number): Int32Array {
-  if (!Number.isInteger(tableSize) || tableSize < 2 || tableSize > 2 ** 31) {
-    throw new Error(`hashTokenIds: expected an integer table size in 2..2^31 (one slot is the pad's), found ${tableSize}`);
-  }
-  const out = new Int32Array(ids.length);
-  for (let i = 0; i < ids.length; i++) {
-    const id = ids[i]!;
-    if (id === PAD_TOKEN_ID) {
-      out[i] = PAD_SLOT;
-      continue;
-    }
-    const hash = Math.imul(id, 0x9e3779b1) >>> 0;
-    out[i] = 1 + Math.floor((hash * (tableSize - 1)) / 2 ** 32);
-  }
-  return out;
-}

@@ -28,6 +28,11 @@ export interface ModelConfig {
    * low-noise steps that sharpen an image.
    */
   timestepWeights: "reference" | "uniform";
+  /**
+   * The decay of an exponential moving average of the weights, kept during training and used for
+   * sampling (models/train-step.ts); false (or 0) keeps none, as the reference.
+   */
+  ema: number | false;
 }
 
 const TINY_TEXT_DIM = 128;
@@ -44,6 +49,7 @@ export const CONFIGS: Readonly<Record<string, ModelConfig>> = {
     batch: 1,
     lr: 2e-4,
     timestepWeights: "reference",
+    ema: false,
   },
   tiny: {
     name: "tiny",
@@ -58,12 +64,13 @@ export const CONFIGS: Readonly<Record<string, ModelConfig>> = {
     batch: 16,
     lr: 1e-3,
     timestepWeights: "uniform",
+    ema: 0.999,
   },
 };
 
 type ConfigFile = Partial<Omit<ModelConfig, "dit">> & { dit?: Partial<DitConfig>; base?: string };
 
-const TOP_KEYS = ["name", "base", "dit", "text", "trainText", "vae", "height", "width", "batch", "lr", "timestepWeights"] as const;
+const TOP_KEYS = ["name", "base", "dit", "text", "trainText", "vae", "height", "width", "batch", "lr", "timestepWeights", "ema"] as const;
 const DIT_KEYS = ["dim", "depth", "heads", "latentChannels", "textDim", "ffDim", "posGrid"] as const;
 
 /** Checks a JSON configuration's fields (names, types, ranges), naming the file and the field; unknown fields are refused with the nearest known one. */
@@ -98,6 +105,8 @@ function checkConfigFile(parsed: unknown, file: string): asserts parsed is Confi
   positiveInt(parsed.batch, "batch");
   if (parsed.lr !== undefined && !(typeof parsed.lr === "number" && Number.isFinite(parsed.lr) && parsed.lr > 0)) fail(`lr must be a finite number > 0, found ${JSON.stringify(parsed.lr)}`);
   if (parsed.trainText !== undefined && typeof parsed.trainText !== "boolean") fail(`trainText must be true or false`);
+  if (parsed.ema !== undefined && parsed.ema !== false && !(typeof parsed.ema === "number" && parsed.ema >= 0 && parsed.ema < 1))
+    fail(`ema must be false or a decay from 0 (none) up to, not including, 1, found ${JSON.stringify(parsed.ema)}`);
   if (parsed.timestepWeights !== undefined && parsed.timestepWeights !== "reference" && parsed.timestepWeights !== "uniform") fail(`timestepWeights must be "reference" or "uniform"`);
   for (const [key, kinds] of [["text", ["qwen3", "tiny"]], ["vae", ["flux2", "pixel"]]] as const) {
     const part = parsed[key];
@@ -145,6 +154,9 @@ export function modelParts(config: ModelConfig, height = config.height, width = 
   if (v.latentChannels !== config.dit.latentChannels) throw new Error(`config ${config.name}: the VAE gives ${v.latentChannels} latent channels but the DiT expects ${config.dit.latentChannels}`);
   return { config, ditSpec: ditParamSpec(config.dit), text, vae: v, latent: [v.latentChannels, height / v.downsample, width / v.downsample] };
 }
+
+/** The decay of the moving average of the weights a configuration keeps in training (0: none). */
+export const emaDecayOf = (config: Pick<ModelConfig, "ema">): number => (config.ema === false ? 0 : config.ema);
 
 /** The prefix under which a jointly trained text encoder's tensors live in the training state. */
 export const TEXT_PREFIX = "text_encoder.";

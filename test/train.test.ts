@@ -13,6 +13,9 @@ import { train, trainedSpecs } from "../models/train.ts";
 import { findLatestCheckpoint, loadDitWeights, checkpointPaths, loadTrainingState } from "../models/checkpoint.ts";
 import { initParams } from "../models/params.ts";
 import { roundBf16 } from "../compiler/index.ts";
+import { loadWeights } from "../models/weights.ts";
+import { Sampler } from "../models/pipeline.ts";
+import { evaluate } from "../models/eval.ts";
 import { openSafetensors, writeSafetensors } from "../runtime/safetensors.ts";
 import { writeShapesDataset } from "./helpers/tiny-data.ts";
 
@@ -83,6 +86,22 @@ describe("training", () => {
     const text = openSafetensors(checkpointPaths(out, 4).emaTextEncoder);
     expect(text.tensors.map((t) => t.name).sort()).toEqual(parts.text.paramSpec.map((s) => s.name).sort());
     text.close();
+    // Sampling takes the average by default, the weights as trained with --weights raw, from the folder or either file.
+    const byDefault = loadWeights(parts, { checkpoint: out });
+    expect(byDefault.source).toEqual({ kind: "ema", file: checkpointPaths(out, 4).ema });
+    expect(byDefault.dit.get("proj_out.weight")).toEqual(dit.get("proj_out.weight"));
+    expect(loadWeights(parts, { checkpoint: checkpointPaths(out, 4).ema, weights: "raw" }).source).toEqual({ kind: "raw", file: checkpointPaths(out, 4).dit });
+    const raw = loadWeights(parts, { checkpoint: checkpointPaths(out, 2).dit, weights: "raw" });
+    expect(raw.dit).toEqual(loadDitWeights(checkpointPaths(out, 2).dit, parts.ditSpec));
+    expect(raw.text.size).toBe(parts.text.paramSpec.length);
+    // Evaluation on a data set other than the Pokémon one measures the pictures and skips the starter families, saying why.
+    const sampler = new Sampler(parts, byDefault);
+    const result = await evaluate(sampler, { data, steps: 2, limit: 2, familySeeds: 1 });
+    sampler.dispose();
+    expect(result.n).toBe(2);
+    expect(Number.isFinite(result.psnr_db)).toBe(true);
+    expect(result.background_speckle).toBeGreaterThanOrEqual(0);
+    expect(result.family).toEqual({ skipped: expect.stringMatching(/not the Pokémon one: no training image is named 001-bulbasaur\.png/) });
   });
 
   test("a configuration with ema false keeps no moving average", async () => {
@@ -90,6 +109,8 @@ describe("training", () => {
     await train({ config: { ...config, name: "test-no-ema", ema: false }, data, out, steps: 1, quiet: true });
     expect(existsSync(checkpointPaths(out, 1).ema)).toBe(false);
     expect(loadTrainingState(out, 1, trainedSpecs(modelParts(config))).state.ema).toBeUndefined();
+    expect(loadWeights(modelParts(config), { checkpoint: out }).source).toEqual({ kind: "raw", file: checkpointPaths(out, 1).dit });
+    expect(() => loadWeights(modelParts(config), { checkpoint: out, weights: "ema" })).toThrow(/--weights ema: .*step-1\.safetensors has no moving average of its weights.*use --weights raw/);
   });
 
   test("a non-finite loss stops the run and keeps the last good checkpoint", async () => {

@@ -115,14 +115,10 @@ function clipping(grads: readonly Tensor[], clipNorm: number | undefined): { nor
 export const keepsEma = (options: Pick<TrainStepOptions, "emaDecay">): boolean => (options.emaDecay ?? 0) > 0;
 
 /**
- * The EMA's decay at optimizer step `step` (counting from 1): min(decay, (1 + step) / (10 + step)), so
- * that the first steps' average follows the weights instead of remembering the random initialisation.
+ * The new average of every tensor, ema·d + θ·(1 − d), with the decay warmed up over the optimizer steps
+ * (`step` counts from 1): d = min(decay, (1 + step) / (10 + step)), so that the first steps' average
+ * follows the weights instead of remembering the random initialisation.
  */
-export function emaDecayAt(decay: number, step: number): number {
-  return Math.min(decay, (1 + step) / (10 + step));
-}
-
-/** The new average of every tensor, ema·d + θ·(1 − d) with d = emaDecayAt(decay, step), computed in-graph from the step input. */
 function emaAll(decay: number, names: readonly string[], ema: Readonly<Params>, params: Readonly<Params>, step: Tensor): Params {
   const d = nn.minimum(nn.div(ops.add(step, 1), ops.add(step, 10)), decay);
   const keep = nn.sub(1, d);

@@ -1,7 +1,10 @@
 // Checkpoints: `step-N.safetensors` holds the DiT with the reference's keys (bf16 by default; what
 // the reference's load_model reads), and beside it `step-N.train.safetensors` (f32 master weights of
 // everything trained, AdamW moments), for a jointly trained text encoder `step-N.text_encoder.safetensors`,
-// and `step-N.json` (step, configuration, seed, the set's files), so a run resumes exactly. A checkpoint
+// and `step-N.json` (step, configuration, seed, the set's files), so a run resumes exactly. A run that
+// keeps a moving average of its weights also writes it as `step-N.ema.safetensors` (DiT, reference keys)
+// and `step-N.ema.text_encoder.safetensors`, laid out like the raw pair so that it loads as a DiT
+// checkpoint; the training state holds it under `ema/`. A checkpoint
 // is a set: each file is written atomically, `step-N.json` after all of its tensor files and
 // `latest.json` last, so a kill or a full disk at any moment leaves the previous complete set usable.
 
@@ -18,6 +21,8 @@ export interface TrainingState {
   params: ParamValues;
   m: ParamValues;
   v: ParamValues;
+  /** The exponential moving average of every trained tensor, when the run keeps one. */
+  ema?: ParamValues;
 }
 
 export interface CheckpointMeta {
@@ -41,6 +46,8 @@ export const checkpointPaths = (dir: string, step: number) => ({
   textEncoder: path.join(dir, `step-${step}.text_encoder.safetensors`),
   meta: path.join(dir, `step-${step}.json`),
   latest: path.join(dir, "latest.json"),
+  ema: path.join(dir, `step-${step}.ema.safetensors`),
+  emaTextEncoder: path.join(dir, `step-${step}.ema.text_encoder.safetensors`),
 });
 
 function shapeOf(name: string, specs: ReadonlyMap<string, readonly number[]>): readonly number[] {
@@ -49,32 +56,44 @@ function shapeOf(name: string, specs: ReadonlyMap<string, readonly number[]>): r
   return shape;
 }
 
-/** Save a complete checkpoint set; the previous set stays the newest complete one until step-N.json lands. */
-export function saveCheckpoint(dir: string, state: TrainingState, meta: CheckpointMeta, specs: readonly ParamSpec[], options: SaveOptions): string {
-  const shapes = new Map(specs.map((s) => [s.name, s.shape]));
-  const files = checkpointPaths(dir, state.step);
-  const tensorFiles: [string, Record<string, TensorToWrite>, Record<string, string>][] = [];
-  const train: Record<string, TensorToWrite> = {};
-  for (const [group, values] of [["params", state.params], ["m", state.m], ["v", state.v]] as const)
-    for (const [name, data] of values) train[`${group}/${name}`] = { dtype: "F32", shape: shapeOf(name, shapes), data };
-  tensorFiles.push([files.train, train, { format: "kiln-train", step: String(state.step) }]);
+/**
+ * The model files of one set of weights: the DiT under the reference's keys to `ditFile`, and a jointly
+ * trained text encoder (held in `values` under its prefix) under its own names to `textFile`.
+ */
+function modelFiles(values: ParamValues, ditFile: string, textFile: string, options: SaveOptions): [string, Record<string, TensorToWrite>, Record<string, string>][] {
   const dit: Record<string, TensorToWrite> = {};
   for (const spec of options.ditSpec) {
-    const data = state.params.get(spec.name);
-    if (!data) throw new Error(`checkpoint: the DiT tensor '${spec.name}' is not in the training state`);
+    const data = values.get(spec.name);
+    if (!data) throw new Error(`checkpoint: the DiT tensor '${spec.name}' is not in the training state (${path.basename(ditFile)})`);
     dit[spec.name] = { dtype: options.dtype ?? "BF16", shape: spec.shape, data };
   }
-  tensorFiles.push([files.dit, dit, { format: "pt" }]);
+  const files: [string, Record<string, TensorToWrite>, Record<string, string>][] = [[ditFile, dit, { format: "pt" }]];
   if (options.textEncoder) {
     const { spec, prefix } = options.textEncoder;
     const text: Record<string, TensorToWrite> = {};
     for (const s of spec) {
-      const data = state.params.get(prefix + s.name);
-      if (!data) throw new Error(`checkpoint: the text encoder tensor '${prefix + s.name}' is not in the training state`);
+      const data = values.get(prefix + s.name);
+      if (!data) throw new Error(`checkpoint: the text encoder tensor '${prefix + s.name}' is not in the training state (${path.basename(textFile)})`);
       text[s.name] = { dtype: "F32", shape: s.shape, data };
     }
-    tensorFiles.push([files.textEncoder, text, { format: "kiln" }]);
+    files.push([textFile, text, { format: "kiln" }]);
   }
+  return files;
+}
+
+/** Save a complete checkpoint set; the previous set stays the newest complete one until step-N.json lands. */
+export function saveCheckpoint(dir: string, state: TrainingState, meta: CheckpointMeta, specs: readonly ParamSpec[], options: SaveOptions): string {
+  const shapes = new Map(specs.map((s) => [s.name, s.shape]));
+  const files = checkpointPaths(dir, state.step);
+  const train: Record<string, TensorToWrite> = {};
+  const groups = [["params", state.params], ["m", state.m], ["v", state.v], ...(state.ema ? [["ema", state.ema] as const] : [])] as const;
+  for (const [group, values] of groups)
+    for (const [name, data] of values) train[`${group}/${name}`] = { dtype: "F32", shape: shapeOf(name, shapes), data };
+  const tensorFiles: [string, Record<string, TensorToWrite>, Record<string, string>][] = [
+    [files.train, train, { format: "kiln-train", step: String(state.step) }],
+    ...modelFiles(state.params, files.dit, files.textEncoder, options),
+    ...(state.ema ? modelFiles(state.ema, files.ema, files.emaTextEncoder, options) : []),
+  ];
   const written: string[] = [];
   try {
     for (const [file, tensors, metadata] of tensorFiles) {
@@ -88,7 +107,8 @@ export function saveCheckpoint(dir: string, state: TrainingState, meta: Checkpoi
     throw new Error(`checkpoint step ${state.step} could not be saved in ${dir}: ${(error as Error).message}. The newest complete checkpoint there is unchanged (${findLatestCheckpoint(dir) ?? "none"}).`, { cause: error });
   }
   // A pointer for people and other tools; readers find the newest complete set themselves.
-  writeAtomic(files.latest, JSON.stringify({ step: state.step, dit: path.basename(files.dit), train: path.basename(files.train), meta: path.basename(files.meta) }, null, 2) + "\n");
+  const pointer = { step: state.step, dit: path.basename(files.dit), ...(state.ema ? { ema: path.basename(files.ema) } : {}), train: path.basename(files.train), meta: path.basename(files.meta) };
+  writeAtomic(files.latest, JSON.stringify(pointer, null, 2) + "\n");
   return files.dit;
 }
 
@@ -139,15 +159,20 @@ export function readCheckpointMeta(dir: string, step: number): CheckpointMeta {
   return meta as CheckpointMeta;
 }
 
-/** Load the training state saved at `step` in `dir`, checking every tensor against `specs`. */
+/**
+ * Load the training state saved at `step` in `dir`, checking every tensor against `specs`. The moving
+ * average is loaded when the file holds one (`ema/` tensors), and then it must be complete.
+ */
 export function loadTrainingState(dir: string, step: number, specs: readonly ParamSpec[]): { state: TrainingState; meta: CheckpointMeta } {
   const files = checkpointPaths(dir, step);
   const meta = readCheckpointMeta(dir, step);
-  const entries = ["params", "m", "v"].flatMap((group) => specs.map((s) => ({ name: `${group}/${s.name}`, shape: s.shape })));
+  const hasEma = existsSync(files.train) && listTensors(files.train).some((t) => t.name.startsWith("ema/"));
+  const groups = ["params", "m", "v", ...(hasEma ? ["ema"] : [])];
+  const entries = groups.flatMap((group) => specs.map((s) => ({ name: `${group}/${s.name}`, shape: s.shape })));
   const loaded = loadStateDict(files.train, entries, { strict: true });
   requireFinite(files.train, loaded);
   const pick = (group: string): ParamValues => new Map(specs.map((s) => [s.name, loaded.get(`${group}/${s.name}`)!]));
-  return { state: { step, params: pick("params"), m: pick("m"), v: pick("v") }, meta };
+  return { state: { step, params: pick("params"), m: pick("m"), v: pick("v"), ...(hasEma ? { ema: pick("ema") } : {}) }, meta };
 }
 
 /** DiT weights from a `step-N.safetensors` (ours or the reference's), strictly checked against the spec. */

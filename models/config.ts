@@ -35,6 +35,11 @@ export interface ModelConfig {
    * varied prompts are encoded step by step.
    */
   promptVariation: number;
+  /**
+   * The decay of an exponential moving average of the weights, kept during training and used for
+   * sampling (models/train-step.ts); false (or 0) keeps none, as the reference.
+   */
+  ema: number | false;
 }
 
 const TINY_TEXT_DIM = 128;
@@ -52,6 +57,7 @@ export const CONFIGS: Readonly<Record<string, ModelConfig>> = {
     lr: 2e-4,
     timestepWeights: "reference",
     promptVariation: 0,
+    ema: false,
   },
   tiny: {
     name: "tiny",
@@ -70,12 +76,13 @@ export const CONFIGS: Readonly<Record<string, ModelConfig>> = {
     timestepWeights: "uniform",
     // Half the draws keep the prompt as written, so the exact training prompts still give their image.
     promptVariation: 0.5,
+    ema: 0.999,
   },
 };
 
 type ConfigFile = Partial<Omit<ModelConfig, "dit">> & { dit?: Partial<DitConfig>; base?: string };
 
-const TOP_KEYS = ["name", "base", "dit", "text", "trainText", "vae", "height", "width", "batch", "lr", "timestepWeights", "promptVariation"] as const;
+const TOP_KEYS = ["name", "base", "dit", "text", "trainText", "vae", "height", "width", "batch", "lr", "timestepWeights", "promptVariation", "ema"] as const;
 const DIT_KEYS = ["dim", "depth", "heads", "latentChannels", "textDim", "ffDim", "posGrid"] as const;
 
 /** Checks a JSON configuration's fields (names, types, ranges), naming the file and the field; unknown fields are refused with the nearest known one. */
@@ -112,6 +119,8 @@ function checkConfigFile(parsed: unknown, file: string): asserts parsed is Confi
   const variation = parsed.promptVariation;
   if (variation !== undefined && !(typeof variation === "number" && variation >= 0 && variation <= 1)) fail(`promptVariation must be a number in [0, 1], found ${JSON.stringify(variation)}`);
   if (parsed.trainText !== undefined && typeof parsed.trainText !== "boolean") fail(`trainText must be true or false`);
+  if (parsed.ema !== undefined && parsed.ema !== false && !(typeof parsed.ema === "number" && parsed.ema >= 0 && parsed.ema < 1))
+    fail(`ema must be false or a decay from 0 (none) up to, not including, 1, found ${JSON.stringify(parsed.ema)}`);
   if (parsed.timestepWeights !== undefined && parsed.timestepWeights !== "reference" && parsed.timestepWeights !== "uniform") fail(`timestepWeights must be "reference" or "uniform"`);
   for (const [key, kinds] of [["text", ["qwen3", "tiny"]], ["vae", ["flux2", "pixel"]]] as const) {
     const part = parsed[key];
@@ -160,6 +169,9 @@ export function modelParts(config: ModelConfig, height = config.height, width = 
   if (v.latentChannels !== config.dit.latentChannels) throw new Error(`config ${config.name}: the VAE gives ${v.latentChannels} latent channels but the DiT expects ${config.dit.latentChannels}`);
   return { config, ditSpec: ditParamSpec(config.dit), text, vae: v, latent: [v.latentChannels, height / v.downsample, width / v.downsample] };
 }
+
+/** The decay of the moving average of the weights a configuration keeps in training (0: none). */
+export const emaDecayOf = (config: Pick<ModelConfig, "ema">): number => (config.ema === false ? 0 : config.ema);
 
 /** The prefix under which a jointly trained text encoder's tensors live in the training state. */
 export const TEXT_PREFIX = "text_encoder.";

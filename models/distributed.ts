@@ -47,17 +47,17 @@ export function dataFingerprint(latents: readonly Float32Array[]): string {
   return `${latents.length} items, sha256 ${hash.digest("hex").slice(0, 16)}`;
 }
 
-const groups = ["params", "m", "v"] as const;
-
 /** Rank 0's training state on every rank (a fresh initialisation or a resumed checkpoint alike). */
 export function broadcastState(world: World, state: TrainingState, specs: readonly ParamSpec[]): TrainingState {
   if (world.size === 1) return state;
   const step = Float64Array.of(state.step);
   world.broadcast(step, 0, "the broadcast of the starting step");
-  const next: TrainingState = { step: step[0]!, params: new Map(), m: new Map(), v: new Map() };
-  for (const group of groups) {
+  const next: TrainingState = { step: step[0]!, params: new Map(), m: new Map(), v: new Map(), ...(state.ema ? { ema: new Map() } : {}) };
+  // Every rank runs the same configuration, so either all keep a moving average of the weights or none does.
+  for (const group of ["params", "m", "v", ...(state.ema ? ["ema" as const] : [])] as const) {
     const flat = flatten(state[group], specs);
-    world.broadcast(flat.buffer, 0, `the broadcast of the initial ${group === "params" ? "weights" : `AdamW ${group}`}`);
+    const what = group === "params" ? "weights" : group === "ema" ? "moving average of the weights" : `AdamW ${group}`;
+    world.broadcast(flat.buffer, 0, `the broadcast of the initial ${what}`);
     next[group] = flat.views;
   }
   return next;

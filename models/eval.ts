@@ -1,10 +1,16 @@
-// Evaluation of a trained model on its training prompts: one image per prompt (fixed seeds), and
-// recall@1 — the fraction of images whose nearest training image, in downscaled pixel space, is
-// their own Pokémon — with the mean distance to their own image.
+// Evaluation of a trained model on its training prompts: one image per prompt (seed = its index),
+// measured as a person would look at it (models/image-metrics.ts) — recall@1 (is its nearest training
+// image, in downscaled pixel space, its own Pokémon), PSNR against its own training image, the speckle
+// on the training image's white background — and whether the tutorial's starter prompts, over several
+// seeds, give a Pokémon of the evolution family they describe.
 
+import path from "node:path";
 import { formatWarning, openDataset } from "./data/dataset.ts";
+import { pokemonImageName } from "./data/pokemon.ts";
 import { resolveDataSource, type DataLocation } from "./data/source.ts";
+import { backgroundSpeckle, downscale, meanOfDefined, nearestReference, psnr, rmsDistance } from "./image-metrics.ts";
 import { Sampler, saveGrid } from "./pipeline.ts";
+import { STARTER_FAMILIES, type StarterFamily } from "./tutorial-prompts.ts";
 
 export interface EvalOptions extends DataLocation {
   /** Side of the square the images are averaged down to before comparing. */
@@ -17,72 +23,138 @@ export interface EvalOptions extends DataLocation {
   grid?: string;
   /** Evaluate only the first `limit` usable prompts (a quick check; recall@1 is then among those). */
   limit?: number;
+  /** Seeds 0 … N−1 of each starter prompt for the family hit rate (default 8; 0 skips it). */
+  familySeeds?: number;
+  /** Write a grid of the starter prompts' images here (a row per prompt, a column per seed). */
+  familyGrid?: string;
 }
 
-export interface EvalResult {
+export interface RecallResult {
   recall_at_1: number;
   mean_distance: number;
   n: number;
 }
 
-/** Average an H×W×3 byte image down to size×size, values in [0, 1]. */
-export function downscale(rgb: Uint8Array, height: number, width: number, size: number): Float32Array {
-  const out = new Float32Array(size * size * 3);
-  const counts = new Float32Array(size * size);
-  for (let y = 0; y < height; y++)
-    for (let x = 0; x < width; x++) {
-      const cell = Math.floor((y * size) / height) * size + Math.floor((x * size) / width);
-      counts[cell]!++;
-      for (let c = 0; c < 3; c++) out[cell * 3 + c]! += rgb[(y * width + x) * 3 + c]! / 255;
-    }
-  for (let i = 0; i < size * size; i++) for (let c = 0; c < 3; c++) out[i * 3 + c]! /= counts[i]!;
-  return out;
+export interface FamilyResult {
+  seeds: number;
+  hits: number;
+  samples: number;
+  hit_rate: number;
+  /** Per starter prompt: its family, the hits, and each seed's nearest training image (its file). */
+  prompts: { family: string; hits: number; hit_rate: number; nearest: string[] }[];
 }
 
-/** Root-mean-square difference of two equally long vectors. */
-export const rmsDistance = (a: Float32Array, b: Float32Array): number => {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += (a[i]! - b[i]!) ** 2;
-  return Math.sqrt(s / a.length);
-};
+export interface EvalResult extends RecallResult {
+  cfg: number;
+  steps: number;
+  /** Mean over the images of the PSNR (dB, peak 1 on [0, 1] RGB, full resolution) against the own training image. */
+  psnr_db: number;
+  /** Mean over the images of the background speckle (models/image-metrics.ts); null when no training image has a pure white pixel. */
+  background_speckle: number | null;
+  /** The starter prompts' family hit rate, or why it was skipped. */
+  family: FamilyResult | { skipped: string };
+}
 
 /** Recall@1 of generated images against references (index i is image i's own reference). */
-export function recallAtOne(generated: readonly Float32Array[], references: readonly Float32Array[]): EvalResult {
+export function recallAtOne(generated: readonly Float32Array[], references: readonly Float32Array[]): RecallResult {
   let hits = 0;
   let own = 0;
   generated.forEach((g, i) => {
-    let best = -1;
-    let bestDistance = Infinity;
-    references.forEach((r, j) => {
-      const d = rmsDistance(g, r);
-      if (d < bestDistance) [best, bestDistance] = [j, d];
-    });
-    if (best === i) hits++;
+    if (nearestReference(g, references) === i) hits++;
     own += rmsDistance(g, references[i]!);
   });
   return { recall_at_1: hits / generated.length, mean_distance: own / generated.length, n: generated.length };
 }
 
+/**
+ * The Pokédex number of each starter family member among the training images (by file name, as the
+ * Pokémon data set names them: "001-bulbasaur.png"), or why the data set is not the Pokémon one.
+ */
+export function starterFamilyImages(files: readonly string[]): Map<number, number> | { skipped: string } {
+  const wanted = STARTER_FAMILIES.flatMap((f) => f.dex);
+  const byName = new Map(wanted.map((dex) => [pokemonImageName(dex), dex]));
+  const dexOfIndex = new Map<number, number>();
+  files.forEach((file, index) => {
+    const dex = byName.get(path.basename(file));
+    if (dex !== undefined) dexOfIndex.set(index, dex);
+  });
+  const missing = wanted.filter((dex) => ![...dexOfIndex.values()].includes(dex));
+  if (missing.length > 0)
+    return { skipped: `the data set is not the Pokémon one: no training image is named ${missing.map((dex) => pokemonImageName(dex)).join(", ")}` };
+  return dexOfIndex;
+}
+
+/** The family hit rate from each starter prompt's samples' nearest training images (`nearest[prompt][seed]`, indices into `files`). */
+export function familyHits(families: readonly StarterFamily[], nearest: readonly (readonly number[])[], files: readonly string[], dexOfIndex: ReadonlyMap<number, number>): FamilyResult {
+  const prompts = families.map((family, k) => {
+    const hits = nearest[k]!.filter((index) => family.dex.includes(dexOfIndex.get(index) ?? -1)).length;
+    return { family: family.family, hits, hit_rate: hits / nearest[k]!.length, nearest: nearest[k]!.map((index) => path.basename(files[index]!)) };
+  });
+  const hits = prompts.reduce((a, p) => a + p.hits, 0);
+  const samples = nearest.reduce((a, n) => a + n.length, 0);
+  return { seeds: nearest[0]?.length ?? 0, hits, samples, hit_rate: hits / samples, prompts };
+}
+
+/** One line per measure, for people. */
+export function describeEval(result: EvalResult): string[] {
+  const family = result.family;
+  return [
+    `recall@1 on the ${result.n} training prompts: ${result.recall_at_1.toFixed(3)} (${Math.round(result.recall_at_1 * result.n)}/${result.n}), mean distance to the own image ${result.mean_distance.toFixed(4)}`,
+    `PSNR against the own training image: ${result.psnr_db.toFixed(2)} dB (mean over the ${result.n} images)`,
+    `background speckle (mean deviation from white where the training image is pure white): ${result.background_speckle === null ? "n/a (no pure white pixel)" : result.background_speckle.toFixed(4)}`,
+    "skipped" in family
+      ? `starter prompts' family hit rate: skipped (${family.skipped})`
+      : `starter prompts' family hit rate over ${family.seeds} seeds: ${family.hit_rate.toFixed(3)} (${family.hits}/${family.samples}; ${family.prompts.map((p) => `${p.family} ${p.hits}/${family.seeds}`).join(", ")})`,
+  ];
+}
+
 export async function evaluate(sampler: Sampler, options: EvalOptions): Promise<EvalResult> {
   const size = options.compareSize ?? 16;
+  const steps = options.steps ?? 30;
+  const cfg = options.cfg ?? 1;
+  const familySeeds = options.familySeeds ?? 8;
   const source = resolveDataSource(options);
   const dataset = await openDataset({ metadataPath: source.metadataPath, basePath: source.imagesDir, height: sampler.height, width: sampler.width, onWarning: (w) => process.stderr.write(`skipped: ${formatWarning(w)}\n`) });
+  // Every usable training image is a candidate nearest image; the first `limit` are evaluated.
   const references: Float32Array[] = [];
+  const pixels: Uint8Array[] = [];
   const prompts: string[] = [];
-  for (let i = 0; i < dataset.entries.length && (options.limit === undefined || prompts.length < options.limit); i++) {
+  const files: string[] = [];
+  for (let i = 0; i < dataset.entries.length; i++) {
     const item = await dataset.loadRgb(i);
     if (!item) continue;
     references.push(downscale(item.pixels, item.height, item.width, size));
+    pixels.push(item.pixels);
     prompts.push(item.prompt);
+    files.push(item.file);
   }
+  const evaluated = options.limit === undefined ? prompts.length : Math.min(options.limit, prompts.length);
   const batch = options.batch ?? 32;
-  const images: Uint8Array[] = [];
-  for (let start = 0; start < prompts.length; start += batch) {
-    const chunk = prompts.slice(start, start + batch).map((prompt, k) => ({ prompt, seed: start + k, steps: options.steps ?? 30, cfg: options.cfg ?? 1, negative: "", progress: false }));
-    images.push(...sampler.sampleMany(chunk));
-    process.stderr.write(`\reval: ${images.length}/${prompts.length} images`);
-  }
-  process.stderr.write("\n");
+  const generate = (requests: readonly { prompt: string; seed: number }[], label: string): Uint8Array[] => {
+    const images: Uint8Array[] = [];
+    for (let start = 0; start < requests.length; start += batch) {
+      const chunk = requests.slice(start, start + batch).map((r) => ({ ...r, steps, cfg, negative: "", progress: false }));
+      images.push(...sampler.sampleMany(chunk));
+      process.stderr.write(`\r${label}: ${images.length}/${requests.length} images`);
+    }
+    process.stderr.write("\n");
+    return images;
+  };
+  const images = generate(prompts.slice(0, evaluated).map((prompt, seed) => ({ prompt, seed })), "eval");
   if (options.grid) await saveGrid(options.grid, images, sampler.height, sampler.width, Math.ceil(Math.sqrt(images.length)));
-  return recallAtOne(images.map((img) => downscale(img, sampler.height, sampler.width, size)), references);
+  const recall = recallAtOne(images.map((img) => downscale(img, sampler.height, sampler.width, size)), references.slice(0, evaluated));
+  const psnrs = images.map((img, i) => psnr(img, pixels[i]!));
+  const speckle = meanOfDefined(images.map((img, i) => backgroundSpeckle(img, pixels[i]!)));
+
+  const familyImages = familySeeds === 0 ? { skipped: "no seeds asked for (--family-seeds 0)" } : starterFamilyImages(files);
+  const measureFamilies = async (dexOfIndex: ReadonlyMap<number, number>): Promise<FamilyResult> => {
+    const requests = STARTER_FAMILIES.flatMap((f) => Array.from({ length: familySeeds }, (_, seed) => ({ prompt: f.prompt, seed })));
+    const starterImages = generate(requests, "starter prompts");
+    if (options.familyGrid) await saveGrid(options.familyGrid, starterImages, sampler.height, sampler.width, familySeeds);
+    const nearest = STARTER_FAMILIES.map((_, k) =>
+      starterImages.slice(k * familySeeds, (k + 1) * familySeeds).map((img) => nearestReference(downscale(img, sampler.height, sampler.width, size), references)));
+    return familyHits(STARTER_FAMILIES, nearest, files, dexOfIndex);
+  };
+  const family = familyImages instanceof Map ? await measureFamilies(familyImages) : familyImages;
+  return { ...recall, cfg, steps, psnr_db: psnrs.reduce((a, b) => a + b, 0) / psnrs.length, background_speckle: speckle ?? null, family };
 }

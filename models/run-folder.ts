@@ -19,8 +19,8 @@ export interface RunLock {
 
 const LOCK = "kiln.lock";
 
-/** kiln's own files in a run folder: checkpoints, the pointer, the log and the plot. */
-const RUN_FILE = /^(step-\d+\.(json|safetensors|train\.safetensors|text_encoder\.safetensors)|latest\.json|train-log\.jsonl|loss\.png)$/;
+/** kiln's own files in a run folder: checkpoints (with their moving-average weights), the pointer, the log and the plot. */
+const RUN_FILE = /^(step-\d+\.(json|safetensors|train\.safetensors|text_encoder\.safetensors|ema\.safetensors|ema\.text_encoder\.safetensors)|latest\.json|train-log\.jsonl|loss\.png)$/;
 /** Temporary files of an interrupted save (runtime/safetensors.ts and runtime/cache.ts name them so). */
 const TEMPORARY = /^\..+\.tmp$|\.tmp-\d+-[a-z0-9]+$|^kiln\.lock\.stale-\d+$/;
 

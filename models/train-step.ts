@@ -1,6 +1,7 @@
 // The flow-matching training step of spec §2 as one pure function: noise drawn in-graph from the
 // step's seed, x_t = (1 − σ)·x0 + σ·ε, the DiT's prediction against ε − x0, the per-timestep weight,
-// then backward and AdamW (spec §8) — compiled into one step with the state donated.
+// then backward and AdamW (spec §8), and optionally an exponential moving average of the weights for
+// sampling (the reference keeps none) — compiled into one step with the state donated.
 
 import { backward, nn, ops, type DType, type Tensor } from "../compiler/index.ts";
 import { ditForward, type DitConfig } from "./dit.ts";
@@ -35,10 +36,15 @@ export interface TrainStepOptions {
    * and draws exactly the noise those lanes get in one step over the whole global batch.
    */
   noiseLanes?: { first: number; total: number };
+  /**
+   * Keep an exponential moving average of the trained tensors (f32, in `state/ema/<name>`), updated
+   * after AdamW with this decay (warmed up over the first steps); 0 or undefined keeps none.
+   */
+  emaDecay?: number;
 }
 
 export interface TrainTree {
-  state: { params: Record<string, Tensor>; m: Record<string, Tensor>; v: Record<string, Tensor> };
+  state: { params: Record<string, Tensor>; m: Record<string, Tensor>; v: Record<string, Tensor>; ema?: Record<string, Tensor> };
   batch: Record<string, Tensor>;
   control: { seed: Tensor; step: Tensor; lr: Tensor };
 }
@@ -60,8 +66,11 @@ export function trainStepExample(options: TrainStepOptions, specs: readonly Para
     batch.ids = { shape: [b, ...options.text.idsShape], dtype: "i32" };
     batch.mask = { shape: [b, options.textLength], dtype: "i32" };
   }
+  const state: Record<string, unknown> = { params: tree((s) => ({ shape: s.shape, dtype })), m: tree((s) => ({ shape: s.shape, dtype })), v: tree((s) => ({ shape: s.shape, dtype })) };
+  // The average is f32 even in pure-bf16 training: its per-step change, (1 − d)·(θ − ema), is below bf16's resolution.
+  if (keepsEma(options)) state.ema = tree((s) => ({ shape: s.shape, dtype: "f32" }));
   return {
-    state: { params: tree((s) => ({ shape: s.shape, dtype })), m: tree((s) => ({ shape: s.shape, dtype })), v: tree((s) => ({ shape: s.shape, dtype })) },
+    state,
     batch,
     control: { seed: { shape: [], dtype: "i32" }, step: { shape: [], dtype: "f32" }, lr: { shape: [], dtype: "f32" } },
   };
@@ -104,6 +113,28 @@ function clipping(grads: readonly Tensor[], clipNorm: number | undefined): { nor
   return { norm, scale: clipNorm === undefined ? undefined : nn.minimum(nn.div(clipNorm, ops.add(norm, 1e-6)), 1) };
 }
 
+/** Whether the step keeps an exponential moving average of the weights. */
+export const keepsEma = (options: Pick<TrainStepOptions, "emaDecay">): boolean => (options.emaDecay ?? 0) > 0;
+
+/**
+ * The new average of every tensor, ema·d + θ·(1 − d), with the decay warmed up over the optimizer steps
+ * (`step` counts from 1): d = min(decay, (1 + step) / (10 + step)), so that the first steps' average
+ * follows the weights instead of remembering the random initialisation.
+ */
+function emaAll(decay: number, names: readonly string[], ema: Readonly<Params>, params: Readonly<Params>, step: Tensor): Params {
+  const d = nn.minimum(nn.div(ops.add(step, 1), ops.add(step, 10)), decay);
+  const keep = nn.sub(1, d);
+  return Object.fromEntries(names.map((name) => [name, ops.add(ops.mul(ema[name]!, d), ops.mul(ops.cast(params[name]!, "f32"), keep))]));
+}
+
+/** AdamW on every tensor, then (when the step keeps one) the moving average of the updated weights. */
+function optimize(options: TrainStepOptions, names: readonly string[], state: TrainTree["state"], grads: readonly Tensor[], control: { step: Tensor; lr: Tensor }): TrainTree["state"] {
+  const next = adamwAll(options, names, state, grads, control);
+  if (!keepsEma(options)) return next;
+  if (!state.ema) throw new Error(`train step: emaDecay ${options.emaDecay} needs the state's 'ema' group (see trainStepExample)`);
+  return { ...next, ema: emaAll(options.emaDecay!, names, state.ema, next.params, control.step) };
+}
+
 function adamwAll(options: TrainStepOptions, names: readonly string[], state: TrainTree["state"], grads: readonly Tensor[], control: { step: Tensor; lr: Tensor }): TrainTree["state"] {
   const next: TrainTree["state"] = { params: {}, m: {}, v: {} };
   names.forEach((name, i) => {
@@ -125,7 +156,7 @@ export function trainStep(options: TrainStepOptions, specs: readonly ParamSpec[]
     const grads = backward(loss, names.map((n) => state.params[n]!), ops.scalar(1));
     const { norm, scale } = clipping(grads, options.clipNorm);
     const scaled = grads.map((g) => (scale ? ops.mul(ops.cast(g, "f32"), scale) : g));
-    return { state: adamwAll(options, names, state, scaled, control), loss, gradNorm: norm };
+    return { state: optimize(options, names, state, scaled, control), loss, gradNorm: norm };
   };
 }
 
@@ -146,6 +177,6 @@ export function applyStep(options: TrainStepOptions, specs: readonly ParamSpec[]
     const mean = names.map((n) => ops.mul(grads[n]!, control.scale));
     const { norm, scale } = clipping(mean, options.clipNorm);
     const scaled = mean.map((g) => (scale ? ops.mul(g, scale) : g));
-    return { state: adamwAll(options, names, state, scaled, control), gradNorm: norm };
+    return { state: optimize(options, names, state, scaled, control), gradNorm: norm };
   };
 }

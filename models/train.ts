@@ -14,7 +14,7 @@ import { drawTrainingTimestep, setTimesteps } from "./scheduler.ts";
 import { accumulationExamples, applyStep, gradientStep, trainStep, trainStepExample, type TrainStepOptions } from "./train-step.ts";
 import { initParams, type ParamSpec, type ParamValues } from "./params.ts";
 import { loadTrainingState, saveCheckpoint, zerosLike, checkpointPaths, type TrainingState } from "./checkpoint.ts";
-import { modelParts, TEXT_PREFIX, type ModelConfig, type ModelParts } from "./config.ts";
+import { emaDecayOf, modelParts, TEXT_PREFIX, type ModelConfig, type ModelParts } from "./config.ts";
 import { promptVariant } from "./data/prompt-variants.ts";
 import { encodedCacheFolders, encodedCacheKey, readEncoded, weightsFingerprint, writeEncoded } from "./data/encoded-cache.ts";
 import { describeDataSource, resolveDataSource, type DataLocation } from "./data/source.ts";
@@ -221,13 +221,24 @@ async function trainHolding(options: TrainOptions, plan: TrainPlan, world: World
     const params = initParams(specs, seed);
     state = { step: 0, params, m: zerosLike(params), v: zerosLike(params) };
   }
+  // The moving average starts from the weights (fresh, or resumed from a checkpoint that kept none).
+  const emaDecay = emaDecayOf(config);
+  if (emaDecay > 0 && !state.ema) {
+    if (latest !== undefined) log(`note: the checkpoint keeps no moving average of the weights; it starts from the step-${latest} weights`);
+    state = { ...state, ema: new Map([...state.params].map(([name, values]) => [name, Float32Array.from(values)])) };
+  }
+  if (emaDecay === 0) state = { step: state.step, params: state.params, m: state.m, v: state.v };
   state = broadcastState(world, state, specs);
   const firstStep = state.step;
   const lanes = shardLanes(world, batch);
 
   // The compiled step.
   const { clipNorm, pureBf16 } = plan.settings;
-  const stepOptions: TrainStepOptions = { ...trainStepOptions(parts, batch, { ...(clipNorm !== null ? { clipNorm } : {}), pureBf16, checkpointBlocks: options.checkpointBlocks ?? false }), ...(world.size > 1 ? { noiseLanes: lanes } : {}) };
+  const stepOptions: TrainStepOptions = {
+    ...trainStepOptions(parts, batch, { ...(clipNorm !== null ? { clipNorm } : {}), pureBf16, checkpointBlocks: options.checkpointBlocks ?? false }),
+    ...(world.size > 1 ? { noiseLanes: lanes } : {}),
+    emaDecay,
+  };
   const compileStarted = performance.now();
   const accum = plan.settings.gradAccum;
   if (!Number.isInteger(accum) || accum < 1) throw new Error(`train: --grad-accum must be a positive integer, got ${accum}`);
@@ -246,7 +257,7 @@ async function trainHolding(options: TrainOptions, plan: TrainPlan, world: World
     : compileStep(gradientStep(stepOptions, specs) as never, accumulation.gradients, { name: `train_grads_${config.name}`, device });
   log(`compiled the training step for the ${device}: ${step.kernelCount + (gradStep?.kernelCount ?? 0)} kernels in ${((performance.now() - compileStarted) / 1000).toFixed(1)} s${accum > 1 ? `, ${accum} micro-batches per optimizer step` : ""}`);
   const asTree = (values: ParamValues) => Object.fromEntries(values);
-  step.set({ state: { params: asTree(state.params), m: asTree(state.m), v: asTree(state.v) } });
+  step.set({ state: { params: asTree(state.params), m: asTree(state.m), v: asTree(state.v), ...(state.ema ? { ema: asTree(state.ema) } : {}) } });
   const schedule = setTimesteps({ steps: 1000, training: true });
   const [c, h, w] = parts.latent;
   const latentSize = c * h * w;
@@ -272,8 +283,8 @@ async function trainHolding(options: TrainOptions, plan: TrainPlan, world: World
   let lastSaved = latest ?? 0;
   let current = state.step;
   const snapshot = (): TrainingState => {
-    const read = (group: "params" | "m" | "v"): ParamValues => new Map(specs.map((s) => [s.name, Float32Array.from(step.input(`state/${group}/${s.name}`))]));
-    return { step: current, params: read("params"), m: read("m"), v: read("v") };
+    const read = (group: "params" | "m" | "v" | "ema"): ParamValues => new Map(specs.map((s) => [s.name, Float32Array.from(step.input(`state/${group}/${s.name}`))]));
+    return { step: current, params: read("params"), m: read("m"), v: read("v"), ...(emaDecay > 0 ? { ema: read("ema") } : {}) };
   };
   const save = (): string => {
     const s = snapshot();

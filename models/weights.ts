@@ -1,5 +1,6 @@
 // Loading a model's weights for sampling: the DiT from a step-N.safetensors (ours or the
-// reference's), a jointly trained text encoder from beside it, frozen encoders from local files.
+// reference's) or the run's moving average of it (step-N.ema.safetensors, preferred when there), a
+// jointly trained text encoder from beside it, frozen encoders from local files.
 
 import { existsSync, statSync } from "node:fs";
 import { checkpointPaths, findLatestCheckpoint, loadDitWeights, requireFinite } from "./checkpoint.ts";
@@ -9,8 +10,14 @@ import { loadStateDict } from "../runtime/safetensors.ts";
 import type { ModelParts } from "./config.ts";
 import type { Weights } from "./pipeline.ts";
 
+/** Which weights of a checkpoint set to sample from: the moving average of the weights, or the weights as trained. */
+export type WeightsKind = "ema" | "raw";
+export const WEIGHTS_KINDS: readonly WeightsKind[] = ["ema", "raw"];
+
 export interface WeightSources {
   checkpoint?: string;
+  /** Default: "ema" when the checkpoint set has it, else "raw". */
+  weights?: WeightsKind;
   /** A local Qwen3-0.6B folder (model.safetensors). */
   textEncoderDir?: string;
   /** A local FLUX.2 VAE diffusion_pytorch_model.safetensors. */
@@ -32,9 +39,31 @@ export function resolveCheckpoint(given: string): string {
   return checkpointPaths(given, step).dit;
 }
 
-export function loadWeights(parts: ModelParts, given: WeightSources): Weights {
+/**
+ * The DiT file of the chosen weights of `dit`'s set: step-N.safetensors holds the weights as trained,
+ * step-N.ema.safetensors their moving average. Either may be given; without a choice the average is
+ * taken when the set has one.
+ */
+export function chooseWeights(dit: string, choice: WeightsKind | undefined): { file: string; kind: WeightsKind } {
+  const raw = dit.replace(/\.ema\.safetensors$/, ".safetensors");
+  const ema = raw.replace(/\.safetensors$/, ".ema.safetensors");
+  const hasEma = ema !== raw && existsSync(ema);
+  if (choice === "ema" && !hasEma) throw new Error(`--weights ema: ${dit} has no moving average of its weights beside it (${ema}); the run kept none (its config's ema is false, or it predates it): use --weights raw`);
+  if (choice === "raw" && !existsSync(raw)) throw new Error(`--weights raw: ${raw}, the weights as trained beside ${dit}, does not exist`);
+  const kind = choice ?? (hasEma ? "ema" : "raw");
+  return { file: kind === "ema" ? ema : raw, kind };
+}
+
+/** A model's weights, with the DiT file they came from and which of the set's weights it holds. */
+export interface LoadedWeights extends Weights {
+  source?: { file: string; kind: WeightsKind };
+}
+
+export function loadWeights(parts: ModelParts, given: WeightSources): LoadedWeights {
   const { config } = parts;
-  const sources = given.checkpoint ? { ...given, checkpoint: resolveCheckpoint(given.checkpoint) } : given;
+  const source = given.checkpoint ? chooseWeights(resolveCheckpoint(given.checkpoint), given.weights) : undefined;
+  if (!source && given.weights) throw new Error(`--weights ${given.weights} needs --checkpoint (a run folder or a step-N.safetensors)`);
+  const sources = source ? { ...given, checkpoint: source.file } : given;
   let dit: ParamValues;
   if (sources.checkpoint) dit = loadDitWeights(sources.checkpoint, parts.ditSpec);
   else if (sources.randomInit) dit = initParams(parts.ditSpec, sources.seed ?? 0);
@@ -51,7 +80,7 @@ export function loadWeights(parts: ModelParts, given: WeightSources): Weights {
     else throw new Error(`the ${config.name} config trains its text encoder with the DiT; expected ${beside ?? "step-N.text_encoder.safetensors"} beside the checkpoint`);
   }
   const frozen = loadFrozen(parts, sources);
-  return { dit, text: config.trainText ? text : frozen.text, vae: frozen.vae };
+  return { dit, text: config.trainText ? text : frozen.text, vae: frozen.vae, ...(source ? { source } : {}) };
 }
 
 /**

@@ -52,11 +52,11 @@ const losses = (dir: string): number[] =>
     .split("\n")
     .map((line) => (JSON.parse(line) as { loss: number }).loss);
 
-/** Largest |a − b| / max|a| over each trained tensor's parameters (the tensor's own scale). */
-function weightDifferences(a: string, b: string, step: number): Map<string, number> {
+/** Largest |a − b| / max|a| over each trained tensor's parameters (the tensor's own scale), of the weights or their moving average. */
+function weightDifferences(a: string, b: string, step: number, group: "params" | "ema" = "params"): Map<string, number> {
   const specs = trainedSpecs(modelParts(loadConfig(configFile)));
-  const x = loadTrainingState(a, step, specs).state.params;
-  const y = loadTrainingState(b, step, specs).state.params;
+  const x = loadTrainingState(a, step, specs).state[group]!;
+  const y = loadTrainingState(b, step, specs).state[group]!;
   const out = new Map<string, number>();
   for (const [name, xs] of x) {
     const ys = y.get(name)!;
@@ -117,6 +117,8 @@ describe.skipIf(!hasMpi)("data-parallel training through MPI", () => {
     b.forEach((loss, i) => expect(Math.abs(loss - a[i]!) / Math.abs(a[i]!)).toBeLessThan(1e-5));
     const differences = weightDifferences(one, two, 10);
     expect(outOfBounds(differences)).toEqual([]);
+    // The moving average of the weights (kept by the tiny base config) agrees as well.
+    expect(outOfBounds(weightDifferences(one, two, 10, "ema"))).toEqual([]);
     // Not trivially equal: training moved the weights, and the runs were not the same process.
     expect([...differences.values()].some((d) => d > 0)).toBe(true);
   });
@@ -133,6 +135,7 @@ describe.skipIf(!hasMpi)("data-parallel training through MPI", () => {
     const reference = losses(two).slice(5);
     result.losses.forEach((loss, i) => expect(Math.abs(loss - reference[i]!) / reference[i]!).toBeLessThan(1e-5));
     expect(outOfBounds(weightDifferences(two, resumed, 10))).toEqual([]);
+    expect(outOfBounds(weightDifferences(two, resumed, 10, "ema"))).toEqual([]);
   }, 300_000);
 
   test("killing one rank ends the run with an error naming it, and the last checkpoint loads", async () => {

@@ -10,7 +10,12 @@ import { beforeAll, describe, expect, test } from "vitest";
 import { ditConfig } from "../models/dit.ts";
 import { CONFIGS, modelParts, type ModelConfig } from "../models/config.ts";
 import { train, trainedSpecs } from "../models/train.ts";
-import { findLatestCheckpoint, loadDitWeights, checkpointPaths } from "../models/checkpoint.ts";
+import { findLatestCheckpoint, loadDitWeights, checkpointPaths, loadTrainingState } from "../models/checkpoint.ts";
+import { initParams } from "../models/params.ts";
+import { roundBf16 } from "../compiler/index.ts";
+import { loadWeights } from "../models/weights.ts";
+import { Sampler } from "../models/pipeline.ts";
+import { evaluate } from "../models/eval.ts";
 import { openSafetensors, writeSafetensors } from "../runtime/safetensors.ts";
 import { writeShapesDataset } from "./helpers/tiny-data.ts";
 
@@ -36,7 +41,8 @@ beforeAll(async () => {
 
 describe("training", () => {
   test("a resumed run reproduces the uninterrupted run's loss curve exactly", async () => {
-    const whole = await train({ config, data, out: fresh("whole"), steps: 6, quiet: true });
+    const wholeOut = fresh("whole");
+    const whole = await train({ config, data, out: wholeOut, steps: 6, quiet: true });
     const out = fresh("resumed");
     const first = await train({ config, data, out, steps: 3, quiet: true });
     const second = await train({ config, data, out, steps: 6, resume: true, quiet: true });
@@ -45,6 +51,66 @@ describe("training", () => {
     expect(new Set(whole.losses).size).toBeGreaterThan(1);
     const log = readFileSync(path.join(out, "train-log.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { step: number });
     expect(log.map((l) => l.step)).toEqual([1, 2, 3, 4, 5, 6]);
+    // The moving average of the weights resumes too: equal to the uninterrupted run's, and not the weights themselves.
+    const specs = trainedSpecs(modelParts(config));
+    const uninterrupted = loadTrainingState(wholeOut, 6, specs).state;
+    const continued = loadTrainingState(out, 6, specs).state;
+    expect(continued.ema).toBeDefined();
+    for (const s of specs) expect(continued.ema!.get(s.name), s.name).toEqual(uninterrupted.ema!.get(s.name));
+    expect(specs.some((s) => continued.ema!.get(s.name)!.some((x, i) => x !== continued.params.get(s.name)![i]))).toBe(true);
+  });
+
+  test("the moving average is d·ema + (1 − d)·θ after each step, d = min(decay, (1 + step) / (10 + step)), from the initial weights", async () => {
+    // Decay 0.3: the warm-up term (2/11, 3/12) is below it for steps 1–2 and above it (4/13, 5/14) for steps 3–4.
+    const emaConfig: ModelConfig = { ...config, name: "test-ema", ema: 0.3 };
+    const out = fresh("ema");
+    await train({ config: emaConfig, data, out, steps: 4, saveSteps: 1, quiet: true });
+    const specs = trainedSpecs(modelParts(emaConfig));
+    const decays = [2 / 11, 3 / 12, 0.3, 0.3];
+    let expected = initParams(specs, 0);
+    for (let step = 1; step <= 4; step++) {
+      const { state } = loadTrainingState(out, step, specs);
+      const d = decays[step - 1]!;
+      expected = new Map(specs.map((s) => [s.name, expected.get(s.name)!.map((e, i) => d * e + (1 - d) * state.params.get(s.name)![i]!)]));
+      for (const s of specs) {
+        const got = state.ema!.get(s.name)!;
+        const want = expected.get(s.name)!;
+        const worst = got.reduce((w, x, i) => Math.max(w, Math.abs(x - want[i]!)), 0);
+        expect(worst, `step ${step} ${s.name}`).toBeLessThan(1e-6);
+      }
+    }
+    // The EMA weights load as a DiT checkpoint (reference keys) and as the text encoder's own names.
+    const parts = modelParts(emaConfig);
+    const dit = loadDitWeights(checkpointPaths(out, 4).ema, parts.ditSpec);
+    expect(dit.get("proj_out.weight")).toEqual(Float32Array.from(expected.get("proj_out.weight")!, (x) => roundBf16(x)));
+    const text = openSafetensors(checkpointPaths(out, 4).emaTextEncoder);
+    expect(text.tensors.map((t) => t.name).sort()).toEqual(parts.text.paramSpec.map((s) => s.name).sort());
+    text.close();
+    // Sampling takes the average by default, the weights as trained with --weights raw, from the folder or either file.
+    const byDefault = loadWeights(parts, { checkpoint: out });
+    expect(byDefault.source).toEqual({ kind: "ema", file: checkpointPaths(out, 4).ema });
+    expect(byDefault.dit.get("proj_out.weight")).toEqual(dit.get("proj_out.weight"));
+    expect(loadWeights(parts, { checkpoint: checkpointPaths(out, 4).ema, weights: "raw" }).source).toEqual({ kind: "raw", file: checkpointPaths(out, 4).dit });
+    const raw = loadWeights(parts, { checkpoint: checkpointPaths(out, 2).dit, weights: "raw" });
+    expect(raw.dit).toEqual(loadDitWeights(checkpointPaths(out, 2).dit, parts.ditSpec));
+    expect(raw.text.size).toBe(parts.text.paramSpec.length);
+    // Evaluation on a data set other than the Pokémon one measures the pictures and skips the starter families, saying why.
+    const sampler = new Sampler(parts, byDefault);
+    const result = await evaluate(sampler, { data, steps: 2, limit: 2, familySeeds: 1 });
+    sampler.dispose();
+    expect(result.n).toBe(2);
+    expect(Number.isFinite(result.psnr_db)).toBe(true);
+    expect(result.background_speckle).toBeGreaterThanOrEqual(0);
+    expect(result.family).toEqual({ skipped: expect.stringMatching(/not the Pokémon one: no training image is named 001-bulbasaur\.png/) });
+  });
+
+  test("a configuration with ema false keeps no moving average", async () => {
+    const out = fresh("no-ema");
+    await train({ config: { ...config, name: "test-no-ema", ema: false }, data, out, steps: 1, quiet: true });
+    expect(existsSync(checkpointPaths(out, 1).ema)).toBe(false);
+    expect(loadTrainingState(out, 1, trainedSpecs(modelParts(config))).state.ema).toBeUndefined();
+    expect(loadWeights(modelParts(config), { checkpoint: out }).source).toEqual({ kind: "raw", file: checkpointPaths(out, 1).dit });
+    expect(() => loadWeights(modelParts(config), { checkpoint: out, weights: "ema" })).toThrow(/--weights ema: .*step-1\.safetensors has no moving average of its weights.*use --weights raw/);
   });
 
   test("a non-finite loss stops the run and keeps the last good checkpoint", async () => {
@@ -117,7 +183,9 @@ describe("training", () => {
     expect(steps).toEqual([1, 2, 3, 4, 5]);
     // --overwrite starts over: only the new run's checkpoints remain.
     await train({ config, data, out, steps: 1, overwrite: true, quiet: true });
-    expect(readdirSync(out).filter((f) => f.startsWith("step-")).sort()).toEqual(["step-1.json", "step-1.safetensors", "step-1.text_encoder.safetensors", "step-1.train.safetensors"]);
+    expect(readdirSync(out).filter((f) => f.startsWith("step-")).sort()).toEqual([
+      "step-1.ema.safetensors", "step-1.ema.text_encoder.safetensors", "step-1.json", "step-1.safetensors", "step-1.text_encoder.safetensors", "step-1.train.safetensors",
+    ]);
   });
 
   test("checkpoints hold the reference's DiT keys in bf16, and a wrong key set is refused with the list", async () => {

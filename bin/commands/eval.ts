@@ -1,10 +1,11 @@
-// `kiln eval --checkpoint F` (a step-N.safetensors, or a run folder: its newest checkpoint): recall@1 of the training prompts' images (see models/eval.ts).
+// `kiln eval --checkpoint F` (a step-N.safetensors, or a run folder: its newest checkpoint): recall@1, PSNR and
+// background speckle of the training prompts' images, and the starter prompts' family hit rate (see models/eval.ts).
 
 import { loadConfig, modelParts } from "../../models/config.ts";
 import { resolveDataSource, withDefaultData } from "../../models/data/source.ts";
-import { evaluate } from "../../models/eval.ts";
+import { describeEval, evaluate } from "../../models/eval.ts";
 import { Sampler } from "../../models/pipeline.ts";
-import { loadWeights } from "../../models/weights.ts";
+import { loadWeights, WEIGHTS_KINDS, type WeightsKind } from "../../models/weights.ts";
 import type { Command } from "../command.ts";
 import { parseFlags, usageError, type FlagSpecs } from "../flags.ts";
 import { requireWritablePng } from "../output.ts";
@@ -18,7 +19,10 @@ export const EVAL_FLAGS = {
   limit: { kind: "int", min: 1 },
   steps: { kind: "int", min: 1, max: 1000 },
   cfg: { kind: "number", min: 0 },
+  weights: { kind: "choice", values: WEIGHTS_KINDS },
+  "family-seeds": { kind: "int", min: 0, max: 1000 },
   grid: { kind: "text" },
+  "family-grid": { kind: "text" },
   "text-encoder": { kind: "text" },
   vae: { kind: "text" },
   json: { kind: "switch" },
@@ -26,18 +30,22 @@ export const EVAL_FLAGS = {
 
 
 const command: Command = {
-  summary: "generate every training prompt and measure recall@1 against the training images",
-  usage: "kiln eval --checkpoint F|RUN_DIR [--config tiny|aaa-0.1b] [--data DIR | --metadata FILE [--images DIR]] [--limit N] [--steps N] [--cfg X] [--grid F.png] [--text-encoder DIR] [--vae FILE] [--json]",
+  summary: "generate every training prompt and the starter prompts; recall@1, PSNR, background speckle, starter family hit rate",
+  usage:
+    "kiln eval --checkpoint F|RUN_DIR [--weights ema|raw] [--config tiny|aaa-0.1b] [--data DIR | --metadata FILE [--images DIR]] [--limit N] [--steps N] [--cfg X] " +
+    "[--family-seeds N] [--grid F.png] [--family-grid F.png] [--text-encoder DIR] [--vae FILE] [--json]",
   async run(argv) {
     const { flags } = parseFlags("eval", argv, EVAL_FLAGS);
     if (flags.checkpoint === undefined) throw usageError(`--checkpoint is required: ${command.usage}`);
     if (flags.grid !== undefined) requireWritablePng("--grid", flags.grid);
+    if (flags["family-grid"] !== undefined) requireWritablePng("--family-grid", flags["family-grid"]);
     const config = loadConfig(flags.config ?? "tiny");
     const parts = modelParts(config);
     const location = withDefaultData({ data: flags.data, metadata: flags.metadata, images: flags.images }, `data/pokemon-${config.height}`);
     resolveDataSource(location); // a wrong data folder fails here, before the sampler compiles
     const weights = loadWeights(parts, {
       checkpoint: flags.checkpoint,
+      ...(flags.weights !== undefined ? { weights: flags.weights as WeightsKind } : {}),
       ...(flags["text-encoder"] !== undefined ? { textEncoderDir: flags["text-encoder"] } : {}),
       ...(flags.vae !== undefined ? { vaeFile: flags.vae } : {}),
     });
@@ -47,11 +55,17 @@ const command: Command = {
       ...(flags.limit !== undefined ? { limit: flags.limit } : {}),
       steps: flags.steps ?? 30,
       cfg: flags.cfg ?? 1,
+      ...(flags["family-seeds"] !== undefined ? { familySeeds: flags["family-seeds"] } : {}),
       ...(flags.grid !== undefined ? { grid: flags.grid } : {}),
+      ...(flags["family-grid"] !== undefined ? { familyGrid: flags["family-grid"] } : {}),
     });
     sampler.dispose();
-    if (flags.json) console.log(JSON.stringify(result));
-    else console.log(`recall@1 ${result.recall_at_1.toFixed(3)} (${Math.round(result.recall_at_1 * result.n)}/${result.n}), mean distance to the own image ${result.mean_distance.toFixed(4)}`);
+    const source = weights.source ? { weights: weights.source.kind, checkpoint: weights.source.file } : {};
+    if (flags.json) console.log(JSON.stringify({ ...result, ...source }));
+    else {
+      if (weights.source) console.log(`${weights.source.kind} weights (${weights.source.file}), guidance ${result.cfg}, ${result.steps} steps`);
+      for (const line of describeEval(result)) console.log(line);
+    }
   },
 };
 

@@ -2,7 +2,7 @@
 
 import { loadConfig, modelParts } from "../../models/config.ts";
 import { fromRgbBytes, Sampler, savePng } from "../../models/pipeline.ts";
-import { loadWeights } from "../../models/weights.ts";
+import { loadWeights, WEIGHTS_KINDS, type WeightsKind } from "../../models/weights.ts";
 import { loadImageRgb } from "../../models/data/load-image.ts";
 import { requireRegularFile } from "../../runtime/files.ts";
 import type { Command } from "../command.ts";
@@ -13,6 +13,7 @@ import { deviceFlag, deviceHelp, deviceUsage } from "../device-flag.ts";
 export const SAMPLE_FLAGS = {
   config: { kind: "text" },
   checkpoint: { kind: "text" },
+  weights: { kind: "choice", values: WEIGHTS_KINDS },
   "text-encoder": { kind: "text" },
   vae: { kind: "text" },
   seed: SEED_FLAG,
@@ -30,7 +31,7 @@ export const SAMPLE_FLAGS = {
 
 const command: Command = {
   summary: "generate an image from a prompt (classifier-free guidance, image-to-image, seeds)",
-  usage: `kiln sample "PROMPT" [--config tiny|aaa-0.1b] [--checkpoint F|RUN_DIR] [--text-encoder DIR] [--vae FILE] [--seed N] [--steps N] [--cfg X] [--negative P] [--image F --strength X] [--width W --height H] [--out F.png] [--random-init] ${deviceUsage()}\n\ndevices:\n${deviceHelp()}`,
+  usage: `kiln sample "PROMPT" [--config tiny|aaa-0.1b] [--checkpoint F|RUN_DIR [--weights ema|raw]] [--text-encoder DIR] [--vae FILE] [--seed N] [--steps N] [--cfg X] [--negative P] [--image F --strength X] [--width W --height H] [--out F.png] [--random-init] ${deviceUsage()}\n\ndevices:\n${deviceHelp()}`,
   async run(argv) {
     const { flags, positional } = parseFlags("sample", argv, SAMPLE_FLAGS, { min: 1, name: "prompt" });
     const prompt = positional.join(" ");
@@ -47,6 +48,7 @@ const command: Command = {
     const parts = modelParts(config, height, width);
     const weights = loadWeights(parts, {
       ...(flags.checkpoint !== undefined ? { checkpoint: flags.checkpoint } : {}),
+      ...(flags.weights !== undefined ? { weights: flags.weights as WeightsKind } : {}),
       ...(flags["text-encoder"] !== undefined ? { textEncoderDir: flags["text-encoder"] } : {}),
       ...(flags.vae !== undefined ? { vaeFile: flags.vae } : {}),
       randomInit: flags["random-init"],
@@ -71,7 +73,8 @@ const command: Command = {
     });
     await savePng(out, rgb, height, width);
     sampler.dispose();
-    console.log(`${out} (${width}×${height}, ${((performance.now() - started) / 1000).toFixed(2)} s including compilation)`);
+    const from = weights.source ? `, ${weights.source.kind} weights of ${weights.source.file}` : "";
+    console.log(`${out} (${width}×${height}${from}, ${((performance.now() - started) / 1000).toFixed(2)} s including compilation)`);
   },
 };
 

@@ -1,5 +1,6 @@
 // `npm start` / `kiln start`: the embedded default end to end on the CPU — build the Pokémon data
-// set if missing, train the tiny configuration from scratch, sample the seed's prompts, evaluate.
+// set if missing, train the tiny configuration from scratch, sample the seed's prompts (with the moving
+// average of the weights when the run kept one), evaluate.
 
 import { writeFileSync } from "node:fs";
 import path from "node:path";
@@ -8,22 +9,13 @@ import { ensurePokemonDataset } from "../../models/data/pokemon.ts";
 import { train } from "../../models/train.ts";
 import { Sampler, saveGrid, savePng } from "../../models/pipeline.ts";
 import { loadWeights } from "../../models/weights.ts";
-import { evaluate } from "../../models/eval.ts";
+import { describeEval, evaluate } from "../../models/eval.ts";
+import { SEED_PROMPTS } from "../../models/tutorial-prompts.ts";
 import { planTraining } from "../../models/train-plan.ts";
 import type { Command } from "../command.ts";
 import { parseFlags, type FlagSpecs } from "../flags.ts";
 
 const FLAGS = { minutes: { kind: "number", above: 0 }, out: { kind: "text" }, data: { kind: "text" }, cfg: { kind: "number", min: 0 }, "no-eval": { kind: "switch" }, overwrite: { kind: "switch" } } as const satisfies FlagSpecs;
-
-/** The seed's sampling prompts: the starter trio (seeds 0–2) and "sharp claws" (seeds 4–6). */
-export const SEED_PROMPTS: readonly { prompt: string; seed: number; file: string }[] = [
-  { prompt: "green, lizard, plant, Grass, Poison, seed on back, red eyes, smiling expression, short stout limbs, sharp claws", seed: 0, file: "image_0.png" },
-  { prompt: "orange, cream, lizard, Fire, flame on tail tip, large eyes, smiling expression, cream-colored belly patch, sharp claws", seed: 1, file: "image_1.png" },
-  { prompt: "blue, beige, brown, turtle, water type, shell, big eyes, short limbs, curled tail", seed: 2, file: "image_2.png" },
-  { prompt: "sharp claws", seed: 4, file: "image_sharp_claws_0.png" },
-  { prompt: "sharp claws", seed: 5, file: "image_sharp_claws_1.png" },
-  { prompt: "sharp claws", seed: 6, file: "image_sharp_claws_2.png" },
-];
 
 const command: Command = {
   summary: "the embedded default: build the data set, train the tiny model on the CPU, sample, evaluate",
@@ -43,23 +35,28 @@ const command: Command = {
     await ensurePokemonDataset(data, config.height);
     const result = await train(trainOptions);
     const parts = modelParts(config);
-    const sampler = new Sampler(parts, loadWeights(parts, { checkpoint: result.checkpoint }));
+    const weights = loadWeights(parts, { checkpoint: result.checkpoint });
+    const sampler = new Sampler(parts, weights);
+    console.log(`sampling with the ${weights.source?.kind === "ema" ? "moving average of the weights" : "weights as trained"} (${weights.source?.file ?? result.checkpoint}), guidance ${cfg}`);
     const images = sampler.sampleMany(SEED_PROMPTS.map((p) => ({ prompt: p.prompt, seed: p.seed, negative: " ", cfg, steps: 30 })));
     for (const [i, p] of SEED_PROMPTS.entries()) await savePng(path.join(out, p.file), images[i]!, sampler.height, sampler.width);
     await saveGrid(path.join(out, "grid.png"), images, sampler.height, sampler.width, 3);
-    const summary: Record<string, unknown> = { steps: result.steps, finalLoss: result.losses.at(-1), imagesPerSecond: Number(result.imagesPerSecond.toFixed(2)), checkpoint: result.checkpoint };
+    const summary: Record<string, unknown> = {
+      steps: result.steps, finalLoss: result.losses.at(-1), imagesPerSecond: Number(result.imagesPerSecond.toFixed(2)), checkpoint: result.checkpoint,
+      weights: weights.source?.kind ?? "raw", sampledFrom: weights.source?.file ?? result.checkpoint,
+    };
     if (!flags["no-eval"]) {
-      const evaluation = await evaluate(sampler, { data, steps: 30, cfg, grid: path.join(out, "eval-grid.png") });
+      const evaluation = await evaluate(sampler, { data, steps: 30, cfg, grid: path.join(out, "eval-grid.png"), familyGrid: path.join(out, "starter-grid.png") });
       summary.eval = evaluation;
-      console.log(`recall@1 on the ${evaluation.n} training prompts: ${evaluation.recall_at_1.toFixed(3)} (mean distance ${evaluation.mean_distance.toFixed(4)})`);
+      for (const line of describeEval(evaluation)) console.log(line);
     }
     sampler.dispose();
     summary.minutes = Number(((performance.now() - started) / 60000).toFixed(2));
     writeFileSync(path.join(out, "summary.json"), JSON.stringify(summary, null, 2) + "\n");
     console.log(`\nwrote to ${out}/:`);
     console.log(`  ${SEED_PROMPTS.map((p) => p.file).join(", ")}`);
-    console.log(`  grid.png (the six samples), eval-grid.png, loss.png, train-log.jsonl, summary.json`);
-    console.log(`  ${path.basename(result.checkpoint)} (DiT, reference keys) with its text encoder and training state beside it`);
+    console.log(`  grid.png (the six samples), eval-grid.png, starter-grid.png (a row per starter prompt), loss.png, train-log.jsonl, summary.json`);
+    console.log(`  ${path.basename(result.checkpoint)} (DiT, reference keys) with its text encoder, its moving average (.ema.) and training state beside it`);
     console.log(`total ${((performance.now() - started) / 60000).toFixed(1)} min`);
   },
 };

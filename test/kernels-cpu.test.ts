@@ -558,10 +558,10 @@ describe("kernels/cpu/index.ts", () => {
       "int use_backward(const kiln_attention_backward_args* a) { return kiln_attention_backward(a); }\n";
     writeFileSync(file, `${cpuTemplatePrelude({ gemm: true, attention: true })}\n${uses}`);
     for (const [march, isa] of [["x86-64", "generic"], ["haswell", "generic"], ["skylake-avx512", "avx512f"]]) {
-      const flags = ["-O2", `-march=${march}`, "-fopenmp", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter", "-dM", "-E"];
-      const macros = execFileSync(cCompiler(), [...flags, file], { encoding: "utf8" });
+      const flags = ["-O2", `-march=${march}`, "-fopenmp", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter"];
+      const macros = execFileSync(cCompiler(), [...flags, "-dM", "-E", file], { encoding: "utf8" });
       expect(macros, march).toContain(`#define KILN_SIMD_ISA "${isa}"`);
-      execFileSync(cCompiler(), ["-O2", `-march=${march}`, "-fopenmp", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter", "-c", file, "-o", path.join(dir, `${march}.o`)], { stdio: "pipe" });
+      execFileSync(cCompiler(), [...flags, "-c", file, "-o", path.join(dir, `${march}.o`)], { stdio: "pipe" });
     }
   });
 

@@ -38,6 +38,8 @@ export interface SaveOptions {
   dtype?: "BF16" | "F32";
   /** A jointly trained text encoder: its tensors (stored in the state under `prefix`) go to step-N.text_encoder.safetensors under their own names. */
   textEncoder?: { spec: readonly ParamSpec[]; prefix: string };
+  /** A VAE fitted to the data (models/vae/pca.ts): its tensors go to step-N.vae.safetensors, the same for both weight sets. */
+  vae?: { spec: readonly ParamSpec[]; values: ParamValues };
 }
 
 export const checkpointPaths = (dir: string, step: number) => ({
@@ -48,7 +50,11 @@ export const checkpointPaths = (dir: string, step: number) => ({
   latest: path.join(dir, "latest.json"),
   ema: path.join(dir, `step-${step}.ema.safetensors`),
   emaTextEncoder: path.join(dir, `step-${step}.ema.text_encoder.safetensors`),
+  vae: path.join(dir, `step-${step}.vae.safetensors`),
 });
+
+/** The fitted VAE's file beside a DiT file of a checkpoint set (step-N.safetensors or step-N.ema.safetensors). */
+export const vaeFileBeside = (ditFile: string): string => ditFile.replace(/(\.ema)?\.safetensors$/, ".vae.safetensors");
 
 function shapeOf(name: string, specs: ReadonlyMap<string, readonly number[]>): readonly number[] {
   const shape = specs.get(name);
@@ -81,6 +87,16 @@ function modelFiles(values: ParamValues, ditFile: string, textFile: string, opti
   return files;
 }
 
+function vaeFile(vae: NonNullable<SaveOptions["vae"]>, file: string): [string, Record<string, TensorToWrite>, Record<string, string>] {
+  const tensors: Record<string, TensorToWrite> = {};
+  for (const s of vae.spec) {
+    const data = vae.values.get(s.name);
+    if (!data) throw new Error(`checkpoint: the fitted VAE tensor '${s.name}' is missing (${path.basename(file)})`);
+    tensors[s.name] = { dtype: "F32", shape: s.shape, data };
+  }
+  return [file, tensors, { format: "kiln" }];
+}
+
 /** Save a complete checkpoint set; the previous set stays the newest complete one until step-N.json lands. */
 export function saveCheckpoint(dir: string, state: TrainingState, meta: CheckpointMeta, specs: readonly ParamSpec[], options: SaveOptions): string {
   const shapes = new Map(specs.map((s) => [s.name, s.shape]));
@@ -93,6 +109,7 @@ export function saveCheckpoint(dir: string, state: TrainingState, meta: Checkpoi
     [files.train, train, { format: "kiln-train", step: String(state.step) }],
     ...modelFiles(state.params, files.dit, files.textEncoder, options),
     ...(state.ema ? modelFiles(state.ema, files.ema, files.emaTextEncoder, options) : []),
+    ...(options.vae ? [vaeFile(options.vae, files.vae)] : []),
   ];
   const written: string[] = [];
   try {
@@ -178,6 +195,19 @@ export function loadTrainingState(dir: string, step: number, specs: readonly Par
 /** DiT weights from a `step-N.safetensors` (ours or the reference's), strictly checked against the spec. */
 export function loadDitWeights(file: string, specs: readonly ParamSpec[]): ParamValues {
   if (!existsSync(file)) throw new Error(`checkpoint: ${file} does not exist`);
+  const weights = loadStateDict(file, specs.map((s) => ({ name: s.name, shape: s.shape })), { strict: true });
+  requireFinite(file, weights);
+  return weights;
+}
+
+/**
+ * The fitted VAE's tensors saved beside a DiT file (step-N.vae.safetensors), checked against its
+ * spec; the error names the file and says how such a set is made.
+ */
+export function loadFittedVae(ditFile: string, vaeName: string, specs: readonly ParamSpec[]): ParamValues {
+  const file = vaeFileBeside(ditFile);
+  if (!existsSync(file))
+    throw new Error(`checkpoint: the ${vaeName} VAE is fitted to the training data and saved beside each checkpoint, but ${file} does not exist (the set is incomplete, or it was trained with another VAE: check its --config)`);
   const weights = loadStateDict(file, specs.map((s) => ({ name: s.name, shape: s.shape })), { strict: true });
   requireFinite(file, weights);
   return weights;

@@ -8,6 +8,7 @@ import { encodeTiny, tinyTextInputs, tinyTextParamSpec, TINY_TEXT, type TinyText
 import { bundledTokenizer, MAX_PROMPT_TOKENS, tokenizePrompt, type TextTokenizer } from "./text/tokenizer.ts";
 import { flux2Decode, flux2Downsample, flux2Encode, flux2LatentChannels, flux2VaeParamSpec, loadFlux2Vae, FLUX2_VAE, type Flux2VaeConfig } from "./vae/flux2.ts";
 import { pixelDecode, pixelEncode, pixelLatentChannels, PIXEL_VAE, type PixelVaeConfig } from "./vae/pixel.ts";
+import { fitPcaVae, pcaDecode, pcaEncode, pcaVaeParamSpec, PCA_VAE, type PcaVaeConfig } from "./vae/pca.ts";
 
 /** Parameters as graph tensors, keyed by checkpoint name (the models' param specs). */
 export type ModelParams = Readonly<Record<string, Tensor>>;
@@ -41,7 +42,7 @@ export interface TextEncoder {
 }
 
 export interface Vae {
-  readonly name: "flux2" | "pixel";
+  readonly name: "flux2" | "pixel" | "pca";
   readonly paramSpec: readonly ParamSpec[];
   readonly latentChannels: number;
   /** Image pixels per latent pixel along each side. */
@@ -50,8 +51,13 @@ export interface Vae {
   encode(params: ModelParams, image: Tensor): Tensor;
   /** The inverse direction: latents → image [B, 3, H, W], roughly in [−1, 1] and not clamped. */
   decode(params: ModelParams, latents: Tensor): Tensor;
-  /** Weights from the reference's file (none for a VAE without weights). */
+  /** Weights from the reference's file (none for a VAE without weights, or one fitted to the data). */
   readonly load?: (file: string) => ParamValues;
+  /**
+   * A VAE whose weights are fitted to the training images (each [3, H, W] in [−1, 1]) when training
+   * starts, in closed form, and saved beside every checkpoint (step-N.vae.safetensors) for sampling.
+   */
+  readonly fit?: (images: readonly Float32Array[], height: number, width: number) => ParamValues;
 }
 
 export type TextEncoderChoice = { kind: "qwen3"; config?: Partial<Qwen3Config> } | { kind: "tiny"; config?: Partial<TinyTextConfig> };
@@ -91,7 +97,7 @@ export function textEncoder(choice: TextEncoderChoice): TextEncoder {
   }
 }
 
-export type VaeChoice = { kind: "flux2"; config?: Partial<Flux2VaeConfig> } | { kind: "pixel"; config?: Partial<PixelVaeConfig> };
+export type VaeChoice = { kind: "flux2"; config?: Partial<Flux2VaeConfig> } | { kind: "pixel"; config?: Partial<PixelVaeConfig> } | { kind: "pca"; config?: Partial<PcaVaeConfig> };
 
 export function vae(choice: VaeChoice): Vae {
   switch (choice.kind) {
@@ -116,6 +122,18 @@ export function vae(choice: VaeChoice): Vae {
         downsample: config.patchSize,
         encode: (_params, image) => pixelEncode(image, config),
         decode: (_params, latents) => pixelDecode(latents, config),
+      };
+    }
+    case "pca": {
+      const config = { ...PCA_VAE, ...choice.config };
+      return {
+        name: "pca",
+        paramSpec: pcaVaeParamSpec(config),
+        latentChannels: config.channels,
+        downsample: config.patchSize,
+        encode: (params, image) => pcaEncode(params, image, config),
+        decode: (params, latents) => pcaDecode(params, latents, config),
+        fit: (images, height, width) => fitPcaVae(images, height, width, config),
       };
     }
     default:

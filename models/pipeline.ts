@@ -41,22 +41,26 @@ const specTree = (specs: readonly { name: string; shape: readonly number[] }[]) 
 /**
  * The Euler step of the sampler as a pure function: latents ← latents + v·dt, where v is the DiT's
  * prediction, guided (out = negative + cfg · (positive − negative), positive branches first) when
- * `guided`. Its example tree gives the shapes: `images` latents and 2·images prompt rows when guided.
+ * `guided`. A DiT that predicts the clean latent x̂0 (config `prediction: "image"`) is guided in the
+ * same linear way and its velocity is (latents − x̂0)/σ, so the step takes the exact σ as an input.
+ * Its example tree gives the shapes: `images` latents and 2·images prompt rows when guided.
  */
 export function denoiseStep(parts: Pick<ModelParts, "config" | "latent" | "text" | "ditSpec">, images: number, guided: boolean): { fn: (tree: Pytree<Tensor>) => Tensor; example: Record<string, unknown> } {
   const { config, latent, text } = parts;
   const [c, h, w] = latent;
   const branches = guided ? 2 * images : images;
+  const predictsImage = config.prediction === "image";
   const fn = (t: Pytree<Tensor>): Tensor => {
-    const { params, latents, embeds, timestep, dt, cfg } = t as Record<string, Tensor> & { params: Record<string, Tensor> };
+    const { params, latents, embeds, timestep, dt, cfg, sigma } = t as Record<string, Tensor> & { params: Record<string, Tensor> };
     const batched = guided ? ops.concat([latents!, latents!], 0) : latents!;
-    const v = ditForward(params, batched, embeds!, ops.expand(ops.reshape(timestep!, [1]), [branches]), config.dit);
-    let out = v;
+    const pred = ditForward(params, batched, embeds!, ops.expand(ops.reshape(timestep!, [1]), [branches]), config.dit);
+    let out = pred;
     if (guided) {
-      const [positive, negative] = nn.split(v, [images, images], 0) as [Tensor, Tensor];
+      const [positive, negative] = nn.split(pred, [images, images], 0) as [Tensor, Tensor];
       out = ops.add(negative, ops.mul(nn.sub(positive, negative), cfg!));
     }
-    return ops.add(latents!, ops.mul(out, dt!));
+    const velocity = predictsImage ? nn.div(nn.sub(latents!, out), sigma!) : out;
+    return ops.add(latents!, ops.mul(velocity, dt!));
   };
   const example = {
     params: specTree(parts.ditSpec),
@@ -65,6 +69,7 @@ export function denoiseStep(parts: Pick<ModelParts, "config" | "latent" | "text"
     timestep: { shape: [] },
     dt: { shape: [] },
     cfg: { shape: [] },
+    ...(predictsImage ? { sigma: { shape: [] } } : {}),
   };
   return { fn, example };
 }
@@ -186,7 +191,8 @@ export class Sampler {
       const sigma = schedule.sigmas[id]!;
       const next = id + 1 < schedule.sigmas.length ? schedule.sigmas[id + 1]! : 0;
       // The DiT sees the bf16-rounded timestep (spec §4.7); the Euler update uses the exact σ's.
-      latents = step.run({ latents, timestep: roundBf16(t), dt: Math.fround(next - sigma), cfg }) as Float32Array;
+      const inputs = { latents, timestep: roundBf16(t), dt: Math.fround(next - sigma), cfg };
+      latents = step.run(this.parts.config.prediction === "image" ? { ...inputs, sigma } : inputs) as Float32Array;
       bar?.tick(i + 1);
     }
     bar?.done();

@@ -7,6 +7,7 @@ import { backward, nn, ops, type DType, type Tensor } from "../compiler/index.ts
 import { ditForward, type DitConfig } from "./dit.ts";
 import { adamwUpdate } from "./optim.ts";
 import type { ParamSpec } from "./params.ts";
+import type { Prediction } from "./config.ts";
 
 export interface TrainStepOptions {
   dit: DitConfig;
@@ -41,7 +42,15 @@ export interface TrainStepOptions {
    * after AdamW with this decay (warmed up over the first steps); 0 or undefined keeps none.
    */
   emaDecay?: number;
+  /** What the DiT predicts (models/config.ts): the velocity (default, the reference's) or the clean latent. */
+  prediction?: Prediction;
 }
+
+/**
+ * The smallest σ an image prediction's velocity (x_t − x̂0)/σ divides by in the loss: without a floor
+ * the loss weighs the image error by 1/σ², unbounded at the clean end of the schedule.
+ */
+export const SIGMA_FLOOR = 0.05;
 
 export interface TrainTree {
   state: { params: Record<string, Tensor>; m: Record<string, Tensor>; v: Record<string, Tensor>; ema?: Record<string, Tensor> };
@@ -101,7 +110,8 @@ export function flowMatchingLoss(params: Readonly<Record<string, Tensor>>, batch
   const target = nn.sub(noise, latents);
   const promptEmbeds = options.text.kind === "embeds" ? batch.promptEmbeds! : options.text.encode(params, batch.ids!, batch.mask!);
   const pred = ditForward(params, ops.cast(noisy, dtype), ops.cast(promptEmbeds, dtype), ops.cast(batch.timestep!, dtype), options.dit, { checkpointBlocks: options.checkpointBlocks ?? false });
-  const perSampleMse = nn.mean(nn.square(nn.sub(ops.cast(pred, "f32"), target)), [1, 2, 3]);
+  const velocity = options.prediction === "image" ? nn.div(nn.sub(noisy, ops.cast(pred, "f32")), ops.maximum(sigma, SIGMA_FLOOR)) : ops.cast(pred, "f32");
+  const perSampleMse = nn.mean(nn.square(nn.sub(velocity, target)), [1, 2, 3]);
   return nn.mean(ops.mul(perSampleMse, batch.weight!));
 }
 

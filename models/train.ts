@@ -13,7 +13,7 @@ import { shuffled, xoshiro128 } from "./data/shuffle.ts";
 import { drawTrainingTimestep, setTimesteps } from "./scheduler.ts";
 import { accumulationExamples, applyStep, gradientStep, trainStep, trainStepExample, type TrainStepOptions } from "./train-step.ts";
 import { initParams, type ParamSpec, type ParamValues } from "./params.ts";
-import { loadTrainingState, saveCheckpoint, zerosLike, checkpointPaths, type TrainingState } from "./checkpoint.ts";
+import { loadFittedVae, loadTrainingState, saveCheckpoint, zerosLike, checkpointPaths, type TrainingState } from "./checkpoint.ts";
 import { emaDecayOf, modelParts, TEXT_PREFIX, type ModelConfig, type ModelParts } from "./config.ts";
 import { promptVariant } from "./data/prompt-variants.ts";
 import { encodedCacheFolders, encodedCacheKey, readEncoded, weightsFingerprint, writeEncoded } from "./data/encoded-cache.ts";
@@ -53,6 +53,8 @@ interface EncodedData {
   prompts: string[];
   /** A frozen text encoder's embeddings, per item (none for a jointly trained one). */
   embeds: Float32Array[];
+  /** The VAE's weights the latents were encoded with (fitted to the data, for a VAE that is; saved with every checkpoint then). */
+  vaeWeights: ParamValues;
 }
 
 const specTree = (specs: readonly ParamSpec[]) => Object.fromEntries(specs.map((s) => [s.name, { shape: s.shape }]));
@@ -82,6 +84,7 @@ export function trainStepOptions(parts: ModelParts, batch: number, options: Pick
     ...(options.clipNorm !== undefined ? { clipNorm: options.clipNorm } : {}),
     pureBf16: options.pureBf16 ?? false,
     checkpointBlocks: options.checkpointBlocks ?? false,
+    prediction: config.prediction,
   };
 }
 
@@ -89,14 +92,34 @@ export function trainStepOptions(parts: ModelParts, batch: number, options: Pick
  * Encode the data set once: latents through the (frozen) VAE and, for a frozen text encoder, prompt
  * embeddings — cached on disk beside the data (models/data/encoded-cache.ts) for later runs.
  */
-async function encodeData(parts: ModelParts, options: TrainOptions, log: (s: string) => void): Promise<EncodedData> {
+async function encodeData(parts: ModelParts, options: TrainOptions, log: (s: string) => void, savedVae?: ParamValues): Promise<EncodedData> {
   const [, h, w] = parts.latent;
   const height = h * parts.vae.downsample;
   const width = w * parts.vae.downsample;
   const source = resolveDataSource(options);
   const { metadataPath } = source;
   const dataset = await openDataset({ metadataPath, basePath: source.imagesDir, height, width, onWarning: (w) => log(`skipped: ${formatWarning(w)}`) });
-  const vaeWeights = options.frozen?.vae ?? new Map<string, Float32Array>();
+  // Every usable item, loaded once and only when needed (a fitted VAE needs them before the cache key).
+  let loaded: NonNullable<Awaited<ReturnType<typeof dataset.load>>>[] | undefined;
+  const loadItems = async () => {
+    if (loaded) return loaded;
+    loaded = [];
+    for (let i = 0; i < dataset.entries.length; i++) {
+      const item = await dataset.load(i);
+      if (item) loaded.push(item);
+    }
+    if (loaded.length === 0) throw new Error(`train: no usable image in ${describeDataSource(source)} (${dataset.warnings.length} rows skipped)`);
+    return loaded;
+  };
+  // A fitted VAE is fitted when a run starts and read back from its checkpoint when it resumes.
+  const given = options.frozen?.vae?.size ? options.frozen.vae : savedVae;
+  let vaeWeights = given ?? new Map<string, Float32Array>();
+  const { fit } = parts.vae;
+  if (fit && !given) {
+    const started = performance.now();
+    vaeWeights = fit((await loadItems()).map((item) => item.image), height, width);
+    log(`fitted the ${parts.vae.name} VAE to ${loaded!.length} images in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  }
   const textWeights = options.frozen?.text;
   const { config } = parts;
   const key = encodedCacheKey(metadataPath, dataset.entries.map((e) => e.file), {
@@ -107,12 +130,7 @@ async function encodeData(parts: ModelParts, options: TrainOptions, log: (s: str
   let encoded = readEncoded(cacheFolders, key);
   if (encoded) log(`encoded data from the cache (${encoded.latents.length} images)`);
   else {
-    const items = [];
-    for (let i = 0; i < dataset.entries.length; i++) {
-      const item = await dataset.load(i);
-      if (item) items.push(item);
-    }
-    if (items.length === 0) throw new Error(`train: no usable image in ${describeDataSource(source)} (${dataset.warnings.length} rows skipped)`);
+    const items = await loadItems();
     const encode = compileStep(
       (t) => {
         const { params, x } = t as { params: Record<string, Tensor>; x: Tensor };
@@ -147,7 +165,7 @@ async function encodeData(parts: ModelParts, options: TrainOptions, log: (s: str
     const written = writeEncoded(cacheFolders, key, encoded);
     if (written.failed.length > 0) log(`cannot cache the encoded data in ${written.failed.join("; ")}; ${written.file ? `cached in ${written.file} instead` : "going on without a cache"}`);
   }
-  return { latents: encoded.latents, prompts: encoded.prompts, embeds: encoded.embeds };
+  return { latents: encoded.latents, prompts: encoded.prompts, embeds: encoded.embeds, vaeWeights };
 }
 
 /** Uniform in [0, 1) for (seed, step, lane): kiln's Philox, so a resumed run draws the same values. */
@@ -199,7 +217,8 @@ async function trainHolding(options: TrainOptions, plan: TrainPlan, world: World
   const specs = trainedSpecs(parts);
 
   log(`kiln train: ${config.name}, batch ${batch}${world.size > 1 ? ` per rank × ${world.size} ranks` : ""}, lr ${lr}, seed ${seed}, data ${describeDataSource(resolveDataSource(options))}, out ${options.out}`);
-  const data = await encodeData(parts, options, log);
+  const savedVae = parts.vae.fit && lead && plan.latest !== undefined ? loadFittedVae(checkpointPaths(options.out, plan.latest).dit, parts.vae.name, parts.vae.paramSpec) : undefined;
+  const data = await encodeData(parts, options, log, savedVae);
   log(`encoded ${data.latents.length} images to latents ${parts.latent.join("×")}`);
   checkSameSettings(world, {
     config, batch, lr, seed, steps: options.steps ?? null, minutes: options.minutes ?? null, resume: options.resume ?? false, saveSteps: saveSteps ?? null, gradAccum: plan.settings.gradAccum,
@@ -288,9 +307,9 @@ async function trainHolding(options: TrainOptions, plan: TrainPlan, world: World
   };
   const save = (): string => {
     const s = snapshot();
-    const meta = { step: current, config: config.name, configHash: plan.configHash, ...plan.settings, globalBatch: batch * world.size, ranks: world.size, losses: losses.length };
+    const meta = { step: current, config: config.name, configHash: plan.configHash, prediction: config.prediction, ...plan.settings, globalBatch: batch * world.size, ranks: world.size, losses: losses.length };
     // A jointly trained text encoder goes beside the DiT, under its own names, for sampling.
-    const file = saveCheckpoint(options.out, s, meta, specs, { ditSpec: parts.ditSpec, ...(config.trainText ? { textEncoder: { spec: parts.text.paramSpec, prefix: TEXT_PREFIX } } : {}) });
+    const file = saveCheckpoint(options.out, s, meta, specs, { ditSpec: parts.ditSpec, ...(parts.vae.fit ? { vae: { spec: parts.vae.paramSpec, values: data.vaeWeights } } : {}), ...(config.trainText ? { textEncoder: { spec: parts.text.paramSpec, prefix: TEXT_PREFIX } } : {}) });
     lastSaved = current;
     return file;
   };

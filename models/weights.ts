@@ -3,11 +3,11 @@
 // jointly trained text encoder from beside it, frozen encoders from local files.
 
 import { existsSync, statSync } from "node:fs";
-import { checkpointPaths, findLatestCheckpoint, loadDitWeights, requireFinite } from "./checkpoint.ts";
-import { requireRegularFile } from "../runtime/files.ts";
+import { checkpointPaths, findLatestCheckpoint, loadDitWeights, loadFittedVae, requireFinite } from "./checkpoint.ts";
+import { readJsonFile, requireRegularFile } from "../runtime/files.ts";
 import { initParams, type ParamValues } from "./params.ts";
 import { loadStateDict } from "../runtime/safetensors.ts";
-import type { ModelParts } from "./config.ts";
+import type { ModelConfig, ModelParts } from "./config.ts";
 import type { Weights } from "./pipeline.ts";
 
 /** Which weights of a checkpoint set to sample from: the moving average of the weights, or the weights as trained. */
@@ -54,6 +54,23 @@ export function chooseWeights(dit: string, choice: WeightsKind | undefined): { f
   return { file: kind === "ema" ? ema : raw, kind };
 }
 
+/**
+ * Refuses a checkpoint of our own (a step-N.json beside it) whose DiT was trained to predict something
+ * other than what `config` samples with: a velocity read as a clean image (or the reverse) samples
+ * noise, not an error. Runs from before the field trained velocity; the reference's files have no json.
+ */
+function requireSamePrediction(file: string, config: Pick<ModelConfig, "name" | "prediction">): void {
+  const json = file.replace(/(\.ema)?\.safetensors$/, ".json");
+  if (json === file || !existsSync(json)) return;
+  const meta = readJsonFile(json, "checkpoint") as { config?: unknown; prediction?: unknown };
+  const trained = meta.prediction ?? "velocity";
+  if (trained !== config.prediction)
+    throw new Error(
+      `--checkpoint ${file}: its DiT was trained to predict the ${trained === "image" ? "clean image" : "velocity"} (prediction "${String(trained)}" in ${json}), ` +
+        `but the ${config.name} config samples with prediction "${config.prediction}"; pass a --config whose prediction is "${String(trained)}" (a JSON file with "base": "${String(meta.config ?? config.name)}", "prediction": "${String(trained)}")`,
+    );
+}
+
 /** A model's weights, with the DiT file they came from and which of the set's weights it holds. */
 export interface LoadedWeights extends Weights {
   source?: { file: string; kind: WeightsKind };
@@ -63,6 +80,7 @@ export function loadWeights(parts: ModelParts, given: WeightSources): LoadedWeig
   const { config } = parts;
   const source = given.checkpoint ? chooseWeights(resolveCheckpoint(given.checkpoint), given.weights) : undefined;
   if (!source && given.weights) throw new Error(`--weights ${given.weights} needs --checkpoint (a run folder or a step-N.safetensors)`);
+  if (source) requireSamePrediction(source.file, config);
   const sources = source ? { ...given, checkpoint: source.file } : given;
   let dit: ParamValues;
   if (sources.checkpoint) dit = loadDitWeights(sources.checkpoint, parts.ditSpec);
@@ -80,7 +98,12 @@ export function loadWeights(parts: ModelParts, given: WeightSources): LoadedWeig
     else throw new Error(`the ${config.name} config trains its text encoder with the DiT; expected ${beside ?? "step-N.text_encoder.safetensors"} beside the checkpoint`);
   }
   const frozen = loadFrozen(parts, sources);
-  return { dit, text: config.trainText ? text : frozen.text, vae: frozen.vae, ...(source ? { source } : {}) };
+  let vae = frozen.vae;
+  if (parts.vae.fit) {
+    if (sources.checkpoint) vae = loadFittedVae(sources.checkpoint, parts.vae.name, parts.vae.paramSpec);
+    else vae = initParams(parts.vae.paramSpec, 0);
+  }
+  return { dit, text: config.trainText ? text : frozen.text, vae, ...(source ? { source } : {}) };
 }
 
 /**
@@ -97,7 +120,8 @@ export function loadFrozen(parts: ModelParts, sources: Pick<WeightSources, "text
     requireFinite(sources.textEncoderDir, text);
   }
   let vae: ParamValues = new Map();
-  if (autoencoder.paramSpec.length) {
+  // A VAE fitted to the data comes from beside the checkpoint (loadWeights), not from a file of the reference's.
+  if (autoencoder.paramSpec.length && !autoencoder.fit) {
     if (!sources.vaeFile) throw new Error(`the ${config.name} config needs the ${autoencoder.name} VAE's weights: pass --vae FILE (a local diffusion_pytorch_model.safetensors)`);
     if (!autoencoder.load) throw new Error(`the ${autoencoder.name} VAE has no loader for its weights`);
     vae = autoencoder.load(sources.vaeFile);

@@ -11,7 +11,9 @@ import { describe, expect, test } from "vitest";
 import { interpret, ops, type HostArray, type Tensor } from "../compiler/index.ts";
 import { AAA_0_1B, ditConfig, ditForward, ditParamSpec } from "../models/dit.ts";
 import { initParams, paramCount } from "../models/params.ts";
-import { CONFIGS, modelParts, type ModelConfig } from "../models/config.ts";
+import { CONFIGS, modelParts, type ModelConfig, type Prediction } from "../models/config.ts";
+import { flowMatchingLoss } from "../models/train-step.ts";
+import { trainStepOptions } from "../models/train.ts";
 import { Sampler, fromRgbBytes } from "../models/pipeline.ts";
 import { saveCheckpoint, loadDitWeights, zerosLike } from "../models/checkpoint.ts";
 import { resolveCheckpoint } from "../models/weights.ts";
@@ -27,6 +29,7 @@ const config: ModelConfig = {
   width: 32,
 };
 const parts = modelParts(config);
+const imageParts = modelParts({ ...config, prediction: "image" });
 const weights = { dit: initParams(parts.ditSpec, 1), text: initParams(parts.text.paramSpec, 2), vae: new Map() };
 
 test("AAADiT has the reference's 156 tensors and 128,824,448 parameters", () => {
@@ -112,6 +115,55 @@ describe("sampling", () => {
     expect(() => resolveCheckpoint(path.join(empty, "nope"))).toThrow(/no such file or folder/);
   });
 });
+
+describe("a DiT that predicts the clean image", () => {
+  test("its training loss is the velocity's: with σ = 1 and a DiT that predicts 0, w·mean(x0²), whatever the noise", () => {
+    // x_t = ε at σ = 1, so the velocity (x_t − x̂0)/σ = ε and the target ε − x0 leave exactly x0;
+    // a velocity-predicting DiT's loss for the same zero output is mean((ε − x0)²), which depends on ε.
+    const b = 2;
+    const [c, h, w] = parts.latent;
+    const specs = parts.ditSpec;
+    const lossOf = (prediction: Prediction) => {
+      const options = { ...trainStepOptions(modelParts({ ...config, prediction }), b), text: { kind: "embeds" as const } };
+      const fn = (tree: unknown) => {
+        const t = tree as { params: Record<string, Tensor>; batch: Record<string, Tensor>; seed: Tensor };
+        return flowMatchingLoss(t.params, t.batch, t.seed, options);
+      };
+      const example = {
+        params: Object.fromEntries(specs.map((s) => [s.name, { shape: s.shape }])),
+        batch: { latents: { shape: [b, c, h, w] }, sigma: { shape: [b] }, timestep: { shape: [b] }, weight: { shape: [b] }, promptEmbeds: { shape: [b, parts.text.maxLength, config.dit.textDim] } },
+        seed: { shape: [], dtype: "i32" as const },
+      };
+      const step = compile(fn, example);
+      const latents = Float32Array.from({ length: b * c * h * w }, (_, i) => Math.sin(i * 0.37));
+      const run = (seed: number) =>
+        (step.run({ params: Object.fromEntries(zerosLike(weights.dit)), batch: { latents, sigma: Float32Array.of(1, 1), timestep: Float32Array.of(1000, 1000), weight: Float32Array.of(0.5, 0.5), promptEmbeds: new Float32Array(b * parts.text.maxLength * config.dit.textDim) }, seed: Int32Array.of(seed) }) as Float32Array)[0]!;
+      const losses = [run(1), run(2)];
+      step.dispose();
+      return { losses, expected: (0.5 * latents.reduce((s, x) => s + x * x, 0)) / latents.length };
+    };
+    const image = lossOf("image");
+    expect(image.losses[0]).toBeCloseTo(image.expected, 5);
+    expect(image.losses[1]).toBeCloseTo(image.expected, 5);
+    const velocity = lossOf("velocity");
+    expect(Math.abs(velocity.losses[0]! - velocity.losses[1]!)).toBeGreaterThan(1e-3);
+  });
+
+  test("sampling steps to the prediction: a DiT that predicts 0 ends every sample at the zero latent (mid-grey), whatever the seed, guidance or input image", () => {
+    const still = new Sampler(imageParts, { ...weights, dit: zerosLike(weights.dit) });
+    const grey = (bytes: Uint8Array) => bytes.every((v) => v === 127);
+    expect(grey(still.sample({ ...options(), seed: 1 }))).toBe(true);
+    expect(grey(still.sample({ ...options(), seed: 2, cfg: 4 }))).toBe(true);
+    expect(grey(still.sample({ ...options(), seed: 3, image: fromRgbBytes(new Uint8Array(32 * 32 * 3).fill(240), 32, 32), strength: 0.5 }))).toBe(true);
+    // The velocity reading of the same zero output keeps the starting noise instead.
+    const moving = new Sampler(parts, { ...weights, dit: zerosLike(weights.dit) });
+    expect(grey(moving.sample({ ...options(), seed: 1 }))).toBe(false);
+    still.dispose();
+    moving.dispose();
+  });
+});
+
+const options = () => ({ prompt: "red, circle", steps: 6, progress: false }) as const;
 
 test("heights and widths that are not multiples of 16 are refused with a message", () => {
   expect(() => modelParts(config, 40, 32)).toThrow(/image size 32×40: height and width must be multiples of 16/);

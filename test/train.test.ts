@@ -111,6 +111,10 @@ describe("training", () => {
     expect(loadTrainingState(out, 1, trainedSpecs(modelParts(config))).state.ema).toBeUndefined();
     expect(loadWeights(modelParts(config), { checkpoint: out }).source).toEqual({ kind: "raw", file: checkpointPaths(out, 1).dit });
     expect(() => loadWeights(modelParts(config), { checkpoint: out, weights: "ema" })).toThrow(/--weights ema: .*step-1\.safetensors has no moving average of its weights.*use --weights raw/);
+    // What the DiT was trained to predict travels with the checkpoint: a config that reads it the other way is refused.
+    expect(JSON.parse(readFileSync(checkpointPaths(out, 1).meta, "utf8")).prediction).toBe(config.prediction);
+    const other = config.prediction === "image" ? "velocity" : "image";
+    expect(() => loadWeights(modelParts({ ...config, prediction: other }), { checkpoint: out })).toThrow(new RegExp(`step-1\\.safetensors: its DiT was trained to predict .*prediction "${config.prediction}".*samples with prediction "${other}"`));
   });
 
   test("a non-finite loss stops the run and keeps the last good checkpoint", async () => {

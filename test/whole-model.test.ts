@@ -12,7 +12,7 @@ import { interpret, roundBf16Array, type HostArray, type Pytree, type Tensor } f
 import { seededRandom } from "../compiler/gradcheck.ts";
 import { ditConfig, ditParamSpec } from "../models/dit.ts";
 import { textEncoder, vae, type TextEncoderChoice } from "../models/encoders.ts";
-import { CONFIGS, type ModelConfig, type ModelParts } from "../models/config.ts";
+import { CONFIGS, type ModelConfig, type ModelParts, type Prediction } from "../models/config.ts";
 import { initParams, type ParamSpec } from "../models/params.ts";
 import { denoiseStep } from "../models/pipeline.ts";
 import { drawTrainingTimestep, setTimesteps } from "../models/scheduler.ts";
@@ -39,6 +39,7 @@ interface ModelCase {
   accum: 1 | 2;
   images: 1 | 2;
   guided: boolean;
+  prediction: Prediction;
   seed: number;
 }
 
@@ -60,13 +61,14 @@ const caseArb: fc.Arbitrary<ModelCase> = fc.record({
   accum: fc.constantFrom(1 as const, 2 as const),
   images: fc.constantFrom(1 as const, 2 as const),
   guided: fc.boolean(),
+  prediction: fc.constantFrom("velocity" as const, "image" as const),
   seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
 });
 
 /** The corners that broke before, always checked: batch 1 with the jointly trained encoder (the tiny config's crash), and batch 1 pure bf16 with accumulation. */
 const PINNED: ModelCase[] = [
-  { heads: 2, headDim: 8, depth: 1, latentChannels: 12, grid: [2, 2], posGrid: 2, textLength: 4, textDim: 16, trainText: true, batch: 1, checkpointBlocks: false, pureBf16: false, weights: "uniform", clip: false, accum: 1, images: 1, guided: true, seed: 1 },
-  { heads: 1, headDim: 8, depth: 2, latentChannels: 4, grid: [3, 1], posGrid: 3, textLength: 1, textDim: 8, trainText: false, batch: 1, checkpointBlocks: true, pureBf16: true, weights: "reference", clip: true, accum: 2, images: 1, guided: false, seed: 2 },
+  { heads: 2, headDim: 8, depth: 1, latentChannels: 12, grid: [2, 2], posGrid: 2, textLength: 4, textDim: 16, trainText: true, batch: 1, checkpointBlocks: false, pureBf16: false, weights: "uniform", clip: false, accum: 1, images: 1, guided: true, prediction: "image", seed: 1 },
+  { heads: 1, headDim: 8, depth: 2, latentChannels: 4, grid: [3, 1], posGrid: 3, textLength: 1, textDim: 8, trainText: false, batch: 1, checkpointBlocks: true, pureBf16: true, weights: "reference", clip: true, accum: 2, images: 1, guided: false, prediction: "velocity", seed: 2 },
 ];
 
 const RUNS = Number(process.env.KILN_MODEL_RUNS ?? 3);
@@ -75,7 +77,7 @@ const DRAW_SEED = Number(process.env.KILN_MODEL_SEED ?? 20261202);
 function partsOf(c: ModelCase): ModelParts {
   const text: TextEncoderChoice = { kind: "tiny", config: { tableSize: 64, featuresPerWord: 3, dim: c.textDim, layers: 1, heads: 2, ffDim: 2 * c.textDim, maxLength: c.textLength } };
   const dit = ditConfig({ dim: c.heads * c.headDim, depth: c.depth, heads: c.heads, latentChannels: c.latentChannels, textDim: c.textDim, ffDim: 2 * c.heads * c.headDim, posGrid: c.posGrid });
-  const config: ModelConfig = { ...CONFIGS.tiny!, name: "property", dit, text, trainText: c.trainText, timestepWeights: c.weights, batch: c.batch };
+  const config: ModelConfig = { ...CONFIGS.tiny!, name: "property", dit, text, trainText: c.trainText, timestepWeights: c.weights, batch: c.batch, prediction: c.prediction };
   // The step sees latents only, so the grid need not come from a VAE at a real image size.
   return { config, ditSpec: ditParamSpec(dit), text: textEncoder(text), vae: vae(config.vae), latent: [c.latentChannels, c.grid[0], c.grid[1]] };
 }
@@ -265,6 +267,7 @@ function checkSampling(c: ModelCase): void {
     timestep: Float32Array.of(Math.floor(rand() * 1000)),
     dt: Float32Array.of(-0.05),
     cfg: Float32Array.of(1 + 4 * rand()),
+    ...(c.prediction === "image" ? { sigma: Float32Array.of(0.05 + 0.9 * rand()) } : {}),
   };
   for (const s of parts.ditSpec) values[`params/${s.name}`] = params.get(s.name)!;
   const { compiled, expected } = bothWays(fn, example, values);

@@ -106,7 +106,7 @@ const command: Command = {
     planTraining({ ...options, ranks: world.size }, { checkFolder: world.rank === 0 });
     if (!named.data && !named.metadata && !named.images) await ensurePokemonDataset(defaultData, config.height);
     const parts = modelParts(config);
-    const frozen = config.trainText && !parts.vae.paramSpec.length
+    const frozen = config.trainText && (!parts.vae.paramSpec.length || parts.vae.fit)
       ? undefined
       : loadFrozen(parts, { ...(flags["text-encoder"] !== undefined ? { textEncoderDir: flags["text-encoder"] } : {}), ...(flags.vae !== undefined ? { vaeFile: flags.vae } : {}) });
     const result = await train({ ...options, ...(frozen ? { frozen } : {}), world });

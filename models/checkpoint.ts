@@ -53,8 +53,8 @@ export const checkpointPaths = (dir: string, step: number) => ({
   vae: path.join(dir, `step-${step}.vae.safetensors`),
 });
 
-/** The fitted VAE's file beside a DiT file of a checkpoint set (step-N.safetensors or step-N.ema.safetensors). */
-export const vaeFileBeside = (ditFile: string): string => ditFile.replace(/(\.ema)?\.safetensors$/, ".vae.safetensors");
+/** A file of the set a DiT file belongs to (step-N.safetensors or step-N.ema.safetensors): `suffix` ".json", ".vae.safetensors", … */
+export const besideDit = (ditFile: string, suffix: string): string => ditFile.replace(/(\.ema)?\.safetensors$/, suffix);
 
 function shapeOf(name: string, specs: ReadonlyMap<string, readonly number[]>): readonly number[] {
   const shape = specs.get(name);
@@ -205,7 +205,7 @@ export function loadDitWeights(file: string, specs: readonly ParamSpec[]): Param
  * spec; the error names the file and says how such a set is made.
  */
 export function loadFittedVae(ditFile: string, vaeName: string, specs: readonly ParamSpec[]): ParamValues {
-  const file = vaeFileBeside(ditFile);
+  const file = besideDit(ditFile, ".vae.safetensors");
   if (!existsSync(file))
     throw new Error(`checkpoint: the ${vaeName} VAE is fitted to the training data and saved beside each checkpoint, but ${file} does not exist (the set is incomplete, or it was trained with another VAE: check its --config)`);
   const weights = loadStateDict(file, specs.map((s) => ({ name: s.name, shape: s.shape })), { strict: true });

@@ -8,7 +8,7 @@ import { encodeTiny, tinyTextInputs, tinyTextParamSpec, TINY_TEXT, type TinyText
 import { bundledTokenizer, MAX_PROMPT_TOKENS, tokenizePrompt, type TextTokenizer } from "./text/tokenizer.ts";
 import { flux2Decode, flux2Downsample, flux2Encode, flux2LatentChannels, flux2VaeParamSpec, loadFlux2Vae, FLUX2_VAE, type Flux2VaeConfig } from "./vae/flux2.ts";
 import { pixelDecode, pixelEncode, pixelLatentChannels, PIXEL_VAE, type PixelVaeConfig } from "./vae/pixel.ts";
-import { fitPcaVae, pcaDecode, pcaEncode, pcaVaeParamSpec, PCA_VAE, type PcaVaeConfig } from "./vae/pca.ts";
+import { fitPcaVae, pcaDecode, pcaEncode, pcaVaeParamSpec, unfittedPcaVae, PCA_VAE, type PcaVaeConfig } from "./vae/pca.ts";
 
 /** Parameters as graph tensors, keyed by checkpoint name (the models' param specs). */
 export type ModelParams = Readonly<Record<string, Tensor>>;
@@ -58,6 +58,8 @@ export interface Vae {
    * starts, in closed form, and saved beside every checkpoint (step-N.vae.safetensors) for sampling.
    */
   readonly fit?: (images: readonly Float32Array[], height: number, width: number) => ParamValues;
+  /** Such a VAE's weights without data to fit (sampling from untrained weights). */
+  readonly unfitted?: () => ParamValues;
 }
 
 export type TextEncoderChoice = { kind: "qwen3"; config?: Partial<Qwen3Config> } | { kind: "tiny"; config?: Partial<TinyTextConfig> };
@@ -134,6 +136,7 @@ export function vae(choice: VaeChoice): Vae {
         encode: (params, image) => pcaEncode(params, image, config),
         decode: (params, latents) => pcaDecode(params, latents, config),
         fit: (images, height, width) => fitPcaVae(images, height, width, config),
+        unfitted: () => unfittedPcaVae(pcaVaeParamSpec(config)),
       };
     }
     default:

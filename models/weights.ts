@@ -3,7 +3,7 @@
 // jointly trained text encoder from beside it, frozen encoders from local files.
 
 import { existsSync, statSync } from "node:fs";
-import { checkpointPaths, findLatestCheckpoint, loadDitWeights, loadFittedVae, requireFinite } from "./checkpoint.ts";
+import { besideDit, checkpointPaths, findLatestCheckpoint, loadDitWeights, loadFittedVae, requireFinite } from "./checkpoint.ts";
 import { readJsonFile, requireRegularFile } from "../runtime/files.ts";
 import { initParams, type ParamValues } from "./params.ts";
 import { loadStateDict } from "../runtime/safetensors.ts";
@@ -60,7 +60,7 @@ export function chooseWeights(dit: string, choice: WeightsKind | undefined): { f
  * noise, not an error. Runs from before the field trained velocity; the reference's files have no json.
  */
 function requireSamePrediction(file: string, config: Pick<ModelConfig, "name" | "prediction">): void {
-  const json = file.replace(/(\.ema)?\.safetensors$/, ".json");
+  const json = besideDit(file, ".json");
   if (json === file || !existsSync(json)) return;
   const meta = readJsonFile(json, "checkpoint") as { config?: unknown; prediction?: unknown };
   const trained = meta.prediction ?? "velocity";
@@ -101,7 +101,8 @@ export function loadWeights(parts: ModelParts, given: WeightSources): LoadedWeig
   let vae = frozen.vae;
   if (parts.vae.fit) {
     if (sources.checkpoint) vae = loadFittedVae(sources.checkpoint, parts.vae.name, parts.vae.paramSpec);
-    else vae = initParams(parts.vae.paramSpec, 0);
+    // Untrained weights have no data to fit to: a basis of the first coordinates, so noise still shows.
+    else vae = parts.vae.unfitted?.() ?? initParams(parts.vae.paramSpec, 0);
   }
   return { dit, text: config.trainText ? text : frozen.text, vae, ...(source ? { source } : {}) };
 }

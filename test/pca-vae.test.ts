@@ -138,4 +138,13 @@ describe("training with a fitted VAE", () => {
     rmSync(checkpointPaths(out, 3).vae);
     expect(() => loadWeights(parts, { checkpoint: checkpointPaths(out, 3).dit })).toThrow(/pca VAE is fitted to the training data .*step-3\.vae\.safetensors does not exist/);
   }, 300_000);
+
+  test("untrained weights (--random-init) sample noise that changes with the seed, not one flat colour", () => {
+    const parts = modelParts(config);
+    const sampler = new Sampler(parts, loadWeights(parts, { randomInit: true, seed: 3 }));
+    const [a, b] = [1, 2].map((seed) => sampler.sample({ prompt: "red, square", seed, steps: 2, progress: false }));
+    sampler.dispose();
+    expect(new Set(a).size).toBeGreaterThan(10);
+    expect(Buffer.from(a!).equals(Buffer.from(b!))).toBe(false);
+  });
 });

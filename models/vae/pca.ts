@@ -58,6 +58,20 @@ export function pcaDecode(params: Readonly<Record<string, Tensor>>, latents: Ten
   return unpatchify(ops.permute(patches, [0, 3, 1, 2]), c.patchSize);
 }
 
+/** Tensors for a run without data (sampling untrained weights): the first C coordinates of a patch as the basis, zero mean, scale 1. */
+export function unfittedPcaVae(specs: readonly ParamSpec[]): ParamValues {
+  const basis = specs.find((s) => s.name === "basis");
+  if (!basis) throw new Error("pca VAE: the spec has no 'basis'");
+  const [channels, n] = basis.shape as [number, number];
+  const values = new Float32Array(channels * n);
+  for (let k = 0; k < channels; k++) values[k * n + k] = 1;
+  return new Map([
+    ["mean", new Float32Array(n)],
+    ["basis", values],
+    ["scale", Float32Array.of(1)],
+  ]);
+}
+
 /**
  * The tensors fitted to `images` (each [3, H, W] in [−1, 1], CHW): the mean patch, the leading
  * eigenvectors of the patches' covariance (each signed so that its largest entry is positive, so a fit

@@ -105,11 +105,10 @@ export function fitPcaVae(images: readonly Float32Array[], height: number, width
     count++;
   });
   for (let i = 0; i < n; i++) mean[i]! /= count;
+  const centred = new Float64Array(n);
   eachPatch(() => {
-    for (let i = 0; i < n; i++) {
-      const di = patch[i]! - mean[i]!;
-      for (let j = i; j < n; j++) covariance[i * n + j]! += di * (patch[j]! - mean[j]!);
-    }
+    for (let i = 0; i < n; i++) centred[i] = patch[i]! - mean[i]!;
+    for (let i = 0; i < n; i++) for (let j = i; j < n; j++) covariance[i * n + j]! += centred[i]! * centred[j]!;
   });
   for (let i = 0; i < n; i++)
     for (let j = i; j < n; j++) {
@@ -151,7 +150,7 @@ export function symmetricEigen(matrix: Float64Array, n: number): { values: Float
   for (let sweep = 0; sweep < 100; sweep++) {
     let off = 0;
     for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) off += a[p * n + q]! * a[p * n + q]!;
-    if (off <= 1e-30 * scale || off === 0) break;
+    if (off <= 1e-30 * scale) break;
     for (let p = 0; p < n; p++)
       for (let q = p + 1; q < n; q++) {
         const apq = a[p * n + q]!;
@@ -160,25 +159,21 @@ export function symmetricEigen(matrix: Float64Array, n: number): { values: Float
         const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
         const cos = 1 / Math.sqrt(t * t + 1);
         const sin = t * cos;
-        for (let k = 0; k < n; k++) {
-          const akp = a[k * n + p]!;
-          const akq = a[k * n + q]!;
-          a[k * n + p] = cos * akp - sin * akq;
-          a[k * n + q] = sin * akp + cos * akq;
-        }
-        for (let k = 0; k < n; k++) {
-          const apk = a[p * n + k]!;
-          const aqk = a[q * n + k]!;
-          a[p * n + k] = cos * apk - sin * aqk;
-          a[q * n + k] = sin * apk + cos * aqk;
-        }
-        for (let k = 0; k < n; k++) {
-          const vkp = v[k * n + p]!;
-          const vkq = v[k * n + q]!;
-          v[k * n + p] = cos * vkp - sin * vkq;
-          v[k * n + q] = sin * vkp + cos * vkq;
-        }
+        // A ← JᵀAJ (columns p, q, then rows p, q), V ← VJ.
+        rotate(a, p, q, n, n, cos, sin);
+        rotate(a, p * n, q * n, 1, n, cos, sin);
+        rotate(v, p, q, n, n, cos, sin);
       }
   }
   return { values: Float64Array.from({ length: n }, (_, i) => a[i * n + i]!), vectors: v };
+}
+
+/** The plane rotation of two length-n lines of `m` (starting at `first` and `second`, `stride` apart): (x, y) ← (c·x − s·y, s·x + c·y). */
+function rotate(m: Float64Array, first: number, second: number, stride: number, n: number, cos: number, sin: number): void {
+  for (let k = 0; k < n; k++) {
+    const x = m[first + k * stride]!;
+    const y = m[second + k * stride]!;
+    m[first + k * stride] = cos * x - sin * y;
+    m[second + k * stride] = sin * x + cos * y;
+  }
 }

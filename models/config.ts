@@ -47,6 +47,18 @@ export interface ModelConfig {
    * patch, a clean sprite is not (Li & He 2025, "Back to Basics: Let Denoising Generative Models Denoise").
    */
   prediction: Prediction;
+  /**
+   * The last fraction of the run over which the learning rate falls linearly to zero (a
+   * warmup-stable-decay schedule); 0 keeps it constant, as the reference. The fraction is of the
+   * steps asked for, or, with --minutes, of the time.
+   */
+  lrCooldown?: number;
+  /**
+   * The fraction of training draws whose prompt is replaced by the empty one, so that the model
+   * learns the unconditional prediction classifier-free guidance subtracts (the negative prompt " "
+   * encodes as the empty one). 0, the reference's, never trains it.
+   */
+  promptDropout?: number;
 }
 
 export type Prediction = "velocity" | "image";
@@ -95,7 +107,7 @@ export const CONFIGS: Readonly<Record<string, ModelConfig>> = {
 
 type ConfigFile = Partial<Omit<ModelConfig, "dit">> & { dit?: Partial<DitConfig>; base?: string };
 
-const TOP_KEYS = ["name", "base", "dit", "text", "trainText", "vae", "height", "width", "batch", "lr", "timestepWeights", "promptVariation", "ema", "prediction"] as const;
+const TOP_KEYS = ["name", "base", "dit", "text", "trainText", "vae", "height", "width", "batch", "lr", "timestepWeights", "promptVariation", "ema", "prediction", "lrCooldown", "promptDropout"] as const;
 const DIT_KEYS = ["dim", "depth", "heads", "latentChannels", "textDim", "ffDim", "posGrid"] as const;
 
 /** Checks a JSON configuration's fields (names, types, ranges), naming the file and the field; unknown fields are refused with the nearest known one. */
@@ -131,6 +143,10 @@ function checkConfigFile(parsed: unknown, file: string): asserts parsed is Confi
   if (parsed.lr !== undefined && !(typeof parsed.lr === "number" && Number.isFinite(parsed.lr) && parsed.lr > 0)) fail(`lr must be a finite number > 0, found ${JSON.stringify(parsed.lr)}`);
   const variation = parsed.promptVariation;
   if (variation !== undefined && !(typeof variation === "number" && variation >= 0 && variation <= 1)) fail(`promptVariation must be a number in [0, 1], found ${JSON.stringify(variation)}`);
+  for (const key of ["lrCooldown", "promptDropout"] as const) {
+    const value = parsed[key];
+    if (value !== undefined && !(typeof value === "number" && value >= 0 && value <= 1)) fail(`${key} must be a number in [0, 1], found ${JSON.stringify(value)}`);
+  }
   if (parsed.trainText !== undefined && typeof parsed.trainText !== "boolean") fail(`trainText must be true or false`);
   if (parsed.ema !== undefined && parsed.ema !== false && !(typeof parsed.ema === "number" && parsed.ema >= 0 && parsed.ema < 1))
     fail(`ema must be false or a decay from 0 (none) up to, not including, 1, found ${JSON.stringify(parsed.ema)}`);
@@ -179,6 +195,7 @@ export function modelParts(config: ModelConfig, height = config.height, width = 
   if (height % 16 !== 0 || width % 16 !== 0) throw new Error(`image size ${width}×${height}: height and width must be multiples of 16`);
   if (height % v.downsample !== 0 || width % v.downsample !== 0) throw new Error(`image size ${width}×${height}: must be a multiple of the VAE's ${v.downsample}× downsampling`);
   if (text.outputDim !== config.dit.textDim) throw new Error(`config ${config.name}: the text encoder gives ${text.outputDim} features but the DiT expects ${config.dit.textDim}`);
+  if ((config.promptDropout ?? 0) > 0 && !config.trainText) throw new Error(`config ${config.name}: promptDropout ${config.promptDropout} needs a jointly trained text encoder (trainText: true); a frozen one's embeddings are computed once per prompt`);
   if (config.promptVariation > 0 && !config.trainText) throw new Error(`config ${config.name}: promptVariation ${config.promptVariation} needs a jointly trained text encoder (trainText: true); a frozen one's embeddings are computed once per prompt`);
   if (v.latentChannels !== config.dit.latentChannels) throw new Error(`config ${config.name}: the VAE gives ${v.latentChannels} latent channels but the DiT expects ${config.dit.latentChannels}`);
   return { config, ditSpec: ditParamSpec(config.dit), text, vae: v, latent: [v.latentChannels, height / v.downsample, width / v.downsample] };

@@ -176,8 +176,8 @@ const uniform = (seed: number, step: number, lane: number, stream: number): numb
  * global batch trains on in micro-batch `micro`: drawn like the timestep from (seed, micro, lane), on
  * Philox streams 2, 3, … beside the timestep's 1, so every rank and a resumed run draw the same.
  */
-export const trainingPrompt = (prompt: string, seed: number, micro: number, lane: number, variation: number): string =>
-  promptVariant(prompt, (k) => uniform(seed, micro, lane, 2 + k), variation);
+export const trainingPrompt = (prompt: string, seed: number, micro: number, lane: number, variation: number, dropout = 0): string =>
+  dropout > 0 && uniform(seed, micro, lane, 0) < dropout ? "" : promptVariant(prompt, (k) => uniform(seed, micro, lane, 2 + k), variation);
 
 /** The data order: a fresh seeded permutation each epoch; step s takes batch positions [s·B, s·B + B). */
 function batchIndices(n: number, batch: number, step: number, seed: number): number[] {
@@ -205,6 +205,17 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   }
 }
 
+/**
+ * The learning rate of optimizer step `step` (1-based) at `progress` (0 to 1) through the run:
+ * PyTorch's ConstantLR default, a third of the rate for the first 5 steps, then constant, falling
+ * linearly to zero over the last `cooldown` fraction of the run when one is asked for.
+ */
+export function scheduledLr(lr: number, step: number, progress: number, cooldown: number): number {
+  const warm = step <= 5 ? lr / 3 : lr;
+  if (cooldown <= 0) return warm;
+  return warm * Math.min(1, Math.max(0, (1 - progress) / cooldown));
+}
+
 async function trainHolding(options: TrainOptions, plan: TrainPlan, world: World): Promise<TrainResult> {
   const lead = world.rank === 0;
   const log = (s: string): void => {
@@ -213,6 +224,9 @@ async function trainHolding(options: TrainOptions, plan: TrainPlan, world: World
   const { config } = options;
   const parts = modelParts(config);
   const { batch, seed, lr } = plan.settings;
+  // Every rank must apply the same rate: a cooldown by the clock would differ between ranks.
+  if ((config.lrCooldown ?? 0) > 0 && options.steps === undefined && world.size > 1)
+    throw new Error(`config ${config.name}: lrCooldown ${config.lrCooldown} with --minutes needs a single rank (each rank's clock would give its own rate); give --steps instead`);
   const saveSteps = options.saveSteps;
   const specs = trainedSpecs(parts);
 
@@ -337,7 +351,7 @@ async function trainHolding(options: TrainOptions, plan: TrainPlan, world: World
       if (config.trainText) {
         // Encoded here rather than cached as a fixed set of forms per image: hashing a batch's words is
         // a few thousand FNV-1a hashes, nothing next to the step, and every step can show a new subset.
-        const inputs = parts.text.promptIds(trainingPrompt(data.prompts[item]!, seed, micro, lanes.first + j, config.promptVariation));
+        const inputs = parts.text.promptIds(trainingPrompt(data.prompts[item]!, seed, micro, lanes.first + j, config.promptVariation, config.promptDropout ?? 0));
         (batchTree.ids as Int32Array).set(inputs.ids, j * idsSize);
         (batchTree.mask as Int32Array).set(inputs.mask, j * L);
       } else (batchTree.promptEmbeds as Float32Array).set(data.embeds[item]!, j * L * config.dit.textDim);
@@ -357,8 +371,8 @@ async function trainHolding(options: TrainOptions, plan: TrainPlan, world: World
     await new Promise((resolve) => setImmediate(resolve));
     if (interrupted && world.size === 1) break;
     current++;
-    // PyTorch's ConstantLR default: a third of the rate for the first 5 optimizer steps.
-    const stepLr = current <= 5 ? lr / 3 : lr;
+    const progress = Number.isFinite(target) ? (current - 1) / target : (performance.now() - started) / (options.minutes! * 60_000);
+    const stepLr = scheduledLr(lr, current, progress, config.lrCooldown ?? 0);
     let out: { loss: Float32Array; gradNorm: Float32Array };
     if (!gradStep || !accumulated || !reducer) {
       // Only the two scalars come back: run() would copy out the whole updated state (weights,

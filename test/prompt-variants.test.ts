@@ -111,4 +111,18 @@ describe("trainingPrompt (the form each training lane sees)", () => {
     expect(Array.from({ length: 20 }, (_, i) => trainingPrompt(PROMPT, 0, i + 1, 0, 0.5) !== trainingPrompt(PROMPT, 0, i + 1, 1, 0.5)).some(Boolean)).toBe(true);
     expect(Array.from({ length: 20 }, (_, i) => trainingPrompt(PROMPT, 0, i + 1, 0, 0.5) !== trainingPrompt(PROMPT, 1, i + 1, 0, 0.5)).some(Boolean)).toBe(true);
   });
+
+  test("with a dropout, that fraction of draws shows the empty prompt (what guidance's negative \" \" encodes as), the rest as without one", () => {
+    let empty = 0;
+    let draws = 0;
+    for (let micro = 1; micro <= 200; micro++)
+      for (let lane = 0; lane < 4; lane++) {
+        const form = trainingPrompt(PROMPT, 2, micro, lane, 0.5, 0.1);
+        if (form === "") empty++;
+        else expect(form).toBe(trainingPrompt(PROMPT, 2, micro, lane, 0.5));
+        draws++;
+      }
+    expect(Math.abs(empty / draws - 0.1)).toBeLessThan(0.03);
+    expect(trainingPrompt(PROMPT, 2, 1, 0, 0.5, 1)).toBe("");
+  });
 });

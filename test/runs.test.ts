@@ -230,6 +230,10 @@ describe("loaders", () => {
     expect(() => loadConfig(write([1]))).toThrow(/expected a JSON object/);
     expect(() => loadConfig(write({ promptVariation: 1.5 }))).toThrow(/promptVariation must be a number in \[0, 1\], found 1\.5/);
     expect(loadConfig(write({ promptVariation: 0 })).promptVariation).toBe(0);
+    expect(() => loadConfig(write({ lrCooldown: -0.1 }))).toThrow(/lrCooldown must be a number in \[0, 1\], found -0\.1/);
+    expect(() => loadConfig(write({ promptDropout: "some" }))).toThrow(/promptDropout must be a number in \[0, 1\], found "some"/);
+    expect(loadConfig(write({ lrCooldown: 0.3, promptDropout: 0.1 }))).toMatchObject({ lrCooldown: 0.3, promptDropout: 0.1 });
+    expect(() => modelParts(loadConfig(write({ base: "tiny", trainText: false, promptVariation: 0, promptDropout: 0.1 })))).toThrow(/promptDropout 0\.1 needs a jointly trained text encoder/);
     // Prompt variation encodes prompts step by step, which a frozen text encoder's cached embeddings cannot.
     expect(() => modelParts(loadConfig(write({ base: "tiny", trainText: false })))).toThrow(/promptVariation 0\.5 needs a jointly trained text encoder/);
     const broken = path.join(dir, "broken.json");

@@ -9,7 +9,7 @@ import path from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
 import { ditConfig } from "../models/dit.ts";
 import { CONFIGS, modelParts, type ModelConfig } from "../models/config.ts";
-import { train, trainedSpecs } from "../models/train.ts";
+import { scheduledLr, train, trainedSpecs } from "../models/train.ts";
 import { findLatestCheckpoint, loadDitWeights, checkpointPaths, loadTrainingState } from "../models/checkpoint.ts";
 import { initParams } from "../models/params.ts";
 import { roundBf16 } from "../compiler/index.ts";
@@ -115,6 +115,18 @@ describe("training", () => {
     expect(JSON.parse(readFileSync(checkpointPaths(out, 1).meta, "utf8")).prediction).toBe(config.prediction);
     const other = config.prediction === "image" ? "velocity" : "image";
     expect(() => loadWeights(modelParts({ ...config, prediction: other }), { checkpoint: out })).toThrow(new RegExp(`step-1\\.safetensors: its DiT was trained to predict .*prediction "${config.prediction}".*samples with prediction "${other}"`));
+  });
+
+  test("the rate: a third for the first 5 steps, then constant, falling linearly to zero over the cooldown", async () => {
+    expect([1, 5, 6].map((step) => scheduledLr(3e-3, step, 0.1, 0))).toEqual([1e-3, 1e-3, 3e-3]);
+    expect(scheduledLr(1, 50, 0.5, 0.4)).toBe(1);
+    expect(scheduledLr(1, 50, 0.8, 0.4)).toBeCloseTo(0.5, 12);
+    expect(scheduledLr(1, 50, 1, 0.4)).toBe(0);
+    const out = fresh("cooldown");
+    await train({ config: { ...config, name: "test-cooldown", lrCooldown: 0.5 }, data, out, steps: 10, quiet: true });
+    const rates = readFileSync(path.join(out, "train-log.jsonl"), "utf8").trim().split("\n").map((line) => JSON.parse(line).lr as number);
+    // Steps 1–5 at a third (ConstantLR), step 6 (progress 0.5) at the full rate, then 0.8, 0.6, 0.4, 0.2 of it.
+    expect(rates.map((r) => Number((r / config.lr).toFixed(6)))).toEqual([1 / 3, 1 / 3, 1 / 3, 1 / 3, 1 / 3, 1, 0.8, 0.6, 0.4, 0.2].map((r) => Number(r.toFixed(6))));
   });
 
   test("a non-finite loss stops the run and keeps the last good checkpoint", async () => {

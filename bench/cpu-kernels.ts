@@ -9,7 +9,7 @@ import { cpus } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import koffi from "koffi";
 import { attentionBackwardFlops, attentionForwardFlops, gemmFlops } from "../kernels/cpu/index.ts";
-import { type AttentionBackwardCall, type CpuKernels, type GemmCall, loadCpuKernels } from "../test/helpers/cpu-kernels.ts";
+import { type AttentionBackwardCall, type CpuKernels, type GemmCall, loadCpuKernels } from "./cpu-kernel-wrappers.ts";
 import { median, timeRuns } from "./timing.ts";
 
 interface GemmShape {

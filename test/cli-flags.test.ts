@@ -10,7 +10,8 @@ import { parseFlags, SEED_FLAG } from "../bin/flags.ts";
 import type { Command } from "../bin/command.ts";
 import { kiln } from "./helpers/cli.ts";
 
-const load = async (name: string): Promise<Command> => (await import(`../bin/commands/${name}.ts`)).default as Command;
+// `kiln bench` lives in bench/ (bin/main.ts loads it from bench/index.ts); the others in bin/commands/.
+const load = async (name: string): Promise<Command> => (name === "bench" ? await import("../bench/index.ts") : await import(`../bin/commands/${name}.ts`)).default as Command;
 const COMMANDS = ["start", "train", "sample", "eval", "info", "data", "gradcheck", "bench", "doctor", "cache"];
 
 describe("parseFlags", () => {

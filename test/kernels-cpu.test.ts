@@ -20,7 +20,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { cCompiler } from "../runtime/cpu/toolchain.ts";
-import { type AttentionBackwardCall, type CpuKernels, type GemmCall, loadCpuKernels } from "./helpers/cpu-kernels.ts";
+import { type AttentionBackwardCall, type CpuKernels, type GemmCall, loadCpuKernels } from "../bench/cpu-kernel-wrappers.ts";
 
 let kernels: CpuKernels;
 beforeAll(() => {

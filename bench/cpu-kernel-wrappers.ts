@@ -8,7 +8,7 @@ import {
   GEMM_ARGS,
   cInitializer,
   cpuTemplatePrelude,
-} from "../../kernels/cpu/index.ts";
+} from "../kernels/cpu/index.ts";
 import { type CFunction, type CLibrary, compileC } from "./cc.ts";
 
 export type EpilogueKind = "none" | "bias_silu" | "count";

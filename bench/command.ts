@@ -1,10 +1,11 @@
 // `kiln bench cpu`: kernel and end-to-end benchmarks with TensorFlow.js, jax-js and PyTorch measured
 // in the same run (bench/cpu.ts). The GPU benchmarks run on a GPU machine with bench/gpu/run.sh.
+// It lives in bench/ (which may import bin/, not the reverse); bin/main.ts loads it through bench/index.ts.
 
-import { benchCpu, formatTable } from "../../bench/cpu.ts";
-import { benchRanks, formatRanks } from "../../bench/ranks.ts";
-import type { Command } from "../command.ts";
-import { parseFlags, type FlagSpecs } from "../flags.ts";
+import { benchCpu, formatTable } from "./cpu.ts";
+import { benchRanks, formatRanks } from "./ranks.ts";
+import type { Command } from "../bin/command.ts";
+import { parseFlags, type FlagSpecs } from "../bin/flags.ts";
 
 const FLAGS = { quick: { kind: "switch" }, json: { kind: "switch" }, "no-peers": { kind: "switch" }, only: { kind: "text" }, iters: { kind: "int", min: 1 }, warmup: { kind: "int", min: 0 }, steps: { kind: "int", min: 1 }, data: { kind: "text" } } as const satisfies FlagSpecs;
 

@@ -1,4 +1,4 @@
-// Test-only C toolchain: writes a C source into a fresh temp directory, compiles it with gcc into a
+// Test and bench C toolchain: writes a C source into a fresh temp directory, compiles it with gcc into a
 // shared object and loads it with koffi. (The runtime's real, cached compiler lives in runtime/.)
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";

@@ -4,7 +4,7 @@
 // Tokenising is node:util's parseArgs; the checks and the messages are ours.
 
 import { parseArgs } from "node:util";
-import { nearestName } from "../runtime/nearest.ts";
+import { nearestName } from "../runtime/index.ts";
 
 export type FlagSpec =
   | { kind: "switch"; help?: string }

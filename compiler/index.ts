@@ -18,3 +18,20 @@ export type { GradCase, GradCaseFamily } from "./gradcheck-cases.ts";
 export { graphText } from "./text.ts";
 export { philox4x32, philoxUniform } from "./philox.ts";
 export { debugLevel, debugLog } from "./debug.ts";
+
+// For devices (runtime/): the schedule and the lowered program a device compiles, donation and arena
+// planning, and the renderers (C, CUDA, WGSL, the SIMT lowering and its emulator) with the CUDA template
+// interface that kernels/cuda implements. Files inside compiler/ import each other directly, never this file.
+export { schedule, kernelCount, describeGroup, type Schedule } from "./schedule.ts";
+export { lowerSchedule, type Program } from "./lower.ts";
+export { inPlaceIsSafe } from "./donation.ts";
+export { planArena, type ArenaPlan } from "./memory-plan.ts";
+export { reuseReducedOperands } from "./reuse-operand.ts";
+export { renderC } from "./codegen/c.ts";
+export { renderCuda, type CudaLaunch, type CudaProgram } from "./codegen/cuda.ts";
+export type { AttentionTemplateShape, CudaKernelParam, CudaKernelSource, CudaParamType, CudaTemplates, GemmTemplateProblem, GemmTemplateShape } from "./codegen/cuda-templates.ts";
+export { emulateKernel, type StorageArray } from "./codegen/gpu-emulator.ts";
+export { mmaReferenceKernel, type MmaGemmPlan } from "./codegen/gpu-gemm.ts";
+export type { GlobalParam } from "./codegen/gpu-ir.ts";
+export { gpuConfig, lowerProgramForGpu, type GpuConfig, type GpuProgram } from "./codegen/gpu-lower.ts";
+export { renderWgsl, webGpuConfig, type WgslProgram } from "./codegen/wgsl.ts";

@@ -10,9 +10,7 @@
 
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import path from "node:path";
-import { loadStateDict, openSafetensors, writeSafetensors, type TensorToWrite } from "../runtime/safetensors.ts";
-import { writeAtomic } from "../runtime/cache.ts";
-import { readJsonFile } from "../runtime/files.ts";
+import { loadStateDict, openSafetensors, writeSafetensors, type TensorToWrite, writeAtomic, readJsonFile } from "../runtime/index.ts";
 import { numel, type ParamSpec, type ParamValues } from "./params.ts";
 
 export interface TrainingState {

@@ -3,8 +3,7 @@
 // jointly with the DiT, and the weightless pixel VAE), plus JSON files with the same fields.
 
 import { existsSync } from "node:fs";
-import { readJsonFile } from "../runtime/files.ts";
-import { nearestName } from "../runtime/nearest.ts";
+import { readJsonFile, nearestName } from "../runtime/index.ts";
 import { AAA_0_1B, ditConfig, ditParamSpec, type DitConfig } from "./dit.ts";
 import { textEncoder, vae, type TextEncoder, type TextEncoderChoice, type Vae, type VaeChoice } from "./encoders.ts";
 import type { ParamSpec } from "./params.ts";

@@ -4,7 +4,7 @@
 // writes logs and checkpoints. The noise and timesteps are those of the global lanes, so N ranks with
 // batch B train exactly as one process with batch N·B (up to summation order).
 import { createHash } from "node:crypto";
-import type { World } from "../runtime/collective/world.ts";
+import type { World } from "../runtime/index.ts";
 import type { ParamSpec, ParamValues } from "./params.ts";
 import type { TrainingState } from "./checkpoint.ts";
 

@@ -1,7 +1,6 @@
 // Random numbers for sampling and training: the reference's CPU generator (MT19937) and its bf16 `randn`
 // (spec Appendix C) for seed-for-seed noise, and a counter-based Philox N(0,1) source for when parity is not needed.
-import { roundBf16 } from "../compiler/dtype.ts";
-import { philox4x32 } from "../compiler/philox.ts";
+import { roundBf16, philox4x32 } from "../compiler/index.ts";
 
 export interface Mt19937 {
   /** The next tempered 32-bit output, as an unsigned number. */

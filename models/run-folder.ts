@@ -5,7 +5,7 @@
 import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
 import path from "node:path";
-import { describeWriteError } from "../runtime/files.ts";
+import { describeWriteError } from "../runtime/index.ts";
 
 export interface RunFolderIntent {
   resume?: boolean;

@@ -1,6 +1,6 @@
 // The FLUX.2 flow-matching scheduler of the reference (spec §1), its training-timestep draw (§2) and the
 // sinusoidal timestep features (§3), as plain numbers with float32 emulated wherever the reference computes in f32.
-import { roundBf16, roundTo, type DType } from "../compiler/dtype.ts";
+import { roundBf16, roundTo, type DType } from "../compiler/index.ts";
 
 const f32 = Math.fround;
 

@@ -3,7 +3,7 @@
 // step appears once — and the loss plot is drawn from the whole log, not only the resumed part.
 
 import { existsSync, readFileSync } from "node:fs";
-import { writeAtomic } from "../runtime/cache.ts";
+import { writeAtomic } from "../runtime/index.ts";
 
 export interface LogEntry {
   step: number;

@@ -20,7 +20,7 @@ import { encodedCacheFolders, encodedCacheKey, readEncoded, weightsFingerprint, 
 import { describeDataSource, resolveDataSource, type DataLocation } from "./data/source.ts";
 import { progressBar } from "./progress.ts";
 import { plotLoss } from "./plot.ts";
-import { singleProcess, type World } from "../runtime/collective/world.ts";
+import { singleProcess, type World } from "../runtime/index.ts";
 import { broadcastState, checkSameSettings, dataFingerprint, gradientReducer, shardLanes, shardOf, type StopRequest } from "./distributed.ts";
 import { claimRunFolder } from "./run-folder.ts";
 import { planTraining, unhealthyStep, type PlanOptions, type TrainPlan } from "./train-plan.ts";

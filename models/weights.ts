@@ -4,9 +4,8 @@
 
 import { existsSync, statSync } from "node:fs";
 import { besideDit, checkpointPaths, findLatestCheckpoint, loadDitWeights, loadFittedVae, requireFinite } from "./checkpoint.ts";
-import { readJsonFile, requireRegularFile } from "../runtime/files.ts";
+import { readJsonFile, requireRegularFile, loadStateDict } from "../runtime/index.ts";
 import { initParams, type ParamValues } from "./params.ts";
-import { loadStateDict } from "../runtime/safetensors.ts";
 import type { ModelConfig, ModelParts } from "./config.ts";
 import type { Weights } from "./pipeline.ts";
 

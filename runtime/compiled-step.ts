@@ -3,9 +3,10 @@
 // Step has the same methods on every device: the input leaves stay resident between runs, donated
 // outputs land in their inputs, and KILN_DEBUG=1 reports each run's time.
 
-import { debugLevel, debugLog, graphText, isTensor, treeMap, type Pytree, type Tensor } from "../compiler/index.ts";
-import { describeGroup, kernelCount, type Schedule } from "../compiler/schedule.ts";
-import type { Program } from "../compiler/lower.ts";
+import {
+  debugLevel, debugLog, graphText, isTensor, treeMap, type Pytree, type Tensor, describeGroup, kernelCount,
+  type Schedule, type Program,
+} from "../compiler/index.ts";
 import type { Device, DeviceProgram, StepOptions, StepValues } from "./device.ts";
 import { InputTable, leafValues, planStep, traceStep, type LeafInfo, type TypedArray } from "./trace.ts";
 

@@ -4,8 +4,7 @@
 // runs the kernels over the step's buffer table. Step (runtime/step.ts) drives what comes back; no
 // other file names a device. A new device is a folder under runtime/ and one registerDevice() call.
 
-import type { DType, Pytree } from "../compiler/index.ts";
-import type { Program } from "../compiler/lower.ts";
+import type { DType, Pytree, Program } from "../compiler/index.ts";
 import type { TraceOptions, TypedArray } from "./trace.ts";
 
 /** What the lowering and the runtime may rely on a device for. */

@@ -5,13 +5,9 @@
 // bench/gpu/equivalence.ts on the GPU.
 
 import fc from "fast-check";
-import { backward } from "../compiler/autodiff.ts";
-import { isFloat } from "../compiler/dtype.ts";
-import { GRAD_CASES, type GradCase } from "../compiler/gradcheck-cases.ts";
-import { seededRandom } from "../compiler/gradcheck.ts";
-import type { Tensor } from "../compiler/graph.ts";
-import { interpret, type HostArray } from "../compiler/interpret.ts";
-import * as ops from "../compiler/ops.ts";
+import {
+  backward, isFloat, GRAD_CASES, type GradCase, seededRandom, type Tensor, interpret, type HostArray, ops,
+} from "../compiler/index.ts";
 import type { DeviceChoice } from "./device.ts";
 import { compileStep } from "./step.ts";
 import type { TypedArray } from "./trace.ts";

@@ -4,7 +4,7 @@ import * as nodeFs from "node:fs";
 import { endianness } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { bf16Bits, f16Bits, f16FromBits } from "../compiler/dtype.ts";
+import { bf16Bits, f16Bits, f16FromBits } from "../compiler/index.ts";
 import { requireRegularFile } from "./files.ts";
 
 export type SafetensorsDType = "BOOL" | "U8" | "I8" | "U16" | "I16" | "F16" | "BF16" | "U32" | "I32" | "F32" | "F64" | "U64" | "I64";

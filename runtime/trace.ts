@@ -5,11 +5,9 @@
 
 import {
   input as inputNode, param as paramNode, isHostArray, roundBf16Array, roundF16, shapeStr, sizeOf, treeLeaves, treeMap,
-  isTensor, type DType, type Pytree, type Shape, type Tensor,
+  isTensor, type DType, type Pytree, type Shape, type Tensor, schedule, type Schedule, lowerSchedule, type Program,
+  inPlaceIsSafe,
 } from "../compiler/index.ts";
-import { schedule, type Schedule } from "../compiler/schedule.ts";
-import { lowerSchedule, type Program } from "../compiler/lower.ts";
-import { inPlaceIsSafe } from "../compiler/donation.ts";
 
 /** Shape and dtype of an input leaf, when no example values are given. */
 export interface TensorSpec {

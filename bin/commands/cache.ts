@@ -3,9 +3,8 @@
 
 import { existsSync, rmSync } from "node:fs";
 import path from "node:path";
-import { CACHE_KINDS, cacheRoot } from "../../runtime/cache.ts";
-import { damagedLibraries } from "../../runtime/cpu/toolchain.ts";
-import { cacheSize, damagedCudaEntries } from "../../runtime/cuda/compile-cache.ts";
+import { CACHE_KINDS, cacheRoot, damagedLibraries } from "../../runtime/index.ts";
+import { cacheSize, damagedCudaEntries } from "../../runtime/cuda/index.ts";
 import type { Command } from "../command.ts";
 import { parseFlags, usageError } from "../flags.ts";
 

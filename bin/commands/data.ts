@@ -1,7 +1,7 @@
 // `kiln data pokemon`: builds the gen-1 Pokémon training set (images + metadata.csv) from registry packages.
 import type { Command } from "../command.ts";
 import { parseFlags, usageError, type FlagSpecs } from "../flags.ts";
-import { buildPokemonDataset, stderrProgress } from "../../models/data/pokemon.ts";
+import { buildPokemonDataset, stderrProgress } from "../../models/index.ts";
 
 const usage = `usage: kiln data pokemon [--out DIR] [--size 256] [--ids 1,4,7] [--force]
 

@@ -5,11 +5,8 @@
 import path from "node:path";
 import type { Command } from "../command.ts";
 import { parseFlags } from "../flags.ts";
-import { registeredDevices } from "../../runtime/index.ts";
-import { collectiveStatus } from "../../runtime/collective/status.ts";
-import { damagedCudaEntries } from "../../runtime/cuda/compile-cache.ts";
-import { cacheRoot } from "../../runtime/cache.ts";
-import { damagedLibraries } from "../../runtime/cpu/toolchain.ts";
+import { registeredDevices, collectiveStatus, cacheRoot, damagedLibraries } from "../../runtime/index.ts";
+import { damagedCudaEntries } from "../../runtime/cuda/index.ts";
 
 const doctor: Command = {
   summary: "show what kiln found on this machine (each device: compilers, CUDA libraries, GPU, cache)",

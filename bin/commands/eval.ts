@@ -1,11 +1,10 @@
 // `kiln eval --checkpoint F` (a step-N.safetensors, or a run folder: its newest checkpoint): recall@1, PSNR and
 // background speckle of the training prompts' images, and the starter prompts' family hit rate (see models/eval.ts).
 
-import { loadConfig, modelParts } from "../../models/config.ts";
-import { resolveDataSource, withDefaultData } from "../../models/data/source.ts";
-import { describeEval, evaluate } from "../../models/eval.ts";
-import { Sampler } from "../../models/pipeline.ts";
-import { loadWeights, WEIGHTS_KINDS, type WeightsKind } from "../../models/weights.ts";
+import {
+  loadConfig, modelParts, resolveDataSource, withDefaultData, describeEval, evaluate, Sampler, loadWeights,
+  WEIGHTS_KINDS, type WeightsKind,
+} from "../../models/index.ts";
 import type { Command } from "../command.ts";
 import { parseFlags, usageError, type FlagSpecs } from "../flags.ts";
 import { requireWritablePng } from "../output.ts";

@@ -1,8 +1,7 @@
 // `kiln info --config C`: the parameter count, tensor count and key list of a configuration's DiT
 // (and its text encoder and VAE).
 
-import { loadConfig, modelParts } from "../../models/config.ts";
-import { paramCount } from "../../models/params.ts";
+import { loadConfig, modelParts, paramCount } from "../../models/index.ts";
 import type { Command } from "../command.ts";
 import { parseFlags, type FlagSpecs } from "../flags.ts";
 

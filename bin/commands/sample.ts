@@ -1,10 +1,9 @@
 // `kiln sample "PROMPT"`: generate an image with a trained (or freshly initialised) model.
 
-import { loadConfig, modelParts } from "../../models/config.ts";
-import { fromRgbBytes, Sampler, savePng } from "../../models/pipeline.ts";
-import { loadWeights, WEIGHTS_KINDS, type WeightsKind } from "../../models/weights.ts";
-import { loadImageRgb } from "../../models/data/load-image.ts";
-import { requireRegularFile } from "../../runtime/files.ts";
+import {
+  loadConfig, modelParts, fromRgbBytes, Sampler, savePng, loadWeights, WEIGHTS_KINDS, type WeightsKind, loadImageRgb,
+} from "../../models/index.ts";
+import { requireRegularFile } from "../../runtime/index.ts";
 import type { Command } from "../command.ts";
 import { parseFlags, SEED_FLAG, usageError, type FlagSpecs } from "../flags.ts";
 import { requireWritablePng } from "../output.ts";

@@ -4,14 +4,10 @@
 
 import { writeFileSync } from "node:fs";
 import path from "node:path";
-import { CONFIGS, modelParts } from "../../models/config.ts";
-import { ensurePokemonDataset } from "../../models/data/pokemon.ts";
-import { train } from "../../models/train.ts";
-import { Sampler, saveGrid, savePng } from "../../models/pipeline.ts";
-import { loadWeights } from "../../models/weights.ts";
-import { describeEval, evaluate } from "../../models/eval.ts";
-import { SEED_PROMPTS } from "../../models/tutorial-prompts.ts";
-import { planTraining } from "../../models/train-plan.ts";
+import {
+  CONFIGS, modelParts, ensurePokemonDataset, train, Sampler, saveGrid, savePng, loadWeights, describeEval, evaluate,
+  SEED_PROMPTS, planTraining,
+} from "../../models/index.ts";
 import type { Command } from "../command.ts";
 import { parseFlags, type FlagSpecs } from "../flags.ts";
 

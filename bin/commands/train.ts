@@ -1,18 +1,13 @@
 // `kiln train`: train the text-to-image model from scratch (see models/train.ts).
 
-import { loadConfig } from "../../models/config.ts";
-import { train } from "../../models/train.ts";
-import { MAX_BATCH, planTraining } from "../../models/train-plan.ts";
-import { loadFrozen } from "../../models/weights.ts";
-import { modelParts } from "../../models/config.ts";
-import { ensurePokemonDataset } from "../../models/data/pokemon.ts";
-import { withDefaultData } from "../../models/data/source.ts";
+import {
+  loadConfig, train, MAX_BATCH, planTraining, loadFrozen, modelParts, ensurePokemonDataset, withDefaultData,
+  findLatestCheckpoint,
+} from "../../models/index.ts";
 import type { Command } from "../command.ts";
 import { deviceFlag, deviceHelp, deviceUsage } from "../device-flag.ts";
 import { parseFlags, SEED_FLAG, usageError, type FlagSpecs } from "../flags.ts";
-import { launcherRank, openWorld } from "../../runtime/collective/world.ts";
-import { mpirunPlan, runRanks } from "../../runtime/collective/launch.ts";
-import { findLatestCheckpoint } from "../../models/checkpoint.ts";
+import { launcherRank, openWorld, mpirunPlan, runRanks } from "../../runtime/index.ts";
 
 /** The arguments without `--name VALUE` / `--name=VALUE`. */
 const without = (argv: readonly string[], name: string): string[] => {

@@ -3,9 +3,9 @@
 export { type CudaKernel, type KernelParam, type KernelParamType, type StorageType, pointer, scalar } from "./kernel.ts";
 export { gemmMma, gemmTileProblem, IDENTITY_EPILOGUE, type GemmEpilogue, type GemmLayout, type GemmProblem, type GemmTile } from "./gemm-mma.ts";
 export { gemmWgmma, type WgmmaTile } from "./gemm-wgmma.ts";
-export { attentionForward, attentionScale, type AttentionShape } from "./attention.ts";
+export { attentionForward, attentionScale, attentionShapeProblem, type AttentionShape } from "./attention.ts";
 export { attentionBackward, attentionBackwardConvertDq, attentionBackwardPreprocess } from "./attention-backward.ts";
 export { adamwHyper, adamwMultiTensor, adamwTable, type AdamwOptions, type AdamwTensor } from "./adamw.ts";
 export { PHILOX_SOURCE, philoxFill, type Distribution } from "./philox.ts";
 export { emulateGemm } from "./gemm-emulator.ts";
-export { cudaCorpus, corpusKernels, type CorpusEntry } from "./corpus.ts";
+export { cudaCorpus, corpusKernels, MMA_TILES, type CorpusEntry } from "./corpus.ts";

@@ -1,7 +1,7 @@
 // What a CUDA kernel template produces, and the preamble every template's source starts with
 // (bf16 conversions and the tensor-core PTX the templates use). The kernel record is the compiler's
 // template interface (compiler/codegen/cuda-templates.ts), named here as the templates call it.
-import type { CudaKernelParam, CudaKernelSource, CudaParamType } from "../../compiler/codegen/cuda-templates.ts";
+import type { CudaKernelParam, CudaKernelSource, CudaParamType } from "../../compiler/index.ts";
 
 /** How a kernel parameter is passed: a device pointer (u64) or a 32-bit / 64-bit scalar. */
 export type KernelParamType = CudaParamType;

@@ -8,8 +8,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
-import { cacheDir } from "../../runtime/cache.ts";
-import { openSafetensors, writeSafetensors, type TensorToWrite } from "../../runtime/safetensors.ts";
+import { cacheDir, openSafetensors, writeSafetensors, type TensorToWrite } from "../../runtime/index.ts";
 
 export interface EncodedItems {
   prompts: string[];

@@ -1,8 +1,8 @@
 // Loads one training image the way the reference's default_image_operator does (spec §7.3): decode,
 // convert to RGB, resize to cover the target, centre-crop; then scale to [-1, 1] CHW (spec §4.2).
-import { requireRegularFile } from "../../runtime/files.ts";
+import { requireRegularFile } from "../../runtime/index.ts";
 import sharp from "sharp";
-import { roundBf16 } from "../../compiler/dtype.ts";
+import { roundBf16 } from "../../compiler/index.ts";
 
 /** 8-bit RGB pixels in HWC order (row-major, 3 bytes per pixel). */
 export interface RgbImage {

@@ -1,6 +1,6 @@
 // Reads a data set's metadata the way the reference's UnifiedDataset does (spec §7.1): `.json` is a
 // list of objects, `.jsonl` one object per line, anything else CSV with a header row.
-import { readUtf8File } from "../../runtime/files.ts";
+import { readUtf8File } from "../../runtime/index.ts";
 import { parseCsv } from "./csv.ts";
 
 /** One metadata row: its 0-based index among the data rows, the file line it starts on, its columns. */

@@ -2,10 +2,9 @@
 // state after the final RMSNorm, the `prompt_embeds` the DiT attends to.
 
 import { existsSync } from "node:fs";
-import { readUtf8File } from "../../runtime/files.ts";
+import { readUtf8File, keyMismatch, openSafetensors } from "../../runtime/index.ts";
 import { join } from "node:path";
 import { nn, ops, type Tensor } from "../../compiler/index.ts";
-import { keyMismatch, openSafetensors } from "../../runtime/safetensors.ts";
 import { numel, type ParamSpec, type ParamValues } from "../params.ts";
 
 export interface Qwen3Config {

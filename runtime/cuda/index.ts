@@ -5,5 +5,5 @@ export { CudaError, type CudaDriver, type Handle } from "./driver.ts";
 export { findCudaInclude, findLibrary, requireLibrary, type CudaLibrary, type SearchResult } from "./find.ts";
 export { archFor, compileCached, loadNvrtc, nvrtcOptions, type Nvrtc } from "./nvrtc.ts";
 export { compileWithNvcc, compileWithNvccAsync, nvccVersion, parseResourceUsage, type KernelResources } from "./nvcc.ts";
-export { cacheDir, cacheSize, clearCudaCache } from "./compile-cache.ts";
+export { cacheDir, cacheSize, clearCudaCache, damagedCudaEntries } from "./compile-cache.ts";
 export { packKernelArgs, type KernelArgs } from "./launch-args.ts";

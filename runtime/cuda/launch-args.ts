@@ -1,6 +1,6 @@
 // Packs kernel arguments into the byte layout of the kernel's parameter list (C struct rules: each
 // field at its natural alignment), the buffer cuLaunchKernel takes through CU_LAUNCH_PARAM_BUFFER_POINTER.
-import type { KernelParam, KernelParamType } from "../../kernels/cuda/kernel.ts";
+import type { KernelParam, KernelParamType } from "../../kernels/cuda/index.ts";
 
 const SIZE: Record<KernelParamType, number> = { ptr: 8, i64: 8, i32: 4, u32: 4, f32: 4 };
 

@@ -1,8 +1,7 @@
 // What a compiled CUDA step needs from a device, and that interface over a real CudaDevice: kernels
 // compiled with NVRTC a few translation units at a time (through the disk cache) and loaded once,
 // launches with packed arguments on the device stream, stream-ordered copies, graph capture.
-import type { CudaKernelSource } from "../../compiler/codegen/cuda-templates.ts";
-import type { CudaLaunch } from "../../compiler/codegen/cuda.ts";
+import type { CudaKernelSource, CudaLaunch } from "../../compiler/index.ts";
 import { FUNCTION_ATTRIBUTE, type Handle } from "./driver.ts";
 import type { CudaDevice, CudaGraph, LoadedKernel } from "./device.ts";
 import { findCudaInclude } from "./find.ts";

@@ -6,12 +6,11 @@
 // as 16-bit words. The first run captures every launch (and the copies into donated inputs that could
 // not be updated in place) as one CUDA graph; each run replays it.
 
-import { bf16BitsArray, bf16FromBits, debugLevel, debugLog, f16Bits, f16FromBits, itemSize, type DType, type Pytree, type Tensor } from "../../compiler/index.ts";
-import { planArena, type ArenaPlan } from "../../compiler/memory-plan.ts";
-import type { Program } from "../../compiler/lower.ts";
-import { gpuConfig, lowerProgramForGpu, type GpuConfig, type GpuProgram } from "../../compiler/codegen/gpu-lower.ts";
-import { renderCuda, type CudaLaunch, type CudaProgram } from "../../compiler/codegen/cuda.ts";
-import type { CudaKernelSource, CudaTemplates } from "../../compiler/codegen/cuda-templates.ts";
+import {
+  bf16BitsArray, bf16FromBits, debugLevel, debugLog, f16Bits, f16FromBits, itemSize, type DType, type Pytree,
+  type Tensor, planArena, type ArenaPlan, type Program, gpuConfig, lowerProgramForGpu, type GpuConfig, type GpuProgram,
+  renderCuda, type CudaLaunch, type CudaProgram, type CudaKernelSource, type CudaTemplates,
+} from "../../compiler/index.ts";
 import type { TraceOptions, TypedArray } from "../trace.ts";
 import type { Device, DeviceFacts, DeviceProgram, StepPlan } from "../device.ts";
 import { compileOn, type Step } from "../compiled-step.ts";

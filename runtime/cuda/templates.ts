@@ -2,11 +2,11 @@
 // (compiler/codegen/cuda-templates.ts): the mma.sync bf16 GEMM with the fused epilogue, and flash
 // attention forward and backward. Tile choice is a table lookup, or, when the caller passes a chooser
 // (runtime/cuda/autotune.ts), the tile timed fastest on the device.
-import type { AttentionTemplateShape, CudaKernelSource, CudaTemplates, GemmTemplateProblem } from "../../compiler/codegen/cuda-templates.ts";
-import { attentionBackward, attentionBackwardConvertDq, attentionBackwardPreprocess } from "../../kernels/cuda/attention-backward.ts";
-import { attentionForward, attentionShapeProblem, type AttentionShape } from "../../kernels/cuda/attention.ts";
-import { MMA_TILES } from "../../kernels/cuda/corpus.ts";
-import { gemmMma, gemmTileProblem, type GemmTile } from "../../kernels/cuda/gemm-mma.ts";
+import type { AttentionTemplateShape, CudaKernelSource, CudaTemplates, GemmTemplateProblem } from "../../compiler/index.ts";
+import {
+  attentionBackward, attentionBackwardConvertDq, attentionBackwardPreprocess, attentionForward, attentionShapeProblem,
+  type AttentionShape, MMA_TILES, gemmMma, gemmTileProblem, type GemmTile,
+} from "../../kernels/cuda/index.ts";
 
 /** Tiles from largest to smallest; the first whose grid fills `multiprocessors` is used, else the last. */
 export const GEMM_TILE_ORDER: readonly GemmTile[] = [MMA_TILES.large, MMA_TILES.square, MMA_TILES.small];

@@ -4,9 +4,7 @@
 // (one compute pass of every dispatch, then the donation copies). Results come back asynchronously
 // (mapAsync), so steps on this device answer runAsync(), outputAsync() and inputAsync().
 
-import { debugLog, type DType } from "../../compiler/index.ts";
-import { lowerProgramForGpu } from "../../compiler/codegen/gpu-lower.ts";
-import { renderWgsl, webGpuConfig, type WgslProgram } from "../../compiler/codegen/wgsl.ts";
+import { debugLog, type DType, lowerProgramForGpu, renderWgsl, webGpuConfig, type WgslProgram } from "../../compiler/index.ts";
 import type { Device, DeviceFacts, DeviceProgram, StepPlan } from "../device.ts";
 import type { TypedArray } from "../trace.ts";
 import { openWebGpu, openedWebGpu, takeUncapturedError, type OpenedGpu } from "./open.ts";

@@ -1,0 +1,15 @@
+// The public API of models/ for the command line (bin/): model configurations, weights, the sampling
+// pipeline, training and its plan, evaluation, and the Pokémon data set. Files inside models/ import each
+// other directly, never this file.
+export { CONFIGS, loadConfig, modelParts } from "./config.ts";
+export { paramCount } from "./params.ts";
+export { loadFrozen, loadWeights, WEIGHTS_KINDS, type WeightsKind } from "./weights.ts";
+export { fromRgbBytes, Sampler, saveGrid, savePng } from "./pipeline.ts";
+export { train } from "./train.ts";
+export { MAX_BATCH, planTraining } from "./train-plan.ts";
+export { findLatestCheckpoint } from "./checkpoint.ts";
+export { describeEval, evaluate } from "./eval.ts";
+export { SEED_PROMPTS } from "./tutorial-prompts.ts";
+export { loadImageRgb } from "./data/load-image.ts";
+export { buildPokemonDataset, ensurePokemonDataset, stderrProgress } from "./data/pokemon.ts";
+export { resolveDataSource, withDefaultData } from "./data/source.ts";

@@ -3,8 +3,9 @@
 // nodes it fuses; templates (GEMM, attention) are called through their argument structs, their
 // source supplied by the device that compiles the file.
 
-import { exprChildren, exprKey, unreachable, type Expr, type Kernel, type KernelBuffer, type Stmt, type AttentionView } from "../kernel-ir.ts";
+import { exprChildren, unreachable, type Expr, type Kernel, type KernelBuffer, type Stmt, type AttentionView } from "../kernel-ir.ts";
 import type { Program } from "../lower.ts";
+import { CFamilyEmitter, cStyleLanguage, type LoadExpr, type Scope } from "./c-family.ts";
 import { cFamilyLiteral, spelling } from "./op-spelling.ts";
 
 /** Helpers every generated file gets: vectorisable exp2, bf16/f16 rounding, kiln's Philox, NaN-propagating max. */
@@ -64,58 +65,40 @@ const C_SPELLING = spelling({
 const cType = (t: Expr["type"]): string => (t === "f32" ? "float" : t === "i32" ? "int32_t" : "int");
 const storageType = (dtype: KernelBuffer["dtype"]): string => (dtype === "i32" ? "int32_t" : dtype === "bool" ? "uint8_t" : "float");
 
-const literal = (value: number, type: Expr["type"]): string => cFamilyLiteral(value, type, { nan: "NAN", inf: "INFINITY" });
+const C_LANGUAGE = cStyleLanguage({ valueType: cType, u32: "uint32_t", special: { nan: "NAN", inf: "INFINITY" }, ops: C_SPELLING });
 
-/** Renders statements with common subexpressions of each block bound once, just before first use. */
-class Emitter {
-  private lines: string[] = [];
-  private temp = 0;
+const literal = (value: number, type: Expr["type"]): string => cFamilyLiteral(value, type, C_LANGUAGE.special);
 
+/** C's statements over the C-family walk: OpenMP loops, accumulators, buffer stores through `b<id>` pointers. */
+class Emitter extends CFamilyEmitter<Stmt> {
   /** Inside one `omp parallel` region (multi-tensor kernels): loops share the team with `omp for`. */
-  constructor(private readonly indentUnit = "  ", private readonly inRegion = false) {}
-
-  text(): string {
-    return this.lines.join("\n");
+  constructor(indentUnit = "  ", private readonly inRegion = false) {
+    super(C_LANGUAGE, { indentUnit, cautious: false });
   }
 
-  line(depth: number, text: string): void {
-    this.lines.push(this.indentUnit.repeat(depth) + text);
+  protected exprsOf(s: Stmt): Expr[] {
+    return stmtExprs(s);
   }
 
-  block(stmts: readonly Stmt[], depth: number, bound: Map<string, string>): void {
-    // Count how often each non-trivial expression is referenced by this block's own statements.
-    const uses = new Map<string, number>();
-    const visit = (e: Expr, seen: Set<string>): void => {
-      const key = exprKey(e);
-      if (e.op === "const" || e.op === "var" || e.op === "local") return;
-      uses.set(key, (uses.get(key) ?? 0) + 1);
-      if (seen.has(key)) return;
-      seen.add(key);
-      for (const child of exprChildren(e)) visit(child, seen);
-    };
-    const seen = new Set<string>();
-    for (const s of stmts) for (const e of stmtExprs(s)) visit(e, seen);
-    const scope = new Map(bound);
-    for (const s of stmts) {
-      // Bind the shared subexpressions this statement uses (children first).
-      const bind = (e: Expr): void => {
-        const key = exprKey(e);
-        if (scope.has(key) || e.op === "const" || e.op === "var" || e.op === "local") return;
-        for (const child of exprChildren(e)) bind(child);
-        if ((uses.get(key) ?? 0) > 1) {
-          const name = `t${this.temp++}`;
-          // Integer temporaries are indices: as long (like the loop variables) they stay affine, so
-          // gcc vectorises with contiguous loads instead of gathers.
-          this.line(depth, `const ${e.type === "i32" ? "long" : cType(e.type)} ${name} = ${this.expr(e, scope)};`);
-          scope.set(key, name);
-        }
-      };
-      for (const e of stmtExprs(s)) bind(e);
-      this.stmt(s, depth, scope);
-    }
+  protected writesOf(s: Stmt): string[] {
+    return stmtWrites(s);
   }
 
-  private stmt(s: Stmt, depth: number, scope: Map<string, string>): void {
+  protected isLet(s: Stmt): boolean {
+    return s.s === "let";
+  }
+
+  // Integer temporaries are indices: as long (like the loop variables) they stay affine, so gcc
+  // vectorises with contiguous loads instead of gathers.
+  protected tempDecl(type: Expr["type"], name: string, value: string): string {
+    return `const ${type === "i32" ? "long" : cType(type)} ${name} = ${value};`;
+  }
+
+  protected load(e: LoadExpr, r: (e: Expr) => string): string {
+    return `b${e.buffer}[${r(e.index)}]`;
+  }
+
+  protected stmt(s: Stmt, depth: number, scope: Scope): void {
     switch (s.s) {
       case "loop": {
         const innermost = !s.body.some((b) => b.s === "loop" || b.s === "template");
@@ -160,35 +143,7 @@ class Emitter {
         unreachable(s);
     }
   }
-
-  expr(e: Expr, scope: ReadonlyMap<string, string>): string {
-    const bound = scope.get(exprKey(e));
-    if (bound) return bound;
-    const r = (x: Expr): string => this.expr(x, scope);
-    switch (e.op) {
-      case "const":
-        return literal(e.value, e.type);
-      case "var":
-      case "local":
-        return e.name;
-      case "load":
-        return `b${e.buffer}[${r(e.index)}]`;
-      case "unary":
-        return C_SPELLING.unary[e.fn](r(e.a));
-      case "binary":
-        return C_SPELLING.binary[e.fn](r(e.a), r(e.b), e.type);
-      case "select":
-        return `(${r(e.cond)} ? ${r(e.a)} : ${r(e.b)})`;
-      case "cast":
-        return `((${cType(e.type)})${r(e.a)})`;
-      case "philox":
-        return `kiln_philox((uint32_t)${r(e.seed)}, ${e.offset >>> 0}u, (uint32_t)(${r(e.index)}))`;
-      default:
-        return unreachable(e);
-    }
-  }
 }
-
 
 function stmtExprs(s: Stmt): Expr[] {
   switch (s.s) {
@@ -200,6 +155,25 @@ function stmtExprs(s: Stmt): Expr[] {
       return [s.value];
     default:
       return [];
+  }
+}
+
+/** What a statement changes, as the C-family walk names it (`n:` locals, `b:` buffers). */
+function stmtWrites(s: Stmt): string[] {
+  switch (s.s) {
+    case "let":
+    case "acc_init":
+    case "acc":
+      return [`n:${s.name}`];
+    case "store":
+    case "zero":
+      return [`b:${s.buffer}`];
+    case "loop":
+      return [`n:${s.var.name}`, ...s.body.flatMap(stmtWrites)];
+    case "template":
+      return [];
+    default:
+      return unreachable(s);
   }
 }
 

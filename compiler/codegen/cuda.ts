@@ -4,7 +4,8 @@
 // statements become the device's tensor-core templates when it has one for the problem (the
 // epilogue printed as the GEMM template's device function), else the SIMT code of the lowering.
 
-import { C_FAMILY, cFamilyLiteral } from "./op-spelling.ts";
+import { cStyleLanguage, literal } from "./c-family.ts";
+import { C_FAMILY } from "./op-spelling.ts";
 import { unreachable, type Expr } from "../kernel-ir.ts";
 import { fnv1a32 } from "../graph.ts";
 import type { CudaKernelParam, CudaKernelSource, CudaTemplates } from "./cuda-templates.ts";
@@ -111,7 +112,9 @@ const storageCType: Record<StorageType, string> = { f32: "float", i32: "int", bf
 /** The scalar type a load of this storage yields before any cast. */
 const naturalType = (dtype: StorageType): Expr["type"] => (dtype === "i32" ? "i32" : dtype === "bool" ? "bool" : "f32");
 
-export const cudaLiteral = (value: number, type: Expr["type"]): string => cFamilyLiteral(value, type, { nan: "KILN_F32_NAN", inf: "KILN_F32_INF" });
+const CUDA_LANGUAGE = cStyleLanguage({ valueType, u32: "unsigned", special: { nan: "KILN_F32_NAN", inf: "KILN_F32_INF" }, ops: C_FAMILY });
+
+export const cudaLiteral = (value: number, type: Expr["type"]): string => literal(CUDA_LANGUAGE, value, type);
 
 // --- statements and expressions ------------------------------------------------------------------
 
@@ -120,6 +123,7 @@ const converted = (text: string, from: Expr["type"], to: Expr["type"]): string =
 
 /** CUDA C++'s spelling of GPU L2. */
 const CUDA_DIALECT: SimtDialect = {
+  ...CUDA_LANGUAGE,
   constDecl: (type, name, value) => `const ${valueType(type)} ${name} = ${value};`,
   varDecl: (type, name, init) => `${valueType(type)} ${name} = ${init};`,
   forHeader: (v, start, extent, step, unroll) => [...(unroll ? ["#pragma unroll"] : []), `for (int ${v} = ${start}; ${v} < ${extent}; ${step === 1 ? `++${v}` : `${v} += ${step}`}) {`],
@@ -166,37 +170,16 @@ const CUDA_DIALECT: SimtDialect = {
         return unreachable(dtype);
     }
   },
-  expr(e, names, r) {
-    switch (e.op) {
-      case "const":
-        return cudaLiteral(e.value, e.type);
-      case "var":
-      case "local":
-        return e.name;
-      case "load": {
-        if (e.buffer < 0) {
-          const a = names.array(e.buffer);
-          const text = `${a.name}[${r(e.index)}]`;
-          return a.type === e.type ? text : `((${valueType(e.type)})${text})`;
-        }
-        const { name, dtype } = names.buffer(e.buffer);
-        const raw = `${name}[${r(e.index)}]`;
-        const text = dtype === "bf16" ? `kiln_bf16_to_f32(${raw})` : dtype === "f16" ? `kiln_f16_to_f32(${raw})` : raw;
-        return converted(text, naturalType(dtype), e.type);
-      }
-      case "unary":
-        return C_FAMILY.unary[e.fn](r(e.a));
-      case "binary":
-        return C_FAMILY.binary[e.fn](r(e.a), r(e.b), e.type);
-      case "select":
-        return `(${r(e.cond)} ? ${r(e.a)} : ${r(e.b)})`;
-      case "cast":
-        return `((${valueType(e.type)})${r(e.a)})`;
-      case "philox":
-        return `kiln_philox((unsigned)${r(e.seed)}, ${e.offset >>> 0}u, (unsigned)(${r(e.index)}))`;
-      default:
-        return unreachable(e);
+  load(e, names, r) {
+    if (e.buffer < 0) {
+      const a = names.array(e.buffer);
+      const text = `${a.name}[${r(e.index)}]`;
+      return a.type === e.type ? text : `((${valueType(e.type)})${text})`;
     }
+    const { name, dtype } = names.buffer(e.buffer);
+    const raw = `${name}[${r(e.index)}]`;
+    const text = dtype === "bf16" ? `kiln_bf16_to_f32(${raw})` : dtype === "f16" ? `kiln_f16_to_f32(${raw})` : raw;
+    return converted(text, naturalType(dtype), e.type);
   },
 };
 

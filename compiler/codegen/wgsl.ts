@@ -9,8 +9,9 @@
 // operand count (the default limit is 8 storage buffers per stage) and the whole step is bounded by
 // one binding's size (maxStorageBufferBindingSize: 128 MiB by default, the adapter's own if larger).
 
-import { unreachable, type Expr, type ScalarType } from "../kernel-ir.ts";
-import { cFamilyLiteral } from "./op-spelling.ts";
+import { unreachable, type ScalarType } from "../kernel-ir.ts";
+import { literal, type CFamilyLanguage } from "./c-family.ts";
+import { spelling } from "./op-spelling.ts";
 import { gpuConfig, type GpuConfig, type GpuProgram } from "./gpu-lower.ts";
 import type { GStmt, GpuKernel, StorageType } from "./gpu-ir.ts";
 import { SimtEmitter, namesRead, pruneLets, type SimtDialect } from "./simt-emitter.ts";
@@ -118,21 +119,38 @@ const wgslType = (t: ScalarType): string => (t === "f32" ? "f32" : t === "i32" ?
 /** The scalar type a load of this storage yields before any cast. */
 const naturalType = (dtype: StorageType): ScalarType => (dtype === "i32" ? "i32" : dtype === "bool" ? "bool" : "f32");
 
-export const wgslLiteral = (value: number, type: ScalarType): string => {
-  if (type === "bool") return value ? "true" : "false";
-  if (type === "i32") {
-    const n = Math.trunc(value) | 0;
-    // -2147483648 is not an i32 literal's negation; spell it as i32's minimum.
-    return n === -2147483648 ? "i32(-2147483647 - 1)" : n < 0 ? `(${n})` : String(n);
-  }
-  return cFamilyLiteral(value, type, { nan: "kiln_f32_bits(0x7fc00000u)", inf: "kiln_f32_bits(0x7f800000u)" });
-};
-
 /** A value of type `from` as `to` (WGSL converts nothing implicitly). */
 const convert = (text: string, from: ScalarType, to: ScalarType): string => (from === to ? text : `${wgslType(to)}(${text})`);
 
-/** An operand of an arithmetic or comparison at the operation's type. */
-const operandAs = (e: Expr, text: string, to: ScalarType): string => convert(text, e.type, to);
+/** WGSL's integer and boolean literals: -2147483648 is not an i32 literal's negation, so it is spelled as i32's minimum. */
+function intLiteral(value: number, type: ScalarType): string {
+  if (type === "bool") return value ? "true" : "false";
+  const n = Math.trunc(value) | 0;
+  return n === -2147483648 ? "i32(-2147483647 - 1)" : n < 0 ? `(${n})` : String(n);
+}
+
+/** WGSL's expressions: builtins without C's `f` suffix, explicit conversions, `select`, Philox on `u32` bits. */
+const WGSL_LANGUAGE: CFamilyLanguage = {
+  valueType: wgslType,
+  special: { nan: "kiln_f32_bits(0x7fc00000u)", inf: "kiln_f32_bits(0x7f800000u)" },
+  intLiteral,
+  ops: spelling({
+    unary: {
+      exp2: (a) => `exp2(${a})`,
+      log2: (a) => `log2(${a})`,
+      sin: (a) => `sin(${a})`,
+      sqrt: (a) => `sqrt(${a})`,
+      recip: (a) => `(1.0 / ${a})`,
+    },
+  }),
+  cast: convert,
+  operand: convert,
+  select: (cond, a, b) => `select(${b}, ${a}, ${cond})`,
+  philox: (seed, offset, index) =>
+    `kiln_philox(bitcast<u32>(${convert(seed.text, seed.type, "i32")}), ${offset}u, bitcast<u32>(${convert(index.text, index.type, "i32")}))`,
+};
+
+export const wgslLiteral = (value: number, type: ScalarType): string => literal(WGSL_LANGUAGE, value, type);
 
 const word = (name: string, index: string): string => `arena[${name} + ${index}]`;
 
@@ -168,6 +186,7 @@ function loadText(dtype: StorageType, at: string): string {
 /** WGSL's spelling of GPU L2; `kernel` names the launch in errors. */
 function wgslDialect(kernel: string): SimtDialect {
   return {
+    ...WGSL_LANGUAGE,
     constDecl: (type, name, value) => `let ${name}: ${wgslType(type)} = ${value};`,
     varDecl: (type, name, init) => `var ${name}: ${wgslType(type)} = ${init};`,
     forHeader: (v, start, extent, step) => [`for (var ${v}: i32 = ${start}; ${v} < ${extent}; ${v} += ${step}) {`],
@@ -188,81 +207,13 @@ function wgslDialect(kernel: string): SimtDialect {
       if (s.atomic) throw new Error(`wgsl: ${kernel} adds into buffer ${s.buffer} atomically (a scatter-add); WebGPU has no float atomics and kiln's compare-and-swap form is not written yet`);
       return storeText(dtype, word(name, index), convert(x(s.value), s.value.type, naturalType(dtype)));
     },
-    expr(e, names, r) {
-      switch (e.op) {
-        case "const":
-          return wgslLiteral(e.value, e.type);
-        case "var":
-        case "local":
-          return e.name;
-        case "load": {
-          if (e.buffer < 0) {
-            const a = names.array(e.buffer);
-            return convert(`${a.name}[${r(e.index)}]`, a.type, e.type);
-          }
-          const { name, dtype } = names.buffer(e.buffer);
-          return convert(loadText(dtype, word(name, r(e.index))), naturalType(dtype), e.type);
-        }
-        case "unary": {
-          const a = operandAs(e.a, r(e.a), e.type);
-          const fn = e.fn;
-          switch (fn) {
-            case "neg":
-              return `(-${a})`;
-            case "exp2":
-            case "log2":
-            case "sin":
-            case "sqrt":
-              return `${fn}(${a})`;
-            case "recip":
-              return `(1.0 / ${a})`;
-            case "round_bf16":
-              return `kiln_round_bf16(${a})`;
-            case "round_f16":
-              return `kiln_round_f16(${a})`;
-            default:
-              return unreachable(fn);
-          }
-        }
-        case "binary": {
-          const comparison = e.fn === "lt" || e.fn === "eq";
-          // Comparisons compare at the wider operand type; everything else computes at its own type.
-          const at: ScalarType = comparison ? (e.a.type === "f32" || e.b.type === "f32" ? "f32" : e.a.type === "i32" || e.b.type === "i32" ? "i32" : "bool") : e.type;
-          const a = operandAs(e.a, r(e.a), at);
-          const b = operandAs(e.b, r(e.b), at);
-          const fn = e.fn;
-          switch (fn) {
-            case "add":
-              return `(${a} + ${b})`;
-            case "mul":
-              return `(${a} * ${b})`;
-            case "idiv":
-              return `(${a} / ${b})`;
-            case "mod":
-              return `(${a} % ${b})`;
-            case "max":
-              return at === "f32" ? `kiln_maxf(${a}, ${b})` : `max(${a}, ${b})`;
-            case "min":
-              return `min(${a}, ${b})`;
-            case "lt":
-              return `(${a} < ${b})`;
-            case "eq":
-              return `(${a} == ${b})`;
-            case "and":
-              return `(${a} && ${b})`;
-            default:
-              return unreachable(fn);
-          }
-        }
-        case "select":
-          return `select(${convert(r(e.b), e.b.type, e.type)}, ${convert(r(e.a), e.a.type, e.type)}, ${convert(r(e.cond), e.cond.type, "bool")})`;
-        case "cast":
-          return convert(r(e.a), e.a.type, e.type);
-        case "philox":
-          return `kiln_philox(bitcast<u32>(${convert(r(e.seed), e.seed.type, "i32")}), ${e.offset >>> 0}u, bitcast<u32>(${convert(r(e.index), e.index.type, "i32")}))`;
-        default:
-          return unreachable(e);
+    load(e, names, r) {
+      if (e.buffer < 0) {
+        const a = names.array(e.buffer);
+        return convert(`${a.name}[${r(e.index)}]`, a.type, e.type);
       }
+      const { name, dtype } = names.buffer(e.buffer);
+      return convert(loadText(dtype, word(name, r(e.index))), naturalType(dtype), e.type);
     },
   };
 }

@@ -6,7 +6,24 @@
 import { exprChildren, unreachable, type Expr, type Kernel, type KernelBuffer, type Stmt, type AttentionView } from "../kernel-ir.ts";
 import type { Program } from "../lower.ts";
 import { CFamilyEmitter, cStyleLanguage, type LoadExpr, type Scope } from "./c-family.ts";
+import { cStyleHelpers, maxfHelper, oneLineHelper, philoxHelper, roundingHelpers } from "./c-family-helpers.ts";
 import { cFamilyLiteral, spelling } from "./op-spelling.ts";
+
+/** How C writes the C-family helpers: bit casts through a union, multiply-high through a 64-bit product. */
+const C_HELPERS = cStyleHelpers({
+  qualifiers: "static inline",
+  types: { f32: "float", u32: "uint32_t" },
+  unroll: [],
+  mulhi: (a, b) => `kiln_mulhi(${a}, ${b})`,
+  bitsOf: (text) => `kiln_bits(${text})`,
+  fromBits: (text) => `kiln_from_bits(${text})`,
+});
+
+const C_BIT_HELPERS = [
+  "static inline uint32_t kiln_bits(float x) { union { float f; uint32_t u; } v = { x }; return v.u; }",
+  "static inline float kiln_from_bits(uint32_t u) { union { uint32_t u; float f; } v = { u }; return v.f; }",
+  oneLineHelper(C_HELPERS, "u32", "kiln_mulhi", [["a", "u32"], ["b", "u32"]], "(uint32_t)(((uint64_t)a * b) >> 32)"),
+].join("\n");
 
 /** Helpers every generated file gets: vectorisable exp2, bf16/f16 rounding, kiln's Philox, NaN-propagating max. */
 const PRELUDE = `#include <stdint.h>
@@ -32,28 +49,12 @@ static inline float kiln_vexp2(float x) {
   const float r = p * s1.f * s2.f;
   return x != x ? x : r;
 }
-static inline float kiln_round_bf16(float x) {
-  union { float f; uint32_t u; } v = { x };
-  if ((v.u & 0x7fffffffu) > 0x7f800000u) return x;
-  v.u = (v.u + 0x7fffu + ((v.u >> 16) & 1u)) & 0xffff0000u;
-  return v.f;
-}
-static inline float kiln_round_f16(float x) { return (float)(_Float16)x; }
-static inline float kiln_maxf(float a, float b) { return (a > b || a != a) ? a : b; }
+${C_BIT_HELPERS}
+${roundingHelpers(C_HELPERS, { f16: "(float)(_Float16)x" })}
+${maxfHelper(C_HELPERS)}
 static inline int32_t kiln_maxi(int32_t a, int32_t b) { return a > b ? a : b; }
 static inline int32_t kiln_mini(int32_t a, int32_t b) { return a < b ? a : b; }
-/* kiln's Philox4x32-10 uniform: key (seed, 0), counter (i >> 2, offset, 0, 0), word i & 3, (bits >> 8) * 2^-24. */
-static inline float kiln_philox(uint32_t seed, uint32_t offset, uint32_t i) {
-  uint32_t c0 = i >> 2, c1 = offset, c2 = 0, c3 = 0, k0 = seed, k1 = 0;
-  for (int r = 0; r < 10; r++) {
-    const uint64_t p0 = (uint64_t)0xD2511F53u * c0, p1 = (uint64_t)0xCD9E8D57u * c2;
-    const uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1 ^ k0, n2 = (uint32_t)(p0 >> 32) ^ c3 ^ k1;
-    c1 = (uint32_t)p1; c3 = (uint32_t)p0; c0 = n0; c2 = n2;
-    k0 += 0x9E3779B9u; k1 += 0xBB67AE85u;
-  }
-  const uint32_t w = (i & 3) == 0 ? c0 : (i & 3) == 1 ? c1 : (i & 3) == 2 ? c2 : c3;
-  return (float)(w >> 8) * (1.0f / 16777216.0f);
-}
+${philoxHelper(C_HELPERS)}
 `;
 
 /** C spells exp2 with kiln's vectorisable polynomial, and integer min/max with its helpers. */

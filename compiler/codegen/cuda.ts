@@ -5,6 +5,7 @@
 // epilogue printed as the GEMM template's device function), else the SIMT code of the lowering.
 
 import { cStyleLanguage, literal } from "./c-family.ts";
+import { cStyleHelpers, maxfHelper, philoxHelper, roundingHelpers } from "./c-family-helpers.ts";
 import { C_FAMILY } from "./op-spelling.ts";
 import { unreachable, type Expr } from "../kernel-ir.ts";
 import { fnv1a32 } from "../graph.ts";
@@ -17,7 +18,20 @@ import type { GpuProgram, LoweredKernel } from "./gpu-lower.ts";
 import type { MmaGemmPlan } from "./gpu-gemm.ts";
 import type { FlashAttentionPlan } from "./gpu-attention.ts";
 
-/** Helpers every generated unit starts with; include-guarded, and named apart from the templates' preamble. */
+/** How CUDA C++ writes the C-family helpers (kernels/cuda/philox.ts prints its Philox rounds with it too). */
+export const CUDA_HELPERS = cStyleHelpers({
+  qualifiers: "__device__ __forceinline__",
+  types: { f32: "float", u32: "unsigned" },
+  unroll: ["#pragma unroll"],
+  mulhi: (a, b) => `__umulhi(${a}, ${b})`,
+  bitsOf: (text) => `__float_as_uint(${text})`,
+  fromBits: (text) => `__uint_as_float(${text})`,
+});
+
+/**
+ * Helpers every generated unit starts with; include-guarded, and named apart from the templates'
+ * preamble. bf16 and f16 round through the hardware's conversions, which stores use too.
+ */
 export const CUDA_PRELUDE = `#ifndef KILN_GENERATED_PRELUDE
 #define KILN_GENERATED_PRELUDE
 typedef unsigned short bf16_t;  // bf16 and f16 as raw 16-bit words
@@ -40,10 +54,9 @@ __device__ __forceinline__ f16_t kiln_f32_to_f16(float x) {
   asm("cvt.rn.f16.f32 %0, %1;" : "=h"(r) : "f"(x));
   return r;
 }
-__device__ __forceinline__ float kiln_round_bf16(float x) { return kiln_bf16_to_f32(kiln_f32_to_bf16(x)); }
-__device__ __forceinline__ float kiln_round_f16(float x) { return kiln_f16_to_f32(kiln_f32_to_f16(x)); }
+${roundingHelpers(CUDA_HELPERS, { bf16: "kiln_bf16_to_f32(kiln_f32_to_bf16(x))", f16: "kiln_f16_to_f32(kiln_f32_to_f16(x))" })}
 // NaN-propagating max (the first operand's NaN wins), as the C backend's.
-__device__ __forceinline__ float kiln_maxf(float a, float b) { return (a > b || a != a) ? a : b; }
+${maxfHelper(CUDA_HELPERS)}
 // Atomic add to a 16-bit float: compare-and-swap on the aligned 32-bit word that holds it.
 template <bool BF16>
 __device__ __forceinline__ void kiln_atomic_add_16(unsigned short* address, float value) {
@@ -58,24 +71,7 @@ __device__ __forceinline__ void kiln_atomic_add_16(unsigned short* address, floa
     old = atomicCAS(word, assumed, (assumed & ~(0xffffu << shift)) | (static_cast<unsigned>(next) << shift));
   } while (assumed != old);
 }
-// kiln's Philox4x32-10 uniform (compiler/philox.ts): key (seed, 0), counter (i >> 2, offset, 0, 0),
-// word i & 3, (bits >> 8) · 2^-24.
-__device__ __forceinline__ float kiln_philox(unsigned seed, unsigned offset, unsigned i) {
-  unsigned c0 = i >> 2, c1 = offset, c2 = 0u, c3 = 0u, k0 = seed, k1 = 0u;
-  #pragma unroll
-  for (int round = 0; round < 10; ++round) {
-    const unsigned hi0 = __umulhi(0xD2511F53u, c0), lo0 = 0xD2511F53u * c0;
-    const unsigned hi1 = __umulhi(0xCD9E8D57u, c2), lo1 = 0xCD9E8D57u * c2;
-    c0 = hi1 ^ c1 ^ k0;
-    c1 = lo1;
-    c2 = hi0 ^ c3 ^ k1;
-    c3 = lo0;
-    k0 += 0x9E3779B9u;
-    k1 += 0xBB67AE85u;
-  }
-  const unsigned w = (i & 3u) == 0u ? c0 : (i & 3u) == 1u ? c1 : (i & 3u) == 2u ? c2 : c3;
-  return (float)(w >> 8) * 5.9604644775390625e-8f;
-}
+${philoxHelper(CUDA_HELPERS)}
 #endif
 `;
 

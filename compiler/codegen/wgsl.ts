@@ -11,6 +11,7 @@
 
 import { unreachable, type ScalarType } from "../kernel-ir.ts";
 import { literal, type CFamilyLanguage } from "./c-family.ts";
+import { maxfHelper, philoxHelper, roundingHelpers, type HelperSyntax } from "./c-family-helpers.ts";
 import { spelling } from "./op-spelling.ts";
 import { gpuConfig, type GpuConfig, type GpuProgram } from "./gpu-lower.ts";
 import type { GStmt, GpuKernel, StorageType } from "./gpu-ir.ts";
@@ -28,19 +29,28 @@ export function webGpuConfig(): GpuConfig {
   };
 }
 
+/** How WGSL writes the C-family helpers: `let`/`var` declarations, `select`, bit casts by `bitcast`. */
+const WGSL_HELPERS: HelperSyntax = {
+  signature: (ret, name, params) => `fn ${name}(${params.map(([p, type]) => `${p}: ${type}`).join(", ")}) -> ${ret}`,
+  vars: (decls) => decls.map(([name, value]) => `var ${name} = ${value};`).join(" "),
+  lets: (_type, decls) => decls.map(([name, value]) => `let ${name} = ${value};`).join(" "),
+  loop: (name, count) => [`for (var ${name} = 0; ${name} < ${count}; ${name} += 1) {`],
+  mulhi: (a, b) => `kiln_mulhi(${a}, ${b})`,
+  select: (cond, a, b) => `select(${b}, ${a}, ${cond})`,
+  toF32: (text) => `f32(${text})`,
+  bitsOf: (text) => `bitcast<u32>(${text})`,
+  fromBits: (text) => `bitcast<f32>(${text})`,
+  floatSuffix: "",
+};
+
 /** Helpers every shader starts with. */
 export const WGSL_PRELUDE = `// kiln WGSL prelude
 // Infinity and NaN from bits at run time (a constant expression may not be infinite or NaN).
 fn kiln_f32_bits(bits: u32) -> f32 { var b = bits; return bitcast<f32>(b); }
 // NaN-propagating max (the first operand's NaN wins), as the C backend's.
-fn kiln_maxf(a: f32, b: f32) -> f32 { return select(b, a, a > b || a != a); }
+${maxfHelper(WGSL_HELPERS)}
 // Round to bf16 (nearest even) and back; NaN stays NaN.
-fn kiln_round_bf16(x: f32) -> f32 {
-  let bits = bitcast<u32>(x);
-  if ((bits & 0x7fffffffu) > 0x7f800000u) { return x; }
-  return bitcast<f32>((bits + 0x7fffu + ((bits >> 16u) & 1u)) & 0xffff0000u);
-}
-fn kiln_round_f16(x: f32) -> f32 { return unpack2x16float(pack2x16float(vec2<f32>(x, 0.0))).x; }
+${roundingHelpers(WGSL_HELPERS, { f16: "unpack2x16float(pack2x16float(vec2<f32>(x, 0.0))).x" })}
 // High 32 bits of a u32 product from 16-bit halves (WGSL has no 64-bit integers), as compiler/philox.ts.
 fn kiln_mulhi(a: u32, b: u32) -> u32 {
   let a_lo = a & 0xffffu; let a_hi = a >> 16u; let b_lo = b & 0xffffu; let b_hi = b >> 16u;
@@ -48,20 +58,7 @@ fn kiln_mulhi(a: u32, b: u32) -> u32 {
   let carry = (((a_lo * b_lo) >> 16u) + (lo_hi & 0xffffu) + (hi_lo & 0xffffu)) >> 16u;
   return a_hi * b_hi + (lo_hi >> 16u) + (hi_lo >> 16u) + carry;
 }
-// kiln's Philox4x32-10 uniform (compiler/philox.ts): key (seed, 0), counter (i >> 2, offset, 0, 0),
-// word i & 3, (bits >> 8) · 2^-24.
-fn kiln_philox(seed: u32, offset: u32, i: u32) -> f32 {
-  var c0 = i >> 2u; var c1 = offset; var c2 = 0u; var c3 = 0u; var k0 = seed; var k1 = 0u;
-  for (var round = 0; round < 10; round += 1) {
-    let hi0 = kiln_mulhi(0xD2511F53u, c0); let lo0 = 0xD2511F53u * c0;
-    let hi1 = kiln_mulhi(0xCD9E8D57u, c2); let lo1 = 0xCD9E8D57u * c2;
-    c0 = hi1 ^ c1 ^ k0; c1 = lo1; c2 = hi0 ^ c3 ^ k1; c3 = lo0;
-    k0 += 0x9E3779B9u; k1 += 0xBB67AE85u;
-  }
-  let lane = i & 3u;
-  let w = select(select(select(c3, c2, lane == 2u), c1, lane == 1u), c0, lane == 0u);
-  return f32(w >> 8u) * 5.9604644775390625e-8;
-}
+${philoxHelper(WGSL_HELPERS)}
 `;
 
 /** Where each buffer lives in the arena, in 32-bit words. */

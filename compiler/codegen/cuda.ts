@@ -8,7 +8,7 @@ import { cStyleLanguage, literal } from "./c-family.ts";
 import { cStyleHelpers, maxfHelper, philoxHelper, roundingHelpers } from "./c-family-helpers.ts";
 import { C_FAMILY } from "./op-spelling.ts";
 import { unreachable, type Expr } from "../kernel-ir.ts";
-import { fnv1a32 } from "../graph.ts";
+import { textHash } from "../graph.ts";
 import type { CudaKernelParam, CudaKernelSource, CudaTemplates } from "./cuda-templates.ts";
 import type { GStmt, GlobalParam, GpuKernel, StorageType } from "./gpu-ir.ts";
 import { SimtEmitter, namesRead, pruneLets, type SimtDialect } from "./simt-emitter.ts";
@@ -214,13 +214,6 @@ function renderSimt(k: GpuKernel, name: string): { source: string; params: CudaK
     "}",
   ];
   return { source: `${CUDA_PRELUDE}\n${lines.join("\n")}\n`, params };
-}
-
-/** FNV-1a over the text and a second multiplicative lane: a short stable tag for names. */
-export function textHash(text: string): string {
-  let h2 = 0x01000193 ^ text.length;
-  for (let k = 0; k < text.length; k++) h2 = Math.imul(h2 ^ text.charCodeAt(k), 0x5bd1e995);
-  return fnv1a32(text).toString(16).padStart(8, "0") + ((h2 >>> 0) & 0xffff).toString(16).padStart(4, "0");
 }
 
 /** The epilogue of a tensor-core GEMM as the body of the template's device function. */

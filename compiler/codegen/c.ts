@@ -5,9 +5,9 @@
 
 import { exprChildren, unreachable, type Expr, type Kernel, type KernelBuffer, type Stmt, type AttentionView } from "../kernel-ir.ts";
 import type { Program } from "../lower.ts";
-import { CFamilyEmitter, cStyleLanguage, type LoadExpr, type Scope } from "./c-family.ts";
+import { CFamilyEmitter, cStyleLanguage, literal, type LoadExpr, type Scope } from "./c-family.ts";
 import { cStyleHelpers, maxfHelper, oneLineHelper, philoxHelper, roundingHelpers } from "./c-family-helpers.ts";
-import { cFamilyLiteral, spelling } from "./op-spelling.ts";
+import { spelling } from "./op-spelling.ts";
 
 /** How C writes the C-family helpers: bit casts through a union, multiply-high through a 64-bit product. */
 const C_HELPERS = cStyleHelpers({
@@ -68,7 +68,7 @@ const storageType = (dtype: KernelBuffer["dtype"]): string => (dtype === "i32" ?
 
 const C_LANGUAGE = cStyleLanguage({ valueType: cType, u32: "uint32_t", special: { nan: "NAN", inf: "INFINITY" }, ops: C_SPELLING });
 
-const literal = (value: number, type: Expr["type"]): string => cFamilyLiteral(value, type, C_LANGUAGE.special);
+const cLiteral = (value: number, type: Expr["type"]): string => literal(C_LANGUAGE, value, type);
 
 /** C's statements over the C-family walk: OpenMP loops, accumulators, buffer stores through `b<id>` pointers. */
 class Emitter extends CFamilyEmitter<Stmt> {
@@ -267,7 +267,8 @@ function renderKernel(k: Kernel, fn: string): string {
   const mask = a.mask ? `(const unsigned char*)B[${buffers.mask}] + ${a.mask.off}` : "NULL";
   const causal = a.causal ? 1 : 0;
   const common = [
-    `.batch = ${a.batch}, .heads = ${a.heads}, .kv_heads = ${a.kvHeads}, .q_len = ${a.seqQ}, .kv_len = ${a.seqK}, .head_dim = ${d}, .scale = ${literal(a.scale, "f32")},`,
+    `.batch = ${a.batch}, .heads = ${a.heads}, .kv_heads = ${a.kvHeads}, .q_len = ${a.seqQ}, .kv_len = ${a.seqK}, ` +
+      `.head_dim = ${d}, .scale = ${cLiteral(a.scale, "f32")},`,
     `${operand("q", d)},`,
     `${operand("k", d)},`,
     `${operand("v", d)},`,

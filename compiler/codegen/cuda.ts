@@ -11,7 +11,7 @@ import { unreachable, type Expr } from "../kernel-ir.ts";
 import { textHash } from "../graph.ts";
 import type { CudaKernelParam, CudaKernelSource, CudaTemplates } from "./cuda-templates.ts";
 import type { GStmt, GlobalParam, GpuKernel, StorageType } from "./gpu-ir.ts";
-import { SimtEmitter, namesRead, pruneLets, type SimtDialect } from "./simt-emitter.ts";
+import { SimtEmitter, namesRead, positionalNames, pruneLets, type SimtDialect } from "./simt-emitter.ts";
 
 export { pruneLets } from "./simt-emitter.ts";
 import type { GpuProgram, LoweredKernel } from "./gpu-lower.ts";
@@ -186,20 +186,7 @@ const pointerType = (p: GlobalParam): string => `${p.role === "read" ? "const " 
 /** Parameters are named by position (p0, p1, …) so that kernels differing only in buffers print alike. */
 function renderSimt(k: GpuKernel, name: string): { source: string; params: CudaKernelParam[] } {
   const params = k.params.map((p, index): CudaKernelParam => ({ name: `p${index}`, type: "ptr", cType: pointerType(p) }));
-  const byId = new Map(k.params.map((p, index) => [p.id, { name: `p${index}`, dtype: p.dtype }]));
-  const arrays = new Map(k.arrays.map((a) => [a.id, a]));
-  const emitter = new SimtEmitter({
-    buffer: (id) => {
-      const b = byId.get(id);
-      if (!b) throw new Error(`cuda: ${k.name} touches buffer ${id}, which is not one of its parameters`);
-      return b;
-    },
-    array: (id) => {
-      const a = arrays.get(id);
-      if (!a) throw new Error(`cuda: ${k.name} touches array ${id}, which it does not declare`);
-      return a;
-    },
-  }, CUDA_DIALECT);
+  const emitter = new SimtEmitter(positionalNames(`cuda: ${k.name}`, k.params, k.arrays), CUDA_DIALECT);
   const body = pruneLets(k.body);
   const read = namesRead(body);
   emitter.block(body, 1);
@@ -219,17 +206,7 @@ function renderSimt(k: GpuKernel, name: string): { source: string; params: CudaK
 /** The epilogue of a tensor-core GEMM as the body of the template's device function. */
 export function renderGemmEpilogue(plan: MmaGemmPlan): { body: string; params: CudaKernelParam[] } {
   const params = plan.epilogueParams.map((p, index): CudaKernelParam => ({ name: `e${index}`, type: "ptr", cType: pointerType(p) }));
-  const byId = new Map(plan.epilogueParams.map((p, index) => [p.id, { name: `e${index}`, dtype: p.dtype }]));
-  const emitter = new SimtEmitter({
-    buffer: (id) => {
-      const b = byId.get(id);
-      if (!b) throw new Error(`cuda: a GEMM epilogue touches buffer ${id}, which is not one of its parameters`);
-      return b;
-    },
-    array: (id) => {
-      throw new Error(`cuda: a GEMM epilogue touches array ${id}`);
-    },
-  }, CUDA_DIALECT);
+  const emitter = new SimtEmitter(positionalNames("cuda: a GEMM epilogue", plan.epilogueParams, [], "e"), CUDA_DIALECT);
   const { vars } = plan.epilogue;
   const statements: GStmt[] = [
     { s: "let", name: vars.b.name, value: { op: "local", name: "b", type: "i32" } },

@@ -12,6 +12,33 @@ export interface SimtNames {
   array(id: number): ArrayDecl;
 }
 
+/**
+ * The names of one kernel's text: its buffers by position (`p0`, `p1`, … with prefix "p"), so kernels
+ * differing only in buffers print alike, and its arrays by their declarations. `where` names the
+ * target and the kernel in the error for an id it does not have.
+ */
+export function positionalNames(
+  where: string,
+  params: readonly { readonly id: number; readonly dtype: StorageType }[],
+  arrays: readonly ArrayDecl[],
+  prefix = "p",
+): SimtNames {
+  const byId = new Map(params.map((p, index) => [p.id, { name: `${prefix}${index}`, dtype: p.dtype }]));
+  const byArray = new Map(arrays.map((a) => [a.id, a]));
+  return {
+    buffer: (id) => {
+      const b = byId.get(id);
+      if (!b) throw new Error(`${where} touches buffer ${id}, which is not one of its parameters`);
+      return b;
+    },
+    array: (id) => {
+      const a = byArray.get(id);
+      if (!a) throw new Error(`${where} touches array ${id}, which it does not declare`);
+      return a;
+    },
+  };
+}
+
 /** What a target spells its own way beyond its expressions; `expr` renders a subexpression (shared names included). */
 export interface SimtDialect extends CFamilyLanguage {
   constDecl(type: ScalarType, name: string, value: string): string;

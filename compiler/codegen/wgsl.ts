@@ -15,7 +15,7 @@ import { maxfHelper, philoxHelper, roundingHelpers, type HelperSyntax } from "./
 import { spelling } from "./op-spelling.ts";
 import { gpuConfig, type GpuConfig, type GpuProgram } from "./gpu-lower.ts";
 import type { GStmt, GpuKernel, StorageType } from "./gpu-ir.ts";
-import { SimtEmitter, namesRead, pruneLets, type SimtDialect } from "./simt-emitter.ts";
+import { SimtEmitter, namesRead, positionalNames, pruneLets, type SimtDialect } from "./simt-emitter.ts";
 
 /** Launch sizes for WebGPU's default limits: 256 invocations per workgroup, 65535 workgroups per dimension, no subgroups. */
 export function webGpuConfig(): GpuConfig {
@@ -224,23 +224,7 @@ export function renderWgslKernel(k: GpuKernel, arena: WgslArena): string {
     if (o === undefined) throw new Error(`wgsl: ${k.name} touches buffer ${id}, which has no place in the arena`);
     return o;
   };
-  const byId = new Map(k.params.map((p, index) => [p.id, { name: `p${index}`, dtype: p.dtype }]));
-  const arrays = new Map(k.arrays.map((a) => [a.id, a]));
-  const emitter = new SimtEmitter(
-    {
-      buffer: (id) => {
-        const b = byId.get(id);
-        if (!b) throw new Error(`wgsl: ${k.name} touches buffer ${id}, which is not one of its parameters`);
-        return b;
-      },
-      array: (id) => {
-        const a = arrays.get(id);
-        if (!a) throw new Error(`wgsl: ${k.name} touches array ${id}, which it does not declare`);
-        return a;
-      },
-    },
-    wgslDialect(k.name),
-  );
+  const emitter = new SimtEmitter(positionalNames(`wgsl: ${k.name}`, k.params, k.arrays), wgslDialect(k.name));
   const body: readonly GStmt[] = pruneLets(k.body);
   const read = namesRead(body);
   emitter.block(body, 1);

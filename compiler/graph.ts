@@ -96,23 +96,33 @@ export const describe = (t: Tensor): string => `${t.dtype}${shapeStr(t.shape)}`;
 
 // --- hashing -------------------------------------------------------------------------------------
 
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+
 /** 32-bit FNV-1a over a string's UTF-16 code units (seeds and short tags; hashString below for graph keys). */
 export function fnv1a32(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  let h = FNV_OFFSET;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), FNV_PRIME);
   return h >>> 0;
 }
 
 /** 64-bit FNV-1a over a string, as 16 hex digits (two 32-bit lanes; collisions are not a concern at our graph sizes). */
 export function hashString(text: string): string {
-  let h1 = 0x811c9dc5;
+  let h1 = FNV_OFFSET;
   let h2 = 0x050c5d1f;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    h1 = Math.imul(h1 ^ c, 0x01000193);
-    h2 = Math.imul(h2 ^ c, 0x01000193) ^ (h1 >>> 7);
+    h1 = Math.imul(h1 ^ c, FNV_PRIME);
+    h2 = Math.imul(h2 ^ c, FNV_PRIME) ^ (h1 >>> 7);
   }
   return (h1 >>> 0).toString(16).padStart(8, "0") + (h2 >>> 0).toString(16).padStart(8, "0");
+}
+
+/** FNV-1a over the text and a second multiplicative lane, as 12 hex digits: a short stable tag for names in generated code. */
+export function textHash(text: string): string {
+  let h2 = FNV_PRIME ^ text.length;
+  for (let k = 0; k < text.length; k++) h2 = Math.imul(h2 ^ text.charCodeAt(k), 0x5bd1e995);
+  return fnv1a32(text).toString(16).padStart(8, "0") + ((h2 >>> 0) & 0xffff).toString(16).padStart(4, "0");
 }
 
 const functionIds = new WeakMap<object, number>();

@@ -6,10 +6,9 @@
 //     bits    = philox4x32_10(counter, key)[i & 3]
 //     value   = (bits >>> 8) · 2^-24          (uniform in [0, 1), exactly representable in f32)
 
-const M0 = 0xd2511f53;
-const M1 = 0xcd9e8d57;
-const W0 = 0x9e3779b9;
-const W1 = 0xbb67ae85;
+/** The round multipliers and the key increments (Weyl sequence) of Philox4x32; the renderers print them too. */
+export const PHILOX_CONSTANTS = { M0: 0xd2511f53, M1: 0xcd9e8d57, W0: 0x9e3779b9, W1: 0xbb67ae85 } as const;
+const { M0, M1, W0, W1 } = PHILOX_CONSTANTS;
 
 /** High 32 bits of the 64-bit product of two u32 values (exact, via 16-bit limbs). */
 export function mulhi32(a: number, b: number): number {

@@ -3,9 +3,27 @@
 // nodes it fuses; templates (GEMM, attention) are called through their argument structs, their
 // source supplied by the device that compiles the file.
 
-import { exprChildren, exprKey, unreachable, type Expr, type Kernel, type KernelBuffer, type Stmt, type AttentionView } from "../kernel-ir.ts";
+import { exprChildren, unreachable, type Expr, type Kernel, type KernelBuffer, type Stmt, type AttentionView } from "../kernel-ir.ts";
 import type { Program } from "../lower.ts";
-import { cFamilyLiteral, spelling } from "./op-spelling.ts";
+import { CFamilyEmitter, cStyleLanguage, literal, type LoadExpr, type Scope } from "./c-family.ts";
+import { cStyleHelpers, maxfHelper, oneLineHelper, philoxHelper, roundingHelpers } from "./c-family-helpers.ts";
+import { spelling } from "./op-spelling.ts";
+
+/** How C writes the C-family helpers: bit casts through a union, multiply-high through a 64-bit product. */
+const C_HELPERS = cStyleHelpers({
+  qualifiers: "static inline",
+  types: { f32: "float", u32: "uint32_t" },
+  unroll: [],
+  mulhi: (a, b) => `kiln_mulhi(${a}, ${b})`,
+  bitsOf: (text) => `kiln_bits(${text})`,
+  fromBits: (text) => `kiln_from_bits(${text})`,
+});
+
+const C_BIT_HELPERS = [
+  "static inline uint32_t kiln_bits(float x) { union { float f; uint32_t u; } v = { x }; return v.u; }",
+  "static inline float kiln_from_bits(uint32_t u) { union { uint32_t u; float f; } v = { u }; return v.f; }",
+  oneLineHelper(C_HELPERS, "u32", "kiln_mulhi", [["a", "u32"], ["b", "u32"]], "(uint32_t)(((uint64_t)a * b) >> 32)"),
+].join("\n");
 
 /** Helpers every generated file gets: vectorisable exp2, bf16/f16 rounding, kiln's Philox, NaN-propagating max. */
 const PRELUDE = `#include <stdint.h>
@@ -31,28 +49,12 @@ static inline float kiln_vexp2(float x) {
   const float r = p * s1.f * s2.f;
   return x != x ? x : r;
 }
-static inline float kiln_round_bf16(float x) {
-  union { float f; uint32_t u; } v = { x };
-  if ((v.u & 0x7fffffffu) > 0x7f800000u) return x;
-  v.u = (v.u + 0x7fffu + ((v.u >> 16) & 1u)) & 0xffff0000u;
-  return v.f;
-}
-static inline float kiln_round_f16(float x) { return (float)(_Float16)x; }
-static inline float kiln_maxf(float a, float b) { return (a > b || a != a) ? a : b; }
+${C_BIT_HELPERS}
+${roundingHelpers(C_HELPERS, { f16: "(float)(_Float16)x" })}
+${maxfHelper(C_HELPERS)}
 static inline int32_t kiln_maxi(int32_t a, int32_t b) { return a > b ? a : b; }
 static inline int32_t kiln_mini(int32_t a, int32_t b) { return a < b ? a : b; }
-/* kiln's Philox4x32-10 uniform: key (seed, 0), counter (i >> 2, offset, 0, 0), word i & 3, (bits >> 8) * 2^-24. */
-static inline float kiln_philox(uint32_t seed, uint32_t offset, uint32_t i) {
-  uint32_t c0 = i >> 2, c1 = offset, c2 = 0, c3 = 0, k0 = seed, k1 = 0;
-  for (int r = 0; r < 10; r++) {
-    const uint64_t p0 = (uint64_t)0xD2511F53u * c0, p1 = (uint64_t)0xCD9E8D57u * c2;
-    const uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1 ^ k0, n2 = (uint32_t)(p0 >> 32) ^ c3 ^ k1;
-    c1 = (uint32_t)p1; c3 = (uint32_t)p0; c0 = n0; c2 = n2;
-    k0 += 0x9E3779B9u; k1 += 0xBB67AE85u;
-  }
-  const uint32_t w = (i & 3) == 0 ? c0 : (i & 3) == 1 ? c1 : (i & 3) == 2 ? c2 : c3;
-  return (float)(w >> 8) * (1.0f / 16777216.0f);
-}
+${philoxHelper(C_HELPERS)}
 `;
 
 /** C spells exp2 with kiln's vectorisable polynomial, and integer min/max with its helpers. */
@@ -64,58 +66,40 @@ const C_SPELLING = spelling({
 const cType = (t: Expr["type"]): string => (t === "f32" ? "float" : t === "i32" ? "int32_t" : "int");
 const storageType = (dtype: KernelBuffer["dtype"]): string => (dtype === "i32" ? "int32_t" : dtype === "bool" ? "uint8_t" : "float");
 
-const literal = (value: number, type: Expr["type"]): string => cFamilyLiteral(value, type, { nan: "NAN", inf: "INFINITY" });
+const C_LANGUAGE = cStyleLanguage({ valueType: cType, u32: "uint32_t", special: { nan: "NAN", inf: "INFINITY" }, ops: C_SPELLING });
 
-/** Renders statements with common subexpressions of each block bound once, just before first use. */
-class Emitter {
-  private lines: string[] = [];
-  private temp = 0;
+const cLiteral = (value: number, type: Expr["type"]): string => literal(C_LANGUAGE, value, type);
 
+/** C's statements over the C-family walk: OpenMP loops, accumulators, buffer stores through `b<id>` pointers. */
+class Emitter extends CFamilyEmitter<Stmt> {
   /** Inside one `omp parallel` region (multi-tensor kernels): loops share the team with `omp for`. */
-  constructor(private readonly indentUnit = "  ", private readonly inRegion = false) {}
-
-  text(): string {
-    return this.lines.join("\n");
+  constructor(indentUnit = "  ", private readonly inRegion = false) {
+    super(C_LANGUAGE, { indentUnit, cautious: false });
   }
 
-  line(depth: number, text: string): void {
-    this.lines.push(this.indentUnit.repeat(depth) + text);
+  protected exprsOf(s: Stmt): Expr[] {
+    return stmtExprs(s);
   }
 
-  block(stmts: readonly Stmt[], depth: number, bound: Map<string, string>): void {
-    // Count how often each non-trivial expression is referenced by this block's own statements.
-    const uses = new Map<string, number>();
-    const visit = (e: Expr, seen: Set<string>): void => {
-      const key = exprKey(e);
-      if (e.op === "const" || e.op === "var" || e.op === "local") return;
-      uses.set(key, (uses.get(key) ?? 0) + 1);
-      if (seen.has(key)) return;
-      seen.add(key);
-      for (const child of exprChildren(e)) visit(child, seen);
-    };
-    const seen = new Set<string>();
-    for (const s of stmts) for (const e of stmtExprs(s)) visit(e, seen);
-    const scope = new Map(bound);
-    for (const s of stmts) {
-      // Bind the shared subexpressions this statement uses (children first).
-      const bind = (e: Expr): void => {
-        const key = exprKey(e);
-        if (scope.has(key) || e.op === "const" || e.op === "var" || e.op === "local") return;
-        for (const child of exprChildren(e)) bind(child);
-        if ((uses.get(key) ?? 0) > 1) {
-          const name = `t${this.temp++}`;
-          // Integer temporaries are indices: as long (like the loop variables) they stay affine, so
-          // gcc vectorises with contiguous loads instead of gathers.
-          this.line(depth, `const ${e.type === "i32" ? "long" : cType(e.type)} ${name} = ${this.expr(e, scope)};`);
-          scope.set(key, name);
-        }
-      };
-      for (const e of stmtExprs(s)) bind(e);
-      this.stmt(s, depth, scope);
-    }
+  protected writesOf(s: Stmt): string[] {
+    return stmtWrites(s);
   }
 
-  private stmt(s: Stmt, depth: number, scope: Map<string, string>): void {
+  protected isLet(s: Stmt): boolean {
+    return s.s === "let";
+  }
+
+  // Integer temporaries are indices: as long (like the loop variables) they stay affine, so gcc
+  // vectorises with contiguous loads instead of gathers.
+  protected tempDecl(type: Expr["type"], name: string, value: string): string {
+    return `const ${type === "i32" ? "long" : cType(type)} ${name} = ${value};`;
+  }
+
+  protected load(e: LoadExpr, r: (e: Expr) => string): string {
+    return `b${e.buffer}[${r(e.index)}]`;
+  }
+
+  protected stmt(s: Stmt, depth: number, scope: Scope): void {
     switch (s.s) {
       case "loop": {
         const innermost = !s.body.some((b) => b.s === "loop" || b.s === "template");
@@ -160,35 +144,7 @@ class Emitter {
         unreachable(s);
     }
   }
-
-  expr(e: Expr, scope: ReadonlyMap<string, string>): string {
-    const bound = scope.get(exprKey(e));
-    if (bound) return bound;
-    const r = (x: Expr): string => this.expr(x, scope);
-    switch (e.op) {
-      case "const":
-        return literal(e.value, e.type);
-      case "var":
-      case "local":
-        return e.name;
-      case "load":
-        return `b${e.buffer}[${r(e.index)}]`;
-      case "unary":
-        return C_SPELLING.unary[e.fn](r(e.a));
-      case "binary":
-        return C_SPELLING.binary[e.fn](r(e.a), r(e.b), e.type);
-      case "select":
-        return `(${r(e.cond)} ? ${r(e.a)} : ${r(e.b)})`;
-      case "cast":
-        return `((${cType(e.type)})${r(e.a)})`;
-      case "philox":
-        return `kiln_philox((uint32_t)${r(e.seed)}, ${e.offset >>> 0}u, (uint32_t)(${r(e.index)}))`;
-      default:
-        return unreachable(e);
-    }
-  }
 }
-
 
 function stmtExprs(s: Stmt): Expr[] {
   switch (s.s) {
@@ -200,6 +156,25 @@ function stmtExprs(s: Stmt): Expr[] {
       return [s.value];
     default:
       return [];
+  }
+}
+
+/** What a statement changes, as the C-family walk names it (`n:` locals, `b:` buffers). */
+function stmtWrites(s: Stmt): string[] {
+  switch (s.s) {
+    case "let":
+    case "acc_init":
+    case "acc":
+      return [`n:${s.name}`];
+    case "store":
+    case "zero":
+      return [`b:${s.buffer}`];
+    case "loop":
+      return [`n:${s.var.name}`, ...s.body.flatMap(stmtWrites)];
+    case "template":
+      return [];
+    default:
+      return unreachable(s);
   }
 }
 
@@ -292,7 +267,8 @@ function renderKernel(k: Kernel, fn: string): string {
   const mask = a.mask ? `(const unsigned char*)B[${buffers.mask}] + ${a.mask.off}` : "NULL";
   const causal = a.causal ? 1 : 0;
   const common = [
-    `.batch = ${a.batch}, .heads = ${a.heads}, .kv_heads = ${a.kvHeads}, .q_len = ${a.seqQ}, .kv_len = ${a.seqK}, .head_dim = ${d}, .scale = ${literal(a.scale, "f32")},`,
+    `.batch = ${a.batch}, .heads = ${a.heads}, .kv_heads = ${a.kvHeads}, .q_len = ${a.seqQ}, .kv_len = ${a.seqK}, ` +
+      `.head_dim = ${d}, .scale = ${cLiteral(a.scale, "f32")},`,
     `${operand("q", d)},`,
     `${operand("k", d)},`,
     `${operand("v", d)},`,

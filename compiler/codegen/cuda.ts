@@ -4,19 +4,34 @@
 // statements become the device's tensor-core templates when it has one for the problem (the
 // epilogue printed as the GEMM template's device function), else the SIMT code of the lowering.
 
-import { C_FAMILY, cFamilyLiteral } from "./op-spelling.ts";
+import { cStyleLanguage, literal } from "./c-family.ts";
+import { cStyleHelpers, maxfHelper, philoxHelper, roundingHelpers } from "./c-family-helpers.ts";
+import { C_FAMILY } from "./op-spelling.ts";
 import { unreachable, type Expr } from "../kernel-ir.ts";
-import { fnv1a32 } from "../graph.ts";
+import { textHash } from "../graph.ts";
 import type { CudaKernelParam, CudaKernelSource, CudaTemplates } from "./cuda-templates.ts";
 import type { GStmt, GlobalParam, GpuKernel, StorageType } from "./gpu-ir.ts";
-import { SimtEmitter, namesRead, pruneLets, type SimtDialect } from "./simt-emitter.ts";
+import { SimtEmitter, namesRead, positionalNames, pruneLets, type SimtDialect } from "./simt-emitter.ts";
 
 export { pruneLets } from "./simt-emitter.ts";
 import type { GpuProgram, LoweredKernel } from "./gpu-lower.ts";
 import type { MmaGemmPlan } from "./gpu-gemm.ts";
 import type { FlashAttentionPlan } from "./gpu-attention.ts";
 
-/** Helpers every generated unit starts with; include-guarded, and named apart from the templates' preamble. */
+/** How CUDA C++ writes the C-family helpers (kernels/cuda/philox.ts prints its Philox rounds with it too). */
+export const CUDA_HELPERS = cStyleHelpers({
+  qualifiers: "__device__ __forceinline__",
+  types: { f32: "float", u32: "unsigned" },
+  unroll: ["#pragma unroll"],
+  mulhi: (a, b) => `__umulhi(${a}, ${b})`,
+  bitsOf: (text) => `__float_as_uint(${text})`,
+  fromBits: (text) => `__uint_as_float(${text})`,
+});
+
+/**
+ * Helpers every generated unit starts with; include-guarded, and named apart from the templates'
+ * preamble. bf16 and f16 round through the hardware's conversions, which stores use too.
+ */
 export const CUDA_PRELUDE = `#ifndef KILN_GENERATED_PRELUDE
 #define KILN_GENERATED_PRELUDE
 typedef unsigned short bf16_t;  // bf16 and f16 as raw 16-bit words
@@ -39,10 +54,9 @@ __device__ __forceinline__ f16_t kiln_f32_to_f16(float x) {
   asm("cvt.rn.f16.f32 %0, %1;" : "=h"(r) : "f"(x));
   return r;
 }
-__device__ __forceinline__ float kiln_round_bf16(float x) { return kiln_bf16_to_f32(kiln_f32_to_bf16(x)); }
-__device__ __forceinline__ float kiln_round_f16(float x) { return kiln_f16_to_f32(kiln_f32_to_f16(x)); }
+${roundingHelpers(CUDA_HELPERS, { bf16: "kiln_bf16_to_f32(kiln_f32_to_bf16(x))", f16: "kiln_f16_to_f32(kiln_f32_to_f16(x))" })}
 // NaN-propagating max (the first operand's NaN wins), as the C backend's.
-__device__ __forceinline__ float kiln_maxf(float a, float b) { return (a > b || a != a) ? a : b; }
+${maxfHelper(CUDA_HELPERS)}
 // Atomic add to a 16-bit float: compare-and-swap on the aligned 32-bit word that holds it.
 template <bool BF16>
 __device__ __forceinline__ void kiln_atomic_add_16(unsigned short* address, float value) {
@@ -57,24 +71,7 @@ __device__ __forceinline__ void kiln_atomic_add_16(unsigned short* address, floa
     old = atomicCAS(word, assumed, (assumed & ~(0xffffu << shift)) | (static_cast<unsigned>(next) << shift));
   } while (assumed != old);
 }
-// kiln's Philox4x32-10 uniform (compiler/philox.ts): key (seed, 0), counter (i >> 2, offset, 0, 0),
-// word i & 3, (bits >> 8) · 2^-24.
-__device__ __forceinline__ float kiln_philox(unsigned seed, unsigned offset, unsigned i) {
-  unsigned c0 = i >> 2, c1 = offset, c2 = 0u, c3 = 0u, k0 = seed, k1 = 0u;
-  #pragma unroll
-  for (int round = 0; round < 10; ++round) {
-    const unsigned hi0 = __umulhi(0xD2511F53u, c0), lo0 = 0xD2511F53u * c0;
-    const unsigned hi1 = __umulhi(0xCD9E8D57u, c2), lo1 = 0xCD9E8D57u * c2;
-    c0 = hi1 ^ c1 ^ k0;
-    c1 = lo1;
-    c2 = hi0 ^ c3 ^ k1;
-    c3 = lo0;
-    k0 += 0x9E3779B9u;
-    k1 += 0xBB67AE85u;
-  }
-  const unsigned w = (i & 3u) == 0u ? c0 : (i & 3u) == 1u ? c1 : (i & 3u) == 2u ? c2 : c3;
-  return (float)(w >> 8) * 5.9604644775390625e-8f;
-}
+${philoxHelper(CUDA_HELPERS)}
 #endif
 `;
 
@@ -111,7 +108,9 @@ const storageCType: Record<StorageType, string> = { f32: "float", i32: "int", bf
 /** The scalar type a load of this storage yields before any cast. */
 const naturalType = (dtype: StorageType): Expr["type"] => (dtype === "i32" ? "i32" : dtype === "bool" ? "bool" : "f32");
 
-export const cudaLiteral = (value: number, type: Expr["type"]): string => cFamilyLiteral(value, type, { nan: "KILN_F32_NAN", inf: "KILN_F32_INF" });
+const CUDA_LANGUAGE = cStyleLanguage({ valueType, u32: "unsigned", special: { nan: "KILN_F32_NAN", inf: "KILN_F32_INF" }, ops: C_FAMILY });
+
+export const cudaLiteral = (value: number, type: Expr["type"]): string => literal(CUDA_LANGUAGE, value, type);
 
 // --- statements and expressions ------------------------------------------------------------------
 
@@ -120,6 +119,7 @@ const converted = (text: string, from: Expr["type"], to: Expr["type"]): string =
 
 /** CUDA C++'s spelling of GPU L2. */
 const CUDA_DIALECT: SimtDialect = {
+  ...CUDA_LANGUAGE,
   constDecl: (type, name, value) => `const ${valueType(type)} ${name} = ${value};`,
   varDecl: (type, name, init) => `${valueType(type)} ${name} = ${init};`,
   forHeader: (v, start, extent, step, unroll) => [...(unroll ? ["#pragma unroll"] : []), `for (int ${v} = ${start}; ${v} < ${extent}; ${step === 1 ? `++${v}` : `${v} += ${step}`}) {`],
@@ -166,37 +166,16 @@ const CUDA_DIALECT: SimtDialect = {
         return unreachable(dtype);
     }
   },
-  expr(e, names, r) {
-    switch (e.op) {
-      case "const":
-        return cudaLiteral(e.value, e.type);
-      case "var":
-      case "local":
-        return e.name;
-      case "load": {
-        if (e.buffer < 0) {
-          const a = names.array(e.buffer);
-          const text = `${a.name}[${r(e.index)}]`;
-          return a.type === e.type ? text : `((${valueType(e.type)})${text})`;
-        }
-        const { name, dtype } = names.buffer(e.buffer);
-        const raw = `${name}[${r(e.index)}]`;
-        const text = dtype === "bf16" ? `kiln_bf16_to_f32(${raw})` : dtype === "f16" ? `kiln_f16_to_f32(${raw})` : raw;
-        return converted(text, naturalType(dtype), e.type);
-      }
-      case "unary":
-        return C_FAMILY.unary[e.fn](r(e.a));
-      case "binary":
-        return C_FAMILY.binary[e.fn](r(e.a), r(e.b), e.type);
-      case "select":
-        return `(${r(e.cond)} ? ${r(e.a)} : ${r(e.b)})`;
-      case "cast":
-        return `((${valueType(e.type)})${r(e.a)})`;
-      case "philox":
-        return `kiln_philox((unsigned)${r(e.seed)}, ${e.offset >>> 0}u, (unsigned)(${r(e.index)}))`;
-      default:
-        return unreachable(e);
+  load(e, names, r) {
+    if (e.buffer < 0) {
+      const a = names.array(e.buffer);
+      const text = `${a.name}[${r(e.index)}]`;
+      return a.type === e.type ? text : `((${valueType(e.type)})${text})`;
     }
+    const { name, dtype } = names.buffer(e.buffer);
+    const raw = `${name}[${r(e.index)}]`;
+    const text = dtype === "bf16" ? `kiln_bf16_to_f32(${raw})` : dtype === "f16" ? `kiln_f16_to_f32(${raw})` : raw;
+    return converted(text, naturalType(dtype), e.type);
   },
 };
 
@@ -207,20 +186,7 @@ const pointerType = (p: GlobalParam): string => `${p.role === "read" ? "const " 
 /** Parameters are named by position (p0, p1, …) so that kernels differing only in buffers print alike. */
 function renderSimt(k: GpuKernel, name: string): { source: string; params: CudaKernelParam[] } {
   const params = k.params.map((p, index): CudaKernelParam => ({ name: `p${index}`, type: "ptr", cType: pointerType(p) }));
-  const byId = new Map(k.params.map((p, index) => [p.id, { name: `p${index}`, dtype: p.dtype }]));
-  const arrays = new Map(k.arrays.map((a) => [a.id, a]));
-  const emitter = new SimtEmitter({
-    buffer: (id) => {
-      const b = byId.get(id);
-      if (!b) throw new Error(`cuda: ${k.name} touches buffer ${id}, which is not one of its parameters`);
-      return b;
-    },
-    array: (id) => {
-      const a = arrays.get(id);
-      if (!a) throw new Error(`cuda: ${k.name} touches array ${id}, which it does not declare`);
-      return a;
-    },
-  }, CUDA_DIALECT);
+  const emitter = new SimtEmitter(positionalNames(`cuda: ${k.name}`, k.params, k.arrays), CUDA_DIALECT);
   const body = pruneLets(k.body);
   const read = namesRead(body);
   emitter.block(body, 1);
@@ -237,27 +203,10 @@ function renderSimt(k: GpuKernel, name: string): { source: string; params: CudaK
   return { source: `${CUDA_PRELUDE}\n${lines.join("\n")}\n`, params };
 }
 
-/** FNV-1a over the text and a second multiplicative lane: a short stable tag for names. */
-export function textHash(text: string): string {
-  let h2 = 0x01000193 ^ text.length;
-  for (let k = 0; k < text.length; k++) h2 = Math.imul(h2 ^ text.charCodeAt(k), 0x5bd1e995);
-  return fnv1a32(text).toString(16).padStart(8, "0") + ((h2 >>> 0) & 0xffff).toString(16).padStart(4, "0");
-}
-
 /** The epilogue of a tensor-core GEMM as the body of the template's device function. */
 export function renderGemmEpilogue(plan: MmaGemmPlan): { body: string; params: CudaKernelParam[] } {
   const params = plan.epilogueParams.map((p, index): CudaKernelParam => ({ name: `e${index}`, type: "ptr", cType: pointerType(p) }));
-  const byId = new Map(plan.epilogueParams.map((p, index) => [p.id, { name: `e${index}`, dtype: p.dtype }]));
-  const emitter = new SimtEmitter({
-    buffer: (id) => {
-      const b = byId.get(id);
-      if (!b) throw new Error(`cuda: a GEMM epilogue touches buffer ${id}, which is not one of its parameters`);
-      return b;
-    },
-    array: (id) => {
-      throw new Error(`cuda: a GEMM epilogue touches array ${id}`);
-    },
-  }, CUDA_DIALECT);
+  const emitter = new SimtEmitter(positionalNames("cuda: a GEMM epilogue", plan.epilogueParams, [], "e"), CUDA_DIALECT);
   const { vars } = plan.epilogue;
   const statements: GStmt[] = [
     { s: "let", name: vars.b.name, value: { op: "local", name: "b", type: "i32" } },

@@ -1,5 +1,5 @@
-// How C-family renderers spell L2's scalar operations: one table shared by the C and CUDA
-// renderers, with each target overriding only the entries it spells differently.
+// How C-family renderers spell L2's scalar operations: one table shared by the C, CUDA and WGSL
+// renderers (through c-family.ts), with each target overriding only the entries it spells differently.
 
 import type { BinaryOp, ScalarType, UnaryOp } from "../kernel-ir.ts";
 

@@ -1,8 +1,9 @@
-// The text of GPU L2 (gpu-ir.ts) in a C-family language: the statement walk and the sharing of
-// repeated subexpressions that every SIMT renderer needs, with the spelling of declarations, loops,
-// loads, stores, casts and literals left to a dialect (cuda.ts for CUDA C++, wgsl.ts for WGSL).
+// The text of GPU L2 (gpu-ir.ts) in a C-family language: GPU L2's statements over the C-family
+// walk (c-family.ts), with the spelling of declarations, loops, loads and stores left to a dialect
+// (cuda.ts for CUDA C++, wgsl.ts for WGSL).
 
-import { exprKey, unreachable, type Expr, type ScalarType } from "../kernel-ir.ts";
+import { unreachable, type Expr, type ScalarType } from "../kernel-ir.ts";
+import { CFamilyEmitter, type CFamilyLanguage, type LoadExpr, type Scope } from "./c-family.ts";
 import { exprChildren, forEachStmt, stmtExprs, type ArrayDecl, type GStmt, type StorageType } from "./gpu-ir.ts";
 
 /** How buffers and arrays are named in one kernel's text. */
@@ -11,8 +12,35 @@ export interface SimtNames {
   array(id: number): ArrayDecl;
 }
 
-/** What a target spells its own way; `expr` renders a subexpression (shared names included). */
-export interface SimtDialect {
+/**
+ * The names of one kernel's text: its buffers by position (`p0`, `p1`, … with prefix "p"), so kernels
+ * differing only in buffers print alike, and its arrays by their declarations. `where` names the
+ * target and the kernel in the error for an id it does not have.
+ */
+export function positionalNames(
+  where: string,
+  params: readonly { readonly id: number; readonly dtype: StorageType }[],
+  arrays: readonly ArrayDecl[],
+  prefix = "p",
+): SimtNames {
+  const byId = new Map(params.map((p, index) => [p.id, { name: `${prefix}${index}`, dtype: p.dtype }]));
+  const byArray = new Map(arrays.map((a) => [a.id, a]));
+  return {
+    buffer: (id) => {
+      const b = byId.get(id);
+      if (!b) throw new Error(`${where} touches buffer ${id}, which is not one of its parameters`);
+      return b;
+    },
+    array: (id) => {
+      const a = byArray.get(id);
+      if (!a) throw new Error(`${where} touches array ${id}, which it does not declare`);
+      return a;
+    },
+  };
+}
+
+/** What a target spells its own way beyond its expressions; `expr` renders a subexpression (shared names included). */
+export interface SimtDialect extends CFamilyLanguage {
   constDecl(type: ScalarType, name: string, value: string): string;
   varDecl(type: ScalarType, name: string, init: string): string;
   /** The loop's opening line(s), ending with `{`. */
@@ -23,22 +51,7 @@ export interface SimtDialect {
   shuffleXor(name: string, value: string, lanes: number): string;
   comment(text: string): string;
   store(s: GStmt & { s: "store" }, names: SimtNames, expr: (e: Expr) => string): string;
-  expr(e: Expr, names: SimtNames, expr: (e: Expr) => string): string;
-}
-
-const containsLoad = (e: Expr, memo = new Map<Expr, boolean>()): boolean => {
-  const hit = memo.get(e);
-  if (hit !== undefined) return hit;
-  const r = e.op === "load" || exprChildren(e).some((c) => containsLoad(c, memo));
-  memo.set(e, r);
-  return r;
-};
-
-/** Symbols an expression reads that statements may change: locals and variables by name, buffers and arrays by id. */
-function readsOf(e: Expr, out: Set<string>): void {
-  if (e.op === "local" || e.op === "var") out.add(`n:${e.name}`);
-  if (e.op === "load") out.add(`b:${e.buffer}`);
-  for (const c of exprChildren(e)) readsOf(c, out);
+  load(e: LoadExpr, names: SimtNames, expr: (e: Expr) => string): string;
 }
 
 function writesOf(s: GStmt): string[] {
@@ -96,77 +109,36 @@ function countLets(stmts: readonly GStmt[]): number {
   return n;
 }
 
-export class SimtEmitter {
-  private readonly lines: string[] = [];
-  private temp = 0;
-  private readonly loadMemo = new Map<Expr, boolean>();
-
+/** GPU L2 through the cautious C-family walk: every nested block starts with no shared names. */
+export class SimtEmitter extends CFamilyEmitter<GStmt> {
   constructor(
     private readonly names: SimtNames,
     private readonly dialect: SimtDialect,
-  ) {}
-
-  text(): string {
-    return this.lines.join("\n");
+  ) {
+    super(dialect, { indentUnit: "  ", cautious: true });
   }
 
-  private line(depth: number, text: string): void {
-    this.lines.push("  ".repeat(depth) + text);
+  protected exprsOf(s: GStmt): Expr[] {
+    return stmtExprs(s);
   }
 
-  /**
-   * A straight-line block: subexpressions used more than once are bound to a constant just before
-   * their first use and reused until a statement writes something they read. Nothing is bound out
-   * of a select's branches if it loads (a load there may be out of bounds when the branch is not taken).
-   */
-  block(stmts: readonly GStmt[], depth: number): void {
-    const uses = new Map<string, number>();
-    const seen = new Set<string>();
-    const count = (e: Expr): void => {
-      if (e.op === "const" || e.op === "var" || e.op === "local") return;
-      const key = exprKey(e);
-      uses.set(key, (uses.get(key) ?? 0) + 1);
-      if (seen.has(key)) return;
-      seen.add(key);
-      exprChildren(e).forEach(count);
-    };
-    for (const s of stmts) stmtExprs(s).forEach(count);
-    // Values this block changes (mutable locals, arrays, buffers it stores to): expressions reading
-    // them are left inline, so a name never stands for a stale value.
-    const mutable = new Set(stmts.flatMap((s) => (s.s === "let" ? [] : writesOf(s))));
-    const scope = new Map<string, { name: string; reads: Set<string> }>();
-    for (const s of stmts) {
-      const bind = (e: Expr, conditional: boolean): void => {
-        if (e.op === "const" || e.op === "var" || e.op === "local") return;
-        const key = exprKey(e);
-        if (scope.has(key)) return;
-        if (conditional && containsLoad(e, this.loadMemo)) {
-          // Still share what is safe to evaluate early underneath.
-          exprChildren(e).forEach((c) => bind(c, true));
-          return;
-        }
-        if (e.op === "select") {
-          bind(e.cond, conditional);
-          bind(e.a, true);
-          bind(e.b, true);
-        } else exprChildren(e).forEach((c) => bind(c, conditional));
-        if ((uses.get(key) ?? 0) > 1) {
-          const reads = new Set<string>();
-          readsOf(e, reads);
-          if ([...reads].some((r) => mutable.has(r))) return;
-          const name = `t${this.temp++}`;
-          this.line(depth, this.dialect.constDecl(e.type, name, this.expr(e, scope)));
-          scope.set(key, { name, reads });
-        }
-      };
-      for (const e of stmtExprs(s)) bind(e, false);
-      this.stmt(s, depth, scope);
-      const written = new Set(writesOf(s));
-      if (written.size) for (const [key, entry] of scope) if ([...entry.reads].some((r) => written.has(r))) scope.delete(key);
-    }
+  protected writesOf(s: GStmt): string[] {
+    return writesOf(s);
   }
 
-  private stmt(s: GStmt, depth: number, scope: ReadonlyMap<string, { name: string }>): void {
+  protected isLet(s: GStmt): boolean {
+    return s.s === "let";
+  }
+
+  protected tempDecl(type: ScalarType, name: string, value: string): string {
+    return this.dialect.constDecl(type, name, value);
+  }
+
+  protected load(e: LoadExpr, r: (e: Expr) => string): string {
+    return this.dialect.load(e, this.names, r);
+  }
+
+  protected stmt(s: GStmt, depth: number, scope: Scope): void {
     const x = (e: Expr) => this.expr(e, scope);
     const d = this.dialect;
     switch (s.s) {
@@ -208,11 +180,5 @@ export class SimtEmitter {
       default:
         unreachable(s);
     }
-  }
-
-  expr(e: Expr, scope: ReadonlyMap<string, { name: string }>): string {
-    const bound = scope.get(exprKey(e));
-    if (bound) return bound.name;
-    return this.dialect.expr(e, this.names, (x) => this.expr(x, scope));
   }
 }

@@ -9,11 +9,13 @@
 // operand count (the default limit is 8 storage buffers per stage) and the whole step is bounded by
 // one binding's size (maxStorageBufferBindingSize: 128 MiB by default, the adapter's own if larger).
 
-import { unreachable, type Expr, type ScalarType } from "../kernel-ir.ts";
-import { cFamilyLiteral } from "./op-spelling.ts";
+import { unreachable, type ScalarType } from "../kernel-ir.ts";
+import { literal, type CFamilyLanguage } from "./c-family.ts";
+import { maxfHelper, philoxHelper, roundingHelpers, type HelperSyntax } from "./c-family-helpers.ts";
+import { spelling } from "./op-spelling.ts";
 import { gpuConfig, type GpuConfig, type GpuProgram } from "./gpu-lower.ts";
 import type { GStmt, GpuKernel, StorageType } from "./gpu-ir.ts";
-import { SimtEmitter, namesRead, pruneLets, type SimtDialect } from "./simt-emitter.ts";
+import { SimtEmitter, namesRead, positionalNames, pruneLets, type SimtDialect } from "./simt-emitter.ts";
 
 /** Launch sizes for WebGPU's default limits: 256 invocations per workgroup, 65535 workgroups per dimension, no subgroups. */
 export function webGpuConfig(): GpuConfig {
@@ -27,19 +29,28 @@ export function webGpuConfig(): GpuConfig {
   };
 }
 
+/** How WGSL writes the C-family helpers: `let`/`var` declarations, `select`, bit casts by `bitcast`. */
+const WGSL_HELPERS: HelperSyntax = {
+  signature: (ret, name, params) => `fn ${name}(${params.map(([p, type]) => `${p}: ${type}`).join(", ")}) -> ${ret}`,
+  vars: (decls) => decls.map(([name, value]) => `var ${name} = ${value};`).join(" "),
+  lets: (_type, decls) => decls.map(([name, value]) => `let ${name} = ${value};`).join(" "),
+  loop: (name, count) => [`for (var ${name} = 0; ${name} < ${count}; ${name} += 1) {`],
+  mulhi: (a, b) => `kiln_mulhi(${a}, ${b})`,
+  select: (cond, a, b) => `select(${b}, ${a}, ${cond})`,
+  toF32: (text) => `f32(${text})`,
+  bitsOf: (text) => `bitcast<u32>(${text})`,
+  fromBits: (text) => `bitcast<f32>(${text})`,
+  floatSuffix: "",
+};
+
 /** Helpers every shader starts with. */
 export const WGSL_PRELUDE = `// kiln WGSL prelude
 // Infinity and NaN from bits at run time (a constant expression may not be infinite or NaN).
 fn kiln_f32_bits(bits: u32) -> f32 { var b = bits; return bitcast<f32>(b); }
 // NaN-propagating max (the first operand's NaN wins), as the C backend's.
-fn kiln_maxf(a: f32, b: f32) -> f32 { return select(b, a, a > b || a != a); }
+${maxfHelper(WGSL_HELPERS)}
 // Round to bf16 (nearest even) and back; NaN stays NaN.
-fn kiln_round_bf16(x: f32) -> f32 {
-  let bits = bitcast<u32>(x);
-  if ((bits & 0x7fffffffu) > 0x7f800000u) { return x; }
-  return bitcast<f32>((bits + 0x7fffu + ((bits >> 16u) & 1u)) & 0xffff0000u);
-}
-fn kiln_round_f16(x: f32) -> f32 { return unpack2x16float(pack2x16float(vec2<f32>(x, 0.0))).x; }
+${roundingHelpers(WGSL_HELPERS, { f16: "unpack2x16float(pack2x16float(vec2<f32>(x, 0.0))).x" })}
 // High 32 bits of a u32 product from 16-bit halves (WGSL has no 64-bit integers), as compiler/philox.ts.
 fn kiln_mulhi(a: u32, b: u32) -> u32 {
   let a_lo = a & 0xffffu; let a_hi = a >> 16u; let b_lo = b & 0xffffu; let b_hi = b >> 16u;
@@ -47,20 +58,7 @@ fn kiln_mulhi(a: u32, b: u32) -> u32 {
   let carry = (((a_lo * b_lo) >> 16u) + (lo_hi & 0xffffu) + (hi_lo & 0xffffu)) >> 16u;
   return a_hi * b_hi + (lo_hi >> 16u) + (hi_lo >> 16u) + carry;
 }
-// kiln's Philox4x32-10 uniform (compiler/philox.ts): key (seed, 0), counter (i >> 2, offset, 0, 0),
-// word i & 3, (bits >> 8) · 2^-24.
-fn kiln_philox(seed: u32, offset: u32, i: u32) -> f32 {
-  var c0 = i >> 2u; var c1 = offset; var c2 = 0u; var c3 = 0u; var k0 = seed; var k1 = 0u;
-  for (var round = 0; round < 10; round += 1) {
-    let hi0 = kiln_mulhi(0xD2511F53u, c0); let lo0 = 0xD2511F53u * c0;
-    let hi1 = kiln_mulhi(0xCD9E8D57u, c2); let lo1 = 0xCD9E8D57u * c2;
-    c0 = hi1 ^ c1 ^ k0; c1 = lo1; c2 = hi0 ^ c3 ^ k1; c3 = lo0;
-    k0 += 0x9E3779B9u; k1 += 0xBB67AE85u;
-  }
-  let lane = i & 3u;
-  let w = select(select(select(c3, c2, lane == 2u), c1, lane == 1u), c0, lane == 0u);
-  return f32(w >> 8u) * 5.9604644775390625e-8;
-}
+${philoxHelper(WGSL_HELPERS)}
 `;
 
 /** Where each buffer lives in the arena, in 32-bit words. */
@@ -118,21 +116,38 @@ const wgslType = (t: ScalarType): string => (t === "f32" ? "f32" : t === "i32" ?
 /** The scalar type a load of this storage yields before any cast. */
 const naturalType = (dtype: StorageType): ScalarType => (dtype === "i32" ? "i32" : dtype === "bool" ? "bool" : "f32");
 
-export const wgslLiteral = (value: number, type: ScalarType): string => {
-  if (type === "bool") return value ? "true" : "false";
-  if (type === "i32") {
-    const n = Math.trunc(value) | 0;
-    // -2147483648 is not an i32 literal's negation; spell it as i32's minimum.
-    return n === -2147483648 ? "i32(-2147483647 - 1)" : n < 0 ? `(${n})` : String(n);
-  }
-  return cFamilyLiteral(value, type, { nan: "kiln_f32_bits(0x7fc00000u)", inf: "kiln_f32_bits(0x7f800000u)" });
-};
-
 /** A value of type `from` as `to` (WGSL converts nothing implicitly). */
 const convert = (text: string, from: ScalarType, to: ScalarType): string => (from === to ? text : `${wgslType(to)}(${text})`);
 
-/** An operand of an arithmetic or comparison at the operation's type. */
-const operandAs = (e: Expr, text: string, to: ScalarType): string => convert(text, e.type, to);
+/** WGSL's integer and boolean literals: -2147483648 is not an i32 literal's negation, so it is spelled as i32's minimum. */
+function intLiteral(value: number, type: ScalarType): string {
+  if (type === "bool") return value ? "true" : "false";
+  const n = Math.trunc(value) | 0;
+  return n === -2147483648 ? "i32(-2147483647 - 1)" : n < 0 ? `(${n})` : String(n);
+}
+
+/** WGSL's expressions: builtins without C's `f` suffix, explicit conversions, `select`, Philox on `u32` bits. */
+const WGSL_LANGUAGE: CFamilyLanguage = {
+  valueType: wgslType,
+  special: { nan: "kiln_f32_bits(0x7fc00000u)", inf: "kiln_f32_bits(0x7f800000u)" },
+  intLiteral,
+  ops: spelling({
+    unary: {
+      exp2: (a) => `exp2(${a})`,
+      log2: (a) => `log2(${a})`,
+      sin: (a) => `sin(${a})`,
+      sqrt: (a) => `sqrt(${a})`,
+      recip: (a) => `(1.0 / ${a})`,
+    },
+  }),
+  cast: convert,
+  operand: convert,
+  select: (cond, a, b) => `select(${b}, ${a}, ${cond})`,
+  philox: (seed, offset, index) =>
+    `kiln_philox(bitcast<u32>(${convert(seed.text, seed.type, "i32")}), ${offset}u, bitcast<u32>(${convert(index.text, index.type, "i32")}))`,
+};
+
+export const wgslLiteral = (value: number, type: ScalarType): string => literal(WGSL_LANGUAGE, value, type);
 
 const word = (name: string, index: string): string => `arena[${name} + ${index}]`;
 
@@ -168,6 +183,7 @@ function loadText(dtype: StorageType, at: string): string {
 /** WGSL's spelling of GPU L2; `kernel` names the launch in errors. */
 function wgslDialect(kernel: string): SimtDialect {
   return {
+    ...WGSL_LANGUAGE,
     constDecl: (type, name, value) => `let ${name}: ${wgslType(type)} = ${value};`,
     varDecl: (type, name, init) => `var ${name}: ${wgslType(type)} = ${init};`,
     forHeader: (v, start, extent, step) => [`for (var ${v}: i32 = ${start}; ${v} < ${extent}; ${v} += ${step}) {`],
@@ -188,81 +204,13 @@ function wgslDialect(kernel: string): SimtDialect {
       if (s.atomic) throw new Error(`wgsl: ${kernel} adds into buffer ${s.buffer} atomically (a scatter-add); WebGPU has no float atomics and kiln's compare-and-swap form is not written yet`);
       return storeText(dtype, word(name, index), convert(x(s.value), s.value.type, naturalType(dtype)));
     },
-    expr(e, names, r) {
-      switch (e.op) {
-        case "const":
-          return wgslLiteral(e.value, e.type);
-        case "var":
-        case "local":
-          return e.name;
-        case "load": {
-          if (e.buffer < 0) {
-            const a = names.array(e.buffer);
-            return convert(`${a.name}[${r(e.index)}]`, a.type, e.type);
-          }
-          const { name, dtype } = names.buffer(e.buffer);
-          return convert(loadText(dtype, word(name, r(e.index))), naturalType(dtype), e.type);
-        }
-        case "unary": {
-          const a = operandAs(e.a, r(e.a), e.type);
-          const fn = e.fn;
-          switch (fn) {
-            case "neg":
-              return `(-${a})`;
-            case "exp2":
-            case "log2":
-            case "sin":
-            case "sqrt":
-              return `${fn}(${a})`;
-            case "recip":
-              return `(1.0 / ${a})`;
-            case "round_bf16":
-              return `kiln_round_bf16(${a})`;
-            case "round_f16":
-              return `kiln_round_f16(${a})`;
-            default:
-              return unreachable(fn);
-          }
-        }
-        case "binary": {
-          const comparison = e.fn === "lt" || e.fn === "eq";
-          // Comparisons compare at the wider operand type; everything else computes at its own type.
-          const at: ScalarType = comparison ? (e.a.type === "f32" || e.b.type === "f32" ? "f32" : e.a.type === "i32" || e.b.type === "i32" ? "i32" : "bool") : e.type;
-          const a = operandAs(e.a, r(e.a), at);
-          const b = operandAs(e.b, r(e.b), at);
-          const fn = e.fn;
-          switch (fn) {
-            case "add":
-              return `(${a} + ${b})`;
-            case "mul":
-              return `(${a} * ${b})`;
-            case "idiv":
-              return `(${a} / ${b})`;
-            case "mod":
-              return `(${a} % ${b})`;
-            case "max":
-              return at === "f32" ? `kiln_maxf(${a}, ${b})` : `max(${a}, ${b})`;
-            case "min":
-              return `min(${a}, ${b})`;
-            case "lt":
-              return `(${a} < ${b})`;
-            case "eq":
-              return `(${a} == ${b})`;
-            case "and":
-              return `(${a} && ${b})`;
-            default:
-              return unreachable(fn);
-          }
-        }
-        case "select":
-          return `select(${convert(r(e.b), e.b.type, e.type)}, ${convert(r(e.a), e.a.type, e.type)}, ${convert(r(e.cond), e.cond.type, "bool")})`;
-        case "cast":
-          return convert(r(e.a), e.a.type, e.type);
-        case "philox":
-          return `kiln_philox(bitcast<u32>(${convert(r(e.seed), e.seed.type, "i32")}), ${e.offset >>> 0}u, bitcast<u32>(${convert(r(e.index), e.index.type, "i32")}))`;
-        default:
-          return unreachable(e);
+    load(e, names, r) {
+      if (e.buffer < 0) {
+        const a = names.array(e.buffer);
+        return convert(`${a.name}[${r(e.index)}]`, a.type, e.type);
       }
+      const { name, dtype } = names.buffer(e.buffer);
+      return convert(loadText(dtype, word(name, r(e.index))), naturalType(dtype), e.type);
     },
   };
 }
@@ -276,23 +224,7 @@ export function renderWgslKernel(k: GpuKernel, arena: WgslArena): string {
     if (o === undefined) throw new Error(`wgsl: ${k.name} touches buffer ${id}, which has no place in the arena`);
     return o;
   };
-  const byId = new Map(k.params.map((p, index) => [p.id, { name: `p${index}`, dtype: p.dtype }]));
-  const arrays = new Map(k.arrays.map((a) => [a.id, a]));
-  const emitter = new SimtEmitter(
-    {
-      buffer: (id) => {
-        const b = byId.get(id);
-        if (!b) throw new Error(`wgsl: ${k.name} touches buffer ${id}, which is not one of its parameters`);
-        return b;
-      },
-      array: (id) => {
-        const a = arrays.get(id);
-        if (!a) throw new Error(`wgsl: ${k.name} touches array ${id}, which it does not declare`);
-        return a;
-      },
-    },
-    wgslDialect(k.name),
-  );
+  const emitter = new SimtEmitter(positionalNames(`wgsl: ${k.name}`, k.params, k.arrays), wgslDialect(k.name));
   const body: readonly GStmt[] = pruneLets(k.body);
   const read = namesRead(body);
   emitter.block(body, 1);

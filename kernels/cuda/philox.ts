@@ -1,5 +1,7 @@
 // In-kernel random numbers for the `random` op: Philox4x32-10 with kiln's fixed definition
 // (compiler/philox.ts), so a (seed, offset) pair gives the same values on the GPU as in the interpreter.
+import { CUDA_HELPERS } from "../../compiler/codegen/cuda.ts";
+import { philoxRounds } from "../../compiler/codegen/c-family-helpers.ts";
 import { PREAMBLE, pointer, scalar, signature, type CudaKernel, type KernelParam, type StorageType } from "./kernel.ts";
 
 /**
@@ -10,21 +12,16 @@ import { PREAMBLE, pointer, scalar, signature, type CudaKernel, type KernelParam
  *                (w + 0.5) · 2⁻³²: r = √(−2 ln u₁), θ = 2π u₂; cos for even i, sin for odd i. With offset 0 this is
  *                models/noise.ts gaussianF32 for seeds below 2³².
  */
+/** The rounds of the renderers' kiln_philox (compiler/codegen/c-family-helpers.ts), on an array counter. */
+const ROUNDS = philoxRounds(CUDA_HELPERS, ["c[0]", "c[1]", "c[2]", "c[3]"], ["k0", "k1"])
+  .map((line) => `  ${line}`)
+  .join("\n");
+
 export const PHILOX_SOURCE = `#ifndef KILN_PHILOX
 #define KILN_PHILOX
 // Philox4x32-10 (Salmon et al., SC'11): ten rounds on a 4-word counter with a 2-word key, in place.
 __device__ __forceinline__ void philox4x32_10(unsigned (&c)[4], unsigned k0, unsigned k1) {
-  #pragma unroll
-  for (int round = 0; round < 10; ++round) {
-    const unsigned hi0 = __umulhi(0xd2511f53u, c[0]), lo0 = 0xd2511f53u * c[0];
-    const unsigned hi1 = __umulhi(0xcd9e8d57u, c[2]), lo1 = 0xcd9e8d57u * c[2];
-    c[0] = hi1 ^ c[1] ^ k0;
-    c[1] = lo1;
-    c[2] = hi0 ^ c[3] ^ k1;
-    c[3] = lo0;
-    k0 += 0x9e3779b9u;
-    k1 += 0xbb67ae85u;
-  }
+${ROUNDS}
 }
 // The four words of element group i >> 2 of random node (seed, offset).
 __device__ __forceinline__ void philox_words(unsigned (&w)[4], unsigned seed, unsigned offset, unsigned long long i) {

@@ -5,14 +5,14 @@
 __device__ __forceinline__ void philox4x32_10(unsigned (&c)[4], unsigned k0, unsigned k1) {
   #pragma unroll
   for (int round = 0; round < 10; ++round) {
-    const unsigned hi0 = __umulhi(0xd2511f53u, c[0]), lo0 = 0xd2511f53u * c[0];
-    const unsigned hi1 = __umulhi(0xcd9e8d57u, c[2]), lo1 = 0xcd9e8d57u * c[2];
+    const unsigned hi0 = __umulhi(0xD2511F53u, c[0]), lo0 = 0xD2511F53u * c[0];
+    const unsigned hi1 = __umulhi(0xCD9E8D57u, c[2]), lo1 = 0xCD9E8D57u * c[2];
     c[0] = hi1 ^ c[1] ^ k0;
     c[1] = lo1;
     c[2] = hi0 ^ c[3] ^ k1;
     c[3] = lo0;
-    k0 += 0x9e3779b9u;
-    k1 += 0xbb67ae85u;
+    k0 += 0x9E3779B9u;
+    k1 += 0xBB67AE85u;
   }
 }
 // The four words of element group i >> 2 of random node (seed, offset).

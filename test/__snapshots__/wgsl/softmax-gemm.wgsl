@@ -2,7 +2,7 @@
 // Infinity and NaN from bits at run time (a constant expression may not be infinite or NaN).
 fn kiln_f32_bits(bits: u32) -> f32 { var b = bits; return bitcast<f32>(b); }
 // NaN-propagating max (the first operand's NaN wins), as the C backend's.
-fn kiln_maxf(a: f32, b: f32) -> f32 { return select(b, a, a > b || a != a); }
+fn kiln_maxf(a: f32, b: f32) -> f32 { return select(b, a, (a > b || a != a)); }
 // Round to bf16 (nearest even) and back; NaN stays NaN.
 fn kiln_round_bf16(x: f32) -> f32 {
   let bits = bitcast<u32>(x);
@@ -20,16 +20,19 @@ fn kiln_mulhi(a: u32, b: u32) -> u32 {
 // kiln's Philox4x32-10 uniform (compiler/philox.ts): key (seed, 0), counter (i >> 2, offset, 0, 0),
 // word i & 3, (bits >> 8) · 2^-24.
 fn kiln_philox(seed: u32, offset: u32, i: u32) -> f32 {
-  var c0 = i >> 2u; var c1 = offset; var c2 = 0u; var c3 = 0u; var k0 = seed; var k1 = 0u;
+  var c0 = i >> 2; var c1 = offset; var c2 = 0u; var c3 = 0u; var k0 = seed; var k1 = 0u;
   for (var round = 0; round < 10; round += 1) {
     let hi0 = kiln_mulhi(0xD2511F53u, c0); let lo0 = 0xD2511F53u * c0;
     let hi1 = kiln_mulhi(0xCD9E8D57u, c2); let lo1 = 0xCD9E8D57u * c2;
-    c0 = hi1 ^ c1 ^ k0; c1 = lo1; c2 = hi0 ^ c3 ^ k1; c3 = lo0;
-    k0 += 0x9E3779B9u; k1 += 0xBB67AE85u;
+    c0 = hi1 ^ c1 ^ k0;
+    c1 = lo1;
+    c2 = hi0 ^ c3 ^ k1;
+    c3 = lo0;
+    k0 += 0x9E3779B9u;
+    k1 += 0xBB67AE85u;
   }
-  let lane = i & 3u;
-  let w = select(select(select(c3, c2, lane == 2u), c1, lane == 1u), c0, lane == 0u);
-  return f32(w >> 8u) * 5.9604644775390625e-8;
+  let w = select(select(select(c3, c2, (i & 3u) == 2u), c1, (i & 3u) == 1u), c0, (i & 3u) == 0u);
+  return f32(w >> 8) * 5.9604644775390625e-8;
 }
 
 // arena: 4416 words

@@ -115,11 +115,11 @@ function countUses(exprs: readonly Expr[]): Map<string, number> {
 /**
  * The statement walk of a C-family renderer over statements `S` (CPU or GPU L2): in each block,
  * subexpressions used more than once are bound to a constant just before their first use and reused
- * until a statement writes something they read. A `cautious` walk (the SIMT renderers') also leaves
- * inline whatever reads a value the block changes anywhere, and binds nothing that loads out of a
- * select's branches (a load there may be out of bounds when the branch is not taken). The C
- * renderer's walk is not cautious: it shares such values too, as it always has (changing that
- * would change the C it prints). A subclass renders the statements themselves.
+ * until a statement writes something they read. No walk binds what loads out of a select's branches:
+ * a load there may be out of bounds when the branch is not taken (a padded conv reads before its
+ * input's start), and a temporary would read it unconditionally. A `cautious` walk (the SIMT
+ * renderers') also leaves inline whatever reads a value the block changes anywhere. A subclass
+ * renders the statements themselves.
  */
 export abstract class CFamilyEmitter<S> {
   private readonly lines: string[] = [];
@@ -158,7 +158,7 @@ export abstract class CFamilyEmitter<S> {
     const scope = new Map(outer);
     const bind = (e: Expr, conditional: boolean): void => {
       if (isLeaf(e) || scope.has(exprKey(e))) return;
-      if (conditional && this.options.cautious && containsLoad(e, this.loadMemo)) {
+      if (conditional && containsLoad(e, this.loadMemo)) {
         // Still share what is safe to evaluate early underneath.
         exprChildren(e).forEach((c) => bind(c, true));
         return;

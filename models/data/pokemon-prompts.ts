@@ -1,7 +1,8 @@
 // Text prompts for the gen-1 Pokémon data set: each species' visual description (pokemon-descriptions.ts)
 // and words from the structured pokédex data of @pkmn/sim, in the comma-separated style of the
 // reference's prompts ("green, lizard, plant, Grass, Poison, …").
-import { Dex } from "@pkmn/sim";
+import { createRequire } from "node:module";
+import type { Dex as PkmnDex } from "@pkmn/sim";
 import { pokemonDescription } from "./pokemon-descriptions.ts";
 import { promptParts } from "./prompt-variants.ts";
 
@@ -92,10 +93,15 @@ function evolutionWords(facts: PokemonFacts): string {
 
 let gen1Cache: readonly PokemonFacts[] | undefined;
 
+// @pkmn/sim takes about 0.6 s to load: it is loaded when a prompt is first built, not by every command
+// that imports the models.
+let loadedDex: typeof PkmnDex | undefined;
+const pokedex = (): typeof PkmnDex => (loadedDex ??= (createRequire(import.meta.url)("@pkmn/sim") as { Dex: typeof PkmnDex }).Dex);
+
 /** Facts for all 151 gen-1 species, in dex order. */
 export function gen1Facts(): readonly PokemonFacts[] {
   if (gen1Cache) return gen1Cache;
-  const species = Dex.species.all().filter((s) => s.num >= GEN1_FIRST && s.num <= GEN1_LAST && s.forme === "");
+  const species = pokedex().species.all().filter((s) => s.num >= GEN1_FIRST && s.num <= GEN1_LAST && s.forme === "");
   const gen1ByName = new Map(species.map((s) => [s.name, s]));
   const stagesBefore = (name: string): number => {
     const prevo = gen1ByName.get(name)?.prevo;

@@ -1,7 +1,6 @@
 // In-kernel random numbers for the `random` op: Philox4x32-10 with kiln's fixed definition
 // (compiler/philox.ts), so a (seed, offset) pair gives the same values on the GPU as in the interpreter.
-import { CUDA_HELPERS } from "../../compiler/codegen/cuda.ts";
-import { philoxRounds } from "../../compiler/codegen/c-family-helpers.ts";
+import { CUDA_HELPERS, philoxRounds } from "../../compiler/index.ts";
 import { PREAMBLE, pointer, scalar, signature, type CudaKernel, type KernelParam, type StorageType } from "./kernel.ts";
 
 /**

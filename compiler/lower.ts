@@ -12,7 +12,7 @@ import { ExprLowering, flatIndex, indexVars, scalarType, unflatIndex } from "./l
 import { attentionMeta } from "./templates.ts";
 
 const sameShape = (a: Shape, b: Shape): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
-import { batchStride, isColumnReduce, isPerRow, rowShapeOf, stridedView, type Group, type Schedule } from "./schedule.ts";
+import { batchStride, isColumnReduce, isPerRow, rowShapeOf, stridedView, type Group, type Schedule } from "./schedule-groups.ts";
 
 /** The index into `node` of the element at `at` in `space` (same flat position when the shapes differ, as through a reshape). */
 const indexIn = (node: Tensor, at: readonly Expr[], space: Shape): readonly Expr[] => (sameShape(node.shape, space) ? at : unflatIndex(flatIndex(at, space), node.shape));

@@ -69,7 +69,11 @@ export interface InterpretOptions {
 }
 
 /** Evaluate `outputs` (a pytree of tensors) with values for the named inputs and params. */
-export function interpret<T extends Pytree<Tensor>>(outputs: T, feeds: Readonly<Record<string, Feed>>, options: InterpretOptions = {}): Pytree<HostArray> {
+export function interpret<T extends Pytree<Tensor>>(
+  outputs: T,
+  feeds: Readonly<Record<string, Feed>>,
+  options: InterpretOptions = {},
+): Pytree<HostArray> {
   const precision = options.precision ?? "f64";
   const leaves = treeLeaves(outputs, isTensor);
   const env: Env = new Map();
@@ -131,32 +135,10 @@ function evalNode(node: Tensor, args: Float64Array[], feeds: Readonly<Record<str
       const offset = ranges.reduce((o, [start], i) => o + start * strides[i]!, 0);
       return gatherStrided(a!, node.shape, strides, offset);
     }
-    case "pad": {
-      const { pads } = (node as Tensor<"pad">).attrs;
-      const out = new Float64Array(n);
-      const outStrides = stridesOf(node.shape);
-      forEachIndex(inShape, (flat, index) => {
-        let at = 0;
-        for (let k = 0; k < index.length; k++) at += (index[k]! + pads[k]![0]) * outStrides[k]!;
-        out[at] = a![flat]!;
-      });
-      return out;
-    }
-    case "concat": {
-      const { axis } = (node as Tensor<"concat">).attrs;
-      const out = new Float64Array(n);
-      const outStrides = stridesOf(node.shape);
-      let start = 0;
-      node.inputs.forEach((part, p) => {
-        forEachIndex(part.shape, (flat, index) => {
-          let at = 0;
-          for (let k = 0; k < index.length; k++) at += (index[k]! + (k === axis ? start : 0)) * outStrides[k]!;
-          out[at] = args[p]![flat]!;
-        });
-        start += part.shape[axis]!;
-      });
-      return out;
-    }
+    case "pad":
+      return evalPad(node, args);
+    case "concat":
+      return evalConcat(node, args);
     case "neg":
       return map1((x) => -x);
     case "exp2":
@@ -187,34 +169,10 @@ function evalNode(node: Tensor, args: Float64Array[], feeds: Readonly<Record<str
     case "where":
       return a!.map((cond, i) => (cond ? b![i]! : c![i]!));
     case "sum":
-    case "reduce_max": {
-      const isSum = node.op === "sum";
-      const out = new Float64Array(n).fill(isSum ? 0 : -Infinity);
-      const outStrides = stridesOf(node.shape);
-      forEachIndex(inShape, (flat, index) => {
-        let at = 0;
-        for (let k = 0; k < index.length; k++) if (node.shape[k] !== 1) at += index[k]! * outStrides[k]!;
-        const x = a![flat]!;
-        out[at] = isSum ? out[at]! + x : Number.isNaN(x) || Number.isNaN(out[at]!) ? NaN : Math.max(out[at]!, x);
-      });
-      return out;
-    }
-    case "dot": {
-      const [sa, sb] = [node.inputs[0]!.shape, node.inputs[1]!.shape];
-      const M = sa[sa.length - 2]!;
-      const K = sa[sa.length - 1]!;
-      const N = sb[sb.length - 1]!;
-      const batch = sizeOf(sa.slice(0, -2));
-      const out = new Float64Array(n);
-      for (let bt = 0; bt < batch; bt++)
-        for (let i = 0; i < M; i++)
-          for (let j = 0; j < N; j++) {
-            let acc = 0;
-            for (let k = 0; k < K; k++) acc += a![bt * M * K + i * K + k]! * b![bt * K * N + k * N + j]!;
-            out[bt * M * N + i * N + j] = acc;
-          }
-      return out;
-    }
+    case "reduce_max":
+      return evalReduce(node, args);
+    case "dot":
+      return evalDot(node, args);
     case "const":
       return new Float64Array(n).fill((node as Tensor<"const">).attrs.value);
     case "iota": {
@@ -230,36 +188,10 @@ function evalNode(node: Tensor, args: Float64Array[], feeds: Readonly<Record<str
       philoxUniform(out, a![0]!, (node as Tensor<"random">).attrs.offset);
       return out;
     }
-    case "gather": {
-      const { axis } = (node as Tensor<"gather">).attrs;
-      const x = node.inputs[0]!.shape;
-      const inner = sizeOf(x.slice(axis + 1));
-      const outer = sizeOf(x.slice(0, axis));
-      const count = sizeOf(node.inputs[1]!.shape);
-      const out = new Float64Array(n);
-      for (let o = 0; o < outer; o++)
-        for (let j = 0; j < count; j++) {
-          const row = b![j]!;
-          if (row < 0 || row >= x[axis]!) throw new Error(`interpret: gather index ${row} at position ${j} is out of range for axis ${axis} of length ${x[axis]}`);
-          for (let i = 0; i < inner; i++) out[(o * count + j) * inner + i] = a![(o * x[axis]! + row) * inner + i]!;
-        }
-      return out;
-    }
-    case "scatter_add": {
-      const { axis, size } = (node as Tensor<"scatter_add">).attrs;
-      const u = node.inputs[0]!.shape;
-      const count = sizeOf(node.inputs[1]!.shape);
-      const outer = sizeOf(u.slice(0, axis));
-      const inner = sizeOf(u.slice(axis + node.inputs[1]!.shape.length));
-      const out = new Float64Array(n);
-      for (let o = 0; o < outer; o++)
-        for (let j = 0; j < count; j++) {
-          const row = b![j]!;
-          if (row < 0 || row >= size) throw new Error(`interpret: scatter_add index ${row} at position ${j} is out of range for an axis of length ${size}`);
-          for (let i = 0; i < inner; i++) out[(o * size + row) * inner + i]! += a![(o * count + j) * inner + i]!;
-        }
-      return out;
-    }
+    case "gather":
+      return evalGather(node, args);
+    case "scatter_add":
+      return evalScatterAdd(node, args);
     case "call": {
       const { body } = (node as Tensor<"call">).attrs;
       const inner: Env = new Map(body.params.map((p, i) => [p, args[i]!]));
@@ -269,4 +201,114 @@ function evalNode(node: Tensor, args: Float64Array[], feeds: Readonly<Record<str
     default:
       return node.op satisfies never;
   }
+}
+
+/** pad: the input written at its offset into zeros. */
+function evalPad(node: Tensor, args: readonly Float64Array[]): Float64Array {
+  const [a] = args;
+  const inShape = node.inputs[0]?.shape ?? [];
+  const n = sizeOf(node.shape);
+  const { pads } = (node as Tensor<"pad">).attrs;
+  const out = new Float64Array(n);
+  const outStrides = stridesOf(node.shape);
+  forEachIndex(inShape, (flat, index) => {
+    let at = 0;
+    for (let k = 0; k < index.length; k++) at += (index[k]! + pads[k]![0]) * outStrides[k]!;
+    out[at] = a![flat]!;
+  });
+  return out;
+}
+
+/** concat: each part written at its start along the axis. */
+function evalConcat(node: Tensor, args: readonly Float64Array[]): Float64Array {
+  const n = sizeOf(node.shape);
+  const { axis } = (node as Tensor<"concat">).attrs;
+  const out = new Float64Array(n);
+  const outStrides = stridesOf(node.shape);
+  let start = 0;
+  node.inputs.forEach((part, p) => {
+    forEachIndex(part.shape, (flat, index) => {
+      let at = 0;
+      for (let k = 0; k < index.length; k++) at += (index[k]! + (k === axis ? start : 0)) * outStrides[k]!;
+      out[at] = args[p]![flat]!;
+    });
+    start += part.shape[axis]!;
+  });
+  return out;
+}
+
+/** sum and reduce_max over the axes the output keeps at 1; NaN propagates through max. */
+function evalReduce(node: Tensor, args: readonly Float64Array[]): Float64Array {
+  const [a] = args;
+  const inShape = node.inputs[0]?.shape ?? [];
+  const n = sizeOf(node.shape);
+  const isSum = node.op === "sum";
+  const out = new Float64Array(n).fill(isSum ? 0 : -Infinity);
+  const outStrides = stridesOf(node.shape);
+  forEachIndex(inShape, (flat, index) => {
+    let at = 0;
+    for (let k = 0; k < index.length; k++) if (node.shape[k] !== 1) at += index[k]! * outStrides[k]!;
+    const x = a![flat]!;
+    out[at] = isSum ? out[at]! + x : Number.isNaN(x) || Number.isNaN(out[at]!) ? NaN : Math.max(out[at]!, x);
+  });
+  return out;
+}
+
+/** dot: a batched [M, K] × [K, N] product, row-major operands. */
+function evalDot(node: Tensor, args: readonly Float64Array[]): Float64Array {
+  const [a, b] = args;
+  const n = sizeOf(node.shape);
+  const [sa, sb] = [node.inputs[0]!.shape, node.inputs[1]!.shape];
+  const M = sa[sa.length - 2]!;
+  const K = sa[sa.length - 1]!;
+  const N = sb[sb.length - 1]!;
+  const batch = sizeOf(sa.slice(0, -2));
+  const out = new Float64Array(n);
+  for (let bt = 0; bt < batch; bt++)
+    for (let i = 0; i < M; i++)
+      for (let j = 0; j < N; j++) {
+        let acc = 0;
+        for (let k = 0; k < K; k++) acc += a![bt * M * K + i * K + k]! * b![bt * K * N + k * N + j]!;
+        out[bt * M * N + i * N + j] = acc;
+      }
+  return out;
+}
+
+/** gather: rows of the input along `axis`, an out-of-range index an error. */
+function evalGather(node: Tensor, args: readonly Float64Array[]): Float64Array {
+  const [a, b] = args;
+  const n = sizeOf(node.shape);
+  const { axis } = (node as Tensor<"gather">).attrs;
+  const x = node.inputs[0]!.shape;
+  const inner = sizeOf(x.slice(axis + 1));
+  const outer = sizeOf(x.slice(0, axis));
+  const count = sizeOf(node.inputs[1]!.shape);
+  const out = new Float64Array(n);
+  for (let o = 0; o < outer; o++)
+    for (let j = 0; j < count; j++) {
+      const row = b![j]!;
+      if (row < 0 || row >= x[axis]!)
+        throw new Error(`interpret: gather index ${row} at position ${j} is out of range for axis ${axis} of length ${x[axis]}`);
+      for (let i = 0; i < inner; i++) out[(o * count + j) * inner + i] = a![(o * x[axis]! + row) * inner + i]!;
+    }
+  return out;
+}
+
+/** scatter_add: updates summed into rows along `axis`, an out-of-range index an error. */
+function evalScatterAdd(node: Tensor, args: readonly Float64Array[]): Float64Array {
+  const [a, b] = args;
+  const n = sizeOf(node.shape);
+  const { axis, size } = (node as Tensor<"scatter_add">).attrs;
+  const u = node.inputs[0]!.shape;
+  const count = sizeOf(node.inputs[1]!.shape);
+  const outer = sizeOf(u.slice(0, axis));
+  const inner = sizeOf(u.slice(axis + node.inputs[1]!.shape.length));
+  const out = new Float64Array(n);
+  for (let o = 0; o < outer; o++)
+    for (let j = 0; j < count; j++) {
+      const row = b![j]!;
+      if (row < 0 || row >= size) throw new Error(`interpret: scatter_add index ${row} at position ${j} is out of range for an axis of length ${size}`);
+      for (let i = 0; i < inner; i++) out[(o * size + row) * inner + i]! += a![(o * count + j) * inner + i]!;
+    }
+  return out;
 }

@@ -20,9 +20,14 @@ import {
 } from "./gpu-ir.ts";
 import { lowerGemm, type GemmStep } from "./gpu-gemm.ts";
 import { lowerAttention, type AttentionStep } from "./gpu-attention.ts";
-import { ScratchAllocator, blocksFor, extentOf, gpuConfig, gridStride, paramsOf, perfectNest, sequential, unflatten, type GpuConfig, type SimtStep } from "./gpu-common.ts";
+import {
+  ScratchAllocator, blocksFor, extentOf, gpuConfig, gridStride, paramsOf, perfectNest, sequential, unflatten, type GpuConfig, type SimtStep,
+} from "./gpu-common.ts";
 
-export { GPU_TARGETS, ScratchAllocator, gpuConfig, smallGpuConfig, gridStride, paramsOf, perfectNest, sequential, unflatten, type GpuConfig, type GpuTarget, type SimtGemmTile } from "./gpu-common.ts";
+export {
+  GPU_TARGETS, ScratchAllocator, gpuConfig, smallGpuConfig, gridStride, paramsOf, perfectNest, sequential, unflatten,
+  type GpuConfig, type GpuTarget, type SimtGemmTile,
+} from "./gpu-common.ts";
 
 /** What one L2 kernel runs as. */
 export type GpuStep = SimtStep | GemmStep | AttentionStep;
@@ -104,7 +109,8 @@ function elementwiseKernel(kernel: Kernel, body: readonly Stmt[], config: GpuCon
   const out: GStmt[] = [];
   nests.forEach((stmts, k) => {
     const nest = perfectNest(stmts);
-    out.push(gridStride(`g${nests.length > 1 ? k : ""}`, extentOf(nest.vars), threads, blocks, (g) => sequential(nest.body, unflatten(nest.vars, g))));
+    const loop = gridStride(`g${nests.length > 1 ? k : ""}`, extentOf(nest.vars), threads, blocks, (g) => sequential(nest.body, unflatten(nest.vars, g)));
+    out.push(loop);
   });
   return { name, comment, params: paramsOf(kernel.buffers), arrays: [], threads, blocks, body: out };
 }
@@ -245,72 +251,41 @@ function lowerReduce(kernel: Kernel, config: GpuConfig): GpuKernel {
   }
   const rowsPerBlock = threads / group;
   const blocks = blocksFor(rows, rowsPerBlock, config);
-  const lane: Expr = group === 1 ? i(0) : group === threads ? threadVar(threads) : simplifyIndex(mod(threadVar(threads), i(group)));
-  const groupIndex: Expr = group === threads ? i(0) : group === 1 ? threadVar(threads) : simplifyIndex(div(threadVar(threads), i(group)));
-  const arrays: ArrayDecl[] = [];
-  const reductionArray = (type: "f32" | "i32" | "bool"): number => {
-    const name = `partials_${type}`;
-    const found = arrays.find((a) => a.name === name);
-    if (found) return found.id;
-    const decl: ArrayDecl = { id: -(arrays.length + 1), name, space: "shared", type, size: 32 };
-    arrays.push(decl);
-    return decl.id;
-  };
+  const rr: RowReduction = { threads, group, shuffles: config.shuffles, arrays: [], accTypes: new Map() };
   const rowVar: Var = { op: "var", name: "row", type: "i32", extent: Math.max(rows, 1) };
-  const rowReplace = unflatten(outer, rowVar);
-  const accTypes = new Map<string, { fn: "add" | "max"; type: "f32" | "i32" | "bool" }>();
-
-  const treeReduce = (name: string): GStmt[] => {
-    // Every thread publishes its partial; halves fold into the lower half until slot 0 holds the total.
-    const { fn, type } = accTypes.get(name)!;
-    const decl: ArrayDecl = { id: -(arrays.length + 1), name: `tree_${name}`, space: "shared", type, size: threads };
-    arrays.push(decl);
-    const tid = threadVar(threads);
-    const out: GStmt[] = [{ s: "store", buffer: decl.id, index: tid, value: local(name, type) }, { s: "barrier" }];
-    for (let half = threads / 2; half >= 1; half /= 2) {
-      const folded = accCombine(fn, { op: "load", buffer: decl.id, index: tid, type }, { op: "load", buffer: decl.id, index: simplifyIndex(add(tid, i(half))), type });
-      out.push({ s: "if", cond: lt(tid, i(half)), then: [{ s: "store", buffer: decl.id, index: tid, value: folded }] }, { s: "barrier" });
-    }
-    // Slot 0 is read by every thread before anyone publishes the next row's partial.
-    out.push({ s: "assign", name, value: { op: "load", buffer: decl.id, index: i(0), type } }, { s: "barrier" });
-    return out;
+  const body = rowBody(rr, segments, unflatten(outer, rowVar));
+  const groupIndex: Expr = group === threads ? i(0) : group === 1 ? threadVar(threads) : simplifyIndex(div(threadVar(threads), i(group)));
+  const start = simplifyIndex(add(mul(blockVar(blocks), i(rowsPerBlock)), groupIndex));
+  return {
+    name: kernel.name,
+    comment: kernel.comment,
+    params: paramsOf(kernel.buffers),
+    arrays: rr.arrays,
+    threads,
+    blocks,
+    body: [{ s: "for", var: rowVar, start, step: rowsPerBlock * blocks, body }],
   };
+}
 
-  const groupReduce = (name: string): GStmt[] => {
-    if (group !== 1 && !config.shuffles) return treeReduce(name);
-    const { fn, type } = accTypes.get(name)!;
-    const acc = local(name, type);
-    const out: GStmt[] = [];
-    const shuffleTree = (width: number) => {
-      for (let lanes = width / 2; lanes >= 1; lanes /= 2) {
-        out.push({ s: "shuffle_xor", name: `${name}_other`, value: acc, lanes });
-        out.push({ s: "assign", name, value: accCombine(fn, acc, local(`${name}_other`, type)) });
-      }
-    };
-    if (group === 1) return [];
-    out.push({ s: "declare", name: `${name}_other`, type, init: accIdentity(fn, type) });
-    shuffleTree(Math.min(group, 32));
-    if (group > 32) {
-      // Across warps: each warp's first lane publishes its partial, then every warp reduces them all.
-      const partials = reductionArray(type);
-      const warps = group / 32;
-      const laneInWarp = simplifyIndex(mod(threadVar(threads), i(32)));
-      out.push({ s: "if", cond: eq(laneInWarp, i(0)), then: [{ s: "store", buffer: partials, index: simplifyIndex(div(threadVar(threads), i(32))), value: acc }] });
-      out.push({ s: "barrier" });
-      out.push({ s: "assign", name, value: { op: "select", cond: lt(laneInWarp, i(warps)), a: { op: "load", buffer: partials, index: laneInWarp, type }, b: accIdentity(fn, type), type } });
-      // Over all 32 lanes, so that every lane (not only the first `warps`) ends with the total.
-      shuffleTree(32);
-      // The partials are read before anyone writes the next row's.
-      out.push({ s: "barrier" });
-    }
-    return out;
-  };
+/** A row reduction being lowered: `group` threads share each row; shared arrays are declared as needed. */
+interface RowReduction {
+  readonly threads: number;
+  readonly group: number;
+  readonly shuffles: boolean;
+  readonly arrays: ArrayDecl[];
+  /** Combining function and type of each accumulator, from its init. */
+  readonly accTypes: Map<string, { fn: "add" | "max"; type: "f32" | "i32" | "bool" }>;
+}
 
+/** One row's statements: the row's lanes split each reduce and elementwise loop; per-row stores on lane 0. */
+function rowBody(rr: RowReduction, segments: readonly RowSegment[], rowReplace: ReadonlyMap<string, Expr>): GStmt[] {
+  const { threads, group } = rr;
+  const lane: Expr = group === 1 ? i(0) : group === threads ? threadVar(threads) : simplifyIndex(mod(threadVar(threads), i(group)));
   const body: GStmt[] = [];
   for (const seg of segments) {
     switch (seg.kind) {
       case "init":
-        accTypes.set(seg.stmt.name, { fn: seg.stmt.fn, type: seg.stmt.type });
+        rr.accTypes.set(seg.stmt.name, { fn: seg.stmt.fn, type: seg.stmt.type });
         body.push({ s: "declare", name: seg.stmt.name, type: seg.stmt.type, init: accIdentity(seg.stmt.fn, seg.stmt.type) });
         break;
       case "reduce": {
@@ -318,7 +293,7 @@ function lowerReduce(kernel: Kernel, config: GpuConfig): GpuKernel {
         const e: Var = { op: "var", name: `e${body.length}`, type: "i32", extent: Math.max(n, 1) };
         const replace = new Map([...rowReplace, ...unflatten(seg.vars, e)]);
         body.push({ s: "for", var: e, start: lane, step: group, body: sequential(seg.accs, replace) });
-        for (const a of seg.accs) body.push(...groupReduce(a.name));
+        for (const a of seg.accs) body.push(...groupReduce(rr, a.name));
         break;
       }
       case "elementwise": {
@@ -336,14 +311,67 @@ function lowerReduce(kernel: Kernel, config: GpuConfig): GpuKernel {
         unreachable(seg);
     }
   }
-  const start = simplifyIndex(add(mul(blockVar(blocks), i(rowsPerBlock)), groupIndex));
-  return {
-    name: kernel.name,
-    comment: kernel.comment,
-    params: paramsOf(kernel.buffers),
-    arrays,
-    threads,
-    blocks,
-    body: [{ s: "for", var: rowVar, start, step: rowsPerBlock * blocks, body }],
+  return body;
+}
+
+/** The shared array of per-warp partials of one type (declared once per kernel). */
+function partialsArray(rr: RowReduction, type: "f32" | "i32" | "bool"): number {
+  const name = `partials_${type}`;
+  const found = rr.arrays.find((a) => a.name === name);
+  if (found) return found.id;
+  const decl: ArrayDecl = { id: -(rr.arrays.length + 1), name, space: "shared", type, size: 32 };
+  rr.arrays.push(decl);
+  return decl.id;
+}
+
+/** Combine accumulator `name` over the row's threads, leaving the total in every one of them. */
+function groupReduce(rr: RowReduction, name: string): GStmt[] {
+  const { threads, group } = rr;
+  if (group !== 1 && !rr.shuffles) return treeReduce(rr, name);
+  const { fn, type } = rr.accTypes.get(name)!;
+  const acc = local(name, type);
+  const out: GStmt[] = [];
+  const shuffleTree = (width: number) => {
+    for (let lanes = width / 2; lanes >= 1; lanes /= 2) {
+      out.push({ s: "shuffle_xor", name: `${name}_other`, value: acc, lanes });
+      out.push({ s: "assign", name, value: accCombine(fn, acc, local(`${name}_other`, type)) });
+    }
   };
+  if (group === 1) return [];
+  out.push({ s: "declare", name: `${name}_other`, type, init: accIdentity(fn, type) });
+  shuffleTree(Math.min(group, 32));
+  if (group > 32) {
+    // Across warps: each warp's first lane publishes its partial, then every warp reduces them all.
+    const partials = partialsArray(rr, type);
+    const warps = group / 32;
+    const laneInWarp = simplifyIndex(mod(threadVar(threads), i(32)));
+    const publish: GStmt = { s: "store", buffer: partials, index: simplifyIndex(div(threadVar(threads), i(32))), value: acc };
+    out.push({ s: "if", cond: eq(laneInWarp, i(0)), then: [publish] });
+    out.push({ s: "barrier" });
+    const partial: Expr = { op: "load", buffer: partials, index: laneInWarp, type };
+    out.push({ s: "assign", name, value: { op: "select", cond: lt(laneInWarp, i(warps)), a: partial, b: accIdentity(fn, type), type } });
+    // Over all 32 lanes, so that every lane (not only the first `warps`) ends with the total.
+    shuffleTree(32);
+    // The partials are read before anyone writes the next row's.
+    out.push({ s: "barrier" });
+  }
+  return out;
+}
+
+/** Without shuffles: every thread publishes its partial; halves fold into the lower half until slot 0 holds the total. */
+function treeReduce(rr: RowReduction, name: string): GStmt[] {
+  const { threads } = rr;
+  const { fn, type } = rr.accTypes.get(name)!;
+  const decl: ArrayDecl = { id: -(rr.arrays.length + 1), name: `tree_${name}`, space: "shared", type, size: threads };
+  rr.arrays.push(decl);
+  const tid = threadVar(threads);
+  const slot = (index: Expr): Expr => ({ op: "load", buffer: decl.id, index, type });
+  const out: GStmt[] = [{ s: "store", buffer: decl.id, index: tid, value: local(name, type) }, { s: "barrier" }];
+  for (let half = threads / 2; half >= 1; half /= 2) {
+    const folded = accCombine(fn, slot(tid), slot(simplifyIndex(add(tid, i(half)))));
+    out.push({ s: "if", cond: lt(tid, i(half)), then: [{ s: "store", buffer: decl.id, index: tid, value: folded }] }, { s: "barrier" });
+  }
+  // Slot 0 is read by every thread before anyone publishes the next row's partial.
+  out.push({ s: "assign", name, value: slot(i(0)) }, { s: "barrier" });
+  return out;
 }

@@ -177,33 +177,57 @@ function simtForward(kernel: Kernel, t: AttentionStmt, a: AttentionArgs, config:
   return { name: kernel.name, comment: kernel.comment, params: paramsOf(kernel.buffers), arrays, threads, blocks, body: [body] };
 }
 
+/** What both backward kernels share: operand access, the head dimension loop, the parameters, one logit. */
+interface Backward {
+  readonly kernel: Kernel;
+  readonly a: AttentionArgs;
+  readonly X: Access;
+  readonly threads: number;
+  readonly maxBlocks: number;
+  readonly unroll: boolean;
+  readonly d: Var;
+  readonly params: GlobalParam[];
+  readonly out: number;
+  readonly lse: ScratchDecl;
+  readonly delta: ScratchDecl;
+  /** The base-2 scaled logit of query (qPos, qHead) against key (kPos, kHead), as local `name`. */
+  logitOf(name: string, b: Expr, qPos: Expr, qHead: Expr, kPos: Expr, kHead: Expr): GStmt[];
+}
+
+const neg = (x: Expr): Expr => ({ op: "unary", fn: "neg", a: x, type: "f32" });
+const L = (name: string): Expr => local(name, "f32");
+
+/** Attention backward as two SIMT kernels: per query row (LSE, Δ, dQ), then per key row (dK, dV). */
 function simtBackward(kernel: Kernel, t: AttentionStmt, a: AttentionArgs, config: GpuConfig, lse: ScratchDecl, delta: ScratchDecl): GpuKernel[] {
   const X = access(kernel, t, a);
-  const D = a.headDim;
-  const threads = config.attentionThreads;
-  const unroll = D <= 64;
-  const row = a.heads * D;
-  const kvRow = a.kvHeads * D;
-  const group = a.heads / a.kvHeads;
-  const dkOffset = a.batch * a.seqQ * row;
-  const dvOffset = dkOffset + a.batch * a.seqK * kvRow;
+  const unroll = a.headDim <= 64;
+  const d = v("d", a.headDim);
   const scaleLog2 = fconst(a.scale * LOG2E);
-  const out = t.buffers.out!;
-  const d = v("d", D);
-  const neg = (x: Expr): Expr => ({ op: "unary", fn: "neg", a: x, type: "f32" });
   const scratchParams: GlobalParam[] = [lse, delta].map((s) => ({ id: s.id, dtype: s.dtype, size: s.size, role: "readwrite" as const }));
-  const params = paramsOf(kernel.buffers, scratchParams);
-  const L = (name: string) => local(name, "f32");
+  const bw: Backward = {
+    kernel, a, X, unroll, d, lse, delta,
+    threads: config.attentionThreads,
+    maxBlocks: config.maxBlocks,
+    params: paramsOf(kernel.buffers, scratchParams),
+    out: t.buffers.out!,
+    logitOf: (name, b, qPos, qHead, kPos, kHead) => [
+      ...dot(`${name}_dot`, d, (x) => X.value("q", b, qPos, qHead, x), (x) => X.value("k", b, kPos, kHead, x), unroll),
+      { s: "let", name, value: fmul(L(`${name}_dot`), scaleLog2) },
+    ],
+  };
+  return [backwardQueries(bw), backwardKeys(bw)];
+}
 
-  // 1. Per query row: LSE (base 2; +inf for a row with no visible key, so that its P is 0), Δ, dQ.
+/** 1. Per query row: LSE (base 2; +inf for a row with no visible key, so that its P is 0), Δ, dQ. */
+function backwardQueries(bw: Backward): GpuKernel {
+  const { kernel, a, X, threads, unroll, d, params, out, lse, delta } = bw;
+  const D = a.headDim;
+  const row = a.heads * D;
+  const group = a.heads / a.kvHeads;
   const rows = a.batch * a.heads * a.seqQ;
-  const blocksQ = Math.max(1, Math.min(Math.ceil(rows / threads), config.maxBlocks));
+  const blocksQ = Math.max(1, Math.min(Math.ceil(rows / threads), bw.maxBlocks));
   const [b, h, qi, kvh] = [local("b"), local("h"), local("qi"), local("kvh")];
   const j = v("j", a.seqK);
-  const logitOf = (name: string, qPos: Expr, qHead: Expr, kPos: Expr, kHead: Expr): GStmt[] => [
-    ...dot(`${name}_dot`, d, (x) => X.value("q", b, qPos, qHead, x), (x) => X.value("k", b, kPos, kHead, x), unroll),
-    { s: "let", name, value: fmul(L(`${name}_dot`), scaleLog2) },
-  ];
   const queryBody = (r: Expr): GStmt[] => [
     ...rowLets(r, ["b", "h", "qi"], [a.batch, a.heads, a.seqQ]),
     { s: "let", name: "kvh", value: S(div(h, i(group))) },
@@ -212,13 +236,21 @@ function simtBackward(kernel: Kernel, t: AttentionStmt, a: AttentionArgs, config
     {
       s: "for", var: j, start: i(0), step: 1,
       body: guard(X.visible(b, qi, j), [
-        ...logitOf("logit", qi, h, j, kvh),
+        ...bw.logitOf("logit", b, qi, h, j, kvh),
         { s: "let", name: "max_next", value: fmax(L("row_max"), L("logit")) },
-        { s: "assign", name: "row_sum", value: fadd(fmul(L("row_sum"), exp2(fadd(L("row_max"), neg(L("max_next"))))), exp2(fadd(L("logit"), neg(L("max_next"))))) },
+        {
+          s: "assign",
+          name: "row_sum",
+          value: fadd(fmul(L("row_sum"), exp2(fadd(L("row_max"), neg(L("max_next"))))), exp2(fadd(L("logit"), neg(L("max_next"))))),
+        },
         { s: "assign", name: "row_max", value: L("max_next") },
       ]),
     },
-    { s: "let", name: "lse2", value: select(lt(fconst(0), L("row_sum")), fadd(L("row_max"), { op: "unary", fn: "log2", a: L("row_sum"), type: "f32" }), fconst(Infinity)) },
+    {
+      s: "let",
+      name: "lse2",
+      value: select(lt(fconst(0), L("row_sum")), fadd(L("row_max"), { op: "unary", fn: "log2", a: L("row_sum"), type: "f32" }), fconst(Infinity)),
+    },
     ...dot("delta", d, (x) => X.value("do", b, qi, h, x), (x) => X.value("o", b, qi, h, x), unroll),
     { s: "store", buffer: lse.id, index: r, value: L("lse2") },
     { s: "store", buffer: delta.id, index: r, value: L("delta") },
@@ -226,19 +258,27 @@ function simtBackward(kernel: Kernel, t: AttentionStmt, a: AttentionArgs, config
     {
       s: "for", var: j, start: i(0), step: 1,
       body: guard(X.visible(b, qi, j), [
-        ...logitOf("logit", qi, h, j, kvh),
+        ...bw.logitOf("logit", b, qi, h, j, kvh),
         { s: "let", name: "p", value: exp2(fadd(L("logit"), neg(L("lse2")))) },
         ...dot("dp", d, (x) => X.value("do", b, qi, h, x), (x) => X.value("v", b, j, kvh, x), unroll),
         { s: "let", name: "ds", value: fmul(L("p"), fadd(L("dp"), neg(L("delta")))) },
-        { s: "for", var: d, start: i(0), step: 1, unroll, body: [{ s: "store", buffer: -1, index: d, value: fadd(load(-1, d, "f32"), fmul(L("ds"), X.value("k", b, j, kvh, d))) }] },
+        {
+          s: "for", var: d, start: i(0), step: 1, unroll,
+          body: [{ s: "store", buffer: -1, index: d, value: fadd(load(-1, d, "f32"), fmul(L("ds"), X.value("k", b, j, kvh, d))) }],
+        },
       ]),
     },
     {
       s: "for", var: d, start: i(0), step: 1, unroll,
-      body: [{ s: "store", buffer: out, index: S(add(add(add(mul(b, i(a.seqQ * row)), mul(qi, i(row))), mul(h, i(D))), d)), value: fmul(load(-1, d, "f32"), fconst(a.scale)) }],
+      body: [{
+        s: "store",
+        buffer: out,
+        index: S(add(add(add(mul(b, i(a.seqQ * row)), mul(qi, i(row))), mul(h, i(D))), d)),
+        value: fmul(load(-1, d, "f32"), fconst(a.scale)),
+      }],
     },
   ];
-  const queries: GpuKernel = {
+  return {
     name: `${kernel.name}_dq`,
     comment: `${kernel.comment} (log-sum-exp, Δ and dQ per query row)`,
     params,
@@ -247,17 +287,30 @@ function simtBackward(kernel: Kernel, t: AttentionStmt, a: AttentionArgs, config
     blocks: blocksQ,
     body: [gridStride("r", rows, threads, blocksQ, queryBody)],
   };
+}
 
-  // 2. Per key row: dK and dV, summed over the query heads of this key head and every query.
+/** 2. Per key row: dK and dV, summed over the query heads of this key head and every query. */
+function backwardKeys(bw: Backward): GpuKernel {
+  const { kernel, a, X, threads, unroll, d, params, out, lse, delta } = bw;
+  const D = a.headDim;
+  const kvRow = a.kvHeads * D;
+  const group = a.heads / a.kvHeads;
+  const dkOffset = a.batch * a.seqQ * a.heads * D;
+  const dvOffset = dkOffset + a.batch * a.seqK * kvRow;
+  const b = local("b");
+  const kvh = local("kvh");
   const keyRows = a.batch * a.kvHeads * a.seqK;
-  const blocksK = Math.max(1, Math.min(Math.ceil(keyRows / threads), config.maxBlocks));
+  const blocksK = Math.max(1, Math.min(Math.ceil(keyRows / threads), bw.maxBlocks));
   const kj = local("kj");
   const hh = v("hh", group);
   const q = v("q", a.seqQ);
   const statIndex = S(add(mul(add(mul(b, i(a.heads)), local("h")), i(a.seqQ)), q));
   const keyBody = (r: Expr): GStmt[] => [
     ...rowLets(r, ["b", "kvh", "kj"], [a.batch, a.kvHeads, a.seqK]),
-    { s: "for", var: d, start: i(0), step: 1, unroll, body: [{ s: "store", buffer: -1, index: d, value: fconst(0) }, { s: "store", buffer: -2, index: d, value: fconst(0) }] },
+    {
+      s: "for", var: d, start: i(0), step: 1, unroll,
+      body: [{ s: "store", buffer: -1, index: d, value: fconst(0) }, { s: "store", buffer: -2, index: d, value: fconst(0) }],
+    },
     {
       s: "for", var: hh, start: i(0), step: 1,
       body: [
@@ -265,7 +318,7 @@ function simtBackward(kernel: Kernel, t: AttentionStmt, a: AttentionArgs, config
         {
           s: "for", var: q, start: i(0), step: 1,
           body: guard(X.visible(b, q, kj), [
-            ...logitOf("logit", q, local("h"), kj, kvh),
+            ...bw.logitOf("logit", b, q, local("h"), kj, kvh),
             { s: "let", name: "p", value: exp2(fadd(L("logit"), neg(load(lse.id, statIndex, "f32")))) },
             ...dot("dp", d, (x) => X.value("do", b, q, local("h"), x), (x) => X.value("v", b, kj, kvh, x), unroll),
             { s: "let", name: "ds", value: fmul(L("p"), fadd(L("dp"), neg(load(delta.id, statIndex, "f32")))) },
@@ -289,7 +342,7 @@ function simtBackward(kernel: Kernel, t: AttentionStmt, a: AttentionArgs, config
       ],
     },
   ];
-  const keys: GpuKernel = {
+  return {
     name: `${kernel.name}_dkv`,
     comment: `${kernel.comment} (dK and dV per key row)`,
     params,
@@ -301,5 +354,4 @@ function simtBackward(kernel: Kernel, t: AttentionStmt, a: AttentionArgs, config
     blocks: blocksK,
     body: [gridStride("r", keyRows, threads, blocksK, keyBody)],
   };
-  return [queries, keys];
 }

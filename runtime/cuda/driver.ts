@@ -144,8 +144,18 @@ export interface CudaDriver {
   errorName(code: number): string;
 }
 
-/** Opens libcuda at `path` and binds the calls (each bound on first use, so an old driver fails late and clearly). */
-export function loadCudaDriver(path: string): CudaDriver {
+/** The driver's calls bound by name: each checks the result code and names the call and its arguments when it fails. */
+interface NativeCalls {
+  call(name: string, detail: () => string, ...args: unknown[]): void;
+  /** A call whose first argument is an out-parameter handle (or size), returned. */
+  outHandle(name: string, detail: () => string, ...args: unknown[]): Handle;
+  /** A call whose first argument is an out-parameter int, returned. */
+  outInt(name: string, detail: () => string, ...args: unknown[]): number;
+  errorText(code: number): string;
+}
+
+/** Binds the calls of the library at `path` (each on first use, so an old driver fails late and clearly). */
+function bindNative(path: string): NativeCalls {
   const library = koffi.load(path);
   const bound = new Map<string, NativeCall>();
   const native = (name: string): NativeCall => {
@@ -185,66 +195,91 @@ export function loadCudaDriver(path: string): CudaDriver {
     call(name, detail, out, ...args);
     return out[0]!;
   };
-  const none = () => "";
-  const hex = (h: Handle) => `0x${h.toString(16)}`;
+  return { call, outHandle, outInt, errorText };
+}
 
+const none = () => "";
+const hex = (h: Handle) => `0x${h.toString(16)}`;
+
+/** Opens libcuda at `path` and binds the calls (each bound on first use, so an old driver fails late and clearly). */
+export function loadCudaDriver(path: string): CudaDriver {
+  const b = bindNative(path);
+  return { path, ...deviceCalls(b), ...memoryCalls(b), ...moduleCalls(b), ...streamCalls(b), errorName: b.errorText };
+}
+
+/** Initialisation, devices and contexts. */
+function deviceCalls(b: NativeCalls) {
   return {
-    path,
-    init: () => call("cuInit", () => "0", 0),
-    driverVersion: () => outInt("cuDriverGetVersion", none),
-    deviceCount: () => outInt("cuDeviceGetCount", none),
-    device: (ordinal) => outInt("cuDeviceGet", () => `ordinal ${ordinal}`, ordinal),
+    init: () => b.call("cuInit", () => "0", 0),
+    driverVersion: () => b.outInt("cuDriverGetVersion", none),
+    deviceCount: () => b.outInt("cuDeviceGetCount", none),
+    device: (ordinal) => b.outInt("cuDeviceGet", () => `ordinal ${ordinal}`, ordinal),
     deviceName: (device) => {
       const buffer = Buffer.alloc(256);
-      call("cuDeviceGetName", () => `device ${device}`, buffer, buffer.length, device);
+      b.call("cuDeviceGetName", () => `device ${device}`, buffer, buffer.length, device);
       return buffer.toString("utf8", 0, buffer.indexOf(0));
     },
-    deviceAttribute: (device, attribute) => outInt("cuDeviceGetAttribute", () => `attribute ${attribute}, device ${device}`, attribute, device),
-    deviceTotalMem: (device) => Number(outHandle("cuDeviceTotalMem", () => `device ${device}`, device)),
-    primaryContextRetain: (device) => outHandle("cuDevicePrimaryCtxRetain", () => `device ${device}`, device),
-    primaryContextRelease: (device) => call("cuDevicePrimaryCtxRelease", () => `device ${device}`, device),
-    contextSetCurrent: (context) => call("cuCtxSetCurrent", () => hex(context), context),
-    contextSynchronize: () => call("cuCtxSynchronize", none),
+    deviceAttribute: (device, attribute) => b.outInt("cuDeviceGetAttribute", () => `attribute ${attribute}, device ${device}`, attribute, device),
+    deviceTotalMem: (device) => Number(b.outHandle("cuDeviceTotalMem", () => `device ${device}`, device)),
+    primaryContextRetain: (device) => b.outHandle("cuDevicePrimaryCtxRetain", () => `device ${device}`, device),
+    primaryContextRelease: (device) => b.call("cuDevicePrimaryCtxRelease", () => `device ${device}`, device),
+    contextSetCurrent: (context) => b.call("cuCtxSetCurrent", () => hex(context), context),
+    contextSynchronize: () => b.call("cuCtxSynchronize", none),
+  } satisfies Partial<CudaDriver>;
+}
+
+/** Device memory: allocation, copies, fills. */
+function memoryCalls(b: NativeCalls) {
+  return {
     memGetInfo: () => {
       const free = new BigUint64Array(1);
       const total = new BigUint64Array(1);
-      call("cuMemGetInfo", none, free, total);
+      b.call("cuMemGetInfo", none, free, total);
       return { free: Number(free[0]), total: Number(total[0]) };
     },
-    memAlloc: (bytes) => outHandle("cuMemAlloc", () => `${bytes} bytes`, bytes),
-    memFree: (pointer) => call("cuMemFree", () => hex(pointer), pointer),
+    memAlloc: (bytes) => b.outHandle("cuMemAlloc", () => `${bytes} bytes`, bytes),
+    memFree: (pointer) => b.call("cuMemFree", () => hex(pointer), pointer),
     memcpyHtoD: (dst, src, stream) =>
       stream === undefined
-        ? call("cuMemcpyHtoD", () => `${hex(dst)}, ${src.byteLength} bytes`, dst, src, src.byteLength)
-        : call("cuMemcpyHtoDAsync", () => `${hex(dst)}, ${src.byteLength} bytes`, dst, src, src.byteLength, stream),
+        ? b.call("cuMemcpyHtoD", () => `${hex(dst)}, ${src.byteLength} bytes`, dst, src, src.byteLength)
+        : b.call("cuMemcpyHtoDAsync", () => `${hex(dst)}, ${src.byteLength} bytes`, dst, src, src.byteLength, stream),
     memcpyDtoH: (dst, src, stream) =>
       stream === undefined
-        ? call("cuMemcpyDtoH", () => `${hex(src)}, ${dst.byteLength} bytes`, dst, src, dst.byteLength)
-        : call("cuMemcpyDtoHAsync", () => `${hex(src)}, ${dst.byteLength} bytes`, dst, src, dst.byteLength, stream),
+        ? b.call("cuMemcpyDtoH", () => `${hex(src)}, ${dst.byteLength} bytes`, dst, src, dst.byteLength)
+        : b.call("cuMemcpyDtoHAsync", () => `${hex(src)}, ${dst.byteLength} bytes`, dst, src, dst.byteLength, stream),
     memcpyDtoD: (dst, src, bytes, stream) =>
       stream === undefined
-        ? call("cuMemcpyDtoD", () => `${hex(dst)} ← ${hex(src)}, ${bytes} bytes`, dst, src, bytes)
-        : call("cuMemcpyDtoDAsync", () => `${hex(dst)} ← ${hex(src)}, ${bytes} bytes`, dst, src, bytes, stream),
+        ? b.call("cuMemcpyDtoD", () => `${hex(dst)} ← ${hex(src)}, ${bytes} bytes`, dst, src, bytes)
+        : b.call("cuMemcpyDtoDAsync", () => `${hex(dst)} ← ${hex(src)}, ${bytes} bytes`, dst, src, bytes, stream),
     memsetD8: (dst, value, bytes, stream) =>
       stream === undefined
-        ? call("cuMemsetD8", () => `${hex(dst)}, ${bytes} bytes`, dst, value, bytes)
-        : call("cuMemsetD8Async", () => `${hex(dst)}, ${bytes} bytes`, dst, value, bytes, stream),
-    moduleLoadData: (image) => outHandle("cuModuleLoadData", () => `${image.byteLength}-byte image`, image),
-    moduleGetFunction: (module, name) => outHandle("cuModuleGetFunction", () => `'${name}'`, module, name),
-    moduleUnload: (module) => call("cuModuleUnload", () => hex(module), module),
-    functionSetAttribute: (fn, attribute, value) => call("cuFuncSetAttribute", () => `attribute ${attribute} = ${value}`, fn, attribute, value),
+        ? b.call("cuMemsetD8", () => `${hex(dst)}, ${bytes} bytes`, dst, value, bytes)
+        : b.call("cuMemsetD8Async", () => `${hex(dst)}, ${bytes} bytes`, dst, value, bytes, stream),
+  } satisfies Partial<CudaDriver>;
+}
+
+/** Modules, functions and launches. */
+function moduleCalls(b: NativeCalls) {
+  return {
+    moduleLoadData: (image) => b.outHandle("cuModuleLoadData", () => `${image.byteLength}-byte image`, image),
+    moduleGetFunction: (module, name) => b.outHandle("cuModuleGetFunction", () => `'${name}'`, module, name),
+    moduleUnload: (module) => b.call("cuModuleUnload", () => hex(module), module),
+    functionSetAttribute: (fn, attribute, value) => b.call("cuFuncSetAttribute", () => `attribute ${attribute} = ${value}`, fn, attribute, value),
     functionGetAttribute: (fn, attribute) => {
       const out = new Int32Array(1);
-      call("cuFuncGetAttribute", () => `attribute ${attribute}`, out, attribute, fn);
+      b.call("cuFuncGetAttribute", () => `attribute ${attribute}`, out, attribute, fn);
       return out[0]!;
     },
     launchKernel: (fn, grid, block, sharedBytes, stream, args) => {
       // CU_LAUNCH_PARAM_BUFFER_POINTER/SIZE: the driver copies the packed parameters during the call.
       const size = new BigUint64Array([BigInt(args.byteLength)]);
-      const extra = new BigUint64Array([CU_LAUNCH_PARAM_BUFFER_POINTER, koffi.address(args), CU_LAUNCH_PARAM_BUFFER_SIZE, koffi.address(size), CU_LAUNCH_PARAM_END]);
-      call(
+      const extra = new BigUint64Array([
+        CU_LAUNCH_PARAM_BUFFER_POINTER, koffi.address(args), CU_LAUNCH_PARAM_BUFFER_SIZE, koffi.address(size), CU_LAUNCH_PARAM_END,
+      ]);
+      b.call(
         "cuLaunchKernel",
-        () => `grid ${grid.x}×${grid.y}×${grid.z}, block ${block.x}×${block.y}×${block.z}, ${sharedBytes} B shared, ${args.byteLength} B of arguments`,
+        () =>
+          `grid ${grid.x}×${grid.y}×${grid.z}, block ${block.x}×${block.y}×${block.z}, ${sharedBytes} B shared, ${args.byteLength} B of arguments`,
         fn,
         grid.x,
         grid.y,
@@ -258,28 +293,33 @@ export function loadCudaDriver(path: string): CudaDriver {
         extra,
       );
     },
-    streamCreate: (flags = 0) => outHandle("cuStreamCreate", () => `flags ${flags}`, flags),
-    streamSynchronize: (stream) => call("cuStreamSynchronize", () => hex(stream), stream),
-    streamDestroy: (stream) => call("cuStreamDestroy", () => hex(stream), stream),
-    eventCreate: (flags = 0) => outHandle("cuEventCreate", () => `flags ${flags}`, flags),
-    eventRecord: (event, stream) => call("cuEventRecord", () => hex(event), event, stream),
-    eventSynchronize: (event) => call("cuEventSynchronize", () => hex(event), event),
+  } satisfies Partial<CudaDriver>;
+}
+
+/** Streams, events and CUDA graphs. */
+function streamCalls(b: NativeCalls) {
+  return {
+    streamCreate: (flags = 0) => b.outHandle("cuStreamCreate", () => `flags ${flags}`, flags),
+    streamSynchronize: (stream) => b.call("cuStreamSynchronize", () => hex(stream), stream),
+    streamDestroy: (stream) => b.call("cuStreamDestroy", () => hex(stream), stream),
+    eventCreate: (flags = 0) => b.outHandle("cuEventCreate", () => `flags ${flags}`, flags),
+    eventRecord: (event, stream) => b.call("cuEventRecord", () => hex(event), event, stream),
+    eventSynchronize: (event) => b.call("cuEventSynchronize", () => hex(event), event),
     eventElapsedMs: (start, end) => {
       const out = new Float32Array(1);
-      call("cuEventElapsedTime", none, out, start, end);
+      b.call("cuEventElapsedTime", none, out, start, end);
       return out[0]!;
     },
-    eventDestroy: (event) => call("cuEventDestroy", () => hex(event), event),
-    streamBeginCapture: (stream) => call("cuStreamBeginCapture", () => hex(stream), stream, CU_STREAM_CAPTURE_MODE_RELAXED),
+    eventDestroy: (event) => b.call("cuEventDestroy", () => hex(event), event),
+    streamBeginCapture: (stream) => b.call("cuStreamBeginCapture", () => hex(stream), stream, CU_STREAM_CAPTURE_MODE_RELAXED),
     streamEndCapture: (stream) => {
       const graph = new BigUint64Array(1);
-      call("cuStreamEndCapture", () => hex(stream), stream, graph);
+      b.call("cuStreamEndCapture", () => hex(stream), stream, graph);
       return graph[0]!;
     },
-    graphInstantiate: (graph) => outHandle("cuGraphInstantiate", () => hex(graph), graph, 0n),
-    graphLaunch: (graphExec, stream) => call("cuGraphLaunch", () => hex(graphExec), graphExec, stream),
-    graphExecDestroy: (graphExec) => call("cuGraphExecDestroy", () => hex(graphExec), graphExec),
-    graphDestroy: (graph) => call("cuGraphDestroy", () => hex(graph), graph),
-    errorName: errorText,
-  };
+    graphInstantiate: (graph) => b.outHandle("cuGraphInstantiate", () => hex(graph), graph, 0n),
+    graphLaunch: (graphExec, stream) => b.call("cuGraphLaunch", () => hex(graphExec), graphExec, stream),
+    graphExecDestroy: (graphExec) => b.call("cuGraphExecDestroy", () => hex(graphExec), graphExec),
+    graphDestroy: (graph) => b.call("cuGraphDestroy", () => hex(graph), graph),
+  } satisfies Partial<CudaDriver>;
 }

@@ -69,8 +69,17 @@ export interface Mpi {
   finalize(): void;
 }
 
-/** Opens libmpi at `path` (RTLD_GLOBAL, as Open MPI's plugins need), initialises MPI and binds MPI_COMM_WORLD. */
-export function loadMpi(path: string): Mpi {
+/** libmpi's calls bound by name: each checks the result code and names the call when it fails. */
+interface MpiCalls {
+  native(name: string): NativeCall;
+  /** One of Open MPI's predefined handles (MPI_COMM_WORLD, MPI_FLOAT, MPI_SUM, …). */
+  handle(key: keyof typeof HANDLES): unknown;
+  call(name: string, detail: string, ...args: unknown[]): void;
+  /** A call whose last argument is an out-parameter int, returned. */
+  outInt(name: string, ...args: unknown[]): number;
+}
+
+function bindMpi(path: string): MpiCalls {
   // Open MPI's components are shared objects that resolve libmpi's symbols globally.
   const library = koffi.load(path, { global: true });
   const bound = new Map<string, NativeCall>();
@@ -91,7 +100,8 @@ export function loadMpi(path: string): Mpi {
     try {
       return library.symbol(HANDLES[key]);
     } catch {
-      throw new Error(`kiln: ${path} does not export ${HANDLES[key]}: kiln binds Open MPI's ABI (libmpi.so.40); MPICH and others are not supported yet`);
+      const abi = "kiln binds Open MPI's ABI (libmpi.so.40); MPICH and others are not supported yet";
+      throw new Error(`kiln: ${path} does not export ${HANDLES[key]}: ${abi}`);
     }
   };
   const errorText = (code: number): string => {
@@ -113,7 +123,12 @@ export function loadMpi(path: string): Mpi {
     call(name, "", ...args, out);
     return out[0]!;
   };
+  return { native, handle, call, outInt };
+}
 
+/** Initialises MPI (once per process, funneled threads) and reads this rank's place in MPI_COMM_WORLD. */
+function initWorld(b: MpiCalls): { world: unknown; rank: number; size: number; version: string } {
+  const { call, handle, outInt } = b;
   const world = handle("commWorld");
   const initialized = new Int32Array(1);
   call("MPI_Initialized", "", initialized);
@@ -127,9 +142,20 @@ export function loadMpi(path: string): Mpi {
   const versionLength = new Int32Array(1);
   call("MPI_Get_library_version", "", versionText, versionLength);
   const version = versionText.toString("utf8", 0, versionLength[0]!).split("\n")[0]!.replace(/\0.*$/, "").trim();
+  return { world, rank, size, version };
+}
 
+/** Opens libmpi at `path` (RTLD_GLOBAL, as Open MPI's plugins need), initialises MPI and binds MPI_COMM_WORLD. */
+export function loadMpi(path: string): Mpi {
+  const b = bindMpi(path);
+  const { call, handle, native } = b;
+  const { world, rank, size, version } = initWorld(b);
   const typeOf = (buffer: Float32Array | Float64Array | Uint8Array): { type: unknown; name: string } =>
-    buffer instanceof Float32Array ? { type: handle("float"), name: "MPI_FLOAT" } : buffer instanceof Float64Array ? { type: handle("double"), name: "MPI_DOUBLE" } : { type: handle("byte"), name: "MPI_BYTE" };
+    buffer instanceof Float32Array
+      ? { type: handle("float"), name: "MPI_FLOAT" }
+      : buffer instanceof Float64Array
+        ? { type: handle("double"), name: "MPI_DOUBLE" }
+        : { type: handle("byte"), name: "MPI_BYTE" };
   /** Runs `f` over views of at most MAX_COUNT elements (MPI counts are ints). */
   const inPieces = <T extends Float32Array | Float64Array | Uint8Array>(buffer: T, f: (piece: T) => void): void => {
     for (let start = 0; start < buffer.length; start += MAX_COUNT) f(buffer.subarray(start, Math.min(buffer.length, start + MAX_COUNT)) as T);
@@ -142,7 +168,9 @@ export function loadMpi(path: string): Mpi {
     version,
     allreduce: (buffer, op) => {
       const { type, name } = typeOf(buffer);
-      inPieces(buffer, (piece) => call("MPI_Allreduce", `${piece.length} × ${name}, MPI_${op.toUpperCase()}`, MPI_IN_PLACE, piece, piece.length, type, handle(op), world));
+      inPieces(buffer, (piece) =>
+        call("MPI_Allreduce", `${piece.length} × ${name}, MPI_${op.toUpperCase()}`, MPI_IN_PLACE, piece, piece.length, type, handle(op), world),
+      );
     },
     broadcast: (buffer, root) => {
       const { type, name } = typeOf(buffer);

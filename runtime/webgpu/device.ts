@@ -59,6 +59,52 @@ async function shaderErrors(name: string, modules: readonly { launch: string; mo
   }
 }
 
+/** The arena fits one storage binding and every workgroup fits the adapter, or a clear error. */
+function checkLimits(name: string, gpu: OpenedGpu, wgsl: WgslProgram, bytes: number): void {
+  const { limits } = gpu.device;
+  const limit = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
+  if (bytes > limit) {
+    const mib = (n: number): string => `${(n / 2 ** 20).toFixed(1)} MiB`;
+    const allowed = `the adapter (${gpu.adapter}) allows ${mib(limit)} (maxStorageBufferBindingSize)`;
+    throw new Error(`webgpu: ${name} needs an arena of ${mib(bytes)} in one storage binding; ${allowed}`);
+  }
+  for (const launch of wgsl.launches) {
+    if (launch.workgroupSize > limits.maxComputeInvocationsPerWorkgroup) {
+      const allowed = `the adapter allows ${limits.maxComputeInvocationsPerWorkgroup}`;
+      throw new Error(`webgpu: ${launch.name} has ${launch.workgroupSize} invocations per workgroup; ${allowed}`);
+    }
+  }
+}
+
+/** Pipelines are built once, one per distinct shader; the shaders' compile messages are checked before the first run. */
+function createPipelines(device: GPUDevice, wgsl: WgslProgram) {
+  const layout = device.createBindGroupLayout({ entries: [{ binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: "storage" } }] });
+  const pipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [layout] });
+  const pipelines = new Map<string, GPUComputePipeline>();
+  const modules: { launch: string; module: GPUShaderModule }[] = [];
+  for (const launch of wgsl.launches) {
+    if (pipelines.has(launch.source)) continue;
+    const module = device.createShaderModule({ label: launch.name, code: launch.source });
+    const pipeline = device.createComputePipeline({ label: launch.name, layout: pipelineLayout, compute: { module, entryPoint: "main" } });
+    pipelines.set(launch.source, pipeline);
+    modules.push({ launch: launch.name, module });
+  }
+  return { layout, pipelines, modules };
+}
+
+/** `size` bytes of `buffer` from `offset`, through a mapped staging buffer. */
+async function readBack(device: GPUDevice, buffer: GPUBuffer, offset: number, size: number): Promise<ArrayBuffer> {
+  const staging = device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const encoder = device.createCommandEncoder();
+  encoder.copyBufferToBuffer(buffer, offset, staging, 0, size);
+  device.queue.submit([encoder.finish()]);
+  await staging.mapAsync(GPUMapMode.READ);
+  const words = staging.getMappedRange().slice(0);
+  staging.unmap();
+  staging.destroy();
+  return words;
+}
+
 function prepareWebGpu(plan: StepPlan): WebGpuProgram {
   const gpu = openedWebGpu();
   const { device } = gpu;
@@ -68,26 +114,8 @@ function prepareWebGpu(plan: StepPlan): WebGpuProgram {
   const wgsl = renderWgsl(lowered);
   const t1 = performance.now();
   const bytes = wgsl.arena.words * 4;
-  const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
-  if (bytes > limit) {
-    throw new Error(`webgpu: ${plan.name} needs an arena of ${(bytes / 2 ** 20).toFixed(1)} MiB in one storage binding; the adapter (${gpu.adapter}) allows ${(limit / 2 ** 20).toFixed(1)} MiB (maxStorageBufferBindingSize)`);
-  }
-  for (const launch of wgsl.launches) {
-    if (launch.workgroupSize > device.limits.maxComputeInvocationsPerWorkgroup) {
-      throw new Error(`webgpu: ${launch.name} has ${launch.workgroupSize} invocations per workgroup; the adapter allows ${device.limits.maxComputeInvocationsPerWorkgroup}`);
-    }
-  }
-  const layout = device.createBindGroupLayout({ entries: [{ binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: "storage" } }] });
-  const pipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [layout] });
-  // Pipelines are built once, one per distinct shader; the shaders' compile messages are checked before the first run.
-  const pipelines = new Map<string, GPUComputePipeline>();
-  const modules: { launch: string; module: GPUShaderModule }[] = [];
-  for (const launch of wgsl.launches) {
-    if (pipelines.has(launch.source)) continue;
-    const module = device.createShaderModule({ label: launch.name, code: launch.source });
-    pipelines.set(launch.source, device.createComputePipeline({ label: launch.name, layout: pipelineLayout, compute: { module, entryPoint: "main" } }));
-    modules.push({ launch: launch.name, module });
-  }
+  checkLimits(plan.name, gpu, wgsl, bytes);
+  const { layout, pipelines, modules } = createPipelines(device, wgsl);
   let compiled = false;
   const t2 = performance.now();
   const arena = device.createBuffer({ label: `${plan.name} arena`, size: Math.max(bytes, 4), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
@@ -121,16 +149,7 @@ function prepareWebGpu(plan: StepPlan): WebGpuProgram {
     },
     async readAsync(id) {
       const b = program.buffers[id]!;
-      const size = Math.max(b.size, 1) * 4;
-      const staging = device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-      const encoder = device.createCommandEncoder();
-      encoder.copyBufferToBuffer(arena, offset(id), staging, 0, size);
-      device.queue.submit([encoder.finish()]);
-      await staging.mapAsync(GPUMapMode.READ);
-      const words = staging.getMappedRange().slice(0);
-      staging.unmap();
-      staging.destroy();
-      return fromWords(b.dtype, words);
+      return fromWords(b.dtype, await readBack(device, arena, offset(id), Math.max(b.size, 1) * 4));
     },
     launch() {
       const encoder = device.createCommandEncoder({ label: plan.name });

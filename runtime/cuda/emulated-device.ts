@@ -30,28 +30,35 @@ function gemmBases(plan: MmaGemmPlan, args: Readonly<Record<string, bigint | num
   return map;
 }
 
+/** Parameter `p`'s elements in its storage format, from `offset` of an allocation (cut short at its end). */
+function storageView(buffer: ArrayBuffer, offset: number, p: GlobalParam): StorageArray {
+  const bytes = buffer.byteLength - offset;
+  switch (p.dtype) {
+    case "f32":
+      return new Float32Array(buffer, offset, Math.min(p.size, bytes / 4));
+    case "i32":
+      return new Int32Array(buffer, offset, Math.min(p.size, bytes / 4));
+    case "bf16":
+    case "f16":
+      return new Uint16Array(buffer, offset, Math.min(p.size, bytes / 2));
+    case "bool":
+      return new Uint8Array(buffer, offset, Math.min(p.size, bytes));
+  }
+}
+
 export function emulatedStepDevice(): EmulatedDevice {
   const allocations = new Map<bigint, ArrayBuffer>();
   let next = 0x10000000n;
   const launches = new Map<string, number>();
   const find = (pointer: Handle): { buffer: ArrayBuffer; offset: number } => {
-    for (const [base, buffer] of allocations) if (pointer >= base && pointer < base + BigInt(buffer.byteLength)) return { buffer, offset: Number(pointer - base) };
+    for (const [base, buffer] of allocations) {
+      if (pointer >= base && pointer < base + BigInt(buffer.byteLength)) return { buffer, offset: Number(pointer - base) };
+    }
     throw new Error(`emulated device: 0x${pointer.toString(16)} is not in any allocation`);
   };
   const view = (pointer: Handle, p: GlobalParam): StorageArray => {
     const { buffer, offset } = find(pointer);
-    const bytes = buffer.byteLength - offset;
-    switch (p.dtype) {
-      case "f32":
-        return new Float32Array(buffer, offset, Math.min(p.size, bytes / 4));
-      case "i32":
-        return new Int32Array(buffer, offset, Math.min(p.size, bytes / 4));
-      case "bf16":
-      case "f16":
-        return new Uint16Array(buffer, offset, Math.min(p.size, bytes / 2));
-      case "bool":
-        return new Uint8Array(buffer, offset, Math.min(p.size, bytes));
-    }
+    return storageView(buffer, offset, p);
   };
   const bytesOf = (data: ArrayBufferView) => new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   let recording: (() => void)[] | null = null;

@@ -216,6 +216,21 @@ export function packKernel(
   };
 }
 
+/** The SIMT GEMM being lowered: its arguments, tile sizes, threads, and the k-tile loop variable. */
+interface SimtTile {
+  readonly kernel: Kernel;
+  readonly a: GemmArgs;
+  readonly bm: number;
+  readonly bn: number;
+  readonly bk: number;
+  readonly tm: number;
+  readonly tn: number;
+  readonly threads: number;
+  readonly kt: Var;
+}
+
+const simtVar = (name: string, extent: number): Var => ({ op: "var", name, type: "i32", extent });
+
 /**
  * Block tile bm×bn over a batch-major 1-D grid; each k step stages a bk-deep slice of A and B in
  * shared memory (zero-filled past the edges), then every thread accumulates its tm×tn outputs.
@@ -241,11 +256,8 @@ export function simtGemm(kernel: Kernel, t: GemmStmt, config: GpuConfig): GpuKer
     { id: -4, name: "a_frag", space: "local", type: "f32", size: tm },
     { id: -5, name: "b_frag", space: "local", type: "f32", size: tn },
   ];
-  const [A, B, C] = [t.buffers.a!, t.buffers.b!, t.buffers.c!];
-  const typeOf = (id: number) => (kernel.buffers.find((b) => b.id === id)?.dtype === "i32" ? "i32" : "f32") as "f32" | "i32";
-  const v = (name: string, extent: number): Var => ({ op: "var", name, type: "i32", extent });
-  const L = (name: string) => local(name);
   const S = simplifyIndex;
+  const g: SimtTile = { kernel, a, bm, bn, bk, tm, tn, threads, kt: simtVar("kt", Math.max(kTiles, 1)) };
 
   const body: GStmt[] = [
     { s: "let", name: "batch_index", value: batch > 1 ? S(div(bid, i(tilesM * tilesN))) : i(0) },
@@ -254,64 +266,87 @@ export function simtGemm(kernel: Kernel, t: GemmStmt, config: GpuConfig): GpuKer
     { s: "let", name: "thread_m", value: S(div(tid, i(cols))) },
     { s: "let", name: "thread_n", value: S(mod(tid, i(cols))) },
   ];
-  const zero = v("z", tm * tn);
-  body.push({ s: "for", var: zero, start: i(0), step: 1, unroll: true, body: [{ s: "store", buffer: -3, index: zero, value: { op: "const", value: 0, type: "f32" } }] });
-
-  const kt = v("kt", Math.max(kTiles, 1));
-  /** Copies a bk-deep slice of one operand into shared memory; the unit-stride axis runs fastest across threads. */
-  const stage = (operand: "a" | "b"): GStmt => {
-    // Element (r, kk) of the slice: r along M (or N) with stride rs, kk along K with stride ks.
-    const [id, rows, off, bs, rs, ks, extent, tileIndex] =
-      operand === "a"
-        ? [A, bm, a.a_off, a.a_bs, a.a_rs, a.a_cs, a.m, L("tile_m")]
-        : [B, bn, a.b_off, a.b_bs, a.b_cs, a.b_rs, a.n, L("tile_n")];
-    const count = (rows * bk) / threads;
-    const l = v(`${operand}_copy`, count);
-    const e = S(add(tid, mul(l, i(threads))));
-    const kFastest = ks === 1 || rs !== 1;
-    const r = kFastest ? S(div(e, i(bk))) : S(mod(e, i(rows)));
-    const kk = kFastest ? S(mod(e, i(bk))) : S(div(e, i(rows)));
-    const row = add(mul(tileIndex, i(rows)), r);
-    const kcol = add(mul(kt, i(bk)), kk);
-    const index = S(add(add(add(i(off), mul(L("batch_index"), i(bs))), mul(row, i(rs))), mul(kcol, i(ks))));
-    const loaded = load(id, index, typeOf(id));
-    const value = select(and(lt(row, i(extent)), lt(kcol, i(a.k))), loaded.type === "f32" ? loaded : { op: "cast", a: loaded, type: "f32" }, { op: "const", value: 0, type: "f32" });
-    return { s: "for", var: l, start: i(0), step: 1, unroll: true, body: [{ s: "store", buffer: operand === "a" ? -1 : -2, index: S(add(mul(kk, i(rows)), r)), value }] };
-  };
-  const kk = v("kk", bk);
-  const ii = v("ii", tm);
-  const jj = v("jj", tn);
-  const fragA: GStmt = { s: "for", var: ii, start: i(0), step: 1, unroll: true, body: [{ s: "store", buffer: -4, index: ii, value: load(-1, S(add(mul(kk, i(bm)), add(mul(L("thread_m"), i(tm)), ii))), "f32") }] };
-  const fragB: GStmt = { s: "for", var: jj, start: i(0), step: 1, unroll: true, body: [{ s: "store", buffer: -5, index: jj, value: load(-2, S(add(mul(kk, i(bn)), add(mul(L("thread_n"), i(tn)), jj))), "f32") }] };
-  const accIndex = S(add(mul(ii, i(tn)), jj));
-  const fma: GStmt = {
-    s: "for", var: ii, start: i(0), step: 1, unroll: true,
-    body: [{ s: "for", var: jj, start: i(0), step: 1, unroll: true, body: [{ s: "store", buffer: -3, index: accIndex, value: add(load(-3, accIndex, "f32"), mul(load(-4, ii, "f32"), load(-5, jj, "f32"), "f32"), "f32") }] }],
-  };
+  const zero = simtVar("z", tm * tn);
+  const clear: GStmt = { s: "store", buffer: -3, index: zero, value: { op: "const", value: 0, type: "f32" } };
+  body.push({ s: "for", var: zero, start: i(0), step: 1, unroll: true, body: [clear] });
   if (kTiles > 0)
     body.push({
-      s: "for", var: kt, start: i(0), step: 1,
-      body: [
-        stage("a"),
-        stage("b"),
-        { s: "barrier" },
-        { s: "for", var: kk, start: i(0), step: 1, unroll: true, body: [fragA, fragB, fma] },
-        { s: "barrier" },
-      ],
+      s: "for", var: g.kt, start: i(0), step: 1,
+      body: [stageOperand(g, "a", t.buffers.a!), stageOperand(g, "b", t.buffers.b!), { s: "barrier" }, accumulateSlice(g), { s: "barrier" }],
     });
+  body.push(storeOutputs(g, t));
+  return { name: kernel.name, comment: kernel.comment, params: paramsOf(kernel.buffers), arrays, threads, blocks, body };
+}
 
+/** Copies a bk-deep slice of one operand into shared memory; the unit-stride axis runs fastest across threads. */
+function stageOperand(g: SimtTile, operand: "a" | "b", id: number): GStmt {
+  const { a, bk, threads, kt } = g;
+  const S = simplifyIndex;
+  const tid = threadVar(threads);
+  // Element (r, kk) of the slice: r along M (or N) with stride rs, kk along K with stride ks.
+  const [rows, off, bs, rs, ks, extent, tileIndex] =
+    operand === "a"
+      ? [g.bm, a.a_off, a.a_bs, a.a_rs, a.a_cs, a.m, local("tile_m")]
+      : [g.bn, a.b_off, a.b_bs, a.b_cs, a.b_rs, a.n, local("tile_n")];
+  const count = (rows * bk) / threads;
+  const l = simtVar(`${operand}_copy`, count);
+  const e = S(add(tid, mul(l, i(threads))));
+  const kFastest = ks === 1 || rs !== 1;
+  const r = kFastest ? S(div(e, i(bk))) : S(mod(e, i(rows)));
+  const kk = kFastest ? S(mod(e, i(bk))) : S(div(e, i(rows)));
+  const row = add(mul(tileIndex, i(rows)), r);
+  const kcol = add(mul(kt, i(bk)), kk);
+  const index = S(add(add(add(i(off), mul(local("batch_index"), i(bs))), mul(row, i(rs))), mul(kcol, i(ks))));
+  const type = g.kernel.buffers.find((b) => b.id === id)?.dtype === "i32" ? "i32" : "f32";
+  const loaded = load(id, index, type);
+  const asFloat: Expr = loaded.type === "f32" ? loaded : { op: "cast", a: loaded, type: "f32" };
+  const value = select(and(lt(row, i(extent)), lt(kcol, i(a.k))), asFloat, { op: "const", value: 0, type: "f32" });
+  const store: GStmt = { s: "store", buffer: operand === "a" ? -1 : -2, index: S(add(mul(kk, i(rows)), r)), value };
+  return { s: "for", var: l, start: i(0), step: 1, unroll: true, body: [store] };
+}
+
+const fragI = (g: SimtTile): Var => simtVar("ii", g.tm);
+const fragJ = (g: SimtTile): Var => simtVar("jj", g.tn);
+const accIndexOf = (g: SimtTile): Expr => simplifyIndex(add(mul(fragI(g), i(g.tn)), fragJ(g)));
+
+/** Over the staged slice: each thread loads its tm values of A and tn of B, and adds their outer product. */
+function accumulateSlice(g: SimtTile): GStmt {
+  const { bm, bn, bk, tm, tn } = g;
+  const S = simplifyIndex;
+  const [kk, ii, jj] = [simtVar("kk", bk), fragI(g), fragJ(g)];
+  const fragA: GStmt = {
+    s: "for", var: ii, start: i(0), step: 1, unroll: true,
+    body: [{ s: "store", buffer: -4, index: ii, value: load(-1, S(add(mul(kk, i(bm)), add(mul(local("thread_m"), i(tm)), ii))), "f32") }],
+  };
+  const fragB: GStmt = {
+    s: "for", var: jj, start: i(0), step: 1, unroll: true,
+    body: [{ s: "store", buffer: -5, index: jj, value: load(-2, S(add(mul(kk, i(bn)), add(mul(local("thread_n"), i(tn)), jj))), "f32") }],
+  };
+  const accIndex = accIndexOf(g);
+  const product = add(load(-3, accIndex, "f32"), mul(load(-4, ii, "f32"), load(-5, jj, "f32"), "f32"), "f32");
+  const fma: GStmt = {
+    s: "for", var: ii, start: i(0), step: 1, unroll: true,
+    body: [{ s: "for", var: jj, start: i(0), step: 1, unroll: true, body: [{ s: "store", buffer: -3, index: accIndex, value: product }] }],
+  };
+  return { s: "for", var: kk, start: i(0), step: 1, unroll: true, body: [fragA, fragB, fma] };
+}
+
+/** Each thread's tm×tn results, inside the matrix: C (unless the epilogue stores it) and the epilogue. */
+function storeOutputs(g: SimtTile, t: GemmStmt): GStmt {
+  const { a, bm, bn, tm, tn } = g;
+  const S = simplifyIndex;
+  const [ii, jj] = [fragI(g), fragJ(g)];
   const ep = epilogueOf(t);
   const outputs: GStmt[] = [
-    { s: "let", name: ep.vars.b.name, value: L("batch_index") },
-    { s: "let", name: ep.vars.i.name, value: S(add(add(mul(L("tile_m"), i(bm)), mul(L("thread_m"), i(tm))), ii)) },
-    { s: "let", name: ep.vars.j.name, value: S(add(add(mul(L("tile_n"), i(bn)), mul(L("thread_n"), i(tn))), jj)) },
+    { s: "let", name: ep.vars.b.name, value: local("batch_index") },
+    { s: "let", name: ep.vars.i.name, value: S(add(add(mul(local("tile_m"), i(bm)), mul(local("thread_m"), i(tm))), ii)) },
+    { s: "let", name: ep.vars.j.name, value: S(add(add(mul(local("tile_n"), i(bn)), mul(local("thread_n"), i(tn))), jj)) },
   ];
-  const guarded: GStmt[] = [{ s: "let", name: "acc", value: load(-3, accIndex, "f32") }];
-  if (!ep.storesC) guarded.push({ s: "store", buffer: C, index: cIndex(a, ep.vars), value: local("acc", "f32") });
+  const guarded: GStmt[] = [{ s: "let", name: "acc", value: load(-3, accIndexOf(g), "f32") }];
+  if (!ep.storesC) guarded.push({ s: "store", buffer: t.buffers.c!, index: cIndex(a, ep.vars), value: local("acc", "f32") });
   guarded.push(...ep.body);
-  outputs.push({ s: "if", cond: and(lt(L(ep.vars.i.name), i(a.m)), lt(L(ep.vars.j.name), i(a.n))), then: guarded });
-  body.push({ s: "for", var: ii, start: i(0), step: 1, unroll: true, body: [{ s: "for", var: jj, start: i(0), step: 1, unroll: true, body: outputs }] });
-  return { name: kernel.name, comment: kernel.comment, params: paramsOf(kernel.buffers), arrays, threads, blocks, body };
+  outputs.push({ s: "if", cond: and(lt(local(ep.vars.i.name), i(a.m)), lt(local(ep.vars.j.name), i(a.n))), then: guarded });
+  return { s: "for", var: ii, start: i(0), step: 1, unroll: true, body: [{ s: "for", var: jj, start: i(0), step: 1, unroll: true, body: outputs }] };
 }
 
 /**

@@ -76,47 +76,18 @@ export class ExprLowering {
   private compute(node: Tensor, index: readonly Expr[]): Expr {
     const type = scalarType(node.dtype);
     const arg = (i: number, at: readonly Expr[] = index): Expr => this.value(node.inputs[i]!, at);
-    const round = (e: Expr): Expr => (node.dtype === "bf16" ? { op: "unary", fn: "round_bf16", a: e, type: "f32" } : node.dtype === "f16" ? { op: "unary", fn: "round_f16", a: e, type: "f32" } : e);
+    const rounding = node.dtype === "bf16" ? "round_bf16" : node.dtype === "f16" ? "round_f16" : null;
+    const round = (e: Expr): Expr => (rounding ? { op: "unary", fn: rounding, a: e, type: "f32" } : e);
     switch (node.op) {
       case "reshape":
       case "permute":
       case "expand":
       case "shrink":
         return arg(0, viewIndex(node, index));
-      case "pad": {
-        const inner = viewIndex(node, index);
-        const dims = node.inputs[0]!.shape;
-        let valid: Expr = iconst(1);
-        (node as Tensor<"pad">).attrs.pads.forEach(([lo, hi], k) => {
-          if (lo > 0) valid = and(valid, lt(iconst(-1), inner[k]!));
-          if (hi > 0) valid = and(valid, lt(inner[k]!, iconst(dims[k]!)));
-        });
-        const zero: Expr = { op: "const", value: 0, type };
-        if (valid.op === "const") return valid.value ? arg(0, inner) : zero;
-        return { op: "select", cond: valid, a: arg(0, inner), b: zero, type };
-      }
-      case "concat": {
-        const { axis } = (node as Tensor<"concat">).attrs;
-        const starts: number[] = [];
-        node.inputs.reduce((s, part) => (starts.push(s), s + part.shape[axis]!), 0);
-        let out: Expr | undefined;
-        for (let p = node.inputs.length - 1; p >= 0; p--) {
-          // Inside its branch the part's index lies in [0, length); saying so (a clamp that is the
-          // identity there) lets the simplifier drop the div/mod it would otherwise keep.
-          const length = node.inputs[p]!.shape[axis]!;
-          const local = add(index[axis]!, iconst(-starts[p]!));
-          const [lo, hi] = bounds(local);
-          const inRange = lo >= 0 && hi < length ? local : simplifyIndex({ op: "binary", fn: "min", a: simplifyIndex({ op: "binary", fn: "max", a: local, b: iconst(0), type: "i32" }), b: iconst(length - 1), type: "i32" });
-          const at = index.map((e, k) => (k === axis ? inRange : e));
-          const value = arg(p, at);
-          if (!out) out = value;
-          else {
-            const cond = lt(index[axis]!, iconst(starts[p + 1]!));
-            out = cond.op === "const" ? (cond.value ? value : out) : { op: "select", cond, a: value, b: out, type };
-          }
-        }
-        return out!;
-      }
+      case "pad":
+        return this.padded(node, index, type);
+      case "concat":
+        return this.concatenated(node, index, type);
       case "neg":
       case "exp2":
       case "log2":
@@ -127,7 +98,10 @@ export class ExprLowering {
       case "cast": {
         const from = node.inputs[0]!.dtype;
         const a = arg(0);
-        if (node.dtype === "bool") return { op: "select", cond: { op: "binary", fn: "eq", a, b: { op: "const", value: 0, type: scalarType(from) }, type: "bool" }, a: { op: "const", value: 0, type: "bool" }, b: { op: "const", value: 1, type: "bool" }, type: "bool" };
+        if (node.dtype === "bool") {
+          const isZero: Expr = { op: "binary", fn: "eq", a, b: { op: "const", value: 0, type: scalarType(from) }, type: "bool" };
+          return { op: "select", cond: isZero, a: { op: "const", value: 0, type: "bool" }, b: { op: "const", value: 1, type: "bool" }, type: "bool" };
+        }
         return round(scalarType(from) === type ? a : { op: "cast", a, type });
       }
       case "add":
@@ -150,16 +124,8 @@ export class ExprLowering {
       }
       case "random":
         return { op: "philox", seed: arg(0, []), index: flatIndex(index, node.shape), offset: (node as Tensor<"random">).attrs.offset, type: "f32" };
-      case "gather": {
-        const { axis } = (node as Tensor<"gather">).attrs;
-        const k = node.inputs[1]!.shape.length;
-        const row = arg(1, index.slice(axis, axis + k));
-        const bound = node.inputs[0]!.shape[axis]!;
-        // Out-of-range indices are clamped so a bad id cannot read outside the table.
-        const clamped: Expr = { op: "binary", fn: "min", a: { op: "binary", fn: "max", a: row, b: iconst(0), type: "i32" }, b: iconst(bound - 1), type: "i32" };
-        const at = [...index.slice(0, axis), clamped, ...index.slice(axis + k)];
-        return arg(0, at);
-      }
+      case "gather":
+        return this.gathered(node, index);
       case "sum":
       case "reduce_max":
       case "dot":
@@ -170,6 +136,64 @@ export class ExprLowering {
       default:
         return unreachable(node.op);
     }
+  }
+
+  /** pad: the input where the index falls inside it, zero elsewhere. */
+  private padded(node: Tensor, index: readonly Expr[], type: ScalarType): Expr {
+    const arg = (i: number, at: readonly Expr[]): Expr => this.value(node.inputs[i]!, at);
+    const inner = viewIndex(node, index);
+    const dims = node.inputs[0]!.shape;
+    let valid: Expr = iconst(1);
+    (node as Tensor<"pad">).attrs.pads.forEach(([lo, hi], k) => {
+      if (lo > 0) valid = and(valid, lt(iconst(-1), inner[k]!));
+      if (hi > 0) valid = and(valid, lt(inner[k]!, iconst(dims[k]!)));
+    });
+    const zero: Expr = { op: "const", value: 0, type };
+    if (valid.op === "const") return valid.value ? arg(0, inner) : zero;
+    return { op: "select", cond: valid, a: arg(0, inner), b: zero, type };
+  }
+
+  /** concat: a select over the parts, by where the index falls along the axis. */
+  private concatenated(node: Tensor, index: readonly Expr[], type: ScalarType): Expr {
+    const arg = (i: number, at: readonly Expr[]): Expr => this.value(node.inputs[i]!, at);
+    const { axis } = (node as Tensor<"concat">).attrs;
+    const starts: number[] = [];
+    node.inputs.reduce((s, part) => (starts.push(s), s + part.shape[axis]!), 0);
+    let out: Expr | undefined;
+    for (let p = node.inputs.length - 1; p >= 0; p--) {
+      // Inside its branch the part's index lies in [0, length); saying so (a clamp that is the
+      // identity there) lets the simplifier drop the div/mod it would otherwise keep.
+      const length = node.inputs[p]!.shape[axis]!;
+      const local = add(index[axis]!, iconst(-starts[p]!));
+      const [lo, hi] = bounds(local);
+      const clamp = (): Expr => {
+        const atLeastZero = simplifyIndex({ op: "binary", fn: "max", a: local, b: iconst(0), type: "i32" });
+        return simplifyIndex({ op: "binary", fn: "min", a: atLeastZero, b: iconst(length - 1), type: "i32" });
+      };
+      const inRange = lo >= 0 && hi < length ? local : clamp();
+      const at = index.map((e, k) => (k === axis ? inRange : e));
+      const value = arg(p, at);
+      if (!out) out = value;
+      else {
+        const cond = lt(index[axis]!, iconst(starts[p + 1]!));
+        out = cond.op === "const" ? (cond.value ? value : out) : { op: "select", cond, a: value, b: out, type };
+      }
+    }
+    return out!;
+  }
+
+  /** gather: the table's row named by the index tensor. */
+  private gathered(node: Tensor, index: readonly Expr[]): Expr {
+    const arg = (i: number, at: readonly Expr[]): Expr => this.value(node.inputs[i]!, at);
+    const { axis } = (node as Tensor<"gather">).attrs;
+    const k = node.inputs[1]!.shape.length;
+    const row = arg(1, index.slice(axis, axis + k));
+    const bound = node.inputs[0]!.shape[axis]!;
+    // Out-of-range indices are clamped so a bad id cannot read outside the table.
+    const atLeastZero: Expr = { op: "binary", fn: "max", a: row, b: iconst(0), type: "i32" };
+    const clamped: Expr = { op: "binary", fn: "min", a: atLeastZero, b: iconst(bound - 1), type: "i32" };
+    const at = [...index.slice(0, axis), clamped, ...index.slice(axis + k)];
+    return arg(0, at);
   }
 }
 

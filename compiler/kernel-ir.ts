@@ -407,67 +407,83 @@ export function simplifyIndex(e: Expr): Expr {
       if (e.fn === "mul" && !isConst(a) && !isConst(b)) return isConst(a, 0) || isConst(b, 0) ? iconst(0) : mkBinary("mul", a, b);
       return fromLinear(linear(mkBinary(e.fn, a, b)));
     }
-    case "idiv": {
-      if (!isConst(b) || b.value <= 0) return mkBinary("idiv", a, b);
-      const d = b.value;
-      if (d === 1) return a;
-      const [lo, hi] = bounds(a);
-      // C division truncates; the rules below assume floor, so they need a non-negative dividend.
-      if (lo < 0) return mkBinary("idiv", a, b);
-      if (hi < d) return iconst(0);
-      if (a.op === "binary" && a.fn === "idiv" && isConst(a.b) && a.b.value > 0 && bounds(a.a)[0] >= 0) return simplifyIndex(mkBinary("idiv", a.a, iconst(a.b.value * d)));
-      const form = linear(a);
-      const { quotient, rest } = splitByDivisor(form, d);
-      const [rlo, rhi] = linearBounds(rest);
-      if (rlo >= 0 && rhi < d) return fromLinear(quotient);
-      if (quotient.terms.size > 0 && rlo >= 0) return simplifyIndex(mkBinary("add", fromLinear(quotient), mkBinary("idiv", fromLinear(rest), b)));
-      // (c·q + r) div d = q div (d/c) when c divides d and 0 ≤ r < c.
-      const factored = factorDivisor(form, d);
-      if (factored) return simplifyIndex(mkBinary("idiv", fromLinear(factored.quotient), iconst(d / factored.c)));
-      return mkBinary("idiv", a, b);
-    }
-    case "mod": {
-      if (!isConst(b) || b.value <= 0) return mkBinary("mod", a, b);
-      const d = b.value;
-      if (d === 1) return iconst(0);
-      const [lo, hi] = bounds(a);
-      if (lo >= 0 && hi < d) return a;
-      if (lo < 0) return mkBinary("mod", a, b);
-      const form = linear(a);
-      const { rest } = splitByDivisor(form, d);
-      const restExpr = fromLinear(rest);
-      const [rlo, rhi] = bounds(restExpr);
-      if (rlo >= 0 && rhi < d) return restExpr;
-      // (c·q + r) mod d = c·(q mod (d/c)) + r when c divides d and 0 ≤ r < c.
-      const factored = factorDivisor(form, d);
-      if (factored)
-        return simplifyIndex(mkBinary("add", mkBinary("mul", mkBinary("mod", fromLinear(factored.quotient), iconst(d / factored.c)), iconst(factored.c)), fromLinear(factored.rest)));
-      if (rlo >= 0) return mkBinary("mod", restExpr, b);
-      return mkBinary("mod", a, b);
-    }
+    case "idiv":
+      return simplifyDiv(a, b);
+    case "mod":
+      return simplifyMod(a, b);
     case "max":
     case "min":
     case "lt":
     case "eq":
-    case "and": {
-      if (isConst(a) && isConst(b)) return iconst(evalBinary(e.fn, a.value, b.value));
-      if (e.fn === "max" && bounds(a)[0] >= bounds(b)[1]) return a;
-      if (e.fn === "min" && bounds(a)[1] <= bounds(b)[0]) return a;
-      if (e.fn === "lt") {
-        const [alo, ahi] = bounds(a);
-        const [blo, bhi] = bounds(b);
-        if (ahi < blo) return iconst(1);
-        if (alo >= bhi) return iconst(0);
-      }
-      if (e.fn === "and") {
-        if (isConst(a)) return a.value ? b : iconst(0);
-        if (isConst(b)) return b.value ? a : iconst(0);
-      }
-      return { ...e, a, b };
-    }
+    case "and":
+      return simplifyLogic(e, a, b);
     default:
       return unreachable(e);
   }
+}
+
+/** a div b, for simplified operands: constant folds, nested divisions, and divisors that split a linear form. */
+function simplifyDiv(a: Expr, b: Expr): Expr {
+  if (!isConst(b) || b.value <= 0) return mkBinary("idiv", a, b);
+  const d = b.value;
+  if (d === 1) return a;
+  const [lo, hi] = bounds(a);
+  // C division truncates; the rules below assume floor, so they need a non-negative dividend.
+  if (lo < 0) return mkBinary("idiv", a, b);
+  if (hi < d) return iconst(0);
+  // (x div c) div d = x div (c·d) for non-negative x.
+  if (a.op === "binary" && a.fn === "idiv" && isConst(a.b) && a.b.value > 0 && bounds(a.a)[0] >= 0)
+    return simplifyIndex(mkBinary("idiv", a.a, iconst(a.b.value * d)));
+  const form = linear(a);
+  const { quotient, rest } = splitByDivisor(form, d);
+  const [rlo, rhi] = linearBounds(rest);
+  if (rlo >= 0 && rhi < d) return fromLinear(quotient);
+  if (quotient.terms.size > 0 && rlo >= 0) return simplifyIndex(mkBinary("add", fromLinear(quotient), mkBinary("idiv", fromLinear(rest), b)));
+  // (c·q + r) div d = q div (d/c) when c divides d and 0 ≤ r < c.
+  const factored = factorDivisor(form, d);
+  if (factored) return simplifyIndex(mkBinary("idiv", fromLinear(factored.quotient), iconst(d / factored.c)));
+  return mkBinary("idiv", a, b);
+}
+
+/** a mod b, for simplified operands: ranges already below the divisor, and divisors that split a linear form. */
+function simplifyMod(a: Expr, b: Expr): Expr {
+  if (!isConst(b) || b.value <= 0) return mkBinary("mod", a, b);
+  const d = b.value;
+  if (d === 1) return iconst(0);
+  const [lo, hi] = bounds(a);
+  if (lo >= 0 && hi < d) return a;
+  if (lo < 0) return mkBinary("mod", a, b);
+  const form = linear(a);
+  const { rest } = splitByDivisor(form, d);
+  const restExpr = fromLinear(rest);
+  const [rlo, rhi] = bounds(restExpr);
+  if (rlo >= 0 && rhi < d) return restExpr;
+  // (c·q + r) mod d = c·(q mod (d/c)) + r when c divides d and 0 ≤ r < c.
+  const factored = factorDivisor(form, d);
+  if (factored) {
+    const inner = mkBinary("mod", fromLinear(factored.quotient), iconst(d / factored.c));
+    return simplifyIndex(mkBinary("add", mkBinary("mul", inner, iconst(factored.c)), fromLinear(factored.rest)));
+  }
+  if (rlo >= 0) return mkBinary("mod", restExpr, b);
+  return mkBinary("mod", a, b);
+}
+
+/** min, max, comparisons and `and` of simplified operands, decided by their ranges where they can be. */
+function simplifyLogic(e: Expr & { op: "binary" }, a: Expr, b: Expr): Expr {
+  if (isConst(a) && isConst(b)) return iconst(evalBinary(e.fn, a.value, b.value));
+  if (e.fn === "max" && bounds(a)[0] >= bounds(b)[1]) return a;
+  if (e.fn === "min" && bounds(a)[1] <= bounds(b)[0]) return a;
+  if (e.fn === "lt") {
+    const [alo, ahi] = bounds(a);
+    const [blo, bhi] = bounds(b);
+    if (ahi < blo) return iconst(1);
+    if (alo >= bhi) return iconst(0);
+  }
+  if (e.fn === "and") {
+    if (isConst(a)) return a.value ? b : iconst(0);
+    if (isConst(b)) return b.value ? a : iconst(0);
+  }
+  return { ...e, a, b };
 }
 
 function evalBinary(fn: BinaryOp, x: number, y: number): number {

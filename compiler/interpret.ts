@@ -111,6 +111,23 @@ function feedValue(node: Tensor<"input">, feeds: Readonly<Record<string, Feed>>)
   return Float64Array.from(feed);
 }
 
+const UNARY: Record<"neg" | "exp2" | "log2" | "sin" | "sqrt" | "recip", (x: number) => number> = {
+  neg: (x) => -x,
+  exp2: (x) => 2 ** x,
+  log2: Math.log2,
+  sin: Math.sin,
+  sqrt: Math.sqrt,
+  recip: (x) => 1 / x,
+};
+
+const BINARY: Record<"add" | "mul" | "max" | "cmplt" | "cmpeq", (x: number, y: number) => number> = {
+  add: (x, y) => x + y,
+  mul: (x, y) => x * y,
+  max: (x, y) => (Number.isNaN(x) || Number.isNaN(y) ? NaN : Math.max(x, y)),
+  cmplt: (x, y) => (x < y ? 1 : 0),
+  cmpeq: (x, y) => (x === y ? 1 : 0),
+};
+
 function evalNode(node: Tensor, args: Float64Array[], feeds: Readonly<Record<string, Feed>>, precision: Precision): Float64Array {
   const [a, b, c] = args;
   const inShape = node.inputs[0]?.shape ?? [];
@@ -140,32 +157,23 @@ function evalNode(node: Tensor, args: Float64Array[], feeds: Readonly<Record<str
     case "concat":
       return evalConcat(node, args);
     case "neg":
-      return map1((x) => -x);
     case "exp2":
-      return map1((x) => 2 ** x);
     case "log2":
-      return map1(Math.log2);
     case "sin":
-      return map1(Math.sin);
     case "sqrt":
-      return map1(Math.sqrt);
     case "recip":
-      return map1((x) => 1 / x);
+      return map1(UNARY[node.op]);
     case "cast": {
       // f64 mode keeps float casts exact; a cast to an integer type truncates toward zero in both modes.
       const target = (node as Tensor<"cast">).attrs.dtype;
       return isFloat(target) && precision === "f64" ? a!.slice() : map1((x) => roundTo(target, x));
     }
     case "add":
-      return map2((x, y) => x + y);
     case "mul":
-      return map2((x, y) => x * y);
     case "max":
-      return map2((x, y) => (Number.isNaN(x) || Number.isNaN(y) ? NaN : Math.max(x, y)));
     case "cmplt":
-      return map2((x, y) => (x < y ? 1 : 0));
     case "cmpeq":
-      return map2((x, y) => (x === y ? 1 : 0));
+      return map2(BINARY[node.op]);
     case "where":
       return a!.map((cond, i) => (cond ? b![i]! : c![i]!));
     case "sum":

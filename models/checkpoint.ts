@@ -35,10 +35,13 @@ export interface SaveOptions {
   ditSpec: readonly ParamSpec[];
   dtype?: "BF16" | "F32";
   /** A jointly trained text encoder: its tensors (stored in the state under `prefix`) go to step-N.text_encoder.safetensors under their own names. */
-  textEncoder?: { spec: readonly ParamSpec[]; prefix: string };
+  textEncoder?: { spec: readonly ParamSpec[]; prefix: string; vocabulary?: readonly string[] };
   /** A VAE fitted to the data (models/vae/pca.ts): its tensors go to step-N.vae.safetensors, the same for both weight sets. */
   vae?: { spec: readonly ParamSpec[]; values: ParamValues };
 }
+
+/** The text encoder file's metadata key holding the training prompts' words, space-separated. */
+export const VOCABULARY_KEY = "kiln.vocabulary";
 
 export const checkpointPaths = (dir: string, step: number) => ({
   dit: path.join(dir, `step-${step}.safetensors`),
@@ -73,14 +76,15 @@ function modelFiles(values: ParamValues, ditFile: string, textFile: string, opti
   }
   const files: [string, Record<string, TensorToWrite>, Record<string, string>][] = [[ditFile, dit, { format: "pt" }]];
   if (options.textEncoder) {
-    const { spec, prefix } = options.textEncoder;
+    const { spec, prefix, vocabulary } = options.textEncoder;
     const text: Record<string, TensorToWrite> = {};
     for (const s of spec) {
       const data = values.get(prefix + s.name);
       if (!data) throw new Error(`checkpoint: the text encoder tensor '${prefix + s.name}' is not in the training state (${path.basename(textFile)})`);
       text[s.name] = { dtype: "F32", shape: s.shape, data };
     }
-    files.push([textFile, text, { format: "kiln" }]);
+    // The words it was trained on, which sampling reads prompts with (models/text/vocabulary.ts).
+    files.push([textFile, text, { format: "kiln", ...(vocabulary ? { [VOCABULARY_KEY]: vocabulary.join(" ") } : {}) }]);
   }
   return files;
 }

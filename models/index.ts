@@ -10,6 +10,7 @@ export { MAX_BATCH, planTraining } from "./train-plan.ts";
 export { findLatestCheckpoint } from "./checkpoint.ts";
 export { describeEval, evaluate } from "./eval.ts";
 export { SEED_PROMPTS } from "./tutorial-prompts.ts";
+export { describeReading } from "./text/vocabulary.ts";
 export { loadImageRgb } from "./data/load-image.ts";
 export { buildPokemonDataset, ensurePokemonDataset, stderrProgress } from "./data/pokemon.ts";
 export { resolveDataSource, withDefaultData } from "./data/source.ts";

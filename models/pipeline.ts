@@ -10,6 +10,7 @@ import { ditForward } from "./dit.ts";
 import { setTimesteps, timestepIndex, addNoise } from "./scheduler.ts";
 import { torchCpuRandnBf16 } from "./noise.ts";
 import { promptBatch } from "./prompts.ts";
+import { readPrompt, type PromptReading } from "./text/vocabulary.ts";
 import { progressBar } from "./progress.ts";
 import type { ModelParts } from "./config.ts";
 import type { ParamValues } from "./params.ts";
@@ -33,6 +34,11 @@ export interface Weights {
   /** Text encoder tensors by the encoder's own names (none for an encoder without weights). */
   text: ParamValues;
   vae: ParamValues;
+  /**
+   * The words a jointly trained text encoder saw in training (from its checkpoint): prompts are read
+   * with them (models/text/vocabulary.ts), an unseen word as the seen word it begins like, or left out.
+   */
+  vocabulary?: ReadonlySet<string>;
 }
 
 const tree = (values: ParamValues): Record<string, Float32Array> => Object.fromEntries(values);
@@ -88,6 +94,11 @@ export class Sampler {
     this.width = parts.latent[2] * parts.vae.downsample;
   }
 
+  /** How the text encoder reads `prompt`: as written, or with its unseen words replaced or left out. */
+  reading(prompt: string): PromptReading {
+    return this.weights.vocabulary ? readPrompt(prompt, this.weights.vocabulary) : { text: prompt, replaced: [], dropped: [] };
+  }
+
   /** Prompt embeddings [n, L, D] for n prompts. */
   embed(prompts: readonly string[]): Float32Array {
     const { text } = this.parts;
@@ -105,7 +116,7 @@ export class Sampler {
       step.set({ params: tree(this.weights.text) });
       this.textSteps.set(n, step);
     }
-    const batch = promptBatch(text, prompts);
+    const batch = promptBatch(text, prompts.map((p) => this.reading(p).text));
     return step.run({ ids: batch.ids, mask: batch.mask }) as Float32Array;
   }
 

@@ -16,6 +16,7 @@ import { initParams, type ParamSpec, type ParamValues } from "./params.ts";
 import { loadFittedVae, loadTrainingState, saveCheckpoint, zerosLike, checkpointPaths, type TrainingState } from "./checkpoint.ts";
 import { emaDecayOf, modelParts, TEXT_PREFIX, type ModelConfig, type ModelParts } from "./config.ts";
 import { promptVariant } from "./data/prompt-variants.ts";
+import { promptVocabulary } from "./text/vocabulary.ts";
 import { encodedCacheFolders, encodedCacheKey, readEncoded, weightsFingerprint, writeEncoded } from "./data/encoded-cache.ts";
 import { describeDataSource, resolveDataSource, type DataLocation } from "./data/source.ts";
 import { progressBar } from "./progress.ts";
@@ -323,11 +324,12 @@ async function trainHolding(options: TrainOptions, plan: TrainPlan, world: World
     const s = snapshot();
     const meta = { step: current, config: config.name, configHash: plan.configHash, prediction: config.prediction, ...plan.settings, globalBatch: batch * world.size, ranks: world.size, losses: losses.length };
     // A jointly trained text encoder goes beside the DiT, under its own names, for sampling.
-    const file = saveCheckpoint(options.out, s, meta, specs, { ditSpec: parts.ditSpec, ...(parts.vae.fit ? { vae: { spec: parts.vae.paramSpec, values: data.vaeWeights } } : {}), ...(config.trainText ? { textEncoder: { spec: parts.text.paramSpec, prefix: TEXT_PREFIX } } : {}) });
+    const file = saveCheckpoint(options.out, s, meta, specs, { ditSpec: parts.ditSpec, ...(parts.vae.fit ? { vae: { spec: parts.vae.paramSpec, values: data.vaeWeights } } : {}), ...(config.trainText ? { textEncoder: { spec: parts.text.paramSpec, prefix: TEXT_PREFIX, vocabulary } } : {}) });
     lastSaved = current;
     return file;
   };
 
+  const vocabulary = promptVocabulary(data.prompts);
   let lastCheckpoint = latest !== undefined ? checkpointPaths(options.out, latest).dit : "";
   /** The inputs of micro-batch `micro` (1-based, counting across optimizer steps): a pure function of (seed, micro). */
   const makeBatch = (micro: number): Record<string, Float32Array | Int32Array> => {

@@ -3,8 +3,8 @@
 // jointly trained text encoder from beside it, frozen encoders from local files.
 
 import { existsSync, statSync } from "node:fs";
-import { besideDit, checkpointPaths, findLatestCheckpoint, loadDitWeights, loadFittedVae, requireFinite } from "./checkpoint.ts";
-import { readJsonFile, requireRegularFile, loadStateDict } from "../runtime/index.ts";
+import { besideDit, checkpointPaths, findLatestCheckpoint, loadDitWeights, loadFittedVae, requireFinite, VOCABULARY_KEY } from "./checkpoint.ts";
+import { readJsonFile, requireRegularFile, loadStateDict, openSafetensors } from "../runtime/index.ts";
 import { initParams, type ParamValues } from "./params.ts";
 import type { ModelConfig, ModelParts } from "./config.ts";
 import type { Weights } from "./pipeline.ts";
@@ -87,11 +87,13 @@ export function loadWeights(parts: ModelParts, given: WeightSources): LoadedWeig
   else throw new Error(`no DiT weights: pass --checkpoint step-N.safetensors (from 'kiln train') or the run's folder, or --random-init to sample from untrained weights`);
 
   let text: ParamValues = new Map();
+  let vocabulary: ReadonlySet<string> | undefined;
   if (config.trainText && parts.text.paramSpec.length) {
     const beside = sources.checkpoint?.replace(/\.safetensors$/, ".text_encoder.safetensors");
     if (beside && existsSync(beside)) {
       text = loadStateDict(beside, parts.text.paramSpec.map((s) => ({ name: s.name, shape: s.shape })));
       requireFinite(beside, text);
+      vocabulary = trainedVocabulary(beside);
     }
     else if (sources.randomInit) text = initParams(parts.text.paramSpec, (sources.seed ?? 0) + 1);
     else throw new Error(`the ${config.name} config trains its text encoder with the DiT; expected ${beside ?? "step-N.text_encoder.safetensors"} beside the checkpoint`);
@@ -103,7 +105,18 @@ export function loadWeights(parts: ModelParts, given: WeightSources): LoadedWeig
     // Untrained weights have no data to fit to: a basis of the first coordinates, so noise still shows.
     else vae = parts.vae.unfitted?.() ?? initParams(parts.vae.paramSpec, 0);
   }
-  return { dit, text: config.trainText ? text : frozen.text, vae, ...(source ? { source } : {}) };
+  return { dit, text: config.trainText ? text : frozen.text, vae, ...(vocabulary ? { vocabulary } : {}), ...(source ? { source } : {}) };
+}
+
+/** The words a text encoder file records it was trained on (checkpoints before kiln recorded them have none). */
+function trainedVocabulary(file: string): ReadonlySet<string> | undefined {
+  const opened = openSafetensors(file);
+  try {
+    const words = opened.metadata[VOCABULARY_KEY];
+    return words === undefined ? undefined : new Set(words.split(" ").filter((w) => w !== ""));
+  } finally {
+    opened.close();
+  }
 }
 
 /**

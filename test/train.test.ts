@@ -10,7 +10,8 @@ import { beforeAll, describe, expect, test } from "vitest";
 import { ditConfig } from "../models/dit.ts";
 import { CONFIGS, modelParts, type ModelConfig } from "../models/config.ts";
 import { scheduledLr, train, trainedSpecs } from "../models/train.ts";
-import { findLatestCheckpoint, loadDitWeights, checkpointPaths, loadTrainingState } from "../models/checkpoint.ts";
+import { findLatestCheckpoint, loadDitWeights, checkpointPaths, loadTrainingState, VOCABULARY_KEY } from "../models/checkpoint.ts";
+import { promptVocabulary } from "../models/text/vocabulary.ts";
 import { initParams } from "../models/params.ts";
 import { roundBf16 } from "../compiler/index.ts";
 import { loadWeights } from "../models/weights.ts";
@@ -213,6 +214,14 @@ describe("training", () => {
     expect(new Set(reader.tensors.map((t) => t.dtype))).toEqual(new Set(["BF16"]));
     expect(reader.metadata).toEqual({ format: "pt" });
     reader.close();
+    // The text encoder's file records the training prompts' words; sampling reads prompts with them.
+    const words = openSafetensors(checkpointPaths(out, 1).textEncoder);
+    const vocabulary = words.metadata[VOCABULARY_KEY]!.split(" ");
+    words.close();
+    expect(vocabulary).toEqual(promptVocabulary(readFileSync(path.join(data, "metadata.csv"), "utf8").trim().split("\n").slice(1).map((row) => row.slice(row.indexOf(",") + 1))));
+    const sampler = new Sampler(parts, loadWeights(parts, { checkpoint: out }));
+    expect(sampler.reading(`${vocabulary[0]}, unheardofword`)).toEqual({ text: vocabulary[0], replaced: [], dropped: ["unheardofword"] });
+    sampler.dispose();
     const bad = path.join(out, "bad.safetensors");
     const tensors = Object.fromEntries(parts.ditSpec.filter((s) => s.name !== "proj_out.bias").map((s) => [s.name, { dtype: "F32" as const, shape: s.shape, data: new Float32Array(s.shape.reduce((a, b) => a * b, 1)) }]));
     tensors["blocks.0.extra"] = { dtype: "F32", shape: [1], data: new Float32Array(1) };

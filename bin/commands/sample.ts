@@ -1,7 +1,7 @@
 // `kiln sample "PROMPT"`: generate an image with a trained (or freshly initialised) model.
 
 import {
-  loadConfig, modelParts, fromRgbBytes, Sampler, savePng, loadWeights, WEIGHTS_KINDS, type WeightsKind, loadImageRgb,
+  loadConfig, modelParts, fromRgbBytes, Sampler, savePng, loadWeights, WEIGHTS_KINDS, type WeightsKind, loadImageRgb, describeReading,
 } from "../../models/index.ts";
 import { requireRegularFile } from "../../runtime/index.ts";
 import type { Command } from "../command.ts";
@@ -61,6 +61,10 @@ const command: Command = {
       image = fromRgbBytes(rgb.pixels, height, width);
     }
     const sampler = new Sampler(parts, weights, device);
+    for (const [which, text] of [["prompt", prompt], ["negative prompt", flags.negative ?? ""]] as const) {
+      const note = describeReading(sampler.reading(text));
+      if (note) process.stderr.write(`kiln sample: ${which}: ${note}\n`);
+    }
     const started = performance.now();
     const rgb = sampler.sample({
       prompt,

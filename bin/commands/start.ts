@@ -6,7 +6,7 @@ import { writeFileSync } from "node:fs";
 import path from "node:path";
 import {
   CONFIGS, modelParts, ensurePokemonDataset, train, Sampler, saveGrid, savePng, loadWeights, describeEval, evaluate,
-  SEED_PROMPTS, planTraining,
+  SEED_PROMPTS, planTraining, describeReading,
 } from "../../models/index.ts";
 import type { Command } from "../command.ts";
 import { parseFlags, type FlagSpecs } from "../flags.ts";
@@ -34,6 +34,10 @@ const command: Command = {
     const weights = loadWeights(parts, { checkpoint: result.checkpoint });
     const sampler = new Sampler(parts, weights);
     console.log(`sampling with the ${weights.source?.kind === "ema" ? "moving average of the weights" : "weights as trained"} (${weights.source?.file ?? result.checkpoint}), guidance ${cfg}`);
+    for (const prompt of new Set(SEED_PROMPTS.map((p) => p.prompt))) {
+      const note = describeReading(sampler.reading(prompt));
+      if (note) console.log(`  "${prompt}": ${note}`);
+    }
     const images = sampler.sampleMany(SEED_PROMPTS.map((p) => ({ prompt: p.prompt, seed: p.seed, negative: " ", cfg, steps: 30 })));
     for (const [i, p] of SEED_PROMPTS.entries()) await savePng(path.join(out, p.file), images[i]!, sampler.height, sampler.width);
     await saveGrid(path.join(out, "grid.png"), images, sampler.height, sampler.width, 3);

@@ -7,7 +7,16 @@ import { benchRanks, formatRanks } from "./ranks.ts";
 import type { Command } from "../bin/command.ts";
 import { parseFlags, type FlagSpecs } from "../bin/flags.ts";
 
-const FLAGS = { quick: { kind: "switch" }, json: { kind: "switch" }, "no-peers": { kind: "switch" }, only: { kind: "text" }, iters: { kind: "int", min: 1 }, warmup: { kind: "int", min: 0 }, steps: { kind: "int", min: 1 }, data: { kind: "text" } } as const satisfies FlagSpecs;
+const FLAGS = {
+  quick: { kind: "switch" },
+  json: { kind: "switch" },
+  "no-peers": { kind: "switch" },
+  only: { kind: "text" },
+  iters: { kind: "int", min: 1 },
+  warmup: { kind: "int", min: 0 },
+  steps: { kind: "int", min: 1 },
+  data: { kind: "text" },
+} as const satisfies FlagSpecs;
 
 const command: Command = {
   summary: "benchmark kiln against TensorFlow.js, jax-js and PyTorch on this CPU (bench cpu [--quick] [--json])",
@@ -17,11 +26,15 @@ const command: Command = {
     const target = positional[0] ?? "cpu";
     if (target === "ranks") {
       // Data-parallel training (MPI): 1 rank × 1 thread, 2 ranks × 1 thread, 1 rank × 2 threads (bench/ranks.ts).
-      const rows = await benchRanks({ ...(flags.steps !== undefined ? { steps: flags.steps } : {}), ...(flags.data !== undefined ? { data: flags.data } : {}) });
+      const rows = await benchRanks({
+        ...(flags.steps !== undefined ? { steps: flags.steps } : {}),
+        ...(flags.data !== undefined ? { data: flags.data } : {}),
+      });
       console.log(flags.json ? JSON.stringify(rows) : formatRanks(rows));
       return;
     }
-    if (target !== "cpu") throw new Error(`kiln bench ${target}: only 'cpu' and 'ranks' run here; the GPU benchmarks are bench/gpu/run.sh on a GPU machine`);
+    if (target !== "cpu")
+      throw new Error(`kiln bench ${target}: only 'cpu' and 'ranks' run here; the GPU benchmarks are bench/gpu/run.sh on a GPU machine`);
     const report = await benchCpu({
       quick: flags.quick,
       noPeers: flags["no-peers"],

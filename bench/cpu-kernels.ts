@@ -75,15 +75,31 @@ function loadOpenBlas(): OpenBlas | undefined {
   );
   const corename = String(lib.func("const char* openblas_get_corename()")());
   const threads = Number(lib.func("int openblas_get_num_threads()")());
-  const ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112;
+  const ROW_MAJOR = 101,
+    NO_TRANS = 111,
+    TRANS = 112;
   return {
     describe: `${path} (core ${corename}, ${threads} threads)`,
     sgemm: (g) => {
       const transA = g.a_rs === 1 && g.a_cs !== 1;
       const transB = g.b_rs === 1 && g.b_cs !== 1;
       for (let b = 0; b < g.batch; b++)
-        cblas(ROW_MAJOR, transA ? TRANS : NO_TRANS, transB ? TRANS : NO_TRANS, g.m, g.n, g.k, 1, g.a.subarray(b * g.a_bs), transA ? g.a_cs : g.a_rs,
-          g.b.subarray(b * g.b_bs), transB ? g.b_cs : g.b_rs, 0, g.c.subarray(b * g.c_bs), g.ldc);
+        cblas(
+          ROW_MAJOR,
+          transA ? TRANS : NO_TRANS,
+          transB ? TRANS : NO_TRANS,
+          g.m,
+          g.n,
+          g.k,
+          1,
+          g.a.subarray(b * g.a_bs),
+          transA ? g.a_cs : g.a_rs,
+          g.b.subarray(b * g.b_bs),
+          transB ? g.b_cs : g.b_rs,
+          0,
+          g.c.subarray(b * g.c_bs),
+          g.ldc,
+        );
     },
   };
 }
@@ -91,11 +107,24 @@ function loadOpenBlas(): OpenBlas | undefined {
 function gemmCall(s: GemmShape): GemmCall {
   const fill = (n: number) => Float32Array.from({ length: n }, (_, i) => ((i * 7919) % 1000) / 1000 - 0.5);
   return {
-    batch: s.batch, m: s.m, n: s.n, k: s.k,
-    a: fill(s.batch * s.m * s.k), a_bs: s.m * s.k, a_rs: s.transposeA ? 1 : s.k, a_cs: s.transposeA ? s.m : 1,
-    b: fill(s.batch * s.k * s.n), b_bs: s.k * s.n, b_rs: s.transposeB ? 1 : s.n, b_cs: s.transposeB ? s.k : 1,
-    c: new Float32Array(s.batch * s.m * s.n), c_bs: s.m * s.n, ldc: s.n,
-    accumulate: false, epilogue: "none", epilogueData: null,
+    batch: s.batch,
+    m: s.m,
+    n: s.n,
+    k: s.k,
+    a: fill(s.batch * s.m * s.k),
+    a_bs: s.m * s.k,
+    a_rs: s.transposeA ? 1 : s.k,
+    a_cs: s.transposeA ? s.m : 1,
+    b: fill(s.batch * s.k * s.n),
+    b_bs: s.k * s.n,
+    b_rs: s.transposeB ? 1 : s.n,
+    b_cs: s.transposeB ? s.k : 1,
+    c: new Float32Array(s.batch * s.m * s.n),
+    c_bs: s.m * s.n,
+    ldc: s.n,
+    accumulate: false,
+    epilogue: "none",
+    epilogueData: null,
   };
 }
 
@@ -103,19 +132,53 @@ function attentionCall(s: AttentionShape): AttentionBackwardCall {
   const size = s.batch * s.seq * s.heads * s.headDim;
   const fill = (salt: number) => Float32Array.from({ length: size }, (_, i) => (((i + salt) * 7919) % 1000) / 500 - 1);
   // Every operand is a contiguous [B, S, H·D] tensor.
-  const bs = s.seq * s.heads * s.headDim, ss = s.heads * s.headDim, hs = s.headDim;
+  const bs = s.seq * s.heads * s.headDim,
+    ss = s.heads * s.headDim,
+    hs = s.headDim;
   return {
-    batch: s.batch, heads: s.heads, kv_heads: s.heads, q_len: s.seq, kv_len: s.seq, head_dim: s.headDim,
+    batch: s.batch,
+    heads: s.heads,
+    kv_heads: s.heads,
+    q_len: s.seq,
+    kv_len: s.seq,
+    head_dim: s.headDim,
     scale: 1 / Math.sqrt(s.headDim),
-    q: fill(1), q_bs: bs, q_ss: ss, q_hs: hs,
-    k: fill(2), k_bs: bs, k_ss: ss, k_hs: hs,
-    v: fill(3), v_bs: bs, v_ss: ss, v_hs: hs,
-    o: new Float32Array(size), o_bs: bs, o_ss: ss, o_hs: hs,
-    key_mask: null, mask_bs: 0, causal: 0, lse: new Float32Array(s.batch * s.heads * s.seq),
-    d_o: fill(4), do_bs: bs, do_ss: ss, do_hs: hs,
-    d_q: new Float32Array(size), dq_bs: bs, dq_ss: ss, dq_hs: hs,
-    d_k: new Float32Array(size), dk_bs: bs, dk_ss: ss, dk_hs: hs,
-    d_v: new Float32Array(size), dv_bs: bs, dv_ss: ss, dv_hs: hs,
+    q: fill(1),
+    q_bs: bs,
+    q_ss: ss,
+    q_hs: hs,
+    k: fill(2),
+    k_bs: bs,
+    k_ss: ss,
+    k_hs: hs,
+    v: fill(3),
+    v_bs: bs,
+    v_ss: ss,
+    v_hs: hs,
+    o: new Float32Array(size),
+    o_bs: bs,
+    o_ss: ss,
+    o_hs: hs,
+    key_mask: null,
+    mask_bs: 0,
+    causal: 0,
+    lse: new Float32Array(s.batch * s.heads * s.seq),
+    d_o: fill(4),
+    do_bs: bs,
+    do_ss: ss,
+    do_hs: hs,
+    d_q: new Float32Array(size),
+    dq_bs: bs,
+    dq_ss: ss,
+    dq_hs: hs,
+    d_k: new Float32Array(size),
+    dk_bs: bs,
+    dk_ss: ss,
+    dk_hs: hs,
+    d_v: new Float32Array(size),
+    dv_bs: bs,
+    dv_ss: ss,
+    dv_hs: hs,
   };
 }
 
@@ -163,7 +226,8 @@ async function main(argv: string[]): Promise<void> {
       // Both libraries must have computed the same product for the comparison to mean anything.
       const fromBlas = call.c.slice();
       checked(kernels.sgemm(call), name);
-      let scale = 0, diff = 0;
+      let scale = 0,
+        diff = 0;
       for (let i = 0; i < fromBlas.length; i++) {
         scale = Math.max(scale, Math.abs(fromBlas[i]!));
         diff = Math.max(diff, Math.abs(fromBlas[i]! - call.c[i]!));

@@ -100,7 +100,12 @@ int kiln_threads(void) { return omp_get_max_threads(); }
 function measureCeilings(): BenchReport["machine"] {
   const lib = loadLibrary(compileC(CEILING_C).library);
   const peak = lib.func("double kiln_peak_fma(long iterations)") as (n: number) => number;
-  const triad = lib.func("void kiln_triad(float* a, const float* b, const float* c, long n)") as (a: Float32Array, b: Float32Array, c: Float32Array, n: number) => void;
+  const triad = lib.func("void kiln_triad(float* a, const float* b, const float* c, long n)") as (
+    a: Float32Array,
+    b: Float32Array,
+    c: Float32Array,
+    n: number,
+  ) => void;
   const threads = Number(lib.func("int kiln_threads(void)")());
   const iterations = 20_000_000;
   peak(1000);
@@ -142,27 +147,37 @@ export function kilnStep(row: BenchRow): { step: CompiledStep; run: () => void }
   switch (row.kind) {
     case "gemm": {
       const { m, k, n, transposeB } = row;
-      const step = compile((t) => {
-        const { a, b } = t as { a: Tensor; b: Tensor };
-        return transposeB ? ops.dot(a, ops.transpose(b)) : ops.dot(a, b);
-      }, { a: { shape: [m, k] }, b: { shape: transposeB ? [n, k] : [k, n] } }, { name: `bench_${row.kind}` });
+      const step = compile(
+        (t) => {
+          const { a, b } = t as { a: Tensor; b: Tensor };
+          return transposeB ? ops.dot(a, ops.transpose(b)) : ops.dot(a, b);
+        },
+        { a: { shape: [m, k] }, b: { shape: transposeB ? [n, k] : [k, n] } },
+        { name: `bench_${row.kind}` },
+      );
       step.set({ a: fill(m * k, 1), b: fill(k * n, 2) });
       return { step, run: () => step.execute() };
     }
     case "elementwise": {
       const shape = [row.size];
-      const step = compile((t) => {
-        const { x, a, b, c } = t as Record<string, Tensor>;
-        return ops.mul(nn.silu(ops.add(ops.mul(x!, a!), b!)), c!);
-      }, { x: { shape }, a: { shape }, b: { shape }, c: { shape } });
+      const step = compile(
+        (t) => {
+          const { x, a, b, c } = t as Record<string, Tensor>;
+          return ops.mul(nn.silu(ops.add(ops.mul(x!, a!), b!)), c!);
+        },
+        { x: { shape }, a: { shape }, b: { shape }, c: { shape } },
+      );
       step.set({ x: fill(row.size, 1), a: fill(row.size, 2), b: fill(row.size, 3), c: fill(row.size, 4) });
       return { step, run: () => step.execute() };
     }
     case "layer_norm": {
-      const step = compile((t) => {
-        const { x, w, b } = t as Record<string, Tensor>;
-        return nn.layerNorm(x!, { weight: w!, bias: b!, eps: row.eps });
-      }, { x: { shape: [row.rows, row.cols] }, w: { shape: [row.cols] }, b: { shape: [row.cols] } });
+      const step = compile(
+        (t) => {
+          const { x, w, b } = t as Record<string, Tensor>;
+          return nn.layerNorm(x!, { weight: w!, bias: b!, eps: row.eps });
+        },
+        { x: { shape: [row.rows, row.cols] }, w: { shape: [row.cols] }, b: { shape: [row.cols] } },
+      );
       step.set({ x: fill(row.rows * row.cols, 1), w: fill(row.cols, 2), b: fill(row.cols, 3) });
       return { step, run: () => step.execute() };
     }
@@ -173,10 +188,13 @@ export function kilnStep(row: BenchRow): { step: CompiledStep; run: () => void }
     }
     case "attention": {
       const shape = [row.batch, row.seq, row.heads * row.headDim];
-      const step = compile((t) => {
-        const { q, k, v } = t as Record<string, Tensor>;
-        return nn.attention(q!, k!, v!, { heads: row.heads, scale: row.scale });
-      }, { q: { shape }, k: { shape }, v: { shape } });
+      const step = compile(
+        (t) => {
+          const { q, k, v } = t as Record<string, Tensor>;
+          return nn.attention(q!, k!, v!, { heads: row.heads, scale: row.scale });
+        },
+        { q: { shape }, k: { shape }, v: { shape } },
+      );
       const size = shape.reduce((a, b) => a * b, 1);
       step.set({ q: fill(size, 1), k: fill(size, 2), v: fill(size, 3) });
       return { step, run: () => step.execute() };
@@ -191,37 +209,80 @@ export function kilnStep(row: BenchRow): { step: CompiledStep; run: () => void }
 
 /** The tiny DiT of bench/tiny-dit.ts in kiln: forward, or forward + MSE + backward + AdamW with the state donated. */
 function ditStep(config: AaaDitConfig, batch: number, training: boolean): { step: CompiledStep; run: () => void } {
-  const dit = ditConfig({ dim: config.dim, depth: config.depth, heads: config.heads, ffDim: config.ffDim, latentChannels: config.latentChannels, textDim: config.textFeatures, posGrid: config.latentHeight });
+  const dit = ditConfig({
+    dim: config.dim,
+    depth: config.depth,
+    heads: config.heads,
+    ffDim: config.ffDim,
+    latentChannels: config.latentChannels,
+    textDim: config.textFeatures,
+    posGrid: config.latentHeight,
+  });
   const specs = ditParamSpecs(config);
   const weights = initDitWeights(config, 1);
   const data = makeDitBatch(config, batch, 1);
   const latentShape = [batch, config.latentChannels, config.latentHeight, config.latentWidth];
-  const inputs = { latents: { shape: latentShape }, promptEmbeds: { shape: [batch, config.textTokens, config.textFeatures] }, timestep: { shape: [batch] }, target: { shape: latentShape } };
+  const inputs = {
+    latents: { shape: latentShape },
+    promptEmbeds: { shape: [batch, config.textTokens, config.textFeatures] },
+    timestep: { shape: [batch] },
+    target: { shape: latentShape },
+  };
   const paramShapes = Object.fromEntries(specs.map((s) => [s.name, { shape: s.shape }]));
   if (!training) {
-    const step = compile((t) => {
-      const { params, latents, promptEmbeds, timestep } = t as { params: Record<string, Tensor> } & Record<string, Tensor>;
-      return ditForward(params, latents!, promptEmbeds!, timestep!, dit);
-    }, { params: paramShapes, latents: inputs.latents, promptEmbeds: inputs.promptEmbeds, timestep: inputs.timestep }, { name: "bench_dit_forward" });
+    const step = compile(
+      (t) => {
+        const { params, latents, promptEmbeds, timestep } = t as { params: Record<string, Tensor> } & Record<string, Tensor>;
+        return ditForward(params, latents!, promptEmbeds!, timestep!, dit);
+      },
+      { params: paramShapes, latents: inputs.latents, promptEmbeds: inputs.promptEmbeds, timestep: inputs.timestep },
+      { name: "bench_dit_forward" },
+    );
     step.set({ params: weights, latents: data.latents, promptEmbeds: data.promptEmbeds, timestep: data.timestep });
     return { step, run: () => step.execute() };
   }
-  const step = compile((t) => {
-    const { state, batch: b, step: stepIndex } = t as { state: { params: Record<string, Tensor>; m: Record<string, Tensor>; v: Record<string, Tensor> }; batch: Record<string, Tensor>; step: Tensor };
-    const loss = nn.mseLoss(ditForward(state.params, b.latents!, b.promptEmbeds!, b.timestep!, dit), b.target!);
-    const names = specs.map((s) => s.name);
-    const grads = backward(loss, names.map((n) => state.params[n]!), ops.scalar(1));
-    const next = { params: {} as Record<string, Tensor>, m: {} as Record<string, Tensor>, v: {} as Record<string, Tensor> };
-    names.forEach((name, i) => {
-      const u = adamwUpdate(state.params[name]!, grads[i]!, state.m[name]!, state.v[name]!, { step: stepIndex, lr: ops.scalar(adamW.lr), beta1: adamW.beta1, beta2: adamW.beta2, eps: adamW.eps, weightDecay: adamW.weightDecay });
-      next.params[name] = u.param;
-      next.m[name] = u.m;
-      next.v[name] = u.v;
-    });
-    return { state: next, loss };
-  }, { state: { params: paramShapes, m: paramShapes, v: paramShapes }, batch: inputs, step: { shape: [] } }, { donate: ["state"], name: "bench_dit_train_step" });
+  const step = compile(
+    (t) => {
+      const {
+        state,
+        batch: b,
+        step: stepIndex,
+      } = t as {
+        state: { params: Record<string, Tensor>; m: Record<string, Tensor>; v: Record<string, Tensor> };
+        batch: Record<string, Tensor>;
+        step: Tensor;
+      };
+      const loss = nn.mseLoss(ditForward(state.params, b.latents!, b.promptEmbeds!, b.timestep!, dit), b.target!);
+      const names = specs.map((s) => s.name);
+      const grads = backward(
+        loss,
+        names.map((n) => state.params[n]!),
+        ops.scalar(1),
+      );
+      const next = { params: {} as Record<string, Tensor>, m: {} as Record<string, Tensor>, v: {} as Record<string, Tensor> };
+      names.forEach((name, i) => {
+        const u = adamwUpdate(state.params[name]!, grads[i]!, state.m[name]!, state.v[name]!, {
+          step: stepIndex,
+          lr: ops.scalar(adamW.lr),
+          beta1: adamW.beta1,
+          beta2: adamW.beta2,
+          eps: adamW.eps,
+          weightDecay: adamW.weightDecay,
+        });
+        next.params[name] = u.param;
+        next.m[name] = u.m;
+        next.v[name] = u.v;
+      });
+      return { state: next, loss };
+    },
+    { state: { params: paramShapes, m: paramShapes, v: paramShapes }, batch: inputs, step: { shape: [] } },
+    { donate: ["state"], name: "bench_dit_train_step" },
+  );
   const zeros = Object.fromEntries(specs.map((s) => [s.name, new Float32Array(weights[s.name]!.length)]));
-  step.set({ state: { params: weights, m: zeros, v: zeros }, batch: { latents: data.latents, promptEmbeds: data.promptEmbeds, timestep: data.timestep, target: data.target } });
+  step.set({
+    state: { params: weights, m: zeros, v: zeros },
+    batch: { latents: data.latents, promptEmbeds: data.promptEmbeds, timestep: data.timestep, target: data.target },
+  });
   let count = 0;
   return { step, run: () => step.execute({ step: ++count }) };
 }
@@ -232,11 +293,18 @@ export async function benchCpu(options: BenchOptions = {}): Promise<BenchReport>
   const log = options.log ?? ((line: string) => process.stderr.write(line + "\n"));
   const timing = { warmup: options.warmup ?? (options.quick ? 1 : 2), iters: options.iters ?? (options.quick ? 3 : 7) };
   const machine = measureCeilings();
-  log(`machine: ${machine.cpu}, ${machine.threads} threads; ceilings measured now: ${machine.peak_gflops} GFLOP/s (FMA), ${machine.triad_gbps} GB/s (the faster of a triad counted with write-allocate and a plain read)`);
+  log(
+    `machine: ${machine.cpu}, ${machine.threads} threads; ceilings measured now: ${machine.peak_gflops} GFLOP/s (FMA), ${machine.triad_gbps} GB/s (the faster of a triad counted with write-allocate and a plain read)`,
+  );
   const torch = torchPeers();
   const peers: { column: PeerColumn; peer: Peer }[] = options.noPeers
     ? []
-    : [{ column: "tfjs_wasm", peer: cpuPeers[0]! }, { column: "jaxjs", peer: cpuPeers[1]! }, { column: "torch", peer: torch.eager }, { column: "torch_compile", peer: torch.compiled }];
+    : [
+        { column: "tfjs_wasm", peer: cpuPeers[0]! },
+        { column: "jaxjs", peer: cpuPeers[1]! },
+        { column: "torch", peer: torch.eager },
+        { column: "torch_compile", peer: torch.compiled },
+      ];
   try {
     for (const { peer } of peers) {
       await peer.init();
@@ -246,7 +314,7 @@ export async function benchCpu(options: BenchOptions = {}): Promise<BenchReport>
     const results: RowResult[] = [];
     for (const row of rows) {
       log(`row: ${row.name}`);
-      const rowTiming = options.iters !== undefined || options.warmup !== undefined ? timing : row.timing ?? timing;
+      const rowTiming = options.iters !== undefined || options.warmup !== undefined ? timing : (row.timing ?? timing);
       const { step, run } = kilnStep(row);
       const kiln = median(await timeRuns(run, rowTiming));
       step.dispose();
@@ -314,7 +382,10 @@ async function busyMachineRow(options: { quick: boolean; torch: Peer | undefined
       torch = { skipped: (error as Error).message };
     }
   }
-  const torchNote = "skipped" in torch ? `torch: ${torch.skipped}` : `torch ${torch.quietMs.toFixed(1)} → ${torch.busyMs.toFixed(1)} ms: ${torch.slowdown.toFixed(2)}×`;
+  const torchNote =
+    "skipped" in torch
+      ? `torch: ${torch.skipped}`
+      : `torch ${torch.quietMs.toFixed(1)} → ${torch.busyMs.toFixed(1)} ms: ${torch.slowdown.toFixed(2)}×`;
   return {
     name: `${row.name}, one busy process`,
     kiln_ms: Number(kiln.busyMs.toFixed(3)),
@@ -341,7 +412,16 @@ function compileRows(quick: boolean): RowResult[] {
       const { step } = kilnStep(row);
       const elapsed = performance.now() - t0;
       step.dispose();
-      out.push({ name: `compile ${row.name} (${label} cache)`, kiln_ms: Number(elapsed.toFixed(1)), gflops: null, gbps: null, percent_of_ceiling: null, peers: noPeerTimes(), speedup: noSpeedups(), note: `${step.kernelCount} kernels` });
+      out.push({
+        name: `compile ${row.name} (${label} cache)`,
+        kiln_ms: Number(elapsed.toFixed(1)),
+        gflops: null,
+        gbps: null,
+        percent_of_ceiling: null,
+        peers: noPeerTimes(),
+        speedup: noSpeedups(),
+        note: `${step.kernelCount} kernels`,
+      });
     }
   } finally {
     if (saved === undefined) delete process.env.KILN_CACHE_DIR;
@@ -353,11 +433,17 @@ function compileRows(quick: boolean): RowResult[] {
 
 /** OpenBLAS's cblas_sgemm at 1024³ when Debian's libopenblas is installed: the machine's practical GEMM ceiling. */
 function openBlasRow(timing: { warmup: number; iters: number }): RowResult | undefined {
-  const candidates = [process.env.KILN_OPENBLAS, "/usr/lib/x86_64-linux-gnu/libopenblas.so.0", "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0"];
+  const candidates = [
+    process.env.KILN_OPENBLAS,
+    "/usr/lib/x86_64-linux-gnu/libopenblas.so.0",
+    "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0",
+  ];
   const file = candidates.find((p): p is string => p !== undefined && existsSync(p));
   if (!file) return undefined;
   const lib = loadLibrary(file);
-  const sgemm = lib.func("void cblas_sgemm(int, int, int, int, int, int, float, const float*, int, const float*, int, float, float*, int)") as (...args: unknown[]) => void;
+  const sgemm = lib.func("void cblas_sgemm(int, int, int, int, int, int, float, const float*, int, const float*, int, float, float*, int)") as (
+    ...args: unknown[]
+  ) => void;
   const n = 1024;
   const [a, b, c] = [fill(n * n, 1), fill(n * n, 2), new Float32Array(n * n)];
   const samples: number[] = [];
@@ -367,7 +453,16 @@ function openBlasRow(timing: { warmup: number; iters: number }): RowResult | und
     if (i >= timing.warmup) samples.push(performance.now() - t0);
   }
   const t = median(samples);
-  return { name: `OpenBLAS cblas_sgemm 1024x1024x1024 (${path.basename(file)})`, kiln_ms: null, gflops: Number(((2 * n ** 3) / (t * 1e6)).toFixed(2)), gbps: null, percent_of_ceiling: null, peers: noPeerTimes(), speedup: noSpeedups(), note: `${t.toFixed(3)} ms: the machine's practical GEMM ceiling` };
+  return {
+    name: `OpenBLAS cblas_sgemm 1024x1024x1024 (${path.basename(file)})`,
+    kiln_ms: null,
+    gflops: Number(((2 * n ** 3) / (t * 1e6)).toFixed(2)),
+    gbps: null,
+    percent_of_ceiling: null,
+    peers: noPeerTimes(),
+    speedup: noSpeedups(),
+    note: `${t.toFixed(3)} ms: the machine's practical GEMM ceiling`,
+  };
 }
 
 export function formatTable(report: BenchReport): string {
@@ -378,10 +473,19 @@ export function formatTable(report: BenchReport): string {
     `${"row".padEnd(44)} ${"kiln ms".padStart(10)} ${"rate".padStart(14)} ${"%ceil".padStart(6)}${PEER_COLUMNS.map((c) => ` ${headers[c].padStart(10)} ${"×".padStart(6)}`).join("")}`,
   ];
   for (const r of report.rows) {
-    const rate = r.gflops !== null && r.name.startsWith("OpenBLAS") ? `${r.gflops} GFLOP/s` : r.gbps !== null && /elementwise|layer_norm|softmax/.test(r.name) ? `${r.gbps} GB/s` : r.gflops !== null ? `${r.gflops} GFLOP/s` : "";
+    const rate =
+      r.gflops !== null && r.name.startsWith("OpenBLAS")
+        ? `${r.gflops} GFLOP/s`
+        : r.gbps !== null && /elementwise|layer_norm|softmax/.test(r.name)
+          ? `${r.gbps} GB/s`
+          : r.gflops !== null
+            ? `${r.gflops} GFLOP/s`
+            : "";
     const num = (x: number | null, width: number) => (x === null ? "-" : String(x)).padStart(width);
     const peers = PEER_COLUMNS.map((c) => ` ${num(r.peers[`${c}_ms`], 10)} ${num(r.speedup[c], 6)}`).join("");
-    lines.push(`${r.name.padEnd(44).slice(0, 44)} ${num(r.kiln_ms, 10)} ${rate.padStart(14)} ${num(r.percent_of_ceiling, 6)}${peers}${r.note ? "  " + r.note : ""}`);
+    lines.push(
+      `${r.name.padEnd(44).slice(0, 44)} ${num(r.kiln_ms, 10)} ${rate.padStart(14)} ${num(r.percent_of_ceiling, 6)}${peers}${r.note ? "  " + r.note : ""}`,
+    );
   }
   return lines.join("\n");
 }

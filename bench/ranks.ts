@@ -26,7 +26,10 @@ const LAYOUTS = [
 function kilnTrain(args: readonly string[], threads: number): Promise<{ steps: number; seconds: number; imagesPerSecond: number }> {
   const kiln = new URL("../bin/kiln", import.meta.url).pathname;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [kiln, "train", ...args], { env: { ...process.env, OMP_NUM_THREADS: String(threads) }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [kiln, "train", ...args], {
+      env: { ...process.env, OMP_NUM_THREADS: String(threads) },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c: Buffer) => (stdout += c.toString("utf8")));
@@ -34,7 +37,8 @@ function kilnTrain(args: readonly string[], threads: number): Promise<{ steps: n
     child.on("error", reject);
     child.on("close", (code) => {
       const line = stdout.trim().split("\n").at(-1) ?? "";
-      if (code !== 0 || !line.startsWith("{")) return reject(new Error(`bench ranks: kiln train ${args.join(" ")} failed (exit ${code}):\n${stderr.slice(-2000)}`));
+      if (code !== 0 || !line.startsWith("{"))
+        return reject(new Error(`bench ranks: kiln train ${args.join(" ")} failed (exit ${code}):\n${stderr.slice(-2000)}`));
       resolve(JSON.parse(line) as { steps: number; seconds: number; imagesPerSecond: number });
     });
   });
@@ -48,7 +52,21 @@ export async function benchRanks(options: { steps?: number; data?: string } = {}
   for (const { layout, ranks, threads } of LAYOUTS) {
     const out = mkdtempSync(path.join(tmpdir(), "kiln-bench-ranks-"));
     try {
-      const args = ["--config", "tiny", "--data", data, "--batch", "16", "--steps", String(steps), "--save-steps", String(steps * 10), "--out", out, ...(ranks > 1 ? ["--nproc", String(ranks)] : [])];
+      const args = [
+        "--config",
+        "tiny",
+        "--data",
+        data,
+        "--batch",
+        "16",
+        "--steps",
+        String(steps),
+        "--save-steps",
+        String(steps * 10),
+        "--out",
+        out,
+        ...(ranks > 1 ? ["--nproc", String(ranks)] : []),
+      ];
       const result = await kilnTrain(args, threads);
       rows.push({ layout, ranks, threads, imagesPerSecond: result.imagesPerSecond, steps: result.steps, seconds: result.seconds });
     } finally {

@@ -1,7 +1,16 @@
 // The rows of `kiln bench cpu`: what each row computes, as plain data with its FLOP and byte counts,
 // shared by kiln's side of the benchmark and by the TensorFlow.js and jax-js peers (bench/peers/).
 
-import { type AaaDitConfig, ditForwardFlops, ditParamCount, ditTrainStepFlops, imageTokens, referenceAaaDitConfig, startDitConfig, tinyDitConfig } from "./tiny-dit.ts";
+import {
+  type AaaDitConfig,
+  ditForwardFlops,
+  ditParamCount,
+  ditTrainStepFlops,
+  imageTokens,
+  referenceAaaDitConfig,
+  startDitConfig,
+  tinyDitConfig,
+} from "./tiny-dit.ts";
 import type { TimingOptions } from "./timing.ts";
 
 const f32 = 4;
@@ -54,8 +63,14 @@ export function elementwiseRow(size: number): BenchRow {
 /** 8 FLOPs per element: mean, centre, square, variance sum, scale, weight, bias (plus per-row work). */
 export function layerNormRow(rows: number, cols: number): BenchRow {
   return {
-    kind: "layer_norm", rows, cols, eps: 1e-5, name: `layer_norm ${rows}x${cols}`,
-    flops: 8 * rows * cols, bytes: f32 * (2 * rows * cols + 2 * cols), metric: "GB/s",
+    kind: "layer_norm",
+    rows,
+    cols,
+    eps: 1e-5,
+    name: `layer_norm ${rows}x${cols}`,
+    flops: 8 * rows * cols,
+    bytes: f32 * (2 * rows * cols + 2 * cols),
+    metric: "GB/s",
   };
 }
 
@@ -67,7 +82,13 @@ export function softmaxRow(rows: number, cols: number): BenchRow {
 /** Only the two products count: 2·S·S·d for q·kᵀ and 2·S·S·d for p·v, per head. */
 export function attentionRow(batch: number, heads: number, headDim: number, seq: number): BenchRow {
   return {
-    kind: "attention", batch, heads, headDim, seq, scale: 1 / Math.sqrt(headDim), causal: false,
+    kind: "attention",
+    batch,
+    heads,
+    headDim,
+    seq,
+    scale: 1 / Math.sqrt(headDim),
+    causal: false,
     name: `attention b${batch} h${heads} d${headDim} s${seq}`,
     flops: 4 * batch * heads * seq * seq * headDim,
     bytes: f32 * 4 * batch * seq * heads * headDim,
@@ -84,7 +105,10 @@ export function ditTrainStepRow(batch: number, config: AaaDitConfig = tinyDitCon
   const params = ditParamCount(config);
   const target = batch * config.latentChannels * imageTokens(config);
   return {
-    kind: "dit_train_step", batch, config, name: `dit_train_step${label} b${batch}`,
+    kind: "dit_train_step",
+    batch,
+    config,
+    name: `dit_train_step${label} b${batch}`,
     flops: ditTrainStepFlops(config, batch),
     bytes: f32 * (3 * 2 * params + ditInputElements(config, batch) + target),
     metric: "GFLOP/s",
@@ -95,7 +119,10 @@ export function ditTrainStepRow(batch: number, config: AaaDitConfig = tinyDitCon
 export function ditForwardRow(batch: number, config: AaaDitConfig = tinyDitConfig): BenchRow {
   const output = batch * config.latentChannels * imageTokens(config);
   return {
-    kind: "dit_forward", batch, config, name: `dit_forward b${batch}`,
+    kind: "dit_forward",
+    batch,
+    config,
+    name: `dit_forward b${batch}`,
     flops: ditForwardFlops(config, batch),
     bytes: f32 * (ditParamCount(config) + ditInputElements(config, batch) + output),
     metric: "GFLOP/s",
@@ -130,7 +157,11 @@ export function cpuRows(): BenchRow[] {
  * would take minutes per step), with 1 warm-up and 3 timed runs.
  */
 export function referenceDitRows(): BenchRow[] {
-  return [1, 2].map((batch) => ({ ...ditTrainStepRow(batch, referenceAaaDitConfig, " (AAADiT 0.1B)"), peers: ["torch", "torch.compile"], timing: { warmup: 1, iters: 3 } }));
+  return [1, 2].map((batch) => ({
+    ...ditTrainStepRow(batch, referenceAaaDitConfig, " (AAADiT 0.1B)"),
+    peers: ["torch", "torch.compile"],
+    timing: { warmup: 1, iters: 3 },
+  }));
 }
 
 /** A smoke-test list for CI: one of each kind, small enough to finish in seconds per peer. */

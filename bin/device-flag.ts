@@ -5,7 +5,10 @@ import { deviceNamed, deviceNames, registeredDevices } from "../runtime/index.ts
 export const deviceUsage = (): string => `[--device ${deviceNames().join("|")}]`;
 
 /** One line per registered device, for a command's help. */
-export const deviceHelp = (): string => registeredDevices().map((d) => `  --device ${d.name.padEnd(14)} ${d.summary}`).join("\n");
+export const deviceHelp = (): string =>
+  registeredDevices()
+    .map((d) => `  --device ${d.name.padEnd(14)} ${d.summary}`)
+    .join("\n");
 
 /** The device named by `--device` (its value, or a flag map; default cpu); an unknown name is an error listing the registered ones. */
 export function deviceFlag(given: ReadonlyMap<string, string> | string | undefined): string {

@@ -17,7 +17,11 @@ export type FlagSpec =
 
 export type FlagSpecs = Readonly<Record<string, FlagSpec>>;
 
-type ValueOf<S extends FlagSpec> = S extends { kind: "switch" } ? boolean : S extends { kind: "int" | "number" } ? number | undefined : string | undefined;
+type ValueOf<S extends FlagSpec> = S extends { kind: "switch" }
+  ? boolean
+  : S extends { kind: "int" | "number" }
+    ? number | undefined
+    : string | undefined;
 export type Flags<S extends FlagSpecs> = { -readonly [K in keyof S]: ValueOf<S[K]> };
 
 /** Seeds are 32-bit everywhere (Philox keys, MT19937 as torch.manual_seed uses it): larger ones would wrap silently. */
@@ -63,7 +67,10 @@ function checkValue(flag: string, spec: Exclude<FlagSpec, { kind: "switch" }>, r
     case "number": {
       const value = NUMBER.test(raw.trim()) ? Number(raw) : Number.NaN;
       const range = rangeText(spec);
-      const inRange = (spec.min === undefined || value >= spec.min) && (spec.above === undefined || value > spec.above) && (spec.max === undefined || value <= spec.max);
+      const inRange =
+        (spec.min === undefined || value >= spec.min) &&
+        (spec.above === undefined || value > spec.above) &&
+        (spec.max === undefined || value <= spec.max);
       if (!Number.isFinite(value) || !inRange) throw bad(`a finite number${range ? ` ${range}` : ""}`);
       return value;
     }
@@ -76,9 +83,16 @@ function checkValue(flag: string, spec: Exclude<FlagSpec, { kind: "switch" }>, r
  * Parses `argv` against `specs`: `--flag value`, `--flag=value`, bare `--switch`, positionals, `--`.
  * Throws a usage error naming the flag, the value and what is allowed.
  */
-export function parseFlags<S extends FlagSpecs>(command: string, argv: readonly string[], specs: S, positionals: Positionals = { max: 0 }): { flags: Flags<S>; positional: string[] } {
+export function parseFlags<S extends FlagSpecs>(
+  command: string,
+  argv: readonly string[],
+  specs: S,
+  positionals: Positionals = { max: 0 },
+): { flags: Flags<S>; positional: string[] } {
   const names = Object.keys(specs);
-  const options = Object.fromEntries(names.map((name) => [name, { type: specs[name]!.kind === "switch" ? ("boolean" as const) : ("string" as const) }]));
+  const options = Object.fromEntries(
+    names.map((name) => [name, { type: specs[name]!.kind === "switch" ? ("boolean" as const) : ("string" as const) }]),
+  );
   const { tokens } = parseArgs({ args: [...argv], options, strict: false, allowPositionals: true, tokens: true });
   const values = new Map<string, string | number | boolean>();
   const positional: string[] = [];
@@ -110,7 +124,9 @@ export function parseFlags<S extends FlagSpecs>(command: string, argv: readonly 
   if (positional.length > max) {
     const extra = positional.slice(max);
     const looksLikeValue = extra.find((p) => NUMBER.test(p));
-    throw usageError(`unexpected ${max === 0 ? "argument" : "extra argument"} '${extra[0]}'${looksLikeValue !== undefined ? " (a value without its --flag?)" : ""}`);
+    throw usageError(
+      `unexpected ${max === 0 ? "argument" : "extra argument"} '${extra[0]}'${looksLikeValue !== undefined ? " (a value without its --flag?)" : ""}`,
+    );
   }
   if (positional.length < min) throw usageError(`expected ${min === 1 ? `a ${name}` : `${min} ${name}s`}`);
   const flags = Object.fromEntries(names.map((n) => [n, values.get(n) ?? (specs[n]!.kind === "switch" ? false : undefined)])) as Flags<S>;

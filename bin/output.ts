@@ -10,7 +10,8 @@ import { usageError } from "./flags.ts";
 export function requireWritablePng(flag: string, file: string): void {
   if (path.extname(file).toLowerCase() !== ".png") throw usageError(`${flag} ${file}: kiln writes PNG images; give a name ending in .png`);
   const existing = statSync(file, { throwIfNoEntry: false });
-  if (existing && !existing.isFile()) throw usageError(`${flag} ${file}: a ${existing.isDirectory() ? "folder" : "special file"} of that name is in the way`);
+  if (existing && !existing.isFile())
+    throw usageError(`${flag} ${file}: a ${existing.isDirectory() ? "folder" : "special file"} of that name is in the way`);
   const dir = path.dirname(path.resolve(file));
   const folder = statSync(dir, { throwIfNoEntry: false });
   if (!folder?.isDirectory()) throw usageError(`${flag} ${file}: the folder ${dir} does not exist`);

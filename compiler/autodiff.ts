@@ -31,8 +31,18 @@ const rules: { [O in Op]: VjpRule<O> } = {
   reshape: (node, ct) => [ops.reshape(ct, node.inputs[0]!.shape)],
   permute: (node, ct) => [ops.permute(ct, inversePerm(node.attrs.perm))],
   expand: (node, ct) => [unexpand(ct, node.inputs[0]!.shape)],
-  pad: (node, ct) => [ops.shrink(ct, node.attrs.pads.map(([lo], i) => [lo, lo + node.inputs[0]!.shape[i]!] as const))],
-  shrink: (node, ct) => [ops.pad(ct, node.attrs.ranges.map(([start, end], i) => [start, node.inputs[0]!.shape[i]! - end] as const))],
+  pad: (node, ct) => [
+    ops.shrink(
+      ct,
+      node.attrs.pads.map(([lo], i) => [lo, lo + node.inputs[0]!.shape[i]!] as const),
+    ),
+  ],
+  shrink: (node, ct) => [
+    ops.pad(
+      ct,
+      node.attrs.ranges.map(([start, end], i) => [start, node.inputs[0]!.shape[i]! - end] as const),
+    ),
+  ],
   concat: (node, ct) => {
     let start = 0;
     return node.inputs.map((part) => {
@@ -96,20 +106,37 @@ function callVjp(node: Tensor<"call">, ct: Tensor): Cotangents {
   if (vjp) {
     const result = vjp(node.inputs, node, ct);
     if (result.length !== node.inputs.length)
-      throw new GraphError(`call ${name}`, `custom VJP returned ${result.length} cotangents for ${node.inputs.length} arguments`, node.inputs, "one cotangent (or null) per argument");
+      throw new GraphError(
+        `call ${name}`,
+        `custom VJP returned ${result.length} cotangents for ${node.inputs.length} arguments`,
+        node.inputs,
+        "one cotangent (or null) per argument",
+      );
     return result;
   }
   const wrt = body.params.map((p, i) => (isFloat(p.dtype) ? i : -1)).filter((i) => i >= 0);
   if (!checkpoint) {
     const [out] = substitute([body.out], new Map(body.params.map((p, i) => [p, node.inputs[i]!])));
-    const grads = backward(out!, wrt.map((i) => node.inputs[i]!), ct);
+    const grads = backward(
+      out!,
+      wrt.map((i) => node.inputs[i]!),
+      ct,
+    );
     return node.inputs.map((_, i) => (wrt.includes(i) ? grads[wrt.indexOf(i)]! : null));
   }
   // One call computes every argument's cotangent, so the forward is recomputed once.
-  const cts = ops.callTuple(`${name}.vjp`, (...args) => {
-    const [out] = substitute([body.out], new Map(body.params.map((p, k) => [p, args[k]!])));
-    return backward(out!, wrt.map((i) => args[i]!), args[args.length - 1]!);
-  }, [...node.inputs, ct]);
+  const cts = ops.callTuple(
+    `${name}.vjp`,
+    (...args) => {
+      const [out] = substitute([body.out], new Map(body.params.map((p, k) => [p, args[k]!])));
+      return backward(
+        out!,
+        wrt.map((i) => args[i]!),
+        args[args.length - 1]!,
+      );
+    },
+    [...node.inputs, ct],
+  );
   return node.inputs.map((_, i) => (wrt.includes(i) ? cts[wrt.indexOf(i)]! : null));
 }
 
@@ -124,7 +151,12 @@ function accumulate(grads: Map<Tensor, Tensor>, node: Tensor, ct: Tensor): void 
  */
 export function backward(output: Tensor, wrt: readonly Tensor[], ct: Tensor): Tensor[] {
   if (ct.dtype !== output.dtype || ct.shape.length !== output.shape.length || ct.shape.some((d, i) => d !== output.shape[i]))
-    throw new GraphError("backward", "the cotangent does not match the output", [output, ct], `a cotangent of ${output.dtype}[${output.shape.join(",")}]`);
+    throw new GraphError(
+      "backward",
+      "the cotangent does not match the output",
+      [output, ct],
+      `a cotangent of ${output.dtype}[${output.shape.join(",")}]`,
+    );
   const targets = new Set(wrt);
   // Only nodes on a path from a wrt node to the output carry gradient.
   const order = toposort([output]);
@@ -179,5 +211,4 @@ export function grad<P extends Pytree<Tensor>>(f: (primals: P) => Tensor): (prim
 }
 
 /** Identity in the forward pass; blocks gradients in the backward pass. */
-export const stopGradient = (x: Tensor): Tensor =>
-  ops.call("stop_gradient", (v) => v, [x], { vjp: () => [null] });
+export const stopGradient = (x: Tensor): Tensor => ops.call("stop_gradient", (v) => v, [x], { vjp: () => [null] });

@@ -123,7 +123,8 @@ export function bf16BitsArray(values: ArrayLike<number>): Uint16Array {
   const out = new Uint16Array(f32.length);
   for (let i = 0; i < bits.length; i++) {
     const b = bits[i]!;
-    out[i] = (b & 0x7f800000) === 0x7f800000 && (b & 0x007fffff) !== 0 ? ((b >>> 16) | 0x0040) & 0xffff : ((b + 0x7fff + ((b >>> 16) & 1)) / 65536) & 0xffff;
+    out[i] =
+      (b & 0x7f800000) === 0x7f800000 && (b & 0x007fffff) !== 0 ? ((b >>> 16) | 0x0040) & 0xffff : ((b + 0x7fff + ((b >>> 16) & 1)) / 65536) & 0xffff;
   }
   return out;
 }

@@ -59,14 +59,23 @@ function ints(shape: Shape, seed: number, below: number): HostArray {
 }
 
 /** A shape and a second shape broadcastable against it (dims dropped from the front or set to 1). */
-const broadcastPair = fc.tuple(shapeArb(0, 3), fc.array(fc.boolean(), { minLength: 3, maxLength: 3 }), fc.integer({ min: 0, max: 3 })).map(([shape, ones, drop]) => {
-  const other = shape.map((d, i) => (ones[i] ? 1 : d)).slice(Math.min(drop, shape.length));
-  return fc.boolean().map((swap) => (swap ? [other, shape] : [shape, other]) as [number[], number[]]);
-}).chain((x) => x);
+const broadcastPair = fc
+  .tuple(shapeArb(0, 3), fc.array(fc.boolean(), { minLength: 3, maxLength: 3 }), fc.integer({ min: 0, max: 3 }))
+  .map(([shape, ones, drop]) => {
+    const other = shape.map((d, i) => (ones[i] ? 1 : d)).slice(Math.min(drop, shape.length));
+    return fc.boolean().map((swap) => (swap ? [other, shape] : [shape, other]) as [number[], number[]]);
+  })
+  .chain((x) => x);
 
 const fmt = (s: Shape): string => `[${s.join(",")}]`;
 
-function unaryFamily(name: string, f: (x: Tensor) => Tensor, domain: Domain, covers: readonly Op[], kind: "primitive" | "composite" = "primitive"): GradCaseFamily {
+function unaryFamily(
+  name: string,
+  f: (x: Tensor) => Tensor,
+  domain: Domain,
+  covers: readonly Op[],
+  kind: "primitive" | "composite" = "primitive",
+): GradCaseFamily {
   return {
     name,
     kind,
@@ -75,7 +84,13 @@ function unaryFamily(name: string, f: (x: Tensor) => Tensor, domain: Domain, cov
   };
 }
 
-function binaryFamily(name: string, f: (a: Tensor, b: Tensor) => Tensor, covers: readonly Op[], kind: "primitive" | "composite" = "primitive", domainB: Domain = "any"): GradCaseFamily {
+function binaryFamily(
+  name: string,
+  f: (a: Tensor, b: Tensor) => Tensor,
+  covers: readonly Op[],
+  kind: "primitive" | "composite" = "primitive",
+  domainB: Domain = "any",
+): GradCaseFamily {
   return {
     name,
     kind,
@@ -89,9 +104,9 @@ function binaryFamily(name: string, f: (a: Tensor, b: Tensor) => Tensor, covers:
 }
 
 /** Axes to reduce: a non-empty subset of a rank ≥ 1 shape's axes. */
-const reduceCase = fc.tuple(shapeArb(1, 3), seedArb).chain(([shape, seed]) =>
-  fc.subarray([...shape.keys()], { minLength: 1 }).map((axes) => ({ shape, seed, axes })),
-);
+const reduceCase = fc
+  .tuple(shapeArb(1, 3), seedArb)
+  .chain(([shape, seed]) => fc.subarray([...shape.keys()], { minLength: 1 }).map((axes) => ({ shape, seed, axes })));
 
 // --- the table -----------------------------------------------------------------------------------
 
@@ -103,7 +118,11 @@ const primitives: GradCaseFamily[] = [
     arb: fc.tuple(shapeArb(1, 3), seedArb, fc.boolean()).map(([shape, seed, insertOne]) => {
       const target = [...shape].reverse();
       if (insertOne) target.splice(1, 0, 1);
-      return { label: `reshape ${fmt(shape)} -> ${fmt(target)}`, fn: (x: Tensor) => ops.mul(ops.reshape(x, target), ops.reshape(x, target)), inputs: [values(shape, seed)] };
+      return {
+        label: `reshape ${fmt(shape)} -> ${fmt(target)}`,
+        fn: (x: Tensor) => ops.mul(ops.reshape(x, target), ops.reshape(x, target)),
+        inputs: [values(shape, seed)],
+      };
     }),
   },
   {
@@ -140,14 +159,24 @@ const primitives: GradCaseFamily[] = [
     name: "shrink",
     kind: "primitive",
     covers: ["shrink"],
-    arb: fc.tuple(shapeArb(1, 3), fc.array(fc.tuple(fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true })), { minLength: 3, maxLength: 3 }), seedArb).map(([shape, fracs, seed]) => {
-      const ranges = shape.map((d, i) => {
-        const [u, v] = fracs[i]!;
-        const start = Math.min(Math.floor(u * d), d - 1);
-        return [start, start + 1 + Math.floor(v * (d - start - 1))] as const;
-      });
-      return { label: `shrink ${fmt(shape)} to ${JSON.stringify(ranges)}`, fn: (x: Tensor) => ops.sin(ops.shrink(x, ranges)), inputs: [values(shape, seed)] };
-    }),
+    arb: fc
+      .tuple(
+        shapeArb(1, 3),
+        fc.array(fc.tuple(fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true })), { minLength: 3, maxLength: 3 }),
+        seedArb,
+      )
+      .map(([shape, fracs, seed]) => {
+        const ranges = shape.map((d, i) => {
+          const [u, v] = fracs[i]!;
+          const start = Math.min(Math.floor(u * d), d - 1);
+          return [start, start + 1 + Math.floor(v * (d - start - 1))] as const;
+        });
+        return {
+          label: `shrink ${fmt(shape)} to ${JSON.stringify(ranges)}`,
+          fn: (x: Tensor) => ops.sin(ops.shrink(x, ranges)),
+          inputs: [values(shape, seed)],
+        };
+      }),
   },
   {
     name: "concat",
@@ -189,13 +218,21 @@ const primitives: GradCaseFamily[] = [
     name: "sum",
     kind: "primitive",
     covers: ["sum"],
-    arb: reduceCase.map(({ shape, seed, axes }) => ({ label: `sum ${fmt(shape)} over ${fmt(axes)}`, fn: (x: Tensor) => ops.sum(x, axes), inputs: [values(shape, seed)] })),
+    arb: reduceCase.map(({ shape, seed, axes }) => ({
+      label: `sum ${fmt(shape)} over ${fmt(axes)}`,
+      fn: (x: Tensor) => ops.sum(x, axes),
+      inputs: [values(shape, seed)],
+    })),
   },
   {
     name: "reduce_max",
     kind: "primitive",
     covers: ["reduce_max"],
-    arb: reduceCase.map(({ shape, seed, axes }) => ({ label: `max ${fmt(shape)} over ${fmt(axes)}`, fn: (x: Tensor) => ops.max(x, axes), inputs: [values(shape, seed)] })),
+    arb: reduceCase.map(({ shape, seed, axes }) => ({
+      label: `max ${fmt(shape)} over ${fmt(axes)}`,
+      fn: (x: Tensor) => ops.max(x, axes),
+      inputs: [values(shape, seed)],
+    })),
   },
   {
     name: "dot",
@@ -270,7 +307,10 @@ const primitives: GradCaseFamily[] = [
       const fn = (a: Tensor, b: Tensor): Tensor => {
         const [x, y] = [ops.broadcastTo(a, ops.broadcastShapes("t", [a, b])), ops.broadcastTo(b, ops.broadcastShapes("t", [a, b]))];
         if (mode === "custom-vjp") {
-          const vjp = (args: readonly Tensor[], _out: Tensor, ct: Tensor): Tensor[] => [ops.mul(ct, ops.mul(nn.cos(args[0]!), args[1]!)), ops.mul(ct, ops.sin(args[0]!))];
+          const vjp = (args: readonly Tensor[], _out: Tensor, ct: Tensor): Tensor[] => [
+            ops.mul(ct, ops.mul(nn.cos(args[0]!), args[1]!)),
+            ops.mul(ct, ops.sin(args[0]!)),
+          ];
           return ops.call("sinmul", body, [x, y], { vjp });
         }
         return ops.call("sinmul", body, [x, y], { checkpoint: mode === "checkpoint" });
@@ -291,7 +331,9 @@ const composites: GradCaseFamily[] = [
     name: "pow",
     kind: "composite",
     covers: ["mul", "exp2", "log2", "sqrt", "recip"],
-    arb: fc.tuple(shapeArb(), seedArb, fc.constantFrom(2, 3, -1, -2, 0.5, -0.5, 1.7)).map(([shape, seed, p]) => ({ label: `pow ${fmt(shape)} ^ ${p}`, fn: (x: Tensor) => nn.pow(x, p), inputs: [values(shape, seed, "positive")] })),
+    arb: fc
+      .tuple(shapeArb(), seedArb, fc.constantFrom(2, 3, -1, -2, 0.5, -0.5, 1.7))
+      .map(([shape, seed, p]) => ({ label: `pow ${fmt(shape)} ^ ${p}`, fn: (x: Tensor) => nn.pow(x, p), inputs: [values(shape, seed, "positive")] })),
   },
   unaryFamily("tanh", nn.tanh, "any", [], "composite"),
   unaryFamily("sigmoid", nn.sigmoid, "any", [], "composite"),
@@ -303,31 +345,49 @@ const composites: GradCaseFamily[] = [
     name: "clamp",
     kind: "composite",
     covers: ["max", "neg"],
-    arb: fc.tuple(shapeArb(), seedArb).map(([shape, seed]) => ({ label: `clamp ${fmt(shape)} to [-0.7, 0.9]`, fn: (x: Tensor) => nn.clamp(x, -0.7, 0.9), inputs: [values(shape, seed)] })),
+    arb: fc.tuple(shapeArb(), seedArb).map(([shape, seed]) => ({
+      label: `clamp ${fmt(shape)} to [-0.7, 0.9]`,
+      fn: (x: Tensor) => nn.clamp(x, -0.7, 0.9),
+      inputs: [values(shape, seed)],
+    })),
   },
   {
     name: "softmax",
     kind: "composite",
     covers: ["reduce_max", "sum", "exp2", "call"],
-    arb: fc.tuple(shapeArb(1, 3), seedArb, fc.nat(2)).map(([shape, seed, a]) => ({ label: `softmax ${fmt(shape)} axis ${a % shape.length}`, fn: (x: Tensor) => nn.softmax(x, a % shape.length), inputs: [values(shape, seed)] })),
+    arb: fc.tuple(shapeArb(1, 3), seedArb, fc.nat(2)).map(([shape, seed, a]) => ({
+      label: `softmax ${fmt(shape)} axis ${a % shape.length}`,
+      fn: (x: Tensor) => nn.softmax(x, a % shape.length),
+      inputs: [values(shape, seed)],
+    })),
   },
   {
     name: "log_softmax",
     kind: "composite",
     covers: ["reduce_max", "sum", "exp2", "log2"],
-    arb: fc.tuple(shapeArb(1, 3), seedArb).map(([shape, seed]) => ({ label: `log_softmax ${fmt(shape)}`, fn: (x: Tensor) => nn.logSoftmax(x, -1), inputs: [values(shape, seed)] })),
+    arb: fc
+      .tuple(shapeArb(1, 3), seedArb)
+      .map(([shape, seed]) => ({ label: `log_softmax ${fmt(shape)}`, fn: (x: Tensor) => nn.logSoftmax(x, -1), inputs: [values(shape, seed)] })),
   },
   {
     name: "mean",
     kind: "composite",
     covers: ["sum", "mul"],
-    arb: reduceCase.map(({ shape, seed, axes }) => ({ label: `mean ${fmt(shape)} over ${fmt(axes)}`, fn: (x: Tensor) => nn.mean(x, axes), inputs: [values(shape, seed)] })),
+    arb: reduceCase.map(({ shape, seed, axes }) => ({
+      label: `mean ${fmt(shape)} over ${fmt(axes)}`,
+      fn: (x: Tensor) => nn.mean(x, axes),
+      inputs: [values(shape, seed)],
+    })),
   },
   {
     name: "variance",
     kind: "composite",
     covers: ["sum", "mul"],
-    arb: reduceCase.map(({ shape, seed, axes }) => ({ label: `variance ${fmt(shape)} over ${fmt(axes)}`, fn: (x: Tensor) => nn.variance(x, axes, { correction: sizeOf(axes.map((a) => shape[a]!)) > 1 ? 1 : 0 }), inputs: [values(shape, seed)] })),
+    arb: reduceCase.map(({ shape, seed, axes }) => ({
+      label: `variance ${fmt(shape)} over ${fmt(axes)}`,
+      fn: (x: Tensor) => nn.variance(x, axes, { correction: sizeOf(axes.map((a) => shape[a]!)) > 1 ? 1 : 0 }),
+      inputs: [values(shape, seed)],
+    })),
   },
   {
     name: "layer_norm",
@@ -335,7 +395,8 @@ const composites: GradCaseFamily[] = [
     covers: ["sum", "sqrt", "recip"],
     arb: fc.tuple(shapeArb(0, 2), fc.integer({ min: 2, max: 6 }), seedArb, fc.boolean()).map(([lead, d, seed, withAffine]) => ({
       label: `layer_norm ${fmt([...lead, d])}${withAffine ? " affine" : ""}`,
-      fn: (x: Tensor, w: Tensor, b: Tensor) => (withAffine ? nn.layerNorm(x, { weight: w, bias: b }) : ops.add(nn.layerNorm(x), ops.mul(ops.sum(ops.add(w, b)), 0))),
+      fn: (x: Tensor, w: Tensor, b: Tensor) =>
+        withAffine ? nn.layerNorm(x, { weight: w, bias: b }) : ops.add(nn.layerNorm(x), ops.mul(ops.sum(ops.add(w, b)), 0)),
       inputs: [values([...lead, d], seed), values([d], seed + 1), values([d], seed + 2)],
     })),
   },
@@ -353,14 +414,16 @@ const composites: GradCaseFamily[] = [
     name: "group_norm",
     kind: "composite",
     covers: ["sum", "reshape"],
-    arb: fc.tuple(fc.integer({ min: 1, max: 2 }), fc.constantFrom(1, 2, 3), fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 3 }), seedArb).map(([n, groups, perGroup, hw, seed]) => {
-      const c = groups * perGroup;
-      return {
-        label: `group_norm [${n},${c},${hw},${hw + 1}] groups ${groups}`,
-        fn: (x: Tensor, w: Tensor, b: Tensor) => nn.groupNorm(x, groups, { weight: w, bias: b, eps: 1e-6 }),
-        inputs: [values([n, c, hw, hw + 1], seed), values([c], seed + 1), values([c], seed + 2)],
-      };
-    }),
+    arb: fc
+      .tuple(fc.integer({ min: 1, max: 2 }), fc.constantFrom(1, 2, 3), fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 3 }), seedArb)
+      .map(([n, groups, perGroup, hw, seed]) => {
+        const c = groups * perGroup;
+        return {
+          label: `group_norm [${n},${c},${hw},${hw + 1}] groups ${groups}`,
+          fn: (x: Tensor, w: Tensor, b: Tensor) => nn.groupNorm(x, groups, { weight: w, bias: b, eps: 1e-6 }),
+          inputs: [values([n, c, hw, hw + 1], seed), values([c], seed + 1), values([c], seed + 2)],
+        };
+      }),
   },
   {
     name: "linear",
@@ -396,37 +459,62 @@ const composites: GradCaseFamily[] = [
     name: "attention",
     kind: "composite",
     covers: ["call", "dot", "where", "reduce_max"],
-    arb: fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 4 }), fc.constantFrom(1, 2), fc.integer({ min: 1, max: 3 }), fc.constantFrom("none", "mask", "causal", "gqa"), seedArb).map(([b, sq, sk, heads, d, variant, seed]) => {
-      const kvHeads = variant === "gqa" && heads === 2 ? 1 : heads;
-      const keyLen = variant === "causal" ? sq : sk;
-      const mask = ints([b, keyLen], seed + 3, 2);
-      mask.data[0] = 1;
-      return {
-        label: `attention b${b} sq${sq} sk${keyLen} h${heads}/${kvHeads} d${d} ${variant}`,
-        fn: (q: Tensor, k: Tensor, v: Tensor, m: Tensor) =>
-          nn.attention(q, k, v, { heads, kvHeads, causal: variant === "causal", ...(variant === "mask" ? { keyMask: m } : {}) }),
-        inputs: [values([b, sq, heads * d], seed), values([b, keyLen, kvHeads * d], seed + 1), values([b, keyLen, kvHeads * d], seed + 2), mask],
-      };
-    }),
+    arb: fc
+      .tuple(
+        fc.integer({ min: 1, max: 2 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.constantFrom(1, 2),
+        fc.integer({ min: 1, max: 3 }),
+        fc.constantFrom("none", "mask", "causal", "gqa"),
+        seedArb,
+      )
+      .map(([b, sq, sk, heads, d, variant, seed]) => {
+        const kvHeads = variant === "gqa" && heads === 2 ? 1 : heads;
+        const keyLen = variant === "causal" ? sq : sk;
+        const mask = ints([b, keyLen], seed + 3, 2);
+        mask.data[0] = 1;
+        return {
+          label: `attention b${b} sq${sq} sk${keyLen} h${heads}/${kvHeads} d${d} ${variant}`,
+          fn: (q: Tensor, k: Tensor, v: Tensor, m: Tensor) =>
+            nn.attention(q, k, v, { heads, kvHeads, causal: variant === "causal", ...(variant === "mask" ? { keyMask: m } : {}) }),
+          inputs: [values([b, sq, heads * d], seed), values([b, keyLen, kvHeads * d], seed + 1), values([b, keyLen, kvHeads * d], seed + 2), mask],
+        };
+      }),
   },
   {
     name: "conv2d",
     kind: "composite",
     covers: ["call", "pad", "shrink", "concat", "dot"],
-    arb: fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 }), fc.constantFrom(1, 3), fc.constantFrom(1, 2), fc.constantFrom<"none" | "same" | "asym">("none", "same", "asym"), fc.integer({ min: 3, max: 5 }), seedArb).map(([n, c, o, k, stride, padMode, size, seed]) => {
-      const padding = padMode === "none" ? 0 : padMode === "same" ? (k - 1) / 2 : ([0, 1, 0, 1] as const);
-      return {
-        label: `conv2d [${n},${c},${size},${size}] k${k} o${o} stride ${stride} pad ${JSON.stringify(padding)}`,
-        fn: (x: Tensor, w: Tensor, b: Tensor) => nn.conv2d(x, w, b, { stride, padding }),
-        inputs: [values([n, c, size, size], seed), values([o, c, k, k], seed + 1), values([o], seed + 2)],
-      };
-    }),
+    arb: fc
+      .tuple(
+        fc.integer({ min: 1, max: 2 }),
+        fc.integer({ min: 1, max: 2 }),
+        fc.integer({ min: 1, max: 2 }),
+        fc.constantFrom(1, 3),
+        fc.constantFrom(1, 2),
+        fc.constantFrom<"none" | "same" | "asym">("none", "same", "asym"),
+        fc.integer({ min: 3, max: 5 }),
+        seedArb,
+      )
+      .map(([n, c, o, k, stride, padMode, size, seed]) => {
+        const padding = padMode === "none" ? 0 : padMode === "same" ? (k - 1) / 2 : ([0, 1, 0, 1] as const);
+        return {
+          label: `conv2d [${n},${c},${size},${size}] k${k} o${o} stride ${stride} pad ${JSON.stringify(padding)}`,
+          fn: (x: Tensor, w: Tensor, b: Tensor) => nn.conv2d(x, w, b, { stride, padding }),
+          inputs: [values([n, c, size, size], seed), values([o, c, k, k], seed + 1), values([o], seed + 2)],
+        };
+      }),
   },
   {
     name: "upsample_nearest",
     kind: "composite",
     covers: ["expand", "reshape"],
-    arb: fc.tuple(dim, dim, dim, dim, seedArb).map(([n, c, h, w, seed]) => ({ label: `upsample [${n},${c},${h},${w}]`, fn: (x: Tensor) => ops.sin(nn.upsampleNearest2x(x)), inputs: [values([n, c, h, w], seed)] })),
+    arb: fc.tuple(dim, dim, dim, dim, seedArb).map(([n, c, h, w, seed]) => ({
+      label: `upsample [${n},${c},${h},${w}]`,
+      fn: (x: Tensor) => ops.sin(nn.upsampleNearest2x(x)),
+      inputs: [values([n, c, h, w], seed)],
+    })),
   },
   {
     name: "resize_bilinear",
@@ -462,13 +550,17 @@ const composites: GradCaseFamily[] = [
     name: "flatten",
     kind: "composite",
     covers: ["reshape"],
-    arb: fc.tuple(shapeArb(2, 4), seedArb).map(([shape, seed]) => ({ label: `flatten ${fmt(shape)}`, fn: (x: Tensor) => ops.sin(nn.flatten(x, 1)), inputs: [values(shape, seed)] })),
+    arb: fc
+      .tuple(shapeArb(2, 4), seedArb)
+      .map(([shape, seed]) => ({ label: `flatten ${fmt(shape)}`, fn: (x: Tensor) => ops.sin(nn.flatten(x, 1)), inputs: [values(shape, seed)] })),
   },
   {
     name: "mse_loss",
     kind: "composite",
     covers: ["sum", "mul"],
-    arb: fc.tuple(shapeArb(), seedArb).map(([shape, seed]) => ({ label: `mse_loss ${fmt(shape)}`, fn: nn.mseLoss, inputs: [values(shape, seed), values(shape, seed + 1)] })),
+    arb: fc
+      .tuple(shapeArb(), seedArb)
+      .map(([shape, seed]) => ({ label: `mse_loss ${fmt(shape)}`, fn: nn.mseLoss, inputs: [values(shape, seed), values(shape, seed + 1)] })),
   },
 ];
 
@@ -492,9 +584,25 @@ const steps: readonly { name: string; step: Step }[] = [
   { name: "row-sum", step: (p, pick) => ops.expand(ops.sum(p[pick(p.length)]!, 1, true), p[0]!.shape) },
   { name: "col-max", step: (p, pick) => ops.expand(ops.max(p[pick(p.length)]!, 0, true), p[0]!.shape) },
   { name: "softmax", step: (p, pick) => nn.softmax(p[pick(p.length)]!, -1) },
-  { name: "pad-shrink", step: (p, pick) => ops.shrink(ops.pad(p[pick(p.length)]!, [[1, 0], [0, 1]]), [[0, p[0]!.shape[0]!], [1, p[0]!.shape[1]! + 1]]) },
+  {
+    name: "pad-shrink",
+    step: (p, pick) =>
+      ops.shrink(
+        ops.pad(p[pick(p.length)]!, [
+          [1, 0],
+          [0, 1],
+        ]),
+        [
+          [0, p[0]!.shape[0]!],
+          [1, p[0]!.shape[1]! + 1],
+        ],
+      ),
+  },
   { name: "where", step: (p, pick) => ops.where(ops.cmplt(p[pick(p.length)]!, p[pick(p.length)]!), p[pick(p.length)]!, p[pick(p.length)]!) },
-  { name: "reshape-permute", step: (p, pick) => ops.reshape(ops.permute(ops.reshape(p[pick(p.length)]!, [p[0]!.shape[0]!, p[0]!.shape[1]!, 1]), [2, 1, 0]), p[0]!.shape) },
+  {
+    name: "reshape-permute",
+    step: (p, pick) => ops.reshape(ops.permute(ops.reshape(p[pick(p.length)]!, [p[0]!.shape[0]!, p[0]!.shape[1]!, 1]), [2, 1, 0]), p[0]!.shape),
+  },
 ];
 
 /** A random graph of `length` ops over 1–3 square inputs, reduced to a scalar. */
@@ -502,20 +610,27 @@ export const randomGraphFamily = (minOps = 5, maxOps = 10): GradCaseFamily => ({
   name: "random_graph",
   kind: "graph",
   covers: [],
-  arb: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 2, max: 3 }), fc.array(fc.nat(steps.length - 1), { minLength: minOps, maxLength: maxOps }), seedArb).map(([inputsCount, n, choice, seed]) => {
-    const rand = seededRandom(seed ^ 0x5bd1e995);
-    const picks: number[] = Array.from({ length: choice.length * 4 }, () => rand());
-    const label = `random graph of ${choice.length} ops (${choice.map((c) => steps[c]!.name).join(", ")}) on ${inputsCount} inputs [${n},${n}]`;
-    const fn = (...xs: Tensor[]): Tensor => {
-      const pool = [...xs];
-      let cursor = 0;
-      const pick = (size: number): number => Math.floor(picks[cursor++ % picks.length]! * size);
-      for (const c of choice) pool.push(steps[c]!.step(pool, pick));
-      // Reduce the last value (and touch every input) so the gradient reaches all of them.
-      return ops.add(ops.sum(pool[pool.length - 1]!), ops.mul(ops.sum(pool.slice(0, xs.length).reduce((a, b) => ops.add(a, b))), 0.1));
-    };
-    return { label, fn, inputs: Array.from({ length: inputsCount }, (_, i) => values([n, n], seed + i, "unit")) };
-  }),
+  arb: fc
+    .tuple(
+      fc.integer({ min: 1, max: 3 }),
+      fc.integer({ min: 2, max: 3 }),
+      fc.array(fc.nat(steps.length - 1), { minLength: minOps, maxLength: maxOps }),
+      seedArb,
+    )
+    .map(([inputsCount, n, choice, seed]) => {
+      const rand = seededRandom(seed ^ 0x5bd1e995);
+      const picks: number[] = Array.from({ length: choice.length * 4 }, () => rand());
+      const label = `random graph of ${choice.length} ops (${choice.map((c) => steps[c]!.name).join(", ")}) on ${inputsCount} inputs [${n},${n}]`;
+      const fn = (...xs: Tensor[]): Tensor => {
+        const pool = [...xs];
+        let cursor = 0;
+        const pick = (size: number): number => Math.floor(picks[cursor++ % picks.length]! * size);
+        for (const c of choice) pool.push(steps[c]!.step(pool, pick));
+        // Reduce the last value (and touch every input) so the gradient reaches all of them.
+        return ops.add(ops.sum(pool[pool.length - 1]!), ops.mul(ops.sum(pool.slice(0, xs.length).reduce((a, b) => ops.add(a, b))), 0.1));
+      };
+      return { label, fn, inputs: Array.from({ length: inputsCount }, (_, i) => values([n, n], seed + i, "unit")) };
+    }),
 });
 
 export const GRAD_CASES: readonly GradCaseFamily[] = [...primitives, ...composites, randomGraphFamily()];

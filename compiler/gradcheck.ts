@@ -49,7 +49,11 @@ export function gradcheck(fn: (...xs: Tensor[]) => Tensor, inputs: readonly Host
   const ctValues = Float64Array.from({ length: sizeOf(out.shape) }, () => rand() * 2 - 1);
   const loss = out.shape.length === 0 ? out : ops.sum(ops.mul(out, ops.input("__cotangent", out.shape, out.dtype)));
   const wrt = xs.flatMap((x, i) => (isFloat(x.dtype) ? [i] : []));
-  const grads = backward(loss, wrt.map((i) => xs[i]!), ops.scalar(1, loss.dtype));
+  const grads = backward(
+    loss,
+    wrt.map((i) => xs[i]!),
+    ops.scalar(1, loss.dtype),
+  );
 
   const feeds: Record<string, HostArray> = { __cotangent: { shape: out.shape, dtype: out.dtype, data: ctValues } };
   inputs.forEach((h, i) => (feeds[`x${i}`] = { shape: h.shape, dtype: h.dtype, data: Float64Array.from(h.data) }));
@@ -87,7 +91,8 @@ export function gradcheck(fn: (...xs: Tensor[]) => Tensor, inputs: readonly Host
     for (let d = 0; d < 3; d++) {
       const dirs = wrt.map((i) => Float64Array.from({ length: inputs[i]!.data.length }, () => rand() * 2 - 1));
       const predicted = wrt.reduce((s, _, g) => s + dirs[g]!.reduce((t, v, j) => t + v * analytic[g]![j]!, 0), 0);
-      const shift = (sign: number): void => wrt.forEach((i, g) => feeds[`x${i}`]!.data.forEach((_, j, arr) => (arr[j] = inputs[i]!.data[j]! + sign * eps * dirs[g]![j]!)));
+      const shift = (sign: number): void =>
+        wrt.forEach((i, g) => feeds[`x${i}`]!.data.forEach((_, j, arr) => (arr[j] = inputs[i]!.data[j]! + sign * eps * dirs[g]![j]!)));
       shift(1);
       const up = lossAt();
       shift(-1);

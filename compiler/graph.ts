@@ -66,12 +66,35 @@ export interface OpAttrs {
 export type Op = keyof OpAttrs;
 
 export const OPS: readonly Op[] = [
-  "reshape", "permute", "expand", "pad", "shrink", "concat",
-  "neg", "exp2", "log2", "sin", "sqrt", "recip", "cast",
-  "add", "mul", "max", "cmplt", "cmpeq", "where",
-  "sum", "reduce_max", "dot",
-  "const", "iota", "input", "random",
-  "gather", "scatter_add", "call",
+  "reshape",
+  "permute",
+  "expand",
+  "pad",
+  "shrink",
+  "concat",
+  "neg",
+  "exp2",
+  "log2",
+  "sin",
+  "sqrt",
+  "recip",
+  "cast",
+  "add",
+  "mul",
+  "max",
+  "cmplt",
+  "cmpeq",
+  "where",
+  "sum",
+  "reduce_max",
+  "dot",
+  "const",
+  "iota",
+  "input",
+  "random",
+  "gather",
+  "scatter_add",
+  "call",
 ] as const satisfies readonly Op[];
 
 export interface Tensor<O extends Op = Op> {
@@ -139,9 +162,7 @@ function attrsKey(op: Op, attrs: OpAttrs[Op], mode: "local" | "stable"): string 
   const call = attrs as OpAttrs["call"];
   const body = call.body;
   const bodyKey =
-    mode === "local"
-      ? `${body.out.id}(${body.params.map((p) => p.id).join(",")})`
-      : `${body.out.hash}(${body.params.map((p) => p.hash).join(",")})`;
+    mode === "local" ? `${body.out.id}(${body.params.map((p) => p.id).join(",")})` : `${body.out.hash}(${body.params.map((p) => p.hash).join(",")})`;
   const vjpKey = call.vjp ? (mode === "local" ? `vjp#${functionId(call.vjp)}` : `vjp:${hashString(call.vjp.toString())}`) : "";
   return `${call.name}|${call.checkpoint}|${bodyKey}|${vjpKey}|${call.meta ? JSON.stringify(call.meta) : ""}`;
 }
@@ -221,7 +242,13 @@ export function substitute(roots: readonly Tensor[], replacements: ReadonlyMap<T
   const done = new Map<Tensor, Tensor>(replacements);
   for (const node of toposort(roots)) {
     if (done.has(node)) continue;
-    done.set(node, remake(node, node.inputs.map((i) => done.get(i) ?? i)));
+    done.set(
+      node,
+      remake(
+        node,
+        node.inputs.map((i) => done.get(i) ?? i),
+      ),
+    );
   }
   return roots.map((r) => done.get(r)!);
 }
@@ -236,8 +263,7 @@ export function treeLeaves<T>(tree: Pytree<T>, isLeaf: (x: unknown) => x is T): 
   const walk = (node: Pytree<T>): void => {
     if (isLeaf(node)) leaves.push(node);
     else if (Array.isArray(node)) for (const child of node) walk(child);
-    else if (node !== null && typeof node === "object")
-      for (const key of Object.keys(node).sort()) walk((node as Record<string, Pytree<T>>)[key]!);
+    else if (node !== null && typeof node === "object") for (const key of Object.keys(node).sort()) walk((node as Record<string, Pytree<T>>)[key]!);
     else throw new Error(`pytree: expected a leaf, an array or a plain object, found ${String(node)}`);
   };
   walk(tree);
@@ -257,5 +283,4 @@ export function treeMap<T, U>(tree: Pytree<T>, isLeaf: (x: unknown) => x is T, f
   return walk(tree);
 }
 
-export const isTensor = (x: unknown): x is Tensor =>
-  typeof x === "object" && x !== null && "op" in x && "hash" in x && "inputs" in x;
+export const isTensor = (x: unknown): x is Tensor => typeof x === "object" && x !== null && "op" in x && "hash" in x && "inputs" in x;

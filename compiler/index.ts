@@ -1,7 +1,20 @@
 // kiln's compiler: the public API. Models are pure functions over these symbolic Tensors.
 
 export type { DType } from "./dtype.ts";
-export { DTYPES, isFloat, itemSize, roundBf16, roundF16, bf16Bits, bf16FromBits, f16Bits, f16FromBits, roundTo, bf16BitsArray, roundBf16Array } from "./dtype.ts";
+export {
+  DTYPES,
+  isFloat,
+  itemSize,
+  roundBf16,
+  roundF16,
+  bf16Bits,
+  bf16FromBits,
+  f16Bits,
+  f16FromBits,
+  roundTo,
+  bf16BitsArray,
+  roundBf16Array,
+} from "./dtype.ts";
 export type { Tensor, Shape, Op, OpAttrs, Pytree, CallBody, CustomVjp } from "./graph.ts";
 export { OPS, sizeOf, shapeStr, describe, toposort, substitute, treeLeaves, treeMap, isTensor, fnv1a32 } from "./graph.ts";
 export { GraphError } from "./errors.ts";
@@ -30,7 +43,15 @@ export { reuseReducedOperands } from "./reuse-operand.ts";
 export { renderC } from "./codegen/c.ts";
 export { CUDA_HELPERS, renderCuda, type CudaLaunch, type CudaProgram } from "./codegen/cuda.ts";
 export { philoxRounds } from "./codegen/c-family-helpers.ts";
-export type { AttentionTemplateShape, CudaKernelParam, CudaKernelSource, CudaParamType, CudaTemplates, GemmTemplateProblem, GemmTemplateShape } from "./codegen/cuda-templates.ts";
+export type {
+  AttentionTemplateShape,
+  CudaKernelParam,
+  CudaKernelSource,
+  CudaParamType,
+  CudaTemplates,
+  GemmTemplateProblem,
+  GemmTemplateShape,
+} from "./codegen/cuda-templates.ts";
 export { emulateKernel, type StorageArray } from "./codegen/gpu-emulator.ts";
 export { mmaReferenceKernel, type MmaGemmPlan } from "./codegen/gpu-gemm.ts";
 export type { GlobalParam } from "./codegen/gpu-ir.ts";

@@ -89,7 +89,12 @@ export function evaluateTensor(t: Tensor, feeds: Readonly<Record<string, Feed>>,
 function evaluate(roots: readonly Tensor[], env: Env, feeds: Readonly<Record<string, Feed>>, precision: Precision): void {
   for (const node of toposort(roots)) {
     if (env.has(node)) continue;
-    const value = evalNode(node, node.inputs.map((i) => env.get(i)!), feeds, precision);
+    const value = evalNode(
+      node,
+      node.inputs.map((i) => env.get(i)!),
+      feeds,
+      precision,
+    );
     if (value.length !== sizeOf(node.shape)) throw new Error(`interpret: ${node.op} produced ${value.length} values for ${describe(node)}`);
     if (precision === "native" || !isFloat(node.dtype)) for (let i = 0; i < value.length; i++) value[i] = roundTo(node.dtype, value[i]!);
     env.set(node, value);
@@ -140,7 +145,12 @@ function evalNode(node: Tensor, args: Float64Array[], feeds: Readonly<Record<str
     case "permute": {
       const { perm } = (node as Tensor<"permute">).attrs;
       const strides = stridesOf(inShape);
-      return gatherStrided(a!, node.shape, perm.map((p) => strides[p]!), 0);
+      return gatherStrided(
+        a!,
+        node.shape,
+        perm.map((p) => strides[p]!),
+        0,
+      );
     }
     case "expand": {
       const strides = stridesOf(inShape).map((s, i) => (inShape[i] === 1 && node.shape[i] !== 1 ? 0 : s));
@@ -315,7 +325,8 @@ function evalScatterAdd(node: Tensor, args: readonly Float64Array[]): Float64Arr
   for (let o = 0; o < outer; o++)
     for (let j = 0; j < count; j++) {
       const row = b![j]!;
-      if (row < 0 || row >= size) throw new Error(`interpret: scatter_add index ${row} at position ${j} is out of range for an axis of length ${size}`);
+      if (row < 0 || row >= size)
+        throw new Error(`interpret: scatter_add index ${row} at position ${j} is out of range for an axis of length ${size}`);
       for (let i = 0; i < inner; i++) out[(o * size + row) * inner + i]! += a![(o * count + j) * inner + i]!;
     }
   return out;

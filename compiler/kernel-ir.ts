@@ -35,8 +35,20 @@ export type Stmt =
  * buffers by operand name. Renderers read the arguments as they are; nothing is parsed back.
  */
 export type TemplateStmt =
-  | { readonly s: "template"; readonly template: "gemm"; readonly args: GemmArgs; readonly buffers: Readonly<Record<"a" | "b" | "c", number>>; readonly epilogue?: Epilogue }
-  | { readonly s: "template"; readonly template: "attention" | "attention_bwd"; readonly args: AttentionArgs; readonly buffers: Readonly<Record<string, number>>; readonly epilogue?: undefined };
+  | {
+      readonly s: "template";
+      readonly template: "gemm";
+      readonly args: GemmArgs;
+      readonly buffers: Readonly<Record<"a" | "b" | "c", number>>;
+      readonly epilogue?: Epilogue;
+    }
+  | {
+      readonly s: "template";
+      readonly template: "attention" | "attention_bwd";
+      readonly args: AttentionArgs;
+      readonly buffers: Readonly<Record<string, number>>;
+      readonly epilogue?: undefined;
+    };
 
 /** The gemm template's sizes and each operand's element offset and batch, row and column strides. */
 export interface GemmArgs {

@@ -32,7 +32,15 @@ export function flatIndex(index: readonly Expr[], shape: Shape): Expr {
 export function unflatIndex(flat: Expr, shape: Shape): Expr[] {
   const strides = stridesOf(shape);
   return shape.map((d, k) =>
-    d === 1 ? iconst(0) : simplifyIndex({ op: "binary", fn: "mod", a: simplifyIndex({ op: "binary", fn: "idiv", a: flat, b: iconst(strides[k]!), type: "i32" }), b: iconst(d), type: "i32" }),
+    d === 1
+      ? iconst(0)
+      : simplifyIndex({
+          op: "binary",
+          fn: "mod",
+          a: simplifyIndex({ op: "binary", fn: "idiv", a: flat, b: iconst(strides[k]!), type: "i32" }),
+          b: iconst(d),
+          type: "i32",
+        }),
   );
 }
 

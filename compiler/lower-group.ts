@@ -3,14 +3,34 @@
 
 import { shapeStr, sizeOf, type Shape, type Tensor } from "./graph.ts";
 import {
-  fconst, iconst, loopVar,
-  type AttentionArgs, type AttentionView, type Epilogue, type Expr, type Kernel, type KernelBuffer, type Stmt,
+  fconst,
+  iconst,
+  loopVar,
+  type AttentionArgs,
+  type AttentionView,
+  type Epilogue,
+  type Expr,
+  type Kernel,
+  type KernelBuffer,
+  type Stmt,
 } from "./kernel-ir.ts";
 import { ExprLowering, flatIndex, indexVars, scalarType, unflatIndex } from "./lower-expr.ts";
 import { loopNest, PARALLEL_MIN_ELEMENTS, unflat, varsOf } from "./lower-loops.ts";
 import {
-  batchStride, isColumnReduce, isPerRow, rowShapeOf, sameShape, stridedView,
-  type GemmGroup, type Group, type MultiGroup, type PointwiseGroup, type ReduceGroup, type Schedule, type ScatterGroup, type TemplateGroup,
+  batchStride,
+  isColumnReduce,
+  isPerRow,
+  rowShapeOf,
+  sameShape,
+  stridedView,
+  type GemmGroup,
+  type Group,
+  type MultiGroup,
+  type PointwiseGroup,
+  type ReduceGroup,
+  type Schedule,
+  type ScatterGroup,
+  type TemplateGroup,
 } from "./schedule-groups.ts";
 import { attentionMeta } from "./templates.ts";
 
@@ -41,8 +61,12 @@ function kernelBuilder(group: Group, schedule: Schedule, bufferOf: ReadonlyMap<T
     used.set(id, { id, dtype: node.dtype, size: sizeOf(node.shape), role: prev && prev.role !== role ? "readwrite" : role });
     return id;
   };
-  const load = (node: Tensor, at: readonly Expr[]): Expr =>
-    ({ op: "load", buffer: touch(node, "read"), index: flatIndex(at, node.shape), type: scalarType(node.dtype) });
+  const load = (node: Tensor, at: readonly Expr[]): Expr => ({
+    op: "load",
+    buffer: touch(node, "read"),
+    index: flatIndex(at, node.shape),
+    type: scalarType(node.dtype),
+  });
   const isComputedHere = (n: Tensor): boolean => members.has(n) && n.op !== "dot" && n.op !== "sum" && n.op !== "reduce_max";
   const comment = `${group.kind}: ${group.members.map((m) => `${m.op}${shapeStr(m.shape)}`).join(", ")}`;
   return {
@@ -144,7 +168,15 @@ function lowerRowReduce(kb: KernelBuilder, group: ReduceGroup): Kernel {
   const perRow = stored.filter((m) => !group.stages.includes(m) && isPerRow(group, m));
   for (const m of perRow) row.push(storeMember(kb, lowering, m, rowIndex, rowShape));
   const elementwise = stored.filter((m) => !isPerRow(group, m));
-  if (elementwise.length) row.push(...loopNest(innerVars, elementwise.map((m) => storeMember(kb, lowering, m, full, group.space)), false, "e"));
+  if (elementwise.length)
+    row.push(
+      ...loopNest(
+        innerVars,
+        elementwise.map((m) => storeMember(kb, lowering, m, full, group.space)),
+        false,
+        "e",
+      ),
+    );
   const n = sizeOf(group.space);
   const parallel = n >= PARALLEL_MIN_ELEMENTS && outerVars.length > 0;
   return kb.finish("reduce", group.space, loopNest(outerVars, row, parallel, "o"), n * (group.stages.length + 1));
@@ -212,16 +244,35 @@ function lowerGemm(kb: KernelBuilder, group: GemmGroup): Kernel {
   const body = epilogueMembers.map((x) => storeMember(kb, lowering, x, at, dot.shape));
   const epilogue: Epilogue | undefined = body.length ? { vars, body } : undefined;
   const work = 2 * batch * m * n * k;
-  return kb.finish("gemm", dot.shape, [{
-    s: "template",
-    template: "gemm",
-    args: {
-      batch, m, n, k,
-      a_off: A.offset, a_bs: A.bs, a_rs: A.rs, a_cs: A.cs, b_off: B.offset, b_bs: B.bs, b_rs: B.rs, b_cs: B.cs, c_bs: m * n, ldc: n,
-    },
-    buffers: { a: A.id, b: B.id, c: C },
-    ...(epilogue ? { epilogue } : {}),
-  }], work);
+  return kb.finish(
+    "gemm",
+    dot.shape,
+    [
+      {
+        s: "template",
+        template: "gemm",
+        args: {
+          batch,
+          m,
+          n,
+          k,
+          a_off: A.offset,
+          a_bs: A.bs,
+          a_rs: A.rs,
+          a_cs: A.cs,
+          b_off: B.offset,
+          b_bs: B.bs,
+          b_rs: B.rs,
+          b_cs: B.cs,
+          c_bs: m * n,
+          ldc: n,
+        },
+        buffers: { a: A.id, b: B.id, c: C },
+        ...(epilogue ? { epilogue } : {}),
+      },
+    ],
+    work,
+  );
 }
 
 function lowerAttention(kb: KernelBuilder, group: TemplateGroup): Kernel {
@@ -257,7 +308,16 @@ function lowerAttention(kb: KernelBuilder, group: TemplateGroup): Kernel {
   }
   buffers.out = kb.touch(call, "write");
   const args: AttentionArgs = {
-    batch: batchSize, heads, kvHeads, seqQ: qLen, seqK: kvLen, headDim, scale: meta.scale, causal: meta.causal, views, mask,
+    batch: batchSize,
+    heads,
+    kvHeads,
+    seqQ: qLen,
+    seqK: kvLen,
+    headDim,
+    scale: meta.scale,
+    causal: meta.causal,
+    views,
+    mask,
   };
   const work = 4 * batchSize * heads * qLen * kvLen * headDim * (group.kind === "attention" ? 1 : 2.5);
   return kb.finish(group.kind, call.shape, [{ s: "template", template: group.kind, args, buffers }], work);

@@ -94,13 +94,18 @@ function copyKernel(from: number, to: number, node: Tensor, index: number): Kern
     name: `copy_${n}_${index}`,
     comment: `copy of ${node.op}${shapeStr(node.shape)}`,
     template: "pointwise",
-    buffers: [{ id: from, dtype: node.dtype, size: n, role: "read" }, { id: to, dtype: node.dtype, size: n, role: "write" }],
-    body: [{
-      s: "loop",
-      var: v,
-      parallel: n >= PARALLEL_MIN_ELEMENTS,
-      body: [{ s: "store", buffer: to, index: v, value: { op: "load", buffer: from, index: v, type: scalarType(node.dtype) } }],
-    }],
+    buffers: [
+      { id: from, dtype: node.dtype, size: n, role: "read" },
+      { id: to, dtype: node.dtype, size: n, role: "write" },
+    ],
+    body: [
+      {
+        s: "loop",
+        var: v,
+        parallel: n >= PARALLEL_MIN_ELEMENTS,
+        body: [{ s: "store", buffer: to, index: v, value: { op: "load", buffer: from, index: v, type: scalarType(node.dtype) } }],
+      },
+    ],
     flops: 0,
     bytes: 2 * n * 4,
   };

@@ -14,11 +14,9 @@ const LN2 = Math.LN2;
 
 // --- arithmetic ----------------------------------------------------------------------------------
 
-export const sub = (a: TensorLike, b: TensorLike): Tensor =>
-  typeof b === "number" ? ops.add(a, -b) : ops.add(a, ops.neg(b));
+export const sub = (a: TensorLike, b: TensorLike): Tensor => (typeof b === "number" ? ops.add(a, -b) : ops.add(a, ops.neg(b)));
 
-export const div = (a: TensorLike, b: TensorLike): Tensor =>
-  typeof b === "number" ? ops.mul(a, 1 / b) : ops.mul(a, ops.recip(b));
+export const div = (a: TensorLike, b: TensorLike): Tensor => (typeof b === "number" ? ops.mul(a, 1 / b) : ops.mul(a, ops.recip(b)));
 
 export const exp = (x: Tensor): Tensor => ops.exp2(ops.mul(x, LOG2E));
 export const log = (x: Tensor): Tensor => ops.mul(ops.log2(x), LN2);
@@ -94,13 +92,29 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
 }
 
 function trailingAxes(op: string, x: Tensor, normalized: number): number[] {
-  check(normalized >= 1 && normalized <= x.shape.length, op, () => `cannot normalise the last ${normalized} axes of rank ${x.shape.length}`, [x], "1 ≤ normalized axes ≤ rank");
+  check(
+    normalized >= 1 && normalized <= x.shape.length,
+    op,
+    () => `cannot normalise the last ${normalized} axes of rank ${x.shape.length}`,
+    [x],
+    "1 ≤ normalized axes ≤ rank",
+  );
   return [...Array(normalized).keys()].map((i) => x.shape.length - normalized + i);
 }
 
 function affine(op: string, y: Tensor, weight: Tensor | undefined, bias: Tensor | undefined, shape: Shape): Tensor {
-  for (const [what, t] of [["weight", weight], ["bias", bias]] as const)
-    if (t) check(t.shape.length === shape.length && t.shape.every((d, i) => d === shape[i]), op, () => `${what} ${shapeStr(t.shape)} does not match the normalised shape ${shapeStr(shape)}`, [y, t], `a ${what} of shape ${shapeStr(shape)}`);
+  for (const [what, t] of [
+    ["weight", weight],
+    ["bias", bias],
+  ] as const)
+    if (t)
+      check(
+        t.shape.length === shape.length && t.shape.every((d, i) => d === shape[i]),
+        op,
+        () => `${what} ${shapeStr(t.shape)} does not match the normalised shape ${shapeStr(shape)}`,
+        [y, t],
+        `a ${what} of shape ${shapeStr(shape)}`,
+      );
   const scaled = weight ? ops.mul(y, weight) : y;
   return bias ? ops.add(scaled, bias) : scaled;
 }
@@ -134,7 +148,13 @@ export function rmsNorm(x: Tensor, { weight, eps = F32_EPS, axes = 1 }: Omit<Nor
 /** torch.nn.GroupNorm on [N, C, ...]: statistics per (sample, group), affine per channel. */
 export function groupNorm(x: Tensor, groups: number, { weight, bias, eps = 1e-5 }: Omit<NormOptions, "axes"> = {}): Tensor {
   const [n, c] = x.shape as [number, number];
-  check(x.shape.length >= 2 && c % groups === 0, "group_norm", () => `${c} channels do not split into ${groups} groups`, [x], "[N, C, ...] with C divisible by the group count");
+  check(
+    x.shape.length >= 2 && c % groups === 0,
+    "group_norm",
+    () => `${c} channels do not split into ${groups} groups`,
+    [x],
+    "[N, C, ...] with C divisible by the group count",
+  );
   const grouped = ops.reshape(x, [n, groups, -1]);
   const y = ops.reshape(layerNorm(grouped, { eps }), x.shape);
   const perChannel = [c, ...x.shape.slice(2).map(() => 1)];
@@ -156,12 +176,24 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
 /** torch.nn.functional.linear: x [..., in] · weightᵀ (weight [out, in]) + bias [out]. */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
   const inFeatures = x.shape[x.shape.length - 1];
-  check(weight.shape.length === 2 && weight.shape[1] === inFeatures, "linear", () => `weight ${shapeStr(weight.shape)} does not take ${inFeatures} input features`, [x, weight], `a weight of shape [out, ${inFeatures}] (PyTorch layout)`);
+  check(
+    weight.shape.length === 2 && weight.shape[1] === inFeatures,
+    "linear",
+    () => `weight ${shapeStr(weight.shape)} does not take ${inFeatures} input features`,
+    [x, weight],
+    `a weight of shape [out, ${inFeatures}] (PyTorch layout)`,
+  );
   const outFeatures = weight.shape[0]!;
   const rows = ops.reshape(x, [-1, inFeatures!]);
   const y = ops.reshape(ops.dot(rows, ops.transpose(weight)), [...x.shape.slice(0, -1), outFeatures]);
   if (!bias) return y;
-  check(bias.shape.length === 1 && bias.shape[0] === outFeatures, "linear", () => `bias ${shapeStr(bias.shape)} does not match ${outFeatures} outputs`, [y, bias], `a bias of shape [${outFeatures}]`);
+  check(
+    bias.shape.length === 1 && bias.shape[0] === outFeatures,
+    "linear",
+    () => `bias ${shapeStr(bias.shape)} does not match ${outFeatures} outputs`,
+    [y, bias],
+    `a bias of shape [${outFeatures}]`,
+  );
   return ops.add(y, bias);
 }
 
@@ -174,7 +206,13 @@ export const mseLoss = (pred: Tensor, target: Tensor): Tensor => mean(square(sub
 export function flatten(x: Tensor, start = 0, end = -1): Tensor {
   const s = start < 0 ? start + x.shape.length : start;
   const e = end < 0 ? end + x.shape.length : end;
-  check(s >= 0 && e < x.shape.length && s <= e, "flatten", () => `axes ${start}..${end} are out of range`, [x], `0 ≤ start ≤ end < ${x.shape.length}`);
+  check(
+    s >= 0 && e < x.shape.length && s <= e,
+    "flatten",
+    () => `axes ${start}..${end} are out of range`,
+    [x],
+    `0 ≤ start ≤ end < ${x.shape.length}`,
+  );
   return ops.reshape(x, [...x.shape.slice(0, s), sizeOf(x.shape.slice(s, e + 1)), ...x.shape.slice(e + 1)]);
 }
 
@@ -182,7 +220,13 @@ export function flatten(x: Tensor, start = 0, end = -1): Tensor {
 export function split(x: Tensor, sizes: readonly number[], axis = -1): Tensor[] {
   const a = axis < 0 ? axis + x.shape.length : axis;
   const total = sizes.reduce((s, d) => s + d, 0);
-  check(total === x.shape[a], "split", () => `sizes ${JSON.stringify(sizes)} sum to ${total}, not ${x.shape[a]}`, [x], `sizes summing to the length of axis ${axis}`);
+  check(
+    total === x.shape[a],
+    "split",
+    () => `sizes ${JSON.stringify(sizes)} sum to ${total}, not ${x.shape[a]}`,
+    [x],
+    `sizes summing to the length of axis ${axis}`,
+  );
   let start = 0;
   return sizes.map((size) => {
     const ranges = x.shape.map((d, i) => (i === a ? ([start, start + size] as const) : ([0, d] as const)));
@@ -194,18 +238,36 @@ export function split(x: Tensor, sizes: readonly number[], axis = -1): Tensor[] 
 /** torch.chunk with equal pieces (the axis must divide evenly). */
 export function chunk(x: Tensor, pieces: number, axis = -1): Tensor[] {
   const a = axis < 0 ? axis + x.shape.length : axis;
-  check(x.shape[a]! % pieces === 0, "chunk", () => `axis of length ${x.shape[a]} does not split into ${pieces} equal chunks`, [x], `a length divisible by ${pieces}`);
+  check(
+    x.shape[a]! % pieces === 0,
+    "chunk",
+    () => `axis of length ${x.shape[a]} does not split into ${pieces} equal chunks`,
+    [x],
+    `a length divisible by ${pieces}`,
+  );
   return split(x, Array(pieces).fill(x.shape[a]! / pieces), a);
 }
 
 /** Every `stride`-th element of `axis`, starting at `start`, `count` of them (pad/reshape/shrink, no gather). */
 function strided(x: Tensor, axis: number, start: number, count: number, stride: number): Tensor {
   const end = start + count * stride;
-  const padded = end > x.shape[axis]! ? ops.pad(x, x.shape.map((_, i) => (i === axis ? [0, end - x.shape[axis]!] as const : [0, 0] as const))) : x;
-  const window = ops.shrink(padded, padded.shape.map((d, i) => (i === axis ? [start, end] as const : [0, d] as const)));
+  const padded =
+    end > x.shape[axis]!
+      ? ops.pad(
+          x,
+          x.shape.map((_, i) => (i === axis ? ([0, end - x.shape[axis]!] as const) : ([0, 0] as const))),
+        )
+      : x;
+  const window = ops.shrink(
+    padded,
+    padded.shape.map((d, i) => (i === axis ? ([start, end] as const) : ([0, d] as const))),
+  );
   if (stride === 1) return window;
   const split = ops.reshape(window, [...window.shape.slice(0, axis), count, stride, ...window.shape.slice(axis + 1)]);
-  const first = ops.shrink(split, split.shape.map((d, i) => (i === axis + 1 ? [0, 1] as const : [0, d] as const)));
+  const first = ops.shrink(
+    split,
+    split.shape.map((d, i) => (i === axis + 1 ? ([0, 1] as const) : ([0, d] as const))),
+  );
   return ops.reshape(first, [...window.shape.slice(0, axis), count, ...window.shape.slice(axis + 1)]);
 }
 
@@ -217,18 +279,36 @@ export interface Conv2dOptions {
 
 /** torch.nn.functional.conv2d on [N, C, H, W] with weight [O, C, kh, kw]; a `call`, so backends may use a conv template. */
 export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor, { stride = 1, padding = 0 }: Conv2dOptions = {}): Tensor {
-  check(x.shape.length === 4 && weight.shape.length === 4 && x.shape[1] === weight.shape[1], "conv2d", () => `input ${shapeStr(x.shape)} and weight ${shapeStr(weight.shape)} do not match`, [x, weight], "input [N, C, H, W] and weight [O, C, kh, kw] with equal C");
+  check(
+    x.shape.length === 4 && weight.shape.length === 4 && x.shape[1] === weight.shape[1],
+    "conv2d",
+    () => `input ${shapeStr(x.shape)} and weight ${shapeStr(weight.shape)} do not match`,
+    [x, weight],
+    "input [N, C, H, W] and weight [O, C, kh, kw] with equal C",
+  );
   const [top, bottom, left, right] = typeof padding === "number" ? [padding, padding, padding, padding] : padding;
   const [n, c, h, w] = x.shape as [number, number, number, number];
   const [o, , kh, kw] = weight.shape as [number, number, number, number];
   const outH = Math.floor((h + top + bottom - kh) / stride) + 1;
   const outW = Math.floor((w + left + right - kw) / stride) + 1;
-  check(outH > 0 && outW > 0, "conv2d", () => `the kernel ${kh}×${kw} does not fit the padded input`, [x, weight], "an input at least as large as the kernel");
+  check(
+    outH > 0 && outW > 0,
+    "conv2d",
+    () => `the kernel ${kh}×${kw} does not fit the padded input`,
+    [x, weight],
+    "an input at least as large as the kernel",
+  );
   const body = (input: Tensor, kernel: Tensor, ...rest: Tensor[]): Tensor => {
-    const padded = ops.pad(input, [[0, 0], [0, 0], [top, bottom], [left, right]]);
+    const padded = ops.pad(input, [
+      [0, 0],
+      [0, 0],
+      [top, bottom],
+      [left, right],
+    ]);
     const patches: Tensor[] = [];
     for (let i = 0; i < kh; i++)
-      for (let j = 0; j < kw; j++) patches.push(ops.reshape(strided(strided(padded, 2, i, outH, stride), 3, j, outW, stride), [n, c, 1, outH * outW]));
+      for (let j = 0; j < kw; j++)
+        patches.push(ops.reshape(strided(strided(padded, 2, i, outH, stride), 3, j, outW, stride), [n, c, 1, outH * outW]));
     const columns = ops.reshape(ops.concat(patches, 2), [n, c * kh * kw, outH * outW]);
     const kernelRows = ops.broadcastTo(ops.reshape(kernel, [1, o, c * kh * kw]), [n, o, c * kh * kw]);
     const y = ops.reshape(ops.dot(kernelRows, columns), [n, o, outH, outW]);
@@ -292,11 +372,34 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOpt
   const { heads, kvHeads = heads, causal = false, keyMask } = options;
   const [b, sq, hd] = q.shape as [number, number, number];
   const sk = k.shape[1]!;
-  const ok = q.shape.length === 3 && k.shape.length === 3 && v.shape.length === 3 && hd % heads === 0 && k.shape[0] === b && v.shape[0] === b && v.shape[1] === sk && k.shape[2] === (hd / heads) * kvHeads && v.shape[2] === k.shape[2] && heads % kvHeads === 0;
-  if (!ok) throw new GraphError("attention", `q ${shapeStr(q.shape)}, k ${shapeStr(k.shape)}, v ${shapeStr(v.shape)} do not fit ${heads} heads (${kvHeads} KV heads)`, [q, k, v], "q [B, Sq, H·D], k and v [B, Sk, Hkv·D] with H divisible by Hkv");
+  const ok =
+    q.shape.length === 3 &&
+    k.shape.length === 3 &&
+    v.shape.length === 3 &&
+    hd % heads === 0 &&
+    k.shape[0] === b &&
+    v.shape[0] === b &&
+    v.shape[1] === sk &&
+    k.shape[2] === (hd / heads) * kvHeads &&
+    v.shape[2] === k.shape[2] &&
+    heads % kvHeads === 0;
+  if (!ok)
+    throw new GraphError(
+      "attention",
+      `q ${shapeStr(q.shape)}, k ${shapeStr(k.shape)}, v ${shapeStr(v.shape)} do not fit ${heads} heads (${kvHeads} KV heads)`,
+      [q, k, v],
+      "q [B, Sq, H·D], k and v [B, Sk, Hkv·D] with H divisible by Hkv",
+    );
   const d = hd / heads;
   const scale = options.scale ?? 1 / Math.sqrt(d);
-  if (keyMask) check(keyMask.shape.length === 2 && keyMask.shape[0] === b && keyMask.shape[1] === sk, "attention", () => `key mask ${shapeStr(keyMask.shape)}`, [keyMask], `a mask of shape [${b}, ${sk}]`);
+  if (keyMask)
+    check(
+      keyMask.shape.length === 2 && keyMask.shape[0] === b && keyMask.shape[1] === sk,
+      "attention",
+      () => `key mask ${shapeStr(keyMask.shape)}`,
+      [keyMask],
+      `a mask of shape [${b}, ${sk}]`,
+    );
   const forward = (qa: Tensor, ka: Tensor, va: Tensor, mask?: Tensor): Tensor => {
     const splitHeads = (t: Tensor, n: number, s: number): Tensor => {
       const perHead = ops.permute(ops.reshape(t, [b, s, n, d]), [0, 2, 1, 3]);

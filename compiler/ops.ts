@@ -67,7 +67,13 @@ export const param = (name: string, shape: Shape, dtype: DType = "f32"): Tensor 
 export function random(seed: Tensor, shape: Shape, offset = 0): Tensor {
   checkSource("random", shape, "f32");
   check(seed.dtype === "i32" && seed.shape.length === 0, "random", () => "the seed must be an i32 scalar", [seed], "i32[]");
-  check(isInt(offset) && offset >= 0 && offset < 2 ** 32, "random", () => `offset ${offset} is not a 32-bit unsigned integer`, [seed], "0 ≤ offset < 2^32");
+  check(
+    isInt(offset) && offset >= 0 && offset < 2 ** 32,
+    "random",
+    () => `offset ${offset} is not a 32-bit unsigned integer`,
+    [seed],
+    "0 ≤ offset < 2^32",
+  );
   return makeNode("random", [seed], shape, "f32", { offset });
 }
 
@@ -79,11 +85,23 @@ export function reshape(x: Tensor, shape: Shape): Tensor {
   let target = [...shape];
   if (inferred) {
     const known = sizeOf(shape.filter((d) => d !== -1));
-    check(known > 0 && sizeOf(x.shape) % known === 0, "reshape", () => `cannot infer -1 in ${shapeStr(shape)} for ${sizeOf(x.shape)} elements`, [x], `a shape whose known dims divide ${sizeOf(x.shape)}`);
+    check(
+      known > 0 && sizeOf(x.shape) % known === 0,
+      "reshape",
+      () => `cannot infer -1 in ${shapeStr(shape)} for ${sizeOf(x.shape)} elements`,
+      [x],
+      `a shape whose known dims divide ${sizeOf(x.shape)}`,
+    );
     target = shape.map((d) => (d === -1 ? sizeOf(x.shape) / known : d));
   }
   check(validShape(target), "reshape", () => `target ${shapeStr(shape)} has invalid dimensions`, [x], "non-negative integer dimensions");
-  check(sizeOf(target) === sizeOf(x.shape), "reshape", () => `cannot reshape ${sizeOf(x.shape)} elements into ${shapeStr(target)} (${sizeOf(target)} elements)`, [x], `a shape with ${sizeOf(x.shape)} elements`);
+  check(
+    sizeOf(target) === sizeOf(x.shape),
+    "reshape",
+    () => `cannot reshape ${sizeOf(x.shape)} elements into ${shapeStr(target)} (${sizeOf(target)} elements)`,
+    [x],
+    `a shape with ${sizeOf(x.shape)} elements`,
+  );
   if (target.length === x.shape.length && target.every((d, i) => d === x.shape[i])) return x;
   return makeNode("reshape", [x], target, x.dtype, { shape: target });
 }
@@ -91,9 +109,21 @@ export function reshape(x: Tensor, shape: Shape): Tensor {
 export function permute(x: Tensor, perm: readonly number[]): Tensor {
   const n = x.shape.length;
   const ok = perm.length === n && [...perm].sort((a, b) => a - b).every((p, i) => p === i);
-  check(ok, "permute", () => `${JSON.stringify(perm)} is not a permutation of the ${n} axes`, [x], `a permutation of [${[...Array(n).keys()].join(", ")}]`);
+  check(
+    ok,
+    "permute",
+    () => `${JSON.stringify(perm)} is not a permutation of the ${n} axes`,
+    [x],
+    `a permutation of [${[...Array(n).keys()].join(", ")}]`,
+  );
   if (perm.every((p, i) => p === i)) return x;
-  return makeNode("permute", [x], perm.map((p) => x.shape[p]!), x.dtype, { perm: [...perm] });
+  return makeNode(
+    "permute",
+    [x],
+    perm.map((p) => x.shape[p]!),
+    x.dtype,
+    { perm: [...perm] },
+  );
 }
 
 /** Swap two axes (the last two by default). */
@@ -108,14 +138,26 @@ export function transpose(x: Tensor, a = -2, b = -1): Tensor {
 
 export function expand(x: Tensor, shape: Shape): Tensor {
   const ok = shape.length === x.shape.length && shape.every((d, i) => x.shape[i] === d || x.shape[i] === 1) && validShape(shape);
-  check(ok, "expand", () => `cannot expand ${shapeStr(x.shape)} to ${shapeStr(shape)}`, [x], "a shape of the same rank where each dimension equals the input's or the input's is 1");
+  check(
+    ok,
+    "expand",
+    () => `cannot expand ${shapeStr(x.shape)} to ${shapeStr(shape)}`,
+    [x],
+    "a shape of the same rank where each dimension equals the input's or the input's is 1",
+  );
   if (shape.every((d, i) => d === x.shape[i])) return x;
   return makeNode("expand", [x], [...shape], x.dtype, { shape: [...shape] });
 }
 
 /** NumPy broadcasting of x to `shape`: prepend size-1 axes, then expand. */
 export function broadcastTo(x: Tensor, shape: Shape): Tensor {
-  check(x.shape.length <= shape.length, "broadcast", () => `rank ${x.shape.length} is larger than the target ${shapeStr(shape)}`, [x], "a target of at least the input's rank");
+  check(
+    x.shape.length <= shape.length,
+    "broadcast",
+    () => `rank ${x.shape.length} is larger than the target ${shapeStr(shape)}`,
+    [x],
+    "a target of at least the input's rank",
+  );
   const padded = [...Array(shape.length - x.shape.length).fill(1), ...x.shape];
   return expand(reshape(x, padded), shape);
 }
@@ -129,7 +171,12 @@ export function broadcastShapes(op: string, operands: readonly Tensor[], shapes:
       const d = s[s.length - rank + i] ?? 1;
       if (d === 1) continue;
       if (dim !== 1 && d !== dim)
-        throw new GraphError(op, `shapes ${shapes.map(shapeStr).join(" and ")} do not broadcast (axis ${i - rank}: ${dim} vs ${d})`, operands, "trailing dimensions that are equal or 1");
+        throw new GraphError(
+          op,
+          `shapes ${shapes.map(shapeStr).join(" and ")} do not broadcast (axis ${i - rank}: ${dim} vs ${d})`,
+          operands,
+          "trailing dimensions that are equal or 1",
+        );
       dim = d;
     }
     out.push(dim);
@@ -139,23 +186,49 @@ export function broadcastShapes(op: string, operands: readonly Tensor[], shapes:
 
 export function pad(x: Tensor, pads: readonly (readonly [number, number])[]): Tensor {
   const ok = pads.length === x.shape.length && pads.every(([lo, hi]) => isInt(lo) && isInt(hi) && lo >= 0 && hi >= 0);
-  check(ok, "pad", () => `padding ${JSON.stringify(pads)} does not fit rank ${x.shape.length}`, [x], `${x.shape.length} pairs [before, after] of non-negative integers (use shrink to crop)`);
+  check(
+    ok,
+    "pad",
+    () => `padding ${JSON.stringify(pads)} does not fit rank ${x.shape.length}`,
+    [x],
+    `${x.shape.length} pairs [before, after] of non-negative integers (use shrink to crop)`,
+  );
   if (pads.every(([lo, hi]) => lo === 0 && hi === 0)) return x;
-  return makeNode("pad", [x], x.shape.map((d, i) => d + pads[i]![0] + pads[i]![1]), x.dtype, { pads: pads.map(([a, b]) => [a, b] as const) });
+  return makeNode(
+    "pad",
+    [x],
+    x.shape.map((d, i) => d + pads[i]![0] + pads[i]![1]),
+    x.dtype,
+    { pads: pads.map(([a, b]) => [a, b] as const) },
+  );
 }
 
 export function shrink(x: Tensor, ranges: readonly (readonly [number, number])[]): Tensor {
   const ok = ranges.length === x.shape.length && ranges.every(([s, e], i) => isInt(s) && isInt(e) && s >= 0 && s <= e && e <= x.shape[i]!);
-  check(ok, "shrink", () => `ranges ${JSON.stringify(ranges)} do not fit ${shapeStr(x.shape)}`, [x], "one [start, end) per axis with 0 ≤ start ≤ end ≤ dim");
+  check(
+    ok,
+    "shrink",
+    () => `ranges ${JSON.stringify(ranges)} do not fit ${shapeStr(x.shape)}`,
+    [x],
+    "one [start, end) per axis with 0 ≤ start ≤ end ≤ dim",
+  );
   if (ranges.every(([s, e], i) => s === 0 && e === x.shape[i])) return x;
-  return makeNode("shrink", [x], ranges.map(([s, e]) => e - s), x.dtype, { ranges: ranges.map(([a, b]) => [a, b] as const) });
+  return makeNode(
+    "shrink",
+    [x],
+    ranges.map(([s, e]) => e - s),
+    x.dtype,
+    { ranges: ranges.map(([a, b]) => [a, b] as const) },
+  );
 }
 
 export function concat(xs: readonly Tensor[], axis: number): Tensor {
   check(xs.length > 0, "concat", () => "no tensors were given", [], "at least one tensor");
   const first = xs[0]!;
   const a = normAxis("concat", axis, first.shape.length, xs);
-  const ok = xs.every((t) => t.dtype === first.dtype && t.shape.length === first.shape.length && t.shape.every((d, i) => i === a || d === first.shape[i]));
+  const ok = xs.every(
+    (t) => t.dtype === first.dtype && t.shape.length === first.shape.length && t.shape.every((d, i) => i === a || d === first.shape[i]),
+  );
   check(ok, "concat", () => `operands disagree off axis ${a} or in dtype`, xs, `equal dtypes and equal dimensions except along axis ${a}`);
   if (xs.length === 1) return first;
   const shape = first.shape.map((d, i) => (i === a ? xs.reduce((s, t) => s + t.shape[a]!, 0) : d));
@@ -213,7 +286,11 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   check(cond.dtype === "bool", "where", () => `the condition has dtype ${cond.dtype}`, [cond], "a bool condition (from cmplt/cmpeq)");
   const values = [a, b].filter((p): p is Tensor => typeof p !== "number");
   const dtype = values[0]?.dtype ?? "f32";
-  const [c, x, y] = operands("where", [cond, typeof a === "number" ? scalar(a, dtype) : a, typeof b === "number" ? scalar(b, dtype) : b]) as [Tensor, Tensor, Tensor];
+  const [c, x, y] = operands("where", [cond, typeof a === "number" ? scalar(a, dtype) : a, typeof b === "number" ? scalar(b, dtype) : b]) as [
+    Tensor,
+    Tensor,
+    Tensor,
+  ];
   check(x.dtype === y.dtype, "where", () => `branch dtypes ${x.dtype} and ${y.dtype} differ`, [x, y], "equal branch dtypes");
   return makeNode("where", [c, x, y], x.shape, x.dtype, {});
 }
@@ -223,10 +300,22 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
 function reduce(op: "sum" | "reduce_max", x: Tensor, axes: readonly number[] | number | undefined, keepdims: boolean): Tensor {
   check(x.dtype !== "bool", op, () => "bool cannot be reduced", [x], "a numeric dtype (cast first)");
   const list = normAxes(op, axes, x.shape.length, [x]);
-  if (op === "reduce_max") check(list.every((a) => x.shape[a]! > 0), op, () => "max over an empty axis", [x], "non-empty reduced axes");
+  if (op === "reduce_max")
+    check(
+      list.every((a) => x.shape[a]! > 0),
+      op,
+      () => "max over an empty axis",
+      [x],
+      "non-empty reduced axes",
+    );
   const kept = x.shape.map((d, i) => (list.includes(i) ? 1 : d));
   const node = list.length === 0 ? x : makeNode(op, [x], kept, x.dtype, { axes: list });
-  return keepdims ? node : reshape(node, x.shape.filter((_, i) => !list.includes(i)));
+  return keepdims
+    ? node
+    : reshape(
+        node,
+        x.shape.filter((_, i) => !list.includes(i)),
+      );
 }
 
 export const sum = (x: Tensor, axes?: readonly number[] | number, keepdims = false): Tensor => reduce("sum", x, axes, keepdims);
@@ -236,9 +325,27 @@ export const max = (x: Tensor, axes?: readonly number[] | number, keepdims = fal
 export function dot(a: Tensor, b: Tensor): Tensor {
   const ra = a.shape.length;
   const rb = b.shape.length;
-  check(ra >= 2 && rb >= 2 && ra === rb, "dot", () => `ranks ${ra} and ${rb} do not match [...batch, M, K] · [...batch, K, N]`, [a, b], "operands of equal rank ≥ 2 (use matmul to broadcast)");
-  check(a.shape[ra - 1] === b.shape[rb - 2], "dot", () => `contracted dimensions differ: K = ${a.shape[ra - 1]} vs ${b.shape[rb - 2]}`, [a, b], `b.shape[-2] equal to a.shape[-1] = ${a.shape[ra - 1]}`);
-  check(a.shape.slice(0, -2).every((d, i) => d === b.shape[i]), "dot", () => "batch dimensions differ", [a, b], "equal batch dimensions (broadcast with matmul)");
+  check(
+    ra >= 2 && rb >= 2 && ra === rb,
+    "dot",
+    () => `ranks ${ra} and ${rb} do not match [...batch, M, K] · [...batch, K, N]`,
+    [a, b],
+    "operands of equal rank ≥ 2 (use matmul to broadcast)",
+  );
+  check(
+    a.shape[ra - 1] === b.shape[rb - 2],
+    "dot",
+    () => `contracted dimensions differ: K = ${a.shape[ra - 1]} vs ${b.shape[rb - 2]}`,
+    [a, b],
+    `b.shape[-2] equal to a.shape[-1] = ${a.shape[ra - 1]}`,
+  );
+  check(
+    a.shape.slice(0, -2).every((d, i) => d === b.shape[i]),
+    "dot",
+    () => "batch dimensions differ",
+    [a, b],
+    "equal batch dimensions (broadcast with matmul)",
+  );
   check(a.dtype === b.dtype && isFloat(a.dtype), "dot", () => `dtypes ${a.dtype} and ${b.dtype}`, [a, b], "two operands of the same float dtype");
   return makeNode("dot", [a, b], [...a.shape.slice(0, -1), b.shape[rb - 1]!], a.dtype, {});
 }
@@ -256,10 +363,22 @@ export function gather(x: Tensor, indices: Tensor, axis = 0): Tensor {
 /** The transpose of gather: out (axis of length `size`) accumulates updates[pre..., j..., post...] at indices[j...]. */
 export function scatterAdd(updates: Tensor, indices: Tensor, axis: number, size: number): Tensor {
   check(indices.dtype === "i32", "scatter_add", () => `indices have dtype ${indices.dtype}`, [updates, indices], "i32 indices");
-  check(isInt(size) && size >= 0, "scatter_add", () => `size ${size} is not a non-negative integer`, [updates, indices], "the length of the output axis");
+  check(
+    isInt(size) && size >= 0,
+    "scatter_add",
+    () => `size ${size} is not a non-negative integer`,
+    [updates, indices],
+    "the length of the output axis",
+  );
   const k = indices.shape.length;
   const ok = axis >= 0 && axis + k <= updates.shape.length && indices.shape.every((d, i) => updates.shape[axis + i] === d);
-  check(ok, "scatter_add", () => `updates ${shapeStr(updates.shape)} do not hold indices ${shapeStr(indices.shape)} at axis ${axis}`, [updates, indices], "updates.shape[axis : axis + indices.ndim] equal to indices.shape");
+  check(
+    ok,
+    "scatter_add",
+    () => `updates ${shapeStr(updates.shape)} do not hold indices ${shapeStr(indices.shape)} at axis ${axis}`,
+    [updates, indices],
+    "updates.shape[axis : axis + indices.ndim] equal to indices.shape",
+  );
   check(isFloat(updates.dtype) || updates.dtype === "i32", "scatter_add", () => `dtype ${updates.dtype}`, [updates], "a numeric dtype");
   const shape = [...updates.shape.slice(0, axis), size, ...updates.shape.slice(axis + k)];
   return makeNode("scatter_add", [updates, indices], shape, updates.dtype, { axis, size });
@@ -285,7 +404,8 @@ export function call(name: string, fn: (...args: Tensor[]) => Tensor, args: read
   check(name.length > 0, "call", () => "the name is empty", args, "a non-empty name");
   const params = args.map((a, i) => leaf("arg", `${name}:${i}`, a.shape, a.dtype));
   const out = fn(...params);
-  if (typeof out !== "object" || out === null || !("hash" in out)) throw new GraphError("call", `the body of '${name}' did not return a Tensor`, args, "a function returning one Tensor");
+  if (typeof out !== "object" || out === null || !("hash" in out))
+    throw new GraphError("call", `the body of '${name}' did not return a Tensor`, args, "a function returning one Tensor");
   const captured = capturedValues(out, new Set(params));
   if (captured.length === 0) return makeCall(name, { params, out }, args, options);
   // Re-trace with the captured values as further placeholders, so the body is closed.
@@ -302,13 +422,21 @@ export function call(name: string, fn: (...args: Tensor[]) => Tensor, args: read
 export function callTuple(name: string, fn: (...args: Tensor[]) => readonly Tensor[], args: readonly Tensor[], options: CallOptions = {}): Tensor[] {
   let shapes: Shape[] = [];
   let dtypes: DType[] = [];
-  const packed = call(name, (...params) => {
-    const results = fn(...params);
-    shapes = results.map((r) => r.shape);
-    dtypes = results.map((r) => r.dtype);
-    const wide: DType = dtypes.includes("f32") || new Set(dtypes).size > 1 ? "f32" : dtypes[0]!;
-    return concat(results.map((r) => reshape(cast(r, wide), [sizeOf(r.shape)])), 0);
-  }, args, options);
+  const packed = call(
+    name,
+    (...params) => {
+      const results = fn(...params);
+      shapes = results.map((r) => r.shape);
+      dtypes = results.map((r) => r.dtype);
+      const wide: DType = dtypes.includes("f32") || new Set(dtypes).size > 1 ? "f32" : dtypes[0]!;
+      return concat(
+        results.map((r) => reshape(cast(r, wide), [sizeOf(r.shape)])),
+        0,
+      );
+    },
+    args,
+    options,
+  );
   let start = 0;
   return shapes.map((shape, i) => {
     const size = sizeOf(shape);

@@ -78,7 +78,8 @@ function rewriteRow(stmts: readonly Stmt[], writeOnly: ReadonlySet<number>, stas
   for (let j = 0; j < out.length; j++) {
     const sum = nest(out[j]!);
     const acc = sum?.body.length === 1 && sum.body[0]!.s === "acc" ? (sum.body[0] as Stmt & { s: "acc" }) : null;
-    if (!sum || !acc || acc.fn !== "add" || acc.value.type !== "f32" || !contains(acc.value, (x) => x.op === "unary" && EXPENSIVE.has(x.fn))) continue;
+    if (!sum || !acc || acc.fn !== "add" || acc.value.type !== "f32" || !contains(acc.value, (x) => x.op === "unary" && EXPENSIVE.has(x.fn)))
+      continue;
     // The accumulator is finished when the epilogue nest runs: it is the next statement that uses it.
     for (let k = j + 1; k < out.length; k++) {
       const s = out[k]!;

@@ -10,14 +10,38 @@ interface GroupBase {
   /** Realized nodes this kernel computes (stored when read elsewhere or returned). */
   members: Tensor[];
 }
-export interface PointwiseGroup extends GroupBase { kind: "pointwise"; space: Shape }
-export interface ReduceGroup extends GroupBase { kind: "reduce"; space: Shape; axes: readonly number[]; stages: Tensor[] }
-export interface GemmGroup extends GroupBase { kind: "gemm"; dot: Tensor }
-export interface TemplateGroup extends GroupBase { kind: "attention" | "attention_bwd"; call: Tensor<"call"> }
-export interface ScatterGroup extends GroupBase { kind: "scatter"; node: Tensor }
-export interface RegionGroup extends GroupBase { kind: "region"; call: Tensor<"call">; inner: Schedule }
+export interface PointwiseGroup extends GroupBase {
+  kind: "pointwise";
+  space: Shape;
+}
+export interface ReduceGroup extends GroupBase {
+  kind: "reduce";
+  space: Shape;
+  axes: readonly number[];
+  stages: Tensor[];
+}
+export interface GemmGroup extends GroupBase {
+  kind: "gemm";
+  dot: Tensor;
+}
+export interface TemplateGroup extends GroupBase {
+  kind: "attention" | "attention_bwd";
+  call: Tensor<"call">;
+}
+export interface ScatterGroup extends GroupBase {
+  kind: "scatter";
+  node: Tensor;
+}
+export interface RegionGroup extends GroupBase {
+  kind: "region";
+  call: Tensor<"call">;
+  inner: Schedule;
+}
 /** Independent elementwise kernels run as one (the multi-tensor optimizer update). */
-export interface MultiGroup extends GroupBase { kind: "multi"; parts: PointwiseGroup[] }
+export interface MultiGroup extends GroupBase {
+  kind: "multi";
+  parts: PointwiseGroup[];
+}
 export type Group = PointwiseGroup | ReduceGroup | GemmGroup | TemplateGroup | ScatterGroup | RegionGroup | MultiGroup;
 
 export interface Schedule {
@@ -39,7 +63,6 @@ export interface StridedView {
   offset: number;
   strides: number[];
 }
-
 
 export const isMovement = (op: string): boolean =>
   op === "reshape" || op === "permute" || op === "expand" || op === "shrink" || op === "pad" || op === "concat";
@@ -86,7 +109,7 @@ export function stridedView(node: Tensor, realized: ReadonlySet<Tensor>): Stride
   if (!ok || !hit || value.op !== "load") return null;
   const form = affine(hit.index);
   if (!form) return null;
-  const strides = node.shape.map((d, k) => (d === 1 ? 0 : form.coeffs.get(`v${k}`) ?? 0));
+  const strides = node.shape.map((d, k) => (d === 1 ? 0 : (form.coeffs.get(`v${k}`) ?? 0)));
   if (form.coeffs.size > strides.filter((s) => s !== 0).length) return null;
   return { base: hit.base, offset: form.constant, strides };
 }

@@ -6,8 +6,18 @@ import { sizeOf, type Shape, type Tensor } from "./graph.ts";
 import type { Expr } from "./kernel-ir.ts";
 import { indexVars } from "./lower-expr.ts";
 import {
-  alwaysRealized, isPerRow, readsAt, readsOf, rowShapeOf, sameShape, stridedView,
-  type Group, type MultiGroup, type PointwiseGroup, type ReduceGroup, type Schedule,
+  alwaysRealized,
+  isPerRow,
+  readsAt,
+  readsOf,
+  rowShapeOf,
+  sameShape,
+  stridedView,
+  type Group,
+  type MultiGroup,
+  type PointwiseGroup,
+  type ReduceGroup,
+  type Schedule,
 } from "./schedule-groups.ts";
 import { templateCallOf } from "./templates.ts";
 
@@ -40,13 +50,19 @@ function groupReads(g: Group, realized: ReadonlySet<Tensor>): Reads {
   const at = (node: Tensor, shape: Shape = node.shape) => ({ node, index: indexVars(shape, "i") });
   switch (g.kind) {
     case "pointwise":
-      return readsOf(isLeaf, g.members.map((m) => at(m)));
+      return readsOf(
+        isLeaf,
+        g.members.map((m) => at(m)),
+      );
     case "reduce": {
       const elementwise = g.members.filter((m) => !g.stages.includes(m));
       return readsOf(isLeaf, [...g.stages.map((r) => at(r.inputs[0]!, g.space)), ...elementwise.map((m) => at(m))]);
     }
     case "gemm": {
-      const reads = readsOf(isLeaf, g.members.filter((m) => m !== g.dot).map((m) => at(m)));
+      const reads = readsOf(
+        isLeaf,
+        g.members.filter((m) => m !== g.dot).map((m) => at(m)),
+      );
       for (const operand of g.dot.inputs) {
         const view = stridedView(operand, realized);
         if (view && !reads.has(view.base)) reads.set(view.base, [[]]);

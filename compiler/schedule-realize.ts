@@ -59,8 +59,8 @@ export function realizeByCost(roots: readonly Tensor[], nodes: readonly Tensor[]
       cost.set(n, 0);
       continue;
     }
-    const own = isMovement(n.op) || n.op === "const" || n.op === "iota" ? 0 : OP_COST[n.op] ?? 1;
-    const c = own + n.inputs.reduce((s, i) => s + (realized.has(i) ? 0 : cost.get(i) ?? 0), 0);
+    const own = isMovement(n.op) || n.op === "const" || n.op === "iota" ? 0 : (OP_COST[n.op] ?? 1);
+    const c = own + n.inputs.reduce((s, i) => s + (realized.has(i) ? 0 : (cost.get(i) ?? 0)), 0);
     // Views are never worth storing on their own: their cost passes on to whoever reads them.
     const fanout = isMovement(n.op) ? 0 : fanoutOf(n);
     // A scalar is recomputed wherever it is needed (the C compiler hoists it out of the loops).

@@ -16,7 +16,10 @@ export const isTemplateCall = (name: string): name is TemplateCallName => (TEMPL
 /** The template a kept, not checkpointed call runs as; any other name is an error naming the known ones. */
 export function templateCallOf(call: Tensor<"call">): TemplateCallName {
   const { name } = call.attrs;
-  if (!isTemplateCall(name)) throw new Error(`schedule: call '${name}' is kept whole but no template runs it; template calls are ${TEMPLATE_CALL_NAMES.join(", ")} (or mark the call checkpoint: true)`);
+  if (!isTemplateCall(name))
+    throw new Error(
+      `schedule: call '${name}' is kept whole but no template runs it; template calls are ${TEMPLATE_CALL_NAMES.join(", ")} (or mark the call checkpoint: true)`,
+    );
   return name;
 }
 
@@ -35,9 +38,16 @@ export function attentionMeta(call: Tensor<"call">): AttentionMeta {
   const meta = call.attrs.meta ?? {};
   const number = (key: string): number => {
     const value = meta[key];
-    if (typeof value !== "number" || !Number.isFinite(value)) throw new Error(`${call.attrs.name}: meta.${key} must be a finite number, got ${JSON.stringify(value)}`);
+    if (typeof value !== "number" || !Number.isFinite(value))
+      throw new Error(`${call.attrs.name}: meta.${key} must be a finite number, got ${JSON.stringify(value)}`);
     return value;
   };
   const heads = number("heads");
-  return { heads, kvHeads: meta.kvHeads === undefined ? heads : number("kvHeads"), scale: number("scale"), causal: meta.causal === true, masked: meta.masked === true };
+  return {
+    heads,
+    kvHeads: meta.kvHeads === undefined ? heads : number("kvHeads"),
+    scale: number("scale"),
+    causal: meta.causal === true,
+    masked: meta.masked === true,
+  };
 }

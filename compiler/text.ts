@@ -25,7 +25,9 @@ export function graphText(roots: readonly Tensor[], indent = ""): string {
   for (const node of order) {
     const args = node.inputs.map((i) => names.get(i)!).join(" ");
     const outs = roots.flatMap((r, i) => (r === node ? [`out${i}`] : []));
-    lines.push(`${indent}${names.get(node)} = ${node.op}${attrsText(node)}${args ? " " + args : ""} : ${describe(node)}${outs.length ? "  -> " + outs.join(" ") : ""}`);
+    lines.push(
+      `${indent}${names.get(node)} = ${node.op}${attrsText(node)}${args ? " " + args : ""} : ${describe(node)}${outs.length ? "  -> " + outs.join(" ") : ""}`,
+    );
     if (node.op === "call") {
       const { body } = (node as Tensor<"call">).attrs;
       lines.push(`${indent}  { (${body.params.map(describe).join(", ")}) ->`);

@@ -67,7 +67,12 @@ function shapeOf(name: string, specs: ReadonlyMap<string, readonly number[]>): r
  * The model files of one set of weights: the DiT under the reference's keys to `ditFile`, and a jointly
  * trained text encoder (held in `values` under its prefix) under its own names to `textFile`.
  */
-function modelFiles(values: ParamValues, ditFile: string, textFile: string, options: SaveOptions): [string, Record<string, TensorToWrite>, Record<string, string>][] {
+function modelFiles(
+  values: ParamValues,
+  ditFile: string,
+  textFile: string,
+  options: SaveOptions,
+): [string, Record<string, TensorToWrite>, Record<string, string>][] {
   const dit: Record<string, TensorToWrite> = {};
   for (const spec of options.ditSpec) {
     const data = values.get(spec.name);
@@ -80,7 +85,8 @@ function modelFiles(values: ParamValues, ditFile: string, textFile: string, opti
     const text: Record<string, TensorToWrite> = {};
     for (const s of spec) {
       const data = values.get(prefix + s.name);
-      if (!data) throw new Error(`checkpoint: the text encoder tensor '${prefix + s.name}' is not in the training state (${path.basename(textFile)})`);
+      if (!data)
+        throw new Error(`checkpoint: the text encoder tensor '${prefix + s.name}' is not in the training state (${path.basename(textFile)})`);
       text[s.name] = { dtype: "F32", shape: s.shape, data };
     }
     // The words it was trained on, which sampling reads prompts with (models/text/vocabulary.ts).
@@ -123,10 +129,19 @@ export function saveCheckpoint(dir: string, state: TrainingState, meta: Checkpoi
   } catch (error) {
     // Half a set is no checkpoint: remove its files so that nothing mistakes them for one.
     for (const file of written) rmSync(file, { force: true });
-    throw new Error(`checkpoint step ${state.step} could not be saved in ${dir}: ${(error as Error).message}. The newest complete checkpoint there is unchanged (${findLatestCheckpoint(dir) ?? "none"}).`, { cause: error });
+    throw new Error(
+      `checkpoint step ${state.step} could not be saved in ${dir}: ${(error as Error).message}. The newest complete checkpoint there is unchanged (${findLatestCheckpoint(dir) ?? "none"}).`,
+      { cause: error },
+    );
   }
   // A pointer for people and other tools; readers find the newest complete set themselves.
-  const pointer = { step: state.step, dit: path.basename(files.dit), ...(state.ema ? { ema: path.basename(files.ema) } : {}), train: path.basename(files.train), meta: path.basename(files.meta) };
+  const pointer = {
+    step: state.step,
+    dit: path.basename(files.dit),
+    ...(state.ema ? { ema: path.basename(files.ema) } : {}),
+    train: path.basename(files.train),
+    meta: path.basename(files.meta),
+  };
   writeAtomic(files.latest, JSON.stringify(pointer, null, 2) + "\n");
   return files.dit;
 }
@@ -144,7 +159,10 @@ export function checkpointSet(dir: string, step: number): string[] | undefined {
   if (typeof meta !== "object" || meta === null || (meta as { step?: unknown }).step !== step) return undefined;
   // Sets written before step-N.json listed its files: the DiT and the training state.
   const listed = (meta as { files?: unknown }).files;
-  const names = Array.isArray(listed) && listed.every((f) => typeof f === "string") ? (listed as string[]) : [path.basename(files.dit), path.basename(files.train)];
+  const names =
+    Array.isArray(listed) && listed.every((f) => typeof f === "string")
+      ? (listed as string[])
+      : [path.basename(files.dit), path.basename(files.train)];
   const paths = names.map((name) => path.join(dir, path.basename(name)));
   return paths.every((f) => existsSync(f)) ? paths : undefined;
 }
@@ -165,7 +183,10 @@ export function requireFinite(file: string, tensors: ReadonlyMap<string, Float32
   for (const [name, data] of tensors) {
     let bad = 0;
     for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i]!)) bad++;
-    if (bad) throw new Error(`${file}: tensor '${name}' holds ${bad} non-finite values (NaN or Infinity) of ${data.length}; the file is damaged or the run diverged — use an earlier checkpoint`);
+    if (bad)
+      throw new Error(
+        `${file}: tensor '${name}' holds ${bad} non-finite values (NaN or Infinity) of ${data.length}; the file is damaged or the run diverged — use an earlier checkpoint`,
+      );
   }
 }
 
@@ -173,7 +194,12 @@ export function requireFinite(file: string, tensors: ReadonlyMap<string, Float32
 export function readCheckpointMeta(dir: string, step: number): CheckpointMeta {
   const file = checkpointPaths(dir, step).meta;
   const meta = readJsonFile(file, "checkpoint");
-  if (typeof meta !== "object" || meta === null || typeof (meta as CheckpointMeta).step !== "number" || typeof (meta as CheckpointMeta).config !== "string")
+  if (
+    typeof meta !== "object" ||
+    meta === null ||
+    typeof (meta as CheckpointMeta).step !== "number" ||
+    typeof (meta as CheckpointMeta).config !== "string"
+  )
     throw new Error(`checkpoint ${file}: expected an object with "step" (a number) and "config" (a name)`);
   return meta as CheckpointMeta;
 }
@@ -197,7 +223,11 @@ export function loadTrainingState(dir: string, step: number, specs: readonly Par
 /** DiT weights from a `step-N.safetensors` (ours or the reference's), strictly checked against the spec. */
 export function loadDitWeights(file: string, specs: readonly ParamSpec[]): ParamValues {
   if (!existsSync(file)) throw new Error(`checkpoint: ${file} does not exist`);
-  const weights = loadStateDict(file, specs.map((s) => ({ name: s.name, shape: s.shape })), { strict: true });
+  const weights = loadStateDict(
+    file,
+    specs.map((s) => ({ name: s.name, shape: s.shape })),
+    { strict: true },
+  );
   requireFinite(file, weights);
   return weights;
 }
@@ -209,8 +239,14 @@ export function loadDitWeights(file: string, specs: readonly ParamSpec[]): Param
 export function loadFittedVae(ditFile: string, vaeName: string, specs: readonly ParamSpec[]): ParamValues {
   const file = besideDit(ditFile, ".vae.safetensors");
   if (!existsSync(file))
-    throw new Error(`checkpoint: the ${vaeName} VAE is fitted to the training data and saved beside each checkpoint, but ${file} does not exist (the set is incomplete, or it was trained with another VAE: check its --config)`);
-  const weights = loadStateDict(file, specs.map((s) => ({ name: s.name, shape: s.shape })), { strict: true });
+    throw new Error(
+      `checkpoint: the ${vaeName} VAE is fitted to the training data and saved beside each checkpoint, but ${file} does not exist (the set is incomplete, or it was trained with another VAE: check its --config)`,
+    );
+  const weights = loadStateDict(
+    file,
+    specs.map((s) => ({ name: s.name, shape: s.shape })),
+    { strict: true },
+  );
   requireFinite(file, weights);
   return weights;
 }

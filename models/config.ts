@@ -106,7 +106,24 @@ export const CONFIGS: Readonly<Record<string, ModelConfig>> = {
 
 type ConfigFile = Partial<Omit<ModelConfig, "dit">> & { dit?: Partial<DitConfig>; base?: string };
 
-const TOP_KEYS = ["name", "base", "dit", "text", "trainText", "vae", "height", "width", "batch", "lr", "timestepWeights", "promptVariation", "ema", "prediction", "lrCooldown", "promptDropout"] as const;
+const TOP_KEYS = [
+  "name",
+  "base",
+  "dit",
+  "text",
+  "trainText",
+  "vae",
+  "height",
+  "width",
+  "batch",
+  "lr",
+  "timestepWeights",
+  "promptVariation",
+  "ema",
+  "prediction",
+  "lrCooldown",
+  "promptDropout",
+] as const;
 const DIT_KEYS = ["dim", "depth", "heads", "latentChannels", "textDim", "ffDim", "posGrid"] as const;
 
 /** Checks a JSON configuration's fields (names, types, ranges), naming the file and the field; unknown fields are refused with the nearest known one. */
@@ -128,8 +145,10 @@ function checkConfigFile(parsed: unknown, file: string): asserts parsed is Confi
   };
   if (!isObject(parsed)) return fail(`expected a JSON object, found ${Array.isArray(parsed) ? "an array" : typeof parsed}`);
   unknownKeys(parsed, TOP_KEYS, "");
-  for (const key of ["name", "base"] as const) if (parsed[key] !== undefined && (typeof parsed[key] !== "string" || !parsed[key])) fail(`${key} must be a non-empty string`);
-  if (parsed.base !== undefined && !CONFIGS[parsed.base as string]) fail(`base '${String(parsed.base)}' is not a configuration (expected one of ${Object.keys(CONFIGS).join(", ")})`);
+  for (const key of ["name", "base"] as const)
+    if (parsed[key] !== undefined && (typeof parsed[key] !== "string" || !parsed[key])) fail(`${key} must be a non-empty string`);
+  if (parsed.base !== undefined && !CONFIGS[parsed.base as string])
+    fail(`base '${String(parsed.base)}' is not a configuration (expected one of ${Object.keys(CONFIGS).join(", ")})`);
   if (parsed.dit !== undefined) {
     if (!isObject(parsed.dit)) fail(`dit must be an object`);
     const dit = parsed.dit as Record<string, unknown>;
@@ -139,26 +158,35 @@ function checkConfigFile(parsed: unknown, file: string): asserts parsed is Confi
   positiveInt(parsed.height, "height", 16);
   positiveInt(parsed.width, "width", 16);
   positiveInt(parsed.batch, "batch");
-  if (parsed.lr !== undefined && !(typeof parsed.lr === "number" && Number.isFinite(parsed.lr) && parsed.lr > 0)) fail(`lr must be a finite number > 0, found ${JSON.stringify(parsed.lr)}`);
+  if (parsed.lr !== undefined && !(typeof parsed.lr === "number" && Number.isFinite(parsed.lr) && parsed.lr > 0))
+    fail(`lr must be a finite number > 0, found ${JSON.stringify(parsed.lr)}`);
   const variation = parsed.promptVariation;
-  if (variation !== undefined && !(typeof variation === "number" && variation >= 0 && variation <= 1)) fail(`promptVariation must be a number in [0, 1], found ${JSON.stringify(variation)}`);
+  if (variation !== undefined && !(typeof variation === "number" && variation >= 0 && variation <= 1))
+    fail(`promptVariation must be a number in [0, 1], found ${JSON.stringify(variation)}`);
   for (const key of ["lrCooldown", "promptDropout"] as const) {
     const value = parsed[key];
-    if (value !== undefined && !(typeof value === "number" && value >= 0 && value <= 1)) fail(`${key} must be a number in [0, 1], found ${JSON.stringify(value)}`);
+    if (value !== undefined && !(typeof value === "number" && value >= 0 && value <= 1))
+      fail(`${key} must be a number in [0, 1], found ${JSON.stringify(value)}`);
   }
   if (parsed.trainText !== undefined && typeof parsed.trainText !== "boolean") fail(`trainText must be true or false`);
   if (parsed.ema !== undefined && parsed.ema !== false && !(typeof parsed.ema === "number" && parsed.ema >= 0 && parsed.ema < 1))
     fail(`ema must be false or a decay from 0 (none) up to, not including, 1, found ${JSON.stringify(parsed.ema)}`);
-  if (parsed.prediction !== undefined && parsed.prediction !== "velocity" && parsed.prediction !== "image") fail(`prediction must be "velocity" or "image", found ${JSON.stringify(parsed.prediction)}`);
-  if (parsed.timestepWeights !== undefined && parsed.timestepWeights !== "reference" && parsed.timestepWeights !== "uniform") fail(`timestepWeights must be "reference" or "uniform"`);
-  for (const [key, kinds] of [["text", ["qwen3", "tiny"]], ["vae", ["flux2", "pixel", "pca"]]] as const) {
+  if (parsed.prediction !== undefined && parsed.prediction !== "velocity" && parsed.prediction !== "image")
+    fail(`prediction must be "velocity" or "image", found ${JSON.stringify(parsed.prediction)}`);
+  if (parsed.timestepWeights !== undefined && parsed.timestepWeights !== "reference" && parsed.timestepWeights !== "uniform")
+    fail(`timestepWeights must be "reference" or "uniform"`);
+  for (const [key, kinds] of [
+    ["text", ["qwen3", "tiny"]],
+    ["vae", ["flux2", "pixel", "pca"]],
+  ] as const) {
     const part = parsed[key];
     if (part === undefined) continue;
     if (!isObject(part) || !kinds.includes(part.kind as never)) fail(`${key} must be an object with "kind" one of ${kinds.join(", ")}`);
     const nested = (part as Record<string, unknown>).config;
     if (nested !== undefined && !isObject(nested)) fail(`${key}.config must be an object`);
     for (const [field, value] of Object.entries((nested ?? {}) as Record<string, unknown>))
-      if (typeof value === "number" && !(Number.isFinite(value) && value > 0)) fail(`${key}.config.${field} must be a finite number > 0, found ${value}`);
+      if (typeof value === "number" && !(Number.isFinite(value) && value > 0))
+        fail(`${key}.config.${field} must be a finite number > 0, found ${value}`);
   }
 }
 
@@ -172,7 +200,8 @@ export function loadConfig(nameOrFile: string): ModelConfig {
     checkConfigFile(parsed, nameOrFile);
     const base = CONFIGS[parsed.base ?? parsed.name ?? "tiny"] ?? CONFIGS.tiny!;
     const config = { ...base, ...parsed, dit: { ...base.dit, ...parsed.dit } } as ModelConfig;
-    if (config.dit.dim % config.dit.heads !== 0) throw new Error(`config ${nameOrFile}: dit.dim ${config.dit.dim} must be a multiple of dit.heads ${config.dit.heads}`);
+    if (config.dit.dim % config.dit.heads !== 0)
+      throw new Error(`config ${nameOrFile}: dit.dim ${config.dit.dim} must be a multiple of dit.heads ${config.dit.heads}`);
     return config;
   }
   throw new Error(`config: unknown configuration '${nameOrFile}' (expected one of ${Object.keys(CONFIGS).join(", ")} or a .json file)`);
@@ -192,11 +221,20 @@ export function modelParts(config: ModelConfig, height = config.height, width = 
   const text = textEncoder(config.text);
   const v = vae(config.vae);
   if (height % 16 !== 0 || width % 16 !== 0) throw new Error(`image size ${width}×${height}: height and width must be multiples of 16`);
-  if (height % v.downsample !== 0 || width % v.downsample !== 0) throw new Error(`image size ${width}×${height}: must be a multiple of the VAE's ${v.downsample}× downsampling`);
-  if (text.outputDim !== config.dit.textDim) throw new Error(`config ${config.name}: the text encoder gives ${text.outputDim} features but the DiT expects ${config.dit.textDim}`);
-  if ((config.promptDropout ?? 0) > 0 && !config.trainText) throw new Error(`config ${config.name}: promptDropout ${config.promptDropout} needs a jointly trained text encoder (trainText: true); a frozen one's embeddings are computed once per prompt`);
-  if (config.promptVariation > 0 && !config.trainText) throw new Error(`config ${config.name}: promptVariation ${config.promptVariation} needs a jointly trained text encoder (trainText: true); a frozen one's embeddings are computed once per prompt`);
-  if (v.latentChannels !== config.dit.latentChannels) throw new Error(`config ${config.name}: the VAE gives ${v.latentChannels} latent channels but the DiT expects ${config.dit.latentChannels}`);
+  if (height % v.downsample !== 0 || width % v.downsample !== 0)
+    throw new Error(`image size ${width}×${height}: must be a multiple of the VAE's ${v.downsample}× downsampling`);
+  if (text.outputDim !== config.dit.textDim)
+    throw new Error(`config ${config.name}: the text encoder gives ${text.outputDim} features but the DiT expects ${config.dit.textDim}`);
+  if ((config.promptDropout ?? 0) > 0 && !config.trainText)
+    throw new Error(
+      `config ${config.name}: promptDropout ${config.promptDropout} needs a jointly trained text encoder (trainText: true); a frozen one's embeddings are computed once per prompt`,
+    );
+  if (config.promptVariation > 0 && !config.trainText)
+    throw new Error(
+      `config ${config.name}: promptVariation ${config.promptVariation} needs a jointly trained text encoder (trainText: true); a frozen one's embeddings are computed once per prompt`,
+    );
+  if (v.latentChannels !== config.dit.latentChannels)
+    throw new Error(`config ${config.name}: the VAE gives ${v.latentChannels} latent channels but the DiT expects ${config.dit.latentChannels}`);
   return { config, ditSpec: ditParamSpec(config.dit), text, vae: v, latent: [v.latentChannels, height / v.downsample, width / v.downsample] };
 }
 

@@ -9,7 +9,10 @@ import type { ParamSpec, ParamValues } from "./params.ts";
 import type { TrainingState } from "./checkpoint.ts";
 
 /** This rank's lanes of the global batch: [first, first + batch) of `total`. */
-export const shardLanes = (world: World, batch: number): { first: number; total: number } => ({ first: world.rank * batch, total: world.size * batch });
+export const shardLanes = (world: World, batch: number): { first: number; total: number } => ({
+  first: world.rank * batch,
+  total: world.size * batch,
+});
 
 /** This rank's part of the global batch's item indices (the global batch is `lanes.total` long). */
 export const shardOf = <T>(global: readonly T[], lanes: { first: number }, batch: number): T[] => global.slice(lanes.first, lanes.first + batch);
@@ -29,15 +32,18 @@ export function checkSameSettings(world: World, settings: Readonly<Record<string
   padded.set(mine);
   const all = world.allgather(padded, "the settings check");
   const decoder = new TextDecoder();
-  const ofRank = (r: number): Record<string, unknown> => JSON.parse(decoder.decode(all.subarray(r * width, r * width + lengths[r]!))) as Record<string, unknown>;
+  const ofRank = (r: number): Record<string, unknown> =>
+    JSON.parse(decoder.decode(all.subarray(r * width, r * width + lengths[r]!))) as Record<string, unknown>;
   const reference = ofRank(0);
   const differences: string[] = [];
   for (let r = 1; r < world.size; r++) {
     const other = ofRank(r);
     for (const key of new Set([...Object.keys(reference), ...Object.keys(other)]))
-      if (JSON.stringify(reference[key]) !== JSON.stringify(other[key])) differences.push(`${key}: rank 0 has ${JSON.stringify(reference[key])}, rank ${r} has ${JSON.stringify(other[key])}`);
+      if (JSON.stringify(reference[key]) !== JSON.stringify(other[key]))
+        differences.push(`${key}: rank 0 has ${JSON.stringify(reference[key])}, rank ${r} has ${JSON.stringify(other[key])}`);
   }
-  if (differences.length > 0) throw new Error(`train: the ${world.size} ranks were started with different settings, refusing to train:\n  ${differences.join("\n  ")}`);
+  if (differences.length > 0)
+    throw new Error(`train: the ${world.size} ranks were started with different settings, refusing to train:\n  ${differences.join("\n  ")}`);
 }
 
 /** A short fingerprint of the encoded data set (every latent), to check that all ranks train on the same data. */
@@ -103,7 +109,9 @@ export function gradientReducer(world: World, specs: readonly ParamSpec[]): Grad
   const carrier = new Float32Array(n + 3);
   carrier.set(flat.buffer);
   let seconds = 0;
-  const grads: ParamValues = new Map([...flat.views].map(([name, view]) => [name, carrier.subarray(view.byteOffset / 4, view.byteOffset / 4 + view.length)]));
+  const grads: ParamValues = new Map(
+    [...flat.views].map(([name, view]) => [name, carrier.subarray(view.byteOffset / 4, view.byteOffset / 4 + view.length)]),
+  );
   return {
     grads,
     reduce: (lossSum, wantsStop, step) => {

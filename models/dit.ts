@@ -40,7 +40,11 @@ export function ditParamSpec(c: DitConfig): ParamSpec[] {
   ];
   for (let i = 0; i < c.depth; i++) {
     for (const name of ["to_q", "to_k", "to_v", "to_out"]) specs.push(...linearSpec(`blocks.${i}.${name}`, c.dim, c.dim));
-    specs.push(...linearSpec(`blocks.${i}.ff.0`, c.dim, c.ffDim), ...linearSpec(`blocks.${i}.ff.2`, c.ffDim, c.dim), ...linearSpec(`blocks.${i}.to_gate`, c.dim, 2 * c.dim));
+    specs.push(
+      ...linearSpec(`blocks.${i}.ff.0`, c.dim, c.ffDim),
+      ...linearSpec(`blocks.${i}.ff.2`, c.ffDim, c.dim),
+      ...linearSpec(`blocks.${i}.to_gate`, c.dim, 2 * c.dim),
+    );
   }
   specs.push(...linearSpec("proj_out", c.dim, c.latentChannels));
   return specs;
@@ -98,10 +102,19 @@ export function ditForward(p: DitParams, latents: Tensor, promptEmbeds: Tensor, 
   const pos = ops.concat([imagePos, textPos], 1);
   // Timestep embedding: sinusoid → Linear → SiLU → Linear, one per sample: [B, 1, D].
   const tFeatures = ops.cast(timestepFeatures(timestep), latents.dtype);
-  const temb = ops.reshape(linear(p, "timestep_embedder.timestep_embedder.2", nn.silu(linear(p, "timestep_embedder.timestep_embedder.0", tFeatures))), [b, 1, c.dim]);
+  const temb = ops.reshape(
+    linear(p, "timestep_embedder.timestep_embedder.2", nn.silu(linear(p, "timestep_embedder.timestep_embedder.0", tFeatures))),
+    [b, 1, c.dim],
+  );
   const tokens = ops.permute(ops.reshape(latents, [b, channels, h * w]), [0, 2, 1]);
-  const image = nn.layerNorm(linear(p, "image_embedder.0", tokens), { weight: get(p, "image_embedder.1.weight"), bias: get(p, "image_embedder.1.bias") });
-  const text = nn.layerNorm(linear(p, "text_embedder.0", promptEmbeds), { weight: get(p, "text_embedder.1.weight"), bias: get(p, "text_embedder.1.bias") });
+  const image = nn.layerNorm(linear(p, "image_embedder.0", tokens), {
+    weight: get(p, "image_embedder.1.weight"),
+    bias: get(p, "image_embedder.1.bias"),
+  });
+  const text = nn.layerNorm(linear(p, "text_embedder.0", promptEmbeds), {
+    weight: get(p, "text_embedder.1.weight"),
+    bias: get(p, "text_embedder.1.bias"),
+  });
   let x = ops.concat([image, text], 1);
   const posB = ops.broadcastTo(pos, [b, h * w + textLen, c.dim]);
   for (let i = 0; i < c.depth; i++) {
@@ -110,7 +123,11 @@ export function ditForward(p: DitParams, latents: Tensor, promptEmbeds: Tensor, 
       x = ops.call(`block${i}`, (xa, pa, ta) => aaaBlock(p, prefix, xa!, pa!, ta!, c.heads), [x, posB, temb], { checkpoint: true });
     else x = aaaBlock(p, prefix, x, posB, temb, c.heads);
   }
-  const imageTokens = ops.shrink(x, [[0, b], [0, h * w], [0, c.dim]]);
+  const imageTokens = ops.shrink(x, [
+    [0, b],
+    [0, h * w],
+    [0, c.dim],
+  ]);
   const out = linear(p, "proj_out", imageTokens);
   return ops.reshape(ops.permute(out, [0, 2, 1]), [b, channels, h, w]);
 }

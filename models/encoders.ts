@@ -6,7 +6,16 @@ import type { ParamSpec, ParamValues } from "./params.ts";
 import { encodePrompt, loadQwen3, qwen3ParamSpec, QWEN3_0_6B, type Qwen3Config } from "./text/qwen3.ts";
 import { encodeTiny, tinyTextInputs, tinyTextParamSpec, TINY_TEXT, type TinyTextConfig } from "./text/tiny.ts";
 import { bundledTokenizer, MAX_PROMPT_TOKENS, tokenizePrompt, type TextTokenizer } from "./text/tokenizer.ts";
-import { flux2Decode, flux2Downsample, flux2Encode, flux2LatentChannels, flux2VaeParamSpec, loadFlux2Vae, FLUX2_VAE, type Flux2VaeConfig } from "./vae/flux2.ts";
+import {
+  flux2Decode,
+  flux2Downsample,
+  flux2Encode,
+  flux2LatentChannels,
+  flux2VaeParamSpec,
+  loadFlux2Vae,
+  FLUX2_VAE,
+  type Flux2VaeConfig,
+} from "./vae/flux2.ts";
 import { pixelDecode, pixelEncode, pixelLatentChannels, PIXEL_VAE, type PixelVaeConfig } from "./vae/pixel.ts";
 import { fitPcaVae, pcaDecode, pcaEncode, pcaVaeParamSpec, unfittedPcaVae, PCA_VAE, type PcaVaeConfig } from "./vae/pca.ts";
 
@@ -99,7 +108,10 @@ export function textEncoder(choice: TextEncoderChoice): TextEncoder {
   }
 }
 
-export type VaeChoice = { kind: "flux2"; config?: Partial<Flux2VaeConfig> } | { kind: "pixel"; config?: Partial<PixelVaeConfig> } | { kind: "pca"; config?: Partial<PcaVaeConfig> };
+export type VaeChoice =
+  | { kind: "flux2"; config?: Partial<Flux2VaeConfig> }
+  | { kind: "pixel"; config?: Partial<PixelVaeConfig> }
+  | { kind: "pca"; config?: Partial<PcaVaeConfig> };
 
 export function vae(choice: VaeChoice): Vae {
   switch (choice.kind) {

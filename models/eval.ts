@@ -85,7 +85,12 @@ export function starterFamilyImages(files: readonly string[]): Map<number, numbe
 }
 
 /** The family hit rate from each starter prompt's samples' nearest training images (`nearest[prompt][seed]`, indices into `files`). */
-export function familyHits(families: readonly StarterFamily[], nearest: readonly (readonly number[])[], files: readonly string[], dexOfIndex: ReadonlyMap<number, number>): FamilyResult {
+export function familyHits(
+  families: readonly StarterFamily[],
+  nearest: readonly (readonly number[])[],
+  files: readonly string[],
+  dexOfIndex: ReadonlyMap<number, number>,
+): FamilyResult {
   const prompts = families.map((family, k) => {
     const hits = nearest[k]!.filter((index) => family.dex.includes(dexOfIndex.get(index) ?? -1)).length;
     return { family: family.family, hits, hit_rate: hits / nearest[k]!.length, nearest: nearest[k]!.map((index) => path.basename(files[index]!)) };
@@ -114,7 +119,13 @@ export async function evaluate(sampler: Sampler, options: EvalOptions): Promise<
   const cfg = options.cfg ?? 1;
   const familySeeds = options.familySeeds ?? 8;
   const source = resolveDataSource(options);
-  const dataset = await openDataset({ metadataPath: source.metadataPath, basePath: source.imagesDir, height: sampler.height, width: sampler.width, onWarning: (w) => process.stderr.write(`skipped: ${formatWarning(w)}\n`) });
+  const dataset = await openDataset({
+    metadataPath: source.metadataPath,
+    basePath: source.imagesDir,
+    height: sampler.height,
+    width: sampler.width,
+    onWarning: (w) => process.stderr.write(`skipped: ${formatWarning(w)}\n`),
+  });
   // Every usable training image is a candidate nearest image; the first `limit` are evaluated.
   const references: Float32Array[] = [];
   const pixels: Uint8Array[] = [];
@@ -140,9 +151,15 @@ export async function evaluate(sampler: Sampler, options: EvalOptions): Promise<
     process.stderr.write("\n");
     return images;
   };
-  const images = generate(prompts.slice(0, evaluated).map((prompt, seed) => ({ prompt, seed })), "eval");
+  const images = generate(
+    prompts.slice(0, evaluated).map((prompt, seed) => ({ prompt, seed })),
+    "eval",
+  );
   if (options.grid) await saveGrid(options.grid, images, sampler.height, sampler.width, Math.ceil(Math.sqrt(images.length)));
-  const recall = recallAtOne(images.map((img) => downscale(img, sampler.height, sampler.width, size)), references.slice(0, evaluated));
+  const recall = recallAtOne(
+    images.map((img) => downscale(img, sampler.height, sampler.width, size)),
+    references.slice(0, evaluated),
+  );
   const psnrs = images.map((img, i) => psnr(img, pixels[i]!));
   const speckle = meanOfDefined(images.map((img, i) => backgroundSpeckle(img, pixels[i]!)));
 
@@ -152,7 +169,10 @@ export async function evaluate(sampler: Sampler, options: EvalOptions): Promise<
     const starterImages = generate(requests, "starter prompts");
     if (options.familyGrid) await saveGrid(options.familyGrid, starterImages, sampler.height, sampler.width, familySeeds);
     const nearest = STARTER_FAMILIES.map((_, k) =>
-      starterImages.slice(k * familySeeds, (k + 1) * familySeeds).map((img) => nearestReference(downscale(img, sampler.height, sampler.width, size), references)));
+      starterImages
+        .slice(k * familySeeds, (k + 1) * familySeeds)
+        .map((img) => nearestReference(downscale(img, sampler.height, sampler.width, size), references)),
+    );
     return familyHits(STARTER_FAMILIES, nearest, files, dexOfIndex);
   };
   const family = familyImages instanceof Map ? await measureFamilies(familyImages) : familyImages;

@@ -59,7 +59,9 @@ export function torchCpuRandnBf16(shape: readonly number[], seed: number | bigin
   const count = elementCount(shape);
   if (count < 16) {
     // PyTorch takes a different path (a double-precision Box–Muller per element) below 16 elements.
-    throw new Error(`torchCpuRandnBf16: expected at least 16 elements (the blocked sampler PyTorch uses for bf16), found shape [${shape.join(", ")}] with ${count}`);
+    throw new Error(
+      `torchCpuRandnBf16: expected at least 16 elements (the blocked sampler PyTorch uses for bf16), found shape [${shape.join(", ")}] with ${count}`,
+    );
   }
   const generator = mt19937(seed);
   // bf16 has 8 significant digits, so the uniform keeps only the low 8 bits of each draw: k/256.

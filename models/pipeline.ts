@@ -51,7 +51,11 @@ const specTree = (specs: readonly { name: string; shape: readonly number[] }[]) 
  * same linear way and its velocity is (latents − x̂0)/σ, so the step takes the exact σ as an input.
  * Its example tree gives the shapes: `images` latents and 2·images prompt rows when guided.
  */
-export function denoiseStep(parts: Pick<ModelParts, "config" | "latent" | "text" | "ditSpec">, images: number, guided: boolean): { fn: (tree: Pytree<Tensor>) => Tensor; example: Record<string, unknown> } {
+export function denoiseStep(
+  parts: Pick<ModelParts, "config" | "latent" | "text" | "ditSpec">,
+  images: number,
+  guided: boolean,
+): { fn: (tree: Pytree<Tensor>) => Tensor; example: Record<string, unknown> } {
   const { config, latent, text } = parts;
   const [c, h, w] = latent;
   const branches = guided ? 2 * images : images;
@@ -89,7 +93,11 @@ export class Sampler {
   readonly height: number;
   readonly width: number;
 
-  constructor(readonly parts: ModelParts, readonly weights: Weights, readonly device: DeviceName = "cpu") {
+  constructor(
+    readonly parts: ModelParts,
+    readonly weights: Weights,
+    readonly device: DeviceName = "cpu",
+  ) {
     this.height = parts.latent[1] * parts.vae.downsample;
     this.width = parts.latent[2] * parts.vae.downsample;
   }
@@ -116,7 +124,10 @@ export class Sampler {
       step.set({ params: tree(this.weights.text) });
       this.textSteps.set(n, step);
     }
-    const batch = promptBatch(text, prompts.map((p) => this.reading(p).text));
+    const batch = promptBatch(
+      text,
+      prompts.map((p) => this.reading(p).text),
+    );
     return step.run({ ids: batch.ids, mask: batch.mask }) as Float32Array;
   }
 
@@ -170,14 +181,15 @@ export class Sampler {
     const n = requests.length;
     const steps = first.steps ?? 30;
     const cfg = first.cfg ?? 1;
-    const strength = first.image ? first.strength ?? 1 : 1;
+    const strength = first.image ? (first.strength ?? 1) : 1;
     if (!(strength > 0 && strength <= 1)) throw new Error(`sample: denoising strength must be in (0, 1], got ${strength}`);
     // A NaN guidance scale or step count gives an all-black image, not an error, further down.
     if (!Number.isFinite(cfg)) throw new Error(`sample: the guidance scale (cfg) must be a finite number, got ${cfg}`);
     if (!Number.isSafeInteger(steps) || steps < 1) throw new Error(`sample: steps must be a positive integer, got ${steps}`);
     for (const r of requests) {
       const seed = r.seed ?? 0;
-      if (!Number.isSafeInteger(seed) || seed < 0 || seed > 2 ** 32 - 1) throw new Error(`sample: the seed must be an integer from 0 to ${2 ** 32 - 1}, got ${seed}`);
+      if (!Number.isSafeInteger(seed) || seed < 0 || seed > 2 ** 32 - 1)
+        throw new Error(`sample: the seed must be an integer from 0 to ${2 ** 32 - 1}, got ${seed}`);
     }
     const schedule = setTimesteps({ steps, denoisingStrength: strength, dynamicShiftLen: h * w });
     const guided = cfg !== 1;
@@ -188,7 +200,8 @@ export class Sampler {
       // The reference draws its noise on the CPU in bf16 from torch.manual_seed(seed).
       const noise = torchCpuRandnBf16([1, c, h, w], r.seed ?? 0);
       if (r.image) {
-        if (r.image.length !== 3 * this.height * this.width) throw new Error(`sample: the input image must be 3×${this.height}×${this.width}, got ${r.image.length} values`);
+        if (r.image.length !== 3 * this.height * this.width)
+          throw new Error(`sample: the input image must be 3×${this.height}×${this.width}, got ${r.image.length} values`);
         const encoded = this.vaeStep("encode").run({ x: r.image }) as Float32Array;
         latents.set(addNoise(encoded, noise, schedule.sigmas[0]!), i * size);
       } else latents.set(noise, i * size);
@@ -241,7 +254,9 @@ export function fromRgbBytes(rgb: Uint8Array, height: number, width: number): Fl
 }
 
 export async function savePng(file: string, rgb: Uint8Array, height: number, width: number): Promise<void> {
-  await sharp(Buffer.from(rgb), { raw: { width, height, channels: 3 } }).png().toFile(file);
+  await sharp(Buffer.from(rgb), { raw: { width, height, channels: 3 } })
+    .png()
+    .toFile(file);
 }
 
 /** Each image of a grid is enlarged (nearest neighbour, whole multiples) to at least this many pixels, so a 64 px sample can be judged. */
@@ -260,9 +275,12 @@ export async function saveGrid(file: string, images: readonly Uint8Array[], heig
     const oy = Math.floor(k / columns) * cellH;
     const row = new Uint8Array(cellW * 3);
     for (let y = 0; y < height; y++) {
-      for (let x = 0; x < cellW; x++) row.set(img.subarray((y * width + Math.floor(x / zoom)) * 3, (y * width + Math.floor(x / zoom)) * 3 + 3), x * 3);
+      for (let x = 0; x < cellW; x++)
+        row.set(img.subarray((y * width + Math.floor(x / zoom)) * 3, (y * width + Math.floor(x / zoom)) * 3 + 3), x * 3);
       for (let dy = 0; dy < zoom; dy++) grid.set(row, ((oy + y * zoom + dy) * gw + ox) * 3);
     }
   });
-  await sharp(Buffer.from(grid), { raw: { width: gw, height: rows * cellH, channels: 3 } }).png().toFile(file);
+  await sharp(Buffer.from(grid), { raw: { width: gw, height: rows * cellH, channels: 3 } })
+    .png()
+    .toFile(file);
 }

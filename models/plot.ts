@@ -130,7 +130,11 @@ export function renderLossPlot(points: readonly LossPoint[], width = 800, height
     const finite = points.filter((p) => Number.isFinite(p.loss) && p.loss > 0).sort((a, b) => a.step - b.step);
     const trace = (series: readonly LossPoint[], rgb: Rgb): void => {
       for (let k = 1; k < series.length; k++)
-        line({ x: layout.toX(series[k - 1]!.step), y: layout.toY(series[k - 1]!.loss) }, { x: layout.toX(series[k]!.step), y: layout.toY(series[k]!.loss) }, rgb);
+        line(
+          { x: layout.toX(series[k - 1]!.step), y: layout.toY(series[k - 1]!.loss) },
+          { x: layout.toX(series[k]!.step), y: layout.toY(series[k]!.loss) },
+          rgb,
+        );
     };
     trace(finite, GREY);
     trace(movingAverage(finite), BLUE);
@@ -140,7 +144,10 @@ export function renderLossPlot(points: readonly LossPoint[], width = 800, height
   text("step", (left + right) / 2 - textWidth("step", TEXT_SCALE) / 2, bottom + 9 + glyph + 10);
   text("loss (log scale)", 8, 14);
   // Legend, top right.
-  const legend: [string, Rgb][] = [["loss", GREY], ["moving average", BLUE]];
+  const legend: [string, Rgb][] = [
+    ["loss", GREY],
+    ["moving average", BLUE],
+  ];
   let x = right;
   for (const [label, rgb] of [...legend].reverse()) {
     x -= textWidth(label, TEXT_SCALE);
@@ -153,5 +160,7 @@ export function renderLossPlot(points: readonly LossPoint[], width = 800, height
 
 export async function plotLoss(file: string, points: readonly LossPoint[], options: { width?: number; height?: number } = {}): Promise<void> {
   const { pixels, width, height } = renderLossPlot(points, options.width, options.height);
-  await sharp(Buffer.from(pixels), { raw: { width, height, channels: 3 } }).png().toFile(file);
+  await sharp(Buffer.from(pixels), { raw: { width, height, channels: 3 } })
+    .png()
+    .toFile(file);
 }

@@ -28,7 +28,9 @@ export function progressBar(label: string, total: number | undefined, unit = "it
     const bar = total ? `[${"#".repeat(Math.round(frac * width)).padEnd(width, ".")}] ` : "";
     const count = total ? `${done}/${total}` : `${done}`;
     const eta = total ? ` ETA ${formatDuration((total - done) / rate)}` : "";
-    const extra = Object.entries(fields).map(([k, v]) => `${k} ${v}`).join("  ");
+    const extra = Object.entries(fields)
+      .map(([k, v]) => `${k} ${v}`)
+      .join("  ");
     return `${label} ${bar}${count} ${rate.toFixed(rate < 10 ? 2 : 1)} ${unit}/s${eta}${extra ? "  " + extra : ""}`;
   };
   return {

@@ -2,7 +2,20 @@
 // lock whose process is gone (killed, crashed) is taken over. A folder that already holds a run is
 // continued only with --resume and replaced only with --overwrite; it is never silently mixed.
 
-import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import {
+  accessSync,
+  closeSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from "node:fs";
 import { hostname } from "node:os";
 import path from "node:path";
 import { describeWriteError } from "../runtime/index.ts";
@@ -20,7 +33,8 @@ export interface RunLock {
 const LOCK = "kiln.lock";
 
 /** kiln's own files in a run folder: checkpoints (with their moving-average weights), the pointer, the log and the plot. */
-const RUN_FILE = /^(step-\d+\.(json|safetensors|train\.safetensors|text_encoder\.safetensors|ema\.safetensors|ema\.text_encoder\.safetensors)|latest\.json|train-log\.jsonl|loss\.png)$/;
+const RUN_FILE =
+  /^(step-\d+\.(json|safetensors|train\.safetensors|text_encoder\.safetensors|ema\.safetensors|ema\.text_encoder\.safetensors)|latest\.json|train-log\.jsonl|loss\.png)$/;
 /** Temporary files of an interrupted save (runtime/safetensors.ts and runtime/cache.ts name them so). */
 const TEMPORARY = /^\..+\.tmp$|\.tmp-\d+-[a-z0-9]+$|^kiln\.lock\.stale-\d+$/;
 
@@ -70,7 +84,8 @@ function requireWritableFolder(dir: string): void {
 
 /** Checks, without changing anything, that this process may train into `dir`; throws if not. */
 export function checkRunFolder(dir: string, intent: RunFolderIntent): void {
-  if (intent.resume && intent.overwrite) throw new Error(`--resume and --overwrite contradict each other: continue the run in ${dir} or replace it, not both`);
+  if (intent.resume && intent.overwrite)
+    throw new Error(`--resume and --overwrite contradict each other: continue the run in ${dir} or replace it, not both`);
   requireWritableFolder(dir);
   const lock = path.join(dir, LOCK);
   if (existsSync(lock)) {
@@ -78,10 +93,14 @@ export function checkRunFolder(dir: string, intent: RunFolderIntent): void {
     const fresh = Date.now() - statSync(lock).mtimeMs < 10_000;
     // An unreadable lock is one being written right now (fresh), or the wreck of a crash.
     if (owner ? ownerAlive(owner) : fresh)
-      throw new Error(`${dir} is in use by another training (${owner ? `pid ${owner.pid} on ${owner.host}, since ${owner.started}` : "its lock is being written"}); wait for it to finish, stop it, or choose another --out`);
+      throw new Error(
+        `${dir} is in use by another training (${owner ? `pid ${owner.pid} on ${owner.host}, since ${owner.started}` : "its lock is being written"}); wait for it to finish, stop it, or choose another --out`,
+      );
   }
   if (!intent.resume && !intent.overwrite && holdsRun(dir))
-    throw new Error(`${dir} already holds a training run; pass --resume to continue it, --overwrite to delete its checkpoints, log and plot and start over, or choose another --out`);
+    throw new Error(
+      `${dir} already holds a training run; pass --resume to continue it, --overwrite to delete its checkpoints, log and plot and start over, or choose another --out`,
+    );
 }
 
 function writeLock(file: string): boolean {

@@ -90,7 +90,8 @@ export function trainingWeights(timesteps: Float32Array): Float32Array {
 export function setTimesteps(options: ScheduleOptions): Schedule {
   const { steps, denoisingStrength = 1, training = false, dynamicShiftLen } = options;
   if (!Number.isInteger(steps) || steps < 1) throw new Error(`setTimesteps: expected a positive integer step count, found ${steps}`);
-  if (!(denoisingStrength > 0 && denoisingStrength <= 1)) throw new Error(`setTimesteps: expected denoisingStrength in (0, 1], found ${denoisingStrength}`);
+  if (!(denoisingStrength > 0 && denoisingStrength <= 1))
+    throw new Error(`setTimesteps: expected denoisingStrength in (0, 1], found ${denoisingStrength}`);
   const sigmaMin = 1 / steps;
   const sigmaMax = 1;
   const sigmaStart = sigmaMin + (sigmaMax - sigmaMin) * denoisingStrength;
@@ -176,7 +177,8 @@ export interface TrainingTimestep {
 
 /** §2 step 3: the timestep a training step with uniform draw k actually uses, after the bf16 cast. */
 export function drawTrainingTimestep(schedule: Schedule, k: number): TrainingTimestep {
-  if (!Number.isInteger(k) || k < 0 || k >= schedule.timesteps.length) throw new Error(`drawTrainingTimestep: expected k in [0, ${schedule.timesteps.length}), found ${k}`);
+  if (!Number.isInteger(k) || k < 0 || k >= schedule.timesteps.length)
+    throw new Error(`drawTrainingTimestep: expected k in [0, ${schedule.timesteps.length}), found ${k}`);
   const timestep = roundBf16(schedule.timesteps[k]!);
   const index = timestepIndex(schedule, timestep);
   return { timestep, index, sigma: schedule.sigmas[index]!, weight: trainingWeight(schedule, timestep) };

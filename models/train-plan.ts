@@ -55,7 +55,8 @@ export const MAX_BATCH = 4096;
 export const configHash = (config: ModelConfig): string => createHash("sha256").update(JSON.stringify(config)).digest("hex").slice(0, 16);
 
 function requireInteger(name: string, value: number | undefined, min: number, max = Number.MAX_SAFE_INTEGER): void {
-  if (value !== undefined && (!Number.isSafeInteger(value) || value < min || value > max)) throw new Error(`train: ${name} must be an integer from ${min} to ${max}, got ${value}`);
+  if (value !== undefined && (!Number.isSafeInteger(value) || value < min || value > max))
+    throw new Error(`train: ${name} must be an integer from ${min} to ${max}, got ${value}`);
 }
 
 function requirePositive(name: string, value: number | undefined): void {
@@ -95,9 +96,14 @@ export function planTraining(options: PlanOptions, { checkFolder = true }: { che
   if (latest === undefined) return { latest, settings: { ...defaults, ...given }, configHash: hash };
 
   const meta = readCheckpointMeta(options.out, latest);
-  if (meta.config !== config.name) throw new Error(`train --resume: the checkpoint in ${options.out} (step ${latest}) is for config '${meta.config}', not '${config.name}'`);
+  if (meta.config !== config.name)
+    throw new Error(`train --resume: the checkpoint in ${options.out} (step ${latest}) is for config '${meta.config}', not '${config.name}'`);
   // Settings the checkpoint recorded; older checkpoints recorded fewer.
-  const saved: Partial<RunSettings> = Object.fromEntries(Object.keys(defaults).filter((k) => k in meta).map((k) => [k, meta[k]]));
+  const saved: Partial<RunSettings> = Object.fromEntries(
+    Object.keys(defaults)
+      .filter((k) => k in meta)
+      .map((k) => [k, meta[k]]),
+  );
   // A data-parallel run recorded its global batch: what must match is that, split over this run's ranks.
   const perRank = typeof meta.globalBatch === "number" ? meta.globalBatch / (options.ranks ?? 1) : undefined;
   if (perRank !== undefined && Number.isSafeInteger(perRank)) saved.batch = perRank;
@@ -105,8 +111,13 @@ export function planTraining(options: PlanOptions, { checkFolder = true }: { che
   const configChanged = typeof meta.configHash === "string" && meta.configHash !== hash;
   if ((changed.length || configChanged) && !options.allowChanges) {
     const flag = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-    const what = [...changed.map((k) => `${flag(k)} ${given[k]} (the run used ${saved[k]})`), ...(configChanged ? [`the fields of config '${config.name}' (they changed since the run started)`] : [])];
-    throw new Error(`train --resume: ${options.out} was trained with different settings: ${what.join(", ")}. A resumed run repeats the original exactly only with the same settings: drop ${changed.length ? "those flags" : "the change"}, or pass --allow-changes to continue anyway`);
+    const what = [
+      ...changed.map((k) => `${flag(k)} ${given[k]} (the run used ${saved[k]})`),
+      ...(configChanged ? [`the fields of config '${config.name}' (they changed since the run started)`] : []),
+    ];
+    throw new Error(
+      `train --resume: ${options.out} was trained with different settings: ${what.join(", ")}. A resumed run repeats the original exactly only with the same settings: drop ${changed.length ? "those flags" : "the change"}, or pass --allow-changes to continue anyway`,
+    );
   }
   return { latest, settings: { ...defaults, ...saved, ...given }, configHash: hash };
 }

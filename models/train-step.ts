@@ -22,7 +22,12 @@ export interface TrainStepOptions {
    */
   text:
     | { kind: "embeds" }
-    | { kind: "encoder"; paramSpec: readonly ParamSpec[]; idsShape: readonly number[]; encode: (params: Readonly<Record<string, Tensor>>, ids: Tensor, mask: Tensor) => Tensor };
+    | {
+        kind: "encoder";
+        paramSpec: readonly ParamSpec[];
+        idsShape: readonly number[];
+        encode: (params: Readonly<Record<string, Tensor>>, ids: Tensor, mask: Tensor) => Tensor;
+      };
   beta1?: number;
   beta2?: number;
   eps?: number;
@@ -75,7 +80,11 @@ export function trainStepExample(options: TrainStepOptions, specs: readonly Para
     batch.ids = { shape: [b, ...options.text.idsShape], dtype: "i32" };
     batch.mask = { shape: [b, options.textLength], dtype: "i32" };
   }
-  const state: Record<string, unknown> = { params: tree((s) => ({ shape: s.shape, dtype })), m: tree((s) => ({ shape: s.shape, dtype })), v: tree((s) => ({ shape: s.shape, dtype })) };
+  const state: Record<string, unknown> = {
+    params: tree((s) => ({ shape: s.shape, dtype })),
+    m: tree((s) => ({ shape: s.shape, dtype })),
+    v: tree((s) => ({ shape: s.shape, dtype })),
+  };
   // The average is f32 even in pure-bf16 training: its per-step change, (1 − d)·(θ − ema), is below bf16's resolution.
   if (keepsEma(options)) state.ema = tree((s) => ({ shape: s.shape, dtype: "f32" }));
   return {
@@ -86,7 +95,10 @@ export function trainStepExample(options: TrainStepOptions, specs: readonly Para
 }
 
 /** The example trees of gradient accumulation's two steps: a micro-batch's gradients, then AdamW from their f32 sum. */
-export function accumulationExamples(options: TrainStepOptions, specs: readonly ParamSpec[]): { gradients: Record<string, unknown>; apply: Record<string, unknown> } {
+export function accumulationExamples(
+  options: TrainStepOptions,
+  specs: readonly ParamSpec[],
+): { gradients: Record<string, unknown>; apply: Record<string, unknown> } {
   const step = trainStepExample(options, specs) as { state: { params: Record<string, unknown> }; batch: Record<string, unknown> };
   const f32 = Object.fromEntries(specs.map((s) => [s.name, { shape: s.shape, dtype: "f32" }]));
   return {
@@ -96,21 +108,32 @@ export function accumulationExamples(options: TrainStepOptions, specs: readonly 
 }
 
 /** The weighted flow-matching loss of spec §2 for a batch (mean over samples of w_b · MSE_b). */
-export function flowMatchingLoss(params: Readonly<Record<string, Tensor>>, batch: Readonly<Record<string, Tensor>>, seed: Tensor, options: TrainStepOptions): Tensor {
+export function flowMatchingLoss(
+  params: Readonly<Record<string, Tensor>>,
+  batch: Readonly<Record<string, Tensor>>,
+  seed: Tensor,
+  options: TrainStepOptions,
+): Tensor {
   const latents = batch.latents!;
   const [b] = latents.shape as [number];
   const perSample = (t: Tensor): Tensor => ops.reshape(t, [b, 1, 1, 1]);
   const dtype = params["proj_out.weight"]!.dtype;
   const lanes = options.noiseLanes;
   const noise = lanes
-    ? ops.shrink(nn.randomNormal(seed, [lanes.total, ...latents.shape.slice(1)], 0), [[lanes.first, lanes.first + b], ...latents.shape.slice(1).map((n) => [0, n] as const)])
+    ? ops.shrink(nn.randomNormal(seed, [lanes.total, ...latents.shape.slice(1)], 0), [
+        [lanes.first, lanes.first + b],
+        ...latents.shape.slice(1).map((n) => [0, n] as const),
+      ])
     : nn.randomNormal(seed, latents.shape, 0);
   const sigma = perSample(batch.sigma!);
   const noisy = ops.add(ops.mul(latents, nn.sub(1, sigma)), ops.mul(noise, sigma));
   const target = nn.sub(noise, latents);
   const promptEmbeds = options.text.kind === "embeds" ? batch.promptEmbeds! : options.text.encode(params, batch.ids!, batch.mask!);
-  const pred = ditForward(params, ops.cast(noisy, dtype), ops.cast(promptEmbeds, dtype), ops.cast(batch.timestep!, dtype), options.dit, { checkpointBlocks: options.checkpointBlocks ?? false });
-  const velocity = options.prediction === "image" ? nn.div(nn.sub(noisy, ops.cast(pred, "f32")), ops.maximum(sigma, SIGMA_FLOOR)) : ops.cast(pred, "f32");
+  const pred = ditForward(params, ops.cast(noisy, dtype), ops.cast(promptEmbeds, dtype), ops.cast(batch.timestep!, dtype), options.dit, {
+    checkpointBlocks: options.checkpointBlocks ?? false,
+  });
+  const velocity =
+    options.prediction === "image" ? nn.div(nn.sub(noisy, ops.cast(pred, "f32")), ops.maximum(sigma, SIGMA_FLOOR)) : ops.cast(pred, "f32");
   const perSampleMse = nn.mean(nn.square(nn.sub(velocity, target)), [1, 2, 3]);
   return nn.mean(ops.mul(perSampleMse, batch.weight!));
 }
@@ -138,18 +161,35 @@ function emaAll(decay: number, names: readonly string[], ema: Readonly<Params>, 
 }
 
 /** AdamW on every tensor, then (when the step keeps one) the moving average of the updated weights. */
-function optimize(options: TrainStepOptions, names: readonly string[], state: TrainTree["state"], grads: readonly Tensor[], control: { step: Tensor; lr: Tensor }): TrainTree["state"] {
+function optimize(
+  options: TrainStepOptions,
+  names: readonly string[],
+  state: TrainTree["state"],
+  grads: readonly Tensor[],
+  control: { step: Tensor; lr: Tensor },
+): TrainTree["state"] {
   const next = adamwAll(options, names, state, grads, control);
   if (!keepsEma(options)) return next;
   if (!state.ema) throw new Error(`train step: emaDecay ${options.emaDecay} needs the state's 'ema' group (see trainStepExample)`);
   return { ...next, ema: emaAll(options.emaDecay!, names, state.ema, next.params, control.step) };
 }
 
-function adamwAll(options: TrainStepOptions, names: readonly string[], state: TrainTree["state"], grads: readonly Tensor[], control: { step: Tensor; lr: Tensor }): TrainTree["state"] {
+function adamwAll(
+  options: TrainStepOptions,
+  names: readonly string[],
+  state: TrainTree["state"],
+  grads: readonly Tensor[],
+  control: { step: Tensor; lr: Tensor },
+): TrainTree["state"] {
   const next: TrainTree["state"] = { params: {}, m: {}, v: {} };
   names.forEach((name, i) => {
     const u = adamwUpdate(state.params[name]!, grads[i]!, state.m[name]!, state.v[name]!, {
-      step: control.step, lr: control.lr, beta1: options.beta1 ?? 0.9, beta2: options.beta2 ?? 0.999, eps: options.eps ?? 1e-8, weightDecay: options.weightDecay ?? 0.01,
+      step: control.step,
+      lr: control.lr,
+      beta1: options.beta1 ?? 0.9,
+      beta2: options.beta2 ?? 0.999,
+      eps: options.eps ?? 1e-8,
+      weightDecay: options.weightDecay ?? 0.01,
     });
     next.params[name] = u.param;
     next.m[name] = u.m;
@@ -159,11 +199,18 @@ function adamwAll(options: TrainStepOptions, names: readonly string[], state: Tr
 }
 
 /** The whole step: loss, gradients, optional clipping, AdamW. Returns the new state and the loss. */
-export function trainStep(options: TrainStepOptions, specs: readonly ParamSpec[]): (tree: TrainTree) => { state: TrainTree["state"]; loss: Tensor; gradNorm: Tensor } {
+export function trainStep(
+  options: TrainStepOptions,
+  specs: readonly ParamSpec[],
+): (tree: TrainTree) => { state: TrainTree["state"]; loss: Tensor; gradNorm: Tensor } {
   return ({ state, batch, control }) => {
     const names = specs.map((s) => s.name);
     const loss = flowMatchingLoss(state.params, batch, control.seed, options);
-    const grads = backward(loss, names.map((n) => state.params[n]!), ops.scalar(1));
+    const grads = backward(
+      loss,
+      names.map((n) => state.params[n]!),
+      ops.scalar(1),
+    );
     const { norm, scale } = clipping(grads, options.clipNorm);
     const scaled = grads.map((g) => (scale ? ops.mul(ops.cast(g, "f32"), scale) : g));
     return { state: optimize(options, names, state, scaled, control), loss, gradNorm: norm };
@@ -171,17 +218,30 @@ export function trainStep(options: TrainStepOptions, specs: readonly ParamSpec[]
 }
 
 /** Gradient accumulation, half one: one micro-batch's loss and f32 gradients (parameters are read, not changed). */
-export function gradientStep(options: TrainStepOptions, specs: readonly ParamSpec[]): (tree: { params: Params; batch: Params; control: { seed: Tensor } }) => { grads: Params; loss: Tensor } {
+export function gradientStep(
+  options: TrainStepOptions,
+  specs: readonly ParamSpec[],
+): (tree: { params: Params; batch: Params; control: { seed: Tensor } }) => { grads: Params; loss: Tensor } {
   return ({ params, batch, control }) => {
     const names = specs.map((s) => s.name);
     const loss = flowMatchingLoss(params, batch, control.seed, options);
-    const grads = backward(loss, names.map((n) => params[n]!), ops.scalar(1));
+    const grads = backward(
+      loss,
+      names.map((n) => params[n]!),
+      ops.scalar(1),
+    );
     return { grads: Object.fromEntries(names.map((n, i) => [n, ops.cast(grads[i]!, "f32")])), loss };
   };
 }
 
 /** Gradient accumulation, half two: AdamW from summed gradients scaled by `scale` (1 / micro-batches). */
-export function applyStep(options: TrainStepOptions, specs: readonly ParamSpec[]): (tree: { state: TrainTree["state"]; grads: Params; control: { step: Tensor; lr: Tensor; scale: Tensor } }) => { state: TrainTree["state"]; gradNorm: Tensor } {
+export function applyStep(
+  options: TrainStepOptions,
+  specs: readonly ParamSpec[],
+): (tree: { state: TrainTree["state"]; grads: Params; control: { step: Tensor; lr: Tensor; scale: Tensor } }) => {
+  state: TrainTree["state"];
+  gradNorm: Tensor;
+} {
   return ({ state, grads, control }) => {
     const names = specs.map((s) => s.name);
     const mean = names.map((n) => ops.mul(grads[n]!, control.scale));

@@ -67,7 +67,11 @@ export function trainedSpecs(parts: ModelParts): ParamSpec[] {
 }
 
 /** The compiled step's options for a model: a jointly trained text encoder reads its tensors under TEXT_PREFIX. */
-export function trainStepOptions(parts: ModelParts, batch: number, options: Pick<TrainOptions, "clipNorm" | "pureBf16" | "checkpointBlocks"> = {}): TrainStepOptions {
+export function trainStepOptions(
+  parts: ModelParts,
+  batch: number,
+  options: Pick<TrainOptions, "clipNorm" | "pureBf16" | "checkpointBlocks"> = {},
+): TrainStepOptions {
   const { config, text } = parts;
   return {
     dit: config.dit,
@@ -99,7 +103,13 @@ async function encodeData(parts: ModelParts, options: TrainOptions, log: (s: str
   const width = w * parts.vae.downsample;
   const source = resolveDataSource(options);
   const { metadataPath } = source;
-  const dataset = await openDataset({ metadataPath, basePath: source.imagesDir, height, width, onWarning: (w) => log(`skipped: ${formatWarning(w)}`) });
+  const dataset = await openDataset({
+    metadataPath,
+    basePath: source.imagesDir,
+    height,
+    width,
+    onWarning: (w) => log(`skipped: ${formatWarning(w)}`),
+  });
   // Every usable item, loaded once and only when needed (a fitted VAE needs them before the cache key).
   let loaded: NonNullable<Awaited<ReturnType<typeof dataset.load>>>[] | undefined;
   const loadItems = async () => {
@@ -118,15 +128,26 @@ async function encodeData(parts: ModelParts, options: TrainOptions, log: (s: str
   const { fit } = parts.vae;
   if (fit && !given) {
     const started = performance.now();
-    vaeWeights = fit((await loadItems()).map((item) => item.image), height, width);
+    vaeWeights = fit(
+      (await loadItems()).map((item) => item.image),
+      height,
+      width,
+    );
     log(`fitted the ${parts.vae.name} VAE to ${loaded!.length} images in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   }
   const textWeights = options.frozen?.text;
   const { config } = parts;
-  const key = encodedCacheKey(metadataPath, dataset.entries.map((e) => e.file), {
-    height, width, vae: config.vae, vaeWeights: weightsFingerprint(vaeWeights),
-    text: config.trainText ? null : { choice: config.text, weights: textWeights ? weightsFingerprint(textWeights) : null },
-  });
+  const key = encodedCacheKey(
+    metadataPath,
+    dataset.entries.map((e) => e.file),
+    {
+      height,
+      width,
+      vae: config.vae,
+      vaeWeights: weightsFingerprint(vaeWeights),
+      text: config.trainText ? null : { choice: config.text, weights: textWeights ? weightsFingerprint(textWeights) : null },
+    },
+  );
   const cacheFolders = encodedCacheFolders(source.home);
   let encoded = readEncoded(cacheFolders, key);
   if (encoded) log(`encoded data from the cache (${encoded.latents.length} images)`);
@@ -164,13 +185,17 @@ async function encodeData(parts: ModelParts, options: TrainOptions, log: (s: str
     }
     encoded = { prompts: items.map((i) => i.prompt), files: items.map((i) => i.file), latents, embeds };
     const written = writeEncoded(cacheFolders, key, encoded);
-    if (written.failed.length > 0) log(`cannot cache the encoded data in ${written.failed.join("; ")}; ${written.file ? `cached in ${written.file} instead` : "going on without a cache"}`);
+    if (written.failed.length > 0)
+      log(
+        `cannot cache the encoded data in ${written.failed.join("; ")}; ${written.file ? `cached in ${written.file} instead` : "going on without a cache"}`,
+      );
   }
   return { latents: encoded.latents, prompts: encoded.prompts, embeds: encoded.embeds, vaeWeights };
 }
 
 /** Uniform in [0, 1) for (seed, step, lane): kiln's Philox, so a resumed run draws the same values. */
-const uniform = (seed: number, step: number, lane: number, stream: number): number => (philox4x32([step, lane, stream, 0], [seed, 0x6b696c6e])[0]! >>> 8) * 2 ** -24;
+const uniform = (seed: number, step: number, lane: number, stream: number): number =>
+  (philox4x32([step, lane, stream, 0], [seed, 0x6b696c6e])[0]! >>> 8) * 2 ** -24;
 
 /**
  * The form of an item's prompt (as written, or some of its parts reordered) that lane `lane` of the
@@ -186,7 +211,10 @@ function batchIndices(n: number, batch: number, step: number, seed: number): num
   for (let j = 0; j < batch; j++) {
     const position = (step - 1) * batch + j;
     const epoch = Math.floor(position / n);
-    const order = shuffled(Array.from({ length: n }, (_, i) => i), xoshiro128(seed * 7919 + epoch));
+    const order = shuffled(
+      Array.from({ length: n }, (_, i) => i),
+      xoshiro128(seed * 7919 + epoch),
+    );
     out.push(order[position % n]!);
   }
   return out;
@@ -227,17 +255,36 @@ async function trainHolding(options: TrainOptions, plan: TrainPlan, world: World
   const { batch, seed, lr } = plan.settings;
   // Every rank must apply the same rate: a cooldown by the clock would differ between ranks.
   if ((config.lrCooldown ?? 0) > 0 && options.steps === undefined && world.size > 1)
-    throw new Error(`config ${config.name}: lrCooldown ${config.lrCooldown} with --minutes needs a single rank (each rank's clock would give its own rate); give --steps instead`);
+    throw new Error(
+      `config ${config.name}: lrCooldown ${config.lrCooldown} with --minutes needs a single rank (each rank's clock would give its own rate); give --steps instead`,
+    );
   const saveSteps = options.saveSteps;
   const specs = trainedSpecs(parts);
 
-  log(`kiln train: ${config.name}, batch ${batch}${world.size > 1 ? ` per rank × ${world.size} ranks` : ""}, lr ${lr}, seed ${seed}, data ${describeDataSource(resolveDataSource(options))}, out ${options.out}`);
-  const savedVae = parts.vae.fit && lead && plan.latest !== undefined ? loadFittedVae(checkpointPaths(options.out, plan.latest).dit, parts.vae.name, parts.vae.paramSpec) : undefined;
+  log(
+    `kiln train: ${config.name}, batch ${batch}${world.size > 1 ? ` per rank × ${world.size} ranks` : ""}, lr ${lr}, seed ${seed}, data ${describeDataSource(resolveDataSource(options))}, out ${options.out}`,
+  );
+  const savedVae =
+    parts.vae.fit && lead && plan.latest !== undefined
+      ? loadFittedVae(checkpointPaths(options.out, plan.latest).dit, parts.vae.name, parts.vae.paramSpec)
+      : undefined;
   const data = await encodeData(parts, options, log, savedVae);
   log(`encoded ${data.latents.length} images to latents ${parts.latent.join("×")}`);
   checkSameSettings(world, {
-    config, batch, lr, seed, steps: options.steps ?? null, minutes: options.minutes ?? null, resume: options.resume ?? false, saveSteps: saveSteps ?? null, gradAccum: plan.settings.gradAccum,
-    clipNorm: plan.settings.clipNorm, pureBf16: plan.settings.pureBf16, checkpointBlocks: options.checkpointBlocks ?? false, device: options.device ?? "cpu", data: dataFingerprint(data.latents),
+    config,
+    batch,
+    lr,
+    seed,
+    steps: options.steps ?? null,
+    minutes: options.minutes ?? null,
+    resume: options.resume ?? false,
+    saveSteps: saveSteps ?? null,
+    gradAccum: plan.settings.gradAccum,
+    clipNorm: plan.settings.clipNorm,
+    pureBf16: plan.settings.pureBf16,
+    checkpointBlocks: options.checkpointBlocks ?? false,
+    device: options.device ?? "cpu",
+    data: dataFingerprint(data.latents),
   });
 
   // State: resumed, or freshly initialised (PyTorch's default initialisers).
@@ -250,7 +297,10 @@ async function trainHolding(options: TrainOptions, plan: TrainPlan, world: World
     state = loaded.state;
     log(`resuming from step ${latest}`);
     const savedGlobal = typeof loaded.meta.globalBatch === "number" ? loaded.meta.globalBatch : loaded.meta.batch;
-    if (savedGlobal !== batch * world.size) log(`note: the checkpoint was trained with a global batch of ${String(savedGlobal)}, this run's is ${batch * world.size}: the run will not reproduce an uninterrupted one`);
+    if (savedGlobal !== batch * world.size)
+      log(
+        `note: the checkpoint was trained with a global batch of ${String(savedGlobal)}, this run's is ${batch * world.size}: the run will not reproduce an uninterrupted one`,
+      );
   } else {
     const params = initParams(specs, seed);
     state = { step: 0, params, m: zerosLike(params), v: zerosLike(params) };
@@ -276,7 +326,11 @@ async function trainHolding(options: TrainOptions, plan: TrainPlan, world: World
   const compileStarted = performance.now();
   const accum = plan.settings.gradAccum;
   if (!Number.isInteger(accum) || accum < 1) throw new Error(`train: --grad-accum must be a positive integer, got ${accum}`);
-  const example = trainStepExample(stepOptions, specs) as { state: Record<string, unknown>; batch: Record<string, unknown>; control: Record<string, unknown> };
+  const example = trainStepExample(stepOptions, specs) as {
+    state: Record<string, unknown>;
+    batch: Record<string, unknown>;
+    control: Record<string, unknown>;
+  };
   // With accumulation, one step computes a micro-batch's gradients and another applies AdamW; the
   // second holds the state (donated, updated in place), the first reads a copy of the parameters.
   // Several ranks split the same way, with the gradients summed across ranks in between.
@@ -289,7 +343,9 @@ async function trainHolding(options: TrainOptions, plan: TrainPlan, world: World
   const gradStep: Step | undefined = !split
     ? undefined
     : compileStep(gradientStep(stepOptions, specs) as never, accumulation.gradients, { name: `train_grads_${config.name}`, device });
-  log(`compiled the training step for the ${device}: ${step.kernelCount + (gradStep?.kernelCount ?? 0)} kernels in ${((performance.now() - compileStarted) / 1000).toFixed(1)} s${accum > 1 ? `, ${accum} micro-batches per optimizer step` : ""}`);
+  log(
+    `compiled the training step for the ${device}: ${step.kernelCount + (gradStep?.kernelCount ?? 0)} kernels in ${((performance.now() - compileStarted) / 1000).toFixed(1)} s${accum > 1 ? `, ${accum} micro-batches per optimizer step` : ""}`,
+  );
   const asTree = (values: ParamValues) => Object.fromEntries(values);
   step.set({ state: { params: asTree(state.params), m: asTree(state.m), v: asTree(state.v), ...(state.ema ? { ema: asTree(state.ema) } : {}) } });
   const schedule = setTimesteps({ steps: 1000, training: true });
@@ -317,14 +373,28 @@ async function trainHolding(options: TrainOptions, plan: TrainPlan, world: World
   let lastSaved = latest ?? 0;
   let current = state.step;
   const snapshot = (): TrainingState => {
-    const read = (group: "params" | "m" | "v" | "ema"): ParamValues => new Map(specs.map((s) => [s.name, Float32Array.from(step.input(`state/${group}/${s.name}`))]));
+    const read = (group: "params" | "m" | "v" | "ema"): ParamValues =>
+      new Map(specs.map((s) => [s.name, Float32Array.from(step.input(`state/${group}/${s.name}`))]));
     return { step: current, params: read("params"), m: read("m"), v: read("v"), ...(emaDecay > 0 ? { ema: read("ema") } : {}) };
   };
   const save = (): string => {
     const s = snapshot();
-    const meta = { step: current, config: config.name, configHash: plan.configHash, prediction: config.prediction, ...plan.settings, globalBatch: batch * world.size, ranks: world.size, losses: losses.length };
+    const meta = {
+      step: current,
+      config: config.name,
+      configHash: plan.configHash,
+      prediction: config.prediction,
+      ...plan.settings,
+      globalBatch: batch * world.size,
+      ranks: world.size,
+      losses: losses.length,
+    };
     // A jointly trained text encoder goes beside the DiT, under its own names, for sampling.
-    const file = saveCheckpoint(options.out, s, meta, specs, { ditSpec: parts.ditSpec, ...(parts.vae.fit ? { vae: { spec: parts.vae.paramSpec, values: data.vaeWeights } } : {}), ...(config.trainText ? { textEncoder: { spec: parts.text.paramSpec, prefix: TEXT_PREFIX, vocabulary } } : {}) });
+    const file = saveCheckpoint(options.out, s, meta, specs, {
+      ditSpec: parts.ditSpec,
+      ...(parts.vae.fit ? { vae: { spec: parts.vae.paramSpec, values: data.vaeWeights } } : {}),
+      ...(config.trainText ? { textEncoder: { spec: parts.text.paramSpec, prefix: TEXT_PREFIX, vocabulary } } : {}),
+    });
     lastSaved = current;
     return file;
   };
@@ -353,7 +423,9 @@ async function trainHolding(options: TrainOptions, plan: TrainPlan, world: World
       if (config.trainText) {
         // Encoded here rather than cached as a fixed set of forms per image: hashing a batch's words is
         // a few thousand FNV-1a hashes, nothing next to the step, and every step can show a new subset.
-        const inputs = parts.text.promptIds(trainingPrompt(data.prompts[item]!, seed, micro, lanes.first + j, config.promptVariation, config.promptDropout ?? 0));
+        const inputs = parts.text.promptIds(
+          trainingPrompt(data.prompts[item]!, seed, micro, lanes.first + j, config.promptVariation, config.promptDropout ?? 0),
+        );
         (batchTree.ids as Int32Array).set(inputs.ids, j * idsSize);
         (batchTree.mask as Int32Array).set(inputs.mask, j * L);
       } else (batchTree.promptEmbeds as Float32Array).set(data.embeds[item]!, j * L * config.dit.textDim);
@@ -414,7 +486,8 @@ async function trainHolding(options: TrainOptions, plan: TrainPlan, world: World
       break;
     }
     losses.push(loss);
-    if (lead) appendFileSync(logFile, JSON.stringify({ step: current, loss, lr: stepLr, gradNorm, seconds: (performance.now() - started) / 1000 }) + "\n");
+    if (lead)
+      appendFileSync(logFile, JSON.stringify({ step: current, loss, lr: stepLr, gradNorm, seconds: (performance.now() - started) / 1000 }) + "\n");
     const recent = losses.slice(-50);
     bar?.tick(current, { loss: loss.toFixed(4), avg: (recent.reduce((a, b) => a + b, 0) / recent.length).toFixed(4) });
     if (lead && saveSteps && current % saveSteps === 0) lastCheckpoint = save();
@@ -434,8 +507,20 @@ async function trainHolding(options: TrainOptions, plan: TrainPlan, world: World
   if (lead) await plotLoss(path.join(options.out, "loss.png"), readTrainLog(logFile));
   step.dispose();
   gradStep?.dispose();
-  const result: TrainResult = { steps: current, losses, checkpoint: lastCheckpoint, seconds, imagesPerSecond: (trained * batch * world.size) / Math.max(seconds, 1e-9), stoppedBy };
-  if (world.size > 1 && reducer) log(`gradient allreduce over ${world.size} ranks (waiting for the slowest included): ${((reducer.seconds() / Math.max(trained, 1)) * 1000).toFixed(1)} ms per step, ${((100 * reducer.seconds()) / Math.max(seconds, 1e-9)).toFixed(1)} % of the training time`);
-  log(`trained ${trained} steps in ${seconds.toFixed(1)} s (${result.imagesPerSecond.toFixed(1)} images/s); checkpoint ${lastCheckpoint}; loss plot ${path.join(options.out, "loss.png")}; log ${logFile}`);
+  const result: TrainResult = {
+    steps: current,
+    losses,
+    checkpoint: lastCheckpoint,
+    seconds,
+    imagesPerSecond: (trained * batch * world.size) / Math.max(seconds, 1e-9),
+    stoppedBy,
+  };
+  if (world.size > 1 && reducer)
+    log(
+      `gradient allreduce over ${world.size} ranks (waiting for the slowest included): ${((reducer.seconds() / Math.max(trained, 1)) * 1000).toFixed(1)} ms per step, ${((100 * reducer.seconds()) / Math.max(seconds, 1e-9)).toFixed(1)} % of the training time`,
+    );
+  log(
+    `trained ${trained} steps in ${seconds.toFixed(1)} s (${result.imagesPerSecond.toFixed(1)} images/s); checkpoint ${lastCheckpoint}; loss plot ${path.join(options.out, "loss.png")}; log ${logFile}`,
+  );
   return result;
 }

@@ -10,8 +10,16 @@ export interface SeedPrompt {
 
 /** The seed's sampling prompts: the starter trio (seeds 0–2) and "sharp claws" (seeds 4–6). */
 export const SEED_PROMPTS: readonly SeedPrompt[] = [
-  { prompt: "green, lizard, plant, Grass, Poison, seed on back, red eyes, smiling expression, short stout limbs, sharp claws", seed: 0, file: "image_0.png" },
-  { prompt: "orange, cream, lizard, Fire, flame on tail tip, large eyes, smiling expression, cream-colored belly patch, sharp claws", seed: 1, file: "image_1.png" },
+  {
+    prompt: "green, lizard, plant, Grass, Poison, seed on back, red eyes, smiling expression, short stout limbs, sharp claws",
+    seed: 0,
+    file: "image_0.png",
+  },
+  {
+    prompt: "orange, cream, lizard, Fire, flame on tail tip, large eyes, smiling expression, cream-colored belly patch, sharp claws",
+    seed: 1,
+    file: "image_1.png",
+  },
   { prompt: "blue, beige, brown, turtle, water type, shell, big eyes, short limbs, curled tail", seed: 2, file: "image_2.png" },
   { prompt: "sharp claws", seed: 4, file: "image_sharp_claws_0.png" },
   { prompt: "sharp claws", seed: 5, file: "image_sharp_claws_1.png" },

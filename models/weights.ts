@@ -34,7 +34,8 @@ export function resolveCheckpoint(given: string): string {
     return given;
   }
   const step = findLatestCheckpoint(given);
-  if (step === undefined) throw new Error(`--checkpoint ${given}: the folder holds no complete checkpoint (a step-N.json beside every file it lists)`);
+  if (step === undefined)
+    throw new Error(`--checkpoint ${given}: the folder holds no complete checkpoint (a step-N.json beside every file it lists)`);
   return checkpointPaths(given, step).dit;
 }
 
@@ -47,7 +48,10 @@ export function chooseWeights(dit: string, choice: WeightsKind | undefined): { f
   const raw = dit.replace(/\.ema\.safetensors$/, ".safetensors");
   const ema = raw.replace(/\.safetensors$/, ".ema.safetensors");
   const hasEma = ema !== raw && existsSync(ema);
-  if (choice === "ema" && !hasEma) throw new Error(`--weights ema: ${dit} has no moving average of its weights beside it (${ema}); the run kept none (its config's ema is false, or it predates it): use --weights raw`);
+  if (choice === "ema" && !hasEma)
+    throw new Error(
+      `--weights ema: ${dit} has no moving average of its weights beside it (${ema}); the run kept none (its config's ema is false, or it predates it): use --weights raw`,
+    );
   if (choice === "raw" && !existsSync(raw)) throw new Error(`--weights raw: ${raw}, the weights as trained beside ${dit}, does not exist`);
   const kind = choice ?? (hasEma ? "ema" : "raw");
   return { file: kind === "ema" ? ema : raw, kind };
@@ -84,19 +88,27 @@ export function loadWeights(parts: ModelParts, given: WeightSources): LoadedWeig
   let dit: ParamValues;
   if (sources.checkpoint) dit = loadDitWeights(sources.checkpoint, parts.ditSpec);
   else if (sources.randomInit) dit = initParams(parts.ditSpec, sources.seed ?? 0);
-  else throw new Error(`no DiT weights: pass --checkpoint step-N.safetensors (from 'kiln train') or the run's folder, or --random-init to sample from untrained weights`);
+  else
+    throw new Error(
+      `no DiT weights: pass --checkpoint step-N.safetensors (from 'kiln train') or the run's folder, or --random-init to sample from untrained weights`,
+    );
 
   let text: ParamValues = new Map();
   let vocabulary: ReadonlySet<string> | undefined;
   if (config.trainText && parts.text.paramSpec.length) {
     const beside = sources.checkpoint?.replace(/\.safetensors$/, ".text_encoder.safetensors");
     if (beside && existsSync(beside)) {
-      text = loadStateDict(beside, parts.text.paramSpec.map((s) => ({ name: s.name, shape: s.shape })));
+      text = loadStateDict(
+        beside,
+        parts.text.paramSpec.map((s) => ({ name: s.name, shape: s.shape })),
+      );
       requireFinite(beside, text);
       vocabulary = trainedVocabulary(beside);
-    }
-    else if (sources.randomInit) text = initParams(parts.text.paramSpec, (sources.seed ?? 0) + 1);
-    else throw new Error(`the ${config.name} config trains its text encoder with the DiT; expected ${beside ?? "step-N.text_encoder.safetensors"} beside the checkpoint`);
+    } else if (sources.randomInit) text = initParams(parts.text.paramSpec, (sources.seed ?? 0) + 1);
+    else
+      throw new Error(
+        `the ${config.name} config trains its text encoder with the DiT; expected ${beside ?? "step-N.text_encoder.safetensors"} beside the checkpoint`,
+      );
   }
   const frozen = loadFrozen(parts, sources);
   let vae = frozen.vae;
@@ -127,7 +139,10 @@ export function loadFrozen(parts: ModelParts, sources: Pick<WeightSources, "text
   const { config, text: encoder, vae: autoencoder } = parts;
   let text: ParamValues = new Map();
   if (!config.trainText && encoder.paramSpec.length) {
-    if (!sources.textEncoderDir) throw new Error(`the ${config.name} config needs the ${encoder.name} text encoder's weights: pass --text-encoder DIR (a local Qwen3-0.6B folder with model.safetensors)`);
+    if (!sources.textEncoderDir)
+      throw new Error(
+        `the ${config.name} config needs the ${encoder.name} text encoder's weights: pass --text-encoder DIR (a local Qwen3-0.6B folder with model.safetensors)`,
+      );
     if (!encoder.load) throw new Error(`the ${encoder.name} text encoder has no loader for frozen weights`);
     text = encoder.load(sources.textEncoderDir);
     requireFinite(sources.textEncoderDir, text);
@@ -135,7 +150,10 @@ export function loadFrozen(parts: ModelParts, sources: Pick<WeightSources, "text
   let vae: ParamValues = new Map();
   // A VAE fitted to the data comes from beside the checkpoint (loadWeights), not from a file of the reference's.
   if (autoencoder.paramSpec.length && !autoencoder.fit) {
-    if (!sources.vaeFile) throw new Error(`the ${config.name} config needs the ${autoencoder.name} VAE's weights: pass --vae FILE (a local diffusion_pytorch_model.safetensors)`);
+    if (!sources.vaeFile)
+      throw new Error(
+        `the ${config.name} config needs the ${autoencoder.name} VAE's weights: pass --vae FILE (a local diffusion_pytorch_model.safetensors)`,
+      );
     if (!autoencoder.load) throw new Error(`the ${autoencoder.name} VAE has no loader for its weights`);
     vae = autoencoder.load(sources.vaeFile);
     requireFinite(sources.vaeFile, vae);

@@ -17,6 +17,10 @@ export type CompiledStep = Step<CpuProgram>;
  * Compile `fn` for the shapes of `example` (a pytree of arrays or { shape, dtype } specs) into generated
  * C on this CPU. The returned step takes values for the same tree (or any part of it; the rest stay resident).
  */
-export function compile<E extends Pytree<unknown>>(fn: (inputs: Pytree<Tensor>) => Pytree<Tensor>, example: E, options: TraceOptions = {}): CompiledStep {
+export function compile<E extends Pytree<unknown>>(
+  fn: (inputs: Pytree<Tensor>) => Pytree<Tensor>,
+  example: E,
+  options: TraceOptions = {},
+): CompiledStep {
   return compileOn(cpuDevice, fn, example, options);
 }

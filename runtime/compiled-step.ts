@@ -4,8 +4,17 @@
 // outputs land in their inputs, and KILN_DEBUG=1 reports each run's time.
 
 import {
-  debugLevel, debugLog, graphText, isTensor, treeMap, type Pytree, type Tensor, describeGroup, kernelCount,
-  type Schedule, type Program,
+  debugLevel,
+  debugLog,
+  graphText,
+  isTensor,
+  treeMap,
+  type Pytree,
+  type Tensor,
+  describeGroup,
+  kernelCount,
+  type Schedule,
+  type Program,
 } from "../compiler/index.ts";
 import type { Device, DeviceProgram, StepOptions, StepValues } from "./device.ts";
 import { InputTable, leafValues, planStep, traceStep, type LeafInfo, type TypedArray } from "./trace.ts";
@@ -160,7 +169,10 @@ export class Step<B extends DeviceProgram = DeviceProgram> {
   }
 
   private checkSyncReadback(): void {
-    if (this.device.facts.asyncReadback) throw new Error(`${this.name}: the ${this.device.name} device reads results back asynchronously; use runAsync(), outputAsync() or inputAsync()`);
+    if (this.device.facts.asyncReadback)
+      throw new Error(
+        `${this.name}: the ${this.device.name} device reads results back asynchronously; use runAsync(), outputAsync() or inputAsync()`,
+      );
   }
 
   private report(seconds: number): void {
@@ -208,5 +220,9 @@ export function compileOn<B extends DeviceProgram, E extends Pytree<unknown>>(
 }
 
 function scheduleText(s: Schedule, indent = "  "): string {
-  return s.groups.map((g) => (g.kind === "region" ? `${indent}region ${g.call.attrs.name}\n${scheduleText(g.inner, indent + "  ")}` : `${indent}${describeGroup(g)}`)).join("\n");
+  return s.groups
+    .map((g) =>
+      g.kind === "region" ? `${indent}region ${g.call.attrs.name}\n${scheduleText(g.inner, indent + "  ")}` : `${indent}${describeGroup(g)}`,
+    )
+    .join("\n");
 }

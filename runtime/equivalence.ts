@@ -5,9 +5,7 @@
 // bench/gpu/equivalence.ts on the GPU.
 
 import fc from "fast-check";
-import {
-  backward, isFloat, GRAD_CASES, type GradCase, seededRandom, type Tensor, interpret, type HostArray, ops,
-} from "../compiler/index.ts";
+import { backward, isFloat, GRAD_CASES, type GradCase, seededRandom, type Tensor, interpret, type HostArray, ops } from "../compiler/index.ts";
 import type { DeviceChoice } from "./device.ts";
 import { compileStep } from "./step.ts";
 import type { TypedArray } from "./trace.ts";
@@ -48,7 +46,14 @@ export function relativeError(got: ArrayLike<number>, want: ArrayLike<number>): 
 function caseGraph(c: GradCase, xs: readonly Tensor[], cotangent: Tensor): Tensor[] {
   const out = c.fn(...xs);
   const loss = ops.sum(ops.mul(out, cotangent));
-  return [out, ...backward(loss, xs.filter((x) => isFloat(x.dtype)), ops.scalar(1, loss.dtype))];
+  return [
+    out,
+    ...backward(
+      loss,
+      xs.filter((x) => isFloat(x.dtype)),
+      ops.scalar(1, loss.dtype),
+    ),
+  ];
 }
 
 interface Entry {
@@ -66,9 +71,19 @@ function entriesOf(options: EquivalenceOptions): Entry[] {
       const key = `${family.name}_${i}`;
       const outShape = c.fn(...c.inputs.map((h, k) => ops.input(`probe${k}`, h.shape, h.dtype))).shape;
       const rand = seededRandom(key.length * 7919);
-      const cotangent: HostArray = { shape: outShape, dtype: "f32", data: Float64Array.from({ length: outShape.reduce((a, b) => a * b, 1) }, () => rand() * 2 - 1) };
+      const cotangent: HostArray = {
+        shape: outShape,
+        dtype: "f32",
+        data: Float64Array.from({ length: outShape.reduce((a, b) => a * b, 1) }, () => rand() * 2 - 1),
+      };
       const values = [...c.inputs, cotangent];
-      return { family: family.name, c, key, feeds: Object.fromEntries(values.map((h, k) => [`${key}/${k}`, h])), inputs: values.map((h) => ({ shape: h.shape, dtype: h.dtype })) };
+      return {
+        family: family.name,
+        c,
+        key,
+        feeds: Object.fromEntries(values.map((h, k) => [`${key}/${k}`, h])),
+        inputs: values.map((h) => ({ shape: h.shape, dtype: h.dtype })),
+      };
     }),
   );
 }
@@ -85,10 +100,14 @@ export interface EquivalenceReport {
 export function gradCaseEquivalence(device: DeviceChoice, options: EquivalenceOptions = {}): EquivalenceReport {
   const entries = entriesOf(options);
   const example = Object.fromEntries(entries.map((e) => [e.key, e.inputs]));
-  const step = compileStep((tree) => {
-    const t = tree as Record<string, Tensor[]>;
-    return Object.fromEntries(entries.map((e) => [e.key, caseGraph(e.c, t[e.key]!.slice(0, -1), t[e.key]!.at(-1)!)]));
-  }, example, { device, name: options.name ?? "equivalence" });
+  const step = compileStep(
+    (tree) => {
+      const t = tree as Record<string, Tensor[]>;
+      return Object.fromEntries(entries.map((e) => [e.key, caseGraph(e.c, t[e.key]!.slice(0, -1), t[e.key]!.at(-1)!)]));
+    },
+    example,
+    { device, name: options.name ?? "equivalence" },
+  );
   const stats = { kernels: step.program.kernels.length, launches: step.kernelCount, compileSeconds: step.compileSeconds };
   let results: Record<string, TypedArray[]>;
   try {

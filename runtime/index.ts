@@ -4,13 +4,41 @@
 // mean" names, the data-parallel world and its launcher, and the native toolchains' cache state.
 // models/ and bin/ import runtime through this file (bin/ also through runtime/cuda/index.ts).
 export {
-  compileStep, compileOn, Step, deviceNamed, deviceNames, registeredDevices, registerDevice,
-  type Device, type DeviceChoice, type DeviceFacts, type DeviceName, type DeviceProgram, type DeviceStatus, type KernelStat, type StepOptions, type StepValues,
+  compileStep,
+  compileOn,
+  Step,
+  deviceNamed,
+  deviceNames,
+  registeredDevices,
+  registerDevice,
+  type Device,
+  type DeviceChoice,
+  type DeviceFacts,
+  type DeviceName,
+  type DeviceProgram,
+  type DeviceStatus,
+  type KernelStat,
+  type StepOptions,
+  type StepValues,
 } from "./step.ts";
 export type { ExampleLeaf, TensorSpec, TraceOptions, TypedArray } from "./trace.ts";
 export {
-  dtypeBytes, keyMismatch, loadStateDict, openSafetensors, saveStateDict, toFloat32, writeSafetensors,
-  type FileSystem, type RawTensor, type RawTensorData, type SafetensorsDType, type SafetensorsReader, type StateDictEntry, type TensorExpectation, type TensorInfo, type TensorToWrite,
+  dtypeBytes,
+  keyMismatch,
+  loadStateDict,
+  openSafetensors,
+  saveStateDict,
+  toFloat32,
+  writeSafetensors,
+  type FileSystem,
+  type RawTensor,
+  type RawTensorData,
+  type SafetensorsDType,
+  type SafetensorsReader,
+  type StateDictEntry,
+  type TensorExpectation,
+  type TensorInfo,
+  type TensorToWrite,
 } from "./safetensors.ts";
 export { CACHE_KINDS, cacheDir, cacheKey, cacheRoot, writeAtomic } from "./cache.ts";
 export { describeWriteError, readJsonFile, readUtf8File, requireRegularFile } from "./files.ts";
@@ -19,4 +47,11 @@ export { launcherRank, openWorld, singleProcess, type World } from "./collective
 export { mpirunPlan, runRanks } from "./collective/launch.ts";
 export { collectiveStatus } from "./collective/status.ts";
 export { damagedLibraries } from "./cpu/toolchain.ts";
-export { gradCaseEquivalence, relativeError, EQUIVALENCE_TOLERANCE, type CaseResult, type EquivalenceOptions, type EquivalenceReport } from "./equivalence.ts";
+export {
+  gradCaseEquivalence,
+  relativeError,
+  EQUIVALENCE_TOLERANCE,
+  type CaseResult,
+  type EquivalenceOptions,
+  type EquivalenceReport,
+} from "./equivalence.ts";

@@ -31,16 +31,7 @@ export const dtypeBytes = (dtype: SafetensorsDType): number => DTYPE_BYTES[dtype
 
 /** The typed array a tensor's bytes are viewed as: BF16 and F16 come back as their raw Uint16Array bits, BOOL as Uint8Array. */
 export type RawTensorData =
-  | Uint8Array
-  | Int8Array
-  | Uint16Array
-  | Int16Array
-  | Uint32Array
-  | Int32Array
-  | Float32Array
-  | Float64Array
-  | BigUint64Array
-  | BigInt64Array;
+  Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array | Float32Array | Float64Array | BigUint64Array | BigInt64Array;
 
 export interface TensorInfo {
   name: string;
@@ -93,7 +84,8 @@ export interface SafetensorsReader {
 const MAX_HEADER_BYTES = 100_000_000;
 
 function requireLittleEndianHost(): void {
-  if (endianness() !== "LE") throw new Error(`safetensors: the data is little-endian and this reader views it in place; this host is ${endianness()}`);
+  if (endianness() !== "LE")
+    throw new Error(`safetensors: the data is little-endian and this reader views it in place; this host is ${endianness()}`);
 }
 
 const elementCount = (shape: readonly number[]): number => shape.reduce((product, size) => product * size, 1);
@@ -104,7 +96,10 @@ function readFully(fs: FileSystem, fd: number, target: Uint8Array, position: num
   let done = 0;
   while (done < target.length) {
     const got = fs.readSync(fd, target, done, target.length - done, position + done);
-    if (got <= 0) throw new Error(`${where}: expected ${target.length} bytes at file offset ${position}, the file ended after ${done} (truncated or changed while open?)`);
+    if (got <= 0)
+      throw new Error(
+        `${where}: expected ${target.length} bytes at file offset ${position}, the file ended after ${done} (truncated or changed while open?)`,
+      );
     done += got;
   }
 }
@@ -117,7 +112,12 @@ function parseShape(value: unknown, where: string): number[] {
 }
 
 function parseOffsets(value: unknown, where: string): [number, number] {
-  if (!Array.isArray(value) || value.length !== 2 || !value.every((offset) => Number.isSafeInteger(offset) && (offset as number) >= 0) || value[0] > value[1]) {
+  if (
+    !Array.isArray(value) ||
+    value.length !== 2 ||
+    !value.every((offset) => Number.isSafeInteger(offset) && (offset as number) >= 0) ||
+    value[0] > value[1]
+  ) {
     throw new Error(`${where}: expected "data_offsets" to be [begin, end] with 0 <= begin <= end, found ${JSON.stringify(value)}`);
   }
   return [value[0] as number, value[1] as number];
@@ -135,28 +135,34 @@ interface ParsedHeader {
 
 /** Checks the header against the format: every tensor's byte range matches shape × dtype, ranges tile the data exactly. */
 function parseHeader(json: unknown, dataBytes: number, file: string): ParsedHeader {
-  if (typeof json !== "object" || json === null || Array.isArray(json)) throw new Error(`safetensors: ${file}: expected the header to be a JSON object, found ${JSON.stringify(json)?.slice(0, 80)}`);
+  if (typeof json !== "object" || json === null || Array.isArray(json))
+    throw new Error(`safetensors: ${file}: expected the header to be a JSON object, found ${JSON.stringify(json)?.slice(0, 80)}`);
   const metadata: Record<string, string> = {};
   const entries: HeaderEntry[] = [];
   for (const [name, value] of Object.entries(json as Record<string, unknown>)) {
     const where = `safetensors: ${file}: key '${name}'`;
     if (name === "__metadata__") {
-      if (typeof value !== "object" || value === null || Array.isArray(value)) throw new Error(`${where}: expected an object of strings, found ${JSON.stringify(value)}`);
+      if (typeof value !== "object" || value === null || Array.isArray(value))
+        throw new Error(`${where}: expected an object of strings, found ${JSON.stringify(value)}`);
       for (const [key, text] of Object.entries(value as Record<string, unknown>)) {
         if (typeof text !== "string") throw new Error(`${where}: expected metadata '${key}' to be a string, found ${JSON.stringify(text)}`);
         metadata[key] = text;
       }
       continue;
     }
-    if (typeof value !== "object" || value === null) throw new Error(`${where}: expected {dtype, shape, data_offsets}, found ${JSON.stringify(value)}`);
+    if (typeof value !== "object" || value === null)
+      throw new Error(`${where}: expected {dtype, shape, data_offsets}, found ${JSON.stringify(value)}`);
     const fields = value as Record<string, unknown>;
-    if (!isDType(fields.dtype)) throw new Error(`${where}: expected a dtype among ${Object.keys(DTYPE_BYTES).join(", ")}, found ${JSON.stringify(fields.dtype)}`);
+    if (!isDType(fields.dtype))
+      throw new Error(`${where}: expected a dtype among ${Object.keys(DTYPE_BYTES).join(", ")}, found ${JSON.stringify(fields.dtype)}`);
     const dtype = fields.dtype;
     const shape = parseShape(fields.shape, where);
     const [begin, end] = parseOffsets(fields.data_offsets, where);
     const byteLength = elementCount(shape) * DTYPE_BYTES[dtype];
     if (end - begin !== byteLength) {
-      throw new Error(`${where}: shape ${formatShape(shape)} of ${dtype} needs ${byteLength} bytes, but data_offsets [${begin}, ${end}] span ${end - begin}`);
+      throw new Error(
+        `${where}: shape ${formatShape(shape)} of ${dtype} needs ${byteLength} bytes, but data_offsets [${begin}, ${end}] span ${end - begin}`,
+      );
     }
     if (end > dataBytes) {
       throw new Error(`${where}: data_offsets [${begin}, ${end}] reach past the end of the data, which has ${dataBytes} bytes (truncated file?)`);
@@ -167,12 +173,21 @@ function parseHeader(json: unknown, dataBytes: number, file: string): ParsedHead
   let cursor = 0;
   let previous = "the start of the data";
   for (const entry of entries) {
-    if (entry.begin < cursor) throw new Error(`safetensors: ${file}: key '${entry.name}': data_offsets [${entry.begin}, ${entry.end}] overlap ${previous}, which ends at ${cursor}`);
-    if (entry.begin > cursor) throw new Error(`safetensors: ${file}: key '${entry.name}': data_offsets [${entry.begin}, ${entry.end}] leave a gap of ${entry.begin - cursor} bytes after ${previous} (offsets must be contiguous)`);
+    if (entry.begin < cursor)
+      throw new Error(
+        `safetensors: ${file}: key '${entry.name}': data_offsets [${entry.begin}, ${entry.end}] overlap ${previous}, which ends at ${cursor}`,
+      );
+    if (entry.begin > cursor)
+      throw new Error(
+        `safetensors: ${file}: key '${entry.name}': data_offsets [${entry.begin}, ${entry.end}] leave a gap of ${entry.begin - cursor} bytes after ${previous} (offsets must be contiguous)`,
+      );
     cursor = entry.end;
     previous = `'${entry.name}'`;
   }
-  if (cursor !== dataBytes) throw new Error(`safetensors: ${file}: the tensors cover ${cursor} bytes of data but the file holds ${dataBytes} after the header (${dataBytes - cursor} unexplained bytes after ${previous})`);
+  if (cursor !== dataBytes)
+    throw new Error(
+      `safetensors: ${file}: the tensors cover ${cursor} bytes of data but the file holds ${dataBytes} after the header (${dataBytes - cursor} unexplained bytes after ${previous})`,
+    );
   return { metadata, entries };
 }
 
@@ -183,7 +198,11 @@ export function keyMismatch(file: string, found: Iterable<string>, expected: Ite
   const missing = [...expectedSet].filter((name) => !foundSet.has(name));
   const unexpected = [...foundSet].filter((name) => !expectedSet.has(name));
   if (missing.length === 0 && unexpected.length === 0) return undefined;
-  const list = (names: string[]): string => names.slice(0, 10).map((name) => `'${name}'`).join(", ") + (names.length > 10 ? ` and ${names.length - 10} more` : "");
+  const list = (names: string[]): string =>
+    names
+      .slice(0, 10)
+      .map((name) => `'${name}'`)
+      .join(", ") + (names.length > 10 ? ` and ${names.length - 10} more` : "");
   const parts: string[] = [];
   if (missing.length > 0) parts.push(`${missing.length} missing key(s): ${list(missing)}`);
   if (unexpected.length > 0) parts.push(`${unexpected.length} unexpected key(s): ${list(unexpected)}`);
@@ -281,21 +300,27 @@ export function openSafetensors(path: string, fs: FileSystem = defaultFs): Safet
   const fd = fs.openSync(path, "r");
   try {
     const fileSize = fs.fstatSync(fd).size;
-    if (fileSize < 8) throw new Error(`safetensors: ${path}: expected at least 8 bytes (the header length), the file has ${fileSize} (truncated file?)`);
+    if (fileSize < 8)
+      throw new Error(`safetensors: ${path}: expected at least 8 bytes (the header length), the file has ${fileSize} (truncated file?)`);
     const lengthBytes = new Uint8Array(8);
     readFully(fs, fd, lengthBytes, 0, `safetensors: ${path}: header length`);
     const headerLength = new DataView(lengthBytes.buffer).getBigUint64(0, true);
     if (headerLength > BigInt(fileSize - 8)) {
       throw new Error(`safetensors: ${path}: the header length is ${headerLength} bytes but only ${fileSize - 8} follow it (truncated file?)`);
     }
-    if (headerLength > BigInt(MAX_HEADER_BYTES)) throw new Error(`safetensors: ${path}: the header length is ${headerLength} bytes, above the format's limit of ${MAX_HEADER_BYTES} (corrupt file?)`);
+    if (headerLength > BigInt(MAX_HEADER_BYTES))
+      throw new Error(
+        `safetensors: ${path}: the header length is ${headerLength} bytes, above the format's limit of ${MAX_HEADER_BYTES} (corrupt file?)`,
+      );
     const headerBytes = new Uint8Array(Number(headerLength));
     readFully(fs, fd, headerBytes, 8, `safetensors: ${path}: header`);
     let json: unknown;
     try {
       json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(headerBytes));
     } catch (error) {
-      throw new Error(`safetensors: ${path}: expected a UTF-8 JSON header of ${headerBytes.length} bytes, it does not parse: ${(error as Error).message}`);
+      throw new Error(
+        `safetensors: ${path}: expected a UTF-8 JSON header of ${headerBytes.length} bytes, it does not parse: ${(error as Error).message}`,
+      );
     }
     const dataStart = 8 + headerBytes.length;
     const { metadata, entries } = parseHeader(json, fileSize - dataStart, path);
@@ -369,7 +394,8 @@ function encodeTensor(name: string, tensor: TensorToWrite, file: string): Uint8A
   const where = `safetensors: ${file}: key '${name}'`;
   const bytes = new Uint8Array(count * DTYPE_BYTES[dtype]);
   const numbers = (): ArrayLike<number> => {
-    if (data instanceof BigInt64Array || data instanceof BigUint64Array) throw new Error(`${where}: expected numbers for dtype ${dtype}, found a ${data.constructor.name}`);
+    if (data instanceof BigInt64Array || data instanceof BigUint64Array)
+      throw new Error(`${where}: expected numbers for dtype ${dtype}, found a ${data.constructor.name}`);
     return data;
   };
   switch (dtype) {
@@ -405,7 +431,8 @@ function encodeTensor(name: string, tensor: TensorToWrite, file: string): Uint8A
           if (wrap(value) !== value) throw new Error(`${where}: element ${i} is ${value}, outside the range of ${dtype}`);
           out[i] = value;
         } else {
-          if (!Number.isSafeInteger(value) || (dtype === "U64" && value < 0)) throw new Error(`${where}: element ${i} is ${value}, not an integer ${dtype} holds exactly`);
+          if (!Number.isSafeInteger(value) || (dtype === "U64" && value < 0))
+            throw new Error(`${where}: element ${i} is ${value}, not an integer ${dtype} holds exactly`);
           out[i] = BigInt(value);
         }
       }
@@ -421,7 +448,8 @@ function encodeTensor(name: string, tensor: TensorToWrite, file: string): Uint8A
       const values = numbers();
       for (let i = 0; i < count; i++) {
         const value = values[i]!;
-        if (!Number.isInteger(value) || value < low || value > high) throw new Error(`${where}: element ${i} is ${value}, not an integer in [${low}, ${high}] as ${dtype} needs`);
+        if (!Number.isInteger(value) || value < low || value > high)
+          throw new Error(`${where}: element ${i} is ${value}, not an integer in [${low}, ${high}] as ${dtype} needs`);
       }
       viewRaw(dtype, bytes).set(values as ArrayLike<number> & ArrayLike<bigint>);
       return bytes;
@@ -441,12 +469,18 @@ function writeFully(fs: FileSystem, fd: number, bytes: Uint8Array): void {
 }
 
 /** The 8-byte length and the JSON header, padded with spaces to a multiple of 8 as the reference writer does. */
-function encodeHeader(file: string, names: readonly string[], tensors: Readonly<Record<string, TensorToWrite>>, metadata: Readonly<Record<string, string>> | null): Uint8Array {
+function encodeHeader(
+  file: string,
+  names: readonly string[],
+  tensors: Readonly<Record<string, TensorToWrite>>,
+  metadata: Readonly<Record<string, string>> | null,
+): Uint8Array {
   // Built by hand rather than with one JSON.stringify, which would move integer-like names to the front.
   const fields: string[] = [];
   if (metadata !== null) {
     for (const [key, value] of Object.entries(metadata)) {
-      if (typeof value !== "string") throw new Error(`safetensors: ${file}: expected metadata '${key}' to be a string, found ${JSON.stringify(value)}`);
+      if (typeof value !== "string")
+        throw new Error(`safetensors: ${file}: expected metadata '${key}' to be a string, found ${JSON.stringify(value)}`);
     }
     fields.push(`"__metadata__":${JSON.stringify(metadata)}`);
   }
@@ -484,7 +518,8 @@ export function writeSafetensors(
     if (name === "" || name === "__metadata__") throw new Error(`${where}: expected a tensor name, found a reserved or empty key`);
     if (!isDType(dtype)) throw new Error(`${where}: expected a dtype among ${Object.keys(DTYPE_BYTES).join(", ")}, found ${JSON.stringify(dtype)}`);
     parseShape(shape, where);
-    if (data.length !== elementCount(shape)) throw new Error(`${where}: shape ${formatShape(shape)} holds ${elementCount(shape)} elements, the data has ${data.length}`);
+    if (data.length !== elementCount(shape))
+      throw new Error(`${where}: shape ${formatShape(shape)} holds ${elementCount(shape)} elements, the data has ${data.length}`);
   }
   const header = encodeHeader(path, names, tensors, metadata);
   const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
@@ -511,7 +546,10 @@ export function writeSafetensors(
       // The temporary file may never have been created.
     }
     const reason = (error as Error).message;
-    throw new Error(reason.startsWith("safetensors:") ? reason : `safetensors: ${path}: writing failed (${reason}); the previous file, if any, is unchanged`, { cause: error });
+    throw new Error(
+      reason.startsWith("safetensors:") ? reason : `safetensors: ${path}: writing failed (${reason}); the previous file, if any, is unchanged`,
+      { cause: error },
+    );
   }
   syncFolder(fs, dirname(path));
 }
@@ -539,7 +577,11 @@ export interface StateDictEntry {
  * reference's `load_state_dict(strict=True)`) the file's keys must equal the spec's; otherwise only the spec
  * names present in the file are loaded. Any float dtype is accepted and widened, as the reference casts on load.
  */
-export function loadStateDict(path: string, spec: readonly StateDictEntry[], options: { strict?: boolean; fs?: FileSystem } = {}): Map<string, Float32Array> {
+export function loadStateDict(
+  path: string,
+  spec: readonly StateDictEntry[],
+  options: { strict?: boolean; fs?: FileSystem } = {},
+): Map<string, Float32Array> {
   const { strict = true, fs = defaultFs } = options;
   const file = openSafetensors(path, fs);
   try {

@@ -8,7 +8,19 @@ import { deviceNamed, type StepOptions } from "./device.ts";
 import "./devices.ts";
 
 export { Step, compileOn, type KernelStat } from "./compiled-step.ts";
-export { deviceNamed, deviceNames, registeredDevices, registerDevice, type Device, type DeviceChoice, type DeviceFacts, type DeviceProgram, type DeviceStatus, type StepOptions, type StepValues } from "./device.ts";
+export {
+  deviceNamed,
+  deviceNames,
+  registeredDevices,
+  registerDevice,
+  type Device,
+  type DeviceChoice,
+  type DeviceFacts,
+  type DeviceProgram,
+  type DeviceStatus,
+  type StepOptions,
+  type StepValues,
+} from "./device.ts";
 
 /** A registered device's name, as `--device` takes it. */
 export type DeviceName = string;

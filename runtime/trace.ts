@@ -4,8 +4,24 @@
 // donated input after each run. Also the host-side checks and conversions of input values.
 
 import {
-  input as inputNode, param as paramNode, isHostArray, roundBf16Array, roundF16, shapeStr, sizeOf, treeLeaves, treeMap,
-  isTensor, type DType, type Pytree, type Shape, type Tensor, schedule, type Schedule, lowerSchedule, type Program,
+  input as inputNode,
+  param as paramNode,
+  isHostArray,
+  roundBf16Array,
+  roundF16,
+  shapeStr,
+  sizeOf,
+  treeLeaves,
+  treeMap,
+  isTensor,
+  type DType,
+  type Pytree,
+  type Shape,
+  type Tensor,
+  schedule,
+  type Schedule,
+  lowerSchedule,
+  type Program,
   inPlaceIsSafe,
 } from "../compiler/index.ts";
 
@@ -43,12 +59,19 @@ export function leafPaths(tree: Pytree<unknown>, isLeaf: (x: unknown) => boolean
   if (isLeaf(tree)) return [prefix];
   if (Array.isArray(tree)) return tree.flatMap((t, i) => leafPaths(t, isLeaf, prefix ? `${prefix}/${i}` : String(i)));
   const obj = tree as Record<string, Pytree<unknown>>;
-  return Object.keys(obj).sort().flatMap((k) => leafPaths(obj[k]!, isLeaf, prefix ? `${prefix}/${k}` : k));
+  return Object.keys(obj)
+    .sort()
+    .flatMap((k) => leafPaths(obj[k]!, isLeaf, prefix ? `${prefix}/${k}` : k));
 }
 
 /** A tree of input values as (path, value) pairs. */
 export function flattenValues(tree: Pytree<unknown>): [string, unknown][] {
-  const isLeaf = (x: unknown): boolean => ArrayBuffer.isView(x) || (Array.isArray(x) && x.every((v) => typeof v === "number")) || typeof x === "number" || isHostArray(x) || (isSpec(x) && "data" in (x as object));
+  const isLeaf = (x: unknown): boolean =>
+    ArrayBuffer.isView(x) ||
+    (Array.isArray(x) && x.every((v) => typeof v === "number")) ||
+    typeof x === "number" ||
+    isHostArray(x) ||
+    (isSpec(x) && "data" in (x as object));
   const paths = leafPaths(tree, isLeaf);
   const leaves = treeLeaves(tree as Pytree<unknown>, ((x: unknown) => isLeaf(x)) as (x: unknown) => x is unknown);
   return paths.map((p, i) => [p, leaves[i]]);
@@ -64,7 +87,11 @@ export interface InputTarget {
 export class InputTable {
   private readonly byPath: Map<string, InputTarget>;
 
-  constructor(private readonly stepName: string, leaves: readonly LeafInfo[], buffers: ReadonlyMap<Tensor, number>) {
+  constructor(
+    private readonly stepName: string,
+    leaves: readonly LeafInfo[],
+    buffers: ReadonlyMap<Tensor, number>,
+  ) {
     this.byPath = new Map(leaves.map((leaf) => [leaf.path, { leaf, buffer: buffers.get(leaf.node)! }]));
   }
 
@@ -76,7 +103,10 @@ export class InputTable {
   /** The input at `path`; an unknown path is an error naming the method and the inputs there are. */
   get(path: string, method: string): InputTarget {
     const target = this.byPath.get(path);
-    if (!target) throw new Error(`${this.stepName}.${method}: no input '${path}'. Inputs: ${this.paths.slice(0, 20).join(", ")}${this.byPath.size > 20 ? ", …" : ""}`);
+    if (!target)
+      throw new Error(
+        `${this.stepName}.${method}: no input '${path}'. Inputs: ${this.paths.slice(0, 20).join(", ")}${this.byPath.size > 20 ? ", …" : ""}`,
+      );
     return target;
   }
 
@@ -98,7 +128,8 @@ export function leafValues(leaf: LeafInfo, value: unknown): ArrayLike<number> {
     data = v.data;
   } else data = value as ArrayLike<number>;
   const n = sizeOf(leaf.shape);
-  if (data.length !== n) throw new Error(`input '${leaf.path}': expected ${n} values for shape ${shapeStr(leaf.shape)} (${leaf.dtype}), received ${data.length}`);
+  if (data.length !== n)
+    throw new Error(`input '${leaf.path}': expected ${n} values for shape ${shapeStr(leaf.shape)} (${leaf.dtype}), received ${data.length}`);
   if (leaf.dtype === "bf16") return roundBf16Array(data);
   if (leaf.dtype === "f16") return Float64Array.from(data, roundF16);
   return data;
@@ -115,7 +146,11 @@ export interface TracedStep {
 let stepCounter = 0;
 
 /** Symbolic inputs for `example`'s leaves, then `fn` over them. */
-export function traceStep<E extends Pytree<unknown>>(fn: (inputs: Pytree<Tensor>) => Pytree<Tensor>, example: E, options: TraceOptions = {}): TracedStep {
+export function traceStep<E extends Pytree<unknown>>(
+  fn: (inputs: Pytree<Tensor>) => Pytree<Tensor>,
+  example: E,
+  options: TraceOptions = {},
+): TracedStep {
   const name = options.name ?? `step${stepCounter++}`;
   const paths = leafPaths(example, isSpec);
   const specs = treeLeaves(example as Pytree<ExampleLeaf>, isSpec);
@@ -143,7 +178,10 @@ export interface PlannedStep {
 /** Schedule and lower a traced step; donated outputs are written into their inputs when that is safe. */
 export function planStep(traced: TracedStep, options: TraceOptions = {}): PlannedStep {
   const { leaves, outputPaths } = traced;
-  const sched = schedule(traced.outputs, leaves.map((l) => l.node));
+  const sched = schedule(
+    traced.outputs,
+    leaves.map((l) => l.node),
+  );
   const donated = new Set(options.donate ?? []);
   const byPath = new Map(leaves.map((l) => [l.path, l]));
   const wanted = new Map<Tensor, Tensor>();

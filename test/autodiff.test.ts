@@ -21,7 +21,12 @@ test("a Hessian-vector product of a two-layer MLP matches finite differences of 
   const g = grad(loss)(w1) as Tensor;
   // HVP = ∇_w (∇_w L · v)
   const hvp = grad((w: Tensor) => ops.sum(ops.mul(grad(loss)(w) as Tensor, v)))(w1) as Tensor;
-  const feeds: Record<string, HostArray> = { x: hostArray([5, 3], randomValues(15)), w2: hostArray([2, 4], randomValues(8)), w1: hostArray([4, 3], randomValues(12)), v: hostArray([4, 3], randomValues(12)) };
+  const feeds: Record<string, HostArray> = {
+    x: hostArray([5, 3], randomValues(15)),
+    w2: hostArray([2, 4], randomValues(8)),
+    w1: hostArray([4, 3], randomValues(12)),
+    v: hostArray([4, 3], randomValues(12)),
+  };
   const analytic = evaluateTensor(hvp, feeds).data;
   const eps = 1e-5;
   const shifted = (sign: number) => {
@@ -130,7 +135,11 @@ test("saturating activations have finite gradients far out in their tails (inter
     const g = grad((t: Tensor) => ops.sum(f(t)))(x) as Tensor;
     const step = compile((t) => grad((u: Tensor) => ops.sum(f(u)))((t as { x: Tensor }).x) as Tensor, { x: { shape: [xs.length] } });
     const compiled = step.run({ x: xs }) as Float32Array;
-    for (const [label, got] of [["f64", evaluateTensor(g, { x: xs }).data], ["f32", evaluateTensor(g, { x: xs }, { precision: "native" }).data], ["cpu", compiled]] as const)
+    for (const [label, got] of [
+      ["f64", evaluateTensor(g, { x: xs }).data],
+      ["f32", evaluateTensor(g, { x: xs }, { precision: "native" }).data],
+      ["cpu", compiled],
+    ] as const)
       xs.forEach((v, i) => {
         expect(Number.isFinite(got[i]!), `${name}'(${v}) in ${label}`).toBe(true);
         expect(Math.abs(got[i]! - want[name]!(v)), `${name}'(${v}) in ${label}`).toBeLessThan(1e-5 * Math.max(1, Math.abs(want[name]!(v))));

@@ -64,7 +64,9 @@ function boundaryViolations(graph: ReadonlyMap<string, readonly Import[]>): stri
         continue;
       }
       if (!LAYERS[source].includes(target)) {
-        found.push(`${from} imports ${to}: ${source}/ may import ${LAYERS[source].map((f) => `${f}/`).join(", ") || "nothing of ours"}, not ${target}/`);
+        found.push(
+          `${from} imports ${to}: ${source}/ may import ${LAYERS[source].map((f) => `${f}/`).join(", ") || "nothing of ours"}, not ${target}/`,
+        );
       }
       if (PUBLIC_API_ONLY.includes(target) && !SEES_INTERNALS.includes(source) && !isIndex(to)) {
         found.push(`${from} imports ${to}: another folder reaches ${target}/ only through an index.ts (its public API)`);
@@ -114,5 +116,12 @@ test("the boundary check finds a planted layer violation, an internal import, a 
     "folders bench/, test/ import each other (no cycles between folders): bench/ → test/ (bench/a.ts imports test/b.ts); test/ → bench/ (test/b.ts imports bench/a.ts)",
   ]);
   // The same plugin loaded at run time, and bench/ reaching internals, are allowed.
-  expect(boundaryViolations(new Map([["bin/main.ts", [{ target: "bench/index.ts", dynamic: true }]], ["bench/a.ts", imports("runtime/cuda/device.ts")]]))).toEqual([]);
+  expect(
+    boundaryViolations(
+      new Map([
+        ["bin/main.ts", [{ target: "bench/index.ts", dynamic: true }]],
+        ["bench/a.ts", imports("runtime/cuda/device.ts")],
+      ]),
+    ),
+  ).toEqual([]);
 });

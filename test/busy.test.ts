@@ -31,20 +31,24 @@ function ourBusyProcesses(): number[] {
     .map(Number);
 }
 
-test.skipIf(process.platform !== "linux")("blocks alternate quiet, busy; the busy process runs only in busy blocks; slowdown = busy median / quiet median", async () => {
-  const seen: number[] = [];
-  let block = 0;
-  const result = await quietVersusBusy(async () => {
-    seen.push(ourBusyProcesses().length);
-    const busy = block++ % 2 === 1;
-    return busy ? [30, 10, 20] : [5, 15, 10];
-  }, 2);
-  expect(seen).toEqual([0, 1, 0, 1]);
-  expect(result.quietSamplesMs).toEqual([5, 15, 10, 5, 15, 10]);
-  expect(result.busySamplesMs).toEqual([30, 10, 20, 30, 10, 20]);
-  expect(result.quietMs).toBe(10);
-  expect(result.busyMs).toBe(20);
-  expect(result.slowdown).toBe(2);
-  await new Promise((resolve) => setTimeout(resolve, 200));
-  expect(ourBusyProcesses()).toEqual([]);
-}, 30_000);
+test.skipIf(process.platform !== "linux")(
+  "blocks alternate quiet, busy; the busy process runs only in busy blocks; slowdown = busy median / quiet median",
+  async () => {
+    const seen: number[] = [];
+    let block = 0;
+    const result = await quietVersusBusy(async () => {
+      seen.push(ourBusyProcesses().length);
+      const busy = block++ % 2 === 1;
+      return busy ? [30, 10, 20] : [5, 15, 10];
+    }, 2);
+    expect(seen).toEqual([0, 1, 0, 1]);
+    expect(result.quietSamplesMs).toEqual([5, 15, 10, 5, 15, 10]);
+    expect(result.busySamplesMs).toEqual([30, 10, 20, 30, 10, 20]);
+    expect(result.quietMs).toBe(10);
+    expect(result.busyMs).toBe(20);
+    expect(result.slowdown).toBe(2);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(ourBusyProcesses()).toEqual([]);
+  },
+  30_000,
+);

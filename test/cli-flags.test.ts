@@ -11,15 +11,32 @@ import type { Command } from "../bin/command.ts";
 import { kiln } from "./helpers/cli.ts";
 
 // `kiln bench` lives in bench/ (bin/main.ts loads it from bench/index.ts); the others in bin/commands/.
-const load = async (name: string): Promise<Command> => (name === "bench" ? await import("../bench/index.ts") : await import(`../bin/commands/${name}.ts`)).default as Command;
+const load = async (name: string): Promise<Command> =>
+  (name === "bench" ? await import("../bench/index.ts") : await import(`../bin/commands/${name}.ts`)).default as Command;
 const COMMANDS = ["start", "train", "sample", "eval", "info", "data", "gradcheck", "bench", "doctor", "cache"];
 
 describe("parseFlags", () => {
-  const specs = { steps: { kind: "int", min: 1 }, lr: { kind: "number", above: 0 }, cfg: { kind: "number", min: 0 }, seed: SEED_FLAG, out: { kind: "text" }, resume: { kind: "switch" }, mode: { kind: "choice", values: ["a", "b"] } } as const;
+  const specs = {
+    steps: { kind: "int", min: 1 },
+    lr: { kind: "number", above: 0 },
+    cfg: { kind: "number", min: 0 },
+    seed: SEED_FLAG,
+    out: { kind: "text" },
+    resume: { kind: "switch" },
+    mode: { kind: "choice", values: ["a", "b"] },
+  } as const;
   const parse = (...argv: string[]) => parseFlags("test", argv, specs).flags;
 
   test("typed values from --flag value, --flag=value and switches", () => {
-    expect(parse("--steps", "5", "--lr=0.001", "--resume", "--seed", "4294967295", "--mode", "b")).toEqual({ steps: 5, lr: 0.001, cfg: undefined, seed: 4294967295, out: undefined, resume: true, mode: "b" });
+    expect(parse("--steps", "5", "--lr=0.001", "--resume", "--seed", "4294967295", "--mode", "b")).toEqual({
+      steps: 5,
+      lr: 0.001,
+      cfg: undefined,
+      seed: 4294967295,
+      out: undefined,
+      resume: true,
+      mode: "b",
+    });
     expect(parse("--steps", "1e3").steps).toBe(1000);
   });
 
@@ -31,10 +48,12 @@ describe("parseFlags", () => {
   });
 
   test("integers, finite numbers and seeds are range-checked, naming the flag, the value and what is allowed", () => {
-    for (const bad of ["0", "-1", "2.5", "abc", "", " ", "0x10", "Infinity", "NaN", "1e400"]) expect(() => parse("--steps", bad), bad).toThrow(/--steps .*expected an integer ≥ 1/);
+    for (const bad of ["0", "-1", "2.5", "abc", "", " ", "0x10", "Infinity", "NaN", "1e400"])
+      expect(() => parse("--steps", bad), bad).toThrow(/--steps .*expected an integer ≥ 1/);
     for (const bad of ["-1", "0", "NaN", "abc", "Infinity"]) expect(() => parse("--lr", bad), bad).toThrow(/--lr .*expected a finite number > 0/);
     expect(() => parse("--cfg", "NaN")).toThrow(/--cfg "NaN": expected a finite number ≥ 0/);
-    for (const bad of ["4294967296", "-1", "1.5", "abc"]) expect(() => parse("--seed", bad), bad).toThrow(/--seed .*expected an integer from 0 to 4294967295/);
+    for (const bad of ["4294967296", "-1", "1.5", "abc"])
+      expect(() => parse("--seed", bad), bad).toThrow(/--seed .*expected an integer from 0 to 4294967295/);
     expect(() => parse("--mode", "c")).toThrow(/--mode "c": expected one of a, b/);
     expect(() => parse("--out", "")).toThrow(/--out "": expected a non-empty value/);
   });
@@ -60,7 +79,10 @@ describe("the commands", () => {
         const named = [...command.usage.matchAll(/--([a-z][a-z0-9-]*)/g)].map((m) => m[1]!);
         for (const flag of named) {
           // A declared flag passes parsing and fails later, or on its value; an undeclared one is "unknown flag".
-          const failure = await command.run([`--${flag}=§`, "--zz-unknown"]).then(() => undefined, (error: Error) => error.message);
+          const failure = await command.run([`--${flag}=§`, "--zz-unknown"]).then(
+            () => undefined,
+            (error: Error) => error.message,
+          );
           expect(failure ?? "", `${name} --${flag}`).not.toMatch(new RegExp(`unknown flag --${flag}\\b`));
         }
         await expect(command.run(["--zz-unknown", "1"]), name).rejects.toThrow(/unknown flag --zz-unknown/);
@@ -76,7 +98,22 @@ describe("the commands", () => {
     const train = await load("train");
     const out = path.join(mkdtempSync(path.join(tmpdir(), "kiln-flags-")), "run");
     const data = path.join(path.dirname(out), "data");
-    for (const argv of [["--steps", "--batch", "4"], ["--batch", "0"], ["--batch", "-4"], ["--batch", "2.5"], ["--batch", "1e6"], ["--lr", "-1"], ["--steps", "0"], ["--steps", "-1"], ["--save-steps", "0.5"], ["--save-steps", "-1"], ["--minutes", "0"], ["--seed", "abc"], ["--seed", "4294967296"], ["--stpes", "5"]])
+    for (const argv of [
+      ["--steps", "--batch", "4"],
+      ["--batch", "0"],
+      ["--batch", "-4"],
+      ["--batch", "2.5"],
+      ["--batch", "1e6"],
+      ["--lr", "-1"],
+      ["--steps", "0"],
+      ["--steps", "-1"],
+      ["--save-steps", "0.5"],
+      ["--save-steps", "-1"],
+      ["--minutes", "0"],
+      ["--seed", "abc"],
+      ["--seed", "4294967296"],
+      ["--stpes", "5"],
+    ])
       await expect(train.run([...argv, "--out", out]), argv.join(" ")).rejects.toThrow(/--(steps|batch|lr|save-steps|minutes|seed|stpes)/);
     await expect(train.run(["--resume", "--overwrite", "--out", out])).rejects.toThrow(/--resume and --overwrite contradict/);
     expect(existsSync(out)).toBe(false);
@@ -99,7 +136,9 @@ describe("the commands", () => {
     // Not an image: the error names the file.
     const notImage = path.join(dir, "notes.png");
     writeFileSync(notImage, "not an image");
-    await expect(sample.run(["hi", "--random-init", "--image", notImage, "--out", out])).rejects.toThrow(new RegExp(`--image ${notImage}: not an image`));
+    await expect(sample.run(["hi", "--random-init", "--image", notImage, "--out", out])).rejects.toThrow(
+      new RegExp(`--image ${notImage}: not an image`),
+    );
     expect(existsSync(out)).toBe(false);
   });
 

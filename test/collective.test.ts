@@ -40,14 +40,19 @@ describe("MPI and NCCL library discovery", () => {
     touch(join(root, dir, "libmpi.so"));
     touch(join(root, dir, "libmpi.so.40"));
     mkdirSync(join(root, "etc"), { recursive: true });
-    writeFileSync(join(root, "etc/ld.so.cache"), Buffer.from(`glibc-ld.so.cache1.1\0libmpi.so\0${dir}/libmpi.so\0libmpi.so.40\0${dir}/libmpi.so.40\0`));
+    writeFileSync(
+      join(root, "etc/ld.so.cache"),
+      Buffer.from(`glibc-ld.so.cache1.1\0libmpi.so\0${dir}/libmpi.so\0libmpi.so.40\0${dir}/libmpi.so.40\0`),
+    );
     expect(findLibrary("mpi", { root, env: env() }).path).toBe(join(root, dir, "libmpi.so.40"));
   });
 
   test("libnccl inside NVIDIA's wheel in a virtualenv", () => {
     const venv = join(root, "venv");
     touch(join(venv, "lib/python3.12/site-packages/nvidia/nccl/lib/libnccl.so.2"));
-    expect(findLibrary("nccl", { root, env: env({ VIRTUAL_ENV: venv }) }).path).toBe(join(venv, "lib/python3.12/site-packages/nvidia/nccl/lib/libnccl.so.2"));
+    expect(findLibrary("nccl", { root, env: env({ VIRTUAL_ENV: venv }) }).path).toBe(
+      join(venv, "lib/python3.12/site-packages/nvidia/nccl/lib/libnccl.so.2"),
+    );
   });
 
   test("a missing libmpi is an error listing every place tried and how to install it", () => {
@@ -57,8 +62,16 @@ describe("MPI and NCCL library discovery", () => {
     } catch (error) {
       message = (error as Error).message;
     }
-    expect(message).toMatch(/libmpi\.so\.40 not found \(expected Open MPI's libmpi; on Debian\/Ubuntu: apt-get install openmpi-bin libopenmpi-dev\); set KILN_MPI_PATH/);
-    for (const place of [join(root, "ld/libmpi.so.40"), `${root}/etc/ld.so.cache`, `${root}/usr/lib/x86_64-linux-gnu/openmpi/lib/libmpi.so.40`, `${root}/opt/openmpi/lib/libmpi.so`]) expect(message).toContain(place);
+    expect(message).toMatch(
+      /libmpi\.so\.40 not found \(expected Open MPI's libmpi; on Debian\/Ubuntu: apt-get install openmpi-bin libopenmpi-dev\); set KILN_MPI_PATH/,
+    );
+    for (const place of [
+      join(root, "ld/libmpi.so.40"),
+      `${root}/etc/ld.so.cache`,
+      `${root}/usr/lib/x86_64-linux-gnu/openmpi/lib/libmpi.so.40`,
+      `${root}/opt/openmpi/lib/libmpi.so`,
+    ])
+      expect(message).toContain(place);
   });
 });
 
@@ -67,7 +80,9 @@ describe("launching ranks", () => {
     expect(launcherRank({})).toBeUndefined();
     expect(launcherRank({ OMPI_COMM_WORLD_RANK: "1", OMPI_COMM_WORLD_SIZE: "4" })).toMatchObject({ rank: 1, size: 4 });
     expect(launcherRank({ PMI_RANK: "0", PMI_SIZE: "2" })).toMatchObject({ rank: 0, size: 2 });
-    expect(() => launcherRank({ OMPI_COMM_WORLD_RANK: "4", OMPI_COMM_WORLD_SIZE: "4" })).toThrow(/OMPI_COMM_WORLD_RANK=4 and OMPI_COMM_WORLD_SIZE=4 are not a rank within a world size/);
+    expect(() => launcherRank({ OMPI_COMM_WORLD_RANK: "4", OMPI_COMM_WORLD_SIZE: "4" })).toThrow(
+      /OMPI_COMM_WORLD_RANK=4 and OMPI_COMM_WORLD_SIZE=4 are not a rank within a world size/,
+    );
   });
 
   test("each rank takes the GPU of its local rank unless KILN_CUDA_DEVICE says otherwise", () => {
@@ -86,24 +101,35 @@ describe("launching ranks", () => {
     expect(plan.args.slice(-4)).toEqual([expect.stringMatching(/bin\/kiln$/), "train", "--steps", "3"]);
     expect(plan.env.OMP_NUM_THREADS).toBe("4");
     expect(mpirunPlan(3, [], { env: env({ PATH: join(root, "bin"), OMP_NUM_THREADS: "1" }), root: false, cores: 8 }).env.OMP_NUM_THREADS).toBe("1");
-    expect(() => mpirunPlan(2, [], { env: env({ PATH: join(root, "nothing") }) })).toThrow(/mpirun not found on PATH \(tried .*nothing\); install Open MPI/);
+    expect(() => mpirunPlan(2, [], { env: env({ PATH: join(root, "nothing") }) })).toThrow(
+      /mpirun not found on PATH \(tried .*nothing\); install Open MPI/,
+    );
     expect(() => mpirunPlan(0, [], { env: env({ PATH: join(root, "bin") }) })).toThrow(/--nproc 0: expected a positive whole number/);
   });
 
   test("Open MPI's reports of a failed job name the rank", () => {
-    expect(failedRank("--------\nmpirun noticed that process rank 1 with PID 4242 on node box exited on signal 9 (Killed).\n----")).toBe("rank 1 (pid 4242 on box) died of signal 9 (Killed)");
-    expect(failedRank("MPI_ABORT was invoked on rank 0 in communicator MPI_COMM_WORLD with errorcode 1.")).toMatch(/^rank 0 stopped the job \(error code 1/);
+    expect(failedRank("--------\nmpirun noticed that process rank 1 with PID 4242 on node box exited on signal 9 (Killed).\n----")).toBe(
+      "rank 1 (pid 4242 on box) died of signal 9 (Killed)",
+    );
+    expect(failedRank("MPI_ABORT was invoked on rank 0 in communicator MPI_COMM_WORLD with errorcode 1.")).toMatch(
+      /^rank 0 stopped the job \(error code 1/,
+    );
     expect(failedRank("The first process to do so was:\n\n  Process name: [[52101,1],1]\n  Exit code:    3\n")).toMatch(/^rank 1 exited with code 3/);
     expect(failedRank("nothing to see")).toBeUndefined();
     // A rank stopped by the watchdog was waiting on another: that is what the report says, not "rank 0 was killed".
-    const hung = "kiln: rank 0 of 2 (pid 7): waited 5 s in the gradient allreduce of step 8 without the other ranks answering: …\nmpirun noticed that process rank 0 with PID 0 on node vm exited on signal 9 (Killed).";
+    const hung =
+      "kiln: rank 0 of 2 (pid 7): waited 5 s in the gradient allreduce of step 8 without the other ranks answering: …\nmpirun noticed that process rank 0 with PID 0 on node vm exited on signal 9 (Killed).";
     expect(failedRank(hung)).toBe("rank 0 waited 5 s in the gradient allreduce of step 8 without an answer: another rank hung or died");
   });
 });
 
 describe("the collective watchdog", () => {
   const run = (code: string) =>
-    spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", code], { cwd: join(import.meta.dirname, ".."), encoding: "utf8", timeout: 60_000 });
+    spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", code], {
+      cwd: join(import.meta.dirname, ".."),
+      encoding: "utf8",
+      timeout: 60_000,
+    });
 
   test("a call blocked past the timeout ends the process with a message naming what it waited for", () => {
     const result = run(

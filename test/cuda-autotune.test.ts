@@ -52,14 +52,23 @@ describe("tuneGemm", () => {
   });
 
   test("a tile that fails is recorded and skipped; when all fail the first is kept", () => {
-    const { time } = fakeTimer({ [tileName(MMA_TILES.large)]: new Error("CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES\nmore"), [tileName(MMA_TILES.small)]: 4, [tileName(MMA_TILES.square)]: 5, [tileName(MMA_TILES.deep)]: NaN });
+    const { time } = fakeTimer({
+      [tileName(MMA_TILES.large)]: new Error("CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES\nmore"),
+      [tileName(MMA_TILES.small)]: 4,
+      [tileName(MMA_TILES.square)]: 5,
+      [tileName(MMA_TILES.deep)]: NaN,
+    });
     const result = tuneGemm(shape, time);
     expect(result.tile).toEqual(MMA_TILES.small);
     expect(result.times[tileName(MMA_TILES.large)]).toBe("CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES");
     expect(result.times[tileName(MMA_TILES.deep)]).toMatch(/NaN/);
-    const failing = tuneGemm(shape, () => {
-      throw new Error("no");
-    }, { first: MMA_TILES.square });
+    const failing = tuneGemm(
+      shape,
+      () => {
+        throw new Error("no");
+      },
+      { first: MMA_TILES.square },
+    );
     expect(failing.tile).toEqual(MMA_TILES.square);
   });
 

@@ -22,7 +22,8 @@ const PREAMBLE_STAND_IN = "// (PREAMBLE of kernels/cuda/kernel.ts: snapshotted o
 describe("CUDA kernel sources (no compiler needed)", () => {
   test("kernel names in the corpus are unique and each source defines its kernel once", () => {
     expect(new Set(kernels.map((k) => k.kernel.name)).size).toBe(kernels.length);
-    for (const { kernel } of kernels) expect(kernel.source.split(`void __launch_bounds__`).filter((s) => s.includes(` ${kernel.name}(`)).length).toBe(1);
+    for (const { kernel } of kernels)
+      expect(kernel.source.split(`void __launch_bounds__`).filter((s) => s.includes(` ${kernel.name}(`)).length).toBe(1);
   });
 
   test("the shared preamble matches its snapshot", async () => {

@@ -165,7 +165,13 @@ describe.skipIf(!gcc)("cuda runtime against a fake driver (no gcc: skipped)", ()
 
   test("device info comes through the out-parameters and Hopper compiles for sm_90a", () => {
     const device = CudaDevice.open({ cudaPath, nvrtcPath });
-    expect(device.info).toMatchObject({ name: "Fake GPU 0", computeCapability: { major: 9, minor: 0 }, arch: "sm_90a", multiprocessors: 132, driverVersion: 13000 });
+    expect(device.info).toMatchObject({
+      name: "Fake GPU 0",
+      computeCapability: { major: 9, minor: 0 },
+      arch: "sm_90a",
+      multiprocessors: 132,
+      driverVersion: 13000,
+    });
     expect(device.info.totalMemoryBytes).toBe(80 * 2 ** 30);
     device.close();
   });

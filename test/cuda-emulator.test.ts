@@ -15,14 +15,22 @@ import { corpusTolerance, cudaProgramCorpus, outputError, programValues } from "
 import { runEmulated } from "./helpers/gpu-emulate.ts";
 
 function checkAgainstInterpreter(
-  outputs: readonly Tensor[], inputs: readonly Tensor[], feeds: Map<Tensor, HostArray>, config: GpuConfig,
-  compare: { error: (got: ArrayLike<number>, want: ArrayLike<number>) => number; tolerance: number }, tensorCores = false,
+  outputs: readonly Tensor[],
+  inputs: readonly Tensor[],
+  feeds: Map<Tensor, HostArray>,
+  config: GpuConfig,
+  compare: { error: (got: ArrayLike<number>, want: ArrayLike<number>) => number; tolerance: number },
+  tensorCores = false,
 ): void {
   const byName: Record<string, HostArray> = {};
   for (const [node, value] of feeds) byName[(node as Tensor<"input">).attrs.name] = value;
   const expected = interpret([...outputs], byName, { precision: "native" }) as HostArray[];
   const got = runEmulated(outputs, inputs, feeds, config, tensorCores);
-  expected.forEach((ref, o) => expect(compare.error(got.outputs[o]!, ref.data), `output ${o} (${o === 0 ? "forward" : `gradient ${o - 1}`})`).toBeLessThanOrEqual(compare.tolerance));
+  expected.forEach((ref, o) =>
+    expect(compare.error(got.outputs[o]!, ref.data), `output ${o} (${o === 0 ? "forward" : `gradient ${o - 1}`})`).toBeLessThanOrEqual(
+      compare.tolerance,
+    ),
+  );
 }
 
 describe("emulated CUDA lowering of the corpus programs agrees with the interpreter", () => {
@@ -46,9 +54,23 @@ describe("the emulator reports what a GPU would not", () => {
   const tid = { op: "var" as const, name: "tid", type: "i32" as const, extent: 64 };
   const shared = [{ id: -1, name: "cells", space: "shared" as const, type: "f32" as const, size: 64 }];
   const out = { id: 0, dtype: "f32" as const, size: 64, role: "write" as const };
-  const kernel = (body: GpuKernel["body"], arrays = shared): GpuKernel => ({ name: "broken", comment: "", params: [out], arrays, threads: 64, blocks: 1, body });
+  const kernel = (body: GpuKernel["body"], arrays = shared): GpuKernel => ({
+    name: "broken",
+    comment: "",
+    params: [out],
+    arrays,
+    threads: 64,
+    blocks: 1,
+    body,
+  });
   const run = (k: GpuKernel) => emulateKernel(k, () => storageArray("f32", 64));
-  const reverse = { op: "binary" as const, fn: "add" as const, a: { op: "binary" as const, fn: "mul" as const, a: tid, b: i(-1), type: "i32" as const }, b: i(63), type: "i32" as const };
+  const reverse = {
+    op: "binary" as const,
+    fn: "add" as const,
+    a: { op: "binary" as const, fn: "mul" as const, a: tid, b: i(-1), type: "i32" as const },
+    b: i(63),
+    type: "i32" as const,
+  };
   const publish = { s: "store" as const, buffer: -1, index: tid, value: { op: "const" as const, value: 1, type: "f32" as const } };
   const readBack = { s: "store" as const, buffer: 0, index: tid, value: { op: "load" as const, buffer: -1, index: reverse, type: "f32" as const } };
 
@@ -63,7 +85,14 @@ describe("the emulator reports what a GPU would not", () => {
   test("a shuffle with part of the warp inactive is reported", () => {
     const cond = { op: "binary" as const, fn: "lt" as const, a: tid, b: i(40), type: "bool" as const };
     const shuffle = { s: "shuffle_xor" as const, name: "x", value: tid, lanes: 1 };
-    expect(() => run(kernel([{ s: "declare", name: "x", type: "i32", init: i(0) }, { s: "if", cond, then: [shuffle] }]))).toThrow(/inactive/);
+    expect(() =>
+      run(
+        kernel([
+          { s: "declare", name: "x", type: "i32", init: i(0) },
+          { s: "if", cond, then: [shuffle] },
+        ]),
+      ),
+    ).toThrow(/inactive/);
   });
   test("an index outside a buffer is reported", () => {
     const past = { op: "binary" as const, fn: "add" as const, a: tid, b: i(1), type: "i32" as const };

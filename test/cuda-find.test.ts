@@ -50,10 +50,14 @@ describe("CUDA library discovery", () => {
 
   test("NVRTC inside a Python wheel is found in site-packages and in a virtualenv", () => {
     touch(join(root, "usr/local/lib/python3.12/site-packages/nvidia/cuda_nvrtc/lib/libnvrtc.so.12"));
-    expect(findLibrary("nvrtc", { root, env: env() }).path).toBe(join(root, "usr/local/lib/python3.12/site-packages/nvidia/cuda_nvrtc/lib/libnvrtc.so.12"));
+    expect(findLibrary("nvrtc", { root, env: env() }).path).toBe(
+      join(root, "usr/local/lib/python3.12/site-packages/nvidia/cuda_nvrtc/lib/libnvrtc.so.12"),
+    );
     const venv = join(root, "venv");
     touch(join(venv, "lib/python3.11/site-packages/nvidia/cu13/lib/libnvrtc.so.13"));
-    expect(findLibrary("nvrtc", { root, env: env({ VIRTUAL_ENV: venv }) }).path).toBe(join(venv, "lib/python3.11/site-packages/nvidia/cu13/lib/libnvrtc.so.13"));
+    expect(findLibrary("nvrtc", { root, env: env({ VIRTUAL_ENV: venv }) }).path).toBe(
+      join(venv, "lib/python3.11/site-packages/nvidia/cu13/lib/libnvrtc.so.13"),
+    );
   });
 
   test("a library named in the loader cache is found there", () => {
@@ -69,7 +73,12 @@ describe("CUDA library discovery", () => {
     mkdirSync(ldPath);
     const result = findLibrary("cuda", { root, env: env({ LD_LIBRARY_PATH: ldPath }) });
     expect(result.path).toBeNull();
-    for (const place of [join(ldPath, "libcuda.so.1"), `${root}/etc/ld.so.cache`, `${root}/usr/lib/x86_64-linux-gnu/libcuda.so.1`, `${root}/usr/lib/wsl/lib/libcuda.so`])
+    for (const place of [
+      join(ldPath, "libcuda.so.1"),
+      `${root}/etc/ld.so.cache`,
+      `${root}/usr/lib/x86_64-linux-gnu/libcuda.so.1`,
+      `${root}/usr/lib/wsl/lib/libcuda.so`,
+    ])
       expect(result.tried).toContain(place);
     let message = "";
     try {

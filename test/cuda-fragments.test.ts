@@ -3,7 +3,15 @@
 // four storage orders, the accumulator → A-fragment reuse of attention, and the backward's dSᵀ round
 // trip through shared memory. (The GEMM emulator covers the first and third in a whole kernel.)
 import { describe, expect, test } from "vitest";
-import { A_FROM_ACCUMULATORS, aFragment, aFragmentTrans, accumulatorCoord, bFragmentsKN, bFragmentsNK, type TileCoord } from "../kernels/cuda/fragments.ts";
+import {
+  A_FROM_ACCUMULATORS,
+  aFragment,
+  aFragmentTrans,
+  accumulatorCoord,
+  bFragmentsKN,
+  bFragmentsNK,
+  type TileCoord,
+} from "../kernels/cuda/fragments.ts";
 import { MMA_A_OFFSETS, MMA_B_OFFSETS, ldmatrixElement } from "../kernels/cuda/gemm-emulator.ts";
 import { smemOffset, type OperandTile } from "../kernels/cuda/gemm-mma.ts";
 import { evaluate as o } from "../kernels/cuda/index-math.ts";
@@ -37,7 +45,8 @@ function ldmatrixX4(data: Float64Array, shape: OperandTile, address: (lane: numb
 const expectedA = (lane: number, r: number, h: number, a: (m: number, k: number) => number) =>
   a(Math.floor(lane / 4) + MMA_A_OFFSETS[r]![0], 2 * (lane % 4) + h + MMA_A_OFFSETS[r]![1]);
 /** What mma expects in B register r, half h, of `lane` for the 16×8 operand b(k, n). */
-const expectedB = (lane: number, r: number, h: number, b: (k: number, n: number) => number) => b(2 * (lane % 4) + h + MMA_B_OFFSETS[r]![0], Math.floor(lane / 4));
+const expectedB = (lane: number, r: number, h: number, b: (k: number, n: number) => number) =>
+  b(2 * (lane % 4) + h + MMA_B_OFFSETS[r]![0], Math.floor(lane / 4));
 
 const code = (row: number, col: number) => row * 1000 + col;
 const lanes = Array.from({ length: 32 }, (_, lane) => lane);
@@ -56,28 +65,35 @@ describe("ldmatrix fragment formulas", () => {
       [16, 2],
     ]) {
       const regs = ldmatrixX4(data, shape, (lane) => aFragment(o, lane, m0!, kChunk0!), false);
-      for (const lane of lanes) for (let r = 0; r < 4; r++) for (let h = 0; h < 2; h++) expect(regs[lane]![r]![h]).toBe(expectedA(lane, r, h, (m, k) => code(m0! + m, kChunk0! * 8 + k)));
+      for (const lane of lanes)
+        for (let r = 0; r < 4; r++)
+          for (let h = 0; h < 2; h++) expect(regs[lane]![r]![h]).toBe(expectedA(lane, r, h, (m, k) => code(m0! + m, kChunk0! * 8 + k)));
     }
   });
 
   test.each(shapes)("A stored k-major and read with .trans (%o) gives the A layout", (shape) => {
     const data = tile(shape, code); // stored row = k, col = m: A(m, k) = code(k, m)
     const regs = ldmatrixX4(data, shape, (lane) => aFragmentTrans(o, lane, 16, 2), true);
-    for (const lane of lanes) for (let r = 0; r < 4; r++) for (let h = 0; h < 2; h++) expect(regs[lane]![r]![h]).toBe(expectedA(lane, r, h, (m, k) => code(16 + k, 16 + m)));
+    for (const lane of lanes)
+      for (let r = 0; r < 4; r++) for (let h = 0; h < 2; h++) expect(regs[lane]![r]![h]).toBe(expectedA(lane, r, h, (m, k) => code(16 + k, 16 + m)));
   });
 
   test.each(shapes)("B stored n-major (%o) gives the B layout of two n-tiles", (shape) => {
     const data = tile(shape, code); // stored row = n, col = k: B(k, n) = code(n, k)
     const regs = ldmatrixX4(data, shape, (lane) => bFragmentsNK(o, lane, 16, 2), false);
     for (const lane of lanes)
-      for (let nt = 0; nt < 2; nt++) for (let r = 0; r < 2; r++) for (let h = 0; h < 2; h++) expect(regs[lane]![2 * nt + r]![h]).toBe(expectedB(lane, r, h, (k, n) => code(16 + 8 * nt + n, 16 + k)));
+      for (let nt = 0; nt < 2; nt++)
+        for (let r = 0; r < 2; r++)
+          for (let h = 0; h < 2; h++) expect(regs[lane]![2 * nt + r]![h]).toBe(expectedB(lane, r, h, (k, n) => code(16 + 8 * nt + n, 16 + k)));
   });
 
   test.each(shapes)("B stored k-major and read with .trans (%o) gives the B layout of two n-tiles", (shape) => {
     const data = tile(shape, code); // stored row = k, col = n
     const regs = ldmatrixX4(data, shape, (lane) => bFragmentsKN(o, lane, 16, 2), true);
     for (const lane of lanes)
-      for (let nt = 0; nt < 2; nt++) for (let r = 0; r < 2; r++) for (let h = 0; h < 2; h++) expect(regs[lane]![2 * nt + r]![h]).toBe(expectedB(lane, r, h, (k, n) => code(16 + k, 16 + 8 * nt + n)));
+      for (let nt = 0; nt < 2; nt++)
+        for (let r = 0; r < 2; r++)
+          for (let h = 0; h < 2; h++) expect(regs[lane]![2 * nt + r]![h]).toBe(expectedB(lane, r, h, (k, n) => code(16 + k, 16 + 8 * nt + n)));
   });
 
   test("a shifted lane formula fails the layout check", () => {

@@ -25,7 +25,8 @@ function reference(p: GemmProblem, a: Float64Array, b: Float64Array): Float64Arr
     for (let i = 0; i < p.m; i++)
       for (let j = 0; j < p.n; j++) {
         let sum = 0;
-        for (let k = 0; k < p.k; k++) sum += a[z * p.m * p.k + i * p.k + k]! * (p.layout === "tn" ? b[z * p.n * p.k + j * p.k + k]! : b[z * p.n * p.k + k * p.n + j]!);
+        for (let k = 0; k < p.k; k++)
+          sum += a[z * p.m * p.k + i * p.k + k]! * (p.layout === "tn" ? b[z * p.n * p.k + j * p.k + k]! : b[z * p.n * p.k + k * p.n + j]!);
         c[z * p.m * p.n + i * p.n + j] = sum;
       }
   return c;
@@ -52,7 +53,8 @@ describe("mma GEMM emulator", () => {
           expect(writes.every((w) => w === 1)).toBe(true);
           const expected = reference(p, a, b);
           // Products of bf16 values are exact in float64 and the sums here stay far inside 53 bits.
-          for (let i = 0; i < expected.length; i++) if (Math.abs(c[i]! - expected[i]!) > 1e-9) throw new Error(`element ${i}: ${c[i]} ≠ ${expected[i]}`);
+          for (let i = 0; i < expected.length; i++)
+            if (Math.abs(c[i]! - expected[i]!) > 1e-9) throw new Error(`element ${i}: ${c[i]} ≠ ${expected[i]}`);
         },
       ),
       { numRuns: 24 },
@@ -84,7 +86,7 @@ describe("mma GEMM emulator", () => {
     // Bug: lanes 8-15 and 16-23 swapped (the k half chosen by lane/8 instead of lane/16).
     const broken = {
       ...layout,
-      ldmatrixA: <T,>(o: Parameters<typeof layout.ldmatrixA<T>>[0], warpM: T, lane: T, mi: T, ks: T) => {
+      ldmatrixA: <T>(o: Parameters<typeof layout.ldmatrixA<T>>[0], warpM: T, lane: T, mi: T, ks: T) => {
         const right = aFragment(o, lane, o.add(o.mul(warpM, o.lit(layout.warpTileM)), o.mul(mi, o.lit(16))), o.mul(ks, o.lit(2)));
         return { row: right.row, chunk: o.add(o.mul(ks, o.lit(2)), o.mod(o.div(lane, o.lit(8)), o.lit(2))) };
       },
@@ -99,7 +101,13 @@ describe("mma GEMM emulator", () => {
   test("a raster that maps two blocks to one tile is caught", () => {
     const tile = MMA_TILES.small;
     const layout = gemmLayout(tile, "tn");
-    const broken = { ...layout, blockTile: <T,>(o: Parameters<typeof layout.blockTile<T>>[0], tilesM: number, tilesN: number, pid: T) => ({ ...layout.blockTile(o, tilesM, tilesN, pid), tileN: o.lit(0) }) };
+    const broken = {
+      ...layout,
+      blockTile: <T>(o: Parameters<typeof layout.blockTile<T>>[0], tilesM: number, tilesN: number, pid: T) => ({
+        ...layout.blockTile(o, tilesM, tilesN, pid),
+        tileN: o.lit(0),
+      }),
+    };
     const p: GemmProblem = { m: 64, n: 200, k: 32, layout: "tn", out: "f32" };
     const { writes } = emulateGemm(p, tile, bf16Data(64 * 32, 3), bf16Data(200 * 32, 4), broken as typeof layout);
     expect(writes.some((w) => w !== 1)).toBe(true);

@@ -35,7 +35,9 @@ function snapshotText(p: CudaProgram): string {
   const lines = [`// ${p.kernels.length} kernels, ${p.launches.length} launches, workspace ${p.workspaceBytes} bytes`];
   for (const l of p.launches) {
     const k = p.kernels.find((x) => x.name === l.kernel)!;
-    const args = Object.entries(l.args).map(([name, a]) => `${name}=${a.kind === "scalar" ? a.value : `b${a.id}${a.byteOffset ? `+${a.byteOffset}` : ""}`}`);
+    const args = Object.entries(l.args).map(
+      ([name, a]) => `${name}=${a.kind === "scalar" ? a.value : `b${a.id}${a.byteOffset ? `+${a.byteOffset}` : ""}`}`,
+    );
     lines.push(`// launch ${l.kernel} <<<${k.grid.join("x")}, ${k.block.join("x")}, ${k.smemBytes}>>> (${args.join(", ")})`);
   }
   for (const k of p.kernels) {
@@ -62,7 +64,10 @@ describe("CUDA renderer output (no compiler needed)", () => {
     const names = programs.flatMap((p) => p.cuda.kernels.map((k) => k.name));
     for (const t of GEMM_TILE_ORDER) {
       const tag = gemmKernelName({ m: 1, n: 1, k: 1, layout: "tn", out: "bf16" }, t).split("_m1n1k1")[0]!.replace("_tn_", "_");
-      expect(names.some((n) => n.replace(/_(tn|nn)_/, "_").startsWith(tag)), `a kernel with tile ${tag}`).toBe(true);
+      expect(
+        names.some((n) => n.replace(/_(tn|nn)_/, "_").startsWith(tag)),
+        `a kernel with tile ${tag}`,
+      ).toBe(true);
     }
   });
 
@@ -70,7 +75,9 @@ describe("CUDA renderer output (no compiler needed)", () => {
     for (const p of programs)
       for (const l of p.cuda.launches) {
         const k = p.cuda.kernels.find((x) => x.name === l.kernel)!;
-        const args = Object.fromEntries(Object.entries(l.args).map(([name, a]) => [name, a.kind === "scalar" ? a.value : 0x10000n + BigInt(a.id * 4096 + a.byteOffset)]));
+        const args = Object.fromEntries(
+          Object.entries(l.args).map(([name, a]) => [name, a.kind === "scalar" ? a.value : 0x10000n + BigInt(a.id * 4096 + a.byteOffset)]),
+        );
         expect(() => packKernelArgs(k.name, k.params, args), `${p.name}: ${k.name}`).not.toThrow();
       }
   });
@@ -80,7 +87,9 @@ describe("CUDA renderer output (no compiler needed)", () => {
     // All 21 GEMMs (7 forward, 14 backward), the weight gradients after packing their transposed operand.
     expect(train.launches.filter((l) => l.template?.kind === "gemm").length).toBe(21);
     expect(train.launches.filter((l) => l.simt && /^gemm_\d+x\d+_\d+$/.test(l.kernel)).length).toBe(0);
-    expect(train.launches.filter((l) => l.template?.kind === "attention").map((l) => (l.template?.kind === "attention" ? l.template.part : null))).toEqual(["forward", "forward", "delta", "main", "convert"]);
+    expect(
+      train.launches.filter((l) => l.template?.kind === "attention").map((l) => (l.template?.kind === "attention" ? l.template.part : null)),
+    ).toEqual(["forward", "forward", "delta", "main", "convert"]);
   });
 });
 
@@ -91,7 +100,15 @@ describe.skipIf(!nvccPresent)(`nvcc -cubin -arch=sm_90a over the program corpus$
   beforeAll(async () => {
     // Translation units of up to 16 kernels (the preludes are include-guarded), two nvcc at a time.
     const units: { program: string; source: string }[] = [];
-    for (const p of programs) for (let i = 0; i < p.cuda.kernels.length; i += 16) units.push({ program: p.name, source: p.cuda.kernels.slice(i, i + 16).map((k) => k.source).join("\n") });
+    for (const p of programs)
+      for (let i = 0; i < p.cuda.kernels.length; i += 16)
+        units.push({
+          program: p.name,
+          source: p.cuda.kernels
+            .slice(i, i + 16)
+            .map((k) => k.source)
+            .join("\n"),
+        });
     for (let i = 0; i < units.length; i += 2) {
       const batch = units.slice(i, i + 2);
       const outputs = await Promise.all(batch.map((u) => compileWithNvccAsync(u.source)));

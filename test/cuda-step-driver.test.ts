@@ -147,7 +147,9 @@ describe.skipIf(!gcc)("compileCuda on a fake driver (no gcc: skipped)", () => {
     const step = compileCuda(fn, { x: { shape: [2, 32, 32], dtype: "bf16" }, w: { shape: [32, 32], dtype: "bf16" } }, { device, donate: ["w"] });
     const loaded = state();
     expect(loaded.modules - before.modules).toBe(Math.ceil(step.backend.cuda.kernels.length / KERNELS_PER_UNIT));
-    expect(step.backend.cuda.launches.some((l) => l.template?.kind === "gemm") && step.backend.cuda.launches.some((l) => l.template?.kind === "attention")).toBe(true);
+    expect(
+      step.backend.cuda.launches.some((l) => l.template?.kind === "gemm") && step.backend.cuda.launches.some((l) => l.template?.kind === "attention"),
+    ).toBe(true);
     const x = Float32Array.from({ length: 2 * 32 * 32 }, (_, i) => Math.sin(i));
     step.run({ x, w: new Float32Array(32 * 32).fill(0.5) });
     step.run();
@@ -186,7 +188,10 @@ describe.skipIf(!gcc)("compileCuda on a fake driver (no gcc: skipped)", () => {
     expect(again.backend.cuda.kernels.map((k) => k.name)).toEqual(first.backend.cuda.kernels.map((k) => k.name));
     again.dispose();
     const untuned = compileCuda(fn, example, { device, autotune: false });
-    expect(untuned.backend.cuda.kernels.some((k) => k.name.includes(`_${MMA_TILES.small.bm}x${MMA_TILES.small.bn}x${MMA_TILES.small.bk}_`)), "the table picks the large tile for a 16×9-tile grid").toBe(false);
+    expect(
+      untuned.backend.cuda.kernels.some((k) => k.name.includes(`_${MMA_TILES.small.bm}x${MMA_TILES.small.bn}x${MMA_TILES.small.bk}_`)),
+      "the table picks the large tile for a 16×9-tile grid",
+    ).toBe(false);
     untuned.dispose();
     device.close();
   });

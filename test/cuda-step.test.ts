@@ -34,12 +34,20 @@ describe("compileCuda on the emulated device", () => {
       return { y, noisy: ops.add(y, ops.random(seed, y.shape, 11)) };
     };
     const values = { x: random(5 * 12, 1), w: random(7 * 12, 2), seed: [123] };
-    const step = compileCuda(fn, { x: { shape: [5, 12] }, w: { shape: [7, 12] }, seed: { shape: [], dtype: "i32" } }, { device: emulatedStepDevice(), templates: null });
+    const step = compileCuda(
+      fn,
+      { x: { shape: [5, 12] }, w: { shape: [7, 12] }, seed: { shape: [], dtype: "i32" } },
+      { device: emulatedStepDevice(), templates: null },
+    );
     const out = step.run(values) as { y: Float32Array; noisy: Float32Array };
     const x = ops.input("x", [5, 12]);
     const w = ops.input("w", [7, 12]);
     const seed = ops.input("seed", [], "i32");
-    const want = interpret(fn({ x, w, seed }) as Record<string, Tensor>, { x: values.x, w: values.w, seed: values.seed }, { precision: "native" }) as Record<string, HostArray>;
+    const want = interpret(
+      fn({ x, w, seed }) as Record<string, Tensor>,
+      { x: values.x, w: values.w, seed: values.seed },
+      { precision: "native" },
+    ) as Record<string, HostArray>;
     expect(maxRelError(out.y, want.y!.data)).toBeLessThan(1e-5);
     expect(maxRelError(out.noisy, want.noisy!.data)).toBeLessThan(1e-5);
     step.dispose();
@@ -52,9 +60,16 @@ describe("compileCuda on the emulated device", () => {
       const h = nn.linear(x, w, b);
       return { h, g: nn.gelu(h) };
     };
-    const example = { x: { shape: [2, 20, 32], dtype: "bf16" as const }, w: { shape: [24, 32], dtype: "bf16" as const }, b: { shape: [24], dtype: "bf16" as const } };
+    const example = {
+      x: { shape: [2, 20, 32], dtype: "bf16" as const },
+      w: { shape: [24, 32], dtype: "bf16" as const },
+      b: { shape: [24], dtype: "bf16" as const },
+    };
     const step = compileCuda(fn, example, { device, templates: gemmOnly });
-    expect(step.backend.cuda.launches.some((l) => l.template?.kind === "gemm"), "the GEMM uses the template").toBe(true);
+    expect(
+      step.backend.cuda.launches.some((l) => l.template?.kind === "gemm"),
+      "the GEMM uses the template",
+    ).toBe(true);
     const values = { x: random(2 * 20 * 32, 3), w: random(24 * 32, 4, 0.2), b: random(24, 5) };
     const out = step.run(values) as { h: Float32Array; g: Float32Array };
     const [x, w, b] = [ops.input("x", [2, 20, 32], "bf16"), ops.input("w", [24, 32], "bf16"), ops.input("b", [24], "bf16")];
@@ -80,10 +95,27 @@ describe("compileCuda on the emulated device", () => {
       return out;
     };
     const tree = (f: (shape: number[]) => { shape: number[] }) => Object.fromEntries(Object.entries(shapes).map(([k, s]) => [k, f(s)]));
-    const example = { params: tree((s) => ({ shape: s })), grads: tree((s) => ({ shape: s })), m: tree((s) => ({ shape: s })), v: tree((s) => ({ shape: s })), step: { shape: [] }, lr: { shape: [] } };
+    const example = {
+      params: tree((s) => ({ shape: s })),
+      grads: tree((s) => ({ shape: s })),
+      m: tree((s) => ({ shape: s })),
+      v: tree((s) => ({ shape: s })),
+      step: { shape: [] },
+      lr: { shape: [] },
+    };
     const compiled = compileCuda(fn, example, { device, templates: null, donate: ["params", "m", "v"] });
     expect(compiled.kernelCount).toBe(1);
-    const init = (seed: number, scale = 1) => Object.fromEntries(Object.entries(shapes).map(([k, s], i) => [k, random(s.reduce((a, b) => a * b, 1), seed + i, scale)]));
+    const init = (seed: number, scale = 1) =>
+      Object.fromEntries(
+        Object.entries(shapes).map(([k, s], i) => [
+          k,
+          random(
+            s.reduce((a, b) => a * b, 1),
+            seed + i,
+            scale,
+          ),
+        ]),
+      );
     let state = { params: init(10), m: init(20, 0.1), v: Object.fromEntries(Object.entries(init(30, 0.1)).map(([k, a]) => [k, a.map(Math.abs)])) };
     compiled.set(state);
     for (let t = 1; t <= 2; t++) {
@@ -96,17 +128,24 @@ describe("compileCuda on the emulated device", () => {
         const nodes: Record<string, Tensor> = {};
         for (const [k, s] of Object.entries(shapes)) {
           nodes[k] = ops.input(`${group}/${k}`, s);
-          feeds[`${group}/${k}`] = Float64Array.from(group === "grads" ? grads[k]! : (state as Record<string, Record<string, ArrayLike<number>>>)[group]![k]!);
+          feeds[`${group}/${k}`] = Float64Array.from(
+            group === "grads" ? grads[k]! : (state as Record<string, Record<string, ArrayLike<number>>>)[group]![k]!,
+          );
         }
         inputs[group] = nodes;
       }
       inputs.step = ops.input("step", []);
       inputs.lr = ops.input("lr", []);
-      const want = interpret(fn(inputs) as Record<string, Record<string, Tensor>>, feeds, { precision: "native" }) as Record<string, Record<string, HostArray>>;
+      const want = interpret(fn(inputs) as Record<string, Record<string, Tensor>>, feeds, { precision: "native" }) as Record<
+        string,
+        Record<string, HostArray>
+      >;
       for (const group of ["params", "m", "v"] as const)
-        for (const k of Object.keys(shapes)) expect(maxRelError(compiled.input(`${group}/${k}`), want[group]![k]!.data), `${group}/${k} after step ${t}`).toBeLessThan(1e-5);
+        for (const k of Object.keys(shapes))
+          expect(maxRelError(compiled.input(`${group}/${k}`), want[group]![k]!.data), `${group}/${k} after step ${t}`).toBeLessThan(1e-5);
       state = { params: {}, m: {}, v: {} } as typeof state;
-      for (const group of ["params", "m", "v"] as const) for (const k of Object.keys(shapes)) state[group][k] = Float64Array.from(want[group]![k]!.data);
+      for (const group of ["params", "m", "v"] as const)
+        for (const k of Object.keys(shapes)) state[group][k] = Float64Array.from(want[group]![k]!.data);
     }
     // One multi-tensor kernel, launched once per run from the captured graph.
     expect([...device.launches.values()]).toEqual([2]);

@@ -21,7 +21,9 @@ let dir = "";
 async function writeRgb(name: string, width: number, height: number, colour: (x: number, y: number) => [number, number, number]): Promise<void> {
   const data = Buffer.alloc(width * height * 3);
   for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) data.set(colour(x, y), (y * width + x) * 3);
-  await sharp(data, { raw: { width, height, channels: 3 } }).png().toFile(join(dir, name));
+  await sharp(data, { raw: { width, height, channels: 3 } })
+    .png()
+    .toFile(join(dir, name));
 }
 
 const RED: [number, number, number] = [255, 0, 0];
@@ -41,12 +43,16 @@ beforeAll(async () => {
     for (let x = 0; x < 8; x++) rgba.set(x < 4 ? [0, 0, 255, 255] : [10, 200, 30, 0], (y * 8 + x) * 4);
   }
   rgba.set([0, 0, 0, 128], 7 * 8 * 4);
-  await sharp(rgba, { raw: { width: 8, height: 8, channels: 4 } }).png().toFile(join(dir, "rgba.png"));
+  await sharp(rgba, { raw: { width: 8, height: 8, channels: 4 } })
+    .png()
+    .toFile(join(dir, "rgba.png"));
   // A noisy image, so its PNG is large enough that cutting it in half loses pixel rows.
   const noisy = Buffer.alloc(64 * 64 * 3);
   let state = 1;
   for (let i = 0; i < noisy.length; i++) noisy[i] = (state = (state * 1103515245 + 12345) >>> 0) >>> 24;
-  const png = await sharp(noisy, { raw: { width: 64, height: 64, channels: 3 } }).png().toBuffer();
+  const png = await sharp(noisy, { raw: { width: 64, height: 64, channels: 3 } })
+    .png()
+    .toBuffer();
   await writeFile(join(dir, "truncated.png"), png.subarray(0, png.length >> 1));
   await writeFile(join(dir, "garbage.png"), "this is not an image");
   const solid = sharp(Buffer.alloc(8 * 8 * 3, 0).fill(Buffer.from([40, 160, 220])), { raw: { width: 8, height: 8, channels: 3 } });
@@ -54,7 +60,9 @@ beforeAll(async () => {
   await solid.clone().webp({ lossless: true }).toFile(join(dir, "solid.webp"));
   // A two-frame GIF: red frame first, blue second; only the first may be read.
   const frames = Buffer.concat([Buffer.alloc(4 * 4 * 3).fill(Buffer.from(RED)), Buffer.alloc(4 * 4 * 3).fill(Buffer.from(BLUE))]);
-  await sharp(frames, { raw: { width: 4, height: 8, channels: 3, pageHeight: 4 } }).gif().toFile(join(dir, "two-frames.gif"));
+  await sharp(frames, { raw: { width: 4, height: 8, channels: 3, pageHeight: 4 } })
+    .gif()
+    .toFile(join(dir, "two-frames.gif"));
 });
 
 afterAll(async () => {
@@ -134,7 +142,16 @@ describe("metadata", () => {
 
 describe("image geometry", () => {
   test("roundHalfEven matches Python's round on ties and elsewhere", () => {
-    const cases: [number, number][] = [[0.5, 0], [1.5, 2], [2.5, 2], [3.5, 4], [4.5, 4], [2.4999, 2], [2.5001, 3], [7, 7]];
+    const cases: [number, number][] = [
+      [0.5, 0],
+      [1.5, 2],
+      [2.5, 2],
+      [3.5, 4],
+      [4.5, 4],
+      [2.4999, 2],
+      [2.5001, 3],
+      [7, 7],
+    ];
     for (const [x, expected] of cases) expect(roundHalfEven(x)).toBe(expected);
   });
 
@@ -250,10 +267,14 @@ describe("dataset", () => {
   test("a column no row has, or a missing images folder, is one error for the file", async () => {
     const misspelt = join(dir, "misspelt.csv");
     await writeFile(misspelt, "image,caption,extra\nsolid.png,red,x\nwide.png,bands,y\n");
-    await expect(openDataset({ metadataPath: misspelt, basePath: dir, height: 4, width: 4 })).rejects.toThrow(/misspelt\.csv: expected a column 'prompt', found columns image,caption,extra/);
+    await expect(openDataset({ metadataPath: misspelt, basePath: dir, height: 4, width: 4 })).rejects.toThrow(
+      /misspelt\.csv: expected a column 'prompt', found columns image,caption,extra/,
+    );
     const good = join(dir, "good.csv");
     await writeFile(good, "image,prompt\nsolid.png,red\n");
-    await expect(openDataset({ metadataPath: good, basePath: join(dir, "no-such-folder"), height: 4, width: 4 })).rejects.toThrow(/good\.csv: image names are relative to the images folder .*no-such-folder, which does not exist/);
+    await expect(openDataset({ metadataPath: good, basePath: join(dir, "no-such-folder"), height: 4, width: 4 })).rejects.toThrow(
+      /good\.csv: image names are relative to the images folder .*no-such-folder, which does not exist/,
+    );
     const absolute = join(dir, "absolute.csv");
     await writeFile(absolute, `image,prompt\n${join(dir, "solid.png")},red\n`);
     expect((await openDataset({ metadataPath: absolute, basePath: join(dir, "no-such-folder"), height: 4, width: 4 })).entries).toHaveLength(1);
@@ -344,7 +365,9 @@ describe("data source", () => {
 
   test("several metadata files, none, or a missing folder are errors that say what was found", async () => {
     const several = await folder("several", ["metadata.csv", "metadata_merged.csv"]);
-    expect(() => findMetadataFile(several)).toThrow(/several metadata files \(metadata\.csv, metadata_merged\.csv\); name the one to use with --metadata/);
+    expect(() => findMetadataFile(several)).toThrow(
+      /several metadata files \(metadata\.csv, metadata_merged\.csv\); name the one to use with --metadata/,
+    );
     const none = await folder("none", ["captions.csv"]);
     expect(() => findMetadataFile(none)).toThrow(/none: expected a metadata file .*found captions\.csv, images; name it with --metadata FILE/);
     expect(() => findMetadataFile(join(dir, "absent"))).toThrow(/data folder .*absent does not exist/);
@@ -355,8 +378,16 @@ describe("data source", () => {
     const where = await folder("apart", ["metadata_merged.csv"]);
     const metadataPath = join(where, "metadata_merged.csv");
     expect(resolveDataSource({ metadata: metadataPath })).toEqual({ metadataPath, imagesDir: join(where, "images"), home: where });
-    expect(resolveDataSource({ metadata: metadataPath, images: "/elsewhere/pics" })).toEqual({ metadataPath, imagesDir: "/elsewhere/pics", home: where });
-    expect(resolveDataSource({ data: "/somewhere", metadata: metadataPath })).toEqual({ metadataPath, imagesDir: "/somewhere/images", home: "/somewhere" });
+    expect(resolveDataSource({ metadata: metadataPath, images: "/elsewhere/pics" })).toEqual({
+      metadataPath,
+      imagesDir: "/elsewhere/pics",
+      home: where,
+    });
+    expect(resolveDataSource({ data: "/somewhere", metadata: metadataPath })).toEqual({
+      metadataPath,
+      imagesDir: "/somewhere/images",
+      home: "/somewhere",
+    });
     expect(withDefaultData({ images: "/x" }, "data/pokemon-64")).toEqual({ images: "/x", data: "data/pokemon-64" });
     expect(withDefaultData({ metadata: metadataPath }, "data/pokemon-64")).toEqual({ metadata: metadataPath });
   });

@@ -62,7 +62,13 @@ describe("the device registry", () => {
       facts: { ...cpuDevice.facts, asyncReadback: true },
       prepare(plan) {
         const inner = cpuDevice.prepare(plan);
-        return { ...inner, view: () => null, read: () => { throw new Error("read() on an asynchronous device"); } };
+        return {
+          ...inner,
+          view: () => null,
+          read: () => {
+            throw new Error("read() on an asynchronous device");
+          },
+        };
       },
     };
     registerDevice(asyncCpu);
@@ -71,7 +77,9 @@ describe("the device registry", () => {
     expect(() => step.run(values)).toThrow(/reads results back asynchronously/);
     const out = (await step.runAsync(values)) as { y: Float32Array };
     expect(out.y.length).toBe(24);
-    expect(() => step.output("y")).toThrow(/the test-async-cpu device reads results back asynchronously; use runAsync\(\), outputAsync\(\) or inputAsync\(\)/);
+    expect(() => step.output("y")).toThrow(
+      /the test-async-cpu device reads results back asynchronously; use runAsync\(\), outputAsync\(\) or inputAsync\(\)/,
+    );
     expect(Array.from(await step.outputAsync("y"))).toEqual(Array.from(out.y));
     step.dispose();
   }, 60_000);

@@ -31,9 +31,15 @@ let data = "";
 let configFile = "";
 
 /** `kiln train ARGS` through its own --nproc launcher; resolves to the exit code and stderr. */
-function kilnTrain(args: readonly string[], onStderr?: (text: string, pid: number) => void): Promise<{ code: number; stderr: string; stdout: string }> {
+function kilnTrain(
+  args: readonly string[],
+  onStderr?: (text: string, pid: number) => void,
+): Promise<{ code: number; stderr: string; stdout: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [KILN, "train", "--config", configFile, "--data", data, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [KILN, "train", "--config", configFile, "--data", data, ...args], {
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stderr = "";
     let stdout = "";
     child.stderr.on("data", (chunk: Buffer) => {
@@ -161,16 +167,21 @@ describe.skipIf(!hasMpi)("data-parallel training through MPI", () => {
   test("a hung rank stops the job within the collective timeout, with an error saying what was waited for", async () => {
     const out = fresh("hung");
     let stopped = 0;
-    const run = await kilnTrain(["--nproc", "2", "--collective-timeout", "3", "--batch", "8", "--steps", "100000", "--save-steps", "2", "--out", out], (stderr) => {
-      const pid = /kiln train: rank 1 of 2 \(pid (\d+)/.exec(stderr)?.[1];
-      if (stopped === 0 && pid && (findLatestCheckpoint(out) ?? 0) >= 2) {
-        stopped = Number(pid);
-        process.kill(stopped, "SIGSTOP");
-      }
-    });
+    const run = await kilnTrain(
+      ["--nproc", "2", "--collective-timeout", "3", "--batch", "8", "--steps", "100000", "--save-steps", "2", "--out", out],
+      (stderr) => {
+        const pid = /kiln train: rank 1 of 2 \(pid (\d+)/.exec(stderr)?.[1];
+        if (stopped === 0 && pid && (findLatestCheckpoint(out) ?? 0) >= 2) {
+          stopped = Number(pid);
+          process.kill(stopped, "SIGSTOP");
+        }
+      },
+    );
     expect(stopped).toBeGreaterThan(0);
     expect(run.code).not.toBe(0);
-    expect(run.stderr).toMatch(/the 2-rank job failed: rank 0 waited 3 s in the gradient allreduce of step \d+ without an answer: another rank hung or died/);
+    expect(run.stderr).toMatch(
+      /the 2-rank job failed: rank 0 waited 3 s in the gradient allreduce of step \d+ without an answer: another rank hung or died/,
+    );
     // The stopped rank does not outlive the job (mpirun's kill may land a moment after it exits).
     const gone = (): boolean => {
       try {

@@ -3,7 +3,18 @@
 
 import { describe, expect, test } from "vitest";
 import fc from "fast-check";
-import { bf16Bits, bf16BitsArray, bf16FromBits, f16Bits, f16FromBits, f32FromBits, roundBf16, roundBf16Array, roundF16, roundTo } from "../compiler/dtype.ts";
+import {
+  bf16Bits,
+  bf16BitsArray,
+  bf16FromBits,
+  f16Bits,
+  f16FromBits,
+  f32FromBits,
+  roundBf16,
+  roundBf16Array,
+  roundF16,
+  roundTo,
+} from "../compiler/dtype.ts";
 
 describe("bf16 rounding", () => {
   const cases: [string, number, number][] = [
@@ -87,9 +98,12 @@ describe("f16 rounding", () => {
   });
 
   test("roundF16 is idempotent", () => {
-    fc.assert(fc.property(fc.double({ min: -70000, max: 70000, noNaN: true }), (x) => {
-      expect(roundF16(roundF16(x))).toBe(roundF16(x));
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.double({ min: -70000, max: 70000, noNaN: true }), (x) => {
+        expect(roundF16(roundF16(x))).toBe(roundF16(x));
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 

@@ -9,5 +9,13 @@ import { cudaDevice } from "../runtime/cuda/step.ts";
 import { describeEquivalence } from "./helpers/equivalence.ts";
 
 describeEquivalence(
-  cudaDevice({ name: "cuda-emulated-small", summary: "the emulated CUDA device under the small launch configuration", open: emulatedStepDevice, status: cudaEmulated.status }, { config: smallGpuConfig(), templates: null }),
+  cudaDevice(
+    {
+      name: "cuda-emulated-small",
+      summary: "the emulated CUDA device under the small launch configuration",
+      open: emulatedStepDevice,
+      status: cudaEmulated.status,
+    },
+    { config: smallGpuConfig(), templates: null },
+  ),
 );

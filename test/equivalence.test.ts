@@ -11,6 +11,7 @@ const available = await Promise.all(registeredDevices().map(async (device) => ((
 for (const device of available.filter((d): d is Device => d !== null)) {
   // The suite runs synchronously and as one step; webgpu reads back asynchronously and cannot yet
   // compile the scatter-add families (test/webgpu.test.ts checks it family by family instead).
-  if (device.facts.asyncReadback) console.log(`[equivalence.test] ${device.name} skipped: asynchronous readback and no WGSL scatter-add yet; see test/webgpu.test.ts`);
+  if (device.facts.asyncReadback)
+    console.log(`[equivalence.test] ${device.name} skipped: asynchronous readback and no WGSL scatter-add yet; see test/webgpu.test.ts`);
   else describeEquivalence(device);
 }

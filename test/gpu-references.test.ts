@@ -15,7 +15,8 @@ describe("GPU smoke references", () => {
   const v = uniforms(shape.batch * shape.seqK * rowLength, 3);
   const dout = uniforms(shape.batch * shape.seqQ * rowLength, 4);
   const mask = Uint8Array.from([1, 0, 1, 1, 0, 1, 1, 1, 1, 1]);
-  const loss = (qq: Float64Array, kk: Float64Array, vv: Float64Array) => attentionReference(shape, scale, qq, kk, vv, dout, mask).out.reduce((sum, o, i) => sum + o * dout[i]!, 0);
+  const loss = (qq: Float64Array, kk: Float64Array, vv: Float64Array) =>
+    attentionReference(shape, scale, qq, kk, vv, dout, mask).out.reduce((sum, o, i) => sum + o * dout[i]!, 0);
 
   test("attention gradients match central finite differences of Σ dO·O", () => {
     const ref = attentionReference(shape, scale, q, k, v, dout, mask);
@@ -47,7 +48,8 @@ describe("GPU smoke references", () => {
     for (let j = 0; j < shape.seqK; j++) {
       if (mask[b * shape.seqK + j] === 0) continue;
       let dot = 0;
-      for (let c = 0; c < shape.headDim; c++) dot += q[(b * shape.seqQ + i) * rowLength + h * shape.headDim + c]! * k[(b * shape.seqK + j) * rowLength + h * shape.headDim + c]!;
+      for (let c = 0; c < shape.headDim; c++)
+        dot += q[(b * shape.seqQ + i) * rowLength + h * shape.headDim + c]! * k[(b * shape.seqK + j) * rowLength + h * shape.headDim + c]!;
       sum += Math.exp(dot * scale);
     }
     expect(ref.lse[(b * shape.heads + h) * shape.seqQ + i]).toBeCloseTo(Math.log(sum), 12);
@@ -70,7 +72,9 @@ describe("GPU smoke references", () => {
     const a = Float64Array.from([1, 2, 3, 4, 5, 6]);
     const b = Float64Array.from([1, 0, 1, 0, 1, 0]);
     expect(gemmElement({ m: 2, n: 2, k: 3, layout: "tn", out: "f32" }, a, b, 0, 1, 0)).toBe(4 + 6);
-    expect(gemmElement({ m: 2, n: 2, k: 3, layout: "nn", out: "f32" }, a, Float64Array.from([1, 2, 3, 4, 5, 6]), 0, 0, 1)).toBe(1 * 2 + 2 * 4 + 3 * 6);
+    expect(gemmElement({ m: 2, n: 2, k: 3, layout: "nn", out: "f32" }, a, Float64Array.from([1, 2, 3, 4, 5, 6]), 0, 0, 1)).toBe(
+      1 * 2 + 2 * 4 + 3 * 6,
+    );
     expect(compare([1, 2, 3], [1, 2.5, 3]).relError).toBeCloseTo(0.5 / 3);
     expect(compare([Number.NaN], [1]).maxAbsError).toBe(Number.POSITIVE_INFINITY);
   });

@@ -47,7 +47,9 @@ describe("the benchmark's training step (batch 32, pure bf16, AdamW) renders", (
     expect(templates.filter((t) => t === "gemm").length).toBeGreaterThanOrEqual(210);
     expect(templates.filter((t) => t === "attention").length).toBeGreaterThanOrEqual(10 * 4);
     expect(trainStep.cuda.launches.filter((l) => l.kernel.startsWith("multi_")).length).toBe(1);
-    console.log(`aaadit_train_step: ${trainStep.cuda.kernels.length} kernels, ${trainStep.cuda.launches.length} launches, ${trainStep.copies} donation copies, workspace ${(trainStep.cuda.workspaceBytes / 2 ** 20).toFixed(1)} MiB`);
+    console.log(
+      `aaadit_train_step: ${trainStep.cuda.kernels.length} kernels, ${trainStep.cuda.launches.length} launches, ${trainStep.copies} donation copies, workspace ${(trainStep.cuda.workspaceBytes / 2 ** 20).toFixed(1)} MiB`,
+    );
   });
 
   test("the FLOP convention (3 × forward matmul FLOPs) is within 5% of the compiler's count of the step", () => {
@@ -69,35 +71,51 @@ describe("the benchmark's training step (batch 32, pure bf16, AdamW) renders", (
   });
 });
 
-describe.skipIf(!nvccPresent)(`nvcc -cubin -arch=sm_90a over the training benchmark${nvccPresent ? "" : " (skipped: nvcc is not on the PATH)"}`, () => {
-  test("every kernel of the training step and of the norm rows compiles; attention kernels do not spill, GEMM spills stay small", async () => {
-    // Kernel names are unique within a program only, so each translation unit holds one program's kernels
-    // (up to 20; the preludes are include-guarded); two nvcc at a time.
-    const programs = [{ name: "aaadit_train_step", kernels: trainStep.cuda.kernels }, ...norms.map((n) => ({ name: n.name, kernels: n.cuda.kernels }))];
-    const units: { program: string; source: string }[] = [];
-    for (const p of programs) for (let i = 0; i < p.kernels.length; i += 20) units.push({ program: p.name, source: p.kernels.slice(i, i + 20).map((k) => k.source).join("\n") });
-    const reported = new Map<string, { registers: number; spillStoreBytes: number }>();
-    for (let i = 0; i < units.length; i += 2) {
-      const batch = units.slice(i, i + 2);
-      const outputs = await Promise.all(batch.map((u) => compileWithNvccAsync(u.source)));
-      outputs.forEach((output, j) => output.resources.forEach((r) => reported.set(`${batch[j]!.program}/${r.name}`, r)));
-    }
-    const kernels = programs.flatMap((p) => p.kernels.map((k) => ({ key: `${p.name}/${k.name}`, name: k.name })));
-    const spills = kernels.filter((k) => (reported.get(k.key)?.spillStoreBytes ?? 0) > 0).map((k) => `${k.key}: ${reported.get(k.key)!.registers} registers, ${reported.get(k.key)!.spillStoreBytes} B spill stores`);
-    if (spills.length > 0) console.log(`sm_90a spills in the training benchmark:\n  ${spills.join("\n  ")}`);
-    for (const k of kernels) {
-      const r = reported.get(k.key);
-      expect(r, `ptxas reported nothing for ${k.name}`).toBeDefined();
-      expect(r!.registers).toBeLessThanOrEqual(255);
-      if (k.name.startsWith("attention")) expect(r!.spillStoreBytes, `${k.name} spills`).toBe(0);
-      // Unlike the corpus (test/cuda-renderer.test.ts), the whole model fuses larger epilogues into some GEMMs:
-      // the image/text-embedder LayerNorms and the gate into the first block's to_out (128×256 tile, 255
-      // registers, 68 B), AdamW into weight-gradient GEMMs (4 B). Small spills are the compiler's to remove;
-      // this bound catches a GEMM that starts spilling heavily.
-      if (k.name.startsWith("gemm")) expect(r!.spillStoreBytes, `${k.name} spills`).toBeLessThanOrEqual(128);
-    }
-  }, 120_000);
-});
+describe.skipIf(!nvccPresent)(
+  `nvcc -cubin -arch=sm_90a over the training benchmark${nvccPresent ? "" : " (skipped: nvcc is not on the PATH)"}`,
+  () => {
+    test("every kernel of the training step and of the norm rows compiles; attention kernels do not spill, GEMM spills stay small", async () => {
+      // Kernel names are unique within a program only, so each translation unit holds one program's kernels
+      // (up to 20; the preludes are include-guarded); two nvcc at a time.
+      const programs = [
+        { name: "aaadit_train_step", kernels: trainStep.cuda.kernels },
+        ...norms.map((n) => ({ name: n.name, kernels: n.cuda.kernels })),
+      ];
+      const units: { program: string; source: string }[] = [];
+      for (const p of programs)
+        for (let i = 0; i < p.kernels.length; i += 20)
+          units.push({
+            program: p.name,
+            source: p.kernels
+              .slice(i, i + 20)
+              .map((k) => k.source)
+              .join("\n"),
+          });
+      const reported = new Map<string, { registers: number; spillStoreBytes: number }>();
+      for (let i = 0; i < units.length; i += 2) {
+        const batch = units.slice(i, i + 2);
+        const outputs = await Promise.all(batch.map((u) => compileWithNvccAsync(u.source)));
+        outputs.forEach((output, j) => output.resources.forEach((r) => reported.set(`${batch[j]!.program}/${r.name}`, r)));
+      }
+      const kernels = programs.flatMap((p) => p.kernels.map((k) => ({ key: `${p.name}/${k.name}`, name: k.name })));
+      const spills = kernels
+        .filter((k) => (reported.get(k.key)?.spillStoreBytes ?? 0) > 0)
+        .map((k) => `${k.key}: ${reported.get(k.key)!.registers} registers, ${reported.get(k.key)!.spillStoreBytes} B spill stores`);
+      if (spills.length > 0) console.log(`sm_90a spills in the training benchmark:\n  ${spills.join("\n  ")}`);
+      for (const k of kernels) {
+        const r = reported.get(k.key);
+        expect(r, `ptxas reported nothing for ${k.name}`).toBeDefined();
+        expect(r!.registers).toBeLessThanOrEqual(255);
+        if (k.name.startsWith("attention")) expect(r!.spillStoreBytes, `${k.name} spills`).toBe(0);
+        // Unlike the corpus (test/cuda-renderer.test.ts), the whole model fuses larger epilogues into some GEMMs:
+        // the image/text-embedder LayerNorms and the gate into the first block's to_out (128×256 tile, 255
+        // registers, 68 B), AdamW into weight-gradient GEMMs (4 B). Small spills are the compiler's to remove;
+        // this bound catches a GEMM that starts spilling heavily.
+        if (k.name.startsWith("gemm")) expect(r!.spillStoreBytes, `${k.name} spills`).toBeLessThanOrEqual(128);
+      }
+    }, 120_000);
+  },
+);
 
 // --- results in the issue's format ---------------------------------------------------------------
 
@@ -115,7 +133,11 @@ const sampleTorch = {
   torch: "2.11.0+cu130",
   device: "NVIDIA H100 80GB HBM3",
   rows: {
-    [TRAIN_ROW]: { eager: { ms: 50, samples_ms: [50] }, compile: { ms: 40, samples_ms: [40] }, compile_max_autotune: { skipped: "skipped: 30 s left of the 230 s budget, 120 s needed" } },
+    [TRAIN_ROW]: {
+      eager: { ms: 50, samples_ms: [50] },
+      compile: { ms: 40, samples_ms: [40] },
+      compile_max_autotune: { skipped: "skipped: 30 s left of the 230 s budget, 120 s needed" },
+    },
     rmsnorm_fwd: { eager: { ms: 0.04 }, compile: { ms: 0.025 } },
     layernorm_fwd_bwd: { eager: { ms: 0.1 }, compile: { skipped: "killed after 60 s (time budget): torch.compile did not finish" } },
     rmsnorm_fwd_bwd: { eager: { error: "RuntimeError: x" }, compile: { ms: 0.05 } },
@@ -157,7 +179,13 @@ describe("the run's results merge into the issue's format", () => {
     expect(results.card).toBe("NVIDIA H100 80GB HBM3");
     expect(results.torch).toBe("2.11.0+cu130");
     const byName = Object.fromEntries(results.rows.map((r) => [r.name, r]));
-    expect(byName[TRAIN_ROW]).toMatchObject({ kiln_ms: 25, tflops: 334.1, images_per_s: 1280, peers: { torch_ms: 50, torch_compile_ms: 40, torch_compile_max_autotune_ms: null }, ratios: { torch: 0.5, torch_compile: 0.625 } });
+    expect(byName[TRAIN_ROW]).toMatchObject({
+      kiln_ms: 25,
+      tflops: 334.1,
+      images_per_s: 1280,
+      peers: { torch_ms: 50, torch_compile_ms: 40, torch_compile_max_autotune_ms: null },
+      ratios: { torch: 0.5, torch_compile: 0.625 },
+    });
     expect(byName[TRAIN_ROW]!.missing!.torch_compile_max_autotune_ms).toMatch(/budget/);
     expect(byName.rmsnorm_fwd).toMatchObject({ kiln_ms: 0.02, tflops: null, gbps: 2516, peers: { torch_ms: 0.04, torch_compile_ms: 0.025 } });
     expect(byName.rmsnorm_fwd!.peers).not.toHaveProperty("torch_compile_max_autotune_ms");
@@ -167,9 +195,16 @@ describe("the run's results merge into the issue's format", () => {
     expect(byName.rmsnorm_fwd_bwd).toMatchObject({ kiln_ms: null, peers: { torch_ms: null, torch_compile_ms: 0.05 } });
     expect(byName.rmsnorm_fwd_bwd!.missing!.torch_ms).toBe("RuntimeError: x");
     // smoke.json: the fastest kernel per shape, against torch.matmul.
-    expect(byName["gemm 4096³"]).toMatchObject({ kiln_ms: 0.3, tflops: 458, kernel: "gemm_wgmma_b", peers: { torch_ms: 0.25, torch_compile_ms: null } });
+    expect(byName["gemm 4096³"]).toMatchObject({
+      kiln_ms: 0.3,
+      tflops: 458,
+      kernel: "gemm_wgmma_b",
+      peers: { torch_ms: 0.25, torch_compile_ms: null },
+    });
     expect(byName["adamw 128.8M params"]).toMatchObject({ kiln_ms: 0.9, tflops: null, gbps: 2500, peers: { torch_ms: null } });
-    expect(results.failures).toEqual(expect.arrayContaining(["train: layernorm_fwd_bwd [12288, 1024]", "torch peer skipped compile_max_autotune train: skipped"]));
+    expect(results.failures).toEqual(
+      expect.arrayContaining(["train: layernorm_fwd_bwd [12288, 1024]", "torch peer skipped compile_max_autotune train: skipped"]),
+    );
     expect(results.conventions).toEqual(["tflops: model FLOPs / time", "torch peer: optimizer step eager"]);
     expect(resultsFileName(results)).toBe("gpu-h100-80gb-hbm3-2025-07-01.json");
     const table = resultsTable(results);

@@ -84,15 +84,43 @@ describe("build-time errors name the op, the operands and the caller", () => {
     ["dot with mismatched inner dimensions", () => ops.dot(x, ops.input("w", [2, 5])), /dot: contracted dimensions differ: K = 3 vs 2/],
     ["sqrt of an integer tensor", () => ops.sqrt(ops.input("i", [3], "i32")), /sqrt: dtype i32 is not a float/],
     ["where with a non-bool condition", () => ops.where(x, x, x), /where: the condition has dtype f32/],
-    ["shrink beyond the end", () => ops.shrink(x, [[0, 2], [1, 5]]), /shrink: ranges .* do not fit \[2,3\]/],
+    [
+      "shrink beyond the end",
+      () =>
+        ops.shrink(x, [
+          [0, 2],
+          [1, 5],
+        ]),
+      /shrink: ranges .* do not fit \[2,3\]/,
+    ],
     ["concat with different off-axis sizes", () => ops.concat([x, ops.input("z", [3, 3])], 1), /concat: operands disagree off axis 1/],
-    ["pad with negative amounts", () => ops.pad(x, [[0, 0], [-1, 0]]), /pad: padding .* does not fit rank 2/],
+    [
+      "pad with negative amounts",
+      () =>
+        ops.pad(x, [
+          [0, 0],
+          [-1, 0],
+        ]),
+      /pad: padding .* does not fit rank 2/,
+    ],
     ["gather with float indices", () => ops.gather(x, ops.input("idx", [2])), /gather: indices have dtype f32/],
     ["linear with a transposed weight", () => nn.linear(x, ops.param("w", [3, 5])), /linear: weight \[3,5\] does not take 3 input features/],
-    ["attention with heads that do not divide the channels", () => nn.attention(x.shape.length === 2 ? ops.input("q", [1, 2, 6]) : x, ops.input("k", [1, 2, 6]), ops.input("v", [1, 2, 6]), { heads: 4 }), /attention: .* do not fit 4 heads/],
-    ["conv2d with mismatched channels", () => nn.conv2d(ops.input("img", [1, 3, 8, 8]), ops.param("k", [4, 2, 3, 3])), /conv2d: input \[1,3,8,8\] and weight \[4,2,3,3\] do not match/],
+    [
+      "attention with heads that do not divide the channels",
+      () => nn.attention(x.shape.length === 2 ? ops.input("q", [1, 2, 6]) : x, ops.input("k", [1, 2, 6]), ops.input("v", [1, 2, 6]), { heads: 4 }),
+      /attention: .* do not fit 4 heads/,
+    ],
+    [
+      "conv2d with mismatched channels",
+      () => nn.conv2d(ops.input("img", [1, 3, 8, 8]), ops.param("k", [4, 2, 3, 3])),
+      /conv2d: input \[1,3,8,8\] and weight \[4,2,3,3\] do not match/,
+    ],
     ["random with a float seed", () => ops.random(ops.input("s", []), [2]), /random: the seed must be an i32 scalar/],
-    ["layer_norm with a weight of the wrong size", () => nn.layerNorm(x, { weight: ops.param("g", [2]) }), /layer_norm: weight \[2\] does not match the normalised shape \[3\]/],
+    [
+      "layer_norm with a weight of the wrong size",
+      () => nn.layerNorm(x, { weight: ops.param("g", [2]) }),
+      /layer_norm: weight \[2\] does not match the normalised shape \[3\]/,
+    ],
   ];
   for (const [name, build, message] of misuse)
     test(name, () => {

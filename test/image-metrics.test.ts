@@ -55,7 +55,12 @@ describe("background speckle", () => {
 
   test("3 one-pixel magenta specks (one channel off by 1) on 60 white pixels: 3 / (3·60) = 1/60", () => {
     const sample = filled(8, [255, 255, 255]);
-    for (const [x, y] of [[5, 5], [7, 0], [3, 6]] as const) paint(sample, 8, x, y, 1, [255, 0, 255]);
+    for (const [x, y] of [
+      [5, 5],
+      [7, 0],
+      [3, 6],
+    ] as const)
+      paint(sample, 8, x, y, 1, [255, 0, 255]);
     expect(backgroundSpeckle(sample, reference)).toBeCloseTo(1 / 60, 12);
   });
 
@@ -101,7 +106,11 @@ describe("nearest training image and recall@1", () => {
 describe("the starter prompts' family hit rate", () => {
   test("the starter families are the seed's first three prompts, dex 1–3, 4–6 and 7–9", () => {
     expect(STARTER_FAMILIES.map((f) => f.prompt)).toEqual(SEED_PROMPTS.slice(0, 3).map((p) => p.prompt));
-    expect(STARTER_FAMILIES.map((f) => f.dex)).toEqual([[1, 2, 3], [4, 5, 6], [7, 8, 9]]);
+    expect(STARTER_FAMILIES.map((f) => f.dex)).toEqual([
+      [1, 2, 3],
+      [4, 5, 6],
+      [7, 8, 9],
+    ]);
   });
 
   test("training images are identified by the Pokémon data set's file names; another data set is skipped, naming what is missing", () => {
@@ -113,17 +122,32 @@ describe("the starter prompts' family hit rate", () => {
     expect((found as Map<number, number>).get(9)).toBe(1);
     expect((found as Map<number, number>).has(0)).toBe(false);
     const shapes = starterFamilyImages(["0.png", "1.png", "2.png"]);
-    expect(shapes).toEqual({ skipped: expect.stringMatching(/not the Pokémon one: no training image is named 001-bulbasaur\.png, .*009-blastoise\.png/) });
+    expect(shapes).toEqual({
+      skipped: expect.stringMatching(/not the Pokémon one: no training image is named 001-bulbasaur\.png, .*009-blastoise\.png/),
+    });
   });
 
   test("a hit is a sample whose nearest training image belongs to the prompt's family; rates per prompt and overall", () => {
     const files = ["001-bulbasaur.png", "002-ivysaur.png", "004-charmander.png", "007-squirtle.png", "025-pikachu.png"];
-    const dex = new Map([[0, 1], [1, 2], [2, 4], [3, 7]]);
+    const dex = new Map([
+      [0, 1],
+      [1, 2],
+      [2, 4],
+      [3, 7],
+    ]);
     // Bulbasaur's prompt: nearest Ivysaur, Bulbasaur, Charmander, Pikachu → 2 of 4. Charmander's: all Charmander → 4.
     // Squirtle's: Bulbasaur ×3 and Squirtle → 1.
-    const nearest = [[1, 0, 2, 4], [2, 2, 2, 2], [0, 0, 0, 3]];
+    const nearest = [
+      [1, 0, 2, 4],
+      [2, 2, 2, 2],
+      [0, 0, 0, 3],
+    ];
     const result = familyHits(STARTER_FAMILIES, nearest, files, dex);
-    expect(result.prompts.map((p) => [p.family, p.hits, p.hit_rate])).toEqual([["Bulbasaur", 2, 0.5], ["Charmander", 4, 1], ["Squirtle", 1, 0.25]]);
+    expect(result.prompts.map((p) => [p.family, p.hits, p.hit_rate])).toEqual([
+      ["Bulbasaur", 2, 0.5],
+      ["Charmander", 4, 1],
+      ["Squirtle", 1, 0.25],
+    ]);
     expect(result).toMatchObject({ seeds: 4, hits: 7, samples: 12, hit_rate: 7 / 12 });
     expect(result.prompts[0]!.nearest).toEqual(["002-ivysaur.png", "001-bulbasaur.png", "004-charmander.png", "025-pikachu.png"]);
   });

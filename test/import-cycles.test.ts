@@ -18,5 +18,14 @@ test("the import graph of compiler/, kernels/, runtime/, models/, bin/ and bench
 });
 
 test("the cycle check finds a cycle", () => {
-  expect(cycles(new Map([["a.ts", ["b.ts"]], ["b.ts", ["c.ts"]], ["c.ts", ["a.ts"]], ["d.ts", ["a.ts"]]]))).toEqual([["a.ts", "b.ts", "c.ts"]]);
+  expect(
+    cycles(
+      new Map([
+        ["a.ts", ["b.ts"]],
+        ["b.ts", ["c.ts"]],
+        ["c.ts", ["a.ts"]],
+        ["d.ts", ["a.ts"]],
+      ]),
+    ),
+  ).toEqual([["a.ts", "b.ts", "c.ts"]]);
 });

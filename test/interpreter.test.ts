@@ -8,8 +8,11 @@ import * as nn from "../compiler/nn.ts";
 import { evaluateTensor, hostArray, interpret, type HostArray } from "../compiler/interpret.ts";
 import { roundBf16 } from "../compiler/dtype.ts";
 
-const run = (t: Parameters<typeof evaluateTensor>[0], feeds: Record<string, HostArray | number[] | number> = {}, precision: "f64" | "native" = "f64") =>
-  [...evaluateTensor(t, feeds, { precision }).data];
+const run = (
+  t: Parameters<typeof evaluateTensor>[0],
+  feeds: Record<string, HostArray | number[] | number> = {},
+  precision: "f64" | "native" = "f64",
+) => [...evaluateTensor(t, feeds, { precision }).data];
 
 describe("primitive semantics", () => {
   const x = ops.input("x", [2, 3]);
@@ -18,8 +21,24 @@ describe("primitive semantics", () => {
   test("movement ops", () => {
     expect(run(ops.permute(x, [1, 0]), { x: xs })).toEqual([1, 4, 2, 5, 3, 6]);
     expect(run(ops.expand(ops.input("r", [1, 3]), [2, 3]), { r: [7, 8, 9] })).toEqual([7, 8, 9, 7, 8, 9]);
-    expect(run(ops.pad(x, [[1, 0], [0, 1]]), { x: xs })).toEqual([0, 0, 0, 0, 1, 2, 3, 0, 4, 5, 6, 0]);
-    expect(run(ops.shrink(x, [[1, 2], [1, 3]]), { x: xs })).toEqual([5, 6]);
+    expect(
+      run(
+        ops.pad(x, [
+          [1, 0],
+          [0, 1],
+        ]),
+        { x: xs },
+      ),
+    ).toEqual([0, 0, 0, 0, 1, 2, 3, 0, 4, 5, 6, 0]);
+    expect(
+      run(
+        ops.shrink(x, [
+          [1, 2],
+          [1, 3],
+        ]),
+        { x: xs },
+      ),
+    ).toEqual([5, 6]);
     expect(run(ops.concat([x, ops.input("y", [2, 1])], 1), { x: xs, y: [0, -1] })).toEqual([1, 2, 3, 0, 4, 5, 6, -1]);
   });
 
@@ -39,13 +58,19 @@ describe("primitive semantics", () => {
   test("gather and scatter_add are transposes of each other", () => {
     const table = ops.input("t", [3, 2]);
     const idx = ops.input("i", [4], "i32");
-    expect(run(ops.gather(table, idx, 0), { t: [10, 11, 20, 21, 30, 31], i: hostArray([4], [2, 0, 2, 1], "i32") })).toEqual([30, 31, 10, 11, 30, 31, 20, 21]);
+    expect(run(ops.gather(table, idx, 0), { t: [10, 11, 20, 21, 30, 31], i: hostArray([4], [2, 0, 2, 1], "i32") })).toEqual([
+      30, 31, 10, 11, 30, 31, 20, 21,
+    ]);
     const updates = ops.input("u", [4, 2]);
-    expect(run(ops.scatterAdd(updates, idx, 0, 3), { u: [1, 1, 2, 2, 3, 3, 4, 4], i: hostArray([4], [2, 0, 2, 1], "i32") })).toEqual([2, 2, 4, 4, 4, 4]);
+    expect(run(ops.scatterAdd(updates, idx, 0, 3), { u: [1, 1, 2, 2, 3, 3, 4, 4], i: hostArray([4], [2, 0, 2, 1], "i32") })).toEqual([
+      2, 2, 4, 4, 4, 4,
+    ]);
   });
 
   test("gather out of range names the index and axis", () => {
-    expect(() => run(ops.gather(ops.input("t", [3]), ops.input("i", [1], "i32")), { t: [1, 2, 3], i: hostArray([1], [3], "i32") })).toThrow(/gather index 3 at position 0 is out of range for axis 0 of length 3/);
+    expect(() => run(ops.gather(ops.input("t", [3]), ops.input("i", [1], "i32")), { t: [1, 2, 3], i: hostArray([1], [3], "i32") })).toThrow(
+      /gather index 3 at position 0 is out of range for axis 0 of length 3/,
+    );
   });
 
   test("iota, const, compare and where", () => {
@@ -114,15 +139,19 @@ describe("composites against independent formulas", () => {
   test("conv2d with stride 2 and asymmetric padding matches a direct loop", () => {
     const xs = Array.from({ length: 25 }, (_, i) => (i * 7) % 11);
     const ws = Array.from({ length: 9 }, (_, i) => i - 4);
-    const out = run(nn.conv2d(ops.input("x", [1, 1, 5, 5]), ops.input("w", [1, 1, 3, 3]), undefined, { stride: 2, padding: [0, 1, 0, 1] }), { x: xs, w: ws });
+    const out = run(nn.conv2d(ops.input("x", [1, 1, 5, 5]), ops.input("w", [1, 1, 3, 3]), undefined, { stride: 2, padding: [0, 1, 0, 1] }), {
+      x: xs,
+      w: ws,
+    });
     // Padded to 6×6 (one zero row and column after), a 3×3 kernel at stride 2 gives a 2×2 output.
     const at = (r: number, c: number) => (r < 5 && c < 5 ? xs[r * 5 + c]! : 0);
     const expected: number[] = [];
-    for (let r = 0; r < 2; r++) for (let c = 0; c < 2; c++) {
-      let s = 0;
-      for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) s += at(2 * r + i, 2 * c + j) * ws[i * 3 + j]!;
-      expected.push(s);
-    }
+    for (let r = 0; r < 2; r++)
+      for (let c = 0; c < 2; c++) {
+        let s = 0;
+        for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) s += at(2 * r + i, 2 * c + j) * ws[i * 3 + j]!;
+        expected.push(s);
+      }
     expect(out).toEqual(expected);
   });
 
@@ -132,7 +161,10 @@ describe("composites against independent formulas", () => {
     const v = ops.input("v", [2, 2, 2]);
     const mask = ops.input("m", [2, 2], "i32");
     const out = run(nn.attention(q, k, v, { heads: 1, keyMask: mask }), {
-      q: [1, 0, 1, 0], k: [1, 0, 0, 1, 1, 0, 0, 1], v: [1, 2, 3, 4, 5, 6, 7, 8], m: hostArray([2, 2], [0, 1, 0, 0], "i32"),
+      q: [1, 0, 1, 0],
+      k: [1, 0, 0, 1, 1, 0, 0, 1],
+      v: [1, 2, 3, 4, 5, 6, 7, 8],
+      m: hostArray([2, 2], [0, 1, 0, 0], "i32"),
     });
     expect(out).toEqual([3, 4, 0, 0]);
   });

@@ -34,10 +34,18 @@ describe("fusion: canonical subgraphs compile to a fixed number of kernels", () 
     expect(c.n, c.text).toBe(1);
   });
   test("an AdamW update of a whole parameter tree is 1 kernel", () => {
-    const shapes: Record<string, number[]> = { "a.weight": [32, 16], "a.bias": [32], "b.weight": [8, 32], "norm": [8], "emb": [1, 8, 4, 4] };
-    const tree = Object.fromEntries(Object.entries(shapes).map(([name, shape]) => [name, {
-      param: ops.param(name, shape), grad: ops.input(`grad/${name}`, shape), m: ops.input(`m/${name}`, shape), v: ops.input(`v/${name}`, shape),
-    }]));
+    const shapes: Record<string, number[]> = { "a.weight": [32, 16], "a.bias": [32], "b.weight": [8, 32], norm: [8], emb: [1, 8, 4, 4] };
+    const tree = Object.fromEntries(
+      Object.entries(shapes).map(([name, shape]) => [
+        name,
+        {
+          param: ops.param(name, shape),
+          grad: ops.input(`grad/${name}`, shape),
+          m: ops.input(`m/${name}`, shape),
+          v: ops.input(`v/${name}`, shape),
+        },
+      ]),
+    );
     const step = ops.input("step", [], "f32");
     const lr = ops.input("lr", [], "f32");
     const outs = Object.values(tree).flatMap((t) => {

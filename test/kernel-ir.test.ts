@@ -34,13 +34,21 @@ test("simplification preserves the value of random index expressions for all in-
 
 test("simplification preserves values with negative offsets (as padding produces)", () => {
   fc.assert(
-    fc.property(exprArb, fc.integer({ min: -5, max: 0 }), fc.integer({ min: 1, max: 8 }), fc.integer({ min: 0, max: 6 }), fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 11 }), (e, offset, d, i, j, k) => {
-      const env = { i, j, k };
-      for (const fn of ["idiv", "mod"] as const) {
-        const shifted = bin(fn, bin("add", e, iconst(offset)), iconst(d));
-        expect(evalIndex(simplifyIndex(shifted), env)).toBe(evalIndex(shifted, env));
-      }
-    }),
+    fc.property(
+      exprArb,
+      fc.integer({ min: -5, max: 0 }),
+      fc.integer({ min: 1, max: 8 }),
+      fc.integer({ min: 0, max: 6 }),
+      fc.integer({ min: 0, max: 4 }),
+      fc.integer({ min: 0, max: 11 }),
+      (e, offset, d, i, j, k) => {
+        const env = { i, j, k };
+        for (const fn of ["idiv", "mod"] as const) {
+          const shifted = bin(fn, bin("add", e, iconst(offset)), iconst(d));
+          expect(evalIndex(simplifyIndex(shifted), env)).toBe(evalIndex(shifted, env));
+        }
+      },
+    ),
     { numRuns: 1000 },
   );
 });

@@ -121,7 +121,9 @@ function expectGemmMatches(call: GemmCall, before: Float32Array, ref: ReturnType
         }
         const err = Math.abs(call.c[at]! - ref.value[at]!);
         if (!(err <= bound * ref.magnitude[at]! + 1e-30))
-          throw new Error(`${where}: C[${b}][${i}][${j}] = ${call.c[at]}, expected ${ref.value[at]} (error ${err}, bound ${bound * ref.magnitude[at]!})`);
+          throw new Error(
+            `${where}: C[${b}][${i}][${j}] = ${call.c[at]}, expected ${ref.value[at]} (error ${err}, bound ${bound * ref.magnitude[at]!})`,
+          );
       }
 }
 
@@ -141,7 +143,19 @@ describe("kiln_sgemm", () => {
     for (const m of EDGE_SIZES)
       for (const n of EDGE_SIZES)
         for (const k of EDGE_SIZES) {
-          runGemmCase({ batch: 1, m, n, k, transA: index % 3 === 1, transB: index % 2 === 1, broadcastA: false, broadcastB: false, ldcPad: 0, accumulate: false, seed: index * 7 });
+          runGemmCase({
+            batch: 1,
+            m,
+            n,
+            k,
+            transA: index % 3 === 1,
+            transB: index % 2 === 1,
+            broadcastA: false,
+            broadcastB: false,
+            ldcPad: 0,
+            accumulate: false,
+            seed: index * 7,
+          });
           index++;
         }
   });
@@ -171,21 +185,64 @@ describe("kiln_sgemm", () => {
 
   test("crossing every cache block (m > MC, k > KC, n > NC) with accumulation still matches", () => {
     const base = { transA: false, transB: true, broadcastA: false, broadcastB: false, ldcPad: 3, seed: 11 };
-    runGemmCase({ ...base, batch: 1, m: GEMM_TUNABLES.KILN_GEMM_MC * 2 + 5, n: GEMM_TUNABLES.KILN_GEMM_NC + 70, k: GEMM_TUNABLES.KILN_GEMM_KC * 2 + 9, accumulate: false });
+    runGemmCase({
+      ...base,
+      batch: 1,
+      m: GEMM_TUNABLES.KILN_GEMM_MC * 2 + 5,
+      n: GEMM_TUNABLES.KILN_GEMM_NC + 70,
+      k: GEMM_TUNABLES.KILN_GEMM_KC * 2 + 9,
+      accumulate: false,
+    });
     runGemmCase({ ...base, batch: 2, m: 150, n: 40, k: GEMM_TUNABLES.KILN_GEMM_KC + 1, accumulate: true });
   });
 
   test("overwrite mode never reads C (NaN-filled C gives finite results)", () => {
-    const call = gemmCall({ batch: 2, m: 19, n: 45, k: 23, transA: false, transB: false, broadcastA: false, broadcastB: true, ldcPad: 0, accumulate: false, seed: 5 });
+    const call = gemmCall({
+      batch: 2,
+      m: 19,
+      n: 45,
+      k: 23,
+      transA: false,
+      transB: false,
+      broadcastA: false,
+      broadcastB: true,
+      ldcPad: 0,
+      accumulate: false,
+      seed: 5,
+    });
     expect(kernels.sgemm(call)).toBe(0);
     expect(call.c.every(Number.isFinite)).toBe(true);
   });
 
   test("an empty contraction (k = 0) gives zeros, or leaves C unchanged when accumulating", () => {
-    const overwrite = gemmCall({ batch: 1, m: 5, n: 9, k: 0, transA: false, transB: false, broadcastA: false, broadcastB: false, ldcPad: 0, accumulate: false, seed: 1 });
+    const overwrite = gemmCall({
+      batch: 1,
+      m: 5,
+      n: 9,
+      k: 0,
+      transA: false,
+      transB: false,
+      broadcastA: false,
+      broadcastB: false,
+      ldcPad: 0,
+      accumulate: false,
+      seed: 1,
+    });
     expect(kernels.sgemm(overwrite)).toBe(0);
     expect(Array.from(overwrite.c)).toEqual(new Array(45).fill(0));
-    const accumulate = gemmCall({ batch: 1, m: 5, n: 9, k: 0, transA: false, transB: false, broadcastA: false, broadcastB: false, ldcPad: 0, accumulate: true, seed: 1 });
+    const accumulate = gemmCall({
+      batch: 1,
+      m: 5,
+      n: 9,
+      k: 0,
+      transA: false,
+      transB: false,
+      broadcastA: false,
+      broadcastB: false,
+      ldcPad: 0,
+      accumulate: true,
+      seed: 1,
+    });
     const before = accumulate.c.slice();
     expect(kernels.sgemm(accumulate)).toBe(0);
     expect(accumulate.c).toEqual(before);
@@ -198,7 +255,19 @@ describe("kiln_sgemm", () => {
       [300, GEMM_TUNABLES.KILN_GEMM_NC + 40, GEMM_TUNABLES.KILN_GEMM_KC + 90, 1],
     ].entries()) {
       const bias = randomArray(n!, 99 + index);
-      const g = { batch: batch!, m: m!, n: n!, k: k!, transA: false, transB: true, broadcastA: false, broadcastB: true, ldcPad: 1, accumulate: index === 1, seed: 40 + index };
+      const g = {
+        batch: batch!,
+        m: m!,
+        n: n!,
+        k: k!,
+        transA: false,
+        transB: true,
+        broadcastA: false,
+        broadcastB: true,
+        ldcPad: 1,
+        accumulate: index === 1,
+        seed: 40 + index,
+      };
       const call = gemmCall(g, "bias_silu", bias);
       const ref = referenceGemm(call);
       expect(kernels.sgemm(call)).toBe(0);
@@ -225,7 +294,11 @@ describe("kiln_sgemm", () => {
       [384, 32, 384, 8],
     ] as const) {
       const counts = new Float32Array(batch * m * n);
-      const call = gemmCall({ batch, m, n, k, transA: false, transB: false, broadcastA: false, broadcastB: false, ldcPad: 0, accumulate: false, seed: 3 }, "count", counts);
+      const call = gemmCall(
+        { batch, m, n, k, transA: false, transB: false, broadcastA: false, broadcastB: false, ldcPad: 0, accumulate: false, seed: 3 },
+        "count",
+        counts,
+      );
       expect(kernels.sgemm(call)).toBe(0);
       const wrong = counts.findIndex((x) => x !== 1);
       expect(wrong, `shape ${m}x${n}x${k} batch ${batch}: element ${wrong} visited ${counts[wrong]} times`).toBe(-1);
@@ -380,8 +453,7 @@ function gather(data: Float32Array, bs: number, ss: number, hs: number, B: numbe
   const out = new Float64Array(B * S * H * D);
   for (let b = 0; b < B; b++)
     for (let s = 0; s < S; s++)
-      for (let h = 0; h < H; h++)
-        for (let d = 0; d < D; d++) out[((b * S + s) * H + h) * D + d] = at(data, bs, ss, hs, b, s, h, d);
+      for (let h = 0; h < H; h++) for (let d = 0; d < D; d++) out[((b * S + s) * H + h) * D + d] = at(data, bs, ss, hs, b, s, h, d);
   return out;
 }
 
@@ -484,7 +556,11 @@ describe("kiln_attention_forward / kiln_attention_backward", () => {
   });
 
   test("works on strided views of a fused QKV tensor and writes nothing outside its output views", () => {
-    const B = 2, S = 70, H = 3, D = 32, HD = H * D;
+    const B = 2,
+      S = 70,
+      H = 3,
+      D = 32,
+      HD = H * D;
     const qkv = randomArray(B * S * 3 * HD, 5, 2);
     // Outputs interleave with sentinel columns: [B, S, 2·H·D], the views use the first half of a row.
     const sentinel = 12345;
@@ -493,21 +569,59 @@ describe("kiln_attention_forward / kiln_attention_backward", () => {
     const src = view(0, 3 * HD);
     const dst = view(0, 2 * HD);
     const call: AttentionBackwardCall = {
-      batch: B, heads: H, kv_heads: H, q_len: S, kv_len: S, head_dim: D, scale: 0.2,
-      q: qkv, q_bs: src.bs, q_ss: src.ss, q_hs: D,
-      k: qkv.subarray(HD), k_bs: src.bs, k_ss: src.ss, k_hs: D,
-      v: qkv.subarray(2 * HD), v_bs: src.bs, v_ss: src.ss, v_hs: D,
-      o: out(), o_bs: dst.bs, o_ss: dst.ss, o_hs: D,
-      key_mask: null, mask_bs: 0, causal: 0, lse: new Float32Array(B * H * S),
-      d_o: randomArray(B * S * HD, 6), do_bs: S * HD, do_ss: HD, do_hs: D,
-      d_q: out(), dq_bs: dst.bs, dq_ss: dst.ss, dq_hs: D,
-      d_k: out(), dk_bs: dst.bs, dk_ss: dst.ss, dk_hs: D,
-      d_v: out(), dv_bs: dst.bs, dv_ss: dst.ss, dv_hs: D,
+      batch: B,
+      heads: H,
+      kv_heads: H,
+      q_len: S,
+      kv_len: S,
+      head_dim: D,
+      scale: 0.2,
+      q: qkv,
+      q_bs: src.bs,
+      q_ss: src.ss,
+      q_hs: D,
+      k: qkv.subarray(HD),
+      k_bs: src.bs,
+      k_ss: src.ss,
+      k_hs: D,
+      v: qkv.subarray(2 * HD),
+      v_bs: src.bs,
+      v_ss: src.ss,
+      v_hs: D,
+      o: out(),
+      o_bs: dst.bs,
+      o_ss: dst.ss,
+      o_hs: D,
+      key_mask: null,
+      mask_bs: 0,
+      causal: 0,
+      lse: new Float32Array(B * H * S),
+      d_o: randomArray(B * S * HD, 6),
+      do_bs: S * HD,
+      do_ss: HD,
+      do_hs: D,
+      d_q: out(),
+      dq_bs: dst.bs,
+      dq_ss: dst.ss,
+      dq_hs: D,
+      d_k: out(),
+      dk_bs: dst.bs,
+      dk_ss: dst.ss,
+      dk_hs: D,
+      d_v: out(),
+      dv_bs: dst.bs,
+      dv_ss: dst.ss,
+      dv_hs: D,
     };
     const ref = referenceAttention(call);
     expect(kernels.attentionForward(call)).toBe(0);
     expect(kernels.attentionBackward(call)).toBe(0);
-    const outputs: [string, Float32Array, Float64Array][] = [["O", call.o, ref.o], ["dQ", call.d_q, ref.dq], ["dK", call.d_k, ref.dk], ["dV", call.d_v, ref.dv]];
+    const outputs: [string, Float32Array, Float64Array][] = [
+      ["O", call.o, ref.o],
+      ["dQ", call.d_q, ref.dq],
+      ["dK", call.d_k, ref.dk],
+      ["dV", call.d_v, ref.dv],
+    ];
     for (const [name, data, want] of outputs) {
       expectClose(gather(data, dst.bs, dst.ss, D, B, S, H, D), want, 5e-5, name);
       for (let row = 0; row < B * S; row++)
@@ -529,14 +643,22 @@ describe("kiln_attention_forward / kiln_attention_backward", () => {
 function headerFields(header: string, name: string): string[] {
   const body = new RegExp(`typedef struct ${name} \\{([\\s\\S]*?)\\} ${name};`).exec(header)?.[1];
   if (!body) throw new Error(`struct ${name} not found in the header`);
-  const declarations = body.replace(/\/\*[\s\S]*?\*\//g, "").split(";").map((d) => d.trim()).filter((d) => d.length > 0);
+  const declarations = body
+    .replace(/\/\*[\s\S]*?\*\//g, "")
+    .split(";")
+    .map((d) => d.trim())
+    .filter((d) => d.length > 0);
   // "long a_bs, a_rs, a_cs" declares three names: the last word of each comma-separated part.
   return declarations.flatMap((d) => d.split(",").map((part) => /(\w+)\s*$/.exec(part)?.[1] ?? `?${part}`));
 }
 
 describe("kernels/cpu/index.ts", () => {
   test("struct descriptions list the header's fields in declaration order", () => {
-    const pairs: [CStruct, string][] = [[GEMM_ARGS, GEMM_H], [ATTENTION_ARGS, ATTENTION_H], [ATTENTION_BACKWARD_ARGS, ATTENTION_H]];
+    const pairs: [CStruct, string][] = [
+      [GEMM_ARGS, GEMM_H],
+      [ATTENTION_ARGS, ATTENTION_H],
+      [ATTENTION_BACKWARD_ARGS, ATTENTION_H],
+    ];
     for (const [struct, header] of pairs) expect(struct.fields.map((f) => f.name)).toEqual(headerFields(header, struct.name));
   });
 
@@ -553,11 +675,16 @@ describe("kernels/cpu/index.ts", () => {
   test.skipIf(process.arch !== "x64")("the templates compile without warnings for plain x86-64, AVX2 and AVX-512 targets", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "kiln-isa-"));
     const file = path.join(dir, "templates.c");
-    const uses = "int use_gemm(const kiln_gemm_args* g) { return kiln_sgemm(g); }\n" +
+    const uses =
+      "int use_gemm(const kiln_gemm_args* g) { return kiln_sgemm(g); }\n" +
       "int use_forward(const kiln_attention_args* a) { return kiln_attention_forward(a); }\n" +
       "int use_backward(const kiln_attention_backward_args* a) { return kiln_attention_backward(a); }\n";
     writeFileSync(file, `${cpuTemplatePrelude({ gemm: true, attention: true })}\n${uses}`);
-    for (const [march, isa] of [["x86-64", "generic"], ["haswell", "generic"], ["skylake-avx512", "avx512f"]]) {
+    for (const [march, isa] of [
+      ["x86-64", "generic"],
+      ["haswell", "generic"],
+      ["skylake-avx512", "avx512f"],
+    ]) {
       const flags = ["-O2", `-march=${march}`, "-fopenmp", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter"];
       const macros = execFileSync(cCompiler(), [...flags, "-dM", "-E", file], { encoding: "utf8" });
       expect(macros, march).toContain(`#define KILN_SIMD_ISA "${isa}"`);

@@ -111,7 +111,9 @@ describe.skipIf(!gcc)("NCCL bindings (fake libnccl)", () => {
   });
 
   test("errors name the call, its arguments and NCCL's message", () => {
-    expect(() => nccl.initRank(2, nccl.uniqueId(), 5)).toThrow(/ncclCommInitRank\(rank 5 of 2\) failed: invalid argument \(run with NCCL_DEBUG=WARN for details\) \(ncclResult_t 4\)/);
+    expect(() => nccl.initRank(2, nccl.uniqueId(), 5)).toThrow(
+      /ncclCommInitRank\(rank 5 of 2\) failed: invalid argument \(run with NCCL_DEBUG=WARN for details\) \(ncclResult_t 4\)/,
+    );
     const comm = nccl.initRank(2, nccl.uniqueId(), 0);
     expect(() => nccl.allReduce(comm, 0n, 0n, 8, "bf16", "sum", 0n)).toThrow(/ncclAllReduce\(8 × bf16, sum, 0x0 → 0x0\) failed: invalid argument/);
     expect(() => nccl.initRank(2, new Uint8Array(16), 0)).toThrow(/unique id has 16 bytes, expected 128/);

@@ -15,7 +15,10 @@ function spinCountSeenByLibgomp(env: Record<string, string>): string {
 const step = compile((t) => ops.add(t.x, 1), { x: { shape: [4] } }); step.run({ x: new Float32Array(4) });`;
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(OMP_|GOMP_)/.test(k))) as Record<string, string>;
   const result = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
-    cwd: root, encoding: "utf8", env: { ...base, ...env, OMP_DISPLAY_ENV: "verbose" }, timeout: 120_000,
+    cwd: root,
+    encoding: "utf8",
+    env: { ...base, ...env, OMP_DISPLAY_ENV: "verbose" },
+    timeout: 120_000,
   });
   expect(result.status, result.stderr).toBe(0);
   const spin = /GOMP_SPINCOUNT = '(\d+)'/.exec(result.stderr)?.[1];

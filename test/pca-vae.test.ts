@@ -32,7 +32,9 @@ function testImage(seed: number, height: number, width: number): Float32Array {
 
 function roundTrip(config: PcaVaeConfig, images: Float32Array[], height: number, width: number) {
   const fitted = fitPcaVae(images, height, width, config);
-  const spec = (name: string) => ({ shape: [...(name === "mean" ? [3 * config.patchSize ** 2] : name === "basis" ? [config.channels, 3 * config.patchSize ** 2] : [1])] });
+  const spec = (name: string) => ({
+    shape: [...(name === "mean" ? [3 * config.patchSize ** 2] : name === "basis" ? [config.channels, 3 * config.patchSize ** 2] : [1])],
+  });
   const params = Object.fromEntries(["mean", "basis", "scale"].map((n) => [n, spec(n)]));
   const step = compile(
     (tree: unknown) => {
@@ -51,8 +53,7 @@ describe("the pca VAE", () => {
   test("the Jacobi solver gives A·v = λ·v with orthonormal eigenvectors", () => {
     const n = 9;
     const a = new Float64Array(n * n);
-    for (let i = 0; i < n; i++)
-      for (let j = i; j < n; j++) a[i * n + j] = a[j * n + i] = Math.sin(i * 3.1 + j * 1.7) + (i === j ? i : 0);
+    for (let i = 0; i < n; i++) for (let j = i; j < n; j++) a[i * n + j] = a[j * n + i] = Math.sin(i * 3.1 + j * 1.7) + (i === j ? i : 0);
     const { values, vectors } = symmetricEigen(a, n);
     for (let k = 0; k < n; k++) {
       for (let i = 0; i < n; i++) {
@@ -92,7 +93,7 @@ describe("the pca VAE", () => {
     let sum = 0;
     let sumSq = 0;
     let count = 0;
-    for (const [z] of few.results) for (const v of z!) (sum += v), (sumSq += v * v), count++;
+    for (const [z] of few.results) for (const v of z!) ((sum += v), (sumSq += v * v), count++);
     expect(sumSq / count - (sum / count) ** 2).toBeCloseTo(1, 2);
     // The same images give the same fit (each component's sign is fixed).
     expect(fitPcaVae(images, h, w, { patchSize: 4, channels: 5 }).get("basis")).toEqual(basis);
@@ -136,7 +137,9 @@ describe("training with a fitted VAE", () => {
     await train({ config, data, out, steps: 3, resume: true, quiet: true });
     expect(loadFittedVae(checkpointPaths(out, 3).dit, "pca", parts.vae.paramSpec).get("basis")).toEqual(saved.get("basis"));
     rmSync(checkpointPaths(out, 3).vae);
-    expect(() => loadWeights(parts, { checkpoint: checkpointPaths(out, 3).dit })).toThrow(/pca VAE is fitted to the training data .*step-3\.vae\.safetensors does not exist/);
+    expect(() => loadWeights(parts, { checkpoint: checkpointPaths(out, 3).dit })).toThrow(
+      /pca VAE is fitted to the training data .*step-3\.vae\.safetensors does not exist/,
+    );
   }, 300_000);
 
   test("untrained weights (--random-init) sample noise that changes with the seed, not one flat colour", () => {

@@ -6,11 +6,26 @@ import { jaxjsPeer } from "../bench/peers/jaxjs.ts";
 import { tfjsPeer } from "../bench/peers/tfjs.ts";
 import { isSkipped } from "../bench/peers/types.ts";
 import {
-  attentionRow, type BenchRow, cpuRows, ditForwardRow, ditTrainStepRow, elementwiseRow, gemmRow, layerNormRow, softmaxRow,
+  attentionRow,
+  type BenchRow,
+  cpuRows,
+  ditForwardRow,
+  ditTrainStepRow,
+  elementwiseRow,
+  gemmRow,
+  layerNormRow,
+  softmaxRow,
 } from "../bench/rows.ts";
 import { median } from "../bench/timing.ts";
 import {
-  type AaaDitConfig, ditForwardFlops, ditParamCount, ditParamSpecs, initDitWeights, makeDitBatch, referenceAaaDitConfig, tinyDitConfig,
+  type AaaDitConfig,
+  ditForwardFlops,
+  ditParamCount,
+  ditParamSpecs,
+  initDitWeights,
+  makeDitBatch,
+  referenceAaaDitConfig,
+  tinyDitConfig,
 } from "../bench/tiny-dit.ts";
 
 /** Small enough that both peers run it in well under a second; every dimension differs, to catch mixed-up axes. */

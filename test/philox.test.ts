@@ -9,8 +9,12 @@ import * as ops from "../compiler/ops.ts";
 test("philox4x32-10 matches the Random123 known-answer vectors", () => {
   // From Random123's kat_vectors (philox4x32 10 rounds): counter, key -> output.
   expect(philox4x32([0, 0, 0, 0], [0, 0])).toEqual([0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]);
-  expect(philox4x32([0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff], [0xffffffff, 0xffffffff])).toEqual([0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd]);
-  expect(philox4x32([0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344], [0xa4093822, 0x299f31d0])).toEqual([0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1]);
+  expect(philox4x32([0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff], [0xffffffff, 0xffffffff])).toEqual([
+    0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd,
+  ]);
+  expect(philox4x32([0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344], [0xa4093822, 0x299f31d0])).toEqual([
+    0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1,
+  ]);
 });
 
 test("random op element i is word i&3 of philox(counter (i>>2, offset, 0, 0), key (seed, 0)) scaled by 2^-24", () => {

@@ -45,7 +45,12 @@ test("a small AAADiT compiled for the CPU agrees with the interpreter", () => {
   const dit = ditConfig({ dim: 32, depth: 2, heads: 2, latentChannels: 12, textDim: 16, posGrid: 4 });
   const specs = ditParamSpec(dit);
   const values = initParams(specs, 3);
-  const example = { params: Object.fromEntries(specs.map((s) => [s.name, { shape: s.shape }])), latents: { shape: [2, 12, 3, 5] }, text: { shape: [2, 7, 16] }, t: { shape: [2] } };
+  const example = {
+    params: Object.fromEntries(specs.map((s) => [s.name, { shape: s.shape }])),
+    latents: { shape: [2, 12, 3, 5] },
+    text: { shape: [2, 7, 16] },
+    t: { shape: [2] },
+  };
   const fn = (tree: unknown) => {
     const t = tree as { params: Record<string, Tensor>; latents: Tensor; text: Tensor; t: Tensor };
     return ditForward(t.params, t.latents, t.text, t.t, dit);
@@ -55,9 +60,14 @@ test("a small AAADiT compiled for the CPU agrees with the interpreter", () => {
   const text = Float32Array.from({ length: 2 * 7 * 16 }, (_, i) => Math.cos(i));
   const t = Float32Array.of(996, 332);
   const got = step.run({ params: Object.fromEntries(values), latents, text, t }) as Float32Array;
-  const feeds: Record<string, HostArray | Float32Array> = { "latents": latents, "text": text, "t": t };
+  const feeds: Record<string, HostArray | Float32Array> = { latents: latents, text: text, t: t };
   for (const s of specs) feeds[`params/${s.name}`] = values.get(s.name)!;
-  const inputs = { params: Object.fromEntries(specs.map((s) => [s.name, ops.input(`params/${s.name}`, s.shape)])), latents: ops.input("latents", [2, 12, 3, 5]), text: ops.input("text", [2, 7, 16]), t: ops.input("t", [2]) };
+  const inputs = {
+    params: Object.fromEntries(specs.map((s) => [s.name, ops.input(`params/${s.name}`, s.shape)])),
+    latents: ops.input("latents", [2, 12, 3, 5]),
+    text: ops.input("text", [2, 7, 16]),
+    t: ops.input("t", [2]),
+  };
   const expected = (interpret(fn(inputs), feeds as never, { precision: "native" }) as HostArray).data;
   const scale = Math.max(1, ...Array.from(expected, Math.abs));
   let worst = 0;
@@ -131,13 +141,31 @@ describe("a DiT that predicts the clean image", () => {
       };
       const example = {
         params: Object.fromEntries(specs.map((s) => [s.name, { shape: s.shape }])),
-        batch: { latents: { shape: [b, c, h, w] }, sigma: { shape: [b] }, timestep: { shape: [b] }, weight: { shape: [b] }, promptEmbeds: { shape: [b, parts.text.maxLength, config.dit.textDim] } },
+        batch: {
+          latents: { shape: [b, c, h, w] },
+          sigma: { shape: [b] },
+          timestep: { shape: [b] },
+          weight: { shape: [b] },
+          promptEmbeds: { shape: [b, parts.text.maxLength, config.dit.textDim] },
+        },
         seed: { shape: [], dtype: "i32" as const },
       };
       const step = compile(fn, example);
       const latents = Float32Array.from({ length: b * c * h * w }, (_, i) => Math.sin(i * 0.37));
       const run = (seed: number) =>
-        (step.run({ params: Object.fromEntries(zerosLike(weights.dit)), batch: { latents, sigma: Float32Array.of(1, 1), timestep: Float32Array.of(1000, 1000), weight: Float32Array.of(0.5, 0.5), promptEmbeds: new Float32Array(b * parts.text.maxLength * config.dit.textDim) }, seed: Int32Array.of(seed) }) as Float32Array)[0]!;
+        (
+          step.run({
+            params: Object.fromEntries(zerosLike(weights.dit)),
+            batch: {
+              latents,
+              sigma: Float32Array.of(1, 1),
+              timestep: Float32Array.of(1000, 1000),
+              weight: Float32Array.of(0.5, 0.5),
+              promptEmbeds: new Float32Array(b * parts.text.maxLength * config.dit.textDim),
+            },
+            seed: Int32Array.of(seed),
+          }) as Float32Array
+        )[0]!;
       const losses = [run(1), run(2)];
       step.dispose();
       return { losses, expected: (0.5 * latents.reduce((s, x) => s + x * x, 0)) / latents.length };
@@ -154,7 +182,9 @@ describe("a DiT that predicts the clean image", () => {
     const grey = (bytes: Uint8Array) => bytes.every((v) => v === 127);
     expect(grey(still.sample({ ...options(), seed: 1 }))).toBe(true);
     expect(grey(still.sample({ ...options(), seed: 2, cfg: 4 }))).toBe(true);
-    expect(grey(still.sample({ ...options(), seed: 3, image: fromRgbBytes(new Uint8Array(32 * 32 * 3).fill(240), 32, 32), strength: 0.5 }))).toBe(true);
+    expect(grey(still.sample({ ...options(), seed: 3, image: fromRgbBytes(new Uint8Array(32 * 32 * 3).fill(240), 32, 32), strength: 0.5 }))).toBe(
+      true,
+    );
     // The velocity reading of the same zero output keeps the starting noise instead.
     const moving = new Sampler(parts, { ...weights, dit: zerosLike(weights.dit) });
     expect(grey(moving.sample({ ...options(), seed: 1 }))).toBe(false);

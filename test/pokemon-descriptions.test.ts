@@ -17,7 +17,7 @@ describe("pokemon descriptions", () => {
     for (const num of dexNumbers) expect(pokemonDescription(num)).toBe(POKEMON_DESCRIPTIONS[num - 1]);
   });
 
-  test("each entry has 6–12 parts separated by \", \", none empty, padded or repeated", () => {
+  test('each entry has 6–12 parts separated by ", ", none empty, padded or repeated', () => {
     for (const num of dexNumbers) {
       const parts = partsOf(num);
       const where = `#${num} "${pokemonDescription(num)}"`;
@@ -54,7 +54,11 @@ describe("pokemon descriptions", () => {
       [[7, 8, 9], /^shell$/],
     ];
     for (const [members, familyWord] of families) {
-      for (const num of members) expect(partsOf(num).some((part) => familyWord.test(part)), `#${num} ${familyWord}`).toBe(true);
+      for (const num of members)
+        expect(
+          partsOf(num).some((part) => familyWord.test(part)),
+          `#${num} ${familyWord}`,
+        ).toBe(true);
     }
   });
 

@@ -7,7 +7,15 @@ import { Dex } from "@pkmn/sim";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { parseCsv } from "../models/data/csv.ts";
-import { buildPokemonDataset, describePokemon, gen1Prompts, isPokemonDatasetComplete, marginFor, pokemonFacts, pokemonImageName } from "../models/data/pokemon.ts";
+import {
+  buildPokemonDataset,
+  describePokemon,
+  gen1Prompts,
+  isPokemonDatasetComplete,
+  marginFor,
+  pokemonFacts,
+  pokemonImageName,
+} from "../models/data/pokemon.ts";
 import { pokemonDescription } from "../models/data/pokemon-descriptions.ts";
 import { sizeWord } from "../models/data/pokemon-prompts.ts";
 
@@ -34,7 +42,9 @@ describe("pokemon images", () => {
 
   test("the background is white and the creature is centred inside the margin", async () => {
     for (const num of IDS) {
-      const { data } = await sharp(join(dir, "images", pokemonImageName(num))).raw().toBuffer({ resolveWithObject: true });
+      const { data } = await sharp(join(dir, "images", pokemonImageName(num)))
+        .raw()
+        .toBuffer({ resolveWithObject: true });
       const isWhite = (x: number, y: number): boolean => [0, 1, 2].every((c) => data[(y * SIZE + x) * 3 + c] === 255);
       let [minX, minY, maxX, maxY] = [SIZE, SIZE, -1, -1];
       for (let y = 0; y < SIZE; y++) {
@@ -43,7 +53,13 @@ describe("pokemon images", () => {
           [minX, minY, maxX, maxY] = [Math.min(minX, x), Math.min(minY, y), Math.max(maxX, x), Math.max(maxY, y)];
         }
       }
-      for (const [x, y] of [[0, 0], [SIZE - 1, 0], [0, SIZE - 1], [SIZE - 1, SIZE - 1]] as const) expect(isWhite(x, y)).toBe(true);
+      for (const [x, y] of [
+        [0, 0],
+        [SIZE - 1, 0],
+        [0, SIZE - 1],
+        [SIZE - 1, SIZE - 1],
+      ] as const)
+        expect(isWhite(x, y)).toBe(true);
       const margin = marginFor(SIZE);
       expect(maxX).toBeGreaterThan(minX);
       expect(Math.min(minX, minY)).toBeGreaterThanOrEqual(margin);
@@ -65,7 +81,9 @@ describe("pokemon metadata", () => {
   });
 
   test("prompts carry the words of the tutorial's starter prompts that say what each art shows (Bulbasaur, Charmander, Squirtle)", async () => {
-    const prompts = parseCsv(await readFile(join(dir, "metadata.csv"), "utf8")).slice(1).map((r) => r.fields[1]!.split(", "));
+    const prompts = parseCsv(await readFile(join(dir, "metadata.csv"), "utf8"))
+      .slice(1)
+      .map((r) => r.fields[1]!.split(", "));
     const expected = [
       ["green", "Grass", "Poison", "red eyes", "Bulbasaur"],
       ["orange", "lizard", "Fire", "flame on tail tip", "Charmander"],
@@ -128,12 +146,14 @@ describe("pokemon prompts", () => {
       const description = pokemonDescription(s.num).toLowerCase().split(", ");
       const described = new Set(description);
       const added = parts.slice(description.length).map((p) => p.toLowerCase());
-      expect(added.filter((p) => described.has(p)), prompt).toEqual([]);
+      expect(
+        added.filter((p) => described.has(p)),
+        prompt,
+      ).toEqual([]);
       expect(new Set(added).size, prompt).toBe(added.length);
       expect(prompt.split(/[^\p{L}\p{N}]+/u).filter((w) => w !== "").length, prompt).toBeLessThanOrEqual(32);
     });
   });
-
 
   test("size words follow height: Diglett (0.2 m) tiny, Onix (8.8 m) huge", () => {
     expect(sizeWord(0.2)).toBe("tiny");

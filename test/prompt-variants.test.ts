@@ -27,16 +27,21 @@ describe("promptVariant", () => {
 
   test("every form is the prompt itself or a non-empty set of distinct parts of it", () => {
     fc.assert(
-      fc.property(fc.array(fc.stringMatching(/^[a-z][a-z ]{0,8}[a-z]$/), { minLength: 1, maxLength: 12 }), fc.integer(), fc.double({ min: 0, max: 1, noNaN: true }), (parts, seed, variation) => {
-        const unique = [...new Set(parts)];
-        const prompt = unique.join(", ");
-        const form = promptVariant(prompt, draws(seed), variation);
-        if (form === prompt) return;
-        const got = promptParts(form);
-        expect(got.length).toBeGreaterThanOrEqual(1);
-        expect(new Set(got).size).toBe(got.length);
-        for (const part of got) expect(unique).toContain(part);
-      }),
+      fc.property(
+        fc.array(fc.stringMatching(/^[a-z][a-z ]{0,8}[a-z]$/), { minLength: 1, maxLength: 12 }),
+        fc.integer(),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (parts, seed, variation) => {
+          const unique = [...new Set(parts)];
+          const prompt = unique.join(", ");
+          const form = promptVariant(prompt, draws(seed), variation);
+          if (form === prompt) return;
+          const got = promptParts(form);
+          expect(got.length).toBeGreaterThanOrEqual(1);
+          expect(new Set(got).size).toBe(got.length);
+          for (const part of got) expect(unique).toContain(part);
+        },
+      ),
     );
   });
 
@@ -108,11 +113,15 @@ describe("trainingPrompt (the form each training lane sees)", () => {
     expect(Math.abs(whole / draws - 0.5)).toBeLessThan(0.07);
     expect(forms.size).toBeGreaterThan(draws / 4);
     // The lane alone changes the form for some micro-batches, and so does the seed.
-    expect(Array.from({ length: 20 }, (_, i) => trainingPrompt(PROMPT, 0, i + 1, 0, 0.5) !== trainingPrompt(PROMPT, 0, i + 1, 1, 0.5)).some(Boolean)).toBe(true);
-    expect(Array.from({ length: 20 }, (_, i) => trainingPrompt(PROMPT, 0, i + 1, 0, 0.5) !== trainingPrompt(PROMPT, 1, i + 1, 0, 0.5)).some(Boolean)).toBe(true);
+    expect(
+      Array.from({ length: 20 }, (_, i) => trainingPrompt(PROMPT, 0, i + 1, 0, 0.5) !== trainingPrompt(PROMPT, 0, i + 1, 1, 0.5)).some(Boolean),
+    ).toBe(true);
+    expect(
+      Array.from({ length: 20 }, (_, i) => trainingPrompt(PROMPT, 0, i + 1, 0, 0.5) !== trainingPrompt(PROMPT, 1, i + 1, 0, 0.5)).some(Boolean),
+    ).toBe(true);
   });
 
-  test("with a dropout, that fraction of draws shows the empty prompt (what guidance's negative \" \" encodes as), the rest as without one", () => {
+  test('with a dropout, that fraction of draws shows the empty prompt (what guidance\'s negative " " encodes as), the rest as without one', () => {
     let empty = 0;
     let draws = 0;
     for (let micro = 1; micro <= 200; micro++)

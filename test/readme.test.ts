@@ -21,7 +21,11 @@ test("the README's MLP example runs and gives a gradient for every parameter", a
   const dir = fileURLToPath(new URL("../.cache/readme/", import.meta.url));
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, "example.ts");
-  writeFileSync(file, code!.replace('"./compiler/index.ts"', JSON.stringify(path.relative(dir, fileURLToPath(new URL("../compiler/index.ts", import.meta.url))))) + "\nexport { values };\n");
+  writeFileSync(
+    file,
+    code!.replace('"./compiler/index.ts"', JSON.stringify(path.relative(dir, fileURLToPath(new URL("../compiler/index.ts", import.meta.url))))) +
+      "\nexport { values };\n",
+  );
   const module = await import(file);
   const values = module.values as Record<string, { shape: number[]; data: Float64Array }>;
   expect(Object.keys(values).sort()).toEqual(["b1", "b2", "w1", "w2"]);

@@ -74,13 +74,31 @@ describe("the tutorial's data folder", () => {
     expect(encoded?.prompts).toEqual(IDS.map((num) => (num === 25 ? QUOTED_PROMPT : pokemonPrompt(num))));
     expect(encoded?.files).toEqual(IDS.map((num) => path.join(data, "images", pokemonImageName(num))));
 
-    const resumed = kilnOk(["train", "--config", configFile, "--metadata", metadata, "--images", path.join(data, "images"), "--steps", "3", "--batch", "2", "--out", run, "--resume"]);
+    const resumed = kilnOk([
+      "train",
+      "--config",
+      configFile,
+      "--metadata",
+      metadata,
+      "--images",
+      path.join(data, "images"),
+      "--steps",
+      "3",
+      "--batch",
+      "2",
+      "--out",
+      run,
+      "--resume",
+    ]);
     expect(lastLine(resumed.stdout)).toMatchObject({ steps: 3, checkpoint: path.join(run, "step-3.safetensors") });
     expect(resumed.stderr).toContain("resuming from step 2");
     // Naming the same files the other way finds the same encodings.
     expect(resumed.stderr).toContain(`encoded data from the cache (${IDS.length} images)`);
     expect(readdirSync(cacheDir)).toEqual([entry]);
-    const log = readFileSync(path.join(run, "train-log.jsonl"), "utf8").trim().split("\n").map((line) => (JSON.parse(line) as { step: number }).step);
+    const log = readFileSync(path.join(run, "train-log.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((line) => (JSON.parse(line) as { step: number }).step);
     expect(log).toEqual([1, 2, 3]);
 
     const evaluated = kilnOk(["eval", "--checkpoint", run, "--config", configFile, "--data", data, "--limit", "2", "--steps", "2", "--json"]);
@@ -96,9 +114,15 @@ describe("the tutorial's data folder", () => {
     mkdirSync(crowded);
     writeFileSync(path.join(crowded, "metadata.csv"), "image,prompt\n");
     writeFileSync(path.join(crowded, "metadata_merged.csv"), "image,prompt\n");
-    await expect(trainCommand.run(["--config", configFile, "--data", crowded, "--steps", "1", "--out", path.join(root, "unused")])).rejects.toThrow(/several metadata files \(metadata\.csv, metadata_merged\.csv\).*--metadata/);
-    await expect(evalCommand.run(["--checkpoint", path.join(root, "no-run"), "--config", configFile, "--data", crowded, "--limit", "0"])).rejects.toThrow(/^--limit "0": expected an integer ≥ 1$/);
+    await expect(trainCommand.run(["--config", configFile, "--data", crowded, "--steps", "1", "--out", path.join(root, "unused")])).rejects.toThrow(
+      /several metadata files \(metadata\.csv, metadata_merged\.csv\).*--metadata/,
+    );
+    await expect(
+      evalCommand.run(["--checkpoint", path.join(root, "no-run"), "--config", configFile, "--data", crowded, "--limit", "0"]),
+    ).rejects.toThrow(/^--limit "0": expected an integer ≥ 1$/);
     // The data folder is checked before the checkpoint is read (here it does not exist) and the sampler compiled.
-    await expect(evalCommand.run(["--checkpoint", path.join(root, "no-run"), "--config", configFile, "--data", crowded])).rejects.toThrow(/several metadata files/);
+    await expect(evalCommand.run(["--checkpoint", path.join(root, "no-run"), "--config", configFile, "--data", crowded])).rejects.toThrow(
+      /several metadata files/,
+    );
   });
 });

@@ -36,7 +36,10 @@ const REDUCED: Recipe = {
 };
 const FULL: Recipe = { name: "aaa-0.1b", qwen3: QWEN3_0_6B, vae: FLUX2_VAE, dit: CONFIGS["aaa-0.1b"]!.dit, size: 256 };
 
-async function recipeFolder(recipe: Recipe, images: number): Promise<{ root: string; config: string; textEncoder: string; vae: string; data: string }> {
+async function recipeFolder(
+  recipe: Recipe,
+  images: number,
+): Promise<{ root: string; config: string; textEncoder: string; vae: string; data: string }> {
   const root = mkdtempSync(path.join(tmpdir(), `kiln-recipe-${recipe.name}-`));
   const textEncoder = path.join(root, "Qwen3-0.6B");
   writeQwen3Folder(textEncoder, recipe.qwen3);
@@ -45,9 +48,18 @@ async function recipeFolder(recipe: Recipe, images: number): Promise<{ root: str
   writeFlux2VaeFile(vae, recipe.vae);
   // The reference configuration, except for the widths (a JSON config over "aaa-0.1b"; batch 1 stays its default).
   const config = path.join(root, `${recipe.name}.json`);
-  const json = recipe === FULL
-    ? { base: "aaa-0.1b" }
-    : { base: "aaa-0.1b", name: recipe.name, dit: recipe.dit, text: { kind: "qwen3", config: recipe.qwen3 }, vae: { kind: "flux2", config: recipe.vae }, height: recipe.size, width: recipe.size };
+  const json =
+    recipe === FULL
+      ? { base: "aaa-0.1b" }
+      : {
+          base: "aaa-0.1b",
+          name: recipe.name,
+          dit: recipe.dit,
+          text: { kind: "qwen3", config: recipe.qwen3 },
+          vae: { kind: "flux2", config: recipe.vae },
+          height: recipe.size,
+          width: recipe.size,
+        };
   writeFileSync(config, JSON.stringify(json));
   const data = path.join(root, "data");
   await writeShapesDataset(data, recipe.size, images);
@@ -64,20 +76,41 @@ function runRecipe(recipe: Recipe, files: Awaited<ReturnType<typeof recipeFolder
   expect(JSON.parse(first.stdout.trim().split("\n").at(-1)!)).toMatchObject({ steps: 2, stoppedBy: "steps" });
   // The checkpoint holds exactly the AAADiT keys of this configuration.
   const dit = openSafetensors(checkpointPaths(run, 2).dit);
-  expect(dit.tensors.map((t) => t.name).sort()).toEqual(ditParamSpec(recipe.dit).map((s) => s.name).sort());
+  expect(dit.tensors.map((t) => t.name).sort()).toEqual(
+    ditParamSpec(recipe.dit)
+      .map((s) => s.name)
+      .sort(),
+  );
   dit.close();
 
   const resumed = kilnOk(["train", ...weights, "--data", files.data, "--steps", "3", "--out", run, "--resume"]);
   expect(resumed.stderr).toMatch(/resuming from step 2/);
   expect(JSON.parse(resumed.stdout.trim().split("\n").at(-1)!)).toMatchObject({ steps: 3 });
-  const log = readFileSync(path.join(run, "train-log.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { step: number; loss: number });
+  const log = readFileSync(path.join(run, "train-log.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as { step: number; loss: number });
   expect(log.map((l) => l.step)).toEqual([1, 2, 3]);
   expect(log.every((l) => Number.isFinite(l.loss))).toBe(true);
 
   const sample = path.join(files.root, "sample.png");
   kilnOk(["sample", "a red square", ...weights, "--checkpoint", run, "--steps", "2", "--cfg", "2", "--out", sample]);
   const edited = path.join(files.root, "edited.png");
-  kilnOk(["sample", "a blue circle", ...weights, "--checkpoint", run, "--steps", "2", "--image", path.join(files.data, "images", "0.png"), "--strength", "0.5", "--out", edited]);
+  kilnOk([
+    "sample",
+    "a blue circle",
+    ...weights,
+    "--checkpoint",
+    run,
+    "--steps",
+    "2",
+    "--image",
+    path.join(files.data, "images", "0.png"),
+    "--strength",
+    "0.5",
+    "--out",
+    edited,
+  ]);
 
   const evaluated = kilnOk(["eval", ...weights, "--checkpoint", run, "--data", files.data, "--steps", "2", "--json"]);
   const result = JSON.parse(evaluated.stdout.trim().split("\n").at(-1)!) as { n: number; recall_at_1: number };
@@ -103,7 +136,21 @@ describe("the reference recipe through the CLI (reduced widths, real layouts)", 
   test("--vae refuses a file whose keys are not the FLUX.2 VAE's, naming the file and keys", () => {
     const wrong = path.join(files.root, "not-a-vae.safetensors");
     writeFlux2VaeFile(wrong, { ...REDUCED.vae, layersPerBlock: 2 });
-    const result = kiln(["sample", "x", "--config", files.config, "--text-encoder", files.textEncoder, "--vae", wrong, "--random-init", "--steps", "1", "--out", path.join(files.root, "x.png")]);
+    const result = kiln([
+      "sample",
+      "x",
+      "--config",
+      files.config,
+      "--text-encoder",
+      files.textEncoder,
+      "--vae",
+      wrong,
+      "--random-init",
+      "--steps",
+      "1",
+      "--out",
+      path.join(files.root, "x.png"),
+    ]);
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/not-a-vae\.safetensors.*unexpected key\(s\)/s);
   }, 120_000);
@@ -111,7 +158,21 @@ describe("the reference recipe through the CLI (reduced widths, real layouts)", 
   test("--text-encoder refuses a folder whose config.json differs from the model's text encoder", () => {
     const other = path.join(files.root, "other-qwen3");
     writeQwen3Folder(other, { ...REDUCED.qwen3, numHiddenLayers: 3 });
-    const result = kiln(["sample", "x", "--config", files.config, "--text-encoder", other, "--vae", files.vae, "--random-init", "--steps", "1", "--out", path.join(files.root, "y.png")]);
+    const result = kiln([
+      "sample",
+      "x",
+      "--config",
+      files.config,
+      "--text-encoder",
+      other,
+      "--vae",
+      files.vae,
+      "--random-init",
+      "--steps",
+      "1",
+      "--out",
+      path.join(files.root, "y.png"),
+    ]);
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/config\.json does not match the model's text encoder: num_hidden_layers is 3, expected 2/);
   }, 120_000);

@@ -71,5 +71,6 @@ test("a softmax written into its donated input is left alone (the epilogue still
 test("layer_norm (no transcendental in its summed operand) is not rewritten", () => {
   const fn = (t: unknown) => ({ y: nn.layerNorm((t as { x: Tensor }).x, { eps: 1e-5 }) });
   const step = compile(fn, { x: { shape: [8, 32] } });
-  for (const k of reduceKernels(step.program.kernels)) for (const b of k.buffers) if (step.program.outputs.includes(b.id)) expect(b.role).toBe("write");
+  for (const k of reduceKernels(step.program.kernels))
+    for (const b of k.buffers) if (step.program.outputs.includes(b.id)) expect(b.role).toBe("write");
 });

@@ -11,7 +11,15 @@ import path from "node:path";
 import sharp from "sharp";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { checkRunFolder, claimRunFolder } from "../models/run-folder.ts";
-import { checkpointPaths, findLatestCheckpoint, loadDitWeights, readCheckpointMeta, saveCheckpoint, zerosLike, type TrainingState } from "../models/checkpoint.ts";
+import {
+  checkpointPaths,
+  findLatestCheckpoint,
+  loadDitWeights,
+  readCheckpointMeta,
+  saveCheckpoint,
+  zerosLike,
+  type TrainingState,
+} from "../models/checkpoint.ts";
 import { resolveCheckpoint } from "../models/weights.ts";
 import { planTraining, unhealthyStep } from "../models/train-plan.ts";
 import { readTrainLog, truncateTrainLog } from "../models/train-log.ts";
@@ -67,7 +75,9 @@ describe("the run folder", () => {
   test("an unwritable --out is named with the cause", () => {
     const dir = fresh("unwritable");
     writeFileSync(path.join(dir, "file"), "");
-    expect(() => claimRunFolder(path.join(dir, "file", "run"), {})).toThrow(/--out cannot write to .*file\/run: a part of the path is a file, not a folder \(ENOTDIR\)/);
+    expect(() => claimRunFolder(path.join(dir, "file", "run"), {})).toThrow(
+      /--out cannot write to .*file\/run: a part of the path is a file, not a folder \(ENOTDIR\)/,
+    );
   });
 });
 
@@ -76,10 +86,14 @@ const ditSpec: ParamSpec[] = [{ name: "w", shape: [2, 3], init: { kind: "zeros" 
 const textSpec: ParamSpec[] = [{ name: "emb", shape: [4], init: { kind: "zeros" } }] as never;
 const specs: ParamSpec[] = [...ditSpec, { ...textSpec[0]!, name: "text_encoder.emb" }];
 const stateAt = (step: number, value = step): TrainingState => {
-  const params = new Map([["w", new Float32Array(6).fill(value)], ["text_encoder.emb", new Float32Array(4).fill(value)]]);
+  const params = new Map([
+    ["w", new Float32Array(6).fill(value)],
+    ["text_encoder.emb", new Float32Array(4).fill(value)],
+  ]);
   return { step, params, m: zerosLike(params), v: zerosLike(params) };
 };
-const save = (dir: string, step: number) => saveCheckpoint(dir, stateAt(step), { step, config: "toy", seed: 0 }, specs, { ditSpec, textEncoder: { spec: textSpec, prefix: "text_encoder." } });
+const save = (dir: string, step: number) =>
+  saveCheckpoint(dir, stateAt(step), { step, config: "toy", seed: 0 }, specs, { ditSpec, textEncoder: { spec: textSpec, prefix: "text_encoder." } });
 
 describe("checkpoints", () => {
   test("a checkpoint counts only as a complete set: a kill before its last file leaves the previous set the newest", () => {
@@ -138,9 +152,17 @@ describe("resume and health", () => {
   test("--resume refuses settings that differ from the checkpoint's unless changes are allowed", () => {
     const dir = fresh("resume");
     const config = { ...CONFIGS.tiny!, name: "toy" };
-    saveCheckpoint(dir, stateAt(10), { step: 10, config: "toy", seed: 3, batch: 16, lr: 0.001, gradAccum: 1, clipNorm: null, pureBf16: false }, specs, { ditSpec });
+    saveCheckpoint(
+      dir,
+      stateAt(10),
+      { step: 10, config: "toy", seed: 3, batch: 16, lr: 0.001, gradAccum: 1, clipNorm: null, pureBf16: false },
+      specs,
+      { ditSpec },
+    );
     expect(planTraining({ config, out: dir, resume: true }).settings).toMatchObject({ seed: 3, batch: 16, lr: 0.001 });
-    expect(() => planTraining({ config, out: dir, resume: true, batch: 4, lr: 0.5 })).toThrow(/--batch 4 \(the run used 16\), --lr 0.5 \(the run used 0.001\).*--allow-changes/);
+    expect(() => planTraining({ config, out: dir, resume: true, batch: 4, lr: 0.5 })).toThrow(
+      /--batch 4 \(the run used 16\), --lr 0.5 \(the run used 0.001\).*--allow-changes/,
+    );
     expect(planTraining({ config, out: dir, resume: true, batch: 4, allowChanges: true }).settings.batch).toBe(4);
     expect(() => planTraining({ config: { ...config, name: "other" }, out: dir, resume: true })).toThrow(/is for config 'toy', not 'other'/);
   });
@@ -153,7 +175,7 @@ describe("resume and health", () => {
 
   test("the log keeps each step once, up to the resumed checkpoint", () => {
     const file = path.join(fresh("log"), "train-log.jsonl");
-    writeFileSync(file, [1, 2, 3, 4, 3, 4, 5].map((step) => JSON.stringify({ step, loss: step })).join("\n") + "\n{\"step\":6,");
+    writeFileSync(file, [1, 2, 3, 4, 3, 4, 5].map((step) => JSON.stringify({ step, loss: step })).join("\n") + '\n{"step":6,');
     truncateTrainLog(file, 4);
     expect(readTrainLog(file).map((e) => e.step)).toEqual([1, 2, 3, 4]);
   });
@@ -233,9 +255,13 @@ describe("loaders", () => {
     expect(() => loadConfig(write({ lrCooldown: -0.1 }))).toThrow(/lrCooldown must be a number in \[0, 1\], found -0\.1/);
     expect(() => loadConfig(write({ promptDropout: "some" }))).toThrow(/promptDropout must be a number in \[0, 1\], found "some"/);
     expect(loadConfig(write({ lrCooldown: 0.3, promptDropout: 0.1 }))).toMatchObject({ lrCooldown: 0.3, promptDropout: 0.1 });
-    expect(() => modelParts(loadConfig(write({ base: "tiny", trainText: false, promptVariation: 0, promptDropout: 0.1 })))).toThrow(/promptDropout 0\.1 needs a jointly trained text encoder/);
+    expect(() => modelParts(loadConfig(write({ base: "tiny", trainText: false, promptVariation: 0, promptDropout: 0.1 })))).toThrow(
+      /promptDropout 0\.1 needs a jointly trained text encoder/,
+    );
     // Prompt variation encodes prompts step by step, which a frozen text encoder's cached embeddings cannot.
-    expect(() => modelParts(loadConfig(write({ base: "tiny", trainText: false })))).toThrow(/promptVariation 0\.5 needs a jointly trained text encoder/);
+    expect(() => modelParts(loadConfig(write({ base: "tiny", trainText: false })))).toThrow(
+      /promptVariation 0\.5 needs a jointly trained text encoder/,
+    );
     const broken = path.join(dir, "broken.json");
     writeFileSync(broken, "{");
     expect(() => loadConfig(broken)).toThrow(/broken\.json: not valid JSON/);
@@ -262,7 +288,11 @@ describe("loaders", () => {
       const aBytes = readFileSync(a.library);
       writeFileSync(a.library, readFileSync(b.library));
       writeFileSync(b.library, aBytes);
-      expect(damagedLibraries().map((d) => d.library).sort()).toEqual([a.library, b.library].sort());
+      expect(
+        damagedLibraries()
+          .map((d) => d.library)
+          .sort(),
+      ).toEqual([a.library, b.library].sort());
       expect(compileC("int kiln_a(void) { return 1; }\n").compiled).toBe(true);
       const flipped = readFileSync(b.library);
       flipped[flipped.length >> 1] ^= 0xff;

@@ -48,7 +48,10 @@ test("a corrupt cache entry is rebuilt, not fatal", () => {
   const example = { x: { shape: [4, 8] }, w: { shape: [6, 8] } };
   // Another process fills the cache entry (a library this process has loaded must not be overwritten).
   const helper = fileURLToPath(new URL("./helpers/compile-graph.ts", import.meta.url));
-  const library = execFileSync(process.execPath, ["--import", "tsx", helper, "--print-library", "2.5"], { encoding: "utf8", env: process.env }).trim();
+  const library = execFileSync(process.execPath, ["--import", "tsx", helper, "--print-library", "2.5"], {
+    encoding: "utf8",
+    env: process.env,
+  }).trim();
   writeFileSync(library, "this is not a shared library");
   const before = compilerInvocations();
   const rebuilt = compile(graph(2.5), example);
@@ -61,7 +64,9 @@ test("a corrupt cache entry is rebuilt, not fatal", () => {
 test("a failing C compiler is reported with the command, its stderr and the kernel source", () => {
   const saved = process.env.KILN_CC;
   const fake = path.join(cacheRoot, "failing-cc.sh");
-  writeFileSync(fake, "#!/bin/sh\nif [ \"$1\" = --version ]; then echo fake-cc 1.0; exit 0; fi\necho 'fake-cc: error: out of cheese' >&2\nexit 3\n", { mode: 0o755 });
+  writeFileSync(fake, "#!/bin/sh\nif [ \"$1\" = --version ]; then echo fake-cc 1.0; exit 0; fi\necho 'fake-cc: error: out of cheese' >&2\nexit 3\n", {
+    mode: 0o755,
+  });
   process.env.KILN_CC = fake;
   try {
     let message = "";
@@ -95,8 +100,12 @@ test("a missing C compiler says so and how to fix it", () => {
 
 test("run() refuses inputs of the wrong shape or size, naming expected and received", () => {
   const step = compile(graph(5.5), { x: { shape: [4, 8] }, w: { shape: [6, 8] } });
-  expect(() => step.run({ x: new Float32Array(30), w: new Float32Array(48) })).toThrow(/input 'x': expected 32 values for shape \[4,8\] \(f32\), received 30/);
-  expect(() => step.run({ x: { shape: [8, 4], dtype: "f32", data: new Float32Array(32) }, w: new Float32Array(48) })).toThrow(/input 'x': expected shape \[4,8\] \(f32\), received \[8,4\]/);
+  expect(() => step.run({ x: new Float32Array(30), w: new Float32Array(48) })).toThrow(
+    /input 'x': expected 32 values for shape \[4,8\] \(f32\), received 30/,
+  );
+  expect(() => step.run({ x: { shape: [8, 4], dtype: "f32", data: new Float32Array(32) }, w: new Float32Array(48) })).toThrow(
+    /input 'x': expected shape \[4,8\] \(f32\), received \[8,4\]/,
+  );
   expect(() => step.run({ y: new Float32Array(32) })).toThrow(/no input 'y'/);
 });
 
@@ -116,7 +125,9 @@ test("donated state is updated in place and stays resident between runs", () => 
   expect([...resident]).toEqual(new Array(16).fill(1));
   // The update kernel writes the input buffer itself: no separate output buffer for w (outputs are
   // in sorted path order: norm, state/w).
-  expect(step.program.outputs[1]).toBe(step.program.inputs.get([...step.program.inputs.keys()].find((n) => (n as Tensor<"input">).attrs.name === "state/w")!));
+  expect(step.program.outputs[1]).toBe(
+    step.program.inputs.get([...step.program.inputs.keys()].find((n) => (n as Tensor<"input">).attrs.name === "state/w")!),
+  );
 });
 
 test("the arena reuses memory: a long chain needs far less than the sum of its temporaries", () => {

@@ -38,7 +38,8 @@ function writeBytes(bytes: Uint8Array): string {
   return path;
 }
 
-const validTensor = (path: string): void => writeSafetensors(path, { a: { dtype: "F32", shape: [2], data: [1, 2] }, b: { dtype: "F32", shape: [1], data: [3] } });
+const validTensor = (path: string): void =>
+  writeSafetensors(path, { a: { dtype: "F32", shape: [2], data: [1, 2] }, b: { dtype: "F32", shape: [1], data: [3] } });
 
 describe("reading a file assembled by hand from the format definition", () => {
   // Data laid out deliberately out of alphabetical order: c (I64), a (F32), b (BF16), e (F16), d (BOOL), f (I32), z (U8, empty).
@@ -167,7 +168,13 @@ describe("round trips through the writer", () => {
     const positions = order.map((name) => headerText.indexOf(`"${name}":`));
     expect(positions.every((position, i) => position > 0 && (i === 0 || position > positions[i - 1]!))).toBe(true);
     const header = JSON.parse(headerText) as Record<string, { data_offsets: [number, number] }>;
-    expect(order.map((name) => header[name]!.data_offsets)).toEqual([[0, 8], [8, 16], [16, 24], [24, 32], [32, 40]]);
+    expect(order.map((name) => header[name]!.data_offsets)).toEqual([
+      [0, 8],
+      [8, 16],
+      [16, 24],
+      [24, 32],
+      [32, 40],
+    ]);
     expect(bytes.length).toBe(8 + headerLength + 40);
   });
 
@@ -216,7 +223,11 @@ describe("lazy reading", () => {
 
   test("one small tensor is read from a 1 GiB (sparse) file without touching the rest", () => {
     const gib = 2 ** 30;
-    const header = { __metadata__: { format: "pt" }, huge: { dtype: "F32", shape: [gib / 4], data_offsets: [0, gib] }, tail: { dtype: "BF16", shape: [2], data_offsets: [gib, gib + 4] } };
+    const header = {
+      __metadata__: { format: "pt" },
+      huge: { dtype: "F32", shape: [gib / 4], data_offsets: [0, gib] },
+      tail: { dtype: "BF16", shape: [2], data_offsets: [gib, gib + 4] },
+    };
     const prefix = assemble(header, new Uint8Array(0));
     const path = freshPath("sparse");
     const fd = nodeFs.openSync(path, "w");
@@ -256,7 +267,9 @@ describe("errors name the file and the key", () => {
     const path = freshPath();
     validTensor(path);
     truncateSync(path, nodeFs.statSync(path).size - 2);
-    expect(() => openSafetensors(path)).toThrow(new RegExp(`${path.replace(/[.]/g, "\\.")}: key 'b': data_offsets \\[8, 12\\] reach past the end of the data, which has 10 bytes.*truncated`));
+    expect(() => openSafetensors(path)).toThrow(
+      new RegExp(`${path.replace(/[.]/g, "\\.")}: key 'b': data_offsets \\[8, 12\\] reach past the end of the data, which has 10 bytes.*truncated`),
+    );
   });
 
   test("a header that is not JSON is corrupt", () => {
@@ -281,13 +294,21 @@ describe("errors name the file and the key", () => {
 
   test("shape × dtype size different from the byte range is corrupt", () => {
     const header = { w: { dtype: "BF16", shape: [2, 3], data_offsets: [0, 8] } };
-    expect(opening(assemble(header, new Uint8Array(8)))).toThrow(/raw-\d+\.safetensors: key 'w': shape \[2, 3\] of BF16 needs 12 bytes, but data_offsets \[0, 8\] span 8/);
+    expect(opening(assemble(header, new Uint8Array(8)))).toThrow(
+      /raw-\d+\.safetensors: key 'w': shape \[2, 3\] of BF16 needs 12 bytes, but data_offsets \[0, 8\] span 8/,
+    );
   });
 
   test("an unknown dtype, a bad shape or bad offsets are corrupt", () => {
-    expect(opening(assemble({ w: { dtype: "Q4", shape: [1], data_offsets: [0, 1] } }, new Uint8Array(1)))).toThrow(/key 'w': expected a dtype among .*found "Q4"/);
-    expect(opening(assemble({ w: { dtype: "U8", shape: [-1], data_offsets: [0, 1] } }, new Uint8Array(1)))).toThrow(/key 'w': expected "shape" to be an array of non-negative integers/);
-    expect(opening(assemble({ w: { dtype: "U8", shape: [1], data_offsets: [1, 0] } }, new Uint8Array(1)))).toThrow(/key 'w': expected "data_offsets" to be \[begin, end\]/);
+    expect(opening(assemble({ w: { dtype: "Q4", shape: [1], data_offsets: [0, 1] } }, new Uint8Array(1)))).toThrow(
+      /key 'w': expected a dtype among .*found "Q4"/,
+    );
+    expect(opening(assemble({ w: { dtype: "U8", shape: [-1], data_offsets: [0, 1] } }, new Uint8Array(1)))).toThrow(
+      /key 'w': expected "shape" to be an array of non-negative integers/,
+    );
+    expect(opening(assemble({ w: { dtype: "U8", shape: [1], data_offsets: [1, 0] } }, new Uint8Array(1)))).toThrow(
+      /key 'w': expected "data_offsets" to be \[begin, end\]/,
+    );
   });
 
   test("a dtype or shape other than the caller expects is an error", () => {
@@ -353,7 +374,9 @@ describe("atomic writes", () => {
         return nodeFs.writeSync(fd, buffer, offset, length);
       },
     };
-    expect(() => writeSafetensors(path, replacement, undefined, failing)).toThrow(/atomic-\d+\.safetensors: writing failed \(ENOSPC.*previous file, if any, is unchanged/);
+    expect(() => writeSafetensors(path, replacement, undefined, failing)).toThrow(
+      /atomic-\d+\.safetensors: writing failed \(ENOSPC.*previous file, if any, is unchanged/,
+    );
     expect(writes).toBe(2);
     expect(readFileSync(path).equals(before)).toBe(true);
     expect(readdirSync(folder).sort()).toEqual(folderBefore);
@@ -375,7 +398,9 @@ describe("atomic writes", () => {
   test("a value that cannot be encoded halfway through the data aborts without touching the earlier file", () => {
     const { path, before, folderBefore } = withEarlierFile();
     const tensors = { a: { dtype: "F32" as const, shape: [2], data: [1, 2] }, b: { dtype: "I32" as const, shape: [2], data: [1, 2 ** 31] } };
-    expect(() => writeSafetensors(path, tensors)).toThrow(/atomic-\d+\.safetensors: key 'b': element 1 is 2147483648, not an integer in \[-2147483648, 2147483647\]/);
+    expect(() => writeSafetensors(path, tensors)).toThrow(
+      /atomic-\d+\.safetensors: key 'b': element 1 is 2147483648, not an integer in \[-2147483648, 2147483647\]/,
+    );
     expect(readFileSync(path).equals(before)).toBe(true);
     expect(readdirSync(folder).sort()).toEqual(folderBefore);
   });
@@ -428,6 +453,8 @@ describe("loadStateDict", () => {
     const path = freshPath("ckpt");
     saveStateDict(path, weights);
     const wrong = [{ name: "proj_out.weight", shape: [3, 2] }, spec[1]!];
-    expect(() => loadStateDict(path, wrong, { strict: false })).toThrow(/ckpt-\d+\.safetensors: key 'proj_out\.weight': expected shape \[3, 2\], found \[2, 3\]/);
+    expect(() => loadStateDict(path, wrong, { strict: false })).toThrow(
+      /ckpt-\d+\.safetensors: key 'proj_out\.weight': expected shape \[3, 2\], found \[2, 3\]/,
+    );
   });
 });

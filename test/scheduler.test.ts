@@ -60,7 +60,9 @@ describe("§1.1 set_timesteps, FLUX.2 template", () => {
     expect(timesteps.length).toBe(30);
     expect(sigmas[0]).toBe(1);
     ["0.9941675", "0.9879933", "0.9814467", "0.9744928"].forEach((printed, i) => expectSpec(sigmas[i + 1]!, printed, `σ[${i + 1}]`));
-    ["0.5950449", "0.54034144", "0.47485945", "0.3950653", "0.295691", "0.16852172"].forEach((printed, i) => expectSpec(sigmas[24 + i]!, printed, `σ[${24 + i}]`));
+    ["0.5950449", "0.54034144", "0.47485945", "0.3950653", "0.295691", "0.16852172"].forEach((printed, i) =>
+      expectSpec(sigmas[24 + i]!, printed, `σ[${24 + i}]`),
+    );
     for (let k = 1; k < 30; k++) expect(sigmas[k]!).toBeLessThan(sigmas[k - 1]!);
   });
 
@@ -78,7 +80,9 @@ describe("§1.1 set_timesteps, FLUX.2 template", () => {
   test("the training schedule (n = 1000, μ = 0.8) matches σ[0..4], σ[995..999] and timesteps[999]", () => {
     expect(training.mu).toBe(0.8);
     ["1.0", "0.99955034", "0.9991004", "0.9986498", "0.9981987"].forEach((printed, i) => expectSpec(training.sigmas[i]!, printed, `σ[${i}]`));
-    ["0.01105993", "0.00885874", "0.00665216", "0.0044402", "0.00222282"].forEach((printed, i) => expectSpec(training.sigmas[995 + i]!, printed, `σ[${995 + i}]`));
+    ["0.01105993", "0.00885874", "0.00665216", "0.0044402", "0.00222282"].forEach((printed, i) =>
+      expectSpec(training.sigmas[995 + i]!, printed, `σ[${995 + i}]`),
+    );
     expectSpec(training.timesteps[999]!, "2.222817", "timesteps[999]");
   });
 
@@ -104,7 +108,14 @@ describe("§1.5 training weights", () => {
   test("W matches the spec at 0, 1, 100, 250, 500, 900, 999", () => {
     const weights = training.trainingWeights!;
     expect(weights[0]).toBe(0);
-    const cases: Array<[number, string]> = [[1, "0.002346"], [100, "0.2474"], [250, "0.6635"], [500, "1.3930"], [900, "0.9764"], [999, "0.0116"]];
+    const cases: Array<[number, string]> = [
+      [1, "0.002346"],
+      [100, "0.2474"],
+      [250, "0.6635"],
+      [500, "1.3930"],
+      [900, "0.9764"],
+      [999, "0.0116"],
+    ];
     for (const [k, printed] of cases) expectSpec(weights[k]!, printed, `W[${k}]`);
   });
 
@@ -190,7 +201,10 @@ describe("§1.2–1.4 lookup, noising, Euler step, target", () => {
 
 describe("§4.7 the timesteps the DiT sees at inference", () => {
   test("bf16 of the 30-step 256px timesteps is the spec's list", () => {
-    const expected = [1000, 996, 988, 980, 976, 968, 960, 952, 940, 932, 920, 912, 900, 884, 872, 856, 836, 820, 796, 772, 748, 716, 680, 640, 596, 540, 474, 396, 296, 169];
+    const expected = [
+      1000, 996, 988, 980, 976, 968, 960, 952, 940, 932, 920, 912, 900, 884, 872, 856, 836, 820, 796, 772, 748, 716, 680, 640, 596, 540, 474, 396,
+      296, 169,
+    ];
     expect(Array.from(inference256.timesteps, roundBf16)).toEqual(expected);
   });
 });

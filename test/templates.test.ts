@@ -18,7 +18,9 @@ test("a call kept whole that no template runs is an error naming the call and th
   const kept = TEMPLATE_CALLS as Set<string>;
   kept.add("my_fused_op");
   try {
-    expect(() => schedule([fused], [x])).toThrow(/call 'my_fused_op' is kept whole but no template runs it; template calls are attention, attention_bwd/);
+    expect(() => schedule([fused], [x])).toThrow(
+      /call 'my_fused_op' is kept whole but no template runs it; template calls are attention, attention_bwd/,
+    );
   } finally {
     kept.delete("my_fused_op");
   }

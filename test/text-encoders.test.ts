@@ -17,9 +17,15 @@ import { PAD_TOKEN_ID, tokenizePrompt } from "../models/text/tokenizer.ts";
 import { EMPTY_SLOT } from "../models/text/words.ts";
 import { attendHead, linear, maxDiff, nd, rmsNorm, type Nd } from "./helpers/reference-layers.ts";
 
-const host = (shape: readonly number[], data: ArrayLike<number>, dtype: HostArray["dtype"] = "f32"): HostArray => ({ shape, dtype, data: Float64Array.from(data) });
-const paramInputs = (spec: readonly ParamSpec[]): Record<string, Tensor> => Object.fromEntries(spec.map((s) => [s.name, ops.input(`params/${s.name}`, s.shape)]));
-const paramFeeds = (spec: readonly ParamSpec[], values: ParamValues): Record<string, HostArray> => Object.fromEntries(spec.map((s) => [`params/${s.name}`, host(s.shape, values.get(s.name)!)]));
+const host = (shape: readonly number[], data: ArrayLike<number>, dtype: HostArray["dtype"] = "f32"): HostArray => ({
+  shape,
+  dtype,
+  data: Float64Array.from(data),
+});
+const paramInputs = (spec: readonly ParamSpec[]): Record<string, Tensor> =>
+  Object.fromEntries(spec.map((s) => [s.name, ops.input(`params/${s.name}`, s.shape)]));
+const paramFeeds = (spec: readonly ParamSpec[], values: ParamValues): Record<string, HostArray> =>
+  Object.fromEntries(spec.map((s) => [`params/${s.name}`, host(s.shape, values.get(s.name)!)]));
 
 describe("Qwen3-0.6B parameter spec", () => {
   test("310 tensors with the model.… keys and shapes of spec §6.6, 596,049,920 parameters (lm_head dropped)", () => {
@@ -30,9 +36,23 @@ describe("Qwen3-0.6B parameter spec", () => {
     expect(shapes.get("model.embed_tokens.weight")).toEqual([151936, 1024]);
     expect(shapes.get("model.norm.weight")).toEqual([1024]);
     const layer = (name: string) => shapes.get(`model.layers.27.${name}.weight`);
-    expect([layer("input_layernorm"), layer("post_attention_layernorm"), layer("self_attn.q_norm"), layer("self_attn.k_norm")]).toEqual([[1024], [1024], [128], [128]]);
-    expect([layer("self_attn.q_proj"), layer("self_attn.k_proj"), layer("self_attn.v_proj"), layer("self_attn.o_proj")]).toEqual([[2048, 1024], [1024, 1024], [1024, 1024], [1024, 2048]]);
-    expect([layer("mlp.gate_proj"), layer("mlp.up_proj"), layer("mlp.down_proj")]).toEqual([[3072, 1024], [3072, 1024], [1024, 3072]]);
+    expect([layer("input_layernorm"), layer("post_attention_layernorm"), layer("self_attn.q_norm"), layer("self_attn.k_norm")]).toEqual([
+      [1024],
+      [1024],
+      [128],
+      [128],
+    ]);
+    expect([layer("self_attn.q_proj"), layer("self_attn.k_proj"), layer("self_attn.v_proj"), layer("self_attn.o_proj")]).toEqual([
+      [2048, 1024],
+      [1024, 1024],
+      [1024, 1024],
+      [1024, 2048],
+    ]);
+    expect([layer("mlp.gate_proj"), layer("mlp.up_proj"), layer("mlp.down_proj")]).toEqual([
+      [3072, 1024],
+      [3072, 1024],
+      [1024, 3072],
+    ]);
     expect(spec.some((s) => s.name.startsWith("lm_head") || s.name.endsWith(".bias"))).toBe(false);
   });
 
@@ -70,7 +90,13 @@ describe("Qwen3-0.6B parameter spec", () => {
 describe("Qwen3 RoPE", () => {
   // The real geometry: 128 positions, head_dim 128, θ = 1e6.
   const [s, h, d, theta] = [128, 2, 128, 1e6];
-  const x = Float32Array.from({ length: s * h * d }, ((rand) => () => rand() * 2 - 1)(seededRandom(3)));
+  const x = Float32Array.from(
+    { length: s * h * d },
+    (
+      (rand) => () =>
+        rand() * 2 - 1
+    )(seededRandom(3)),
+  );
   /** q' = q·cos + rotate_half(q)·sin with angle p·θ^(−2j/D), written out per pair (j, j + D/2). */
   const direct = (): Float64Array => {
     const out = new Float64Array(x.length);
@@ -103,7 +129,16 @@ describe("Qwen3 RoPE", () => {
 // --- a tiny Qwen3 --------------------------------------------------------------------------------
 
 /** head_dim 16 ≠ hidden/heads = 8, as in the real model (128 vs 64); 2 query heads per KV head. */
-const TINY_QWEN3: Qwen3Config = { ...QWEN3_0_6B, hiddenSize: 32, numHiddenLayers: 2, numAttentionHeads: 4, numKeyValueHeads: 2, headDim: 16, intermediateSize: 48, vocabSize: 64 };
+const TINY_QWEN3: Qwen3Config = {
+  ...QWEN3_0_6B,
+  hiddenSize: 32,
+  numHiddenLayers: 2,
+  numAttentionHeads: 4,
+  numKeyValueHeads: 2,
+  headDim: 16,
+  intermediateSize: 48,
+  vocabSize: 64,
+};
 const SEQ = 16;
 const REAL = [10, 16]; // sample 0 is right-padded after 10 tokens, sample 1 has no padding
 
@@ -119,7 +154,8 @@ function qwenValues(spec: readonly ParamSpec[]): ParamValues {
   return values;
 }
 
-const maskOf = (real: readonly number[]): Float32Array => Float32Array.from({ length: real.length * SEQ }, (_, i) => (i % SEQ < real[Math.floor(i / SEQ)]! ? 1 : 0));
+const maskOf = (real: readonly number[]): Float32Array =>
+  Float32Array.from({ length: real.length * SEQ }, (_, i) => (i % SEQ < real[Math.floor(i / SEQ)]! ? 1 : 0));
 
 function randomIds(seed: number, vocab: number): Int32Array {
   const rand = seededRandom(seed);
@@ -158,15 +194,36 @@ function refQwen3(p: ReadonlyMap<string, Nd>, ids: Int32Array, mask: Float32Arra
       for (let head = 0; head < heads; head++) {
         const kv = Math.floor(head / (heads / kvHeads));
         const allowed = (i: number, j: number): boolean => j <= i && (mask[n * s + j] === 1 || (selfForPads && i === j));
-        const out = attendHead(s, s, dh, (i, e) => q.data[((n * s + i) * heads + head) * dh + e]!, (j, e) => k.data[((n * s + j) * kvHeads + kv) * dh + e]!, (j, e) => v.data[((n * s + j) * kvHeads + kv) * dh + e]!, 1 / Math.sqrt(dh), allowed);
+        const out = attendHead(
+          s,
+          s,
+          dh,
+          (i, e) => q.data[((n * s + i) * heads + head) * dh + e]!,
+          (j, e) => k.data[((n * s + j) * kvHeads + kv) * dh + e]!,
+          (j, e) => v.data[((n * s + j) * kvHeads + kv) * dh + e]!,
+          1 / Math.sqrt(dh),
+          allowed,
+        );
         for (let i = 0; i < s; i++) for (let e = 0; e < dh; e++) attended.data[((n * s + i) * heads + head) * dh + e] = out[i * dh + e]!;
       }
-    h = nd(h.shape, h.data.map((x, i) => x + linear(attended, w("self_attn.o_proj")).data[i]!));
+    h = nd(
+      h.shape,
+      h.data.map((x, i) => x + linear(attended, w("self_attn.o_proj")).data[i]!),
+    );
     const m = rmsNorm(h, w("post_attention_layernorm"), c.rmsNormEps);
     const gate = linear(m, w("mlp.gate_proj"));
     const up = linear(m, w("mlp.up_proj"));
-    const down = linear(nd(gate.shape, gate.data.map((g, i) => (g / (1 + Math.exp(-g))) * up.data[i]!)), w("mlp.down_proj"));
-    h = nd(h.shape, h.data.map((x, i) => x + down.data[i]!));
+    const down = linear(
+      nd(
+        gate.shape,
+        gate.data.map((g, i) => (g / (1 + Math.exp(-g))) * up.data[i]!),
+      ),
+      w("mlp.down_proj"),
+    );
+    h = nd(
+      h.shape,
+      h.data.map((x, i) => x + down.data[i]!),
+    );
   }
   return rmsNorm(h, P("model.norm.weight"), c.rmsNormEps);
 }
@@ -179,8 +236,15 @@ describe("a tiny Qwen3", () => {
   const graph = (p: Record<string, Tensor>, idsT: Tensor, maskT: Tensor): Tensor => encodePrompt(p, idsT, maskT, TINY_QWEN3);
   const shape = [REAL.length, SEQ];
   const run = (idValues: Int32Array): Float64Array =>
-    (interpret(graph(paramInputs(spec), ops.input("ids", shape, "i32"), ops.input("mask", shape)), { ...paramFeeds(spec, values), ids: host(shape, idValues, "i32"), mask: host(shape, mask) }, { precision: "f64" }) as HostArray).data;
-  const row = (out: Float64Array, n: number, i: number): Float64Array => out.subarray((n * SEQ + i) * TINY_QWEN3.hiddenSize, (n * SEQ + i + 1) * TINY_QWEN3.hiddenSize);
+    (
+      interpret(
+        graph(paramInputs(spec), ops.input("ids", shape, "i32"), ops.input("mask", shape)),
+        { ...paramFeeds(spec, values), ids: host(shape, idValues, "i32"), mask: host(shape, mask) },
+        { precision: "f64" },
+      ) as HostArray
+    ).data;
+  const row = (out: Float64Array, n: number, i: number): Float64Array =>
+    out.subarray((n * SEQ + i) * TINY_QWEN3.hiddenSize, (n * SEQ + i + 1) * TINY_QWEN3.hiddenSize);
   const refParams = new Map(spec.map((s) => [s.name, nd(s.shape, values.get(s.name)!)]));
 
   test("encodePrompt matches a float64 loop reference of spec §6.2 with the §6.3 mask, pad rows included", () => {
@@ -217,14 +281,26 @@ describe("a tiny Qwen3", () => {
   });
 
   test("compiled for the CPU, encodePrompt agrees with the interpreter (float32)", () => {
-    const example = { params: Object.fromEntries(spec.map((s) => [s.name, { shape: s.shape }])), ids: { shape, dtype: "i32" as const }, mask: { shape } };
-    const step = compile((t) => {
-      const { params, ids: idsT, mask: maskT } = t as { params: Record<string, Tensor>; ids: Tensor; mask: Tensor };
-      return graph(params, idsT, maskT);
-    }, example, { name: "tiny_qwen3", params: ["params"] });
+    const example = {
+      params: Object.fromEntries(spec.map((s) => [s.name, { shape: s.shape }])),
+      ids: { shape, dtype: "i32" as const },
+      mask: { shape },
+    };
+    const step = compile(
+      (t) => {
+        const { params, ids: idsT, mask: maskT } = t as { params: Record<string, Tensor>; ids: Tensor; mask: Tensor };
+        return graph(params, idsT, maskT);
+      },
+      example,
+      { name: "tiny_qwen3", params: ["params"] },
+    );
     const got = step.run({ params: Object.fromEntries(values), ids, mask }) as TypedArray;
     step.dispose();
-    const expected = interpret(graph(paramInputs(spec), ops.input("ids", shape, "i32"), ops.input("mask", shape)), { ...paramFeeds(spec, values), ids: host(shape, ids, "i32"), mask: host(shape, mask) }, { precision: "native" }) as HostArray;
+    const expected = interpret(
+      graph(paramInputs(spec), ops.input("ids", shape, "i32"), ops.input("mask", shape)),
+      { ...paramFeeds(spec, values), ids: host(shape, ids, "i32"), mask: host(shape, mask) },
+      { precision: "native" },
+    ) as HostArray;
     const { diff, scale } = maxDiff(got, expected.data);
     expect(diff / Math.max(1, scale)).toBeLessThan(2e-4);
   });
@@ -237,8 +313,21 @@ describe("loadQwen3", () => {
   const spec = qwen3ParamSpec(TINY_QWEN3);
   const values = qwenValues(spec);
   const hfConfig = {
-    architectures: ["Qwen3ForCausalLM"], hidden_act: "silu", attention_bias: false, rope_scaling: null, use_sliding_window: false, tie_word_embeddings: true,
-    hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, head_dim: 16, intermediate_size: 48, rms_norm_eps: 1e-6, rope_theta: 1e6, vocab_size: 64,
+    architectures: ["Qwen3ForCausalLM"],
+    hidden_act: "silu",
+    attention_bias: false,
+    rope_scaling: null,
+    use_sliding_window: false,
+    tie_word_embeddings: true,
+    hidden_size: 32,
+    num_hidden_layers: 2,
+    num_attention_heads: 4,
+    num_key_value_heads: 2,
+    head_dim: 16,
+    intermediate_size: 48,
+    rms_norm_eps: 1e-6,
+    rope_theta: 1e6,
+    vocab_size: 64,
   };
   const folder = (name: string, config: object | undefined, tensors: Record<string, TensorToWrite>): string => {
     const path = join(dir, name);
@@ -256,23 +345,31 @@ describe("loadQwen3", () => {
     const { config, params } = loadQwen3(folder("ok", hfConfig, fileTensors()));
     expect(config).toEqual(TINY_QWEN3);
     expect([...params.keys()]).toEqual(spec.map((s) => s.name));
-    expect(Array.from(params.get("model.layers.1.mlp.up_proj.weight")!)).toEqual(Array.from(values.get("model.layers.1.mlp.up_proj.weight")!, roundBf16));
+    expect(Array.from(params.get("model.layers.1.mlp.up_proj.weight")!)).toEqual(
+      Array.from(values.get("model.layers.1.mlp.up_proj.weight")!, roundBf16),
+    );
   });
 
   test("an unexpected or missing key fails, listing it", () => {
     const tensors = fileTensors();
     delete tensors["model.layers.0.self_attn.k_norm.weight"];
     tensors["model.layers.0.self_attn.q_proj.bias"] = { dtype: "F32", shape: [64], data: new Float32Array(64) };
-    expect(() => loadQwen3(folder("keys", hfConfig, tensors))).toThrow(/missing key\(s\): 'model\.layers\.0\.self_attn\.k_norm\.weight'.*unexpected key\(s\): 'model\.layers\.0\.self_attn\.q_proj\.bias'/);
+    expect(() => loadQwen3(folder("keys", hfConfig, tensors))).toThrow(
+      /missing key\(s\): 'model\.layers\.0\.self_attn\.k_norm\.weight'.*unexpected key\(s\): 'model\.layers\.0\.self_attn\.q_proj\.bias'/,
+    );
   });
 
   test("a folder without model.safetensors, or with a config this encoder does not compute, fails clearly", () => {
     const empty = join(dir, "empty");
     mkdirSync(empty);
     expect(() => loadQwen3(empty)).toThrow(/expected .*model\.safetensors/);
-    expect(() => loadQwen3(folder("gelu", { ...hfConfig, hidden_act: "gelu" }, fileTensors()))).toThrow(/"hidden_act" is "gelu"; only "silu" is implemented/);
+    expect(() => loadQwen3(folder("gelu", { ...hfConfig, hidden_act: "gelu" }, fileTensors()))).toThrow(
+      /"hidden_act" is "gelu"; only "silu" is implemented/,
+    );
     // Without config.json the 0.6B layout is expected: 28 layers, so the 2-layer file lacks keys, and the message says why.
-    expect(() => loadQwen3(folder("noconfig", undefined, fileTensors()))).toThrow(/286 missing key\(s\): 'model\.layers\.2\..*Qwen3-0\.6B configuration was assumed/);
+    expect(() => loadQwen3(folder("noconfig", undefined, fileTensors()))).toThrow(
+      /286 missing key\(s\): 'model\.layers\.2\..*Qwen3-0\.6B configuration was assumed/,
+    );
   });
 });
 
@@ -283,7 +380,10 @@ describe("the tiny text encoder", () => {
   const spec = tinyTextParamSpec(config);
   const values = initParams(spec, 3);
   const k = config.featuresPerWord;
-  const prompts = ["green lizard, plant, seed on back, red eyes", "blue, beige, brown, turtle, water type, shell, big eyes, short limbs, curled tail, a, bb, ccc, dd, e, ff, gg"];
+  const prompts = [
+    "green lizard, plant, seed on back, red eyes",
+    "blue, beige, brown, turtle, water type, shell, big eyes, short limbs, curled tail, a, bb, ccc, dd, e, ff, gg",
+  ];
   const inputs = prompts.map((p) => tinyTextInputs(p, config));
   const seq = 16;
   const firstWords = 8; // green lizard plant seed on back red eyes
@@ -292,7 +392,13 @@ describe("the tiny text encoder", () => {
   const mask = Float32Array.from(inputs.flatMap((one) => Array.from(one.mask.subarray(0, seq))));
   const graph = (p: Record<string, Tensor>, f: Tensor, m: Tensor): Tensor => encodeTiny(p, f, m, config);
   const run = (featureValues: Int32Array, paramValues: ParamValues = values, c: TinyTextConfig = config): Float64Array =>
-    (interpret(encodeTiny(paramInputs(spec), ops.input("features", shape, "i32"), ops.input("mask", [shape[0]!, seq]), c), { ...paramFeeds(spec, paramValues), features: host(shape, featureValues, "i32"), mask: host([shape[0]!, seq], mask) }, { precision: "f64" }) as HostArray).data;
+    (
+      interpret(
+        encodeTiny(paramInputs(spec), ops.input("features", shape, "i32"), ops.input("mask", [shape[0]!, seq]), c),
+        { ...paramFeeds(spec, paramValues), features: host(shape, featureValues, "i32"), mask: host([shape[0]!, seq], mask) },
+        { precision: "f64" },
+      ) as HostArray
+    ).data;
 
   test("the inputs have real words in the first positions and empty feature slots in short words", () => {
     expect(Array.from(mask.subarray(0, seq))).toEqual(Array.from({ length: seq }, (_, i) => (i < firstWords ? 1 : 0)));
@@ -309,7 +415,13 @@ describe("the tiny text encoder", () => {
     const normWeight = flatValues.get("norm_out.weight")!;
     const rand = seededRandom(9);
     normWeight.forEach((_, i) => (normWeight[i] = 0.5 + rand()));
-    const got = (interpret(encodeTiny(paramInputs(flatSpec), ops.input("features", shape, "i32"), ops.input("mask", [shape[0]!, seq]), flat), { ...paramFeeds(flatSpec, flatValues), features: host(shape, features, "i32"), mask: host([shape[0]!, seq], mask) }, { precision: "f64" }) as HostArray).data;
+    const got = (
+      interpret(
+        encodeTiny(paramInputs(flatSpec), ops.input("features", shape, "i32"), ops.input("mask", [shape[0]!, seq]), flat),
+        { ...paramFeeds(flatSpec, flatValues), features: host(shape, features, "i32"), mask: host([shape[0]!, seq], mask) },
+        { precision: "f64" },
+      ) as HostArray
+    ).data;
     const table = flatValues.get("token_embedding.weight")!;
     const positions = flatValues.get("position_embedding")!;
     const bias = flatValues.get("norm_out.bias")!;
@@ -317,7 +429,10 @@ describe("the tiny text encoder", () => {
     const expected = new Float64Array(got.length);
     for (let row = 0; row < shape[0]! * seq; row++) {
       const slots = Array.from(features.subarray(row * k, (row + 1) * k)).filter((f) => f !== EMPTY_SLOT);
-      const x = Array.from({ length: d }, (_, c) => slots.reduce((sum, f) => sum + table[f * d + c]!, 0) / Math.sqrt(Math.max(1, slots.length)) + positions[(row % seq) * d + c]!);
+      const x = Array.from(
+        { length: d },
+        (_, c) => slots.reduce((sum, f) => sum + table[f * d + c]!, 0) / Math.sqrt(Math.max(1, slots.length)) + positions[(row % seq) * d + c]!,
+      );
       const mean = x.reduce((a, b) => a + b, 0) / d;
       const variance = x.reduce((a, b) => a + (b - mean) ** 2, 0) / d;
       x.forEach((v, c) => (expected[row * d + c] = ((v - mean) / Math.sqrt(variance + 1e-5)) * normWeight[c]! + bias[c]!));
@@ -338,18 +453,33 @@ describe("the tiny text encoder", () => {
     const again = run(changed);
     const width = config.dim;
     expect(maxDiff(again.subarray(0, firstWords * width), got.subarray(0, firstWords * width)).diff).toBe(0);
-    expect(maxDiff(again.subarray(firstWords * width, seq * width), got.subarray(firstWords * width, seq * width)).diff, "pad rows do change").toBeGreaterThan(1e-3);
+    expect(
+      maxDiff(again.subarray(firstWords * width, seq * width), got.subarray(firstWords * width, seq * width)).diff,
+      "pad rows do change",
+    ).toBeGreaterThan(1e-3);
   });
 
   test("compiled for the CPU, encodeTiny agrees with the interpreter (float32)", () => {
-    const example = { params: Object.fromEntries(spec.map((s) => [s.name, { shape: s.shape }])), features: { shape, dtype: "i32" as const }, mask: { shape: [shape[0]!, seq] } };
-    const step = compile((t) => {
-      const { params, features: f, mask: m } = t as { params: Record<string, Tensor>; features: Tensor; mask: Tensor };
-      return graph(params, f, m);
-    }, example, { name: "tiny_text", params: ["params"] });
+    const example = {
+      params: Object.fromEntries(spec.map((s) => [s.name, { shape: s.shape }])),
+      features: { shape, dtype: "i32" as const },
+      mask: { shape: [shape[0]!, seq] },
+    };
+    const step = compile(
+      (t) => {
+        const { params, features: f, mask: m } = t as { params: Record<string, Tensor>; features: Tensor; mask: Tensor };
+        return graph(params, f, m);
+      },
+      example,
+      { name: "tiny_text", params: ["params"] },
+    );
     const got = step.run({ params: Object.fromEntries(values), features, mask }) as TypedArray;
     step.dispose();
-    const expected = interpret(graph(paramInputs(spec), ops.input("features", shape, "i32"), ops.input("mask", [shape[0]!, seq])), { ...paramFeeds(spec, values), features: host(shape, features, "i32"), mask: host([shape[0]!, seq], mask) }, { precision: "native" }) as HostArray;
+    const expected = interpret(
+      graph(paramInputs(spec), ops.input("features", shape, "i32"), ops.input("mask", [shape[0]!, seq])),
+      { ...paramFeeds(spec, values), features: host(shape, features, "i32"), mask: host([shape[0]!, seq], mask) },
+      { precision: "native" },
+    ) as HostArray;
     const { diff, scale } = maxDiff(got, expected.data);
     expect(scale).toBeGreaterThan(0.5);
     expect(diff / Math.max(1, scale)).toBeLessThan(2e-4);

@@ -19,7 +19,16 @@ import {
 } from "../models/text/tokenizer.ts";
 
 // Spec §6.5, typed in from the spec rather than taken from the code under test.
-const SPEC_TEMPLATE_IDS = { imStart: 151644, user: 872, newline: 198, imEnd: 151645, assistant: 77091, think: 151667, doubleNewline: 271, endThink: 151668 };
+const SPEC_TEMPLATE_IDS = {
+  imStart: 151644,
+  user: 872,
+  newline: 198,
+  imEnd: 151645,
+  assistant: 77091,
+  think: 151667,
+  doubleNewline: 271,
+  endThink: 151668,
+};
 const SEED_PROMPTS = [
   "green, lizard, plant, Grass, Poison, seed on back, red eyes, smiling expression, short stout limbs, sharp claws",
   "orange, cream, lizard, Fire, flame on tail tip, large eyes, smiling expression, cream-colored belly patch, sharp claws",
@@ -42,7 +51,20 @@ describe("chat template", () => {
 
   test("the template's 12 token ids are the ones spec §6.5 lists", () => {
     const t = SPEC_TEMPLATE_IDS;
-    const specIds = [t.imStart, t.user, t.newline, t.imEnd, t.newline, t.imStart, t.assistant, t.newline, t.think, t.doubleNewline, t.endThink, t.doubleNewline];
+    const specIds = [
+      t.imStart,
+      t.user,
+      t.newline,
+      t.imEnd,
+      t.newline,
+      t.imStart,
+      t.assistant,
+      t.newline,
+      t.think,
+      t.doubleNewline,
+      t.endThink,
+      t.doubleNewline,
+    ];
     expect(bundledTokenizer().encode(chatTemplate(""))).toEqual(specIds);
     expect([...TEMPLATE_PREFIX_IDS, ...TEMPLATE_SUFFIX_IDS]).toEqual(specIds);
   });

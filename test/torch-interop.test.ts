@@ -49,8 +49,15 @@ const textLength = 12;
 
 /** The AAADiT's arguments in bench/peers/aaa_dit_torch.py for `config`. */
 const torchModel = {
-  dim: config.dit.dim, depth: config.dit.depth, heads: config.dit.heads, ff_dim: config.dit.ffDim, latent_channels: config.dit.latentChannels,
-  text_dim: config.dit.textDim, pos_height: config.dit.posGrid, pos_width: config.dit.posGrid, timestep_features: 256,
+  dim: config.dit.dim,
+  depth: config.dit.depth,
+  heads: config.dit.heads,
+  ff_dim: config.dit.ffDim,
+  latent_channels: config.dit.latentChannels,
+  text_dim: config.dit.textDim,
+  pos_height: config.dit.posGrid,
+  pos_width: config.dit.posGrid,
+  timestep_features: 256,
 };
 
 const dir = mkdtempSync(path.join(tmpdir(), "kiln-torch-interop-"));
@@ -73,13 +80,24 @@ function relativeError(a: Float32Array, b: Float32Array): number {
 }
 
 /** kiln's AAADiT forward on `weights` for inputs of `batch` samples at a latent grid of h × w. */
-function kilnForward(weights: ParamValues, inputs: { latents: Float32Array; promptEmbeds: Float32Array; timestep: Float32Array }, batch: number, h: number, w: number): Float32Array {
+function kilnForward(
+  weights: ParamValues,
+  inputs: { latents: Float32Array; promptEmbeds: Float32Array; timestep: Float32Array },
+  batch: number,
+  h: number,
+  w: number,
+): Float32Array {
   const step = compile(
     (t) => {
       const { params, latents, promptEmbeds, timestep } = t as { params: Record<string, Tensor> } & Record<string, Tensor>;
       return ditForward(params, latents!, promptEmbeds!, timestep!, config.dit);
     },
-    { params: specTree(parts.ditSpec), latents: { shape: [batch, channels, h, w] }, promptEmbeds: { shape: [batch, textLength, config.dit.textDim] }, timestep: { shape: [batch] } },
+    {
+      params: specTree(parts.ditSpec),
+      latents: { shape: [batch, channels, h, w] },
+      promptEmbeds: { shape: [batch, textLength, config.dit.textDim] },
+      timestep: { shape: [batch] },
+    },
     { name: "interop_forward" },
   );
   try {
@@ -101,32 +119,39 @@ describe.skipIf(skipReason !== undefined)("PyTorch interop (the seed's AAADiT)",
   test.each([
     ["at the training grid 8×8", 8, 8],
     ["at 4×6, where the position grid is resized bilinearly", 4, 6],
-  ])("a checkpoint from training loads strictly into PyTorch and its forward equals kiln's %s (f32, relative 1e-5)", (_label, h, w) => {
-    const batch = 2;
-    const inputs = {
-      latents: seededNormal(batch * channels * h * w, 31),
-      promptEmbeds: seededNormal(batch * textLength * config.dit.textDim, 32),
-      timestep: new Float32Array([137.5, 861.25]),
-    };
-    const inputFile = file(`forward-inputs-${h}x${w}.safetensors`);
-    writeSafetensors(inputFile, {
-      latents: f32([batch, channels, h, w], inputs.latents),
-      prompt_embeds: f32([batch, textLength, config.dit.textDim], inputs.promptEmbeds),
-      timestep: f32([batch], inputs.timestep),
-    });
-    const out = file(`forward-torch-${h}x${w}.safetensors`);
-    runTorch({ op: "forward", model: torchModel, weights: checkpoint, inputs: inputFile, out });
-    const fromTorch = loadStateDict(out, [{ name: "output", shape: [batch, channels, h, w] }]).get("output")!;
-    const fromKiln = kilnForward(loadDitWeights(checkpoint, parts.ditSpec), inputs, batch, h, w);
-    expect(relativeError(fromKiln, fromTorch)).toBeLessThan(1e-5);
-  }, 300_000);
+  ])(
+    "a checkpoint from training loads strictly into PyTorch and its forward equals kiln's %s (f32, relative 1e-5)",
+    (_label, h, w) => {
+      const batch = 2;
+      const inputs = {
+        latents: seededNormal(batch * channels * h * w, 31),
+        promptEmbeds: seededNormal(batch * textLength * config.dit.textDim, 32),
+        timestep: new Float32Array([137.5, 861.25]),
+      };
+      const inputFile = file(`forward-inputs-${h}x${w}.safetensors`);
+      writeSafetensors(inputFile, {
+        latents: f32([batch, channels, h, w], inputs.latents),
+        prompt_embeds: f32([batch, textLength, config.dit.textDim], inputs.promptEmbeds),
+        timestep: f32([batch], inputs.timestep),
+      });
+      const out = file(`forward-torch-${h}x${w}.safetensors`);
+      runTorch({ op: "forward", model: torchModel, weights: checkpoint, inputs: inputFile, out });
+      const fromTorch = loadStateDict(out, [{ name: "output", shape: [batch, channels, h, w] }]).get("output")!;
+      const fromKiln = kilnForward(loadDitWeights(checkpoint, parts.ditSpec), inputs, batch, h, w);
+      expect(relativeError(fromKiln, fromTorch)).toBeLessThan(1e-5);
+    },
+    300_000,
+  );
 
   test("a bf16 state dict saved from PyTorch loads into kiln and samples the same image as the reference's loop", () => {
     const dit = file("from-torch.safetensors");
     runTorch({ op: "write_state_dict", model: torchModel, seed: 5, dtype: "bf16", out: dit });
     // The tiny config trains its text encoder with the DiT: kiln reads it from beside the checkpoint.
     const textEncoder = initParams(parts.text.paramSpec, 6);
-    writeSafetensors(file("from-torch.text_encoder.safetensors"), Object.fromEntries(parts.text.paramSpec.map((s) => [s.name, f32(s.shape, textEncoder.get(s.name)!)])));
+    writeSafetensors(
+      file("from-torch.text_encoder.safetensors"),
+      Object.fromEntries(parts.text.paramSpec.map((s) => [s.name, f32(s.shape, textEncoder.get(s.name)!)])),
+    );
     const weights = loadWeights(parts, { checkpoint: dit });
     const sampler = new Sampler(parts, weights);
     try {
@@ -138,11 +163,23 @@ describe.skipIf(skipReason !== undefined)("PyTorch interop (the seed's AAADiT)",
       const schedule = setTimesteps({ steps: request.steps, denoisingStrength: 1, dynamicShiftLen: height * width });
       const out = file("sample-torch.safetensors");
       runTorch({
-        op: "sample", model: torchModel, weights: dit, embeds: file("embeds.safetensors"), latent: parts.latent, seed: request.seed,
-        timesteps: [...schedule.timesteps], sigmas: [...schedule.sigmas], cfg: request.cfg, out,
+        op: "sample",
+        model: torchModel,
+        weights: dit,
+        embeds: file("embeds.safetensors"),
+        latent: parts.latent,
+        seed: request.seed,
+        timesteps: [...schedule.timesteps],
+        sigmas: [...schedule.sigmas],
+        cfg: request.cfg,
+        out,
       });
       const latents = loadStateDict(out, [{ name: "latents", shape: [1, channels, height, width] }]).get("latents")!;
-      const decode = compile((t) => parts.vae.decode({}, (t as { x: Tensor }).x), { x: { shape: [1, channels, height, width] } }, { name: "interop_decode" });
+      const decode = compile(
+        (t) => parts.vae.decode({}, (t as { x: Tensor }).x),
+        { x: { shape: [1, channels, height, width] } },
+        { name: "interop_decode" },
+      );
       const fromTorch = toRgbBytes(decode.run({ x: latents }) as Float32Array, config.height, config.width);
       decode.dispose();
       expect(image).toHaveLength(fromTorch.length);
@@ -175,26 +212,50 @@ describe.skipIf(skipReason !== undefined)("PyTorch interop (the seed's AAADiT)",
     };
     const params = loadDitWeights(checkpoint, parts.ditSpec);
     const paramShapes = specTree(parts.ditSpec);
-    const step = compile((t) => gradientStep(options, parts.ditSpec)(t as Parameters<ReturnType<typeof gradientStep>>[0]), {
-      params: paramShapes,
-      batch: { latents: { shape: latentShape }, promptEmbeds: { shape: [batch, textLength, config.dit.textDim] }, sigma: { shape: [batch] }, timestep: { shape: [batch] }, weight: { shape: [batch] } },
-      control: { seed: { shape: [], dtype: "i32" } },
-    }, { name: "interop_grads" });
-    const result = step.run({ params: Object.fromEntries(params), batch: inputs, control: { seed: 9 } }) as { grads: Record<string, Float32Array>; loss: Float32Array };
+    const step = compile(
+      (t) => gradientStep(options, parts.ditSpec)(t as Parameters<ReturnType<typeof gradientStep>>[0]),
+      {
+        params: paramShapes,
+        batch: {
+          latents: { shape: latentShape },
+          promptEmbeds: { shape: [batch, textLength, config.dit.textDim] },
+          sigma: { shape: [batch] },
+          timestep: { shape: [batch] },
+          weight: { shape: [batch] },
+        },
+        control: { seed: { shape: [], dtype: "i32" } },
+      },
+      { name: "interop_grads" },
+    );
+    const result = step.run({ params: Object.fromEntries(params), batch: inputs, control: { seed: 9 } }) as {
+      grads: Record<string, Float32Array>;
+      loss: Float32Array;
+    };
     step.dispose();
     // The noise the step drew in-graph from its seed, handed to PyTorch.
-    const noiseStep = compile((t) => nn.randomNormal((t as { seed: Tensor }).seed, latentShape, 0), { seed: { shape: [], dtype: "i32" } }, { name: "interop_noise" });
+    const noiseStep = compile(
+      (t) => nn.randomNormal((t as { seed: Tensor }).seed, latentShape, 0),
+      { seed: { shape: [], dtype: "i32" } },
+      { name: "interop_noise" },
+    );
     const noise = noiseStep.run({ seed: 9 }) as Float32Array;
     noiseStep.dispose();
     const inputFile = file("grad-inputs.safetensors");
     writeSafetensors(inputFile, {
-      latents: f32(latentShape, inputs.latents), prompt_embeds: f32([batch, textLength, config.dit.textDim], inputs.promptEmbeds),
-      sigma: f32([batch], inputs.sigma), timestep: f32([batch], inputs.timestep), weight: f32([batch], inputs.weight), noise: f32(latentShape, noise),
+      latents: f32(latentShape, inputs.latents),
+      prompt_embeds: f32([batch, textLength, config.dit.textDim], inputs.promptEmbeds),
+      sigma: f32([batch], inputs.sigma),
+      timestep: f32([batch], inputs.timestep),
+      weight: f32([batch], inputs.weight),
+      noise: f32(latentShape, noise),
     });
     const out = file("grads-torch.safetensors");
     const answer = runTorch({ op: "train_grads", model: torchModel, weights: checkpoint, inputs: inputFile, out });
     expect(Math.abs(result.loss[0]! - (answer.loss as number)) / (answer.loss as number)).toBeLessThan(1e-5);
-    const fromTorch = loadStateDict(out, parts.ditSpec.map((s) => ({ name: s.name, shape: s.shape })));
+    const fromTorch = loadStateDict(
+      out,
+      parts.ditSpec.map((s) => ({ name: s.name, shape: s.shape })),
+    );
     const largest = (x: Float32Array): number => x.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
     // A key bias shifts every score of a query by the same amount, which softmax ignores: its exact
     // gradient is zero, so both sides hold rounding noise; it must be negligible next to the query bias's.
@@ -204,7 +265,9 @@ describe.skipIf(skipReason !== undefined)("PyTorch interop (the seed's AAADiT)",
       expect(largest(result.grads[s.name]!)).toBeLessThan(1e-5 * scale);
       expect(largest(fromTorch.get(s.name)!)).toBeLessThan(1e-5 * scale);
     }
-    const errors = parts.ditSpec.filter((s) => !keyBias(s.name)).map((s) => [s.name, relativeError(result.grads[s.name]!, fromTorch.get(s.name)!)] as const);
+    const errors = parts.ditSpec
+      .filter((s) => !keyBias(s.name))
+      .map((s) => [s.name, relativeError(result.grads[s.name]!, fromTorch.get(s.name)!)] as const);
     expect(errors).toHaveLength(2 + 12 + 13 * config.dit.depth + 2);
     // Worst seen: 3e-5 on the first timestep Linear's weight (f32 sin and cos of angles up to 850 differ
     // by an ulp between libraries); the rest 1e-6.
@@ -213,10 +276,29 @@ describe.skipIf(skipReason !== undefined)("PyTorch interop (the seed's AAADiT)",
   }, 300_000);
 });
 
-
 describe.skipIf(skipReason !== undefined)("the PyTorch benchmark peer", () => {
-  const small = { ...tinyDitConfig, dim: 32, depth: 1, heads: 2, ffDim: 48, latentChannels: 8, latentHeight: 4, latentWidth: 3, textTokens: 5, textFeatures: 24 };
-  const rows = [gemmRow(16, 24, 8, false), gemmRow(16, 24, 8, true), elementwiseRow(1000), layerNormRow(8, 32), softmaxRow(8, 32), attentionRow(2, 2, 8, 12), ditForwardRow(1, small), ditTrainStepRow(2, small)];
+  const small = {
+    ...tinyDitConfig,
+    dim: 32,
+    depth: 1,
+    heads: 2,
+    ffDim: 48,
+    latentChannels: 8,
+    latentHeight: 4,
+    latentWidth: 3,
+    textTokens: 5,
+    textFeatures: 24,
+  };
+  const rows = [
+    gemmRow(16, 24, 8, false),
+    gemmRow(16, 24, 8, true),
+    elementwiseRow(1000),
+    layerNormRow(8, 32),
+    softmaxRow(8, 32),
+    attentionRow(2, 2, 8, 12),
+    ditForwardRow(1, small),
+    ditTrainStepRow(2, small),
+  ];
 
   test("measures every row kind with kiln's thread count, and names its torch and BLAS", async () => {
     const { eager, compiled } = torchPeers();

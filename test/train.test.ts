@@ -50,7 +50,10 @@ describe("training", () => {
     expect(first.losses).toEqual(whole.losses.slice(0, 3));
     expect(second.losses).toEqual(whole.losses.slice(3));
     expect(new Set(whole.losses).size).toBeGreaterThan(1);
-    const log = readFileSync(path.join(out, "train-log.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { step: number });
+    const log = readFileSync(path.join(out, "train-log.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { step: number });
     expect(log.map((l) => l.step)).toEqual([1, 2, 3, 4, 5, 6]);
     // The moving average of the weights resumes too: equal to the uninterrupted run's, and not the weights themselves.
     const specs = trainedSpecs(modelParts(config));
@@ -91,7 +94,10 @@ describe("training", () => {
     const byDefault = loadWeights(parts, { checkpoint: out });
     expect(byDefault.source).toEqual({ kind: "ema", file: checkpointPaths(out, 4).ema });
     expect(byDefault.dit.get("proj_out.weight")).toEqual(dit.get("proj_out.weight"));
-    expect(loadWeights(parts, { checkpoint: checkpointPaths(out, 4).ema, weights: "raw" }).source).toEqual({ kind: "raw", file: checkpointPaths(out, 4).dit });
+    expect(loadWeights(parts, { checkpoint: checkpointPaths(out, 4).ema, weights: "raw" }).source).toEqual({
+      kind: "raw",
+      file: checkpointPaths(out, 4).dit,
+    });
     const raw = loadWeights(parts, { checkpoint: checkpointPaths(out, 2).dit, weights: "raw" });
     expect(raw.dit).toEqual(loadDitWeights(checkpointPaths(out, 2).dit, parts.ditSpec));
     expect(raw.text.size).toBe(parts.text.paramSpec.length);
@@ -111,11 +117,15 @@ describe("training", () => {
     expect(existsSync(checkpointPaths(out, 1).ema)).toBe(false);
     expect(loadTrainingState(out, 1, trainedSpecs(modelParts(config))).state.ema).toBeUndefined();
     expect(loadWeights(modelParts(config), { checkpoint: out }).source).toEqual({ kind: "raw", file: checkpointPaths(out, 1).dit });
-    expect(() => loadWeights(modelParts(config), { checkpoint: out, weights: "ema" })).toThrow(/--weights ema: .*step-1\.safetensors has no moving average of its weights.*use --weights raw/);
+    expect(() => loadWeights(modelParts(config), { checkpoint: out, weights: "ema" })).toThrow(
+      /--weights ema: .*step-1\.safetensors has no moving average of its weights.*use --weights raw/,
+    );
     // What the DiT was trained to predict travels with the checkpoint: a config that reads it the other way is refused.
     expect(JSON.parse(readFileSync(checkpointPaths(out, 1).meta, "utf8")).prediction).toBe(config.prediction);
     const other = config.prediction === "image" ? "velocity" : "image";
-    expect(() => loadWeights(modelParts({ ...config, prediction: other }), { checkpoint: out })).toThrow(new RegExp(`step-1\\.safetensors: its DiT was trained to predict .*prediction "${config.prediction}".*samples with prediction "${other}"`));
+    expect(() => loadWeights(modelParts({ ...config, prediction: other }), { checkpoint: out })).toThrow(
+      new RegExp(`step-1\\.safetensors: its DiT was trained to predict .*prediction "${config.prediction}".*samples with prediction "${other}"`),
+    );
   });
 
   test("the rate: a third for the first 5 steps, then constant, falling linearly to zero over the cooldown", async () => {
@@ -125,9 +135,14 @@ describe("training", () => {
     expect(scheduledLr(1, 50, 1, 0.4)).toBe(0);
     const out = fresh("cooldown");
     await train({ config: { ...config, name: "test-cooldown", lrCooldown: 0.5 }, data, out, steps: 10, quiet: true });
-    const rates = readFileSync(path.join(out, "train-log.jsonl"), "utf8").trim().split("\n").map((line) => JSON.parse(line).lr as number);
+    const rates = readFileSync(path.join(out, "train-log.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line).lr as number);
     // Steps 1–5 at a third (ConstantLR), step 6 (progress 0.5) at the full rate, then 0.8, 0.6, 0.4, 0.2 of it.
-    expect(rates.map((r) => Number((r / config.lr).toFixed(6)))).toEqual([1 / 3, 1 / 3, 1 / 3, 1 / 3, 1 / 3, 1, 0.8, 0.6, 0.4, 0.2].map((r) => Number(r.toFixed(6))));
+    expect(rates.map((r) => Number((r / config.lr).toFixed(6)))).toEqual(
+      [1 / 3, 1 / 3, 1 / 3, 1 / 3, 1 / 3, 1, 0.8, 0.6, 0.4, 0.2].map((r) => Number(r.toFixed(6))),
+    );
   });
 
   test("a non-finite loss stops the run and keeps the last good checkpoint", async () => {
@@ -149,15 +164,20 @@ describe("training", () => {
     // each, squared in the norm) overflow to an infinite norm.
     const file = checkpointPaths(out, 1).train;
     const reader = openSafetensors(file);
-    const tensors = Object.fromEntries(reader.tensors.map((t) => {
-      const data = reader.readFloat32(t.name);
-      if (t.name === "params/proj_out.weight") data.forEach((v, i) => (data[i] = v * 1e10));
-      return [t.name, { dtype: "F32" as const, shape: t.shape, data }];
-    }));
+    const tensors = Object.fromEntries(
+      reader.tensors.map((t) => {
+        const data = reader.readFloat32(t.name);
+        if (t.name === "params/proj_out.weight") data.forEach((v, i) => (data[i] = v * 1e10));
+        return [t.name, { dtype: "F32" as const, shape: t.shape, data }];
+      }),
+    );
     reader.close();
     writeSafetensors(file, tensors, { format: "kiln-train", step: "1" });
     const result = await train({ config, data, out, steps: 5, saveSteps: 1, resume: true, quiet: true });
-    const log = readFileSync(path.join(out, "train-log.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { step: number; loss: number; gradNorm: number });
+    const log = readFileSync(path.join(out, "train-log.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { step: number; loss: number; gradNorm: number });
     expect(result.stoppedBy).toBe("nan");
     expect(result.steps).toBe(1);
     expect(log.map((l) => l.step)).toEqual([1]);
@@ -196,12 +216,24 @@ describe("training", () => {
     for (const file of Object.values(checkpointPaths(out, 4)).slice(0, 4)) rmSync(file, { force: true });
     const resumed = await train({ config, data, out, steps: 5, resume: true, quiet: true });
     expect(resumed.losses.length).toBe(3);
-    const steps = readFileSync(path.join(out, "train-log.jsonl"), "utf8").trim().split("\n").map((l) => (JSON.parse(l) as { step: number }).step);
+    const steps = readFileSync(path.join(out, "train-log.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => (JSON.parse(l) as { step: number }).step);
     expect(steps).toEqual([1, 2, 3, 4, 5]);
     // --overwrite starts over: only the new run's checkpoints remain.
     await train({ config, data, out, steps: 1, overwrite: true, quiet: true });
-    expect(readdirSync(out).filter((f) => f.startsWith("step-")).sort()).toEqual([
-      "step-1.ema.safetensors", "step-1.ema.text_encoder.safetensors", "step-1.json", "step-1.safetensors", "step-1.text_encoder.safetensors", "step-1.train.safetensors",
+    expect(
+      readdirSync(out)
+        .filter((f) => f.startsWith("step-"))
+        .sort(),
+    ).toEqual([
+      "step-1.ema.safetensors",
+      "step-1.ema.text_encoder.safetensors",
+      "step-1.json",
+      "step-1.safetensors",
+      "step-1.text_encoder.safetensors",
+      "step-1.train.safetensors",
     ]);
   });
 
@@ -218,12 +250,24 @@ describe("training", () => {
     const words = openSafetensors(checkpointPaths(out, 1).textEncoder);
     const vocabulary = words.metadata[VOCABULARY_KEY]!.split(" ");
     words.close();
-    expect(vocabulary).toEqual(promptVocabulary(readFileSync(path.join(data, "metadata.csv"), "utf8").trim().split("\n").slice(1).map((row) => row.slice(row.indexOf(",") + 1))));
+    expect(vocabulary).toEqual(
+      promptVocabulary(
+        readFileSync(path.join(data, "metadata.csv"), "utf8")
+          .trim()
+          .split("\n")
+          .slice(1)
+          .map((row) => row.slice(row.indexOf(",") + 1)),
+      ),
+    );
     const sampler = new Sampler(parts, loadWeights(parts, { checkpoint: out }));
     expect(sampler.reading(`${vocabulary[0]}, unheardofword`)).toEqual({ text: vocabulary[0], replaced: [], dropped: ["unheardofword"] });
     sampler.dispose();
     const bad = path.join(out, "bad.safetensors");
-    const tensors = Object.fromEntries(parts.ditSpec.filter((s) => s.name !== "proj_out.bias").map((s) => [s.name, { dtype: "F32" as const, shape: s.shape, data: new Float32Array(s.shape.reduce((a, b) => a * b, 1)) }]));
+    const tensors = Object.fromEntries(
+      parts.ditSpec
+        .filter((s) => s.name !== "proj_out.bias")
+        .map((s) => [s.name, { dtype: "F32" as const, shape: s.shape, data: new Float32Array(s.shape.reduce((a, b) => a * b, 1)) }]),
+    );
     tensors["blocks.0.extra"] = { dtype: "F32", shape: [1], data: new Float32Array(1) };
     writeSafetensors(bad, tensors);
     expect(() => loadDitWeights(bad, parts.ditSpec)).toThrow(/proj_out\.bias[\s\S]*blocks\.0\.extra|blocks\.0\.extra[\s\S]*proj_out\.bias/);

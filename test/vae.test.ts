@@ -81,7 +81,8 @@ const P = (p: RefParams, name: string): Nd => {
   if (!t) throw new Error(`reference: no '${name}'`);
   return t;
 };
-const refConv = (p: RefParams, name: string, x: Nd, pads: readonly [number, number, number, number], stride = 1): Nd => conv2d(x, P(p, `${name}.weight`), P(p, `${name}.bias`), stride, pads);
+const refConv = (p: RefParams, name: string, x: Nd, pads: readonly [number, number, number, number], stride = 1): Nd =>
+  conv2d(x, P(p, `${name}.weight`), P(p, `${name}.bias`), stride, pads);
 const refNorm = (p: RefParams, name: string, x: Nd, g: number): Nd => groupNorm(x, g, P(p, `${name}.weight`), P(p, `${name}.bias`), 1e-6);
 const SAME: readonly [number, number, number, number] = [1, 1, 1, 1];
 
@@ -96,21 +97,28 @@ function refAttention(p: RefParams, name: string, x: Nd, g: number): Nd {
   const s = h * w;
   const normed = refNorm(p, `${name}.group_norm`, x, g);
   const tokens = nd([b, s, c]);
-  for (let n = 0; n < b; n++) for (let ch = 0; ch < c; ch++) for (let i = 0; i < s; i++) tokens.data[(n * s + i) * c + ch] = normed.data[(n * c + ch) * s + i]!;
+  for (let n = 0; n < b; n++)
+    for (let ch = 0; ch < c; ch++) for (let i = 0; i < s; i++) tokens.data[(n * s + i) * c + ch] = normed.data[(n * c + ch) * s + i]!;
   const proj = (t: Nd, which: string): Nd => linear(t, P(p, `${name}.${which}.weight`), P(p, `${name}.${which}.bias`));
   const [q, k, v] = [proj(tokens, "to_q"), proj(tokens, "to_k"), proj(tokens, "to_v")];
   const attended = nd([b, s, c]);
   for (let n = 0; n < b; n++) {
     const row = (t: Nd) => (i: number, e: number) => t.data[(n * s + i) * c + e]!;
-    attended.data.set(attendHead(s, s, c, row(q), row(k), row(v), 1 / Math.sqrt(c), () => true), n * s * c);
+    attended.data.set(
+      attendHead(s, s, c, row(q), row(k), row(v), 1 / Math.sqrt(c), () => true),
+      n * s * c,
+    );
   }
   const out = proj(attended, "to_out.0");
   const result = nd(x.shape);
-  for (let n = 0; n < b; n++) for (let ch = 0; ch < c; ch++) for (let i = 0; i < s; i++) result.data[(n * c + ch) * s + i] = out.data[(n * s + i) * c + ch]! + x.data[(n * c + ch) * s + i]!;
+  for (let n = 0; n < b; n++)
+    for (let ch = 0; ch < c; ch++)
+      for (let i = 0; i < s; i++) result.data[(n * c + ch) * s + i] = out.data[(n * s + i) * c + ch]! + x.data[(n * c + ch) * s + i]!;
   return result;
 }
 
-const refMid = (p: RefParams, name: string, x: Nd, g: number): Nd => refResnet(p, `${name}.resnets.1`, refAttention(p, `${name}.attentions.0`, refResnet(p, `${name}.resnets.0`, x, g), g), g);
+const refMid = (p: RefParams, name: string, x: Nd, g: number): Nd =>
+  refResnet(p, `${name}.resnets.1`, refAttention(p, `${name}.attentions.0`, refResnet(p, `${name}.resnets.0`, x, g), g), g);
 
 function refEncode(p: RefParams, image: Nd, c: Flux2VaeConfig): Nd {
   const g = c.normGroups;
@@ -183,8 +191,16 @@ describe("a tiny FLUX.2 VAE", () => {
   const host = (shape: readonly number[], data: ArrayLike<number>): HostArray => ({ shape, dtype: "f32", data: Float64Array.from(data) });
   const feeds: Record<string, HostArray> = { image: host(IMAGE_SHAPE, image), latents: host(LATENT_SHAPE, latents) };
   for (const s of spec) feeds[`params/${s.name}`] = host(s.shape, values.get(s.name)!);
-  const graph = (t: { params: Record<string, Tensor>; image: Tensor; latents: Tensor }) => ({ encoded: flux2Encode(t.params, t.image, TINY), decoded: flux2Decode(t.params, t.latents, TINY) });
-  const symbolic = () => graph({ params: Object.fromEntries(spec.map((s) => [s.name, ops.input(`params/${s.name}`, s.shape)])), image: ops.input("image", IMAGE_SHAPE), latents: ops.input("latents", LATENT_SHAPE) });
+  const graph = (t: { params: Record<string, Tensor>; image: Tensor; latents: Tensor }) => ({
+    encoded: flux2Encode(t.params, t.image, TINY),
+    decoded: flux2Decode(t.params, t.latents, TINY),
+  });
+  const symbolic = () =>
+    graph({
+      params: Object.fromEntries(spec.map((s) => [s.name, ops.input(`params/${s.name}`, s.shape)])),
+      image: ops.input("image", IMAGE_SHAPE),
+      latents: ops.input("latents", LATENT_SHAPE),
+    });
 
   test("encode and decode match a float64 loop reference of spec §5 (pads, shortcuts, attention, patchify, BN statistics)", () => {
     const got = interpret(symbolic(), feeds, { precision: "f64" }) as { encoded: HostArray; decoded: HostArray };
@@ -193,7 +209,10 @@ describe("a tiny FLUX.2 VAE", () => {
     const decoded = refDecode(refParams, nd(LATENT_SHAPE, latents), TINY);
     expect(got.encoded.shape).toEqual(encoded.shape);
     expect(got.decoded.shape).toEqual(decoded.shape);
-    for (const [name, mine, ref] of [["encode", got.encoded, encoded], ["decode", got.decoded, decoded]] as const) {
+    for (const [name, mine, ref] of [
+      ["encode", got.encoded, encoded],
+      ["decode", got.decoded, decoded],
+    ] as const) {
       const { diff, scale } = maxDiff(mine.data, ref.data);
       expect(scale, `${name} output is not trivial`).toBeGreaterThan(0.1);
       expect(diff / scale, name).toBeLessThan(1e-9);
@@ -201,7 +220,11 @@ describe("a tiny FLUX.2 VAE", () => {
   });
 
   test("compiled for the CPU, encode and decode agree with the interpreter (float32)", () => {
-    const example = { params: Object.fromEntries(spec.map((s) => [s.name, { shape: s.shape }])), image: { shape: IMAGE_SHAPE }, latents: { shape: LATENT_SHAPE } };
+    const example = {
+      params: Object.fromEntries(spec.map((s) => [s.name, { shape: s.shape }])),
+      image: { shape: IMAGE_SHAPE },
+      latents: { shape: LATENT_SHAPE },
+    };
     const step = compile((t) => graph(t as Parameters<typeof graph>[0]), example, { name: "tiny_flux2_vae", params: ["params"] });
     const got = step.run({ params: Object.fromEntries(values), image, latents }) as { encoded: TypedArray; decoded: TypedArray };
     step.dispose();
@@ -220,7 +243,12 @@ describe("loadFlux2Vae", () => {
   const spec = flux2VaeParamSpec(TINY);
   const values = tinyValues(spec);
   const asFile = (): Record<string, TensorToWrite> =>
-    Object.fromEntries(spec.map((s) => [s.name, s.name === "bn.num_batches_tracked" ? { dtype: "I64", shape: [], data: [7] } : { dtype: "BF16", shape: s.shape, data: values.get(s.name)! }]));
+    Object.fromEntries(
+      spec.map((s) => [
+        s.name,
+        s.name === "bn.num_batches_tracked" ? { dtype: "I64", shape: [], data: [7] } : { dtype: "BF16", shape: s.shape, data: values.get(s.name)! },
+      ]),
+    );
 
   test("reads bf16 weights as float32 and the int64 batch counter by value", () => {
     const path = join(dir, "ok.safetensors");
@@ -255,7 +283,11 @@ describe("pixel VAE", () => {
     const config: PixelVaeConfig = { patchSize: 2, shift: 0.25, scale: 3 };
     const shape = [2, 3, 4, 6] as const;
     const image = randomArray(2 * 3 * 4 * 6, 31);
-    const out = interpret(pixelEncode(ops.input("image", shape), config), { image: { shape, dtype: "f32", data: Float64Array.from(image) } }, { precision: "f64" }) as HostArray;
+    const out = interpret(
+      pixelEncode(ops.input("image", shape), config),
+      { image: { shape, dtype: "f32", data: Float64Array.from(image) } },
+      { precision: "f64" },
+    ) as HostArray;
     expect(out.shape).toEqual([2, 12, 2, 3]);
     for (let b = 0; b < 2; b++)
       for (let c = 0; c < 3; c++)
@@ -273,10 +305,14 @@ describe("pixel VAE", () => {
     expect([pixel.latentChannels, pixel.downsample, PIXEL_VAE.patchSize]).toEqual([48, 4, 4]);
     const imageShape = [2, 3, 64, 64];
     const latentShape = [2, 48, 16, 16];
-    const step = compile((t) => {
-      const { image, latents } = t as { image: Tensor; latents: Tensor };
-      return { latents: pixel.encode({}, image), image: pixel.decode({}, latents) };
-    }, { image: { shape: imageShape }, latents: { shape: latentShape } }, { name: "pixel_vae" });
+    const step = compile(
+      (t) => {
+        const { image, latents } = t as { image: Tensor; latents: Tensor };
+        return { latents: pixel.encode({}, image), image: pixel.decode({}, latents) };
+      },
+      { image: { shape: imageShape }, latents: { shape: latentShape } },
+      { name: "pixel_vae" },
+    );
     // Pixel values as the data loader makes them: k·2/255 − 1 in float32.
     const rand = seededRandom(41);
     const image = Float32Array.from({ length: 2 * 3 * 64 * 64 }, () => Math.floor(rand() * 256) * (2 / 255) - 1);

@@ -29,17 +29,35 @@ import { runEmulated } from "./helpers/gpu-emulate.ts";
 const TOLERANCE = 2e-4;
 
 /** webGpuConfig with 64-thread blocks and at most 3 of them: loops wrap, rows take both strategies, GEMM tiles are ragged. */
-const SMALL: GpuConfig = { ...webGpuConfig(), threads: 64, maxBlocks: 3, rowThreads: (n) => (n <= 4 ? 1 : 64), gemmTile: { bm: 16, bn: 8, bk: 4, tm: 2, tn: 2 }, attentionThreads: 32 };
+const SMALL: GpuConfig = {
+  ...webGpuConfig(),
+  threads: 64,
+  maxBlocks: 3,
+  rowThreads: (n) => (n <= 4 ? 1 : 64),
+  gemmTile: { bm: 16, bn: 8, bk: 4, tm: 2, tn: 2 },
+  attentionThreads: 32,
+};
 
 /** The forward output and the gradients of sum(output · cotangent), with their input nodes and values. */
 function caseGraph(c: GradCase, seed: number) {
   const xs = c.inputs.map((h, i) => ops.input(`x${i}`, h.shape, h.dtype));
   const out = c.fn(...xs);
   const rand = seededRandom(seed);
-  const cot: HostArray = { shape: out.shape, dtype: "f32", data: Float64Array.from({ length: out.shape.reduce((a, b) => a * b, 1) }, () => rand() * 2 - 1) };
+  const cot: HostArray = {
+    shape: out.shape,
+    dtype: "f32",
+    data: Float64Array.from({ length: out.shape.reduce((a, b) => a * b, 1) }, () => rand() * 2 - 1),
+  };
   const cotangent = ops.input("cotangent", out.shape, "f32");
   const loss = ops.sum(ops.mul(out, cotangent));
-  const outputs = [out, ...backward(loss, xs.filter((x) => isFloat(x.dtype)), ops.scalar(1, loss.dtype))];
+  const outputs = [
+    out,
+    ...backward(
+      loss,
+      xs.filter((x) => isFloat(x.dtype)),
+      ops.scalar(1, loss.dtype),
+    ),
+  ];
   const feeds = new Map<Tensor, HostArray>([[cotangent, cot]]);
   xs.forEach((x, i) => feeds.set(x, c.inputs[i]!));
   return { outputs, inputs: [...xs, cotangent], feeds };
@@ -67,12 +85,17 @@ const NOT_YET = /scatter-add/;
 const cases = GRAD_CASES.map((family) => ({ family, c: fc.sample(family.arb, { numRuns: 1, seed: 23 })[0]! }));
 
 describe("the GPU lowering without shuffles (shared-memory trees), emulated, agrees with the interpreter", () => {
-  for (const config of [{ name: "webgpu", value: webGpuConfig() }, { name: "small", value: SMALL }]) {
+  for (const config of [
+    { name: "webgpu", value: webGpuConfig() },
+    { name: "small", value: SMALL },
+  ]) {
     test(`every gradient family, forward and backward (${config.name} configuration)`, () => {
       for (const { family, c } of cases) {
         const { outputs, inputs, feeds } = caseGraph(c, 31);
         const got = runEmulated(outputs, inputs, feeds, config.value);
-        expectedOf(outputs, feeds).forEach((ref, o) => expect(relativeError(got.outputs[o]!, ref.data), `${family.name} (${c.label}) output ${o}`).toBeLessThanOrEqual(TOLERANCE));
+        expectedOf(outputs, feeds).forEach((ref, o) =>
+          expect(relativeError(got.outputs[o]!, ref.data), `${family.name} (${c.label}) output ${o}`).toBeLessThanOrEqual(TOLERANCE),
+        );
       }
     }, 120_000);
   }
@@ -85,7 +108,9 @@ describe("the WGSL renderer", () => {
   const wgsl = renderWgsl(lowerProgramForGpu(program, webGpuConfig()));
 
   test("a softmax over rows of 300 and a GEMM with a column sum match their snapshot", async () => {
-    const text = wgsl.launches.map((l) => `// launch ${l.name}: ${l.workgroups} × ${l.workgroupSize}\n${l.source.replace(WGSL_PRELUDE, "")}`).join("\n");
+    const text = wgsl.launches
+      .map((l) => `// launch ${l.name}: ${l.workgroups} × ${l.workgroupSize}\n${l.source.replace(WGSL_PRELUDE, "")}`)
+      .join("\n");
     await expect(`${WGSL_PRELUDE}\n// arena: ${wgsl.arena.words} words\n${text}`).toMatchFileSnapshot("__snapshots__/wgsl/softmax-gemm.wgsl");
   });
 
@@ -106,22 +131,49 @@ describe("the WGSL renderer", () => {
   });
 
   const tid = { op: "var" as const, name: "tid", type: "i32" as const, extent: 64 };
-  const kernel = (body: GpuKernel["body"]): GpuKernel => ({ name: "k", comment: "", params: [{ id: 0, dtype: "f32", size: 64, role: "readwrite" }], arrays: [], threads: 64, blocks: 1, body });
+  const kernel = (body: GpuKernel["body"]): GpuKernel => ({
+    name: "k",
+    comment: "",
+    params: [{ id: 0, dtype: "f32", size: 64, role: "readwrite" }],
+    arrays: [],
+    threads: 64,
+    blocks: 1,
+    body,
+  });
   const arena = { offsets: new Map([[0, 0]]), words: 64 };
   const one = { op: "const" as const, value: 1, type: "f32" as const };
 
   test("what WGSL cannot do yet is an error naming it: scatter-add, warp shuffles", () => {
-    expect(() => renderWgslKernel(kernel([{ s: "store", buffer: 0, index: tid, value: one, atomic: true }]), arena)).toThrow(/k adds into buffer 0 atomically \(a scatter-add\)/);
-    expect(() => renderWgslKernel(kernel([{ s: "declare", name: "v", type: "f32", init: one }, { s: "shuffle_xor", name: "v", value: one, lanes: 1 }]), arena)).toThrow(/warp shuffle; lower for WebGPU with webGpuConfig/);
+    expect(() => renderWgslKernel(kernel([{ s: "store", buffer: 0, index: tid, value: one, atomic: true }]), arena)).toThrow(
+      /k adds into buffer 0 atomically \(a scatter-add\)/,
+    );
+    expect(() =>
+      renderWgslKernel(
+        kernel([
+          { s: "declare", name: "v", type: "f32", init: one },
+          { s: "shuffle_xor", name: "v", value: one, lanes: 1 },
+        ]),
+        arena,
+      ),
+    ).toThrow(/warp shuffle; lower for WebGPU with webGpuConfig/);
   });
 
   test("random numbers call the prelude's Philox with the seed and index as u32", () => {
-    const philox = { op: "philox" as const, seed: { op: "const" as const, value: 7, type: "i32" as const }, index: tid, offset: 3, type: "f32" as const };
-    expect(renderWgslKernel(kernel([{ s: "store", buffer: 0, index: tid, value: philox }]), arena)).toContain("kiln_philox(bitcast<u32>(7), 3u, bitcast<u32>(tid))");
+    const philox = {
+      op: "philox" as const,
+      seed: { op: "const" as const, value: 7, type: "i32" as const },
+      index: tid,
+      offset: 3,
+      type: "f32" as const,
+    };
+    expect(renderWgslKernel(kernel([{ s: "store", buffer: 0, index: tid, value: philox }]), arena)).toContain(
+      "kiln_philox(bitcast<u32>(7), 3u, bitcast<u32>(tid))",
+    );
   });
 
   test("special values: infinities and NaN are made at run time, the i32 minimum is spelled as an expression", () => {
-    const store = (value: number, type: "f32" | "i32") => renderWgslKernel(kernel([{ s: "store", buffer: 0, index: tid, value: { op: "const", value, type } }]), arena);
+    const store = (value: number, type: "f32" | "i32") =>
+      renderWgslKernel(kernel([{ s: "store", buffer: 0, index: tid, value: { op: "const", value, type } }]), arena);
     expect(store(-Infinity, "f32")).toContain("(-kiln_f32_bits(0x7f800000u))");
     expect(store(Number.NaN, "f32")).toContain("kiln_f32_bits(0x7fc00000u)");
     expect(store(-2147483648, "i32")).toContain("i32(-2147483647 - 1)");
@@ -188,13 +240,25 @@ describe.skipIf(skipReason !== null)("the webgpu device", () => {
     };
     const example = { x: { shape: [4, 40] }, w: { shape: [6, 40] }, state: { shape: [6] } };
     const r = seededRandom(5);
-    const values = { x: Float32Array.from({ length: 160 }, () => r() * 2 - 1), w: Float32Array.from({ length: 240 }, () => r() * 2 - 1), state: new Float32Array(6) };
-    const cpu = compileStep(fn, example, { device: "cpu", donate: ["state"], name: "webgpu_ref_cpu" }).run(values) as { y: Float32Array; state: Float32Array };
+    const values = {
+      x: Float32Array.from({ length: 160 }, () => r() * 2 - 1),
+      w: Float32Array.from({ length: 240 }, () => r() * 2 - 1),
+      state: new Float32Array(6),
+    };
+    const cpu = compileStep(fn, example, { device: "cpu", donate: ["state"], name: "webgpu_ref_cpu" }).run(values) as {
+      y: Float32Array;
+      state: Float32Array;
+    };
     const step = compileStep(fn, example, { device: "webgpu", donate: ["state"], name: "webgpu_step" });
     const first = (await step.runAsync(values)) as { y: Float32Array; state: Float32Array };
     const second = (await step.runAsync()) as { y: Float32Array; state: Float32Array };
     expect(relativeError(first.y, cpu.y)).toBeLessThan(1e-5);
-    expect(relativeError(second.state, Array.from(cpu.state, (v) => 2 * v))).toBeLessThan(1e-5);
+    expect(
+      relativeError(
+        second.state,
+        Array.from(cpu.state, (v) => 2 * v),
+      ),
+    ).toBeLessThan(1e-5);
     expect(() => step.run()).toThrow(/reads results back asynchronously/);
     step.dispose();
   }, 120_000);

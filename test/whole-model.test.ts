@@ -67,17 +67,77 @@ const caseArb: fc.Arbitrary<ModelCase> = fc.record({
 
 /** The corners that broke before, always checked: batch 1 with the jointly trained encoder (the tiny config's crash), and batch 1 pure bf16 with accumulation. */
 const PINNED: ModelCase[] = [
-  { heads: 2, headDim: 8, depth: 1, latentChannels: 12, grid: [2, 2], posGrid: 2, textLength: 4, textDim: 16, trainText: true, batch: 1, checkpointBlocks: false, pureBf16: false, weights: "uniform", clip: false, accum: 1, images: 1, guided: true, prediction: "image", seed: 1 },
-  { heads: 1, headDim: 8, depth: 2, latentChannels: 4, grid: [3, 1], posGrid: 3, textLength: 1, textDim: 8, trainText: false, batch: 1, checkpointBlocks: true, pureBf16: true, weights: "reference", clip: true, accum: 2, images: 1, guided: false, prediction: "velocity", seed: 2 },
+  {
+    heads: 2,
+    headDim: 8,
+    depth: 1,
+    latentChannels: 12,
+    grid: [2, 2],
+    posGrid: 2,
+    textLength: 4,
+    textDim: 16,
+    trainText: true,
+    batch: 1,
+    checkpointBlocks: false,
+    pureBf16: false,
+    weights: "uniform",
+    clip: false,
+    accum: 1,
+    images: 1,
+    guided: true,
+    prediction: "image",
+    seed: 1,
+  },
+  {
+    heads: 1,
+    headDim: 8,
+    depth: 2,
+    latentChannels: 4,
+    grid: [3, 1],
+    posGrid: 3,
+    textLength: 1,
+    textDim: 8,
+    trainText: false,
+    batch: 1,
+    checkpointBlocks: true,
+    pureBf16: true,
+    weights: "reference",
+    clip: true,
+    accum: 2,
+    images: 1,
+    guided: false,
+    prediction: "velocity",
+    seed: 2,
+  },
 ];
 
 const RUNS = Number(process.env.KILN_MODEL_RUNS ?? 3);
 const DRAW_SEED = Number(process.env.KILN_MODEL_SEED ?? 20261202);
 
 function partsOf(c: ModelCase): ModelParts {
-  const text: TextEncoderChoice = { kind: "tiny", config: { tableSize: 64, featuresPerWord: 3, dim: c.textDim, layers: 1, heads: 2, ffDim: 2 * c.textDim, maxLength: c.textLength } };
-  const dit = ditConfig({ dim: c.heads * c.headDim, depth: c.depth, heads: c.heads, latentChannels: c.latentChannels, textDim: c.textDim, ffDim: 2 * c.heads * c.headDim, posGrid: c.posGrid });
-  const config: ModelConfig = { ...CONFIGS.tiny!, name: "property", dit, text, trainText: c.trainText, timestepWeights: c.weights, batch: c.batch, prediction: c.prediction };
+  const text: TextEncoderChoice = {
+    kind: "tiny",
+    config: { tableSize: 64, featuresPerWord: 3, dim: c.textDim, layers: 1, heads: 2, ffDim: 2 * c.textDim, maxLength: c.textLength },
+  };
+  const dit = ditConfig({
+    dim: c.heads * c.headDim,
+    depth: c.depth,
+    heads: c.heads,
+    latentChannels: c.latentChannels,
+    textDim: c.textDim,
+    ffDim: 2 * c.heads * c.headDim,
+    posGrid: c.posGrid,
+  });
+  const config: ModelConfig = {
+    ...CONFIGS.tiny!,
+    name: "property",
+    dit,
+    text,
+    trainText: c.trainText,
+    timestepWeights: c.weights,
+    batch: c.batch,
+    prediction: c.prediction,
+  };
   // The step sees latents only, so the grid need not come from a VAE at a real image size.
   return { config, ditSpec: ditParamSpec(dit), text: textEncoder(text), vae: vae(config.vae), latent: [c.latentChannels, c.grid[0], c.grid[1]] };
 }
@@ -98,7 +158,12 @@ function nest(values: Values): Pytree<unknown> {
 }
 
 /** Runs `fn` compiled for the CPU and in the interpreter (native precision) on the same inputs (bf16 leaves pre-rounded); returns both outputs by path. */
-function bothWays(fn: (t: Pytree<Tensor>) => Pytree<Tensor>, example: Record<string, unknown>, values: Values, donate: string[] = []): { compiled: Map<string, ArrayLike<number>>; expected: Map<string, HostArray> } {
+function bothWays(
+  fn: (t: Pytree<Tensor>) => Pytree<Tensor>,
+  example: Record<string, unknown>,
+  values: Values,
+  donate: string[] = [],
+): { compiled: Map<string, ArrayLike<number>>; expected: Map<string, HostArray> } {
   const traced = traceStep(fn, example);
   const feeds: Record<string, ArrayLike<number>> = {};
   for (const leaf of traced.leaves) {
@@ -146,7 +211,10 @@ function expectClose(label: string, compiled: Map<string, ArrayLike<number>>, ex
       const d = Math.abs(got[i]! - want.data[i]!);
       if (!(d <= worst)) [worst, at] = [d, i];
     }
-    if (!(worst / scale <= tolerance.allowed(path))) failures.push(`${path}[${at}]: compiled ${got[at]}, interpreter ${want.data[at]} (error ${(worst / scale).toExponential(2)} of scale ${scale.toExponential(2)}, allowed ${tolerance.allowed(path)})`);
+    if (!(worst / scale <= tolerance.allowed(path)))
+      failures.push(
+        `${path}[${at}]: compiled ${got[at]}, interpreter ${want.data[at]} (error ${(worst / scale).toExponential(2)} of scale ${scale.toExponential(2)}, allowed ${tolerance.allowed(path)})`,
+      );
   }
   expect(failures, `${label}:\n${failures.join("\n")}`).toEqual([]);
 }
@@ -224,23 +292,40 @@ const tolerances = (bf16: boolean): Tolerance => {
 function checkTraining(c: ModelCase): void {
   const parts = partsOf(c);
   const specs = trainedSpecs(parts);
-  const options = trainStepOptions(parts, c.batch, { pureBf16: c.pureBf16, checkpointBlocks: c.checkpointBlocks, ...(c.clip ? { clipNorm: 0.5 } : {}) });
+  const options = trainStepOptions(parts, c.batch, {
+    pureBf16: c.pureBf16,
+    checkpointBlocks: c.checkpointBlocks,
+    ...(c.clip ? { clipNorm: 0.5 } : {}),
+  });
   const rand = seededRandom(c.seed);
   const example = trainStepExample(options, specs);
   const state = stateValues(specs, c.seed, rand);
   const control = { "control/lr": Float32Array.of(1e-3), "control/step": Float32Array.of(1 + Math.floor(rand() * 2000)) };
   const tolerance = tolerances(c.pureBf16);
   if (c.accum === 1) {
-    const { compiled, expected } = bothWays(trainStep(options, specs) as never, example, { ...state, ...batchValues(c, parts, rand), ...control, "control/seed": Int32Array.of(c.seed & 0x7fffffff) }, ["state"]);
+    const { compiled, expected } = bothWays(
+      trainStep(options, specs) as never,
+      example,
+      { ...state, ...batchValues(c, parts, rand), ...control, "control/seed": Int32Array.of(c.seed & 0x7fffffff) },
+      ["state"],
+    );
     expectClose(`training step of ${JSON.stringify(c)}`, compiled, expected, tolerance);
     return;
   }
   const examples = accumulationExamples(options, specs);
   // Accumulation: each micro-batch's gradients, then AdamW from their sum (the interpreter's, so the apply step is checked alone).
-  const params = Object.fromEntries(Object.entries(state).filter(([k]) => k.startsWith("state/params/")).map(([k, v]) => [k.replace("state/", ""), v]));
+  const params = Object.fromEntries(
+    Object.entries(state)
+      .filter(([k]) => k.startsWith("state/params/"))
+      .map(([k, v]) => [k.replace("state/", ""), v]),
+  );
   const summed = new Map<string, Float64Array>();
   for (let micro = 0; micro < c.accum; micro++) {
-    const { compiled, expected } = bothWays(gradientStep(options, specs) as never, examples.gradients, { ...params, ...batchValues(c, parts, rand), "control/seed": Int32Array.of(c.seed + micro) });
+    const { compiled, expected } = bothWays(gradientStep(options, specs) as never, examples.gradients, {
+      ...params,
+      ...batchValues(c, parts, rand),
+      "control/seed": Int32Array.of(c.seed + micro),
+    });
     expectClose(`micro-batch ${micro} gradients of ${JSON.stringify(c)}`, compiled, expected, tolerance);
     for (const [path, value] of expected) {
       if (!path.startsWith("grads/")) continue;
@@ -250,7 +335,12 @@ function checkTraining(c: ModelCase): void {
     }
   }
   const grads = Object.fromEntries([...summed].map(([k, v]) => [k, Float32Array.from(v)]));
-  const { compiled, expected } = bothWays(applyStep(options, specs) as never, examples.apply, { ...state, ...grads, ...control, "control/scale": Float32Array.of(1 / c.accum) }, ["state"]);
+  const { compiled, expected } = bothWays(
+    applyStep(options, specs) as never,
+    examples.apply,
+    { ...state, ...grads, ...control, "control/scale": Float32Array.of(1 / c.accum) },
+    ["state"],
+  );
   expectClose(`apply step of ${JSON.stringify(c)}`, compiled, expected, tolerance);
 }
 
@@ -276,8 +366,12 @@ function checkSampling(c: ModelCase): void {
 
 describe("whole-model steps agree with the interpreter", () => {
   const cases = [...PINNED, ...fc.sample(caseArb, { numRuns: RUNS, seed: DRAW_SEED })];
-  test.each(cases.map((c, i) => [i < PINNED.length ? `pinned ${i}` : `drawn ${i - PINNED.length}`, c] as const))("%s: training step and sampling step", (_label, c) => {
-    checkTraining(c);
-    checkSampling(c);
-  }, 600_000);
+  test.each(cases.map((c, i) => [i < PINNED.length ? `pinned ${i}` : `drawn ${i - PINNED.length}`, c] as const))(
+    "%s: training step and sampling step",
+    (_label, c) => {
+      checkTraining(c);
+      checkSampling(c);
+    },
+    600_000,
+  );
 });

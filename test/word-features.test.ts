@@ -8,12 +8,24 @@ import { EMPTY_SLOT, featureSlot, promptFeatures, promptWords, tableSlot, wordFe
 const CONFIG: WordFeatureConfig = { tableSize: 8192, maxLength: 32, featuresPerWord: 16 };
 
 /** The set of table rows a prompt's features fill (empty slots left out). */
-const rowsOf = (prompt: string, c: WordFeatureConfig = CONFIG): Set<number> => new Set(Array.from(promptFeatures(prompt, c).features).filter((slot) => slot !== EMPTY_SLOT));
+const rowsOf = (prompt: string, c: WordFeatureConfig = CONFIG): Set<number> =>
+  new Set(Array.from(promptFeatures(prompt, c).features).filter((slot) => slot !== EMPTY_SLOT));
 const shared = (a: Set<number>, b: Set<number>): number => [...a].filter((slot) => b.has(slot)).length;
 
 describe("words and their features", () => {
   test("a prompt is lower-cased and split at anything but letters and digits, commas included", () => {
-    expect(promptWords("Green, lizard,plant , Mr. Mime, seed-on-back, 2 eyes,,")).toEqual(["green", "lizard", "plant", "mr", "mime", "seed", "on", "back", "2", "eyes"]);
+    expect(promptWords("Green, lizard,plant , Mr. Mime, seed-on-back, 2 eyes,,")).toEqual([
+      "green",
+      "lizard",
+      "plant",
+      "mr",
+      "mime",
+      "seed",
+      "on",
+      "back",
+      "2",
+      "eyes",
+    ]);
     expect(promptWords("Flabébé")).toEqual(["flabébé"]);
     expect(promptWords(" , ")).toEqual([]);
   });

@@ -58,7 +58,12 @@ function compileGraph(name: string, outputs: readonly Tensor[], inputs: readonly
   const params = inputs.filter((t) => (t as Tensor<"input">).attrs.role === "param").map(nameOf);
   const fn = (tree: unknown) => substitute(outputs, new Map(inputs.map((t) => [t, (tree as Record<string, Tensor>)[nameOf(t)]!])));
   const compiled = compileCuda(fn, example, { device, config, params, name, ...(emulated ? { templates: EMULATED_TEMPLATES } : {}) });
-  report.compiles.push({ suite: name, kernels: compiled.backend.cuda.kernels.length, launches: compiled.kernelCount, seconds: compiled.compileSeconds });
+  report.compiles.push({
+    suite: name,
+    kernels: compiled.backend.cuda.kernels.length,
+    launches: compiled.kernelCount,
+    seconds: compiled.compileSeconds,
+  });
   return compiled;
 }
 
@@ -120,8 +125,11 @@ async function main(): Promise<number> {
   await step("GRAD_CASES forward and backward (production launch configuration)", () => gradCases(stepDevice, gpuConfig(), "production"));
   await step("GRAD_CASES forward and backward (small launch configuration)", () => gradCases(stepDevice, SMALL, "small"));
   const corpus = cudaProgramCorpus();
-  for (const program of corpus.filter((p) => !p.name.includes("d1024"))) await step(`corpus ${program.name}`, () => corpusProgram(stepDevice, program));
-  if (!emulated) for (const program of corpus.filter((p) => p.name.includes("d1024"))) await step(`run and time ${program.name}`, () => timeProgram(device, stepDevice, program));
+  for (const program of corpus.filter((p) => !p.name.includes("d1024")))
+    await step(`corpus ${program.name}`, () => corpusProgram(stepDevice, program));
+  if (!emulated)
+    for (const program of corpus.filter((p) => p.name.includes("d1024")))
+      await step(`run and time ${program.name}`, () => timeProgram(device, stepDevice, program));
   device?.close();
   const failedCases = report.cases.filter((c) => !c.ok);
   console.log(`\n${report.cases.length - failedCases.length}/${report.cases.length} cases agree with the interpreter`);

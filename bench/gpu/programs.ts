@@ -30,7 +30,10 @@ export type ValueRange =
   | { readonly kind: "mask" };
 
 /** The block's graph: forward only, or the loss and the gradients of every input and block parameter. */
-export function aaaBlockProgram(name: string, o: { dim: number; heads: number; batch: number; seq: number; dtype: DType; train: boolean }): CorpusProgram {
+export function aaaBlockProgram(
+  name: string,
+  o: { dim: number; heads: number; batch: number; seq: number; dtype: DType; train: boolean },
+): CorpusProgram {
   const cfg = ditConfig({ dim: o.dim, depth: 1, heads: o.heads });
   const specs = ditParamSpec(cfg).filter((p) => p.name.startsWith("blocks.0."));
   const p = Object.fromEntries(specs.map((s) => [s.name, ops.param(s.name, s.shape, o.dtype)]));
@@ -54,9 +57,17 @@ export function adamwProgram(): CorpusProgram {
   const lr = ops.input("lr", [], "f32");
   const inputs: Tensor[] = [step, lr];
   const outputs: Tensor[] = [];
-  const ranges = new Map<Tensor, ValueRange>([[step, { kind: "uniform", scale: 3, positive: true }], [lr, { kind: "uniform", scale: 1e-2, positive: true }]]);
+  const ranges = new Map<Tensor, ValueRange>([
+    [step, { kind: "uniform", scale: 3, positive: true }],
+    [lr, { kind: "uniform", scale: 1e-2, positive: true }],
+  ]);
   for (const s of specs) {
-    const [param, grad, m, v] = [ops.param(s.name, s.shape), ops.input(`grad/${s.name}`, s.shape, "bf16"), ops.input(`m/${s.name}`, s.shape), ops.input(`v/${s.name}`, s.shape)];
+    const [param, grad, m, v] = [
+      ops.param(s.name, s.shape),
+      ops.input(`grad/${s.name}`, s.shape, "bf16"),
+      ops.input(`m/${s.name}`, s.shape),
+      ops.input(`v/${s.name}`, s.shape),
+    ];
     inputs.push(param, grad, m, v);
     ranges.set(v, { kind: "uniform", scale: 0.1, positive: true });
     const u = adamwUpdate(param, grad, m, v, { step, lr });
@@ -65,7 +76,10 @@ export function adamwProgram(): CorpusProgram {
   return { name: "adamw_dit_block_d64", outputs, inputs, ranges };
 }
 
-export function attentionProgram(name: string, o: { batch: number; heads: number; kvHeads: number; seqQ: number; seqK: number; headDim: number; dtype: DType; mask: boolean; causal: boolean }): CorpusProgram {
+export function attentionProgram(
+  name: string,
+  o: { batch: number; heads: number; kvHeads: number; seqQ: number; seqK: number; headDim: number; dtype: DType; mask: boolean; causal: boolean },
+): CorpusProgram {
   const q = ops.input("q", [o.batch, o.seqQ, o.heads * o.headDim], o.dtype);
   const k = ops.input("k", [o.batch, o.seqK, o.kvHeads * o.headDim], o.dtype);
   const v = ops.input("v", [o.batch, o.seqK, o.kvHeads * o.headDim], o.dtype);
@@ -74,7 +88,12 @@ export function attentionProgram(name: string, o: { batch: number; heads: number
   const cotangent = ops.input("cotangent", out.shape, o.dtype);
   const loss = ops.sum(ops.mul(out, cotangent));
   const grads = backward(loss, [q, k, v], ops.scalar(1, loss.dtype));
-  return { name, outputs: [out, ...grads], inputs: [q, k, v, ...(o.mask ? [mask] : []), cotangent], ranges: new Map<Tensor, ValueRange>([[mask, { kind: "mask" }]]) };
+  return {
+    name,
+    outputs: [out, ...grads],
+    inputs: [q, k, v, ...(o.mask ? [mask] : []), cotangent],
+    ranges: new Map<Tensor, ValueRange>([[mask, { kind: "mask" }]]),
+  };
 }
 
 /** A two-layer f32 MLP with its gradients: f32 operands take the SIMT GEMM. */
@@ -95,7 +114,12 @@ export function embeddingProgram(): CorpusProgram {
   const cotangent = ops.input("cotangent", [6, 9, 32], "bf16");
   const out = nn.embedding(ids, table);
   const loss = ops.sum(ops.mul(out, cotangent));
-  return { name: "embedding_bf16_train", outputs: [out, ...backward(loss, [table], ops.scalar(1, loss.dtype))], inputs: [ids, table, cotangent], ranges: new Map<Tensor, ValueRange>([[ids, { kind: "ids", below: 17 }]]) };
+  return {
+    name: "embedding_bf16_train",
+    outputs: [out, ...backward(loss, [table], ops.scalar(1, loss.dtype))],
+    inputs: [ids, table, cotangent],
+    ranges: new Map<Tensor, ValueRange>([[ids, { kind: "ids", below: 17 }]]),
+  };
 }
 
 export function cudaProgramCorpus(): CorpusProgram[] {
@@ -105,8 +129,28 @@ export function cudaProgramCorpus(): CorpusProgram[] {
     aaaBlockProgram("aaa_block_d1024_fwd", { dim: 1024, heads: 32, batch: 8, seq: 384, dtype: "bf16", train: false }),
     aaaBlockProgram("aaa_block_d1024_train", { dim: 1024, heads: 32, batch: 8, seq: 384, dtype: "bf16", train: true }),
     adamwProgram(),
-    attentionProgram("attention_bf16_mask_train", { batch: 2, heads: 3, kvHeads: 3, seqQ: 70, seqK: 52, headDim: 32, dtype: "bf16", mask: true, causal: false }),
-    attentionProgram("attention_f32_causal_gqa_train", { batch: 2, heads: 4, kvHeads: 2, seqQ: 19, seqK: 19, headDim: 8, dtype: "f32", mask: false, causal: true }),
+    attentionProgram("attention_bf16_mask_train", {
+      batch: 2,
+      heads: 3,
+      kvHeads: 3,
+      seqQ: 70,
+      seqK: 52,
+      headDim: 32,
+      dtype: "bf16",
+      mask: true,
+      causal: false,
+    }),
+    attentionProgram("attention_f32_causal_gqa_train", {
+      batch: 2,
+      heads: 4,
+      kvHeads: 2,
+      seqQ: 19,
+      seqK: 19,
+      headDim: 8,
+      dtype: "f32",
+      mask: false,
+      causal: true,
+    }),
     mlpProgram(),
     embeddingProgram(),
   ];
@@ -134,7 +178,14 @@ export function programValues(program: CorpusProgram, seed: number): Map<Tensor,
           return range satisfies never;
       }
     };
-    values.set(input, hostArray(input.shape, Array.from({ length: n }, (_, i) => roundTo(input.dtype, draw(i))), input.dtype));
+    values.set(
+      input,
+      hostArray(
+        input.shape,
+        Array.from({ length: n }, (_, i) => roundTo(input.dtype, draw(i))),
+        input.dtype,
+      ),
+    );
   }
   return values;
 }

@@ -33,7 +33,11 @@ export function randomBf16(length: number, seed: number, scale = 1): Bf16Data {
 export const bf16Values = (bits: Uint16Array): Float64Array => Float64Array.from(bits, bf16FromBits);
 
 /** Largest |got − want| and the largest |want|, so errors can be read relative to the data's size. */
-export function compare(got: ArrayLike<number>, want: ArrayLike<number>, indices?: readonly number[]): { maxAbsError: number; maxReference: number; relError: number } {
+export function compare(
+  got: ArrayLike<number>,
+  want: ArrayLike<number>,
+  indices?: readonly number[],
+): { maxAbsError: number; maxReference: number; relError: number } {
   let maxAbsError = 0;
   let maxReference = 0;
   const visit = (i: number) => {
@@ -51,7 +55,8 @@ export function gemmElement(p: GemmProblem, a: Float64Array, b: Float64Array, ba
   const strideA = p.strideA ?? p.m * p.k;
   const strideB = p.strideB ?? p.n * p.k;
   let sum = 0;
-  for (let k = 0; k < p.k; k++) sum += a[batch * strideA + row * p.k + k]! * (p.layout === "tn" ? b[batch * strideB + col * p.k + k]! : b[batch * strideB + k * p.n + col]!);
+  for (let k = 0; k < p.k; k++)
+    sum += a[batch * strideA + row * p.k + k]! * (p.layout === "tn" ? b[batch * strideB + col * p.k + k]! : b[batch * strideB + k * p.n + col]!);
   return sum;
 }
 
@@ -64,7 +69,15 @@ export interface AttentionReference {
 }
 
 /** Naive softmax attention and its gradients in float64, layout [B, S, H·D], LSE [B, H, S_q]. */
-export function attentionReference(s: AttentionShape, scale: number, q: Float64Array, k: Float64Array, v: Float64Array, dout: Float64Array, mask: Uint8Array | null): AttentionReference {
+export function attentionReference(
+  s: AttentionShape,
+  scale: number,
+  q: Float64Array,
+  k: Float64Array,
+  v: Float64Array,
+  dout: Float64Array,
+  mask: Uint8Array | null,
+): AttentionReference {
   const { batch, heads, seqQ, seqK, headDim: d } = s;
   const row = heads * d;
   const out = new Float64Array(batch * seqQ * row);
@@ -118,7 +131,18 @@ export function attentionReference(s: AttentionShape, scale: number, q: Float64A
 }
 
 /** PyTorch's AdamW step for one element, in float64 from f32 (or bf16) inputs. */
-export function adamwElement(theta: number, grad: number, m: number, v: number, lr: number, weightDecay: number, step: number, beta1 = 0.9, beta2 = 0.999, eps = 1e-8) {
+export function adamwElement(
+  theta: number,
+  grad: number,
+  m: number,
+  v: number,
+  lr: number,
+  weightDecay: number,
+  step: number,
+  beta1 = 0.9,
+  beta2 = 0.999,
+  eps = 1e-8,
+) {
   const decayed = theta * (1 - lr * weightDecay);
   const m1 = m + (1 - beta1) * (grad - m);
   const v1 = beta2 * v + (1 - beta2) * grad * grad;

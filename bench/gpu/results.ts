@@ -46,17 +46,30 @@ export interface RunFiles {
   nvidiaSmi?: string;
 }
 
-const PEER_VARIANTS: Record<string, keyof PeerTimes> = { eager: "torch_ms", compile: "torch_compile_ms", compile_max_autotune: "torch_compile_max_autotune_ms" };
-const RATIO_NAMES: Record<keyof PeerTimes, string> = { torch_ms: "torch", torch_compile_ms: "torch_compile", torch_compile_max_autotune_ms: "torch_compile_max_autotune" };
+const PEER_VARIANTS: Record<string, keyof PeerTimes> = {
+  eager: "torch_ms",
+  compile: "torch_compile_ms",
+  compile_max_autotune: "torch_compile_max_autotune_ms",
+};
+const RATIO_NAMES: Record<keyof PeerTimes, string> = {
+  torch_ms: "torch",
+  torch_compile_ms: "torch_compile",
+  torch_compile_max_autotune_ms: "torch_compile_max_autotune",
+};
 
-const record = (x: unknown): Record<string, unknown> | null => (typeof x === "object" && x !== null && !Array.isArray(x) ? (x as Record<string, unknown>) : null);
+const record = (x: unknown): Record<string, unknown> | null =>
+  typeof x === "object" && x !== null && !Array.isArray(x) ? (x as Record<string, unknown>) : null;
 const num = (x: unknown): number | null => (typeof x === "number" && Number.isFinite(x) ? x : null);
 const str = (x: unknown): string | null => (typeof x === "string" ? x : null);
 const list = (x: unknown): unknown[] => (Array.isArray(x) ? x : []);
 
 /** "NVIDIA H100 80GB HBM3" → "h100-80gb-hbm3": the card's part of a results file name. */
 export function cardSlug(card: string): string {
-  const slug = card.toLowerCase().replace(/^nvidia\s+/, "").replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "");
+  const slug = card
+    .toLowerCase()
+    .replace(/^nvidia\s+/, "")
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-+|-+$/g, "");
   return slug || "unknown-card";
 }
 
@@ -82,7 +95,11 @@ function peerTimes(torchRows: Record<string, unknown> | null, name: string): { p
     if (key === "torch_compile_max_autotune_ms" && !m) continue;
     const ms = num(m?.ms);
     peers[key] = ms;
-    if (ms === null) missing[key] = str(m?.skipped) ?? str(m?.error) ?? (torchRows ? "the peer reported nothing for this row" : "no PyTorch peer results (train-torch.json missing or unreadable)");
+    if (ms === null)
+      missing[key] =
+        str(m?.skipped) ??
+        str(m?.error) ??
+        (torchRows ? "the peer reported nothing for this row" : "no PyTorch peer results (train-torch.json missing or unreadable)");
   }
   return { peers, missing };
 }
@@ -90,7 +107,8 @@ function peerTimes(torchRows: Record<string, unknown> | null, name: string): { p
 function ratios(kilnMs: number | null, peers: PeerTimes): Record<string, number> | undefined {
   if (kilnMs === null) return undefined;
   const out: Record<string, number> = {};
-  for (const [key, value] of Object.entries(peers) as [keyof PeerTimes, number | null | undefined][]) if (typeof value === "number" && value > 0) out[RATIO_NAMES[key]] = kilnMs / value;
+  for (const [key, value] of Object.entries(peers) as [keyof PeerTimes, number | null | undefined][])
+    if (typeof value === "number" && value > 0) out[RATIO_NAMES[key]] = kilnMs / value;
   return Object.keys(out).length > 0 ? out : undefined;
 }
 
@@ -122,7 +140,13 @@ function trainRows(files: RunFiles, failures: string[]): IssueRow[] {
   for (const name of Object.keys(torchRows ?? {})) {
     if (seen.has(name)) continue;
     const { peers, missing } = peerTimes(torchRows, name);
-    rows.push({ name, kiln_ms: null, tflops: null, peers, missing: { ...missing, kiln_ms: train ? "kiln reported no such row" : "no kiln results (train.json missing or unreadable)" } });
+    rows.push({
+      name,
+      kiln_ms: null,
+      tflops: null,
+      peers,
+      missing: { ...missing, kiln_ms: train ? "kiln reported no such row" : "no kiln results (train.json missing or unreadable)" },
+    });
   }
   for (const f of list(train?.failures)) {
     const step = str(record(f)?.step);
@@ -153,7 +177,14 @@ function smokeRows(files: RunFiles, failures: string[]): IssueRow[] {
   return [...best].map(([what, b]) => {
     const torchMs = num(peers?.[what]);
     const p: PeerTimes = { torch_ms: torchMs, torch_compile_ms: null };
-    const row: IssueRow = { name: what, kiln_ms: b.ms, tflops: b.tflops, peers: p, kernel: b.kernel, missing: { torch_compile_ms: "not measured for single-kernel rows (torch.matmul and SDPA are library kernels)" } };
+    const row: IssueRow = {
+      name: what,
+      kiln_ms: b.ms,
+      tflops: b.tflops,
+      peers: p,
+      kernel: b.kernel,
+      missing: { torch_compile_ms: "not measured for single-kernel rows (torch.matmul and SDPA are library kernels)" },
+    };
     if (torchMs === null) row.missing!.torch_ms = peers ? "the peer reported nothing for this shape" : "no torch peer results in smoke.json";
     if (b.gbps !== null) row.gbps = b.gbps;
     const rs = ratios(b.ms, p);
@@ -168,28 +199,47 @@ export function mergeResults(files: RunFiles, date: string): IssueResults {
   const rows = [...trainRows(files, failures), ...smokeRows(files, failures)];
   const torch = str(record(files.torch)?.torch) ?? str(record(record(files.smoke)?.peers)?.torch);
   const conventions = list(record(files.train)?.conventions).filter((c): c is string => typeof c === "string");
-  conventions.push(...list(record(files.torch)?.notes).filter((c): c is string => typeof c === "string").map((n) => `torch peer: ${n}`));
+  conventions.push(
+    ...list(record(files.torch)?.notes)
+      .filter((c): c is string => typeof c === "string")
+      .map((n) => `torch peer: ${n}`),
+  );
   return { card: cardName(files), date, rows, ...(torch ? { torch } : {}), conventions, failures };
 }
 
-const cell = (x: number | null | undefined, digits: number, width: number): string => (typeof x === "number" ? x.toFixed(digits) : "-").padStart(width);
+const cell = (x: number | null | undefined, digits: number, width: number): string =>
+  (typeof x === "number" ? x.toFixed(digits) : "-").padStart(width);
 
 /** The short table the run prints last. */
 export function resultsTable(results: IssueResults): string {
   const lines = [`${results.card}, ${results.date}${results.torch ? `, torch ${results.torch}` : ""}`];
-  lines.push(`${"row".padEnd(44)} ${"kiln ms".padStart(9)} ${"TFLOP/s".padStart(8)} ${"torch ms".padStart(9)} ${"compile".padStart(9)} ${"kiln/torch".padStart(10)} ${"kiln/compile".padStart(12)}`);
+  lines.push(
+    `${"row".padEnd(44)} ${"kiln ms".padStart(9)} ${"TFLOP/s".padStart(8)} ${"torch ms".padStart(9)} ${"compile".padStart(9)} ${"kiln/torch".padStart(10)} ${"kiln/compile".padStart(12)}`,
+  );
   for (const r of results.rows) {
     const ratio = (peer: number | null | undefined) => (r.kiln_ms !== null && typeof peer === "number" && peer > 0 ? r.kiln_ms / peer : null);
-    lines.push(`${r.name.slice(0, 44).padEnd(44)} ${cell(r.kiln_ms, 3, 9)} ${cell(r.tflops, 1, 8)} ${cell(r.peers.torch_ms, 3, 9)} ${cell(r.peers.torch_compile_ms, 3, 9)} ${cell(ratio(r.peers.torch_ms), 2, 10)} ${cell(ratio(r.peers.torch_compile_ms), 2, 12)}`);
+    lines.push(
+      `${r.name.slice(0, 44).padEnd(44)} ${cell(r.kiln_ms, 3, 9)} ${cell(r.tflops, 1, 8)} ${cell(r.peers.torch_ms, 3, 9)} ${cell(r.peers.torch_compile_ms, 3, 9)} ${cell(ratio(r.peers.torch_ms), 2, 10)} ${cell(ratio(r.peers.torch_compile_ms), 2, 12)}`,
+    );
   }
   for (const r of results.rows.filter((x) => typeof x.peers.torch_compile_max_autotune_ms === "number"))
-    lines.push(`${r.name}: torch.compile max-autotune-no-cudagraphs ${r.peers.torch_compile_max_autotune_ms!.toFixed(3)} ms (kiln/that ${r.kiln_ms !== null ? (r.kiln_ms / r.peers.torch_compile_max_autotune_ms!).toFixed(2) : "-"})`);
-  for (const r of results.rows.filter((x) => typeof x.images_per_s === "number")) lines.push(`${r.name}: kiln ${r.images_per_s!.toFixed(0)} images/s`);
+    lines.push(
+      `${r.name}: torch.compile max-autotune-no-cudagraphs ${r.peers.torch_compile_max_autotune_ms!.toFixed(3)} ms (kiln/that ${r.kiln_ms !== null ? (r.kiln_ms / r.peers.torch_compile_max_autotune_ms!).toFixed(2) : "-"})`,
+    );
+  for (const r of results.rows.filter((x) => typeof x.images_per_s === "number"))
+    lines.push(`${r.name}: kiln ${r.images_per_s!.toFixed(0)} images/s`);
   // Why times are missing, each reason once with the cells it explains (single-kernel rows have no torch.compile peer by design).
   const reasons = new Map<string, string[]>();
   for (const r of results.rows)
-    for (const [key, why] of Object.entries(r.missing ?? {})) if (key !== "torch_compile_ms" || r.kernel === undefined) reasons.set(why, [...(reasons.get(why) ?? []), `${r.name} ${key}`]);
-  if (reasons.size > 0) lines.push("missing:", ...[...reasons].map(([why, cells]) => `  ${why} (${cells.length > 4 ? `${cells.slice(0, 4).join(", ")}, … ${cells.length} in all` : cells.join(", ")})`));
+    for (const [key, why] of Object.entries(r.missing ?? {}))
+      if (key !== "torch_compile_ms" || r.kernel === undefined) reasons.set(why, [...(reasons.get(why) ?? []), `${r.name} ${key}`]);
+  if (reasons.size > 0)
+    lines.push(
+      "missing:",
+      ...[...reasons].map(
+        ([why, cells]) => `  ${why} (${cells.length > 4 ? `${cells.slice(0, 4).join(", ")}, … ${cells.length} in all` : cells.join(", ")})`,
+      ),
+    );
   if (results.failures.length > 0) lines.push(`failed or skipped: ${results.failures.join("; ")}`);
   return lines.join("\n");
 }

@@ -108,7 +108,11 @@ function gemmInputs(mem: ReturnType<typeof buffers>, p: GemmProblem, extrasOf: C
   const batch = p.batch ?? 1;
   const a = randomBf16(batch * p.m * p.k, seed);
   const b = randomBf16(batch * p.n * p.k, seed + 1);
-  const args: Record<string, bigint | number> = { A: mem.upload(a.bits), B: mem.upload(b.bits), C: mem.zeros(batch * p.m * p.n * (p.out === "bf16" ? 2 : 4)) };
+  const args: Record<string, bigint | number> = {
+    A: mem.upload(a.bits),
+    B: mem.upload(b.bits),
+    C: mem.zeros(batch * p.m * p.n * (p.out === "bf16" ? 2 : 4)),
+  };
   const extras: Record<string, number | Float64Array> = {};
   extrasOf.extras.forEach((extra, i) => {
     if (extra.kind === "f32") {
@@ -154,7 +158,9 @@ function checkAttention(device: CudaDevice, entry: CorpusEntry & { kind: "attent
     const v = randomBf16(s.batch * s.seqK * row, 23);
     const dout = randomBf16(s.batch * s.seqQ * row, 24);
     // Every third key of the second batch is hidden, and the whole tail of the first.
-    const mask = s.mask ? Uint8Array.from({ length: s.batch * s.seqK }, (_, i) => (i < s.seqK ? (i < s.seqK - 40 ? 1 : 0) : i % 3 === 0 ? 0 : 1)) : null;
+    const mask = s.mask
+      ? Uint8Array.from({ length: s.batch * s.seqK }, (_, i) => (i < s.seqK ? (i < s.seqK - 40 ? 1 : 0) : i % 3 === 0 ? 0 : 1))
+      : null;
     const Q = mem.upload(q.bits);
     const K = mem.upload(k.bits);
     const V = mem.upload(v.bits);
@@ -176,12 +182,21 @@ function checkAttention(device: CudaDevice, entry: CorpusEntry & { kind: "attent
     const lseWant = want.lse.map((x) => (x === Number.NEGATIVE_INFINITY ? -1e30 : x));
     const relErrors = {
       O: compare(download(device, O, "bf16", want.out.length), want.out).relError,
-      LSE: compare(lse.map((x) => (x === Number.NEGATIVE_INFINITY ? -1e30 : x)), lseWant).maxAbsError,
+      LSE: compare(
+        lse.map((x) => (x === Number.NEGATIVE_INFINITY ? -1e30 : x)),
+        lseWant,
+      ).maxAbsError,
       dQ: compare(download(device, dQ, "bf16", want.dq.length), want.dq).relError,
       dK: compare(download(device, dK, "bf16", want.dk.length), want.dk).relError,
       dV: compare(download(device, dV, "bf16", want.dv.length), want.dv).relError,
     };
-    record(device, entry.forward.name.replace("attention_fwd", "attention"), [entry.forward, entry.delta, entry.backward, entry.convertDq], relErrors, 3e-2);
+    record(
+      device,
+      entry.forward.name.replace("attention_fwd", "attention"),
+      [entry.forward, entry.delta, entry.backward, entry.convertDq],
+      relErrors,
+      3e-2,
+    );
   } finally {
     mem.release();
   }
@@ -212,14 +227,29 @@ function checkAdamw(device: CudaDevice, entry: CorpusEntry & { kind: "adamw" }):
       };
     });
     const table = adamwTable(tensors.map((t) => t.device));
-    device.launch(entry.kernel, { table: mem.upload(table.bytes), hyper: mem.upload(adamwHyper(lr, weightDecay, step)), tensor_count: tensors.length }, [table.blocks, 1, 1]);
+    device.launch(
+      entry.kernel,
+      { table: mem.upload(table.bytes), hyper: mem.upload(adamwHyper(lr, weightDecay, step)), tensor_count: tensors.length },
+      [table.blocks, 1, 1],
+    );
     const relErrors: Record<string, number> = {};
     tensors.forEach((t, i) => {
-      const want = Array.from(t.host.param, (theta, j) => adamwElement(theta, t.host.grad[j]!, t.host.m[j]!, t.host.v[j]!, Math.fround(lr), Math.fround(weightDecay), step));
-      const wantParam = decode(Float64Array.from(want, (w) => w.theta), o.param);
+      const want = Array.from(t.host.param, (theta, j) =>
+        adamwElement(theta, t.host.grad[j]!, t.host.m[j]!, t.host.v[j]!, Math.fround(lr), Math.fround(weightDecay), step),
+      );
+      const wantParam = decode(
+        Float64Array.from(want, (w) => w.theta),
+        o.param,
+      );
       const param = download(device, t.device.param, o.param, t.device.numel);
       relErrors[`param${i}`] = compare(param, wantParam).maxAbsError;
-      relErrors[`exp_avg_sq${i}`] = compare(download(device, t.device.expAvgSq, o.state, t.device.numel), decode(Float64Array.from(want, (w) => w.v), o.state)).relError;
+      relErrors[`exp_avg_sq${i}`] = compare(
+        download(device, t.device.expAvgSq, o.state, t.device.numel),
+        decode(
+          Float64Array.from(want, (w) => w.v),
+          o.state,
+        ),
+      ).relError;
       // The copy must be exactly the bf16 rounding of the updated master weight.
       if (o.bf16Copy) relErrors[`copy${i}`] = compare(download(device, t.device.paramBf16, "bf16", t.device.numel), param.map(roundBf16)).maxAbsError;
     });
@@ -256,12 +286,7 @@ function checkPhilox(device: CudaDevice, entry: CorpusEntry & { kind: "philox" }
 
 /** GEMM timings: kiln's templates on the benchmark shapes, with a spot check of 256 outputs each. */
 function benchmarkGemm(device: CudaDevice, p: GemmProblem, label: string): void {
-  const kernels = [
-    gemmMma(p, MMA_TILES.large),
-    gemmMma(p, MMA_TILES.square),
-    gemmWgmma(p, WGMMA_TILES.wide),
-    gemmWgmma(p, WGMMA_TILES.square),
-  ];
+  const kernels = [gemmMma(p, MMA_TILES.large), gemmMma(p, MMA_TILES.square), gemmWgmma(p, WGMMA_TILES.wide), gemmWgmma(p, WGMMA_TILES.square)];
   const mem = buffers(device);
   try {
     const { a, b, args } = gemmInputs(mem, p, EPILOGUES.plain, 99);
@@ -271,7 +296,13 @@ function benchmarkGemm(device: CudaDevice, p: GemmProblem, label: string): void 
       const got = download(device, args.C as bigint, p.out, p.m * p.n);
       const want = new Float64Array(got.length);
       for (const i of samples) want[i] = roundBf16(gemmElement(p, a.values, b.values, 0, Math.floor(i / p.n), i % p.n));
-      report.timings.push({ what: `gemm ${label}`, kernel: kernel.name, ms, tflops: (2 * p.m * p.n * p.k) / (ms * 1e9), spotRelError: compare(got, want, samples).relError });
+      report.timings.push({
+        what: `gemm ${label}`,
+        kernel: kernel.name,
+        ms,
+        tflops: (2 * p.m * p.n * p.k) / (ms * 1e9),
+        spotRelError: compare(got, want, samples).relError,
+      });
     }
   } finally {
     mem.release();
@@ -310,12 +341,24 @@ function benchmarkAdamw(device: CudaDevice): void {
   const kernel = adamwMultiTensor(numels, options);
   const mem = buffers(device);
   try {
-    const tensors = numels.map((numel) => ({ param: mem.zeros(numel * 4), grad: mem.zeros(numel * 2), expAvg: mem.zeros(numel * 4), expAvgSq: mem.zeros(numel * 4), paramBf16: mem.zeros(numel * 2), numel }));
+    const tensors = numels.map((numel) => ({
+      param: mem.zeros(numel * 4),
+      grad: mem.zeros(numel * 2),
+      expAvg: mem.zeros(numel * 4),
+      expAvgSq: mem.zeros(numel * 4),
+      paramBf16: mem.zeros(numel * 2),
+      numel,
+    }));
     const table = adamwTable(tensors);
     const args = { table: mem.upload(table.bytes), hyper: mem.upload(adamwHyper(1e-4, 0.01, 1)), tensor_count: tensors.length };
     const ms = device.time(() => device.launch(kernel, args, [table.blocks, 1, 1]), 10);
     const total = numels.reduce((a, b) => a + b, 0);
-    report.timings.push({ what: `adamw ${(total / 1e6).toFixed(1)}M params`, kernel: kernel.name, ms, gbps: (total * (4 + 2 + 4 + 4 + 4 + 4 + 4 + 2)) / (ms * 1e6) });
+    report.timings.push({
+      what: `adamw ${(total / 1e6).toFixed(1)}M params`,
+      kernel: kernel.name,
+      ms,
+      gbps: (total * (4 + 2 + 4 + 4 + 4 + 4 + 4 + 2)) / (ms * 1e6),
+    });
   } finally {
     mem.release();
   }
@@ -332,14 +375,21 @@ const AAADIT_ATTENTION: AttentionShape = { batch: 32, heads: 32, seqQ: 384, seqK
 
 function printTables(): void {
   console.log("\ncorrectness (error relative to the reference's largest value; LSE, AdamW param and Philox: absolute)");
-  for (const c of report.checks) console.log(`  ${c.ok ? "ok  " : "FAIL"} ${c.name.padEnd(72)} ${Object.entries(c.relErrors).map(([k, e]) => `${k} ${e.toExponential(1)}`).join("  ")}`);
+  for (const c of report.checks)
+    console.log(
+      `  ${c.ok ? "ok  " : "FAIL"} ${c.name.padEnd(72)} ${Object.entries(c.relErrors)
+        .map(([k, e]) => `${k} ${e.toExponential(1)}`)
+        .join("  ")}`,
+    );
   const peers = (report.peers ?? {}) as Record<string, number>;
   console.log("\ntimings");
   for (const t of report.timings) {
     const peer = peers[t.what];
     const rate = t.tflops !== undefined ? `${t.tflops.toFixed(1).padStart(6)} TFLOP/s` : `${(t.gbps ?? 0).toFixed(0).padStart(6)} GB/s   `;
     const ratio = peer ? `  torch ${peer.toFixed(3)} ms  kiln/torch ${(t.ms / peer).toFixed(2)}` : "";
-    console.log(`  ${t.what.padEnd(36)} ${t.kernel.slice(0, 60).padEnd(60)} ${t.ms.toFixed(3).padStart(8)} ms ${rate}${t.spotRelError !== undefined ? `  spot err ${t.spotRelError.toExponential(1)}` : ""}${ratio}`);
+    console.log(
+      `  ${t.what.padEnd(36)} ${t.kernel.slice(0, 60).padEnd(60)} ${t.ms.toFixed(3).padStart(8)} ms ${rate}${t.spotRelError !== undefined ? `  spot err ${t.spotRelError.toExponential(1)}` : ""}${ratio}`,
+    );
   }
   if (report.failures.length > 0) console.log(`\n${report.failures.length} step(s) failed: ${report.failures.map((f) => f.step).join(", ")}`);
   if (report.skipped.length > 0) console.log(`skipped for time: ${report.skipped.join(", ")}`);
@@ -375,7 +425,8 @@ async function main(): Promise<number> {
       else checkPhilox(device, entry);
     });
   }
-  for (const [label, problem] of quick ? AAADIT_GEMMS.slice(0, 1) : AAADIT_GEMMS) await step(`time gemm ${label}`, () => benchmarkGemm(device, problem, label));
+  for (const [label, problem] of quick ? AAADIT_GEMMS.slice(0, 1) : AAADIT_GEMMS)
+    await step(`time gemm ${label}`, () => benchmarkGemm(device, problem, label));
   await step("time attention (AAADiT: 32×384 tokens, 32 heads of 32)", () => benchmarkAttention(device, AAADIT_ATTENTION));
   await step("time adamw (AAADiT parameter count)", () => benchmarkAdamw(device));
   await step("time capture and replay of a CUDA graph", () => {
@@ -388,18 +439,28 @@ async function main(): Promise<number> {
         for (let i = 0; i < 100; i++) launch();
       });
       const graphMs = device.time(() => graph.launch(), 5) / 100;
-      const eagerMs = device.time(() => {
-        for (let i = 0; i < 100; i++) launch();
-      }, 5) / 100;
+      const eagerMs =
+        device.time(() => {
+          for (let i = 0; i < 100; i++) launch();
+        }, 5) / 100;
       graph.destroy();
-      report.timings.push({ what: "launch via graph (per kernel)", kernel: "philox", ms: graphMs }, { what: "launch eager (per kernel)", kernel: "philox", ms: eagerMs });
+      report.timings.push(
+        { what: "launch via graph (per kernel)", kernel: "philox", ms: graphMs },
+        { what: "launch eager (per kernel)", kernel: "philox", ms: eagerMs },
+      );
     } finally {
       mem.release();
     }
   });
   await step("torch peers (python3 bench/gpu/torch_peer.py)", () => {
-    const spec = { gemms: AAADIT_GEMMS.map(([label, p]) => ({ what: `gemm ${label}`, m: p.m, n: p.n, k: p.k })), attention: { what: ["attention forward", "attention backward"], ...AAADIT_ATTENTION } };
-    const run = spawnSync(flags.get("python") ?? "python3", [flags.get("peer") ?? "bench/gpu/torch_peer.py", JSON.stringify(spec)], { encoding: "utf8", timeout: Math.max(10_000, deadline - Date.now()) });
+    const spec = {
+      gemms: AAADIT_GEMMS.map(([label, p]) => ({ what: `gemm ${label}`, m: p.m, n: p.n, k: p.k })),
+      attention: { what: ["attention forward", "attention backward"], ...AAADIT_ATTENTION },
+    };
+    const run = spawnSync(flags.get("python") ?? "python3", [flags.get("peer") ?? "bench/gpu/torch_peer.py", JSON.stringify(spec)], {
+      encoding: "utf8",
+      timeout: Math.max(10_000, deadline - Date.now()),
+    });
     if (run.status !== 0) throw new Error(`torch peer exited with ${run.status ?? run.signal}: ${(run.stderr ?? "").slice(-2000)}`);
     report.peers = JSON.parse(run.stdout.trim().split("\n").pop()!);
   });

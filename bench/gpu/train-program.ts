@@ -31,7 +31,8 @@ export interface TrainBenchShape {
 export const AAA_TRAIN_SHAPE: TrainBenchShape = { batch: 32, latent: [128, 16, 16], textLength: 128, dit: AAA_0_1B };
 
 export function trainBenchOptions(shape: TrainBenchShape = AAA_TRAIN_SHAPE): TrainStepOptions {
-  if (shape.latent[0] !== shape.dit.latentChannels) throw new Error(`train benchmark: latents of ${shape.latent[0]} channels for a DiT of ${shape.dit.latentChannels}`);
+  if (shape.latent[0] !== shape.dit.latentChannels)
+    throw new Error(`train benchmark: latents of ${shape.latent[0]} channels for a DiT of ${shape.dit.latentChannels}`);
   return {
     dit: shape.dit,
     batch: shape.batch,
@@ -49,14 +50,25 @@ export function trainBenchOptions(shape: TrainBenchShape = AAA_TRAIN_SHAPE): Tra
  * every parameter. Unlike models/train-step.ts's trainStep it computes no gradient norm, which the
  * reference (no clipping) does not compute either, so both sides do the same work.
  */
-export function benchTrainStep(options: TrainStepOptions, specs: readonly ParamSpec[]): (tree: TrainTree) => { state: TrainTree["state"]; loss: Tensor } {
+export function benchTrainStep(
+  options: TrainStepOptions,
+  specs: readonly ParamSpec[],
+): (tree: TrainTree) => { state: TrainTree["state"]; loss: Tensor } {
   return ({ state, batch, control }) => {
     const names = specs.map((s) => s.name);
     const loss = flowMatchingLoss(state.params, batch, control.seed, options);
-    const grads = backward(loss, names.map((n) => state.params[n]!), ops.scalar(1));
+    const grads = backward(
+      loss,
+      names.map((n) => state.params[n]!),
+      ops.scalar(1),
+    );
     const next: TrainTree["state"] = { params: {}, m: {}, v: {} };
     names.forEach((name, i) => {
-      const u = adamwUpdate(state.params[name]!, grads[i]!, state.m[name]!, state.v[name]!, { step: control.step, lr: control.lr, weightDecay: options.weightDecay ?? 0.01 });
+      const u = adamwUpdate(state.params[name]!, grads[i]!, state.m[name]!, state.v[name]!, {
+        step: control.step,
+        lr: control.lr,
+        weightDecay: options.weightDecay ?? 0.01,
+      });
       next.params[name] = u.param;
       next.m[name] = u.m;
       next.v[name] = u.v;
@@ -90,9 +102,16 @@ export function ditForwardMatmulFlops(c: DitConfig, batch: number, imageTokens: 
   const seq = imageTokens + textTokens;
   const linear = (tokens: number, inF: number, outF: number) => 2 * tokens * inF * outF;
   const perSample =
-    linear(1, TIMESTEP_FEATURES, c.dim) + linear(1, c.dim, c.dim) +
-    linear(imageTokens, c.latentChannels, c.dim) + linear(textTokens, c.textDim, c.dim) +
-    c.depth * (4 * linear(seq, c.dim, c.dim) + linear(seq, c.dim, c.ffDim) + linear(seq, c.ffDim, c.dim) + linear(1, c.dim, 2 * c.dim) + 2 * 2 * seq * seq * c.dim) +
+    linear(1, TIMESTEP_FEATURES, c.dim) +
+    linear(1, c.dim, c.dim) +
+    linear(imageTokens, c.latentChannels, c.dim) +
+    linear(textTokens, c.textDim, c.dim) +
+    c.depth *
+      (4 * linear(seq, c.dim, c.dim) +
+        linear(seq, c.dim, c.ffDim) +
+        linear(seq, c.ffDim, c.dim) +
+        linear(1, c.dim, 2 * c.dim) +
+        2 * 2 * seq * seq * c.dim) +
     linear(imageTokens, c.dim, c.latentChannels);
   return batch * perSample;
 }
@@ -125,12 +144,24 @@ export function normBenches(rows: number = AAA_TRAIN_SHAPE.batch * 384, dim: num
   // Forward + backward: the output and the vector-Jacobian product with a given cotangent (as torch.autograd.grad(y, inputs, g)).
   const withGrads = (f: (t: Record<string, Tensor>) => Tensor, wrt: readonly string[]) => (t: Record<string, Tensor>) => {
     const y = f(t);
-    return [y, ...backward(y, wrt.map((k) => t[k]!), t.cotangent!)];
+    return [
+      y,
+      ...backward(
+        y,
+        wrt.map((k) => t[k]!),
+        t.cotangent!,
+      ),
+    ];
   };
   return [
     { name: "rmsnorm_fwd", example: { x }, fn: (t) => [rms(t)], bytes: 2 * elements * 2 },
     { name: "rmsnorm_fwd_bwd", example: { x, cotangent: x }, fn: withGrads(rms, ["x"]), bytes: 4 * elements * 2 },
     { name: "layernorm_fwd", example: { x, weight: vector, bias: vector }, fn: (t) => [layer(t)], bytes: 2 * elements * 2 },
-    { name: "layernorm_fwd_bwd", example: { x, weight: vector, bias: vector, cotangent: x }, fn: withGrads(layer, ["x", "weight", "bias"]), bytes: 4 * elements * 2 },
+    {
+      name: "layernorm_fwd_bwd",
+      example: { x, weight: vector, bias: vector, cotangent: x },
+      fn: withGrads(layer, ["x", "weight", "bias"]),
+      bytes: 4 * elements * 2,
+    },
   ];
 }

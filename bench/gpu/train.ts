@@ -20,7 +20,16 @@ import { cudaStepDevice, type StepDevice } from "../../runtime/cuda/step-device.
 import { cudaTemplates } from "../../runtime/cuda/templates.ts";
 import { uniforms } from "./references.ts";
 import { bf16Storage, bf16Values, readBf16Output, uploadLeaf } from "./resident.ts";
-import { AAA_TRAIN_SHAPE, TRAIN_BENCH, TRAIN_ROW, normBenches, trainBenchProgram, trainStepFlops, type NormBench, type TrainBenchShape } from "./train-program.ts";
+import {
+  AAA_TRAIN_SHAPE,
+  TRAIN_BENCH,
+  TRAIN_ROW,
+  normBenches,
+  trainBenchProgram,
+  trainStepFlops,
+  type NormBench,
+  type TrainBenchShape,
+} from "./train-program.ts";
 import { guardedSteps } from "./guarded.ts";
 
 const { flags } = parseArgs(process.argv.slice(2), []);
@@ -108,9 +117,21 @@ const median = (xs: readonly number[]): number => {
  */
 type DeviceFactory = () => StepDevice;
 
-function compileStep(name: string, fn: (tree: Record<string, Tensor>) => unknown, example: Record<string, unknown>, newDevice: DeviceFactory, donate: readonly string[] = []): CudaStep {
+function compileStep(
+  name: string,
+  fn: (tree: Record<string, Tensor>) => unknown,
+  example: Record<string, unknown>,
+  newDevice: DeviceFactory,
+  donate: readonly string[] = [],
+): CudaStep {
   const compiled = compileCuda((tree) => fn(tree as Record<string, Tensor>) as never, example, { device: newDevice(), donate, name, ...templates });
-  report.compiles.push({ name, kernels: compiled.backend.cuda.kernels.length, launches: compiled.kernelCount, donationCopies: compiled.donationCopies, seconds: compiled.compileSeconds });
+  report.compiles.push({
+    name,
+    kernels: compiled.backend.cuda.kernels.length,
+    launches: compiled.kernelCount,
+    donationCopies: compiled.donationCopies,
+    seconds: compiled.compileSeconds,
+  });
   return compiled;
 }
 
@@ -133,7 +154,8 @@ function trainRow(newDevice: DeviceFactory, clock: Clock, gpu: CudaDevice | null
     const probe = specs.find((s) => s.name === "proj_out.bias")!;
     const back = compiled.input(`state/params/${probe.name}`);
     const want = bf16Storage(params.get(probe.name)!);
-    if (back.some((x, i) => bf16Storage(Float32Array.of(x))[0] !== want[i])) throw new Error("the raw state upload did not land in the step's input buffers (resident.ts is out of date with CudaStep)");
+    if (back.some((x, i) => bf16Storage(Float32Array.of(x))[0] !== want[i]))
+      throw new Error("the raw state upload did not land in the step's input buffers (resident.ts is out of date with CudaStep)");
     const [c, h, w] = options.latent;
     const sigma = uniforms(batch, 3, 0.02, 0.98);
     compiled.set({
@@ -152,7 +174,8 @@ function trainRow(newDevice: DeviceFactory, clock: Clock, gpu: CudaDevice | null
     for (let i = 0; i < warmup; i++) compiled.execute();
     const samples = Array.from({ length: iterations }, () => clock(() => compiled.execute()));
     const lossLast = compiled.output("loss")[0]!;
-    if (!Number.isFinite(lossFirst) || !Number.isFinite(lossLast)) throw new Error(`the training step's loss is not finite (${lossFirst} then ${lossLast})`);
+    if (!Number.isFinite(lossFirst) || !Number.isFinite(lossLast))
+      throw new Error(`the training step's loss is not finite (${lossFirst} then ${lossLast})`);
     const ms = median(samples);
     const flops = trainStepFlops(shape);
     report.rows.push({
@@ -172,7 +195,8 @@ function trainRow(newDevice: DeviceFactory, clock: Clock, gpu: CudaDevice | null
       setup_s: Number(setupSeconds.toFixed(1)),
     });
     save();
-    if (lossLast >= lossFirst) console.log(`  note  the loss did not fall over ${1 + warmup + iterations} steps on one batch (${lossFirst} → ${lossLast})`);
+    if (lossLast >= lossFirst)
+      console.log(`  note  the loss did not fall over ${1 + warmup + iterations} steps on one batch (${lossFirst} → ${lossLast})`);
     // Where the time goes: each launch alone (state is overwritten repeatedly, so this comes last).
     if (gpu && Date.now() < deadline - 20_000) {
       const launches = compiled.backend.launchTimes((work) => gpu.time(work, 3));
@@ -181,7 +205,10 @@ function trainRow(newDevice: DeviceFactory, clock: Clock, gpu: CudaDevice | null
         const kind = l.kernel.split("_")[0]!;
         byKind[kind] = (byKind[kind] ?? 0) + l.ms;
       }
-      const top = [...launches].sort((a, b) => b.ms - a.ms).slice(0, 15).map((l) => ({ kernel: l.kernel, ms: Number(l.ms.toFixed(4)) }));
+      const top = [...launches]
+        .sort((a, b) => b.ms - a.ms)
+        .slice(0, 15)
+        .map((l) => ({ kernel: l.kernel, ms: Number(l.ms.toFixed(4)) }));
       report.breakdown = { byKind, top, sumMs: launches.reduce((s, l) => s + l.ms, 0) };
     }
   } finally {
@@ -190,7 +217,14 @@ function trainRow(newDevice: DeviceFactory, clock: Clock, gpu: CudaDevice | null
 }
 
 /** Reference values of the first rows of a norm's output (f32 math on the bf16 inputs). */
-function normReference(bench: NormBench, x: Float32Array, weight: Float32Array | undefined, bias: Float32Array | undefined, rows: number, dim: number): Float32Array {
+function normReference(
+  bench: NormBench,
+  x: Float32Array,
+  weight: Float32Array | undefined,
+  bias: Float32Array | undefined,
+  rows: number,
+  dim: number,
+): Float32Array {
   const out = new Float32Array(rows * dim);
   for (let r = 0; r < rows; r++) {
     const row = x.subarray(r * dim, (r + 1) * dim);
@@ -214,7 +248,12 @@ function normRow(newDevice: DeviceFactory, clock: Clock, bench: NormBench): void
     const values: Record<string, Float32Array> = {};
     Object.entries(bench.example).forEach(([name, spec], i) => {
       const n = spec.shape.reduce((a, b) => a * b, 1);
-      values[name] = name === "weight" ? Float32Array.from(uniforms(n, 30 + i, 0.5, 1.5)) : name === "bias" ? Float32Array.from(uniforms(n, 30 + i, -0.5, 0.5)) : gaussianF32(n, 30 + i);
+      values[name] =
+        name === "weight"
+          ? Float32Array.from(uniforms(n, 30 + i, 0.5, 1.5))
+          : name === "bias"
+            ? Float32Array.from(uniforms(n, 30 + i, -0.5, 0.5))
+            : gaussianF32(n, 30 + i);
       values[name] = bf16Values(bf16Storage(values[name]!)); // bf16-rounded, so the reference sees what the step sees
       uploadLeaf(compiled, name, "bf16", values[name]!);
     });
@@ -240,7 +279,8 @@ function normRow(newDevice: DeviceFactory, clock: Clock, bench: NormBench): void
     const scale = Math.max(...Array.from(want, Math.abs));
     const relError = Math.max(...Array.from(want, (v, i) => Math.abs(got[i]! - v))) / scale;
     const gradsFinite = bench.name.endsWith("_bwd") ? readBf16Output(compiled, "1", checkRows * dim).every(Number.isFinite) : true;
-    if (!(relError < 2e-2) || !gradsFinite) throw new Error(`${bench.name}: output differs from the reference (relative error ${relError.toExponential(2)}) or a gradient is not finite`);
+    if (!(relError < 2e-2) || !gradsFinite)
+      throw new Error(`${bench.name}: output differs from the reference (relative error ${relError.toExponential(2)}) or a gradient is not finite`);
     const ms = median(samples);
     report.rows.push({
       name: bench.name,
@@ -279,7 +319,10 @@ async function main(): Promise<number> {
   for (const bench of normBenches(...normShape)) await step(`${bench.name} [${normShape.join(", ")}]`, () => normRow(newDevice, clock, bench));
   gpu?.close();
   console.log("\nkiln rows");
-  for (const r of report.rows) console.log(`  ${r.name.padEnd(20)} ${r.kiln_ms === null ? "-" : r.kiln_ms.toFixed(3).padStart(9)} ms  ${r.tflops !== null ? `${r.tflops.toFixed(1)} TFLOP/s  ${(r.images_per_s ?? 0).toFixed(0)} images/s` : `${(r.gbps ?? 0).toFixed(0)} GB/s`}`);
+  for (const r of report.rows)
+    console.log(
+      `  ${r.name.padEnd(20)} ${r.kiln_ms === null ? "-" : r.kiln_ms.toFixed(3).padStart(9)} ms  ${r.tflops !== null ? `${r.tflops.toFixed(1)} TFLOP/s  ${(r.images_per_s ?? 0).toFixed(0)} images/s` : `${(r.gbps ?? 0).toFixed(0)} GB/s`}`,
+    );
   if (report.skipped.length) console.log(`skipped for time: ${report.skipped.join(", ")}`);
   save();
   return report.failures.length === 0 ? 0 : 1;

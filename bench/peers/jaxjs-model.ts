@@ -23,7 +23,10 @@ export function linear(x: np.Array, params: JaxParams, name: string): np.Array {
 export function layerNorm(x: np.Array, weight: np.Array, bias: np.Array, eps: number): np.Array {
   const centred = x.ref.sub(x.mean(-1, { keepdims: true }));
   const variance = np.square(centred.ref).mean(-1, { keepdims: true });
-  return centred.div(np.sqrt(variance.add(eps))).mul(weight).add(bias);
+  return centred
+    .div(np.sqrt(variance.add(eps)))
+    .mul(weight)
+    .add(bias);
 }
 
 export function rmsNorm(x: np.Array, eps: number): np.Array {
@@ -78,7 +81,11 @@ export function linearFromHeads(heads: np.Array, params: JaxParams, name: string
   const weight = param(params, `${name}.weight`);
   const outFeatures = weight.shape[0]!;
   const weightByHead = np.transpose(weight.reshape([outFeatures, count, dh]), [1, 2, 0]).reshape([1, count, dh, outFeatures]);
-  return np.matmul(heads, weightByHead).sum(1).reshape([batch * seq, outFeatures]).add(param(params, `${name}.bias`));
+  return np
+    .matmul(heads, weightByHead)
+    .sum(1)
+    .reshape([batch * seq, outFeatures])
+    .add(param(params, `${name}.bias`));
 }
 
 /** The DiT output [B, C, h, w]; `frequencies` is `timestepFrequencies(config)` as an Array. */
@@ -106,16 +113,29 @@ export function ditForward(
   const temb = linear(nn.silu(linear(sinusoid, params, "timestep_embedder.timestep_embedder.0")), params, "timestep_embedder.timestep_embedder.2");
 
   const imageIn = np.transpose(latents.reshape([batch, channels, hw]), [0, 2, 1]).reshape([batch * hw, channels]);
-  const image = layerNorm(linear(imageIn, params, "image_embedder.0"), param(params, "image_embedder.1.weight"), param(params, "image_embedder.1.bias"), config.layerNormEps);
+  const image = layerNorm(
+    linear(imageIn, params, "image_embedder.0"),
+    param(params, "image_embedder.1.weight"),
+    param(params, "image_embedder.1.bias"),
+    config.layerNormEps,
+  );
   const textIn = promptEmbeds.reshape([batch * config.textTokens, config.textFeatures]);
-  const text = layerNorm(linear(textIn, params, "text_embedder.0"), param(params, "text_embedder.1.weight"), param(params, "text_embedder.1.bias"), config.layerNormEps);
+  const text = layerNorm(
+    linear(textIn, params, "text_embedder.0"),
+    param(params, "text_embedder.1.weight"),
+    param(params, "text_embedder.1.bias"),
+    config.layerNormEps,
+  );
   let x = np.concatenate([image.reshape([batch, hw, dim]), text.reshape([batch, config.textTokens, dim])], 1);
 
   for (let i = 0; i < config.depth; i++) {
     const block = `blocks.${i}`;
     const gates = linear(temb.ref, params, `${block}.to_gate`);
     const gateAttn = gates.ref.slice([], [0, dim]).reshape([batch, 1, dim]).add(1);
-    const gateMlp = gates.slice([], [dim, 2 * dim]).reshape([batch, 1, dim]).add(1);
+    const gateMlp = gates
+      .slice([], [dim, 2 * dim])
+      .reshape([batch, 1, dim])
+      .add(1);
 
     const a = rmsNorm(x.ref.add(pos.ref), config.rmsNormEps).reshape([tokens, dim]);
     const q = linear(a.ref, params, `${block}.to_q`);
@@ -193,9 +213,20 @@ export function makeJaxTrainStep(config: AaaDitConfig) {
      * Consumes `state` and the inputs; `step` is 1-based. The gradients are realised before the update
      * is dispatched: left lazy, the update's kernels re-evaluated parts of them (450 ms instead of 315).
      */
-    async run(state: JaxTrainState, inputs: { latents: np.Array; promptEmbeds: np.Array; timestep: np.Array; frequencies: np.Array; target: np.Array }, step: number): Promise<JaxTrainState> {
+    async run(
+      state: JaxTrainState,
+      inputs: { latents: np.Array; promptEmbeds: np.Array; timestep: np.Array; frequencies: np.Array; target: np.Array },
+      step: number,
+    ): Promise<JaxTrainState> {
       const { stepSize, rsqrtBias2 } = adamWStepScalars(step);
-      const [loss, grads] = lossAndGrad(tree.ref(state.params), inputs.latents, inputs.promptEmbeds, inputs.timestep, inputs.frequencies, inputs.target);
+      const [loss, grads] = lossAndGrad(
+        tree.ref(state.params),
+        inputs.latents,
+        inputs.promptEmbeds,
+        inputs.timestep,
+        inputs.frequencies,
+        inputs.target,
+      );
       await blockUntilReady(grads);
       state.loss.dispose();
       const next = { ...update(state.params, state.m, state.v, grads, np.array(stepSize), np.array(rsqrtBias2)), loss };

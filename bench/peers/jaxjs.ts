@@ -58,7 +58,9 @@ function ditInputs(config: AaaDitConfig, batch: DitBatch): DitInputs {
 
 /** The jitted DiT forward, with per-head attention (the faster form for a forward, see AttentionForm). */
 function jitDitForward(config: AaaDitConfig) {
-  return jit((p: JaxParams, latents: np.Array, prompt: np.Array, t: np.Array, freqs: np.Array) => ditForward(config, p, latents, prompt, t, freqs, "per-head"));
+  return jit((p: JaxParams, latents: np.Array, prompt: np.Array, t: np.Array, freqs: np.Array) =>
+    ditForward(config, p, latents, prompt, t, freqs, "per-head"),
+  );
 }
 
 /** Times `compute` (which consumes references to the row's inputs) until its result is ready. */
@@ -102,7 +104,15 @@ function prepare(row: BenchRow): PreparedRow {
       const rows = row.batch * row.seq;
       const width = row.heads * row.headDim;
       const f = jit((q: np.Array, k: np.Array, v: np.Array) =>
-        attentionPerHead(q.reshape([rows, width]), k.reshape([rows, width]), v.reshape([rows, width]), row.batch, row.seq, row.heads, row.headDim).reshape(shape),
+        attentionPerHead(
+          q.reshape([rows, width]),
+          k.reshape([rows, width]),
+          v.reshape([rows, width]),
+          row.batch,
+          row.seq,
+          row.heads,
+          row.headDim,
+        ).reshape(shape),
       );
       return { run: (o) => timeJitted(() => f(q.ref, k.ref, v.ref), o), release: () => (tree.dispose([q, k, v]), f.dispose()) };
     }

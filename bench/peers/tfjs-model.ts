@@ -115,7 +115,11 @@ function makeAttention(shape: AttentionShape): (q: tf.Tensor2D, k: tf.Tensor2D, 
     const kT = splitHeads(k, shape, true);
     const vs = splitHeads(v, shape, false);
     const probs = qs.map((qBlock, i) => tf.softmax(tf.matMul(qBlock, kT[i]!)));
-    const out = mergeHeads(probs.map((p, i) => tf.matMul(p, vs[i]!)), shape, false);
+    const out = mergeHeads(
+      probs.map((p, i) => tf.matMul(p, vs[i]!)),
+      shape,
+      false,
+    );
     save([...qs, ...kT, ...vs, ...probs]);
     return {
       value: out,
@@ -168,9 +172,19 @@ export function ditForward(
   const temb = linear(silu(linear(sinusoid, params, "timestep_embedder.timestep_embedder.0")), params, "timestep_embedder.timestep_embedder.2");
 
   const imageIn = tf.reshape(tf.transpose(tf.reshape(latents, [batch, channels, hw]), [0, 2, 1]), [batch * hw, channels]) as tf.Tensor2D;
-  const image = layerNorm(linear(imageIn, params, "image_embedder.0"), param(params, "image_embedder.1.weight"), param(params, "image_embedder.1.bias"), config.layerNormEps);
+  const image = layerNorm(
+    linear(imageIn, params, "image_embedder.0"),
+    param(params, "image_embedder.1.weight"),
+    param(params, "image_embedder.1.bias"),
+    config.layerNormEps,
+  );
   const textIn = tf.reshape(promptEmbeds, [batch * config.textTokens, config.textFeatures]) as tf.Tensor2D;
-  const text = layerNorm(linear(textIn, params, "text_embedder.0"), param(params, "text_embedder.1.weight"), param(params, "text_embedder.1.bias"), config.layerNormEps);
+  const text = layerNorm(
+    linear(textIn, params, "text_embedder.0"),
+    param(params, "text_embedder.1.weight"),
+    param(params, "text_embedder.1.bias"),
+    config.layerNormEps,
+  );
   let x: tf.Tensor = tf.concat([tf.reshape(image, [batch, hw, dim]), tf.reshape(text, [batch, config.textTokens, dim])], 1);
 
   for (let i = 0; i < config.depth; i++) {

@@ -6,7 +6,16 @@ import "@tensorflow/tfjs-backend-wasm";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { seededNormal, sizeOf } from "../random-data.ts";
 import type { BenchRow } from "../rows.ts";
-import { type AaaDitConfig, adamW, type DitBatch, type DitWeights, ditParamSpecs, initDitWeights, makeDitBatch, timestepFrequencies } from "../tiny-dit.ts";
+import {
+  type AaaDitConfig,
+  adamW,
+  type DitBatch,
+  type DitWeights,
+  ditParamSpecs,
+  initDitWeights,
+  makeDitBatch,
+  timestepFrequencies,
+} from "../tiny-dit.ts";
 import { type TimingOptions, timeRuns } from "../timing.ts";
 import { attention, ditForward, ditLoss, isLinearWeight, layerNorm, silu, type TfParams } from "./tfjs-model.ts";
 import { measurePrepared, type DitPeer, type Measurement, type PreparedRow } from "./types.ts";

@@ -44,8 +44,16 @@ export function runTorch(request: { op: string } & Record<string, unknown>, opti
   const torch = findTorchPython();
   if ("missing" in torch) throw new Error(torch.missing);
   const env = options.threads === undefined ? environmentAsGiven() : { ...environmentAsGiven(), OMP_NUM_THREADS: String(options.threads) };
-  const result = spawnSync(torch.python, [TORCH_SCRIPT, "run", JSON.stringify(request)], { encoding: "utf8", timeout: options.timeoutMs ?? 300_000, env, maxBuffer: 64 << 20 });
-  if (result.status !== 0) throw new Error(`torch_cpu.py ${request.op}: ${result.error?.message ?? `exit ${result.status}`}\n${result.stderr.trim().split("\n").slice(-15).join("\n")}`);
+  const result = spawnSync(torch.python, [TORCH_SCRIPT, "run", JSON.stringify(request)], {
+    encoding: "utf8",
+    timeout: options.timeoutMs ?? 300_000,
+    env,
+    maxBuffer: 64 << 20,
+  });
+  if (result.status !== 0)
+    throw new Error(
+      `torch_cpu.py ${request.op}: ${result.error?.message ?? `exit ${result.status}`}\n${result.stderr.trim().split("\n").slice(-15).join("\n")}`,
+    );
   const answer = JSON.parse(result.stdout.trim().split("\n").pop()!) as TorchAnswer;
   if (typeof answer.error === "string") throw new Error(`torch_cpu.py ${request.op}: ${answer.error}`);
   return answer;
@@ -59,7 +67,9 @@ interface TorchServer {
 
 function startServer(python: string, threads: number): TorchServer {
   // PyTorch runs with the user's environment (not kiln's OpenMP default), as its users run it.
-  const child: ChildProcessWithoutNullStreams = spawn(python, [TORCH_SCRIPT, "serve"], { env: { ...environmentAsGiven(), OMP_NUM_THREADS: String(threads) } });
+  const child: ChildProcessWithoutNullStreams = spawn(python, [TORCH_SCRIPT, "serve"], {
+    env: { ...environmentAsGiven(), OMP_NUM_THREADS: String(threads) },
+  });
   let stderr = "";
   child.stderr.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
   const lines = createInterface({ input: child.stdout });

@@ -25,9 +25,16 @@ const command: Command = {
         return 0;
       }
       case "verify": {
-        const damaged = [...damagedLibraries(path.join(root, "cpu")).map((d) => `${d.library}: ${d.problem}`), ...damagedCudaEntries(root).map((f) => `${f}: checksum mismatch`)];
+        const damaged = [
+          ...damagedLibraries(path.join(root, "cpu")).map((d) => `${d.library}: ${d.problem}`),
+          ...damagedCudaEntries(root).map((f) => `${f}: checksum mismatch`),
+        ];
         for (const line of damaged) console.log(line);
-        console.log(damaged.length ? `${damaged.length} damaged entries; they are rebuilt on next use, or run 'kiln cache clear'` : `${root}: every entry matches its recorded hash`);
+        console.log(
+          damaged.length
+            ? `${damaged.length} damaged entries; they are rebuilt on next use, or run 'kiln cache clear'`
+            : `${root}: every entry matches its recorded hash`,
+        );
         return damaged.length ? 1 : 0;
       }
       case "clear": {

@@ -9,7 +9,12 @@ const usage = `usage: kiln data pokemon [--out DIR] [--size 256] [--ids 1,4,7] [
   (columns image,prompt) for Bulbasaur (1) … Mew (151). An existing complete data set is kept
   unless --force. Default DIR: data/pokemon-gen1.`;
 
-const FLAGS = { out: { kind: "text" }, size: { kind: "int", min: 8, max: 4096 }, ids: { kind: "text" }, force: { kind: "switch" } } as const satisfies FlagSpecs;
+const FLAGS = {
+  out: { kind: "text" },
+  size: { kind: "int", min: 8, max: 4096 },
+  ids: { kind: "text" },
+  force: { kind: "switch" },
+} as const satisfies FlagSpecs;
 
 function parseIds(text: string): number[] {
   return text.split(",").map((part) => {

@@ -2,8 +2,16 @@
 // background speckle of the training prompts' images, and the starter prompts' family hit rate (see models/eval.ts).
 
 import {
-  loadConfig, modelParts, resolveDataSource, withDefaultData, describeEval, evaluate, Sampler, loadWeights,
-  WEIGHTS_KINDS, type WeightsKind,
+  loadConfig,
+  modelParts,
+  resolveDataSource,
+  withDefaultData,
+  describeEval,
+  evaluate,
+  Sampler,
+  loadWeights,
+  WEIGHTS_KINDS,
+  type WeightsKind,
 } from "../../models/index.ts";
 import type { Command } from "../command.ts";
 import { parseFlags, usageError, type FlagSpecs } from "../flags.ts";
@@ -26,7 +34,6 @@ export const EVAL_FLAGS = {
   vae: { kind: "text" },
   json: { kind: "switch" },
 } as const satisfies FlagSpecs;
-
 
 const command: Command = {
   summary: "generate every training prompt and the starter prompts; recall@1, PSNR, background speckle, starter family hit rate",

@@ -6,7 +6,12 @@ import { GRAD_CASES, gradcheck } from "../../compiler/index.ts";
 import type { Command } from "../command.ts";
 import { parseFlags, SEED_FLAG, type FlagSpecs } from "../flags.ts";
 
-const FLAGS = { runs: { kind: "int", min: 1 }, seed: SEED_FLAG, tolerance: { kind: "number", above: 0 }, json: { kind: "switch" } } as const satisfies FlagSpecs;
+const FLAGS = {
+  runs: { kind: "int", min: 1 },
+  seed: SEED_FLAG,
+  tolerance: { kind: "number", above: 0 },
+  json: { kind: "switch" },
+} as const satisfies FlagSpecs;
 
 interface OpReport {
   name: string;
@@ -54,9 +59,14 @@ const command: Command = {
     else {
       process.stderr.write("\r".padEnd(42) + "\r");
       console.log(`${"op".padEnd(18)}${"kind".padEnd(11)}${"cases".padStart(6)}  ${"worst rel err".padStart(13)}  result`);
-      for (const r of reports) console.log(`${r.name.padEnd(18)}${r.kind.padEnd(11)}${String(r.cases).padStart(6)}  ${r.maxRelErr.toExponential(2).padStart(13)}  ${r.passed ? "pass" : "FAIL  " + r.failure}`);
+      for (const r of reports)
+        console.log(
+          `${r.name.padEnd(18)}${r.kind.padEnd(11)}${String(r.cases).padStart(6)}  ${r.maxRelErr.toExponential(2).padStart(13)}  ${r.passed ? "pass" : "FAIL  " + r.failure}`,
+        );
       const total = reports.reduce((s, r) => s + r.cases, 0);
-      console.log(`\n${reports.length} ops, ${total} cases, tolerance ${tolerance}, ${failed.length} failed, ${((performance.now() - started) / 1000).toFixed(1)} s`);
+      console.log(
+        `\n${reports.length} ops, ${total} cases, tolerance ${tolerance}, ${failed.length} failed, ${((performance.now() - started) / 1000).toFixed(1)} s`,
+      );
     }
     return failed.length ? 1 : 0;
   },

@@ -1,7 +1,16 @@
 // `kiln sample "PROMPT"`: generate an image with a trained (or freshly initialised) model.
 
 import {
-  loadConfig, modelParts, fromRgbBytes, Sampler, savePng, loadWeights, WEIGHTS_KINDS, type WeightsKind, loadImageRgb, describeReading,
+  loadConfig,
+  modelParts,
+  fromRgbBytes,
+  Sampler,
+  savePng,
+  loadWeights,
+  WEIGHTS_KINDS,
+  type WeightsKind,
+  loadImageRgb,
+  describeReading,
 } from "../../models/index.ts";
 import { requireRegularFile } from "../../runtime/index.ts";
 import type { Command } from "../command.ts";
@@ -35,7 +44,8 @@ const command: Command = {
     const { flags, positional } = parseFlags("sample", argv, SAMPLE_FLAGS, { min: 1, name: "prompt" });
     const prompt = positional.join(" ");
     if (!prompt.trim()) throw usageError(`the prompt is empty: ${command.usage}`);
-    if (flags.strength !== undefined && flags.image === undefined) throw usageError(`--strength applies to image-to-image only: give --image F as well`);
+    if (flags.strength !== undefined && flags.image === undefined)
+      throw usageError(`--strength applies to image-to-image only: give --image F as well`);
     const device = deviceFlag(flags.device);
     const out = flags.out ?? "sample.png";
     requireWritablePng("--out", out);
@@ -43,7 +53,8 @@ const command: Command = {
     const config = loadConfig(flags.config ?? "tiny");
     const height = flags.height ?? config.height;
     const width = flags.width ?? config.width;
-    if (height % 16 !== 0 || width % 16 !== 0) throw usageError(`--width ${width} --height ${height}: height and width must be positive multiples of 16`);
+    if (height % 16 !== 0 || width % 16 !== 0)
+      throw usageError(`--width ${width} --height ${height}: height and width must be positive multiples of 16`);
     const parts = modelParts(config, height, width);
     const weights = loadWeights(parts, {
       ...(flags.checkpoint !== undefined ? { checkpoint: flags.checkpoint } : {}),
@@ -61,7 +72,10 @@ const command: Command = {
       image = fromRgbBytes(rgb.pixels, height, width);
     }
     const sampler = new Sampler(parts, weights, device);
-    for (const [which, text] of [["prompt", prompt], ["negative prompt", flags.negative ?? ""]] as const) {
+    for (const [which, text] of [
+      ["prompt", prompt],
+      ["negative prompt", flags.negative ?? ""],
+    ] as const) {
       const note = describeReading(sampler.reading(text));
       if (note) process.stderr.write(`kiln sample: ${which}: ${note}\n`);
     }

@@ -5,13 +5,31 @@
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import {
-  CONFIGS, modelParts, ensurePokemonDataset, train, Sampler, saveGrid, savePng, loadWeights, describeEval, evaluate,
-  SEED_PROMPTS, planTraining, describeReading,
+  CONFIGS,
+  modelParts,
+  ensurePokemonDataset,
+  train,
+  Sampler,
+  saveGrid,
+  savePng,
+  loadWeights,
+  describeEval,
+  evaluate,
+  SEED_PROMPTS,
+  planTraining,
+  describeReading,
 } from "../../models/index.ts";
 import type { Command } from "../command.ts";
 import { parseFlags, type FlagSpecs } from "../flags.ts";
 
-const FLAGS = { minutes: { kind: "number", above: 0 }, out: { kind: "text" }, data: { kind: "text" }, cfg: { kind: "number", min: 0 }, "no-eval": { kind: "switch" }, overwrite: { kind: "switch" } } as const satisfies FlagSpecs;
+const FLAGS = {
+  minutes: { kind: "number", above: 0 },
+  out: { kind: "text" },
+  data: { kind: "text" },
+  cfg: { kind: "number", min: 0 },
+  "no-eval": { kind: "switch" },
+  overwrite: { kind: "switch" },
+} as const satisfies FlagSpecs;
 
 const command: Command = {
   summary: "the embedded default: build the data set, train the tiny model on the CPU, sample, evaluate",
@@ -33,7 +51,9 @@ const command: Command = {
     const parts = modelParts(config);
     const weights = loadWeights(parts, { checkpoint: result.checkpoint });
     const sampler = new Sampler(parts, weights);
-    console.log(`sampling with the ${weights.source?.kind === "ema" ? "moving average of the weights" : "weights as trained"} (${weights.source?.file ?? result.checkpoint}), guidance ${cfg}`);
+    console.log(
+      `sampling with the ${weights.source?.kind === "ema" ? "moving average of the weights" : "weights as trained"} (${weights.source?.file ?? result.checkpoint}), guidance ${cfg}`,
+    );
     for (const prompt of new Set(SEED_PROMPTS.map((p) => p.prompt))) {
       const note = describeReading(sampler.reading(prompt));
       if (note) console.log(`  "${prompt}": ${note}`);
@@ -42,11 +62,21 @@ const command: Command = {
     for (const [i, p] of SEED_PROMPTS.entries()) await savePng(path.join(out, p.file), images[i]!, sampler.height, sampler.width);
     await saveGrid(path.join(out, "grid.png"), images, sampler.height, sampler.width, 3);
     const summary: Record<string, unknown> = {
-      steps: result.steps, finalLoss: result.losses.at(-1), imagesPerSecond: Number(result.imagesPerSecond.toFixed(2)), checkpoint: result.checkpoint,
-      weights: weights.source?.kind ?? "raw", sampledFrom: weights.source?.file ?? result.checkpoint,
+      steps: result.steps,
+      finalLoss: result.losses.at(-1),
+      imagesPerSecond: Number(result.imagesPerSecond.toFixed(2)),
+      checkpoint: result.checkpoint,
+      weights: weights.source?.kind ?? "raw",
+      sampledFrom: weights.source?.file ?? result.checkpoint,
     };
     if (!flags["no-eval"]) {
-      const evaluation = await evaluate(sampler, { data, steps: 30, cfg, grid: path.join(out, "eval-grid.png"), familyGrid: path.join(out, "starter-grid.png") });
+      const evaluation = await evaluate(sampler, {
+        data,
+        steps: 30,
+        cfg,
+        grid: path.join(out, "eval-grid.png"),
+        familyGrid: path.join(out, "starter-grid.png"),
+      });
       summary.eval = evaluation;
       for (const line of describeEval(evaluation)) console.log(line);
     }
@@ -56,7 +86,9 @@ const command: Command = {
     console.log(`\nwrote to ${out}/:`);
     console.log(`  ${SEED_PROMPTS.map((p) => p.file).join(", ")}`);
     console.log(`  grid.png (the six samples), eval-grid.png, starter-grid.png (a row per starter prompt), loss.png, train-log.jsonl, summary.json`);
-    console.log(`  ${path.basename(result.checkpoint)} (DiT, reference keys) with its text encoder, its moving average (.ema.) and training state beside it`);
+    console.log(
+      `  ${path.basename(result.checkpoint)} (DiT, reference keys) with its text encoder, its moving average (.ema.) and training state beside it`,
+    );
     console.log(`total ${((performance.now() - started) / 60000).toFixed(1)} min`);
   },
 };

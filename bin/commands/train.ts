@@ -1,7 +1,14 @@
 // `kiln train`: train the text-to-image model from scratch (see models/train.ts).
 
 import {
-  loadConfig, train, MAX_BATCH, planTraining, loadFrozen, modelParts, ensurePokemonDataset, withDefaultData,
+  loadConfig,
+  train,
+  MAX_BATCH,
+  planTraining,
+  loadFrozen,
+  modelParts,
+  ensurePokemonDataset,
+  withDefaultData,
   findLatestCheckpoint,
 } from "../../models/index.ts";
 import type { Command } from "../command.ts";
@@ -91,7 +98,9 @@ const command: Command = {
       if (!named.data && !named.metadata && !named.images) await ensurePokemonDataset(defaultData, config.height);
       return runRanks(mpirunPlan(nproc, ["train", ...without(argv, "nproc")]), () => {
         const latest = findLatestCheckpoint(options.out);
-        return latest === undefined ? `No checkpoint was saved in ${options.out}.` : `The last complete checkpoint is step ${latest} in ${options.out} (resume with --resume).`;
+        return latest === undefined
+          ? `No checkpoint was saved in ${options.out}.`
+          : `The last complete checkpoint is step ${latest} in ${options.out} (resume with --resume).`;
       });
     }
     const timeout = flags["collective-timeout"];
@@ -101,12 +110,26 @@ const command: Command = {
     planTraining({ ...options, ranks: world.size }, { checkFolder: world.rank === 0 });
     if (!named.data && !named.metadata && !named.images) await ensurePokemonDataset(defaultData, config.height);
     const parts = modelParts(config);
-    const frozen = config.trainText && (!parts.vae.paramSpec.length || parts.vae.fit)
-      ? undefined
-      : loadFrozen(parts, { ...(flags["text-encoder"] !== undefined ? { textEncoderDir: flags["text-encoder"] } : {}), ...(flags.vae !== undefined ? { vaeFile: flags.vae } : {}) });
+    const frozen =
+      config.trainText && (!parts.vae.paramSpec.length || parts.vae.fit)
+        ? undefined
+        : loadFrozen(parts, {
+            ...(flags["text-encoder"] !== undefined ? { textEncoderDir: flags["text-encoder"] } : {}),
+            ...(flags.vae !== undefined ? { vaeFile: flags.vae } : {}),
+          });
     const result = await train({ ...options, ...(frozen ? { frozen } : {}), world });
     world.finalize();
-    if (world.rank === 0) console.log(JSON.stringify({ steps: result.steps, checkpoint: result.checkpoint, finalLoss: result.losses.at(-1) ?? null, seconds: Number(result.seconds.toFixed(1)), imagesPerSecond: Number(result.imagesPerSecond.toFixed(2)), stoppedBy: result.stoppedBy }));
+    if (world.rank === 0)
+      console.log(
+        JSON.stringify({
+          steps: result.steps,
+          checkpoint: result.checkpoint,
+          finalLoss: result.losses.at(-1) ?? null,
+          seconds: Number(result.seconds.toFixed(1)),
+          imagesPerSecond: Number(result.imagesPerSecond.toFixed(2)),
+          stoppedBy: result.stoppedBy,
+        }),
+      );
     return result.stoppedBy === "nan" ? 1 : 0;
   },
 };

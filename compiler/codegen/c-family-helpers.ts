@@ -62,7 +62,16 @@ export const oneLineHelper = (x: HelperSyntax, ret: HelperType, name: string, pa
 
 /** NaN-propagating max: the first operand's NaN wins (the semantics of every backend's max). */
 export const maxfHelper = (x: HelperSyntax): string =>
-  oneLineHelper(x, "f32", "kiln_maxf", [["a", "f32"], ["b", "f32"]], x.select("(a > b || a != a)", "a", "b"));
+  oneLineHelper(
+    x,
+    "f32",
+    "kiln_maxf",
+    [
+      ["a", "f32"],
+      ["b", "f32"],
+    ],
+    x.select("(a > b || a != a)", "a", "b"),
+  );
 
 /**
  * kiln_round_bf16 and kiln_round_f16: f32 → bf16/f16 (nearest even) → f32. `bf16` and `f16` are a
@@ -93,8 +102,14 @@ export function philoxRounds(x: HelperSyntax, c: readonly [string, string, strin
   const { M0, M1, W0, W1 } = PHILOX_CONSTANTS;
   return [
     ...x.loop("round", 10),
-    `  ${x.lets("u32", [["hi0", x.mulhi(hex(M0), c[0])], ["lo0", `${hex(M0)} * ${c[0]}`]])}`,
-    `  ${x.lets("u32", [["hi1", x.mulhi(hex(M1), c[2])], ["lo1", `${hex(M1)} * ${c[2]}`]])}`,
+    `  ${x.lets("u32", [
+      ["hi0", x.mulhi(hex(M0), c[0])],
+      ["lo0", `${hex(M0)} * ${c[0]}`],
+    ])}`,
+    `  ${x.lets("u32", [
+      ["hi1", x.mulhi(hex(M1), c[2])],
+      ["lo1", `${hex(M1)} * ${c[2]}`],
+    ])}`,
     `  ${c[0]} = hi1 ^ ${c[1]} ^ ${k[0]};`,
     `  ${c[1]} = lo1;`,
     `  ${c[2]} = hi0 ^ ${c[3]} ^ ${k[1]};`,
@@ -111,8 +126,19 @@ export function philoxHelper(x: HelperSyntax): string {
   return [
     "// kiln's Philox4x32-10 uniform (compiler/philox.ts): key (seed, 0), counter (i >> 2, offset, 0, 0),",
     "// word i & 3, (bits >> 8) · 2^-24.",
-    `${x.signature("f32", "kiln_philox", [["seed", "u32"], ["offset", "u32"], ["i", "u32"]])} {`,
-    `  ${x.vars([["c0", "i >> 2"], ["c1", "offset"], ["c2", "0u"], ["c3", "0u"], ["k0", "seed"], ["k1", "0u"]])}`,
+    `${x.signature("f32", "kiln_philox", [
+      ["seed", "u32"],
+      ["offset", "u32"],
+      ["i", "u32"],
+    ])} {`,
+    `  ${x.vars([
+      ["c0", "i >> 2"],
+      ["c1", "offset"],
+      ["c2", "0u"],
+      ["c3", "0u"],
+      ["k0", "seed"],
+      ["k1", "0u"],
+    ])}`,
     ...philoxRounds(x, ["c0", "c1", "c2", "c3"], ["k0", "k1"]).map((line) => `  ${line}`),
     `  ${x.lets("u32", [["w", x.select(lane(0), "c0", x.select(lane(1), "c1", x.select(lane(2), "c2", "c3")))]])}`,
     `  return ${x.toF32("w >> 8")} * 5.9604644775390625e-8${x.floatSuffix};`,

@@ -70,5 +70,7 @@ export interface AttentionTemplateShape {
 export interface CudaTemplates {
   readonly gemm?: (problem: GemmTemplateProblem) => CudaKernelSource | null;
   readonly attentionForward?: (shape: AttentionTemplateShape) => CudaKernelSource | null;
-  readonly attentionBackward?: (shape: AttentionTemplateShape) => { readonly delta: CudaKernelSource; readonly main: CudaKernelSource; readonly convertDq: CudaKernelSource } | null;
+  readonly attentionBackward?: (
+    shape: AttentionTemplateShape,
+  ) => { readonly delta: CudaKernelSource; readonly main: CudaKernelSource; readonly convertDq: CudaKernelSource } | null;
 }

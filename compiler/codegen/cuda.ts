@@ -75,7 +75,8 @@ ${philoxHelper(CUDA_HELPERS)}
 #endif
 `;
 
-export type LaunchArg = { readonly kind: "buffer"; readonly id: number; readonly byteOffset: number } | { readonly kind: "scalar"; readonly value: number };
+export type LaunchArg =
+  { readonly kind: "buffer"; readonly id: number; readonly byteOffset: number } | { readonly kind: "scalar"; readonly value: number };
 
 export interface CudaLaunch {
   /** Name of the kernel in `CudaProgram.kernels`. */
@@ -86,7 +87,9 @@ export interface CudaLaunch {
   /** The GPU L2 of a generated kernel (an emulated device runs it); absent for templates. */
   readonly simt?: GpuKernel;
   /** The template plan of a template launch (an emulated device may model it). */
-  readonly template?: { readonly kind: "gemm"; readonly plan: MmaGemmPlan } | { readonly kind: "attention"; readonly plan: FlashAttentionPlan; readonly part: "forward" | "delta" | "main" | "convert" };
+  readonly template?:
+    | { readonly kind: "gemm"; readonly plan: MmaGemmPlan }
+    | { readonly kind: "attention"; readonly plan: FlashAttentionPlan; readonly part: "forward" | "delta" | "main" | "convert" };
 }
 
 export interface CudaProgram {
@@ -122,7 +125,10 @@ const CUDA_DIALECT: SimtDialect = {
   ...CUDA_LANGUAGE,
   constDecl: (type, name, value) => `const ${valueType(type)} ${name} = ${value};`,
   varDecl: (type, name, init) => `${valueType(type)} ${name} = ${init};`,
-  forHeader: (v, start, extent, step, unroll) => [...(unroll ? ["#pragma unroll"] : []), `for (int ${v} = ${start}; ${v} < ${extent}; ${step === 1 ? `++${v}` : `${v} += ${step}`}) {`],
+  forHeader: (v, start, extent, step, unroll) => [
+    ...(unroll ? ["#pragma unroll"] : []),
+    `for (int ${v} = ${start}; ${v} < ${extent}; ${step === 1 ? `++${v}` : `${v} += ${step}`}) {`,
+  ],
   condition: (text) => text,
   barrier: "__syncthreads();",
   shuffleXor: (name, value, lanes) => `${name} = __shfl_xor_sync(0xffffffffu, ${value}, ${lanes});`,
@@ -258,10 +264,17 @@ export function renderCuda(gp: GpuProgram, options: CudaRenderOptions = {}): Cud
   function tryGemm(lowered: LoweredKernel, plan: MmaGemmPlan, templates: CudaTemplates, add: typeof addTemplate): boolean {
     const epilogue = renderGemmEpilogue(plan);
     const body = `// ${lowered.kernel.name}: ${lowered.kernel.comment}\n${epilogue.body}`;
-    const kernel = templates.gemm!({ ...plan.problem, epilogue: { tag: `e${textHash(epilogue.body + JSON.stringify(epilogue.params))}`, body, params: epilogue.params } });
+    const kernel = templates.gemm!({
+      ...plan.problem,
+      epilogue: { tag: `e${textHash(epilogue.body + JSON.stringify(epilogue.params))}`, body, params: epilogue.params },
+    });
     if (!kernel) return false;
     for (const k of plan.prologue) addSimt(k, lowered.index);
-    const args: Record<string, LaunchArg> = { A: buffer(plan.a.id, plan.a.offset * 2), B: buffer(plan.b.id, plan.b.offset * 2), C: buffer(plan.c.id) };
+    const args: Record<string, LaunchArg> = {
+      A: buffer(plan.a.id, plan.a.offset * 2),
+      B: buffer(plan.b.id, plan.b.offset * 2),
+      C: buffer(plan.c.id),
+    };
     plan.epilogueParams.forEach((p, index) => (args[`e${index}`] = buffer(p.id)));
     add(kernel, args, lowered.index, { kind: "gemm", plan });
     return true;
@@ -276,20 +289,41 @@ export function renderCuda(gp: GpuProgram, options: CudaRenderOptions = {}): Cud
     const forward = templates?.attentionForward?.(plan.shape) ?? null;
     if (plan.direction === "forward") {
       if (!forward) return false;
-      add(forward, { Q: operand("q"), K: operand("k"), V: operand("v"), O: buffer(plan.out), LSE: buffer(plan.scratch.lse.id), ...mask }, lowered.index, { kind: "attention", plan, part: "forward" });
+      add(
+        forward,
+        { Q: operand("q"), K: operand("k"), V: operand("v"), O: buffer(plan.out), LSE: buffer(plan.scratch.lse.id), ...mask },
+        lowered.index,
+        { kind: "attention", plan, part: "forward" },
+      );
       return true;
     }
     const backward = templates?.attentionBackward?.(plan.shape) ?? null;
     if (!forward || !backward) return false;
     const { lse, delta, dqAcc, o } = plan.scratch;
     // The backward template reads the forward's log-sum-exp, which the graph does not keep: recompute it.
-    add(forward, { Q: operand("q"), K: operand("k"), V: operand("v"), O: buffer(o!.id), LSE: buffer(lse.id), ...mask }, lowered.index, { kind: "attention", plan, part: "forward" });
-    add(backward.delta, { O: operand("o"), dO: operand("do"), Delta: buffer(delta!.id), dQ_acc: buffer(dqAcc!.id) }, lowered.index, { kind: "attention", plan, part: "delta" });
+    add(forward, { Q: operand("q"), K: operand("k"), V: operand("v"), O: buffer(o!.id), LSE: buffer(lse.id), ...mask }, lowered.index, {
+      kind: "attention",
+      plan,
+      part: "forward",
+    });
+    add(backward.delta, { O: operand("o"), dO: operand("do"), Delta: buffer(delta!.id), dQ_acc: buffer(dqAcc!.id) }, lowered.index, {
+      kind: "attention",
+      plan,
+      part: "delta",
+    });
     add(
       backward.main,
       {
-        Q: operand("q"), K: operand("k"), V: operand("v"), dO: operand("do"), LSE: buffer(lse.id), Delta: buffer(delta!.id), dQ_acc: buffer(dqAcc!.id),
-        dK: buffer(plan.out, plan.dkOffset * 2), dV: buffer(plan.out, plan.dvOffset * 2), ...mask,
+        Q: operand("q"),
+        K: operand("k"),
+        V: operand("v"),
+        dO: operand("do"),
+        LSE: buffer(lse.id),
+        Delta: buffer(delta!.id),
+        dQ_acc: buffer(dqAcc!.id),
+        dK: buffer(plan.out, plan.dkOffset * 2),
+        dV: buffer(plan.out, plan.dvOffset * 2),
+        ...mask,
       },
       lowered.index,
       { kind: "attention", plan, part: "main" },

@@ -7,8 +7,24 @@
 
 import { simplifyIndex, type Expr, type Kernel, type Stmt, type TemplateStmt, type AttentionArgs } from "../kernel-ir.ts";
 import {
-  add, and, div, eq, fconst, i, load, local, lt, mod, mul, select,
-  type ArrayDecl, type GStmt, type GlobalParam, type GpuKernel, type ScratchDecl, type Var,
+  add,
+  and,
+  div,
+  eq,
+  fconst,
+  i,
+  load,
+  local,
+  lt,
+  mod,
+  mul,
+  select,
+  type ArrayDecl,
+  type GStmt,
+  type GlobalParam,
+  type GpuKernel,
+  type ScratchDecl,
+  type Var,
 } from "./gpu-ir.ts";
 import { gridStride, paramsOf, type GpuConfig, type ScratchAllocator } from "./gpu-common.ts";
 
@@ -24,7 +40,15 @@ export const attentionArgs = (t: AttentionStmt): AttentionArgs => t.args;
 /** What the flash-attention templates are asked for. */
 export interface FlashAttentionPlan {
   readonly direction: "forward" | "backward";
-  readonly shape: { readonly batch: number; readonly heads: number; readonly seqQ: number; readonly seqK: number; readonly headDim: number; readonly mask: boolean; readonly scale: number };
+  readonly shape: {
+    readonly batch: number;
+    readonly heads: number;
+    readonly seqQ: number;
+    readonly seqK: number;
+    readonly headDim: number;
+    readonly mask: boolean;
+    readonly scale: number;
+  };
   /** Operand buffers with element offsets (q, k, v; o and do in the backward; mask when masked). */
   readonly operands: Readonly<Record<string, { readonly id: number; readonly offset: number }>>;
   readonly out: number;
@@ -44,7 +68,8 @@ export interface AttentionStep {
 
 export function lowerAttention(kernel: Kernel, t: AttentionStmt, config: GpuConfig, scratch: ScratchAllocator): AttentionStep {
   const a = attentionArgs(t);
-  if (t.template === "attention") return { kind: "attention", launches: [simtForward(kernel, t, a, config)], flash: flashPlan(kernel, t, a, scratch) };
+  if (t.template === "attention")
+    return { kind: "attention", launches: [simtForward(kernel, t, a, config)], flash: flashPlan(kernel, t, a, scratch) };
   const lse = scratch.take("f32", a.batch * a.heads * a.seqQ);
   const delta = scratch.take("f32", a.batch * a.heads * a.seqQ);
   return { kind: "attention", launches: simtBackward(kernel, t, a, config, lse, delta), flash: flashPlan(kernel, t, a, scratch) };
@@ -69,10 +94,21 @@ function flashPlan(kernel: Kernel, t: AttentionStmt, a: AttentionArgs, scratch: 
   const shape = { batch: a.batch, heads: a.heads, seqQ: a.seqQ, seqK: a.seqK, headDim: a.headDim, mask: a.mask !== null, scale: a.scale };
   const dkOffset = a.batch * a.seqQ * row;
   const dvOffset = dkOffset + a.batch * a.seqK * a.kvHeads * a.headDim;
-  if (t.template === "attention") return { direction: "forward", shape, operands, out: t.buffers.out!, dkOffset: 0, dvOffset: 0, scratch: { lse: scratch.take("f32", lseSize) } };
+  if (t.template === "attention")
+    return { direction: "forward", shape, operands, out: t.buffers.out!, dkOffset: 0, dvOffset: 0, scratch: { lse: scratch.take("f32", lseSize) } };
   return {
-    direction: "backward", shape, operands, out: t.buffers.out!, dkOffset, dvOffset,
-    scratch: { lse: scratch.take("f32", lseSize), delta: scratch.take("f32", lseSize), dqAcc: scratch.take("f32", a.batch * a.seqQ * row), o: scratch.take("bf16", a.batch * a.seqQ * row) },
+    direction: "backward",
+    shape,
+    operands,
+    out: t.buffers.out!,
+    dkOffset,
+    dvOffset,
+    scratch: {
+      lse: scratch.take("f32", lseSize),
+      delta: scratch.take("f32", lseSize),
+      dqAcc: scratch.take("f32", a.batch * a.seqQ * row),
+      o: scratch.take("bf16", a.batch * a.seqQ * row),
+    },
   };
 }
 
@@ -107,7 +143,13 @@ function access(kernel: Kernel, t: AttentionStmt, a: AttentionArgs): Access {
       const conds: Expr[] = [];
       if (a.mask) {
         const m = load(t.buffers.mask!, S(add(add(i(a.mask.off), mul(b, i(a.mask.bs))), j)), "bool");
-        conds.push({ op: "select", cond: eq(m, { op: "const", value: 0, type: "bool" }), a: { op: "const", value: 0, type: "bool" }, b: { op: "const", value: 1, type: "bool" }, type: "bool" });
+        conds.push({
+          op: "select",
+          cond: eq(m, { op: "const", value: 0, type: "bool" }),
+          a: { op: "const", value: 0, type: "bool" },
+          b: { op: "const", value: 1, type: "bool" },
+          type: "bool",
+        });
       }
       if (a.causal) conds.push(lt(j, add(qi, i(1))));
       return conds.length === 0 ? null : conds.reduce((x, y) => and(x, y));
@@ -151,13 +193,33 @@ function simtForward(kernel: Kernel, t: AttentionStmt, a: AttentionArgs, config:
   const scaleLog2 = fconst(a.scale * LOG2E);
   const row = a.heads * D;
   const perKey: GStmt[] = [
-    ...dot("score", d, (x) => X.value("q", b, qi, h, x), (x) => X.value("k", b, j, kvh, x), unroll),
+    ...dot(
+      "score",
+      d,
+      (x) => X.value("q", b, qi, h, x),
+      (x) => X.value("k", b, j, kvh, x),
+      unroll,
+    ),
     { s: "let", name: "logit", value: fmul(local("score", "f32"), scaleLog2) },
     { s: "let", name: "max_next", value: fmax(local("row_max", "f32"), local("logit", "f32")) },
     { s: "let", name: "rescale", value: exp2(fadd(local("row_max", "f32"), { op: "unary", fn: "neg", a: local("max_next", "f32"), type: "f32" })) },
     { s: "let", name: "p", value: exp2(fadd(local("logit", "f32"), { op: "unary", fn: "neg", a: local("max_next", "f32"), type: "f32" })) },
     { s: "assign", name: "row_sum", value: fadd(fmul(local("row_sum", "f32"), local("rescale", "f32")), local("p", "f32")) },
-    { s: "for", var: d, start: i(0), step: 1, unroll, body: [{ s: "store", buffer: -1, index: d, value: fadd(fmul(load(-1, d, "f32"), local("rescale", "f32")), fmul(local("p", "f32"), X.value("v", b, j, kvh, d))) }] },
+    {
+      s: "for",
+      var: d,
+      start: i(0),
+      step: 1,
+      unroll,
+      body: [
+        {
+          s: "store",
+          buffer: -1,
+          index: d,
+          value: fadd(fmul(load(-1, d, "f32"), local("rescale", "f32")), fmul(local("p", "f32"), X.value("v", b, j, kvh, d))),
+        },
+      ],
+    },
     { s: "assign", name: "row_max", value: local("max_next", "f32") },
   ];
   const body = gridStride("r", rows, threads, blocks, (r) => [
@@ -168,10 +230,25 @@ function simtForward(kernel: Kernel, t: AttentionStmt, a: AttentionArgs, config:
     { s: "for", var: d, start: i(0), step: 1, unroll, body: [{ s: "store", buffer: -1, index: d, value: fconst(0) }] },
     { s: "for", var: j, start: i(0), step: 1, body: guard(X.visible(b, qi, j), perKey) },
     // A row that saw no key is all zeros.
-    { s: "let", name: "inv", value: select(lt(fconst(0), local("row_sum", "f32")), { op: "unary", fn: "recip", a: local("row_sum", "f32"), type: "f32" }, fconst(0)) },
     {
-      s: "for", var: d, start: i(0), step: 1, unroll,
-      body: [{ s: "store", buffer: t.buffers.out!, index: S(add(add(add(mul(b, i(a.seqQ * row)), mul(qi, i(row))), mul(h, i(D))), d)), value: fmul(load(-1, d, "f32"), local("inv", "f32")) }],
+      s: "let",
+      name: "inv",
+      value: select(lt(fconst(0), local("row_sum", "f32")), { op: "unary", fn: "recip", a: local("row_sum", "f32"), type: "f32" }, fconst(0)),
+    },
+    {
+      s: "for",
+      var: d,
+      start: i(0),
+      step: 1,
+      unroll,
+      body: [
+        {
+          s: "store",
+          buffer: t.buffers.out!,
+          index: S(add(add(add(mul(b, i(a.seqQ * row)), mul(qi, i(row))), mul(h, i(D))), d)),
+          value: fmul(load(-1, d, "f32"), local("inv", "f32")),
+        },
+      ],
     },
   ]);
   return { name: kernel.name, comment: kernel.comment, params: paramsOf(kernel.buffers), arrays, threads, blocks, body: [body] };
@@ -205,13 +282,25 @@ function simtBackward(kernel: Kernel, t: AttentionStmt, a: AttentionArgs, config
   const scaleLog2 = fconst(a.scale * LOG2E);
   const scratchParams: GlobalParam[] = [lse, delta].map((s) => ({ id: s.id, dtype: s.dtype, size: s.size, role: "readwrite" as const }));
   const bw: Backward = {
-    kernel, a, X, unroll, d, lse, delta,
+    kernel,
+    a,
+    X,
+    unroll,
+    d,
+    lse,
+    delta,
     threads: config.attentionThreads,
     maxBlocks: config.maxBlocks,
     params: paramsOf(kernel.buffers, scratchParams),
     out: t.buffers.out!,
     logitOf: (name, b, qPos, qHead, kPos, kHead) => [
-      ...dot(`${name}_dot`, d, (x) => X.value("q", b, qPos, qHead, x), (x) => X.value("k", b, kPos, kHead, x), unroll),
+      ...dot(
+        `${name}_dot`,
+        d,
+        (x) => X.value("q", b, qPos, qHead, x),
+        (x) => X.value("k", b, kPos, kHead, x),
+        unroll,
+      ),
       { s: "let", name, value: fmul(L(`${name}_dot`), scaleLog2) },
     ],
   };
@@ -234,7 +323,10 @@ function backwardQueries(bw: Backward): GpuKernel {
     { s: "declare", name: "row_max", type: "f32", init: fconst(-Infinity) },
     { s: "declare", name: "row_sum", type: "f32", init: fconst(0) },
     {
-      s: "for", var: j, start: i(0), step: 1,
+      s: "for",
+      var: j,
+      start: i(0),
+      step: 1,
       body: guard(X.visible(b, qi, j), [
         ...bw.logitOf("logit", b, qi, h, j, kvh),
         { s: "let", name: "max_next", value: fmax(L("row_max"), L("logit")) },
@@ -251,31 +343,56 @@ function backwardQueries(bw: Backward): GpuKernel {
       name: "lse2",
       value: select(lt(fconst(0), L("row_sum")), fadd(L("row_max"), { op: "unary", fn: "log2", a: L("row_sum"), type: "f32" }), fconst(Infinity)),
     },
-    ...dot("delta", d, (x) => X.value("do", b, qi, h, x), (x) => X.value("o", b, qi, h, x), unroll),
+    ...dot(
+      "delta",
+      d,
+      (x) => X.value("do", b, qi, h, x),
+      (x) => X.value("o", b, qi, h, x),
+      unroll,
+    ),
     { s: "store", buffer: lse.id, index: r, value: L("lse2") },
     { s: "store", buffer: delta.id, index: r, value: L("delta") },
     { s: "for", var: d, start: i(0), step: 1, unroll, body: [{ s: "store", buffer: -1, index: d, value: fconst(0) }] },
     {
-      s: "for", var: j, start: i(0), step: 1,
+      s: "for",
+      var: j,
+      start: i(0),
+      step: 1,
       body: guard(X.visible(b, qi, j), [
         ...bw.logitOf("logit", b, qi, h, j, kvh),
         { s: "let", name: "p", value: exp2(fadd(L("logit"), neg(L("lse2")))) },
-        ...dot("dp", d, (x) => X.value("do", b, qi, h, x), (x) => X.value("v", b, j, kvh, x), unroll),
+        ...dot(
+          "dp",
+          d,
+          (x) => X.value("do", b, qi, h, x),
+          (x) => X.value("v", b, j, kvh, x),
+          unroll,
+        ),
         { s: "let", name: "ds", value: fmul(L("p"), fadd(L("dp"), neg(L("delta")))) },
         {
-          s: "for", var: d, start: i(0), step: 1, unroll,
+          s: "for",
+          var: d,
+          start: i(0),
+          step: 1,
+          unroll,
           body: [{ s: "store", buffer: -1, index: d, value: fadd(load(-1, d, "f32"), fmul(L("ds"), X.value("k", b, j, kvh, d))) }],
         },
       ]),
     },
     {
-      s: "for", var: d, start: i(0), step: 1, unroll,
-      body: [{
-        s: "store",
-        buffer: out,
-        index: S(add(add(add(mul(b, i(a.seqQ * row)), mul(qi, i(row))), mul(h, i(D))), d)),
-        value: fmul(load(-1, d, "f32"), fconst(a.scale)),
-      }],
+      s: "for",
+      var: d,
+      start: i(0),
+      step: 1,
+      unroll,
+      body: [
+        {
+          s: "store",
+          buffer: out,
+          index: S(add(add(add(mul(b, i(a.seqQ * row)), mul(qi, i(row))), mul(h, i(D))), d)),
+          value: fmul(load(-1, d, "f32"), fconst(a.scale)),
+        },
+      ],
     },
   ];
   return {
@@ -308,22 +425,45 @@ function backwardKeys(bw: Backward): GpuKernel {
   const keyBody = (r: Expr): GStmt[] => [
     ...rowLets(r, ["b", "kvh", "kj"], [a.batch, a.kvHeads, a.seqK]),
     {
-      s: "for", var: d, start: i(0), step: 1, unroll,
-      body: [{ s: "store", buffer: -1, index: d, value: fconst(0) }, { s: "store", buffer: -2, index: d, value: fconst(0) }],
+      s: "for",
+      var: d,
+      start: i(0),
+      step: 1,
+      unroll,
+      body: [
+        { s: "store", buffer: -1, index: d, value: fconst(0) },
+        { s: "store", buffer: -2, index: d, value: fconst(0) },
+      ],
     },
     {
-      s: "for", var: hh, start: i(0), step: 1,
+      s: "for",
+      var: hh,
+      start: i(0),
+      step: 1,
       body: [
         { s: "let", name: "h", value: S(add(mul(kvh, i(group)), hh)) },
         {
-          s: "for", var: q, start: i(0), step: 1,
+          s: "for",
+          var: q,
+          start: i(0),
+          step: 1,
           body: guard(X.visible(b, q, kj), [
             ...bw.logitOf("logit", b, q, local("h"), kj, kvh),
             { s: "let", name: "p", value: exp2(fadd(L("logit"), neg(load(lse.id, statIndex, "f32")))) },
-            ...dot("dp", d, (x) => X.value("do", b, q, local("h"), x), (x) => X.value("v", b, kj, kvh, x), unroll),
+            ...dot(
+              "dp",
+              d,
+              (x) => X.value("do", b, q, local("h"), x),
+              (x) => X.value("v", b, kj, kvh, x),
+              unroll,
+            ),
             { s: "let", name: "ds", value: fmul(L("p"), fadd(L("dp"), neg(load(delta.id, statIndex, "f32")))) },
             {
-              s: "for", var: d, start: i(0), step: 1, unroll,
+              s: "for",
+              var: d,
+              start: i(0),
+              step: 1,
+              unroll,
               body: [
                 { s: "store", buffer: -1, index: d, value: fadd(load(-1, d, "f32"), fmul(L("ds"), X.value("q", b, q, local("h"), d))) },
                 { s: "store", buffer: -2, index: d, value: fadd(load(-2, d, "f32"), fmul(L("p"), X.value("do", b, q, local("h"), d))) },
@@ -334,7 +474,11 @@ function backwardKeys(bw: Backward): GpuKernel {
       ],
     },
     {
-      s: "for", var: d, start: i(0), step: 1, unroll,
+      s: "for",
+      var: d,
+      start: i(0),
+      step: 1,
+      unroll,
       body: [
         { s: "let", name: "kv_at", value: S(add(add(add(mul(b, i(a.seqK * kvRow)), mul(kj, i(kvRow))), mul(kvh, i(D))), d)) },
         { s: "store", buffer: out, index: S(add(local("kv_at"), i(dkOffset))), value: fmul(load(-1, d, "f32"), fconst(a.scale)) },

@@ -4,7 +4,23 @@
 // it; it imports none of them.
 
 import { simplifyIndex, substituteSimplify, unreachable, type Expr, type KernelBuffer, type Stmt } from "../kernel-ir.ts";
-import { accCombine, accIdentity, add, blockVar, div, i, local, mod, mul, threadVar, type GStmt, type GlobalParam, type GpuKernel, type ScratchDecl, type Var } from "./gpu-ir.ts";
+import {
+  accCombine,
+  accIdentity,
+  add,
+  blockVar,
+  div,
+  i,
+  local,
+  mod,
+  mul,
+  threadVar,
+  type GStmt,
+  type GlobalParam,
+  type GpuKernel,
+  type ScratchDecl,
+  type Var,
+} from "./gpu-ir.ts";
 
 /** Facts about a GPU that the lowering sizes launches by (a table, not branches). */
 export interface GpuTarget {
@@ -70,7 +86,14 @@ export function gpuConfig(target: GpuTarget = GPU_TARGETS.h100): GpuConfig {
  * block), and a tiny SIMT GEMM tile leaves ragged edges.
  */
 export function smallGpuConfig(): GpuConfig {
-  return { ...gpuConfig(), threads: 64, maxBlocks: 3, rowThreads: (n) => (n <= 2 ? 1 : n <= 6 ? 32 : 64), gemmTile: { bm: 16, bn: 8, bk: 4, tm: 2, tn: 2 }, attentionThreads: 32 };
+  return {
+    ...gpuConfig(),
+    threads: 64,
+    maxBlocks: 3,
+    rowThreads: (n) => (n <= 2 ? 1 : n <= 6 ? 32 : 64),
+    gemmTile: { bm: 16, bn: 8, bk: 4, tm: 2, tn: 2 },
+    attentionThreads: 32,
+  };
 }
 
 /** The launches of a kernel lowered as SIMT code only. */
@@ -123,12 +146,15 @@ export function unflatten(vars: readonly Var[], flat: Expr): Map<string, Expr> {
   return out;
 }
 
-
 /**
  * L2 statements as GPU statements run by one thread, in order, after substituting `replace`:
  * loops stay loops, accumulators become mutable locals, accumulating stores become atomic adds.
  */
-export function sequential(stmts: readonly Stmt[], replace: ReadonlyMap<string, Expr> = new Map(), accumulate: "atomic" | "owned" = "atomic"): GStmt[] {
+export function sequential(
+  stmts: readonly Stmt[],
+  replace: ReadonlyMap<string, Expr> = new Map(),
+  accumulate: "atomic" | "owned" = "atomic",
+): GStmt[] {
   const f = substituteSimplify(replace);
   const go = (list: readonly Stmt[]): GStmt[] =>
     list.flatMap((s): GStmt[] => {
@@ -141,7 +167,10 @@ export function sequential(stmts: readonly Stmt[], replace: ReadonlyMap<string, 
           const [index, value] = [f(s.index), f(s.value)];
           if (!s.accumulate) return [{ s: "store", buffer: s.buffer, index, value }];
           // An element only this thread updates needs no atomic: read, add, write.
-          if (accumulate === "owned") return [{ s: "store", buffer: s.buffer, index, value: add({ op: "load", buffer: s.buffer, index, type: value.type }, value, value.type) }];
+          if (accumulate === "owned")
+            return [
+              { s: "store", buffer: s.buffer, index, value: add({ op: "load", buffer: s.buffer, index, type: value.type }, value, value.type) },
+            ];
           return [{ s: "store", buffer: s.buffer, index, value, atomic: true }];
         }
         case "acc_init":
@@ -152,7 +181,15 @@ export function sequential(stmts: readonly Stmt[], replace: ReadonlyMap<string, 
         }
         case "zero": {
           const v: Var = { op: "var", name: `z${s.buffer}`, type: "i32", extent: Math.max(s.count, 1) };
-          return [{ s: "for", var: v, start: i(0), step: 1, body: [{ s: "store", buffer: s.buffer, index: v, value: { op: "const", value: 0, type: "f32" } }] }];
+          return [
+            {
+              s: "for",
+              var: v,
+              start: i(0),
+              step: 1,
+              body: [{ s: "store", buffer: s.buffer, index: v, value: { op: "const", value: 0, type: "f32" } }],
+            },
+          ];
         }
         case "template":
           throw new Error("gpu lowering: a template statement inside a loop body");
@@ -168,7 +205,8 @@ export const paramsOf = (buffers: readonly KernelBuffer[], extra: readonly Globa
   [...buffers.map((b) => ({ id: b.id, dtype: b.dtype, size: b.size, role: b.role })), ...extra].sort((a, b) => a.id - b.id);
 
 /** Blocks of a launch over `work` items, `perBlock` a block, at most the configuration's maximum. */
-export const blocksFor = (work: number, perBlock: number, config: GpuConfig): number => Math.max(1, Math.min(Math.ceil(work / perBlock), config.maxBlocks));
+export const blocksFor = (work: number, perBlock: number, config: GpuConfig): number =>
+  Math.max(1, Math.min(Math.ceil(work / perBlock), config.maxBlocks));
 
 /** for (g = bid·T + tid; g < n; g += blocks·T) { body(g) } */
 export function gridStride(name: string, n: number, threads: number, blocks: number, body: (flat: Expr) => GStmt[]): GStmt {

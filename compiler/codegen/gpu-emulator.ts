@@ -65,7 +65,11 @@ class RaceTracker {
   private readonly reader: Int32Array;
   private readonly writeEpoch: Int32Array;
   private readonly readEpoch: Int32Array;
-  constructor(size: number, private readonly what: string, private readonly withReaders: boolean) {
+  constructor(
+    size: number,
+    private readonly what: string,
+    private readonly withReaders: boolean,
+  ) {
     this.writer = new Int32Array(size);
     this.writeEpoch = new Int32Array(size).fill(-1);
     this.reader = new Int32Array(withReaders ? size : 0);
@@ -84,7 +88,9 @@ class RaceTracker {
   write(index: number, who: number, epoch: number, atomic: boolean, where: () => string): void {
     const w = this.writer[index]!;
     if (this.writeEpoch[index] === epoch && w !== 0 && (atomic ? w !== -1 : w !== who + 1))
-      throw new EmulationError(`race: thread ${who} writes ${this.what}[${index}]${atomic ? " atomically" : ""}, which ${this.wroteEarlier(w, where)}`);
+      throw new EmulationError(
+        `race: thread ${who} writes ${this.what}[${index}]${atomic ? " atomically" : ""}, which ${this.wroteEarlier(w, where)}`,
+      );
     if (this.withReaders && this.readEpoch[index] === epoch) {
       const r = this.reader[index]!;
       if (r === -2 || (r !== 0 && r !== who + 1))
@@ -146,7 +152,10 @@ export function emulateKernel(kernel: GpuKernel, globals: GlobalBuffers, options
 }
 
 function registerSlots(kernel: GpuKernel): Map<string, number> {
-  const slots = new Map<string, number>([[THREAD, 0], [BLOCK, 1]]);
+  const slots = new Map<string, number>([
+    [THREAD, 0],
+    [BLOCK, 1],
+  ]);
   const slotOf = (name: string): void => {
     if (!slots.has(name)) slots.set(name, slots.size);
   };

@@ -6,8 +6,25 @@
 
 import { exprKey, simplifyIndex, type Expr, type Kernel, type Stmt, type TemplateStmt, type GemmArgs } from "../kernel-ir.ts";
 import {
-  add, and, div, forEachStmt, i, load, local, lt, mod, mul, select, threadVar, blockVar,
-  type ArrayDecl, type GStmt, type GlobalParam, type GpuKernel, type ScratchDecl, type Var,
+  add,
+  and,
+  div,
+  forEachStmt,
+  i,
+  load,
+  local,
+  lt,
+  mod,
+  mul,
+  select,
+  threadVar,
+  blockVar,
+  type ArrayDecl,
+  type GStmt,
+  type GlobalParam,
+  type GpuKernel,
+  type ScratchDecl,
+  type Var,
 } from "./gpu-ir.ts";
 import { paramsOf, sequential, type GpuConfig, type ScratchAllocator } from "./gpu-common.ts";
 import type { GemmTemplateShape } from "./cuda-templates.ts";
@@ -73,7 +90,11 @@ function epilogueOf(t: GemmStmt): { vars: { b: Var; i: Var; j: Var }; body: GStm
   const a = gemmArgs(t);
   const vars = t.epilogue
     ? { b: t.epilogue.vars.b!, i: t.epilogue.vars.i!, j: t.epilogue.vars.j! }
-    : { b: { op: "var", name: "eb", type: "i32", extent: Math.max(a.batch, 1) } as Var, i: { op: "var", name: "ei", type: "i32", extent: a.m } as Var, j: { op: "var", name: "ej", type: "i32", extent: a.n } as Var };
+    : {
+        b: { op: "var", name: "eb", type: "i32", extent: Math.max(a.batch, 1) } as Var,
+        i: { op: "var", name: "ei", type: "i32", extent: a.m } as Var,
+        j: { op: "var", name: "ej", type: "i32", extent: a.n } as Var,
+      };
   const body = t.epilogue ? sequential(t.epilogue.body) : [];
   const storesC = body.some((s) => s.s === "store" && s.buffer === t.buffers.c);
   return { vars, body, storesC };
@@ -119,11 +140,22 @@ export function mmaPlan(kernel: Kernel, t: GemmStmt, scratch: ScratchAllocator):
   const pack = (name: string, id: number, off: number, bs: number, rs: number, ks: number, rows: number): Operand => {
     const batches = bs === 0 ? 1 : batch;
     const decl = scratch.take("bf16", batches * rows * a.k);
-    prologue.push(packKernel(`${kernel.name}_pack_${name}`, `${kernel.comment} (operand ${name} packed for the tensor cores)`, { id, size: kernel.buffers.find((b) => b.id === id)!.size }, decl, { off, bs, rs, ks, rows, k: a.k, batches }));
+    prologue.push(
+      packKernel(
+        `${kernel.name}_pack_${name}`,
+        `${kernel.comment} (operand ${name} packed for the tensor cores)`,
+        { id, size: kernel.buffers.find((b) => b.id === id)!.size },
+        decl,
+        { off, bs, rs, ks, rows, k: a.k, batches },
+      ),
+    );
     return { id: decl.id, offset: 0, stride: bs === 0 ? 0 : rows * a.k };
   };
   // 16-byte copies need 16-byte aligned operand starts.
-  const A: Operand = a.a_cs === 1 && a.a_rs === a.k && a.a_off % 8 === 0 ? { id: t.buffers.a!, offset: a.a_off, stride: a.a_bs } : pack("a", t.buffers.a!, a.a_off, a.a_bs, a.a_rs, a.a_cs, a.m);
+  const A: Operand =
+    a.a_cs === 1 && a.a_rs === a.k && a.a_off % 8 === 0
+      ? { id: t.buffers.a!, offset: a.a_off, stride: a.a_bs }
+      : pack("a", t.buffers.a!, a.a_off, a.a_bs, a.a_rs, a.a_cs, a.m);
   let layout: "tn" | "nn";
   let B: Operand;
   if (a.b_rs === 1 && a.b_cs === a.k && a.b_off % 8 === 0) [layout, B] = ["tn", { id: t.buffers.b!, offset: a.b_off, stride: a.b_bs }];
@@ -194,11 +226,42 @@ export function packKernel(
     { s: "let", name: "batch_index", value: S(div(tile, i(tilesR * tilesK))) },
     { s: "let", name: "tile_r", value: S(mod(div(tile, i(tilesK)), i(tilesR))) },
     { s: "let", name: "tile_k", value: S(mod(tile, i(tilesK))) },
-    { s: "for", var: j, start: i(0), step: 1, unroll: true, body: [{ s: "store", buffer: -1, index: readLocal, value: select(inside(readR, readK), load(src.id, at(readR, readK), "f32"), { op: "const", value: 0, type: "f32" }) }] },
+    {
+      s: "for",
+      var: j,
+      start: i(0),
+      step: 1,
+      unroll: true,
+      body: [
+        {
+          s: "store",
+          buffer: -1,
+          index: readLocal,
+          value: select(inside(readR, readK), load(src.id, at(readR, readK), "f32"), { op: "const", value: 0, type: "f32" }),
+        },
+      ],
+    },
     { s: "barrier" },
     {
-      s: "for", var: j, start: i(0), step: 1, unroll: true,
-      body: [{ s: "if", cond: inside(writeR, writeK), then: [{ s: "store", buffer: dst.id, index: S(add(add(mul(L("batch_index"), i(o.rows * o.k)), mul(writeR, i(o.k))), writeK)), value: load(-1, local2(S(add(group, mul(j, i(step)))), lane), "f32") }] }],
+      s: "for",
+      var: j,
+      start: i(0),
+      step: 1,
+      unroll: true,
+      body: [
+        {
+          s: "if",
+          cond: inside(writeR, writeK),
+          then: [
+            {
+              s: "store",
+              buffer: dst.id,
+              index: S(add(add(mul(L("batch_index"), i(o.rows * o.k)), mul(writeR, i(o.k))), writeK)),
+              value: load(-1, local2(S(add(group, mul(j, i(step)))), lane), "f32"),
+            },
+          ],
+        },
+      ],
     },
     { s: "barrier" },
   ];
@@ -271,7 +334,10 @@ export function simtGemm(kernel: Kernel, t: GemmStmt, config: GpuConfig): GpuKer
   body.push({ s: "for", var: zero, start: i(0), step: 1, unroll: true, body: [clear] });
   if (kTiles > 0)
     body.push({
-      s: "for", var: g.kt, start: i(0), step: 1,
+      s: "for",
+      var: g.kt,
+      start: i(0),
+      step: 1,
       body: [stageOperand(g, "a", t.buffers.a!), stageOperand(g, "b", t.buffers.b!), { s: "barrier" }, accumulateSlice(g), { s: "barrier" }],
     });
   body.push(storeOutputs(g, t));
@@ -285,9 +351,7 @@ function stageOperand(g: SimtTile, operand: "a" | "b", id: number): GStmt {
   const tid = threadVar(threads);
   // Element (r, kk) of the slice: r along M (or N) with stride rs, kk along K with stride ks.
   const [rows, off, bs, rs, ks, extent, tileIndex] =
-    operand === "a"
-      ? [g.bm, a.a_off, a.a_bs, a.a_rs, a.a_cs, a.m, local("tile_m")]
-      : [g.bn, a.b_off, a.b_bs, a.b_cs, a.b_rs, a.n, local("tile_n")];
+    operand === "a" ? [g.bm, a.a_off, a.a_bs, a.a_rs, a.a_cs, a.m, local("tile_m")] : [g.bn, a.b_off, a.b_bs, a.b_cs, a.b_rs, a.n, local("tile_n")];
   const count = (rows * bk) / threads;
   const l = simtVar(`${operand}_copy`, count);
   const e = S(add(tid, mul(l, i(threads))));
@@ -315,17 +379,29 @@ function accumulateSlice(g: SimtTile): GStmt {
   const S = simplifyIndex;
   const [kk, ii, jj] = [simtVar("kk", bk), fragI(g), fragJ(g)];
   const fragA: GStmt = {
-    s: "for", var: ii, start: i(0), step: 1, unroll: true,
+    s: "for",
+    var: ii,
+    start: i(0),
+    step: 1,
+    unroll: true,
     body: [{ s: "store", buffer: -4, index: ii, value: load(-1, S(add(mul(kk, i(bm)), add(mul(local("thread_m"), i(tm)), ii))), "f32") }],
   };
   const fragB: GStmt = {
-    s: "for", var: jj, start: i(0), step: 1, unroll: true,
+    s: "for",
+    var: jj,
+    start: i(0),
+    step: 1,
+    unroll: true,
     body: [{ s: "store", buffer: -5, index: jj, value: load(-2, S(add(mul(kk, i(bn)), add(mul(local("thread_n"), i(tn)), jj))), "f32") }],
   };
   const accIndex = accIndexOf(g);
   const product = add(load(-3, accIndex, "f32"), mul(load(-4, ii, "f32"), load(-5, jj, "f32"), "f32"), "f32");
   const fma: GStmt = {
-    s: "for", var: ii, start: i(0), step: 1, unroll: true,
+    s: "for",
+    var: ii,
+    start: i(0),
+    step: 1,
+    unroll: true,
     body: [{ s: "for", var: jj, start: i(0), step: 1, unroll: true, body: [{ s: "store", buffer: -3, index: accIndex, value: product }] }],
   };
   return { s: "for", var: kk, start: i(0), step: 1, unroll: true, body: [fragA, fragB, fma] };

@@ -75,7 +75,13 @@ export interface ScratchDecl {
 
 export const i = iconst;
 export const local = (name: string, type: ScalarType = "i32"): Expr => ({ op: "local", name, type });
-export const bin = (fn: Extract<Expr, { op: "binary" }>["fn"], a: Expr, b: Expr, type: ScalarType = "i32"): Expr => ({ op: "binary", fn, a, b, type });
+export const bin = (fn: Extract<Expr, { op: "binary" }>["fn"], a: Expr, b: Expr, type: ScalarType = "i32"): Expr => ({
+  op: "binary",
+  fn,
+  a,
+  b,
+  type,
+});
 export const add = (a: Expr, b: Expr, type: ScalarType = "i32"): Expr => bin("add", a, b, type);
 export const mul = (a: Expr, b: Expr, type: ScalarType = "i32"): Expr => bin("mul", a, b, type);
 export const lt = (a: Expr, b: Expr): Expr => bin("lt", a, b, "bool");

@@ -15,18 +15,55 @@ import { itemSize } from "../dtype.ts";
 import { affine, simplifyIndex, substituteSimplify, unreachable, type Expr, type Kernel, type KernelBuffer, type Stmt } from "../kernel-ir.ts";
 import type { Program } from "../lower.ts";
 import {
-  accCombine, accIdentity, add, blockVar, div, eq, exprChildren, i, local, lt, mod, mul, threadVar,
-  type ArrayDecl, type GStmt, type GlobalParam, type GpuKernel, type ScratchDecl, type Var,
+  accCombine,
+  accIdentity,
+  add,
+  blockVar,
+  div,
+  eq,
+  exprChildren,
+  i,
+  local,
+  lt,
+  mod,
+  mul,
+  threadVar,
+  type ArrayDecl,
+  type GStmt,
+  type GlobalParam,
+  type GpuKernel,
+  type ScratchDecl,
+  type Var,
 } from "./gpu-ir.ts";
 import { lowerGemm, type GemmStep } from "./gpu-gemm.ts";
 import { lowerAttention, type AttentionStep } from "./gpu-attention.ts";
 import {
-  ScratchAllocator, blocksFor, extentOf, gpuConfig, gridStride, paramsOf, perfectNest, sequential, unflatten, type GpuConfig, type SimtStep,
+  ScratchAllocator,
+  blocksFor,
+  extentOf,
+  gpuConfig,
+  gridStride,
+  paramsOf,
+  perfectNest,
+  sequential,
+  unflatten,
+  type GpuConfig,
+  type SimtStep,
 } from "./gpu-common.ts";
 
 export {
-  GPU_TARGETS, ScratchAllocator, gpuConfig, smallGpuConfig, gridStride, paramsOf, perfectNest, sequential, unflatten,
-  type GpuConfig, type GpuTarget, type SimtGemmTile,
+  GPU_TARGETS,
+  ScratchAllocator,
+  gpuConfig,
+  smallGpuConfig,
+  gridStride,
+  paramsOf,
+  perfectNest,
+  sequential,
+  unflatten,
+  type GpuConfig,
+  type GpuTarget,
+  type SimtGemmTile,
 } from "./gpu-common.ts";
 
 /** What one L2 kernel runs as. */
@@ -109,7 +146,9 @@ function elementwiseKernel(kernel: Kernel, body: readonly Stmt[], config: GpuCon
   const out: GStmt[] = [];
   nests.forEach((stmts, k) => {
     const nest = perfectNest(stmts);
-    const loop = gridStride(`g${nests.length > 1 ? k : ""}`, extentOf(nest.vars), threads, blocks, (g) => sequential(nest.body, unflatten(nest.vars, g)));
+    const loop = gridStride(`g${nests.length > 1 ? k : ""}`, extentOf(nest.vars), threads, blocks, (g) =>
+      sequential(nest.body, unflatten(nest.vars, g)),
+    );
     out.push(loop);
   });
   return { name, comment, params: paramsOf(kernel.buffers), arrays: [], threads, blocks, body: out };

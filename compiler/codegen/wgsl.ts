@@ -201,7 +201,10 @@ function wgslDialect(kernel: string): SimtDialect {
         return s.atomic ? `${a.name}[${index}] += ${value};` : `${a.name}[${index}] = ${value};`;
       }
       const { name, dtype } = names.buffer(s.buffer);
-      if (s.atomic) throw new Error(`wgsl: ${kernel} adds into buffer ${s.buffer} atomically (a scatter-add); WebGPU has no float atomics and kiln's compare-and-swap form is not written yet`);
+      if (s.atomic)
+        throw new Error(
+          `wgsl: ${kernel} adds into buffer ${s.buffer} atomically (a scatter-add); WebGPU has no float atomics and kiln's compare-and-swap form is not written yet`,
+        );
       return storeText(dtype, word(name, index), convert(x(s.value), s.value.type, naturalType(dtype)));
     },
     load(e, names, r) {
@@ -251,7 +254,14 @@ export function renderWgsl(gp: GpuProgram): WgslProgram {
   const launches: WgslLaunch[] = [];
   for (const lowered of gp.kernels) {
     for (const k of lowered.step.launches) {
-      launches.push({ name: k.name, source: renderWgslKernel(k, arena), workgroupSize: k.threads, workgroups: k.blocks, step: lowered.index, simt: k });
+      launches.push({
+        name: k.name,
+        source: renderWgslKernel(k, arena),
+        workgroupSize: k.threads,
+        workgroups: k.blocks,
+        step: lowered.index,
+        simt: k,
+      });
     }
   }
   return { launches, arena };

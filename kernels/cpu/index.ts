@@ -30,15 +30,7 @@ export function cpuTemplatePrelude(uses: { readonly gemm?: boolean; readonly att
 
 /** A C type as it appears in the argument structs. */
 export type CType =
-  | "long"
-  | "int"
-  | "float"
-  | "const float*"
-  | "float*"
-  | "const unsigned char*"
-  | "void*"
-  | "kiln_gemm_epilogue_fn"
-  | "kiln_attention_args";
+  "long" | "int" | "float" | "const float*" | "float*" | "const unsigned char*" | "void*" | "kiln_gemm_epilogue_fn" | "kiln_attention_args";
 
 export interface CField {
   readonly name: string;

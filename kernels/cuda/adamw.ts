@@ -63,7 +63,11 @@ export function adamwMultiTensor(numels: readonly number[], o: AdamwOptions): Cu
   const name = `adamw_p${o.param}_g${o.grad}_s${o.state}${o.bf16Copy ? "_copy" : ""}_t${tensorCount}`;
   const load = (type: StorageType, expr: string) => (type === "bf16" ? `bf16_to_f32(${expr})` : expr);
   const store = (type: StorageType, value: string) => (type === "bf16" ? `f32_to_bf16(${value})` : value);
-  const params: KernelParam[] = [pointer("table", "const AdamwTensor* __restrict__"), pointer("hyper", "const float* __restrict__"), scalar("tensor_count", "i32")];
+  const params: KernelParam[] = [
+    pointer("table", "const AdamwTensor* __restrict__"),
+    pointer("hyper", "const float* __restrict__"),
+    scalar("tensor_count", "i32"),
+  ];
   const source = `${PREAMBLE}
 // ${name}: AdamW over ${tensorCount} tensors: θ ← θ(1 − lr·λ); m ← lerp(m, g, 1 − β1); v ← β2 v + (1 − β2) g²;
 // θ ← θ − (lr / (1 − β1^t))·m / (√v / √(1 − β2^t) + ε), β = (${beta1}, ${beta2}), ε = ${eps}; param ${o.param}, grad ${o.grad}, state ${o.state}.

@@ -79,7 +79,8 @@ export function attentionBackward(s: AttentionShape, tile: { bq: number; bkv: nu
   const qGroups = bq / 16;
   const dParts = warps / qGroups;
   const dPart = d / dParts;
-  if (!Number.isInteger(dParts) || dPart % 16 !== 0) throw new Error(`attentionBackward: ${warps} warps cannot split dQ of ${bq} queries × ${d} into 16-wide parts`);
+  if (!Number.isInteger(dParts) || dPart % 16 !== 0)
+    throw new Error(`attentionBackward: ${warps} warps cannot split dQ of ${bq} queries × ${d} into 16-wide parts`);
   const name = `attention_bwd_${shapeTag(s)}_${bq}x${bkv}${s.mask ? "_mask" : ""}`;
   const params: KernelParam[] = [
     pointer("Q", "const bf16_t* __restrict__"),
@@ -106,7 +107,10 @@ export function attentionBackward(s: AttentionShape, tile: { bq: number; bkv: nu
   const keyAcc = accumulatorCoord(r, "lane", "warp * 16", "nt * 8", "half");
   const dqAcc = accumulatorCoord(r, "lane", "q_group * 16", `d_part * ${dPart} + dt * 8`, "half");
   const outAcc = accumulatorCoord(r, "lane", "warp * 16", "dt * 8", "half");
-  const copyQueryBlock = (buffer: string, block: string) => `${copyHeadRows({ dst: `q_tiles + ${buffer} * ${bq * d}`, src: "q_head", row0: `${block} * ${bq}`, limit: "SQ", rowStride: "ROW", tile: qTile, threads })}
+  const copyQueryBlock = (
+    buffer: string,
+    block: string,
+  ) => `${copyHeadRows({ dst: `q_tiles + ${buffer} * ${bq * d}`, src: "q_head", row0: `${block} * ${bq}`, limit: "SQ", rowStride: "ROW", tile: qTile, threads })}
 ${copyHeadRows({ dst: `do_tiles + ${buffer} * ${bq * d}`, src: "do_head", row0: `${block} * ${bq}`, limit: "SQ", rowStride: "ROW", tile: qTile, threads })}
 for (int j = tid; j < ${bq}; j += ${threads}) {
   const int q = ${block} * ${bq} + j;

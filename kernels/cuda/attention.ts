@@ -34,7 +34,15 @@ export const headTile = (rows: number, headDim: number): OperandTile => ({ rows,
  * C statements that copy `rows` rows of one head (row stride `rowStride` elements) starting at sequence
  * position `row0` into a swizzled tile with cp.async, zero-filling rows at or past `limit`.
  */
-export function copyHeadRows(o: { dst: string; src: string; row0: string; limit: string; rowStride: string; tile: OperandTile; threads: number }): string {
+export function copyHeadRows(o: {
+  dst: string;
+  src: string;
+  row0: string;
+  limit: string;
+  rowStride: string;
+  tile: OperandTile;
+  threads: number;
+}): string {
   const copies = (o.tile.rows * o.tile.chunks) / o.threads;
   if (!Number.isInteger(copies)) throw new Error(`copyHeadRows: ${o.tile.rows}×${o.tile.chunks} chunks do not divide over ${o.threads} threads`);
   return `#pragma unroll
@@ -86,8 +94,24 @@ export function attentionForward(s: AttentionShape, tile: { bq: number; bkv: num
   const copyKV = (buffer: string, block: string) =>
     [
       copyBias(buffer, block),
-      copyHeadRows({ dst: `k_tiles + ${buffer} * ${bkv * d}`, src: "k_head", row0: `${block} * ${bkv}`, limit: "SK", rowStride: "ROW", tile: kvTile, threads }),
-      copyHeadRows({ dst: `v_tiles + ${buffer} * ${bkv * d}`, src: "v_head", row0: `${block} * ${bkv}`, limit: "SK", rowStride: "ROW", tile: kvTile, threads }),
+      copyHeadRows({
+        dst: `k_tiles + ${buffer} * ${bkv * d}`,
+        src: "k_head",
+        row0: `${block} * ${bkv}`,
+        limit: "SK",
+        rowStride: "ROW",
+        tile: kvTile,
+        threads,
+      }),
+      copyHeadRows({
+        dst: `v_tiles + ${buffer} * ${bkv * d}`,
+        src: "v_head",
+        row0: `${block} * ${bkv}`,
+        limit: "SK",
+        rowStride: "ROW",
+        tile: kvTile,
+        threads,
+      }),
     ].join("\n");
 
   const source = `${PREAMBLE}
@@ -116,8 +140,8 @@ ${indent(copyKV("0", "0"), 1)}
   __syncthreads();
 
 ${
-    qInRegisters
-      ? `  // This warp's 16 query rows as A fragments, kept in registers for every key block.
+  qInRegisters
+    ? `  // This warp's 16 query rows as A fragments, kept in registers for every key block.
   unsigned q_frag[D / 16][4];
   #pragma unroll
   for (int kd = 0; kd < D / 16; ++kd) {
@@ -126,8 +150,8 @@ ${
     ldmatrix_x4(q_frag[kd], smem_u32(q_tile + ${smemOffset(r, qTile, "row", "chunk")}));
   }
 `
-      : ""
-  }
+    : ""
+}
   float o_acc[D / 8][4];
   #pragma unroll
   for (int dt = 0; dt < D / 8; ++dt)

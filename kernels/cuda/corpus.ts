@@ -29,7 +29,8 @@ export const EPILOGUES = {
       params: [pointer("bias", "const bf16_t* __restrict__")],
     },
     extras: [{ name: "bias", kind: "bf16", length: (p: GemmProblem) => p.n }],
-    reference: (acc: number, _b: number, _row: number, col: number, extras: Readonly<Record<string, number | Float64Array>>) => geluTanh(acc + vector(extras, "bias")[col]!),
+    reference: (acc: number, _b: number, _row: number, col: number, extras: Readonly<Record<string, number | Float64Array>>) =>
+      geluTanh(acc + vector(extras, "bias")[col]!),
   },
   scaleResidual: {
     epilogue: {
@@ -80,8 +81,19 @@ const attention = (shape: AttentionShape): CorpusEntry => ({
   backward: attentionBackward(shape),
   convertDq: attentionBackwardConvertDq(shape),
 });
-const adamw = (numels: readonly number[], options: AdamwOptions): CorpusEntry => ({ kind: "adamw", options, numels, kernel: adamwMultiTensor(numels, options) });
-const philox = (count: number, distribution: Distribution, out: "f32" | "bf16"): CorpusEntry => ({ kind: "philox", count, distribution, out, kernel: philoxFill({ count, distribution, out }) });
+const adamw = (numels: readonly number[], options: AdamwOptions): CorpusEntry => ({
+  kind: "adamw",
+  options,
+  numels,
+  kernel: adamwMultiTensor(numels, options),
+});
+const philox = (count: number, distribution: Distribution, out: "f32" | "bf16"): CorpusEntry => ({
+  kind: "philox",
+  count,
+  distribution,
+  out,
+  kernel: philoxFill({ count, distribution, out }),
+});
 
 export function cudaCorpus(): CorpusEntry[] {
   return [

@@ -2,7 +2,16 @@
 // driven by the same index formulas the renderer writes into the CUDA source (gemmLayout) and by the
 // PTX fragment layouts below. It finds tiling and swizzle bugs on machines without a GPU.
 import { evaluate as o } from "./index-math.ts";
-import { gemmLayout, gemmTileProblem, gemmVectorLoads, smemOffset, type GemmLayoutMath, type GemmProblem, type GemmTile, type OperandTile } from "./gemm-mma.ts";
+import {
+  gemmLayout,
+  gemmTileProblem,
+  gemmVectorLoads,
+  smemOffset,
+  type GemmLayoutMath,
+  type GemmProblem,
+  type GemmTile,
+  type OperandTile,
+} from "./gemm-mma.ts";
 
 /**
  * PTX ISA fragment layouts of mma.m16n8k16 with 16-bit inputs, for lane t (g = t/4, c = t%4) and the
@@ -39,7 +48,13 @@ export interface EmulationResult {
  * with the identity epilogue. Throws when an index formula breaks an invariant of the hardware or the tiling.
  * `layout` defaults to the formulas the renderer uses; tests pass a broken one to see it caught.
  */
-export function emulateGemm(p: GemmProblem, t: GemmTile, a: Float64Array, b: Float64Array, layout: GemmLayoutMath = gemmLayout(t, p.layout)): EmulationResult {
+export function emulateGemm(
+  p: GemmProblem,
+  t: GemmTile,
+  a: Float64Array,
+  b: Float64Array,
+  layout: GemmLayoutMath = gemmLayout(t, p.layout),
+): EmulationResult {
   const problem = gemmTileProblem(t, p.layout);
   if (problem) throw new Error(`emulateGemm: ${problem}`);
   const L = layout;
@@ -70,7 +85,8 @@ export function emulateGemm(p: GemmProblem, t: GemmTile, a: Float64Array, b: Flo
       for (let step = 0; step < loads; step++) {
         const { row, chunk } = L.loadCoord(o, shape, tid, step);
         const offset = smemOffset(o, shape, row, chunk);
-        if (offset % 8 !== 0 || offset < 0 || offset + 8 > stage.length) fail(`copy of (${row}, ${chunk}) lands at ${offset}, outside the stage or unaligned`);
+        if (offset % 8 !== 0 || offset < 0 || offset + 8 > stage.length)
+          fail(`copy of (${row}, ${chunk}) lands at ${offset}, outside the stage or unaligned`);
         if (!Number.isNaN(stage[offset]!)) fail(`shared slot ${offset} written twice in one stage`);
         const gRow = rows.origin + row;
         const gCol = cols.origin + chunk * 8;
@@ -92,7 +108,8 @@ export function emulateGemm(p: GemmProblem, t: GemmTile, a: Float64Array, b: Flo
     const rowsOf: number[][] = [];
     for (let lane = 0; lane < 32; lane++) {
       const { row, chunk } = address(lane);
-      if (row < 0 || row >= shape.rows || chunk < 0 || chunk >= shape.chunks) fail(`ldmatrix lane ${lane} addresses (${row}, ${chunk}) outside the tile`);
+      if (row < 0 || row >= shape.rows || chunk < 0 || chunk >= shape.chunks)
+        fail(`ldmatrix lane ${lane} addresses (${row}, ${chunk}) outside the tile`);
       const offset = smemOffset(o, shape, row, chunk);
       rowsOf.push(Array.from(stage.subarray(offset, offset + 8)));
     }
@@ -110,7 +127,8 @@ export function emulateGemm(p: GemmProblem, t: GemmTile, a: Float64Array, b: Flo
   for (let batchIndex = 0; batchIndex < batch; batchIndex++) {
     for (let pid = 0; pid < tilesM * tilesN; pid++) {
       const { tileM, tileN } = L.blockTile(o, tilesM, tilesN, pid);
-      if (tileM < 0 || tileM >= tilesM || tileN < 0 || tileN >= tilesN) fail(`block ${pid} maps to tile (${tileM}, ${tileN}) outside ${tilesM}×${tilesN}`);
+      if (tileM < 0 || tileM >= tilesM || tileN < 0 || tileN >= tilesN)
+        fail(`block ${pid} maps to tile (${tileM}, ${tileN}) outside ${tilesM}×${tilesN}`);
       const blockM = tileM * t.bm;
       const blockN = tileN * t.bn;
       // acc[warp][mi][ni][lane][e]: the registers of every lane, as in the kernel's float acc[MT][NT][4].
@@ -119,16 +137,39 @@ export function emulateGemm(p: GemmProblem, t: GemmTile, a: Float64Array, b: Flo
       );
       for (let kTile = 0; kTile * t.bk < p.k; kTile++) {
         const k0 = kTile * t.bk;
-        const aStage = fillStage(L.tiles.a, L.loadsA, a, batchIndex * strideA, { total: p.m, tile: t.bm, origin: blockM }, { total: p.k, tile: t.bk, origin: k0 });
+        const aStage = fillStage(
+          L.tiles.a,
+          L.loadsA,
+          a,
+          batchIndex * strideA,
+          { total: p.m, tile: t.bm, origin: blockM },
+          { total: p.k, tile: t.bk, origin: k0 },
+        );
         const bStage =
           p.layout === "tn"
-            ? fillStage(L.tiles.b, L.loadsB, b, batchIndex * strideB, { total: p.n, tile: t.bn, origin: blockN }, { total: p.k, tile: t.bk, origin: k0 })
-            : fillStage(L.tiles.b, L.loadsB, b, batchIndex * strideB, { total: p.k, tile: t.bk, origin: k0 }, { total: p.n, tile: t.bn, origin: blockN });
+            ? fillStage(
+                L.tiles.b,
+                L.loadsB,
+                b,
+                batchIndex * strideB,
+                { total: p.n, tile: t.bn, origin: blockN },
+                { total: p.k, tile: t.bk, origin: k0 },
+              )
+            : fillStage(
+                L.tiles.b,
+                L.loadsB,
+                b,
+                batchIndex * strideB,
+                { total: p.k, tile: t.bk, origin: k0 },
+                { total: p.n, tile: t.bn, origin: blockN },
+              );
         for (let warp = 0; warp < t.warpsM * t.warpsN; warp++) {
           const warpM = Math.floor(warp / t.warpsN);
           const warpN = warp % t.warpsN;
           for (let ks = 0; ks < t.bk / 16; ks++) {
-            const aFrag = Array.from({ length: L.mTiles }, (_, mi) => ldmatrixX4(aStage, L.tiles.a, (lane) => L.ldmatrixA(o, warpM, lane, mi, ks), false));
+            const aFrag = Array.from({ length: L.mTiles }, (_, mi) =>
+              ldmatrixX4(aStage, L.tiles.a, (lane) => L.ldmatrixA(o, warpM, lane, mi, ks), false),
+            );
             const bFrag: number[][][][] = []; // [ni][lane][reg][h]
             for (let pair = 0; pair < L.nTiles / 2; pair++) {
               const q = ldmatrixX4(bStage, L.tiles.b, (lane) => L.ldmatrixB(o, warpN, lane, pair, ks), p.layout === "nn");

@@ -126,7 +126,13 @@ export function gemmLayout(tile: GemmTile, layout: GemmLayout) {
     },
     /** Block-tile row and column of accumulator registers 2·half and 2·half+1 (the second is col+1). */
     accumulator: <T>(o: IntOps<T>, warpM: T, warpN: T, lane: T, mi: T, ni: T, half: T) =>
-      accumulatorCoord(o, lane, o.add(o.mul(warpM, o.lit(warpTileM)), o.mul(mi, o.lit(16))), o.add(o.mul(warpN, o.lit(warpTileN)), o.mul(ni, o.lit(8))), half),
+      accumulatorCoord(
+        o,
+        lane,
+        o.add(o.mul(warpM, o.lit(warpTileM)), o.mul(mi, o.lit(16))),
+        o.add(o.mul(warpN, o.lit(warpTileN)), o.mul(ni, o.lit(8))),
+        half,
+      ),
     /** Which output tile block `pid` computes (grouped raster order, GROUP_M tile rows at a time). */
     blockTile<T>(o: IntOps<T>, tilesM: number, tilesN: number, pid: T) {
       const inGroup = o.lit(GROUP_M * tilesN);
@@ -145,7 +151,8 @@ export function gemmTileProblem(tile: GemmTile, layout: GemmLayout): string | nu
   const math = gemmLayout(tile, layout);
   if (tile.bk % 16 !== 0) return `BK ${tile.bk} must be a multiple of 16 (the mma k)`;
   if (math.warpTileM % 16 !== 0 || math.warpTileN % 16 !== 0) return `warp tile ${math.warpTileM}×${math.warpTileN} must be a multiple of 16×16`;
-  if (!Number.isInteger(math.loadsA) || !Number.isInteger(math.loadsB)) return `tile copies (${math.loadsA}, ${math.loadsB} per thread) must divide evenly over ${math.threads} threads`;
+  if (!Number.isInteger(math.loadsA) || !Number.isInteger(math.loadsB))
+    return `tile copies (${math.loadsA}, ${math.loadsB} per thread) must divide evenly over ${math.threads} threads`;
   if (tile.stages < 2) return `stages ${tile.stages} must be at least 2`;
   return null;
 }
@@ -164,7 +171,8 @@ interface Extent {
 export const gemmSmemBytes = (tile: GemmTile) => tile.stages * (tile.bm + tile.bn) * tile.bk * 2;
 
 /** Whether 16-byte copies are legal: every row start of A and B must be 16-byte aligned. */
-export const gemmVectorLoads = (p: GemmProblem) => p.k % 8 === 0 && (p.layout === "tn" || p.n % 8 === 0) && [p.strideA, p.strideB].every((s) => (s ?? 0) % 8 === 0);
+export const gemmVectorLoads = (p: GemmProblem) =>
+  p.k % 8 === 0 && (p.layout === "tn" || p.n % 8 === 0) && [p.strideA, p.strideB].every((s) => (s ?? 0) % 8 === 0);
 
 export function gemmKernelName(p: GemmProblem, t: GemmTile): string {
   const batch = (p.batch ?? 1) > 1 ? `_b${p.batch}` : "";

@@ -91,9 +91,7 @@ export function gemmWgmma(p: GemmProblem, t: WgmmaTile): CudaKernel {
 }`;
   const acc = accumulatorCoord(r, "lane", "warpgroup * 64 + warp_in_group * 16", "j * 8", "half");
   const store =
-    p.out === "bf16"
-      ? `*reinterpret_cast<unsigned*>(C + at) = pack_bf16x2(v0, v1);`
-      : `*reinterpret_cast<float2*>(C + at) = make_float2(v0, v1);`;
+    p.out === "bf16" ? `*reinterpret_cast<unsigned*>(C + at) = pack_bf16x2(v0, v1);` : `*reinterpret_cast<float2*>(C + at) = make_float2(v0, v1);`;
   const source = `${PREAMBLE}
 #ifndef KILN_WGMMA
 #define KILN_WGMMA

@@ -43,7 +43,8 @@ export const render: IntOps<string> = {
           : b === "1"
             ? a
             : `${wrap(a)} * ${wrap(b)}`,
-  div: (a, b) => (isLiteral(a) && isLiteral(b) ? String(Math.trunc(Number(a) / Number(b))) : b === "1" ? a : a === "0" ? "0" : `${wrap(a)} / ${wrap(b)}`),
+  div: (a, b) =>
+    isLiteral(a) && isLiteral(b) ? String(Math.trunc(Number(a) / Number(b))) : b === "1" ? a : a === "0" ? "0" : `${wrap(a)} / ${wrap(b)}`,
   mod: (a, b) => (isLiteral(a) && isLiteral(b) ? String(Number(a) % Number(b)) : b === "1" || a === "0" ? "0" : `${wrap(a)} % ${wrap(b)}`),
   xor: (a, b) => (isLiteral(a) && isLiteral(b) ? String(Number(a) ^ Number(b)) : b === "0" ? a : a === "0" ? b : `${wrap(a)} ^ ${wrap(b)}`),
   min: (a, b) => (isLiteral(a) && isLiteral(b) ? String(Math.min(Number(a), Number(b))) : `min(${a}, ${b})`),

@@ -58,7 +58,11 @@ export type Distribution = "uniform" | "normal";
 /** Fills out[0..count) with random node (seed, offset) values; each thread makes one group of four. */
 export function philoxFill(o: { count: number; distribution: Distribution; out: StorageType }): CudaKernel {
   const name = `philox_${o.distribution}_${o.out}_n${o.count}`;
-  const params: KernelParam[] = [pointer("out", `${o.out === "bf16" ? "bf16_t" : "float"}* __restrict__`), scalar("seed", "u32"), scalar("offset", "u32")];
+  const params: KernelParam[] = [
+    pointer("out", `${o.out === "bf16" ? "bf16_t" : "float"}* __restrict__`),
+    scalar("seed", "u32"),
+    scalar("offset", "u32"),
+  ];
   const value = o.distribution === "uniform" ? "philox_uniform_of(w[j])" : "philox_normal_of(w[j & 2], w[(j & 2) + 1], j & 1)";
   const store = o.out === "bf16" ? `f32_to_bf16(${value})` : value;
   const groups = Math.ceil(o.count / 4);

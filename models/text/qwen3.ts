@@ -133,8 +133,10 @@ function decoderLayer(p: Qwen3Params, prefix: string, h: Tensor, mask: Tensor, c
  * computes them: each attends the real tokens before it, not itself.
  */
 export function encodePrompt(p: Qwen3Params, ids: Tensor, mask: Tensor, c: Qwen3Config = QWEN3_0_6B): Tensor {
-  if (ids.shape.length !== 2 || ids.dtype !== "i32") throw new Error(`Qwen3 encodePrompt: expected ids i32 [B, S], found ${ids.dtype} [${ids.shape.join(", ")}]`);
-  if (mask.shape.length !== 2 || mask.shape[0] !== ids.shape[0] || mask.shape[1] !== ids.shape[1]) throw new Error(`Qwen3 encodePrompt: mask [${mask.shape.join(", ")}] does not match ids [${ids.shape.join(", ")}]`);
+  if (ids.shape.length !== 2 || ids.dtype !== "i32")
+    throw new Error(`Qwen3 encodePrompt: expected ids i32 [B, S], found ${ids.dtype} [${ids.shape.join(", ")}]`);
+  if (mask.shape.length !== 2 || mask.shape[0] !== ids.shape[0] || mask.shape[1] !== ids.shape[1])
+    throw new Error(`Qwen3 encodePrompt: mask [${mask.shape.join(", ")}] does not match ids [${ids.shape.join(", ")}]`);
   let h = nn.embedding(ids, get(p, "model.embed_tokens.weight"));
   for (let i = 0; i < c.numHiddenLayers; i++) h = decoderLayer(p, `model.layers.${i}`, h, mask, c);
   return nn.rmsNorm(h, { weight: get(p, "model.norm.weight"), eps: c.rmsNormEps });
@@ -172,11 +174,13 @@ export function qwen3ConfigFromJson(text: string, path: string): Qwen3Config {
   for (const [key, field] of CONFIG_FIELDS) {
     const value = fields[key];
     if (value === undefined) continue;
-    if (typeof value !== "number" || !Number.isFinite(value)) throw new Error(`loadQwen3: ${path}: expected "${key}" to be a number, found ${JSON.stringify(value)}`);
+    if (typeof value !== "number" || !Number.isFinite(value))
+      throw new Error(`loadQwen3: ${path}: expected "${key}" to be a number, found ${JSON.stringify(value)}`);
     config[field] = value;
   }
   const refuse = (key: string, ok: (v: unknown) => boolean, expected: string): void => {
-    if (key in fields && !ok(fields[key])) throw new Error(`loadQwen3: ${path}: "${key}" is ${JSON.stringify(fields[key])}; only ${expected} is implemented`);
+    if (key in fields && !ok(fields[key]))
+      throw new Error(`loadQwen3: ${path}: "${key}" is ${JSON.stringify(fields[key])}; only ${expected} is implemented`);
   };
   refuse("hidden_act", (v) => v === "silu", '"silu"');
   refuse("attention_bias", (v) => v === false, "false");
@@ -195,21 +199,32 @@ export function loadQwen3(dir: string, expected?: Qwen3Config): { config: Qwen3C
   const configPath = join(dir, "config.json");
   const hasConfig = existsSync(configPath);
   const config = hasConfig ? qwen3ConfigFromJson(readUtf8File(configPath, "--text-encoder"), configPath) : (expected ?? QWEN3_0_6B);
-  const assumed = hasConfig ? "" : ` (there is no ${configPath}, so the ${expected ? "model's text encoder" : "Qwen3-0.6B"} configuration was assumed)`;
+  const assumed = hasConfig
+    ? ""
+    : ` (there is no ${configPath}, so the ${expected ? "model's text encoder" : "Qwen3-0.6B"} configuration was assumed)`;
   if (expected) {
     const differing = CONFIG_FIELDS.filter(([, field]) => config[field] !== expected[field]);
-    if (differing.length) throw new Error(`loadQwen3: ${configPath} does not match the model's text encoder: ${differing.map(([key, field]) => `${key} is ${config[field]}, expected ${expected[field]}`).join("; ")}`);
+    if (differing.length)
+      throw new Error(
+        `loadQwen3: ${configPath} does not match the model's text encoder: ${differing.map(([key, field]) => `${key} is ${config[field]}, expected ${expected[field]}`).join("; ")}`,
+      );
   }
   const weightsPath = join(dir, "model.safetensors");
   if (!existsSync(weightsPath)) {
     const sharded = existsSync(join(dir, "model.safetensors.index.json"));
-    throw new Error(`loadQwen3: expected ${weightsPath} (Qwen3-0.6B ships one file)${sharded ? "; this folder has a sharded checkpoint (model.safetensors.index.json), which is not supported" : ""}`);
+    throw new Error(
+      `loadQwen3: expected ${weightsPath} (Qwen3-0.6B ships one file)${sharded ? "; this folder has a sharded checkpoint (model.safetensors.index.json), which is not supported" : ""}`,
+    );
   }
   const spec = qwen3ParamSpec(config);
   const file = openSafetensors(weightsPath);
   try {
     const kept = file.tensors.map((t) => t.name).filter((name) => !DROPPED_KEYS.has(name));
-    const message = keyMismatch(weightsPath, kept, spec.map((s) => s.name));
+    const message = keyMismatch(
+      weightsPath,
+      kept,
+      spec.map((s) => s.name),
+    );
     if (message) throw new Error(`loadQwen3: ${message}${assumed}`);
     const params: ParamValues = new Map();
     for (const { name, shape } of spec) {
@@ -219,7 +234,8 @@ export function loadQwen3(dir: string, expected?: Qwen3Config): { config: Qwen3C
       } catch (error) {
         throw new Error(`loadQwen3: ${(error as Error).message}${assumed}`);
       }
-      if (data.length !== numel(shape)) throw new Error(`loadQwen3: ${weightsPath}: key '${name}' holds ${data.length} values, expected ${numel(shape)}`);
+      if (data.length !== numel(shape))
+        throw new Error(`loadQwen3: ${weightsPath}: key '${name}' holds ${data.length} values, expected ${numel(shape)}`);
       params.set(name, data);
     }
     return { config, params };

@@ -24,7 +24,15 @@ export interface TinyTextConfig {
  * 2 layers at width 256, 4096 rows: about 2.7M parameters, small next to the DiT. 16 features per
  * word cover words of up to 15 letters whole (a word of n letters has n trigrams).
  */
-export const TINY_TEXT: TinyTextConfig = { tableSize: 4096, featuresPerWord: 16, dim: 256, layers: 2, heads: 4, ffDim: 1024, maxLength: MAX_PROMPT_TOKENS };
+export const TINY_TEXT: TinyTextConfig = {
+  tableSize: 4096,
+  featuresPerWord: 16,
+  dim: 256,
+  layers: 2,
+  heads: 4,
+  ffDim: 1024,
+  maxLength: MAX_PROMPT_TOKENS,
+};
 
 export function tinyTextParamSpec(c: TinyTextConfig = TINY_TEXT): ParamSpec[] {
   const specs: ParamSpec[] = [
@@ -56,7 +64,8 @@ const get = (p: TinyTextParams, name: string): Tensor => {
 };
 
 const linear = (p: TinyTextParams, name: string, x: Tensor): Tensor => nn.linear(x, get(p, `${name}.weight`), get(p, `${name}.bias`));
-const layerNorm = (p: TinyTextParams, name: string, x: Tensor): Tensor => nn.layerNorm(x, { weight: get(p, `${name}.weight`), bias: get(p, `${name}.bias`) });
+const layerNorm = (p: TinyTextParams, name: string, x: Tensor): Tensor =>
+  nn.layerNorm(x, { weight: get(p, `${name}.weight`), bias: get(p, `${name}.bias`) });
 
 /**
  * features [B, L, K] (i32 table rows, 0 for an empty slot; from tinyTextInputs) and mask [B, L]
@@ -66,19 +75,26 @@ const layerNorm = (p: TinyTextParams, name: string, x: Tensor): Tensor => nn.lay
  * all L rows as the reference's does.
  */
 export function encodeTiny(p: TinyTextParams, features: Tensor, mask: Tensor, c: TinyTextConfig = TINY_TEXT): Tensor {
-  if (features.shape.length !== 3 || features.dtype !== "i32") throw new Error(`tiny text encoder: expected features i32 [B, L, K], found ${features.dtype} [${features.shape.join(", ")}]`);
+  if (features.shape.length !== 3 || features.dtype !== "i32")
+    throw new Error(`tiny text encoder: expected features i32 [B, L, K], found ${features.dtype} [${features.shape.join(", ")}]`);
   const [b, l, k] = features.shape as [number, number, number];
   if (l > c.maxLength) throw new Error(`tiny text encoder: ${l} words exceed the ${c.maxLength} learned positions`);
   const table = get(p, "token_embedding.weight");
   const present = ops.cast(ops.cmplt(0, features), table.dtype);
   const scale = ops.mul(present, nn.rsqrt(ops.maximum(ops.sum(present, 2, true), 1)));
   const words = ops.sum(ops.mul(nn.embedding(features, table), ops.reshape(scale, [b, l, k, 1])), 2);
-  const positions = ops.shrink(get(p, "position_embedding"), [[0, l], [0, c.dim]]);
+  const positions = ops.shrink(get(p, "position_embedding"), [
+    [0, l],
+    [0, c.dim],
+  ]);
   let x = ops.add(words, ops.reshape(positions, [1, l, c.dim]));
   for (let i = 0; i < c.layers; i++) {
     const prefix = `layers.${i}`;
     const a = layerNorm(p, `${prefix}.norm1`, x);
-    const attended = nn.attention(linear(p, `${prefix}.attn.to_q`, a), linear(p, `${prefix}.attn.to_k`, a), linear(p, `${prefix}.attn.to_v`, a), { heads: c.heads, keyMask: mask });
+    const attended = nn.attention(linear(p, `${prefix}.attn.to_q`, a), linear(p, `${prefix}.attn.to_k`, a), linear(p, `${prefix}.attn.to_v`, a), {
+      heads: c.heads,
+      keyMask: mask,
+    });
     x = ops.add(x, linear(p, `${prefix}.attn.to_out`, attended));
     const m = layerNorm(p, `${prefix}.norm2`, x);
     x = ops.add(x, linear(p, `${prefix}.ff.2`, nn.gelu(linear(p, `${prefix}.ff.0`, m))));

@@ -40,7 +40,8 @@ export function nearestSeenWord(word: string, vocabulary: Iterable<string>): str
     if (short.length < 3 || long.length - short.length > MAX_AFFIX || !long.startsWith(short)) continue;
     const gap = Math.abs(seen.length - word.length);
     const bestGap = best === undefined ? Infinity : Math.abs(best.length - word.length);
-    if (gap < bestGap || (gap === bestGap && best !== undefined && (seen.length < best.length || (seen.length === best.length && seen < best)))) best = seen;
+    if (gap < bestGap || (gap === bestGap && best !== undefined && (seen.length < best.length || (seen.length === best.length && seen < best))))
+      best = seen;
   }
   return best;
 }

@@ -27,7 +27,10 @@ export interface WordFeatureConfig {
  * for the words of a full Pokémon prompt, and the parts' words already sit next to each other.
  */
 export function promptWords(prompt: string): string[] {
-  return prompt.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter((w) => w !== "");
+  return prompt
+    .toLowerCase()
+    .split(/[^\p{L}\p{N}]+/u)
+    .filter((w) => w !== "");
 }
 
 /** The features of one word, whole word first: "claw" → <claw>, <cl, cla, law, aw> (duplicates dropped). */

@@ -76,7 +76,8 @@ export function flux2VaeParamSpec(c: Flux2VaeConfig = FLUX2_VAE): ParamSpec[] {
   const specs: ParamSpec[] = [...conv2dSpec("encoder.conv_in", IMAGE_CHANNELS, blocks[0]!, 3)];
   blocks.forEach((channels, i) => {
     let inChannels = i === 0 ? blocks[0]! : blocks[i - 1]!;
-    for (let j = 0; j < c.layersPerBlock; j++, inChannels = channels) specs.push(...resnetSpec(`encoder.down_blocks.${i}.resnets.${j}`, inChannels, channels));
+    for (let j = 0; j < c.layersPerBlock; j++, inChannels = channels)
+      specs.push(...resnetSpec(`encoder.down_blocks.${i}.resnets.${j}`, inChannels, channels));
     if (i < blocks.length - 1) specs.push(...conv2dSpec(`encoder.down_blocks.${i}.downsamplers.0.conv`, channels, channels, 3));
   });
   specs.push(
@@ -91,7 +92,8 @@ export function flux2VaeParamSpec(c: Flux2VaeConfig = FLUX2_VAE): ParamSpec[] {
   const reversed = [...blocks].reverse();
   let inChannels = top;
   reversed.forEach((channels, i) => {
-    for (let j = 0; j <= c.layersPerBlock; j++, inChannels = channels) specs.push(...resnetSpec(`decoder.up_blocks.${i}.resnets.${j}`, inChannels, channels));
+    for (let j = 0; j <= c.layersPerBlock; j++, inChannels = channels)
+      specs.push(...resnetSpec(`decoder.up_blocks.${i}.resnets.${j}`, inChannels, channels));
     if (i < reversed.length - 1) specs.push(...conv2dSpec(`decoder.up_blocks.${i}.upsamplers.0.conv`, channels, channels, 3));
   });
   const latent = flux2LatentChannels(c);
@@ -207,7 +209,12 @@ export function flux2Encode(p: Flux2VaeParams, image: Tensor, c: Flux2VaeConfig 
   // Patchify keeps the channel blocks in order, so the first latentChannels·4 channels of the
   // patchified moments are exactly the patchified mean; slicing first is the same and cheaper.
   const [b, , h, w] = moments.shape as [number, number, number, number];
-  const mean = ops.shrink(moments, [[0, b], [0, c.latentChannels], [0, h], [0, w]]);
+  const mean = ops.shrink(moments, [
+    [0, b],
+    [0, c.latentChannels],
+    [0, h],
+    [0, w],
+  ]);
   const patched = patchify(mean, LATENT_PATCH);
   const stats = bnStatistics(p, flux2LatentChannels(c));
   return nn.div(nn.sub(patched, stats.mean), stats.std);
@@ -231,7 +238,11 @@ export function loadFlux2Vae(path: string, c: Flux2VaeConfig = FLUX2_VAE): Param
   const spec = flux2VaeParamSpec(c);
   const file = openSafetensors(path);
   try {
-    const message = keyMismatch(path, file.tensors.map((t) => t.name), spec.map((s) => s.name));
+    const message = keyMismatch(
+      path,
+      file.tensors.map((t) => t.name),
+      spec.map((s) => s.name),
+    );
     if (message) throw new Error(`loadFlux2Vae: ${message}`);
     const values: ParamValues = new Map();
     for (const { name, shape } of spec) {

@@ -27,7 +27,8 @@ const patchValues = (c: PcaVaeConfig): number => IMAGE_CHANNELS * c.patchSize * 
 /** mean [3p²] (the mean patch), basis [C, 3p²] (orthonormal rows, largest variance first), scale [1]. */
 export function pcaVaeParamSpec(c: PcaVaeConfig): ParamSpec[] {
   const n = patchValues(c);
-  if (!(Number.isSafeInteger(c.channels) && c.channels >= 1 && c.channels <= n)) throw new Error(`pca VAE: channels must be an integer from 1 to 3·${c.patchSize}² = ${n}, found ${c.channels}`);
+  if (!(Number.isSafeInteger(c.channels) && c.channels >= 1 && c.channels <= n))
+    throw new Error(`pca VAE: channels must be an integer from 1 to 3·${c.patchSize}² = ${n}, found ${c.channels}`);
   return [
     { name: "mean", shape: [n], init: { kind: "const", value: 0 } },
     { name: "basis", shape: [c.channels, n], init: { kind: "const", value: 0 } },
@@ -43,7 +44,8 @@ const get = (p: Readonly<Record<string, Tensor>>, name: string): Tensor => {
 
 /** image [B, 3, H, W] in [−1, 1] → latents [B, C, H/p, W/p] = scale · basis · (patch − mean). */
 export function pcaEncode(params: Readonly<Record<string, Tensor>>, image: Tensor, c: PcaVaeConfig): Tensor {
-  if (image.shape.length !== 4 || image.shape[1] !== IMAGE_CHANNELS) throw new Error(`pca VAE encode: expected an image [B, ${IMAGE_CHANNELS}, H, W], found [${image.shape.join(", ")}]`);
+  if (image.shape.length !== 4 || image.shape[1] !== IMAGE_CHANNELS)
+    throw new Error(`pca VAE encode: expected an image [B, ${IMAGE_CHANNELS}, H, W], found [${image.shape.join(", ")}]`);
   const patches = ops.permute(patchify(image, c.patchSize), [0, 2, 3, 1]);
   const centred = nn.sub(patches, get(params, "mean"));
   const latents = ops.mul(nn.linear(centred, get(params, "basis")), get(params, "scale"));
@@ -52,7 +54,8 @@ export function pcaEncode(params: Readonly<Record<string, Tensor>>, image: Tenso
 
 /** latents [B, C, h, w] → image [B, 3, p·h, p·w] = unpatchify(basisᵀ · latents / scale + mean). */
 export function pcaDecode(params: Readonly<Record<string, Tensor>>, latents: Tensor, c: PcaVaeConfig): Tensor {
-  if (latents.shape.length !== 4 || latents.shape[1] !== c.channels) throw new Error(`pca VAE decode: expected latents [B, ${c.channels}, h, w], found [${latents.shape.join(", ")}]`);
+  if (latents.shape.length !== 4 || latents.shape[1] !== c.channels)
+    throw new Error(`pca VAE decode: expected latents [B, ${c.channels}, h, w], found [${latents.shape.join(", ")}]`);
   const z = nn.div(ops.permute(latents, [0, 2, 3, 1]), get(params, "scale"));
   const patches = ops.add(nn.linear(z, ops.transpose(get(params, "basis"))), get(params, "mean"));
   return unpatchify(ops.permute(patches, [0, 3, 1, 2]), c.patchSize);

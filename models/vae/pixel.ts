@@ -23,7 +23,8 @@ export const pixelLatentChannels = (c: PixelVaeConfig): number => IMAGE_CHANNELS
 
 /** image [B, 3, H, W] in [−1, 1] → latents [B, 3p², H/p, W/p]; channel c·p² + py·p + px. */
 export function pixelEncode(image: Tensor, c: PixelVaeConfig = PIXEL_VAE): Tensor {
-  if (image.shape.length !== 4 || image.shape[1] !== IMAGE_CHANNELS) throw new Error(`pixel VAE encode: expected an image [B, ${IMAGE_CHANNELS}, H, W], found [${image.shape.join(", ")}]`);
+  if (image.shape.length !== 4 || image.shape[1] !== IMAGE_CHANNELS)
+    throw new Error(`pixel VAE encode: expected an image [B, ${IMAGE_CHANNELS}, H, W], found [${image.shape.join(", ")}]`);
   const shifted = c.shift === 0 ? image : ops.add(image, -c.shift);
   return ops.mul(patchify(shifted, c.patchSize), c.scale);
 }
@@ -31,7 +32,8 @@ export function pixelEncode(image: Tensor, c: PixelVaeConfig = PIXEL_VAE): Tenso
 /** latents [B, 3p², h, w] → image [B, 3, p·h, p·w]. */
 export function pixelDecode(latents: Tensor, c: PixelVaeConfig = PIXEL_VAE): Tensor {
   const channels = pixelLatentChannels(c);
-  if (latents.shape.length !== 4 || latents.shape[1] !== channels) throw new Error(`pixel VAE decode: expected latents [B, ${channels}, h, w] for patch size ${c.patchSize}, found [${latents.shape.join(", ")}]`);
+  if (latents.shape.length !== 4 || latents.shape[1] !== channels)
+    throw new Error(`pixel VAE decode: expected latents [B, ${channels}, h, w] for patch size ${c.patchSize}, found [${latents.shape.join(", ")}]`);
   const image = unpatchify(ops.mul(latents, 1 / c.scale), c.patchSize);
   return c.shift === 0 ? image : ops.add(image, c.shift);
 }

@@ -26,7 +26,9 @@ export function findMpirun(env: NodeJS.ProcessEnv = process.env): string {
   }
   const dirs = (env.PATH ?? "").split(":").filter((d) => d !== "");
   for (const dir of dirs) if (existsSync(path.join(dir, "mpirun"))) return path.join(dir, "mpirun");
-  throw new Error(`--nproc: mpirun not found on PATH (tried ${dirs.join(", ") || "an empty PATH"}); install Open MPI (Debian/Ubuntu: apt-get install openmpi-bin libopenmpi-dev) or set KILN_MPIRUN`);
+  throw new Error(
+    `--nproc: mpirun not found on PATH (tried ${dirs.join(", ") || "an empty PATH"}); install Open MPI (Debian/Ubuntu: apt-get install openmpi-bin libopenmpi-dev) or set KILN_MPIRUN`,
+  );
 }
 
 /**
@@ -40,7 +42,7 @@ export function mpirunPlan(nproc: number, kilnArgs: readonly string[], options: 
   env.OMP_NUM_THREADS ??= String(Math.max(1, Math.floor(cores / nproc)));
   const kiln = new URL("../../bin/kiln", import.meta.url).pathname;
   const args = [
-    ...(options.root ?? process.getuid?.() === 0 ? ["--allow-run-as-root"] : []),
+    ...((options.root ?? process.getuid?.() === 0) ? ["--allow-run-as-root"] : []),
     // More ranks than cores is allowed (it only costs speed); each rank's threads are not pinned.
     "--oversubscribe",
     "--bind-to",
@@ -83,7 +85,11 @@ export function runRanks(plan: LaunchPlan, describeFailure: (rank: string) => st
     let interrupts = 0;
     const onInterrupt = (): void => {
       interrupts++;
-      process.stderr.write(interrupts === 1 ? "\nkiln train: stopping every rank after this step (Ctrl-C again to stop at once)\n" : "\nkiln train: stopping the job now\n");
+      process.stderr.write(
+        interrupts === 1
+          ? "\nkiln train: stopping every rank after this step (Ctrl-C again to stop at once)\n"
+          : "\nkiln train: stopping the job now\n",
+      );
       child.kill(interrupts === 1 ? "SIGUSR1" : "SIGTERM");
     };
     process.on("SIGINT", onInterrupt);
@@ -93,7 +99,9 @@ export function runRanks(plan: LaunchPlan, describeFailure: (rank: string) => st
       const status = code ?? (signal ? 128 : 1);
       if (status !== 0) {
         const rank = failedRank(tail);
-        process.stderr.write(`\nkiln train: the ${plan.args[plan.args.indexOf("-n") + 1]}-rank job failed: ${rank ?? `mpirun exited with ${code ?? signal}`}. ${describeFailure(rank ?? "")}\n`);
+        process.stderr.write(
+          `\nkiln train: the ${plan.args[plan.args.indexOf("-n") + 1]}-rank job failed: ${rank ?? `mpirun exited with ${code ?? signal}`}. ${describeFailure(rank ?? "")}\n`,
+        );
       }
       resolve(status);
     });

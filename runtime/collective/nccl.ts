@@ -98,13 +98,24 @@ export function loadNccl(path: string): Nccl {
       return id;
     },
     initRank: (size, id, rank) => {
-      if (id.length !== NCCL_UNIQUE_ID_BYTES) throw new Error(`ncclCommInitRank: the unique id has ${id.length} bytes, expected ${NCCL_UNIQUE_ID_BYTES}`);
+      if (id.length !== NCCL_UNIQUE_ID_BYTES)
+        throw new Error(`ncclCommInitRank: the unique id has ${id.length} bytes, expected ${NCCL_UNIQUE_ID_BYTES}`);
       const comm = new BigUint64Array(1);
       call("ncclCommInitRank", () => `rank ${rank} of ${size}`, comm, size, { internal: id }, rank);
       return comm[0]!;
     },
     allReduce: (comm, send, recv, count, type, op, stream) =>
-      call("ncclAllReduce", () => `${count} × ${type}, ${op}, ${hex(send)} → ${hex(recv)}`, send, recv, count, DATA_TYPES[type], REDUCE_OPS[op], comm, stream),
+      call(
+        "ncclAllReduce",
+        () => `${count} × ${type}, ${op}, ${hex(send)} → ${hex(recv)}`,
+        send,
+        recv,
+        count,
+        DATA_TYPES[type],
+        REDUCE_OPS[op],
+        comm,
+        stream,
+      ),
     broadcast: (comm, send, recv, count, type, root, stream) =>
       call("ncclBroadcast", () => `${count} × ${type} from rank ${root}`, send, recv, count, DATA_TYPES[type], root, comm, stream),
     asyncError: (comm) => {

@@ -5,7 +5,9 @@ import { libraryLines } from "../cuda/status.ts";
 
 const firstLine = (program: string, args: string[]): string | null => {
   try {
-    return execFileSync(program, args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 10_000 }).split("\n")[0]!.trim();
+    return execFileSync(program, args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 10_000 })
+      .split("\n")[0]!
+      .trim();
   } catch {
     return null;
   }
@@ -14,7 +16,10 @@ const firstLine = (program: string, args: string[]): string | null => {
 export async function collectiveStatus(options: { verbose?: boolean } = {}): Promise<string[]> {
   const verbose = options.verbose ?? false;
   const mpirun = firstLine("mpirun", ["--version"]);
-  const lines = [`mpirun     ${mpirun ?? "not found on PATH (kiln train --nproc needs Open MPI: apt-get install openmpi-bin libopenmpi-dev)"}`, ...libraryLines("mpi", verbose).lines];
+  const lines = [
+    `mpirun     ${mpirun ?? "not found on PATH (kiln train --nproc needs Open MPI: apt-get install openmpi-bin libopenmpi-dev)"}`,
+    ...libraryLines("mpi", verbose).lines,
+  ];
   const nccl = libraryLines("nccl", verbose);
   if (nccl.path) {
     try {

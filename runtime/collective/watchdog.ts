@@ -37,7 +37,9 @@ export function startWatchdog(timeoutSeconds: number, prefix: string): Watchdog 
   const state = new Int32Array(shared, 0, 1);
   const text = new Uint8Array(shared, 4);
   // An ES module from a data: URL, whatever loader or module type the main program runs under.
-  const worker = new Worker(new URL(`data:text/javascript,${encodeURIComponent(WORKER_SOURCE)}`), { workerData: { shared, timeoutMs: timeoutSeconds * 1000, prefix } });
+  const worker = new Worker(new URL(`data:text/javascript,${encodeURIComponent(WORKER_SOURCE)}`), {
+    workerData: { shared, timeoutMs: timeoutSeconds * 1000, prefix },
+  });
   // The watchdog never keeps the process alive on its own.
   worker.unref();
   let generation = 0;

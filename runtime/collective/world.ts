@@ -116,7 +116,12 @@ export function openWorld(options: OpenWorldOptions = {}): World {
   const path = options.mpiPath ?? requireLibrary("mpi", { env });
   const mpi = loadMpi(path);
   if (mpi.rank !== launched.rank || mpi.size !== launched.size)
-    throw new Error(`kiln: MPI says rank ${mpi.rank} of ${mpi.size} but the launcher's ${launched.variables} say rank ${launched.rank} of ${launched.size}: was kiln started by a different MPI than ${path}? (set KILN_MPI_PATH)`);
-  const watchdog = startWatchdog(options.timeoutSeconds ?? DEFAULT_COLLECTIVE_TIMEOUT_SECONDS, `kiln: rank ${mpi.rank} of ${mpi.size} (pid ${process.pid})`);
+    throw new Error(
+      `kiln: MPI says rank ${mpi.rank} of ${mpi.size} but the launcher's ${launched.variables} say rank ${launched.rank} of ${launched.size}: was kiln started by a different MPI than ${path}? (set KILN_MPI_PATH)`,
+    );
+  const watchdog = startWatchdog(
+    options.timeoutSeconds ?? DEFAULT_COLLECTIVE_TIMEOUT_SECONDS,
+    `kiln: rank ${mpi.rank} of ${mpi.size} (pid ${process.pid})`,
+  );
   return mpiWorld(mpi, watchdog);
 }

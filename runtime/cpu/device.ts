@@ -67,7 +67,10 @@ function allocateStep(program: Program, arena: ArenaPlan): { blocks: NativeBlock
 
 /** The compiler and loader: the library's step function, rebuilding a cache entry that fails to load. */
 function loadStep(source: string): { library: CompiledLibrary; step: NativeStep } {
-  const load = (library: CompiledLibrary) => ({ library, step: loadLibrary(library.library).func("int kiln_step(void* table, double* times)") as NativeStep });
+  const load = (library: CompiledLibrary) => ({
+    library,
+    step: loadLibrary(library.library).func("int kiln_step(void* table, double* times)") as NativeStep,
+  });
   const library = compileC(source);
   try {
     return load(library);
@@ -124,7 +127,13 @@ function simdLanes(): number | null {
   return process.arch === "x64" || process.arch === "arm64" ? 4 : null;
 }
 
-const facts: DeviceFacts = { laneWidth: simdLanes(), floatAtomics: true, storableDtypes: ["f32", "i32", "bool"], maxBindings: null, asyncReadback: false };
+const facts: DeviceFacts = {
+  laneWidth: simdLanes(),
+  floatAtomics: true,
+  storableDtypes: ["f32", "i32", "bool"],
+  maxBindings: null,
+  asyncReadback: false,
+};
 
 export const cpuDevice: Device<CpuProgram> = {
   name: "cpu",
@@ -145,7 +154,11 @@ export const cpuDevice: Device<CpuProgram> = {
     debugLog(2, () => `${plan.name}: generated C (${source.length} bytes)\n${source}`);
     const step = cpuProgram(plan, program, arena, source, (performance.now() - started) / 1e3);
     const { library } = step;
-    debugLog(1, () => `${plan.name}: ${program.kernels.length} kernels, arena ${(arena.bytes / 2 ** 20).toFixed(2)} MiB (${(arena.unplannedBytes / 2 ** 20).toFixed(2)} MiB without reuse), ${library.compiled ? `compiled in ${library.seconds.toFixed(2)} s` : "from cache"}`);
+    debugLog(
+      1,
+      () =>
+        `${plan.name}: ${program.kernels.length} kernels, arena ${(arena.bytes / 2 ** 20).toFixed(2)} MiB (${(arena.unplannedBytes / 2 ** 20).toFixed(2)} MiB without reuse), ${library.compiled ? `compiled in ${library.seconds.toFixed(2)} s` : "from cache"}`,
+    );
     return step;
   },
 };

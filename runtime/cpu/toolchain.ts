@@ -22,9 +22,13 @@ export function compilerVersion(cc = cCompiler()): string {
   let v = versions.get(cc);
   if (v === undefined) {
     try {
-      v = execFileSync(cc, ["--version"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).split("\n")[0]!.trim();
+      v = execFileSync(cc, ["--version"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] })
+        .split("\n")[0]!
+        .trim();
     } catch (error) {
-      throw new Error(`kiln cpu: the C compiler '${cc}' could not be run (${(error as Error).message.split("\n")[0]}). Install gcc (Debian: apt-get install gcc) or set KILN_CC to a C compiler.`);
+      throw new Error(
+        `kiln cpu: the C compiler '${cc}' could not be run (${(error as Error).message.split("\n")[0]}). Install gcc (Debian: apt-get install gcc) or set KILN_CC to a C compiler.`,
+      );
     }
     versions.set(cc, v);
   }
@@ -38,7 +42,11 @@ export function cpuModel(): string {
       const info = readFileSync("/proc/cpuinfo", "utf8");
       const model = /model name\s*:\s*(.*)/.exec(info)?.[1] ?? "";
       const flags = /flags\s*:\s*(.*)/.exec(info)?.[1] ?? "";
-      cpuName = `${model}|${flags.split(" ").filter((f) => f.startsWith("avx") || f === "fma").sort().join(",")}`;
+      cpuName = `${model}|${flags
+        .split(" ")
+        .filter((f) => f.startsWith("avx") || f === "fma")
+        .sort()
+        .join(",")}`;
     } catch {
       cpuName = `${process.arch}`;
     }
@@ -107,7 +115,9 @@ export function compileC(source: string, extraFlags: readonly string[] = []): Co
   if (result.error || result.status !== 0) {
     rmSync(tmp, { force: true });
     const why = result.error ? result.error.message : `exit status ${result.status}`;
-    throw new Error(`kiln cpu: compiling a kernel file failed (${why}).\n  command: ${cc} ${args.join(" ")}\n  source: ${sourcePath}\n${(result.stderr ?? "").trim().split("\n").slice(0, 40).join("\n")}`);
+    throw new Error(
+      `kiln cpu: compiling a kernel file failed (${why}).\n  command: ${cc} ${args.join(" ")}\n  source: ${sourcePath}\n${(result.stderr ?? "").trim().split("\n").slice(0, 40).join("\n")}`,
+    );
   }
   // The hash first: a kill between the two leaves a library without a matching record, which is rebuilt.
   writeAtomic(sidecar(library), `${key} ${fileHash(tmp)}\n`);

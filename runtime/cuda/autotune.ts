@@ -83,7 +83,10 @@ interface CacheFile {
 export class TuneCache {
   private data: CacheFile;
 
-  constructor(readonly device: string, readonly file = path.join(cacheDir("cuda-tune"), `${device.replace(/[^A-Za-z0-9._-]+/g, "_")}.json`)) {
+  constructor(
+    readonly device: string,
+    readonly file = path.join(cacheDir("cuda-tune"), `${device.replace(/[^A-Za-z0-9._-]+/g, "_")}.json`),
+  ) {
     this.data = { version: 1, device, entries: {} };
     if (!existsSync(file)) return;
     try {
@@ -112,12 +115,22 @@ export class TuneCache {
 }
 
 /** A tile chooser that reads the cache and tunes (then stores) what it does not hold. */
-export function tunedTiles(cache: TuneCache, time: (p: GemmShape, tile: GemmTile) => number, options: TuneOptions = {}): (p: GemmShape, fallback: GemmTile) => GemmTile {
+export function tunedTiles(
+  cache: TuneCache,
+  time: (p: GemmShape, tile: GemmTile) => number,
+  options: TuneOptions = {},
+): (p: GemmShape, fallback: GemmTile) => GemmTile {
   return (p, fallback) => {
     const known = cache.get(p);
     if (known) return known;
     const result = tuneGemm(p, (tile) => time(p, tile), { ...options, first: fallback });
-    debugLog(1, () => `autotune ${gemmTuneKey(p)}: ${tileName(result.tile)} (${Object.entries(result.times).map(([t, ms]) => `${t} ${typeof ms === "number" ? `${ms.toFixed(3)} ms` : ms}`).join(", ")})`);
+    debugLog(
+      1,
+      () =>
+        `autotune ${gemmTuneKey(p)}: ${tileName(result.tile)} (${Object.entries(result.times)
+          .map(([t, ms]) => `${t} ${typeof ms === "number" ? `${ms.toFixed(3)} ms` : ms}`)
+          .join(", ")})`,
+    );
     cache.set(p, result);
     return result.tile;
   };
@@ -138,7 +151,21 @@ function bf16Noise(count: number): Uint16Array {
 /** Milliseconds per call of the GEMM template with `tile` on `device` (identity epilogue, median of 3 runs of 5 calls). */
 export function deviceGemmTimer(device: CudaDevice): (p: GemmShape, tile: GemmTile) => number {
   return (p, tile) => {
-    const kernel = gemmMma({ m: p.m, n: p.n, k: p.k, batch: p.batch, layout: p.layout, strideA: p.strideA, strideB: p.strideB, strideC: p.strideC, out: p.out, epilogue: IDENTITY_EPILOGUE }, tile);
+    const kernel = gemmMma(
+      {
+        m: p.m,
+        n: p.n,
+        k: p.k,
+        batch: p.batch,
+        layout: p.layout,
+        strideA: p.strideA,
+        strideB: p.strideB,
+        strideC: p.strideC,
+        out: p.out,
+        epilogue: IDENTITY_EPILOGUE,
+      },
+      tile,
+    );
     const elements = (stride: number, dense: number) => (p.batch > 1 && stride > 0 ? stride * (p.batch - 1) + dense : dense);
     const owned: Handle[] = [];
     const upload = (count: number) => {

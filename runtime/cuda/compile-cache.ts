@@ -104,5 +104,8 @@ export function damagedCudaEntries(dir: string = cacheDir()): string[] {
   } catch {
     return [];
   }
-  return names.filter((name) => !name.endsWith(".tmp")).map((name) => join(folder, name)).filter((path) => statSync(path, { throwIfNoEntry: false })?.isFile() && readEntry(path) === null);
+  return names
+    .filter((name) => !name.endsWith(".tmp"))
+    .map((name) => join(folder, name))
+    .filter((path) => statSync(path, { throwIfNoEntry: false })?.isFile() && readEntry(path) === null);
 }

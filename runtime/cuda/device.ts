@@ -65,7 +65,10 @@ export class CudaDevice {
     this.context = driver.primaryContextRetain(device);
     driver.contextSetCurrent(this.context);
     const attribute = (a: number) => driver.deviceAttribute(device, a);
-    const computeCapability = { major: attribute(DEVICE_ATTRIBUTE.computeCapabilityMajor), minor: attribute(DEVICE_ATTRIBUTE.computeCapabilityMinor) };
+    const computeCapability = {
+      major: attribute(DEVICE_ATTRIBUTE.computeCapabilityMajor),
+      minor: attribute(DEVICE_ATTRIBUTE.computeCapabilityMinor),
+    };
     this.info = {
       ordinal,
       name: driver.deviceName(device),
@@ -98,7 +101,8 @@ export class CudaDevice {
   }
 
   free(pointer: Handle): void {
-    if (!this.allocations.delete(pointer)) throw new Error(`kiln: free of 0x${pointer.toString(16)}, which this device did not allocate (or freed already)`);
+    if (!this.allocations.delete(pointer))
+      throw new Error(`kiln: free of 0x${pointer.toString(16)}, which this device did not allocate (or freed already)`);
     this.driver.memFree(pointer);
   }
 
@@ -118,7 +122,8 @@ export class CudaDevice {
   load(kernel: CudaKernel): LoadedKernel {
     const known = this.kernels.get(kernel.name);
     if (known) {
-      if (known.kernel.source !== kernel.source) throw new Error(`kiln: two different sources are named ${kernel.name}; kernel names must encode everything that changes the source`);
+      if (known.kernel.source !== kernel.source)
+        throw new Error(`kiln: two different sources are named ${kernel.name}; kernel names must encode everything that changes the source`);
       return known;
     }
     const include = findCudaInclude();
@@ -127,7 +132,9 @@ export class CudaDevice {
     const fn = this.driver.moduleGetFunction(module, kernel.name);
     if (kernel.smemBytes > DEFAULT_DYNAMIC_SMEM) {
       if (kernel.smemBytes > this.info.maxSharedMemoryPerBlockOptin)
-        throw new Error(`${kernel.name} needs ${kernel.smemBytes} bytes of shared memory; ${this.info.name} allows ${this.info.maxSharedMemoryPerBlockOptin} per block`);
+        throw new Error(
+          `${kernel.name} needs ${kernel.smemBytes} bytes of shared memory; ${this.info.name} allows ${this.info.maxSharedMemoryPerBlockOptin} per block`,
+        );
       this.driver.functionSetAttribute(fn, FUNCTION_ATTRIBUTE.maxDynamicSharedSizeBytes, kernel.smemBytes);
     }
     const loaded = { kernel, module, fn, cached: hit };

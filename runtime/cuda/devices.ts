@@ -12,7 +12,8 @@ import { cudaOrdinal } from "../collective/world.ts";
 
 let gpu: CudaDevice | StepDevice | undefined;
 /** One device (context) for every CUDA step of the process; ranks of a data-parallel job take the GPU of their local rank (runtime/collective/world.ts). */
-const sharedGpu = (): CudaDevice | StepDevice => (gpu ??= process.env.KILN_CUDA_EMULATE === "1" ? emulatedStepDevice() : CudaDevice.open({ ordinal: cudaOrdinal() }));
+const sharedGpu = (): CudaDevice | StepDevice =>
+  (gpu ??= process.env.KILN_CUDA_EMULATE === "1" ? emulatedStepDevice() : CudaDevice.open({ ordinal: cudaOrdinal() }));
 
 let emulator: StepDevice | undefined;
 const sharedEmulator = (): StepDevice => (emulator ??= emulatedStepDevice());
@@ -28,7 +29,10 @@ export const cudaEmulated: Device<CudaStepProgram> = cudaDevice({
   name: "cuda-emulated",
   summary: "the CUDA program run in kiln's GPU emulator, without a GPU (slow; for tests)",
   open: sharedEmulator,
-  status: async () => ({ available: true, lines: ["runs each generated CUDA launch in compiler/codegen/gpu-emulator.ts; the tensor-core GEMM as a plain GEMM"] }),
+  status: async () => ({
+    available: true,
+    lines: ["runs each generated CUDA launch in compiler/codegen/gpu-emulator.ts; the tensor-core GEMM as a plain GEMM"],
+  }),
   // The emulator models the tensor-core GEMM (as a plain GEMM and the plan's epilogue), not flash attention.
   defaults: { templates: { gemm: cudaTemplates().gemm! } },
 });

@@ -274,7 +274,11 @@ function moduleCalls(b: NativeCalls) {
       // CU_LAUNCH_PARAM_BUFFER_POINTER/SIZE: the driver copies the packed parameters during the call.
       const size = new BigUint64Array([BigInt(args.byteLength)]);
       const extra = new BigUint64Array([
-        CU_LAUNCH_PARAM_BUFFER_POINTER, koffi.address(args), CU_LAUNCH_PARAM_BUFFER_SIZE, koffi.address(size), CU_LAUNCH_PARAM_END,
+        CU_LAUNCH_PARAM_BUFFER_POINTER,
+        koffi.address(args),
+        CU_LAUNCH_PARAM_BUFFER_SIZE,
+        koffi.address(size),
+        CU_LAUNCH_PARAM_END,
       ]);
       b.call(
         "cuLaunchKernel",

@@ -4,7 +4,12 @@
 // launches run as a plain bf16 GEMM followed by the plan's epilogue; flash-attention launches are
 // not modelled (compile without the attention templates for this device).
 import {
-  type CudaKernelSource, type CudaLaunch, emulateKernel, type StorageArray, mmaReferenceKernel, type MmaGemmPlan,
+  type CudaKernelSource,
+  type CudaLaunch,
+  emulateKernel,
+  type StorageArray,
+  mmaReferenceKernel,
+  type MmaGemmPlan,
   type GlobalParam,
 } from "../../compiler/index.ts";
 import type { Handle } from "./driver.ts";

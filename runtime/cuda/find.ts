@@ -20,7 +20,14 @@ interface LibrarySpec {
 
 /** What each library is called, which variable overrides the search, and where Python wheels put it. */
 const LIBRARIES: Record<CudaLibrary, LibrarySpec> = {
-  cuda: { envVar: "KILN_CUDA_PATH", fileNames: ["libcuda.so.1", "libcuda.so"], wheelDirs: [], extraDirs: [], prefixVars: [], what: "the NVIDIA driver's libcuda" },
+  cuda: {
+    envVar: "KILN_CUDA_PATH",
+    fileNames: ["libcuda.so.1", "libcuda.so"],
+    wheelDirs: [],
+    extraDirs: [],
+    prefixVars: [],
+    what: "the NVIDIA driver's libcuda",
+  },
   nvrtc: {
     envVar: "KILN_NVRTC_PATH",
     fileNames: ["libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so"],
@@ -149,7 +156,10 @@ function candidateDirs(library: CudaLibrary, env: NodeJS.ProcessEnv, root: strin
   const spec = LIBRARIES[library];
   const ldPath = (env.LD_LIBRARY_PATH ?? "").split(":").filter((d) => d !== "");
   const cudaHome = [env.CUDA_HOME, env.CUDA_PATH].filter((p): p is string => !!p).flatMap((p) => [`${p}/lib64`, `${p}/targets/x86_64-linux/lib`]);
-  const prefixes = spec.prefixVars.map((v) => env[v]).filter((p): p is string => !!p).flatMap((p) => [`${p}/lib`, `${p}/lib64`]);
+  const prefixes = spec.prefixVars
+    .map((v) => env[v])
+    .filter((p): p is string => !!p)
+    .flatMap((p) => [`${p}/lib`, `${p}/lib64`]);
   const system = [...SYSTEM_DIRS, ...spec.extraDirs].flatMap((d) => (d.includes("*") ? globDirs(root + d) : [root + d]));
   const wheels = pythonSiteDirs(env, root).flatMap((site) => spec.wheelDirs.map((w) => join(site, w)));
   return [...new Set([...ldPath, ...prefixes, ...cudaHome, ...system, ...wheels])];

@@ -20,7 +20,8 @@ export function packKernelArgs(kernel: string, params: readonly KernelParam[], a
   const view = new DataView(bytes.buffer);
   params.forEach((p, i) => {
     const value = args[p.name];
-    if (value === undefined) throw new Error(`${kernel}: no argument for parameter ${p.name} (${p.cType}); expected one of ${params.map((q) => q.name).join(", ")}`);
+    if (value === undefined)
+      throw new Error(`${kernel}: no argument for parameter ${p.name} (${p.cType}); expected one of ${params.map((q) => q.name).join(", ")}`);
     const at = offsets[i]!;
     switch (p.type) {
       case "ptr":
@@ -29,7 +30,8 @@ export function packKernelArgs(kernel: string, params: readonly KernelParam[], a
         break;
       case "i32":
       case "u32":
-        if (typeof value !== "number" || !Number.isInteger(value)) throw new Error(`${kernel}: parameter ${p.name} is ${p.cType}, got ${String(value)}`);
+        if (typeof value !== "number" || !Number.isInteger(value))
+          throw new Error(`${kernel}: parameter ${p.name} is ${p.cType}, got ${String(value)}`);
         view.setUint32(at, value >>> 0, true);
         break;
       case "f32":
@@ -40,6 +42,7 @@ export function packKernelArgs(kernel: string, params: readonly KernelParam[], a
     }
   });
   const unknown = Object.keys(args).filter((name) => !params.some((p) => p.name === name));
-  if (unknown.length > 0) throw new Error(`${kernel}: unknown argument(s) ${unknown.join(", ")}; parameters are ${params.map((q) => q.name).join(", ")}`);
+  if (unknown.length > 0)
+    throw new Error(`${kernel}: unknown argument(s) ${unknown.join(", ")}; parameters are ${params.map((q) => q.name).join(", ")}`);
   return bytes;
 }

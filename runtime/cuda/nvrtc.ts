@@ -110,7 +110,13 @@ export function loadNvrtc(path: string): Nvrtc {
 }
 
 /** Compiles through the disk cache, keyed by source, options, NVRTC version and architecture. */
-export function compileCached(nvrtc: Nvrtc, source: string, name: string, arch: string, includeDirs: readonly string[] = []): { binary: Uint8Array; hit: boolean } {
+export function compileCached(
+  nvrtc: Nvrtc,
+  source: string,
+  name: string,
+  arch: string,
+  includeDirs: readonly string[] = [],
+): { binary: Uint8Array; hit: boolean } {
   const options = nvrtcOptions(arch, includeDirs);
   const version = `nvrtc ${nvrtc.version.major}.${nvrtc.version.minor}`;
   const { binary, hit } = cachedBinary([source, options.join(" "), version, arch], () => nvrtc.compile(source, `${name}.cu`, options).binary);

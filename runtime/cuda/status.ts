@@ -6,7 +6,8 @@ import { cacheDir, cacheSize } from "./compile-cache.ts";
 import { findCudaInclude, findLibrary, libraryEnvVar, type CudaLibrary } from "./find.ts";
 import { nvccVersion } from "./nvcc.ts";
 
-export const bytesText = (n: number) => (n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(1)} GiB` : n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(1)} MiB` : `${(n / 1024).toFixed(1)} KiB`);
+export const bytesText = (n: number) =>
+  n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(1)} GiB` : n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(1)} MiB` : `${(n / 1024).toFixed(1)} KiB`;
 
 /** Where a library was found, or every folder searched and the variable that overrides the search. */
 export function libraryLines(library: CudaLibrary, verbose: boolean): { path: string | null; lines: string[] } {

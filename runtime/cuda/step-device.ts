@@ -56,7 +56,10 @@ export function cudaStepDevice(device: CudaDevice): StepDevice {
         for (const k of unit) {
           const fn = device.driver.moduleGetFunction(module, k.name);
           if (k.smemBytes > DEFAULT_DYNAMIC_SMEM) {
-            if (k.smemBytes > device.info.maxSharedMemoryPerBlockOptin) throw new Error(`${k.name} needs ${k.smemBytes} bytes of shared memory; ${device.info.name} allows ${device.info.maxSharedMemoryPerBlockOptin} per block`);
+            if (k.smemBytes > device.info.maxSharedMemoryPerBlockOptin)
+              throw new Error(
+                `${k.name} needs ${k.smemBytes} bytes of shared memory; ${device.info.name} allows ${device.info.maxSharedMemoryPerBlockOptin} per block`,
+              );
             device.driver.functionSetAttribute(fn, FUNCTION_ATTRIBUTE.maxDynamicSharedSizeBytes, k.smemBytes);
           }
           loaded.set(k.name, { kernel: k, module, fn, cached: hit });

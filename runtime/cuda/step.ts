@@ -7,9 +7,28 @@
 // not be updated in place) as one CUDA graph; each run replays it.
 
 import {
-  bf16BitsArray, bf16FromBits, debugLevel, debugLog, f16Bits, f16FromBits, itemSize, type DType, type Pytree,
-  type Tensor, planArena, type ArenaPlan, type Program, gpuConfig, lowerProgramForGpu, type GpuConfig, type GpuProgram,
-  renderCuda, type CudaLaunch, type CudaProgram, type CudaKernelSource, type CudaTemplates,
+  bf16BitsArray,
+  bf16FromBits,
+  debugLevel,
+  debugLog,
+  f16Bits,
+  f16FromBits,
+  itemSize,
+  type DType,
+  type Pytree,
+  type Tensor,
+  planArena,
+  type ArenaPlan,
+  type Program,
+  gpuConfig,
+  lowerProgramForGpu,
+  type GpuConfig,
+  type GpuProgram,
+  renderCuda,
+  type CudaLaunch,
+  type CudaProgram,
+  type CudaKernelSource,
+  type CudaTemplates,
 } from "../../compiler/index.ts";
 import type { TraceOptions, TypedArray } from "../trace.ts";
 import type { Device, DeviceFacts, DeviceProgram, StepPlan } from "../device.ts";
@@ -113,7 +132,13 @@ export interface CudaStepProgram extends DeviceProgram {
 export type CudaStep = Step<CudaStepProgram>;
 
 /** The allocator: one allocation for the arena and, after it, the workspace of the kernels' scratch buffers; one per other buffer. */
-function allocateStep(device: StepDevice, program: Program, gpu: GpuProgram, cuda: CudaProgram, arena: ArenaPlan): { pointers: Map<number, Handle>; allocations: Handle[] } {
+function allocateStep(
+  device: StepDevice,
+  program: Program,
+  gpu: GpuProgram,
+  cuda: CudaProgram,
+  arena: ArenaPlan,
+): { pointers: Map<number, Handle>; allocations: Handle[] } {
   const allocations: Handle[] = [];
   const allocate = (bytes: number): Handle => {
     const pointer = device.alloc(Math.max(bytes, 1));
@@ -137,7 +162,14 @@ function allocateStep(device: StepDevice, program: Program, gpu: GpuProgram, cud
 }
 
 /** The launcher: the first run captures every launch and the donation copies as one CUDA graph; each run replays it. */
-function cudaStepProgram(plan: StepPlan, gpu: GpuProgram, cuda: CudaProgram, arena: ArenaPlan, device: StepDevice, compileSeconds: Record<string, number>): CudaStepProgram {
+function cudaStepProgram(
+  plan: StepPlan,
+  gpu: GpuProgram,
+  cuda: CudaProgram,
+  arena: ArenaPlan,
+  device: StepDevice,
+  compileSeconds: Record<string, number>,
+): CudaStepProgram {
   const { program } = plan;
   const kernelsByName = new Map(cuda.kernels.map((k) => [k.name, k]));
   const { pointers, allocations } = allocateStep(device, program, gpu, cuda, arena);
@@ -150,7 +182,8 @@ function cudaStepProgram(plan: StepPlan, gpu: GpuProgram, cuda: CudaProgram, are
   const resolved = () =>
     cuda.launches.map((launch) => {
       const args: Record<string, bigint | number> = {};
-      for (const [name, arg] of Object.entries(launch.args)) args[name] = arg.kind === "scalar" ? arg.value : pointer(arg.id) + BigInt(arg.byteOffset);
+      for (const [name, arg] of Object.entries(launch.args))
+        args[name] = arg.kind === "scalar" ? arg.value : pointer(arg.id) + BigInt(arg.byteOffset);
       return { launch, kernel: kernelsByName.get(launch.kernel)!, args };
     });
   const read = (id: number): TypedArray => {
@@ -171,7 +204,11 @@ function cudaStepProgram(plan: StepPlan, gpu: GpuProgram, cuda: CudaProgram, are
     timesKernels: false,
     get kernels() {
       return program.kernels.map((k, index) => ({
-        name: k.name, comment: k.comment, template: k.template, flops: k.flops, bytes: k.bytes,
+        name: k.name,
+        comment: k.comment,
+        template: k.template,
+        flops: k.flops,
+        bytes: k.bytes,
         launches: cuda.launches.filter((l) => l.step === index).map((l) => l.kernel),
       }));
     },
@@ -208,7 +245,10 @@ function cudaStepProgram(plan: StepPlan, gpu: GpuProgram, cuda: CudaProgram, are
 }
 
 /** The CUDA program of a traced and planned step, for tests and tools that stop before the device. */
-export function cudaProgramOf(program: Program, options: { config?: GpuConfig; templates?: CudaTemplates | null } = {}): { gpu: GpuProgram; cuda: CudaProgram } {
+export function cudaProgramOf(
+  program: Program,
+  options: { config?: GpuConfig; templates?: CudaTemplates | null } = {},
+): { gpu: GpuProgram; cuda: CudaProgram } {
   const gpu = lowerProgramForGpu(program, options.config ?? gpuConfig());
   const templates = options.templates === undefined ? cudaTemplates() : options.templates;
   return { gpu, cuda: renderCuda(gpu, templates ? { templates } : {}) };
@@ -228,7 +268,13 @@ function templatesFor(options: CudaCompileOptions, gpuDevice: CudaDevice | null,
 }
 
 /** Lanes in a warp, bf16 and f16 stored as 16-bit words, atomics on floats. */
-export const CUDA_FACTS: DeviceFacts = { laneWidth: 32, floatAtomics: true, storableDtypes: ["f32", "i32", "bool", "bf16", "f16"], maxBindings: null, asyncReadback: false };
+export const CUDA_FACTS: DeviceFacts = {
+  laneWidth: 32,
+  floatAtomics: true,
+  storableDtypes: ["f32", "i32", "bool", "bf16", "f16"],
+  maxBindings: null,
+  asyncReadback: false,
+};
 
 /** Renderer (GPU lowering, CUDA), compiler (NVRTC, cached) and loader of one step on the device `options.device` opens to. */
 function prepareCuda(plan: StepPlan, options: CudaCompileOptions, open: () => CudaDevice | StepDevice): CudaStepProgram {
@@ -238,13 +284,20 @@ function prepareCuda(plan: StepPlan, options: CudaCompileOptions, open: () => Cu
   const gpuDevice = opened instanceof CudaDevice ? opened : null;
   const device = gpuDevice ? cudaStepDevice(gpuDevice) : (opened as StepDevice);
   const templates = templatesFor(options, gpuDevice, device.description);
-  const { gpu, cuda } = cudaProgramOf(plan.program, { ...(options.config ? { config: options.config } : {}), ...(templates !== undefined ? { templates } : {}) });
+  const { gpu, cuda } = cudaProgramOf(plan.program, {
+    ...(options.config ? { config: options.config } : {}),
+    ...(templates !== undefined ? { templates } : {}),
+  });
   debugLog(2, () => `${plan.name}: generated CUDA (${cuda.kernels.length} kernels)\n${cuda.kernels.map((k) => k.source).join("\n")}`);
   const t1 = performance.now();
   device.load(cuda.kernels);
   const t2 = performance.now();
   const step = cudaStepProgram(plan, gpu, cuda, arena, device, { codegen: (t1 - t0) / 1e3, nvrtc: (t2 - t1) / 1e3 });
-  if (debugLevel() >= 1) debugLog(1, `${plan.name}: ${plan.program.kernels.length} kernels as ${cuda.launches.length} launches (${cuda.kernels.length} compiled) on ${device.description}, arena ${(arena.bytes / 2 ** 20).toFixed(2)} MiB + workspace ${(cuda.workspaceBytes / 2 ** 20).toFixed(2)} MiB`);
+  if (debugLevel() >= 1)
+    debugLog(
+      1,
+      `${plan.name}: ${plan.program.kernels.length} kernels as ${cuda.launches.length} launches (${cuda.kernels.length} compiled) on ${device.description}, arena ${(arena.bytes / 2 ** 20).toFixed(2)} MiB + workspace ${(cuda.workspaceBytes / 2 ** 20).toFixed(2)} MiB`,
+    );
   return step;
 }
 
@@ -261,18 +314,35 @@ export interface CudaDeviceDefinition {
 /** A CUDA-family device: the CUDA renderer and a StepDevice (a GPU through the driver, or the emulator). */
 export function cudaDevice(definition: CudaDeviceDefinition, options: CudaCompileOptions = {}): Device<CudaStepProgram> {
   const merged = { ...definition.defaults, ...options };
-  return { name: definition.name, summary: definition.summary, facts: CUDA_FACTS, status: definition.status, prepare: (plan) => prepareCuda(plan, merged, definition.open) };
+  return {
+    name: definition.name,
+    summary: definition.summary,
+    facts: CUDA_FACTS,
+    status: definition.status,
+    prepare: (plan) => prepareCuda(plan, merged, definition.open),
+  };
 }
 
 /** A CUDA device for one call's options (no registry entry): the GPU it names or opens, or the StepDevice given. */
 const adHocCuda = (options: CudaCompileOptions): Device<CudaStepProgram> =>
-  cudaDevice({ name: "cuda", summary: "a CUDA device", open: () => CudaDevice.open(), status: async () => ({ available: true, lines: [] }) }, options);
+  cudaDevice(
+    { name: "cuda", summary: "a CUDA device", open: () => CudaDevice.open(), status: async () => ({ available: true, lines: [] }) },
+    options,
+  );
 
 /**
  * Compile `fn` for the shapes of `example` (a pytree of arrays or { shape, dtype } specs) on a CUDA
  * device. The returned step takes values for the same tree (or any part of it; the rest stay resident).
  */
-export function compileCuda<E extends Pytree<unknown>>(fn: (inputs: Pytree<Tensor>) => Pytree<Tensor>, example: E, options: CudaCompileOptions = {}): CudaStep {
-  const trace: TraceOptions = { ...(options.donate ? { donate: options.donate } : {}), ...(options.params ? { params: options.params } : {}), ...(options.name !== undefined ? { name: options.name } : {}) };
+export function compileCuda<E extends Pytree<unknown>>(
+  fn: (inputs: Pytree<Tensor>) => Pytree<Tensor>,
+  example: E,
+  options: CudaCompileOptions = {},
+): CudaStep {
+  const trace: TraceOptions = {
+    ...(options.donate ? { donate: options.donate } : {}),
+    ...(options.params ? { params: options.params } : {}),
+    ...(options.name !== undefined ? { name: options.name } : {}),
+  };
   return compileOn(adHocCuda(options), fn, example, trace);
 }

@@ -4,8 +4,16 @@
 // (runtime/cuda/autotune.ts), the tile timed fastest on the device.
 import type { AttentionTemplateShape, CudaKernelSource, CudaTemplates, GemmTemplateProblem } from "../../compiler/index.ts";
 import {
-  attentionBackward, attentionBackwardConvertDq, attentionBackwardPreprocess, attentionForward, attentionShapeProblem,
-  type AttentionShape, MMA_TILES, gemmMma, gemmTileProblem, type GemmTile,
+  attentionBackward,
+  attentionBackwardConvertDq,
+  attentionBackwardPreprocess,
+  attentionForward,
+  attentionShapeProblem,
+  type AttentionShape,
+  MMA_TILES,
+  gemmMma,
+  gemmTileProblem,
+  type GemmTile,
 } from "../../kernels/cuda/index.ts";
 
 /** Tiles from largest to smallest; the first whose grid fills `multiprocessors` is used, else the last. */
@@ -17,7 +25,15 @@ export function chooseGemmTile(p: { m: number; n: number; batch: number; layout:
   return usable[usable.length - 1]!;
 }
 
-const attentionShape = (s: AttentionTemplateShape): AttentionShape => ({ batch: s.batch, heads: s.heads, seqQ: s.seqQ, seqK: s.seqK, headDim: s.headDim, mask: s.mask, scale: s.scale });
+const attentionShape = (s: AttentionTemplateShape): AttentionShape => ({
+  batch: s.batch,
+  heads: s.heads,
+  seqQ: s.seqQ,
+  seqK: s.seqK,
+  headDim: s.headDim,
+  mask: s.mask,
+  scale: s.scale,
+});
 
 export interface TemplateOptions {
   /** SMs of the device (default 132, an H100 SXM). */
@@ -32,7 +48,21 @@ export function cudaTemplates(options: TemplateOptions = {}): CudaTemplates {
     gemm(p: GemmTemplateProblem): CudaKernelSource | null {
       const table = chooseGemmTile(p, options.multiprocessors);
       const tile = options.chooseTile ? options.chooseTile(p, table) : table;
-      return gemmMma({ m: p.m, n: p.n, k: p.k, batch: p.batch, layout: p.layout, strideA: p.strideA, strideB: p.strideB, strideC: p.strideC, out: p.out, epilogue: { tag: p.epilogue.tag, body: p.epilogue.body, params: [...p.epilogue.params] } }, tile);
+      return gemmMma(
+        {
+          m: p.m,
+          n: p.n,
+          k: p.k,
+          batch: p.batch,
+          layout: p.layout,
+          strideA: p.strideA,
+          strideB: p.strideB,
+          strideC: p.strideC,
+          out: p.out,
+          epilogue: { tag: p.epilogue.tag, body: p.epilogue.body, params: [...p.epilogue.params] },
+        },
+        tile,
+      );
     },
     attentionForward(s) {
       const shape = attentionShape(s);

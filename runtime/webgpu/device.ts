@@ -10,7 +10,13 @@ import type { TypedArray } from "../trace.ts";
 import { openWebGpu, openedWebGpu, takeUncapturedError, type OpenedGpu } from "./open.ts";
 
 /** No subgroups assumed, no float atomics, every dtype in a 32-bit word, one binding per kernel. */
-export const WEBGPU_FACTS: DeviceFacts = { laneWidth: null, floatAtomics: false, storableDtypes: ["f32", "i32", "bool"], maxBindings: 8, asyncReadback: true };
+export const WEBGPU_FACTS: DeviceFacts = {
+  laneWidth: null,
+  floatAtomics: false,
+  storableDtypes: ["f32", "i32", "bool"],
+  maxBindings: 8,
+  asyncReadback: true,
+};
 
 /** A step on WebGPU: its WGSL program, the GPU it runs on, and its arena. */
 export interface WebGpuProgram extends DeviceProgram {
@@ -118,7 +124,11 @@ function prepareWebGpu(plan: StepPlan): WebGpuProgram {
   const { layout, pipelines, modules } = createPipelines(device, wgsl);
   let compiled = false;
   const t2 = performance.now();
-  const arena = device.createBuffer({ label: `${plan.name} arena`, size: Math.max(bytes, 4), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+  const arena = device.createBuffer({
+    label: `${plan.name} arena`,
+    size: Math.max(bytes, 4),
+    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+  });
   const bindGroup = device.createBindGroup({ layout, entries: [{ binding: 0, resource: { buffer: arena } }] });
   const offset = (id: number): number => {
     const o = wgsl.arena.offsets.get(id);
@@ -129,8 +139,13 @@ function prepareWebGpu(plan: StepPlan): WebGpuProgram {
   const copies = plan.copies.map((c) => ({ from: offset(c.from), to: offset(c.to), bytes: Math.max(program.buffers[c.from]!.size, 1) * 4 }));
   // A buffer cannot be copied into itself, so a donation copy goes through a bounce buffer.
   const bounceBytes = Math.max(0, ...copies.map((c) => c.bytes));
-  const bounce = bounceBytes ? device.createBuffer({ label: `${plan.name} donation copies`, size: bounceBytes, usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST }) : null;
-  debugLog(2, () => `${plan.name}: generated WGSL (${wgsl.launches.length} launches, ${pipelines.size} pipelines)\n${[...pipelines.keys()].join("\n")}`);
+  const bounce = bounceBytes
+    ? device.createBuffer({ label: `${plan.name} donation copies`, size: bounceBytes, usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST })
+    : null;
+  debugLog(
+    2,
+    () => `${plan.name}: generated WGSL (${wgsl.launches.length} launches, ${pipelines.size} pipelines)\n${[...pipelines.keys()].join("\n")}`,
+  );
   let disposed = false;
   return {
     program,
@@ -188,7 +203,13 @@ async function webGpuStatus(): Promise<{ available: boolean; lines: string[] }> 
   try {
     const gpu = await openWebGpu();
     const limits = gpu.device.limits;
-    return { available: true, lines: [`adapter: ${gpu.adapter}`, `one storage binding of at most ${(limits.maxStorageBufferBindingSize / 2 ** 20).toFixed(0)} MiB per step, ${limits.maxComputeInvocationsPerWorkgroup} invocations per workgroup`] };
+    return {
+      available: true,
+      lines: [
+        `adapter: ${gpu.adapter}`,
+        `one storage binding of at most ${(limits.maxStorageBufferBindingSize / 2 ** 20).toFixed(0)} MiB per step, ${limits.maxComputeInvocationsPerWorkgroup} invocations per workgroup`,
+      ],
+    };
   } catch (error) {
     return { available: false, lines: [(error as Error).message] };
   }

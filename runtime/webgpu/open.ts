@@ -83,6 +83,9 @@ export function openWebGpu(): Promise<OpenedGpu> {
 
 /** The device openWebGpu() opened; an error saying what to do when it has not resolved yet. */
 export function openedWebGpu(): OpenedGpu {
-  if (!opened) throw new Error("webgpu: no WebGPU device is open; `await openWebGpu()` (runtime/webgpu/open.ts) before compiling a step on webgpu (requesting an adapter is asynchronous)");
+  if (!opened)
+    throw new Error(
+      "webgpu: no WebGPU device is open; `await openWebGpu()` (runtime/webgpu/open.ts) before compiling a step on webgpu (requesting an adapter is asynchronous)",
+    );
   return opened;
 }

@@ -14,7 +14,11 @@ export interface CliResult {
 }
 
 export function kiln(args: readonly string[], options: { env?: Record<string, string>; timeoutMs?: number } = {}): CliResult {
-  const run = spawnSync(process.execPath, [KILN, ...args], { encoding: "utf8", env: { ...process.env, ...options.env }, timeout: options.timeoutMs ?? 300_000 });
+  const run = spawnSync(process.execPath, [KILN, ...args], {
+    encoding: "utf8",
+    env: { ...process.env, ...options.env },
+    timeout: options.timeoutMs ?? 300_000,
+  });
   if (run.error) throw run.error;
   return { status: run.status, signal: run.signal, stdout: run.stdout, stderr: run.stderr };
 }
@@ -22,6 +26,9 @@ export function kiln(args: readonly string[], options: { env?: Record<string, st
 /** Fails with everything the command printed when it did not exit 0. */
 export function kilnOk(args: readonly string[], options: Parameters<typeof kiln>[1] = {}): CliResult {
   const result = kiln(args, options);
-  if (result.status !== 0) throw new Error(`kiln ${args.join(" ")} exited ${result.status}${result.signal ? ` (killed by ${result.signal})` : ""}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`);
+  if (result.status !== 0)
+    throw new Error(
+      `kiln ${args.join(" ")} exited ${result.status}${result.signal ? ` (killed by ${result.signal})` : ""}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`,
+    );
   return result;
 }

@@ -28,7 +28,13 @@ export interface EmulatedRun {
  * `tensorCores`: GEMMs with a tensor-core plan run as the device would with the template — the plan's
  * packing launches, then the template modelled by mmaReferenceKernel — instead of the SIMT GEMM.
  */
-export function runEmulated(outputs: readonly Tensor[], inputs: readonly Tensor[], feeds: ReadonlyMap<Tensor, HostArray>, config: GpuConfig, tensorCores = false): EmulatedRun {
+export function runEmulated(
+  outputs: readonly Tensor[],
+  inputs: readonly Tensor[],
+  feeds: ReadonlyMap<Tensor, HostArray>,
+  config: GpuConfig,
+  tensorCores = false,
+): EmulatedRun {
   const program = lowerSchedule(schedule(outputs, inputs));
   const gpu = lowerProgramForGpu(program, config);
   const memory = new Map<number, StorageArray>();

@@ -17,7 +17,11 @@ export function locateNvrtc(): string | null {
   const library = join(dest, "nvidia/cu13/lib/libnvrtc.so.13");
   if (!existsSync(library)) {
     try {
-      execFileSync("unzip", ["-o", "-q", join(WHEEL_FOLDER, wheel), "nvidia/cu13/lib/libnvrtc.so.13", "nvidia/cu13/lib/libnvrtc-builtins.so.13.*", "-d", dest], { stdio: "ignore" });
+      execFileSync(
+        "unzip",
+        ["-o", "-q", join(WHEEL_FOLDER, wheel), "nvidia/cu13/lib/libnvrtc.so.13", "nvidia/cu13/lib/libnvrtc-builtins.so.13.*", "-d", dest],
+        { stdio: "ignore" },
+      );
     } catch {
       return null;
     }

@@ -35,7 +35,9 @@ export function writeQwen3Folder(dir: string, config: Qwen3Config, seed = 1): vo
   writeFileSync(path.join(dir, "config.json"), JSON.stringify(hf, null, 2));
   const spec = qwen3ParamSpec(config);
   const values = initParams(spec, seed);
-  const tensors: Record<string, TensorToWrite> = Object.fromEntries(spec.map((s) => [s.name, { dtype: "BF16", shape: s.shape, data: values.get(s.name)! }]));
+  const tensors: Record<string, TensorToWrite> = Object.fromEntries(
+    spec.map((s) => [s.name, { dtype: "BF16", shape: s.shape, data: values.get(s.name)! }]),
+  );
   tensors["lm_head.weight"] = { dtype: "BF16", shape: [config.vocabSize, config.hiddenSize], data: values.get("model.embed_tokens.weight")! };
   writeSafetensors(path.join(dir, "model.safetensors"), tensors, { format: "pt" });
 }
@@ -45,7 +47,10 @@ export function writeFlux2VaeFile(file: string, config: Flux2VaeConfig, seed = 2
   const spec = flux2VaeParamSpec(config);
   const values = initParams(spec, seed);
   const tensors: Record<string, TensorToWrite> = Object.fromEntries(
-    spec.map((s) => [s.name, s.name === "bn.num_batches_tracked" ? { dtype: "I64", shape: [], data: [1000] } : { dtype: "BF16", shape: s.shape, data: values.get(s.name)! }]),
+    spec.map((s) => [
+      s.name,
+      s.name === "bn.num_batches_tracked" ? { dtype: "I64", shape: [], data: [1000] } : { dtype: "BF16", shape: s.shape, data: values.get(s.name)! },
+    ]),
   );
   writeSafetensors(file, tensors, { format: "pt" });
 }

@@ -97,7 +97,16 @@ export function rmsNorm(x: Nd, weight: Nd, eps: number): Nd {
  * Softmax attention for one (batch, head): q [Sq, D], k and v [Sk, D] given as row accessors;
  * `allowed(i, j)` says whether query i sees key j. Returns [Sq, D].
  */
-export function attendHead(sq: number, sk: number, d: number, q: (i: number, e: number) => number, k: (j: number, e: number) => number, v: (j: number, e: number) => number, scale: number, allowed: (i: number, j: number) => boolean): Float64Array {
+export function attendHead(
+  sq: number,
+  sk: number,
+  d: number,
+  q: (i: number, e: number) => number,
+  k: (j: number, e: number) => number,
+  v: (j: number, e: number) => number,
+  scale: number,
+  allowed: (i: number, j: number) => boolean,
+): Float64Array {
   const out = new Float64Array(sq * d);
   for (let i = 0; i < sq; i++) {
     const scores: number[] = [];

@@ -5,7 +5,12 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import sharp from "sharp";
 
-const COLOURS: readonly [string, [number, number, number]][] = [["red", [220, 40, 40]], ["green", [40, 180, 60]], ["blue", [40, 70, 220]], ["yellow", [230, 210, 40]]];
+const COLOURS: readonly [string, [number, number, number]][] = [
+  ["red", [220, 40, 40]],
+  ["green", [40, 180, 60]],
+  ["blue", [40, 70, 220]],
+  ["yellow", [230, 210, 40]],
+];
 
 export async function writeShapesDataset(dir: string, size: number, count: number): Promise<void> {
   mkdirSync(path.join(dir, "images"), { recursive: true });
@@ -22,7 +27,9 @@ export async function writeShapesDataset(dir: string, size: number, count: numbe
         if (inside) pixels.set(rgb, (y * size + x) * 3);
       }
     const file = `${i}.png`;
-    await sharp(Buffer.from(pixels), { raw: { width: size, height: size, channels: 3 } }).png().toFile(path.join(dir, "images", file));
+    await sharp(Buffer.from(pixels), { raw: { width: size, height: size, channels: 3 } })
+      .png()
+      .toFile(path.join(dir, "images", file));
     rows.push(`${file},"${name}, ${square ? "square" : "circle"}, number ${i}"`);
   }
   writeFileSync(path.join(dir, "metadata.csv"), rows.join("\n") + "\n");

@@ -214,61 +214,76 @@ function buffersIn(stmts: readonly Stmt[]): Set<number> {
   return ids;
 }
 
+type TemplateStmt = Stmt & { s: "template" };
+
+/** One kernel as a C function `fn` over the buffer table B: a loop nest, or a call of a template. */
 function renderKernel(k: Kernel, fn: string): string {
-  const out: string[] = [`/* ${k.name}: ${k.comment} */`];
-  const template = k.body.find((s): s is Stmt & { s: "template" } => s.s === "template");
-  if (!template) {
-    const multi = k.template === "multi";
-    const e = new Emitter("  ", multi);
-    e.block(k.body, multi ? 2 : 1, new Map());
-    const body = multi ? ["  #pragma omp parallel", "  {", e.text(), "  }"] : [e.text()];
-    out.push(`static int ${fn}(void* const* B) {`, ...bufferDecls(k.buffers).map((d) => "  " + d), ...body, "  return 0;", "}");
-    return out.join("\n");
-  }
+  const header = `/* ${k.name}: ${k.comment} */`;
+  const template = k.body.find((s): s is TemplateStmt => s.s === "template");
+  if (!template) return [header, ...renderLoops(k, fn)].join("\n");
   const buffers: Readonly<Record<string, number>> = template.buffers;
   const buf = (name: string, type = "float"): string => `(${type}*)B[${buffers[name]}]`;
-  if (template.template === "gemm") {
-    const a = template.args;
-    let epilogueName = "NULL";
-    if (template.epilogue) {
-      epilogueName = `${fn}_epilogue`;
-      const { vars, body } = template.epilogue;
-      const used = buffersIn(body);
-      const e = new Emitter();
-      e.block(body, 3, new Map());
-      out.push(
-        `static void ${epilogueName}(void* ctx, long ${vars.b!.name}, long i0, long j0, long mb, long nb, float* c, long ldc) {`,
-        "  void* const* B = (void* const*)ctx;",
-        // No restrict here: the output written in place aliases the tile pointer c.
-        ...bufferDecls(
-          k.buffers.map((b) => (b.id === template.buffers.c ? { ...b, role: "readwrite" as const } : b)),
-          used,
-        ).map((d) => "  " + d.replace(" restrict", "")),
-        "  for (long ii = 0; ii < mb; ii++) {",
-        `    const long ${vars.i!.name} = i0 + ii;`,
-        "    #pragma omp simd",
-        "    for (long jj = 0; jj < nb; jj++) {",
-        `      const long ${vars.j!.name} = j0 + jj;`,
-        "      const float acc = c[ii * ldc + jj];",
-        e.text(),
-        "    }",
-        "  }",
-        "}",
-      );
-    }
+  const lines = template.template === "gemm" ? renderGemmCall(k, fn, template, buf) : renderAttentionCall(k, fn, template, buf);
+  return [header, ...lines].join("\n");
+}
+
+type BufferRef = (name: string, type?: string) => string;
+
+/** A kernel of loops; a multi-tensor kernel's loops share one parallel region. */
+function renderLoops(k: Kernel, fn: string): string[] {
+  const multi = k.template === "multi";
+  const e = new Emitter("  ", multi);
+  e.block(k.body, multi ? 2 : 1, new Map());
+  const body = multi ? ["  #pragma omp parallel", "  {", e.text(), "  }"] : [e.text()];
+  return [`static int ${fn}(void* const* B) {`, ...bufferDecls(k.buffers).map((d) => "  " + d), ...body, "  return 0;", "}"];
+}
+
+/** A GEMM template call, with its epilogue (the fused elementwise tail) as a function over C's finished blocks. */
+function renderGemmCall(k: Kernel, fn: string, template: TemplateStmt & { template: "gemm" }, buf: BufferRef): string[] {
+  const a = template.args;
+  const out: string[] = [];
+  let epilogueName = "NULL";
+  if (template.epilogue) {
+    epilogueName = `${fn}_epilogue`;
+    const { vars, body } = template.epilogue;
+    const used = buffersIn(body);
+    const e = new Emitter();
+    e.block(body, 3, new Map());
     out.push(
-      `static int ${fn}(void* const* B) {`,
-      `  const kiln_gemm_args g = { .batch = ${a.batch}, .m = ${a.m}, .n = ${a.n}, .k = ${a.k},`,
-      `    .a = ${buf("a", "const float")} + ${a.a_off}, .a_bs = ${a.a_bs}, .a_rs = ${a.a_rs}, .a_cs = ${a.a_cs},`,
-      `    .b = ${buf("b", "const float")} + ${a.b_off}, .b_bs = ${a.b_bs}, .b_rs = ${a.b_rs}, .b_cs = ${a.b_cs},`,
-      `    .c = ${buf("c")}, .c_bs = ${a.c_bs}, .ldc = ${a.ldc}, .accumulate = 0,`,
-      `    .epilogue = ${epilogueName}, .epilogue_ctx = (void*)B };`,
-      "  return kiln_sgemm(&g);",
+      `static void ${epilogueName}(void* ctx, long ${vars.b!.name}, long i0, long j0, long mb, long nb, float* c, long ldc) {`,
+      "  void* const* B = (void* const*)ctx;",
+      // No restrict here: the output written in place aliases the tile pointer c.
+      ...bufferDecls(
+        k.buffers.map((b) => (b.id === template.buffers.c ? { ...b, role: "readwrite" as const } : b)),
+        used,
+      ).map((d) => "  " + d.replace(" restrict", "")),
+      "  for (long ii = 0; ii < mb; ii++) {",
+      `    const long ${vars.i!.name} = i0 + ii;`,
+      "    #pragma omp simd",
+      "    for (long jj = 0; jj < nb; jj++) {",
+      `      const long ${vars.j!.name} = j0 + jj;`,
+      "      const float acc = c[ii * ldc + jj];",
+      e.text(),
+      "    }",
+      "  }",
       "}",
     );
-    return out.join("\n");
   }
-  // Attention, forward or backward: q, k, v (and o, do) in the "b s (n d)" layout.
+  out.push(
+    `static int ${fn}(void* const* B) {`,
+    `  const kiln_gemm_args g = { .batch = ${a.batch}, .m = ${a.m}, .n = ${a.n}, .k = ${a.k},`,
+    `    .a = ${buf("a", "const float")} + ${a.a_off}, .a_bs = ${a.a_bs}, .a_rs = ${a.a_rs}, .a_cs = ${a.a_cs},`,
+    `    .b = ${buf("b", "const float")} + ${a.b_off}, .b_bs = ${a.b_bs}, .b_rs = ${a.b_rs}, .b_cs = ${a.b_cs},`,
+    `    .c = ${buf("c")}, .c_bs = ${a.c_bs}, .ldc = ${a.ldc}, .accumulate = 0,`,
+    `    .epilogue = ${epilogueName}, .epilogue_ctx = (void*)B };`,
+    "  return kiln_sgemm(&g);",
+    "}",
+  );
+  return out;
+}
+
+/** An attention template call, forward or backward: q, k, v (and o, do) in the "b s (n d)" layout. */
+function renderAttentionCall(k: Kernel, fn: string, template: TemplateStmt & { template: "attention" | "attention_bwd" }, buf: BufferRef): string[] {
   const a = template.args;
   const d = a.headDim;
   const width = a.heads * d;
@@ -282,7 +297,7 @@ function renderKernel(k: Kernel, fn: string): string {
     const v = view(name);
     return `.${name} = ${buf(name, "const float")} + ${v.off}, .${name}_bs = ${v.bs}, .${name}_ss = ${v.ss}, .${name}_hs = ${hs}`;
   };
-  const mask = a.mask ? `(const unsigned char*)B[${buffers.mask}] + ${a.mask.off}` : "NULL";
+  const mask = a.mask ? `(const unsigned char*)B[${template.buffers.mask}] + ${a.mask.off}` : "NULL";
   const causal = a.causal ? 1 : 0;
   const common = [
     `.batch = ${a.batch}, .heads = ${a.heads}, .kv_heads = ${a.kvHeads}, .q_len = ${a.seqQ}, .kv_len = ${a.seqK}, ` +
@@ -292,8 +307,8 @@ function renderKernel(k: Kernel, fn: string): string {
     `${operand("v", d)},`,
   ];
   const [B, Sq, Sk] = [a.batch, a.seqQ, a.seqK];
-  if (template.template === "attention") {
-    out.push(
+  if (template.template === "attention")
+    return [
       `static int ${fn}(void* const* B) {`,
       "  const kiln_attention_args g = {",
       ...common.map((l) => "    " + l),
@@ -301,24 +316,21 @@ function renderKernel(k: Kernel, fn: string): string {
       `    .key_mask = ${mask}, .mask_bs = ${a.mask?.bs ?? 0}, .causal = ${causal}, .lse = NULL };`,
       "  return kiln_attention_forward(&g);",
       "}",
-    );
-  } else {
-    out.push(
-      `static int ${fn}(void* const* B) {`,
-      `  float* grads = ${buf("out")};`,
-      "  const kiln_attention_backward_args g = { .fwd = {",
-      ...common.map((l) => "    " + l),
-      `    .o = (float*)B[${buffers.o}] + ${view("o").off}, .o_bs = ${view("o").bs}, .o_ss = ${view("o").ss}, .o_hs = ${d},`,
-      `    .key_mask = ${mask}, .mask_bs = ${a.mask?.bs ?? 0}, .causal = ${causal}, .lse = NULL },`,
-      `    .d_o = ${buf("do", "const float")} + ${view("do").off}, .do_bs = ${view("do").bs}, .do_ss = ${view("do").ss}, .do_hs = ${d},`,
-      `    .d_q = grads, .dq_bs = ${Sq * width}, .dq_ss = ${width}, .dq_hs = ${d},`,
-      `    .d_k = grads + ${B * Sq * width}, .dk_bs = ${Sk * kvWidth}, .dk_ss = ${kvWidth}, .dk_hs = ${d},`,
-      `    .d_v = grads + ${B * Sq * width + B * Sk * kvWidth}, .dv_bs = ${Sk * kvWidth}, .dv_ss = ${kvWidth}, .dv_hs = ${d} };`,
-      "  return kiln_attention_backward(&g);",
-      "}",
-    );
-  }
-  return out.join("\n");
+    ];
+  return [
+    `static int ${fn}(void* const* B) {`,
+    `  float* grads = ${buf("out")};`,
+    "  const kiln_attention_backward_args g = { .fwd = {",
+    ...common.map((l) => "    " + l),
+    `    .o = (float*)B[${template.buffers.o}] + ${view("o").off}, .o_bs = ${view("o").bs}, .o_ss = ${view("o").ss}, .o_hs = ${d},`,
+    `    .key_mask = ${mask}, .mask_bs = ${a.mask?.bs ?? 0}, .causal = ${causal}, .lse = NULL },`,
+    `    .d_o = ${buf("do", "const float")} + ${view("do").off}, .do_bs = ${view("do").bs}, .do_ss = ${view("do").ss}, .do_hs = ${d},`,
+    `    .d_q = grads, .dq_bs = ${Sq * width}, .dq_ss = ${width}, .dq_hs = ${d},`,
+    `    .d_k = grads + ${B * Sq * width}, .dk_bs = ${Sk * kvWidth}, .dk_ss = ${kvWidth}, .dk_hs = ${d},`,
+    `    .d_v = grads + ${B * Sq * width + B * Sk * kvWidth}, .dv_bs = ${Sk * kvWidth}, .dv_ss = ${kvWidth}, .dv_hs = ${d} };`,
+    "  return kiln_attention_backward(&g);",
+    "}",
+  ];
 }
 
 export interface RenderOptions {

@@ -180,8 +180,15 @@ function loadText(dtype: StorageType, at: string): string {
   }
 }
 
-/** WGSL's spelling of GPU L2; `kernel` names the launch in errors. */
-function wgslDialect(kernel: string): SimtDialect {
+/**
+ * WGSL's spelling of GPU L2; `kernel` names the launch in errors. A kernel that adds into a buffer
+ * (a scatter-add) binds the arena as atomic<u32> words, since WebGPU has no float atomics: every
+ * access goes through atomicLoad/atomicStore, and the add is a compare-and-swap loop on the word
+ * (ATOMIC_ADD_HELPER). The order of the adds is the order the threads win, so the sums may differ in
+ * the last bits from run to run, as CUDA's atomicAdd does.
+ */
+function wgslDialect(kernel: string, atomicArena: boolean): SimtDialect {
+  const at = (name: string, index: string): string => (atomicArena ? `atomicLoad(&${word(name, index)})` : word(name, index));
   return {
     ...WGSL_LANGUAGE,
     constDecl: (type, name, value) => `let ${name}: ${wgslType(type)} = ${value};`,
@@ -201,11 +208,15 @@ function wgslDialect(kernel: string): SimtDialect {
         return s.atomic ? `${a.name}[${index}] += ${value};` : `${a.name}[${index}] = ${value};`;
       }
       const { name, dtype } = names.buffer(s.buffer);
-      if (s.atomic)
-        throw new Error(
-          `wgsl: ${kernel} adds into buffer ${s.buffer} atomically (a scatter-add); WebGPU has no float atomics and kiln's compare-and-swap form is not written yet`,
-        );
-      return storeText(dtype, word(name, index), convert(x(s.value), s.value.type, naturalType(dtype)));
+      const value = convert(x(s.value), s.value.type, naturalType(dtype));
+      if (s.atomic) {
+        if (dtype === "i32" || dtype === "bool")
+          throw new Error(`wgsl: ${kernel} adds into ${dtype} buffer ${s.buffer}; only float buffers take a scatter-add`);
+        return `kiln_atomic_add(${name} + ${index}, ${value}, ${dtype === "bf16" ? "1" : dtype === "f16" ? "2" : "0"});`;
+      }
+      const text = storeText(dtype, "KILN_AT", value);
+      const stored = text.slice("KILN_AT = ".length, -1);
+      return atomicArena ? `atomicStore(&${word(name, index)}, ${stored});` : text.replace("KILN_AT", word(name, index));
     },
     load(e, names, r) {
       if (e.buffer < 0) {
@@ -213,12 +224,40 @@ function wgslDialect(kernel: string): SimtDialect {
         return convert(`${a.name}[${r(e.index)}]`, a.type, e.type);
       }
       const { name, dtype } = names.buffer(e.buffer);
-      return convert(loadText(dtype, word(name, r(e.index))), naturalType(dtype), e.type);
+      return convert(loadText(dtype, at(name, r(e.index))), naturalType(dtype), e.type);
     },
   };
 }
 
 // --- kernels -------------------------------------------------------------------------------------
+
+/** Whether a kernel adds into a global buffer (its arena is then bound as atomic words). */
+function addsIntoBuffers(stmts: readonly GStmt[]): boolean {
+  return stmts.some((s) =>
+    s.s === "store"
+      ? s.atomic === true && s.buffer >= 0
+      : s.s === "for"
+        ? addsIntoBuffers(s.body)
+        : s.s === "if"
+          ? addsIntoBuffers(s.then) || addsIntoBuffers(s.else ?? [])
+          : false,
+  );
+}
+
+/**
+ * arena[i] += v on an atomic<u32> word holding an f32 (rounded to bf16 when rounding is 1, f16 when
+ * 2): read the word, add, and swap the sum in if the word is unchanged, else retry with what is there.
+ */
+const ATOMIC_ADD_HELPER = `fn kiln_atomic_add(i: i32, v: f32, rounding: i32) {
+  var old = atomicLoad(&arena[i]);
+  loop {
+    var sum = bitcast<f32>(old) + v;
+    if (rounding == 1) { sum = kiln_round_bf16(sum); } else if (rounding == 2) { sum = kiln_round_f16(sum); }
+    let swapped = atomicCompareExchangeWeak(&arena[i], old, bitcast<u32>(sum));
+    if (swapped.exchanged) { break; }
+    old = swapped.old_value;
+  }
+}`;
 
 /** One launch as a WGSL module: the arena binding, its buffers' offsets, shared arrays, then `main`. */
 export function renderWgslKernel(k: GpuKernel, arena: WgslArena): string {
@@ -227,14 +266,16 @@ export function renderWgslKernel(k: GpuKernel, arena: WgslArena): string {
     if (o === undefined) throw new Error(`wgsl: ${k.name} touches buffer ${id}, which has no place in the arena`);
     return o;
   };
-  const emitter = new SimtEmitter(positionalNames(`wgsl: ${k.name}`, k.params, k.arrays), wgslDialect(k.name));
   const body: readonly GStmt[] = pruneLets(k.body);
+  const atomicArena = addsIntoBuffers(body);
+  const emitter = new SimtEmitter(positionalNames(`wgsl: ${k.name}`, k.params, k.arrays), wgslDialect(k.name, atomicArena));
   const read = namesRead(body);
   emitter.block(body, 1);
   const lines = [
     `// ${k.name}: ${k.comment}`,
     WGSL_PRELUDE,
-    "@group(0) @binding(0) var<storage, read_write> arena: array<u32>;",
+    `@group(0) @binding(0) var<storage, read_write> arena: array<${atomicArena ? "atomic<u32>" : "u32"}>;`,
+    ...(atomicArena ? [ATOMIC_ADD_HELPER] : []),
     ...k.params.map((p, index) => `const p${index}: i32 = ${offset(p.id)}; // buffer ${p.id} (${p.dtype}[${p.size}]), word offset`),
     ...k.arrays.filter((a) => a.space === "shared").map((a) => `var<workgroup> ${a.name}: array<${wgslType(a.type)}, ${a.size}>;`),
     `@compute @workgroup_size(${k.threads})`,

@@ -63,6 +63,13 @@
 #define KILN_GEMM_SERIAL_FLOPS 200000.0
 #endif
 
+/* Rectangles per thread a parallel call is cut into, claimed one at a time: when another process
+ * takes a core away from one thread for a while, the others take over its share instead of
+ * waiting at the end of the call. 1 is one fixed rectangle per thread. */
+#ifndef KILN_GEMM_SPLIT
+#define KILN_GEMM_SPLIT 1
+#endif
+
 #define KILN_GEMM_NV (KILN_GEMM_NR / 16)
 
 /* Called once per finished block of C (rows i0..i0+mb-1, columns j0..j0+nb-1 of batch item b)
@@ -293,7 +300,7 @@ static long kiln_gemm_gcd(long x, long y) {
   return x;
 }
 
-/* Returns 0, or -1 when a thread could not allocate its packing buffers (C is then incomplete). */
+/* Returns 0, or -1 when no thread could allocate its packing buffers (C is then not written). */
 static int kiln_sgemm(const kiln_gemm_args* g) {
   if (g->batch <= 0 || g->m <= 0 || g->n <= 0) return 0;
   const double flops = 2.0 * (double)g->batch * (double)g->m * (double)g->n * (double)(g->k > 0 ? g->k : 1);
@@ -302,7 +309,8 @@ static int kiln_sgemm(const kiln_gemm_args* g) {
    * never finer than one micro-tile; among the grids with that many rectangles take the one that
    * packs the least (rectangle height + width). */
   const long mt = kiln_gemm_ceil(g->m, KILN_GEMM_MR), nt = kiln_gemm_ceil(g->n, KILN_GEMM_NR);
-  long tiles = threads / kiln_gemm_gcd(g->batch, threads);
+  const long parts = threads > 1 ? threads * KILN_GEMM_SPLIT : 1;
+  long tiles = parts / kiln_gemm_gcd(g->batch, parts);
   if (tiles > mt * nt) tiles = mt * nt;
   long grid_m = 1, grid_n = 1, best = -1;
   for (long gm = 1; gm <= tiles; gm++) {
@@ -318,23 +326,26 @@ static int kiln_sgemm(const kiln_gemm_args* g) {
   const long mc = per_m < KILN_GEMM_MC ? per_m : KILN_GEMM_MC;
   const size_t b_floats = (size_t)kc * (size_t)kiln_gemm_ceil(nc, KILN_GEMM_NR) * KILN_GEMM_NR;
   const size_t a_floats = (size_t)kc * (size_t)kiln_gemm_ceil(mc, KILN_GEMM_MR) * KILN_GEMM_MR;
-  int failed = 0;
-#pragma omp parallel num_threads(threads) if (threads > 1) reduction(| : failed)
+  long next = 0; /* the next unclaimed rectangle; a thread without scratch claims none */
+#pragma omp parallel num_threads(threads) if (threads > 1)
   {
     float* bp = kiln_gemm_scratch(b_floats + a_floats);
-    if (!bp) failed = 1;
-    else {
-      const long team = omp_get_num_threads(), me = omp_get_thread_num();
-      for (long t = me; t < tasks; t += team) {
-        const long b = t / (grid_m * grid_n), r = t % (grid_m * grid_n);
-        const long m0 = (r / grid_n) * per_m, n0 = (r % grid_n) * per_n;
-        if (m0 >= g->m || n0 >= g->n) continue;
-        const long m1 = m0 + per_m < g->m ? m0 + per_m : g->m, n1 = n0 + per_n < g->n ? n0 + per_n : g->n;
-        kiln_gemm_rectangle(g, b, m0, m1, n0, n1, bp, bp + b_floats);
+    for (;;) {
+      long t = tasks;
+      if (bp) {
+#pragma omp atomic capture
+        t = next++;
       }
+      if (t >= tasks) break;
+      const long b = t / (grid_m * grid_n), r = t % (grid_m * grid_n);
+      const long m0 = (r / grid_n) * per_m, n0 = (r % grid_n) * per_n;
+      if (m0 >= g->m || n0 >= g->n) continue;
+      const long m1 = m0 + per_m < g->m ? m0 + per_m : g->m, n1 = n0 + per_n < g->n ? n0 + per_n : g->n;
+      kiln_gemm_rectangle(g, b, m0, m1, n0, n1, bp, bp + b_floats);
     }
   }
-  return failed ? -1 : 0;
+  /* Every rectangle is claimed unless no thread got its packing buffers. */
+  return next < tasks ? -1 : 0;
 }
 
 #endif /* KILN_GEMM_H */

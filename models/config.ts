@@ -101,6 +101,10 @@ export const CONFIGS: Readonly<Record<string, ModelConfig>> = {
     ema: 0.999,
     // The clean-image reading measured worse here (recall 0.02–0.04 against 0.29–0.41 at equal time).
     prediction: "velocity",
+    // A tenth of the prompts empty, so guidance's negative branch is a trained unconditional prediction:
+    // at 5 000 steps the starter prompts' family hit rate at guidance 4 went 15/24 → 20/24 (with the
+    // vocabulary reading), recall unchanged; 0.2 lost recall and PSNR.
+    promptDropout: 0.1,
   },
 };
 

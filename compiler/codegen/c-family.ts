@@ -115,7 +115,7 @@ function countUses(exprs: readonly Expr[]): Map<string, number> {
 /**
  * The statement walk of a C-family renderer over statements `S` (CPU or GPU L2): in each block,
  * subexpressions used more than once are bound to a constant just before their first use and reused
- * until a statement writes something they read. No walk binds what loads out of a select's branches:
+ * (by a cautious walk, until a statement writes something they read). No walk binds what loads out of a select's branches:
  * a load there may be out of bounds when the branch is not taken (a padded conv reads before its
  * input's start), and a temporary would read it unconditionally. A `cautious` walk (the SIMT
  * renderers') also leaves inline whatever reads a value the block changes anywhere. A subclass
@@ -178,6 +178,11 @@ export abstract class CFamilyEmitter<S> {
     for (const s of stmts) {
       for (const e of this.exprsOf(s)) bind(e, false);
       this.stmt(s, depth, scope);
+      // A cautious walk forgets a bound value once a statement changes what it read. The C walk keeps
+      // it: the lowering may store an updated value in place and use the same expression again after
+      // the store (AdamW's new weights, then the moving average of them), meaning the value computed
+      // before the store; evaluated again it would read the store's result and update twice.
+      if (!this.options.cautious) continue;
       const written = new Set(this.writesOf(s));
       if (written.size) for (const [key, entry] of scope) if ([...entry.reads].some((r) => written.has(r))) scope.delete(key);
     }

@@ -162,3 +162,15 @@ test("reductions over a trailing axis of length 1 compile and keep their values 
   const norm = compile((t) => nn.layerNorm(t as Tensor, {}), { shape: [4, 1] });
   expect([...(norm.run(x) as Float32Array)]).toEqual([0, 0, 0, 0]);
 });
+
+test("on x86 a step flushes subnormal floats to zero (FTZ/DAZ), and the caller's own arithmetic keeps them", () => {
+  const step = compile((t) => ops.mul((t as { x: Tensor }).x, 1e-30), { x: { shape: [2] } });
+  const out = step.run({ x: Float32Array.of(1e-10, 1) }) as Float32Array;
+  // 1e-10 · 1e-30 = 1e-40 is an f32 subnormal: flushed on x86, kept elsewhere; 1e-30 is normal either way.
+  const x86 = process.arch === "x64" || process.arch === "ia32";
+  expect(out[0]).toBe(x86 ? 0 : Math.fround(Math.fround(1e-10) * Math.fround(1e-30)));
+  expect(out[1]).toBe(Math.fround(1e-30));
+  // MXCSR is restored after the step: a double subnormal computed now is not flushed.
+  const smallestNormal = Number(["2.2250738585072014e-308"][out.length - 2]);
+  expect(smallestNormal / 4).toBeGreaterThan(0);
+});

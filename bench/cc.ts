@@ -7,7 +7,8 @@ import { join } from "node:path";
 import koffi, { type LibraryHandle } from "koffi";
 
 /** The flags the CPU backend compiles generated kernels with. */
-export const KERNEL_CFLAGS: readonly string[] = ["-O3", "-march=native", "-fopenmp", "-shared", "-fPIC"];
+// -z nodelete as the CPU device's (runtime/cpu/toolchain.ts): libgomp must outlive its spinning workers at exit.
+export const KERNEL_CFLAGS: readonly string[] = ["-O3", "-march=native", "-fopenmp", "-shared", "-fPIC", "-Wl,-z,nodelete"];
 
 export interface CompileOptions {
   /** Compiler flags; defaults to KERNEL_CFLAGS. */

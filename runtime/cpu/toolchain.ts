@@ -9,7 +9,10 @@ import { existsSync, readFileSync, readdirSync, renameSync, rmSync } from "node:
 import path from "node:path";
 import { cacheDir, cacheKey, writeAtomic } from "../cache.ts";
 
-export const C_FLAGS = ["-O3", "-march=native", "-fopenmp", "-fno-math-errno", "-shared", "-fPIC"] as const;
+// -z nodelete: the library (and libgomp through it) stays mapped when it is closed at process exit.
+// OpenMP's worker threads may still be spinning in libgomp then; unmapped under them, the process died
+// with SIGSEGV after its work was done (always with OMP_WAIT_POLICY=active; now and then with a short spin).
+export const C_FLAGS = ["-O3", "-march=native", "-fopenmp", "-fno-math-errno", "-shared", "-fPIC", "-Wl,-z,nodelete"] as const;
 
 let compilerRuns = 0;
 /** How many times this process has started the C compiler (a warm cache starts none). */

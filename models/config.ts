@@ -229,14 +229,15 @@ export function modelParts(config: ModelConfig, height = config.height, width = 
     throw new Error(`image size ${width}×${height}: must be a multiple of the VAE's ${v.downsample}× downsampling`);
   if (text.outputDim !== config.dit.textDim)
     throw new Error(`config ${config.name}: the text encoder gives ${text.outputDim} features but the DiT expects ${config.dit.textDim}`);
-  if (config.promptVariation > 0 && !config.trainText)
-    throw new Error(
-      `config ${config.name}: promptVariation ${config.promptVariation} needs a jointly trained text encoder (trainText: true); a frozen one's embeddings are computed once per prompt`,
-    );
-  if ((config.promptDropout ?? 0) > 0 && !config.trainText)
-    throw new Error(
-      `config ${config.name}: promptDropout ${config.promptDropout} needs a jointly trained text encoder (trainText: true); a frozen one's embeddings are computed once per prompt`,
-    );
+  // Prompts that change step by step need an encoder run in the step; a frozen one's embeddings are cached.
+  for (const [field, value] of [
+    ["promptVariation", config.promptVariation],
+    ["promptDropout", config.promptDropout ?? 0],
+  ] as const)
+    if (value > 0 && !config.trainText)
+      throw new Error(
+        `config ${config.name}: ${field} ${value} needs a jointly trained text encoder (trainText: true); a frozen one's embeddings are computed once per prompt`,
+      );
   if (v.latentChannels !== config.dit.latentChannels)
     throw new Error(`config ${config.name}: the VAE gives ${v.latentChannels} latent channels but the DiT expects ${config.dit.latentChannels}`);
   return { config, ditSpec: ditParamSpec(config.dit), text, vae: v, latent: [v.latentChannels, height / v.downsample, width / v.downsample] };

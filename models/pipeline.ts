@@ -36,7 +36,7 @@ export interface Weights {
   vae: ParamValues;
   /**
    * The words a jointly trained text encoder saw in training (from its checkpoint): prompts are read
-   * with them (models/text/vocabulary.ts), an unseen word as the seen word it begins like, or left out.
+   * with them (models/text/vocabulary.ts): an unseen word as the seen word it extends or shortens, or left out.
    */
   vocabulary?: ReadonlySet<string>;
 }

@@ -151,15 +151,16 @@ export const wgslLiteral = (value: number, type: ScalarType): string => literal(
 
 const word = (name: string, index: string): string => `arena[${name} + ${index}]`;
 
-function storeText(dtype: StorageType, at: string, value: string): string {
+/** A value as the u32 word that stores it. */
+function storedWord(dtype: StorageType, value: string): string {
   switch (dtype) {
     case "f32":
     case "bf16":
     case "f16":
     case "i32":
-      return `${at} = bitcast<u32>(${value});`;
+      return `bitcast<u32>(${value})`;
     case "bool":
-      return `${at} = select(0u, 1u, ${value});`;
+      return `select(0u, 1u, ${value})`;
     default:
       return unreachable(dtype);
   }
@@ -214,9 +215,8 @@ function wgslDialect(kernel: string, atomicArena: boolean): SimtDialect {
           throw new Error(`wgsl: ${kernel} adds into ${dtype} buffer ${s.buffer}; only float buffers take a scatter-add`);
         return `kiln_atomic_add(${name} + ${index}, ${value}, ${dtype === "bf16" ? "1" : dtype === "f16" ? "2" : "0"});`;
       }
-      const text = storeText(dtype, "KILN_AT", value);
-      const stored = text.slice("KILN_AT = ".length, -1);
-      return atomicArena ? `atomicStore(&${word(name, index)}, ${stored});` : text.replace("KILN_AT", word(name, index));
+      const stored = storedWord(dtype, value);
+      return atomicArena ? `atomicStore(&${word(name, index)}, ${stored});` : `${word(name, index)} = ${stored};`;
     },
     load(e, names, r) {
       if (e.buffer < 0) {

@@ -35,12 +35,24 @@ export { debugLevel, debugLog } from "./debug.ts";
 // For devices (runtime/): the schedule and the lowered program a device compiles, donation and arena
 // planning, and the renderers (C, CUDA, WGSL, the SIMT lowering and its emulator) with the CUDA template
 // interface that kernels/cuda implements. Files inside compiler/ import each other directly, never this file.
-export { schedule, kernelCount, describeGroup, type Schedule } from "./schedule.ts";
+export { schedule, kernelCount, describeGroup, type Schedule, type ScheduleOptions } from "./schedule.ts";
+export {
+  TEMPLATES,
+  TEMPLATE_NAMES,
+  ALL_TEMPLATES,
+  templateSet,
+  templatesOf,
+  lowerTemplate,
+  type TemplateName,
+  type TemplateSet,
+  type TemplateSpec,
+  type TemplateLowerings,
+} from "./templates.ts";
 export { lowerSchedule, type Program } from "./lower.ts";
 export { inPlaceIsSafe } from "./donation.ts";
 export { planArena, type ArenaPlan } from "./memory-plan.ts";
 export { reuseReducedOperands } from "./reuse-operand.ts";
-export { renderC } from "./codegen/c.ts";
+export { renderC, C_TEMPLATES } from "./codegen/c.ts";
 export { CUDA_HELPERS, renderCuda, type CudaLaunch, type CudaProgram } from "./codegen/cuda.ts";
 export { philoxRounds } from "./codegen/c-family-helpers.ts";
 export type {
@@ -55,5 +67,5 @@ export type {
 export { emulateKernel, type StorageArray } from "./codegen/gpu-emulator.ts";
 export { mmaReferenceKernel, type MmaGemmPlan } from "./codegen/gpu-gemm.ts";
 export type { GlobalParam } from "./codegen/gpu-ir.ts";
-export { gpuConfig, lowerProgramForGpu, type GpuConfig, type GpuProgram } from "./codegen/gpu-lower.ts";
+export { gpuConfig, lowerProgramForGpu, SIMT_TEMPLATES, type GpuConfig, type GpuProgram } from "./codegen/gpu-lower.ts";
 export { renderWgsl, webGpuConfig, type WgslProgram } from "./codegen/wgsl.ts";

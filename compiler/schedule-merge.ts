@@ -19,7 +19,7 @@ import {
   type ReduceGroup,
   type Schedule,
 } from "./schedule-groups.ts";
-import { templateCallOf } from "./templates.ts";
+import { templateCallOf, TEMPLATES } from "./templates.ts";
 
 /** Leaves a group reads, each with the indices it reads them at. */
 type Reads = Map<Tensor, Expr[][]>;
@@ -100,7 +100,7 @@ function computeDeps(graph: GroupGraph, g: Group): Set<Group> {
 
 /** The group a realized node starts in: its template, or pointwise. */
 function groupOf(n: Tensor, id: number, scheduleBody: (call: Tensor<"call">) => Schedule): Group {
-  if (n.op === "dot") return { id, kind: "gemm", members: [n], dot: n };
+  if (TEMPLATES.gemm.starts(n)) return { id, kind: "gemm", members: [n], dot: n };
   if (n.op === "sum" || n.op === "reduce_max") {
     const axes = (n as Tensor<"sum">).attrs.axes;
     return { id, kind: "reduce", members: [n], space: n.inputs[0]!.shape, axes, stages: [n] };

@@ -3,6 +3,7 @@
 
 import { sizeOf, type Tensor } from "./graph.ts";
 import { keepsCall } from "./passes.ts";
+import type { TemplateSet } from "./templates.ts";
 import { alwaysRealized, batchStride, isMovement, stridedView } from "./schedule-groups.ts";
 
 // Elementwise work above this cost is stored rather than recomputed by each consumer.
@@ -100,10 +101,10 @@ function requireView(operand: Tensor, realized: Set<Tensor>, unitLast: boolean, 
  * a realized buffer (a dot's batch axes folding into one stride; an attention operand with unit
  * channel stride); a checkpointed call's arguments are realized whole.
  */
-export function realizeTemplateOperands(nodes: readonly Tensor[], realized: Set<Tensor>): void {
+export function realizeTemplateOperands(nodes: readonly Tensor[], realized: Set<Tensor>, templates: TemplateSet): void {
   for (const n of nodes) {
     if (n.op === "dot") n.inputs.forEach((operand) => requireView(operand, realized, false, true));
-    if (n.op === "call" && keepsCall(n)) {
+    if (n.op === "call" && keepsCall(n, templates)) {
       const call = n as Tensor<"call">;
       if (call.attrs.checkpoint) n.inputs.forEach((arg) => realized.add(arg));
       else n.inputs.forEach((arg) => requireView(arg, realized, true, false));

@@ -14,12 +14,21 @@
 
 import { debugLevel, debugLog } from "./debug.ts";
 import { describe, sizeOf, toposort, type Tensor } from "./graph.ts";
-import { inlineCalls, simplifyGraph } from "./passes.ts";
+import { dotsAsSums, inlineCalls, simplifyGraph } from "./passes.ts";
 import { isColumnReduce, type Group, type ReduceGroup, type Schedule } from "./schedule-groups.ts";
 import { depsOf, formGroups, fuseMultiTensor, mergeGroups, orderedGroups, readsFor, type GroupGraph } from "./schedule-merge.ts";
 import { realizeByCost, realizeTemplateOperands } from "./schedule-realize.ts";
+import { ALL_TEMPLATES, type TemplateSet } from "./templates.ts";
 
 export type { Group, Schedule } from "./schedule-groups.ts";
+
+export interface ScheduleOptions {
+  /**
+   * The templates the device runs (compiler/templates.ts; default all): the others are lowered to
+   * primitives — calls inlined, dots summed, the optimizer's updates left one kernel each.
+   */
+  readonly templates?: TemplateSet;
+}
 
 /**
  * The passes, in order:
@@ -30,20 +39,22 @@ export type { Group, Schedule } from "./schedule-groups.ts";
  *   multi-tensor  terminal elementwise groups joined into one;
  *   order         groups in dependency order, and the values each must store.
  */
-export function schedule(outputs: readonly Tensor[], externals: readonly Tensor[] = []): Schedule {
-  const roots = simplifyGraph(inlineCalls(outputs));
+export function schedule(outputs: readonly Tensor[], externals: readonly Tensor[] = [], options: ScheduleOptions = {}): Schedule {
+  const templates = options.templates ?? ALL_TEMPLATES;
+  const inlined = inlineCalls(outputs, templates);
+  const roots = simplifyGraph(templates.has("gemm") ? inlined : dotsAsSums(inlined));
   const nodes = toposort(roots);
   const dumping = debugLevel() >= 3;
   if (dumping) debugLog(3, `schedule: ${roots.length} roots, ${nodes.length} nodes`);
   const { aliasOf, realized } = realizeByCost(roots, nodes, externals);
   if (dumping) dumpRealized("realize", nodes, realized);
-  realizeTemplateOperands(nodes, realized);
+  realizeTemplateOperands(nodes, realized, templates);
   if (dumping) dumpRealized("operands", nodes, realized);
-  const graph = formGroups(nodes, realized, (call) => schedule([call.attrs.body.out], call.attrs.body.params));
+  const graph = formGroups(nodes, realized, (call) => schedule([call.attrs.body.out], call.attrs.body.params, options));
   if (dumping) dumpGroups("group", graph, orderedGroups(graph));
   mergeGroups(graph);
   if (dumping) dumpGroups("merge", graph, orderedGroups(graph));
-  fuseMultiTensor(graph);
+  if (templates.has("multi")) fuseMultiTensor(graph);
   if (dumping) dumpGroups("multi-tensor", graph, orderedGroups(graph));
   const order = orderGroups(graph);
   if (dumping) dumpGroups("order", graph, order);

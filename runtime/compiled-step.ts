@@ -205,7 +205,7 @@ export function compileOn<B extends DeviceProgram, E extends Pytree<unknown>>(
   const traced = traceStep(fn, example, options);
   debugLog(3, () => `${traced.name}: L0 graph\n${graphText(traced.outputs)}`);
   const t1 = performance.now();
-  const planned = planStep(traced, options);
+  const planned = planStep(traced, { ...options, templates: device.facts.templates });
   debugLog(3, () => `${traced.name}: L1 schedule, ${kernelCount(planned.schedule)} kernels\n${scheduleText(planned.schedule)}`);
   const t2 = performance.now();
   const outputLeaves: OutputLeaf[] = traced.outputPaths.map((path, i) => {

@@ -4,7 +4,7 @@
 // runs the kernels over the step's buffer table. Step (runtime/step.ts) drives what comes back; no
 // other file names a device. A new device is a folder under runtime/ and one registerDevice() call.
 
-import type { DType, Pytree, Program } from "../compiler/index.ts";
+import type { DType, Pytree, Program, TemplateSet } from "../compiler/index.ts";
 import type { TraceOptions, TypedArray } from "./trace.ts";
 
 /** What the lowering and the runtime may rely on a device for. */
@@ -19,6 +19,11 @@ export interface DeviceFacts {
   readonly maxBindings: number | null;
   /** Whether results can only be read back asynchronously (WebGPU's mapAsync): use Step.runAsync. */
   readonly asyncReadback: boolean;
+  /**
+   * The fused-op templates its renderer lowers (compiler/templates.ts); the scheduler lowers the
+   * others to primitives for it. A device takes them from its renderer's lowerings (templatesOf).
+   */
+  readonly templates: TemplateSet;
 }
 
 /** A device's state on this machine, for `kiln doctor` and error messages. */

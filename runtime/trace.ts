@@ -23,6 +23,7 @@ import {
   lowerSchedule,
   type Program,
   inPlaceIsSafe,
+  type TemplateSet,
 } from "../compiler/index.ts";
 
 /** Shape and dtype of an input leaf, when no example values are given. */
@@ -176,11 +177,12 @@ export interface PlannedStep {
 }
 
 /** Schedule and lower a traced step; donated outputs are written into their inputs when that is safe. */
-export function planStep(traced: TracedStep, options: TraceOptions = {}): PlannedStep {
+export function planStep(traced: TracedStep, options: TraceOptions & { readonly templates?: TemplateSet } = {}): PlannedStep {
   const { leaves, outputPaths } = traced;
   const sched = schedule(
     traced.outputs,
     leaves.map((l) => l.node),
+    options.templates ? { templates: options.templates } : {},
   );
   const donated = new Set(options.donate ?? []);
   const byPath = new Map(leaves.map((l) => [l.path, l]));

@@ -8,6 +8,7 @@ import type { Program } from "../lower.ts";
 import { CFamilyEmitter, cStyleLanguage, literal, type LoadExpr, type Scope } from "./c-family.ts";
 import { cStyleHelpers, maxfHelper, oneLineHelper, philoxHelper, roundingHelpers } from "./c-family-helpers.ts";
 import { spelling } from "./op-spelling.ts";
+import { lowerTemplate, type TemplateLowerings } from "../templates.ts";
 
 /** How C writes the C-family helpers: bit casts through a union, multiply-high through a 64-bit product. */
 const C_HELPERS = cStyleHelpers({
@@ -246,11 +247,24 @@ function renderKernel(k: Kernel, fn: string): string {
   if (!template) return [header, ...renderLoops(k, fn)].join("\n");
   const buffers: Readonly<Record<string, number>> = template.buffers;
   const buf = (name: string, type = "float"): string => `(${type}*)B[${buffers[name]}]`;
-  const lines = template.template === "gemm" ? renderGemmCall(k, fn, template, buf) : renderAttentionCall(k, fn, template, buf);
-  return [header, ...lines].join("\n");
+  return [header, ...lowerTemplate("C renderer", C_TEMPLATES, template, { k, fn, buf })].join("\n");
 }
 
 type BufferRef = (name: string, type?: string) => string;
+
+/** What a template call is rendered from: the kernel, its function's name, its buffers by operand. */
+interface CallContext {
+  readonly k: Kernel;
+  readonly fn: string;
+  readonly buf: BufferRef;
+}
+
+/** The C lowering of each template: a call of kernels/cpu's GEMM or attention over the kernel's buffers. */
+export const C_TEMPLATES: TemplateLowerings<CallContext, string[]> = {
+  gemm: (stmt, { k, fn, buf }) => renderGemmCall(k, fn, stmt, buf),
+  attention: (stmt, { k, fn, buf }) => renderAttentionCall(k, fn, stmt, buf),
+  attention_bwd: (stmt, { k, fn, buf }) => renderAttentionCall(k, fn, stmt, buf),
+};
 
 /** A kernel of loops; a multi-tensor kernel's loops share one parallel region. */
 function renderLoops(k: Kernel, fn: string): string[] {

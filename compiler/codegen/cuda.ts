@@ -7,7 +7,8 @@
 import { cStyleLanguage, literal } from "./c-family.ts";
 import { cStyleHelpers, maxfHelper, philoxHelper, roundingHelpers } from "./c-family-helpers.ts";
 import { C_FAMILY } from "./op-spelling.ts";
-import { unreachable, type Expr } from "../kernel-ir.ts";
+import { unreachable, type Expr, type TemplateStmt } from "../kernel-ir.ts";
+import { lowerTemplate, type TemplateLowerings } from "../templates.ts";
 import { textHash } from "../graph.ts";
 import type { CudaKernelParam, CudaKernelSource, CudaTemplates } from "./cuda-templates.ts";
 import type { GStmt, GlobalParam, GpuKernel, StorageType } from "./gpu-ir.ts";
@@ -228,107 +229,132 @@ export function renderGemmEpilogue(plan: MmaGemmPlan): { body: string; params: C
 
 /** The whole program: kernels (deduplicated) and launches in order. */
 export function renderCuda(gp: GpuProgram, options: CudaRenderOptions = {}): CudaProgram {
-  const kernels = new Map<string, CudaKernelSource>();
-  const byBody = new Map<string, string>();
-  const launches: CudaLaunch[] = [];
-  const buffer = (id: number, byteOffset = 0): LaunchArg => ({ kind: "buffer", id, byteOffset });
+  const out = new CudaProgramBuilder(gp.workspaceBytes);
+  for (const lowered of gp.kernels) {
+    const stmt = lowered.kernel.body.find((s): s is TemplateStmt => s.s === "template");
+    const simt = (): true => {
+      for (const k of lowered.step.launches) out.addSimt(k, lowered.index);
+      return true;
+    };
+    if (stmt) lowerTemplate("CUDA renderer", CUDA_TEMPLATES, stmt, { out, lowered, templates: options.templates }, simt);
+    else simt();
+  }
+  return out.program();
+}
 
-  const addSimt = (k: GpuKernel, step: number): void => {
+/** What a template statement is rendered with: the program so far, its lowered kernel, the device's templates. */
+interface TemplateContext {
+  readonly out: CudaProgramBuilder;
+  readonly lowered: LoweredKernel;
+  readonly templates: CudaTemplates | undefined;
+}
+
+/**
+ * The CUDA lowering of each template: the device's tensor-core kernel when the lowering planned one
+ * (operands that fit its tiles) and the device supplies it; null falls back to the SIMT launches.
+ */
+const CUDA_TEMPLATES: TemplateLowerings<TemplateContext, true> = {
+  gemm: (_, { out, lowered, templates }) =>
+    lowered.step.kind === "gemm" && lowered.step.mma && templates?.gemm ? out.gemm(lowered, lowered.step.mma, templates) : null,
+  attention: (_, { out, lowered, templates }) =>
+    lowered.step.kind === "attention" && lowered.step.flash ? out.attention(lowered, lowered.step.flash, templates) : null,
+  attention_bwd: (_, { out, lowered, templates }) =>
+    lowered.step.kind === "attention" && lowered.step.flash ? out.attention(lowered, lowered.step.flash, templates) : null,
+};
+
+const bufferArg = (id: number, byteOffset = 0): LaunchArg => ({ kind: "buffer", id, byteOffset });
+
+/** A CUDA program as it is built: each kernel once, and the launches in order. */
+class CudaProgramBuilder {
+  private readonly kernels = new Map<string, CudaKernelSource>();
+  private readonly byBody = new Map<string, string>();
+  private readonly launches: CudaLaunch[] = [];
+
+  constructor(private readonly workspaceBytes: number) {}
+
+  program(): CudaProgram {
+    return { kernels: [...this.kernels.values()], launches: this.launches, workspaceBytes: this.workspaceBytes };
+  }
+
+  addSimt(k: GpuKernel, step: number): void {
     // Kernels that print the same apart from their name share one compiled kernel.
     const probe = renderSimt(k, "KERNEL_NAME");
     const key = `${k.blocks}\n${probe.source.replace(/^\/\/ (KERNEL_NAME|parameters): .*$/gm, "")}`;
-    let name = byBody.get(key);
+    let name = this.byBody.get(key);
     if (!name) {
       name = k.name;
-      if (kernels.has(name)) throw new Error(`cuda: two different kernels are named ${name}`);
-      byBody.set(key, name);
+      if (this.kernels.has(name)) throw new Error(`cuda: two different kernels are named ${name}`);
+      this.byBody.set(key, name);
       const { source, params } = renderSimt(k, name);
-      kernels.set(name, { name, source, grid: [k.blocks, 1, 1], block: [k.threads, 1, 1], smemBytes: 0, params });
+      this.kernels.set(name, { name, source, grid: [k.blocks, 1, 1], block: [k.threads, 1, 1], smemBytes: 0, params });
     }
-    launches.push({ kernel: name, args: Object.fromEntries(k.params.map((p, index) => [`p${index}`, buffer(p.id)])), step, simt: k });
-  };
-  const addTemplate = (kernel: CudaKernelSource, args: Record<string, LaunchArg>, step: number, template: CudaLaunch["template"]): void => {
-    const known = kernels.get(kernel.name);
-    if (!known) kernels.set(kernel.name, { ...kernel, source: `${CUDA_PRELUDE}\n${kernel.source}` });
-    launches.push({ kernel: kernel.name, args, step, ...(template ? { template } : {}) });
-  };
-
-  for (const lowered of gp.kernels) {
-    const step = lowered.step;
-    if (step.kind === "gemm" && step.mma && options.templates?.gemm && tryGemm(lowered, step.mma, options.templates, addTemplate)) continue;
-    if (step.kind === "attention" && step.flash && tryAttention(lowered, step.flash, options.templates, addTemplate)) continue;
-    for (const k of step.launches) addSimt(k, lowered.index);
+    this.launches.push({ kernel: name, args: Object.fromEntries(k.params.map((p, index) => [`p${index}`, bufferArg(p.id)])), step, simt: k });
   }
-  return { kernels: [...kernels.values()], launches, workspaceBytes: gp.workspaceBytes };
 
-  function tryGemm(lowered: LoweredKernel, plan: MmaGemmPlan, templates: CudaTemplates, add: typeof addTemplate): boolean {
+  private addTemplate(kernel: CudaKernelSource, args: Record<string, LaunchArg>, step: number, template: CudaLaunch["template"]): void {
+    if (!this.kernels.has(kernel.name)) this.kernels.set(kernel.name, { ...kernel, source: `${CUDA_PRELUDE}\n${kernel.source}` });
+    this.launches.push({ kernel: kernel.name, args, step, ...(template ? { template } : {}) });
+  }
+
+  /** The tensor-core GEMM with its epilogue, after the plan's prologue launches; null when the device declines the problem. */
+  gemm(lowered: LoweredKernel, plan: MmaGemmPlan, templates: CudaTemplates): true | null {
     const epilogue = renderGemmEpilogue(plan);
     const body = `// ${lowered.kernel.name}: ${lowered.kernel.comment}\n${epilogue.body}`;
     const kernel = templates.gemm!({
       ...plan.problem,
       epilogue: { tag: `e${textHash(epilogue.body + JSON.stringify(epilogue.params))}`, body, params: epilogue.params },
     });
-    if (!kernel) return false;
-    for (const k of plan.prologue) addSimt(k, lowered.index);
+    if (!kernel) return null;
+    for (const k of plan.prologue) this.addSimt(k, lowered.index);
     const args: Record<string, LaunchArg> = {
-      A: buffer(plan.a.id, plan.a.offset * 2),
-      B: buffer(plan.b.id, plan.b.offset * 2),
-      C: buffer(plan.c.id),
+      A: bufferArg(plan.a.id, plan.a.offset * 2),
+      B: bufferArg(plan.b.id, plan.b.offset * 2),
+      C: bufferArg(plan.c.id),
     };
-    plan.epilogueParams.forEach((p, index) => (args[`e${index}`] = buffer(p.id)));
-    add(kernel, args, lowered.index, { kind: "gemm", plan });
+    plan.epilogueParams.forEach((p, index) => (args[`e${index}`] = bufferArg(p.id)));
+    this.addTemplate(kernel, args, lowered.index, { kind: "gemm", plan });
     return true;
   }
 
-  function tryAttention(lowered: LoweredKernel, plan: FlashAttentionPlan, templates: CudaTemplates | undefined, add: typeof addTemplate): boolean {
+  /** Flash attention, forward or backward (the backward recomputes the forward's log-sum-exp first); null without the device's kernels. */
+  attention(lowered: LoweredKernel, plan: FlashAttentionPlan, templates: CudaTemplates | undefined): true | null {
     const operand = (name: string): LaunchArg => {
       const o = plan.operands[name]!;
-      return buffer(o.id, o.offset * (name === "mask" ? 1 : 2));
+      return bufferArg(o.id, o.offset * (name === "mask" ? 1 : 2));
     };
     const mask: Record<string, LaunchArg> = plan.shape.mask ? { key_mask: operand("mask") } : {};
+    const qkv = { Q: operand("q"), K: operand("k"), V: operand("v") };
     const forward = templates?.attentionForward?.(plan.shape) ?? null;
+    const part = (name: "forward" | "delta" | "main" | "convert") => ({ kind: "attention" as const, plan, part: name });
     if (plan.direction === "forward") {
-      if (!forward) return false;
-      add(
-        forward,
-        { Q: operand("q"), K: operand("k"), V: operand("v"), O: buffer(plan.out), LSE: buffer(plan.scratch.lse.id), ...mask },
-        lowered.index,
-        { kind: "attention", plan, part: "forward" },
-      );
+      if (!forward) return null;
+      this.addTemplate(forward, { ...qkv, O: bufferArg(plan.out), LSE: bufferArg(plan.scratch.lse.id), ...mask }, lowered.index, part("forward"));
       return true;
     }
     const backward = templates?.attentionBackward?.(plan.shape) ?? null;
-    if (!forward || !backward) return false;
+    if (!forward || !backward) return null;
     const { lse, delta, dqAcc, o } = plan.scratch;
     // The backward template reads the forward's log-sum-exp, which the graph does not keep: recompute it.
-    add(forward, { Q: operand("q"), K: operand("k"), V: operand("v"), O: buffer(o!.id), LSE: buffer(lse.id), ...mask }, lowered.index, {
-      kind: "attention",
-      plan,
-      part: "forward",
-    });
-    add(backward.delta, { O: operand("o"), dO: operand("do"), Delta: buffer(delta!.id), dQ_acc: buffer(dqAcc!.id) }, lowered.index, {
-      kind: "attention",
-      plan,
-      part: "delta",
-    });
-    add(
-      backward.main,
-      {
-        Q: operand("q"),
-        K: operand("k"),
-        V: operand("v"),
-        dO: operand("do"),
-        LSE: buffer(lse.id),
-        Delta: buffer(delta!.id),
-        dQ_acc: buffer(dqAcc!.id),
-        dK: buffer(plan.out, plan.dkOffset * 2),
-        dV: buffer(plan.out, plan.dvOffset * 2),
-        ...mask,
-      },
+    this.addTemplate(forward, { ...qkv, O: bufferArg(o!.id), LSE: bufferArg(lse.id), ...mask }, lowered.index, part("forward"));
+    const dqAccArg = bufferArg(dqAcc!.id);
+    this.addTemplate(
+      backward.delta,
+      { O: operand("o"), dO: operand("do"), Delta: bufferArg(delta!.id), dQ_acc: dqAccArg },
       lowered.index,
-      { kind: "attention", plan, part: "main" },
+      part("delta"),
     );
-    add(backward.convertDq, { dQ_acc: buffer(dqAcc!.id), dQ: buffer(plan.out) }, lowered.index, { kind: "attention", plan, part: "convert" });
+    const main = {
+      ...qkv,
+      dO: operand("do"),
+      LSE: bufferArg(lse.id),
+      Delta: bufferArg(delta!.id),
+      dQ_acc: dqAccArg,
+      dK: bufferArg(plan.out, plan.dkOffset * 2),
+      dV: bufferArg(plan.out, plan.dvOffset * 2),
+      ...mask,
+    };
+    this.addTemplate(backward.main, main, lowered.index, part("main"));
+    this.addTemplate(backward.convertDq, { dQ_acc: dqAccArg, dQ: bufferArg(plan.out) }, lowered.index, part("convert"));
     return true;
   }
 }

@@ -14,6 +14,7 @@
 import { itemSize } from "../dtype.ts";
 import { affine, simplifyIndex, substituteSimplify, unreachable, type Expr, type Kernel, type KernelBuffer, type Stmt } from "../kernel-ir.ts";
 import type { Program } from "../lower.ts";
+import { lowerTemplate, type TemplateLowerings } from "../templates.ts";
 import {
   accCombine,
   accIdentity,
@@ -111,11 +112,7 @@ export function lowerProgramForGpu(program: Program, config: GpuConfig = gpuConf
 
 export function lowerKernel(kernel: Kernel, config: GpuConfig, scratch: ScratchAllocator): GpuStep {
   const template = kernel.body.find((s): s is Stmt & { s: "template" } => s.s === "template");
-  if (template) {
-    if (template.template === "gemm") return lowerGemm(kernel, template, config, scratch);
-    if (template.template === "attention" || template.template === "attention_bwd") return lowerAttention(kernel, template, config, scratch);
-    throw new Error(`gpu lowering: ${kernel.name} calls unknown template '${template.template}'`);
-  }
+  if (template) return lowerTemplate("gpu lowering", SIMT_TEMPLATES, template, { kernel, config, scratch });
   switch (kernel.template) {
     case "pointwise":
     case "multi":
@@ -132,6 +129,24 @@ export function lowerKernel(kernel: Kernel, config: GpuConfig, scratch: ScratchA
       return unreachable(kernel.template);
   }
 }
+
+/** What a template statement is lowered with: its kernel, the device's configuration, the step's scratch. */
+interface TemplateContext {
+  readonly kernel: Kernel;
+  readonly config: GpuConfig;
+  readonly scratch: ScratchAllocator;
+}
+
+/**
+ * The GPU lowering of each template as SIMT code, which every GPU renderer can print (WGSL as it
+ * is; CUDA where the device has no tensor-core kernel for the problem). Each step also carries the
+ * plan of a tensor-core kernel where the operands fit one (cuda.ts's CUDA_TEMPLATES read it).
+ */
+export const SIMT_TEMPLATES: TemplateLowerings<TemplateContext, GpuStep> = {
+  gemm: (stmt, { kernel, config, scratch }) => lowerGemm(kernel, stmt, config, scratch),
+  attention: (stmt, { kernel, config, scratch }) => lowerAttention(kernel, stmt, config, scratch),
+  attention_bwd: (stmt, { kernel, config, scratch }) => lowerAttention(kernel, stmt, config, scratch),
+};
 
 // --- helpers over L2 statements ------------------------------------------------------------------
 

@@ -4,7 +4,17 @@
 // call runs every kernel.
 
 import koffi from "koffi";
-import { debugLog, type DType, type Program, planArena, type ArenaPlan, renderC, reuseReducedOperands } from "../../compiler/index.ts";
+import {
+  C_TEMPLATES,
+  debugLog,
+  type DType,
+  type Program,
+  planArena,
+  type ArenaPlan,
+  renderC,
+  reuseReducedOperands,
+  templatesOf,
+} from "../../compiler/index.ts";
 import { cpuTemplatePrelude } from "../../kernels/cpu/index.ts";
 import type { Device, DeviceFacts, DeviceProgram, DonationCopy, StepPlan } from "../device.ts";
 import type { TypedArray } from "../trace.ts";
@@ -133,6 +143,7 @@ const facts: DeviceFacts = {
   storableDtypes: ["f32", "i32", "bool"],
   maxBindings: null,
   asyncReadback: false,
+  templates: templatesOf(C_TEMPLATES),
 };
 
 export const cpuDevice: Device<CpuProgram> = {

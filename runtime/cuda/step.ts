@@ -29,6 +29,8 @@ import {
   type CudaProgram,
   type CudaKernelSource,
   type CudaTemplates,
+  SIMT_TEMPLATES,
+  templatesOf,
 } from "../../compiler/index.ts";
 import type { TraceOptions, TypedArray } from "../trace.ts";
 import type { Device, DeviceFacts, DeviceProgram, StepPlan } from "../device.ts";
@@ -274,6 +276,7 @@ export const CUDA_FACTS: DeviceFacts = {
   storableDtypes: ["f32", "i32", "bool", "bf16", "f16"],
   maxBindings: null,
   asyncReadback: false,
+  templates: templatesOf(SIMT_TEMPLATES),
 };
 
 /** Renderer (GPU lowering, CUDA), compiler (NVRTC, cached) and loader of one step on the device `options.device` opens to. */

@@ -4,7 +4,16 @@
 // (one compute pass of every dispatch, then the donation copies). Results come back asynchronously
 // (mapAsync), so steps on this device answer runAsync(), outputAsync() and inputAsync().
 
-import { debugLog, type DType, lowerProgramForGpu, renderWgsl, webGpuConfig, type WgslProgram } from "../../compiler/index.ts";
+import {
+  debugLog,
+  type DType,
+  lowerProgramForGpu,
+  renderWgsl,
+  SIMT_TEMPLATES,
+  templatesOf,
+  webGpuConfig,
+  type WgslProgram,
+} from "../../compiler/index.ts";
 import type { Device, DeviceFacts, DeviceProgram, StepPlan } from "../device.ts";
 import type { TypedArray } from "../trace.ts";
 import { openWebGpu, openedWebGpu, takeUncapturedError, type OpenedGpu } from "./open.ts";
@@ -16,6 +25,7 @@ export const WEBGPU_FACTS: DeviceFacts = {
   storableDtypes: ["f32", "i32", "bool"],
   maxBindings: 8,
   asyncReadback: true,
+  templates: templatesOf(SIMT_TEMPLATES),
 };
 
 /** A step on WebGPU: its WGSL program, the GPU it runs on, and its arena. */

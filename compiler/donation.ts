@@ -1,6 +1,7 @@
 // Donated inputs (parameters, optimizer state) are updated in place: an output that replaces a
 // donated input is written into the input's buffer. That is safe only when nothing reads the old
-// value after the writing kernel, and the writing kernel reads each element just where it writes it.
+// value after the writing kernel, and the writing kernel reads each element just where it writes it
+// — before it writes it (lower.ts binds the old values a kernel reads again after the store: old-values.ts).
 
 import { exprKey, type Expr, type Stmt } from "./kernel-ir.ts";
 import type { Program } from "./lower.ts";
@@ -47,6 +48,22 @@ function storesTo(stmts: readonly Stmt[], buffer: number, out: Expr[]): void {
   }
 }
 
+/** Does a statement read `buffer` after a statement before it (in program order) stored into it? */
+function readsAfterStore(stmts: readonly Stmt[], buffer: number, state = { stored: false }): boolean {
+  for (const s of stmts) {
+    if (s.s === "loop" || (s.s === "template" && s.epilogue)) {
+      if (s.s === "template" && Object.values(s.buffers).includes(buffer)) state.stored = true;
+      if (readsAfterStore(s.s === "loop" ? s.body : s.epilogue!.body, buffer, state)) return true;
+      continue;
+    }
+    const loads: Expr[] = [];
+    loadsOf([s], buffer, loads);
+    if (state.stored && loads.length) return true;
+    if ((s.s === "store" && s.buffer === buffer) || (s.s === "template" && Object.values(s.buffers).includes(buffer))) state.stored = true;
+  }
+  return false;
+}
+
 /** Is writing `buffer` in place (by the last kernel that writes it) safe in this program? */
 export function inPlaceIsSafe(program: Program, buffer: number): boolean {
   const writers = program.kernels.flatMap((k, i) => (k.buffers.some((b) => b.id === buffer && b.role !== "read") ? [i] : []));
@@ -61,5 +78,6 @@ export function inPlaceIsSafe(program: Program, buffer: number): boolean {
   storesTo(kernel.body, buffer, stores);
   if (kernel.body.some((s) => s.s === "template" && s.buffers.c === buffer) && loads.length) return false;
   const storeKeys = new Set(stores.map(exprKey));
-  return storeKeys.size <= 1 && loads.every((l) => storeKeys.has(exprKey(l)));
+  // A read after the store would see the new value (bindOldValues binds those of the store's own block).
+  return storeKeys.size <= 1 && loads.every((l) => storeKeys.has(exprKey(l))) && !readsAfterStore(kernel.body, buffer);
 }

@@ -6,6 +6,7 @@
 import type { DType } from "./dtype.ts";
 import { shapeStr, sizeOf, type Tensor } from "./graph.ts";
 import { loopVar, type Kernel } from "./kernel-ir.ts";
+import { bindOldValues } from "./old-values.ts";
 import { scalarType } from "./lower-expr.ts";
 import { lowerGroup } from "./lower-group.ts";
 import { PARALLEL_MIN_ELEMENTS } from "./lower-loops.ts";
@@ -50,13 +51,14 @@ export function lowerSchedule(schedule: Schedule, aliases: ReadonlyMap<Tensor, T
   // A donated root is written straight into the input buffer it replaces.
   for (const [root, input] of aliases) if (bufferOf.has(input)) bufferOf.set(schedule.aliasOf.get(root) ?? root, bufferOf.get(input)!);
   emitSchedule(schedule, bufferOf, declare, kernels);
+  const inputIds = new Set(inputs.values());
   const outputs = schedule.roots.map((r) => {
     const id = bufferOf.get(schedule.aliasOf.get(r) ?? r);
     if (id === undefined) throw new Error(`lower: root ${shapeStr(r.shape)} ${r.op} has no buffer (scheduler bug)`);
     if (buffers[id]!.kind === "temp") buffers[id]!.kind = "output";
     return id;
   });
-  return { kernels, buffers, outputs, inputs };
+  return { kernels: kernels.map((k) => bindOldValues(k, inputIds)), buffers, outputs, inputs };
 }
 
 function emitSchedule(

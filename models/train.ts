@@ -8,7 +8,7 @@ import { appendFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { philox4x32, type Tensor } from "../compiler/index.ts";
 import { compileStep, type DeviceName, type Step } from "../runtime/index.ts";
-import { openDataset, formatWarning } from "./data/dataset.ts";
+import { openDataset, formatWarning, type Dataset, type DatasetItem } from "./data/dataset.ts";
 import { shuffled, xoshiro128 } from "./data/shuffle.ts";
 import { drawTrainingTimestep, setTimesteps } from "./scheduler.ts";
 import { accumulationExamples, applyStep, gradientStep, trainStep, trainStepExample, type TrainStepOptions } from "./train-step.ts";
@@ -17,8 +17,8 @@ import { loadFittedVae, loadTrainingState, saveCheckpoint, zerosLike, checkpoint
 import { emaDecayOf, modelParts, TEXT_PREFIX, type ModelConfig, type ModelParts } from "./config.ts";
 import { promptVariant } from "./data/prompt-variants.ts";
 import { promptVocabulary } from "./text/vocabulary.ts";
-import { encodedCacheFolders, encodedCacheKey, readEncoded, weightsFingerprint, writeEncoded } from "./data/encoded-cache.ts";
-import { describeDataSource, resolveDataSource, type DataLocation } from "./data/source.ts";
+import { encodedCacheFolders, encodedCacheKey, readEncoded, weightsFingerprint, writeEncoded, type EncodedItems } from "./data/encoded-cache.ts";
+import { describeDataSource, resolveDataSource, type DataLocation, type DataSource } from "./data/source.ts";
 import { progressBar, type Progress as ProgressBar } from "./progress.ts";
 import { plotLoss } from "./plot.ts";
 import { singleProcess, type World } from "../runtime/index.ts";
@@ -108,50 +108,25 @@ export function trainStepOptions(
  */
 async function encodeData(parts: ModelParts, options: TrainOptions, log: (s: string) => void, savedVae?: ParamValues): Promise<EncodedData> {
   const [, h, w] = parts.latent;
-  const height = h * parts.vae.downsample;
-  const width = w * parts.vae.downsample;
+  const size = { height: h * parts.vae.downsample, width: w * parts.vae.downsample };
   const source = resolveDataSource(options);
   const { metadataPath } = source;
   const dataset = await openDataset({
     metadataPath,
     basePath: source.imagesDir,
-    height,
-    width,
+    ...size,
     onWarning: (w) => log(`skipped: ${formatWarning(w)}`),
   });
-  // Every usable item, loaded once and only when needed (a fitted VAE needs them before the cache key).
-  let loaded: NonNullable<Awaited<ReturnType<typeof dataset.load>>>[] | undefined;
-  const loadItems = async () => {
-    if (loaded) return loaded;
-    loaded = [];
-    for (let i = 0; i < dataset.entries.length; i++) {
-      const item = await dataset.load(i);
-      if (item) loaded.push(item);
-    }
-    if (loaded.length === 0) throw new Error(`train: no usable image in ${describeDataSource(source)} (${dataset.warnings.length} rows skipped)`);
-    return loaded;
-  };
+  const loadItems = itemLoader(dataset, source);
   // A fitted VAE is fitted when a run starts and read back from its checkpoint when it resumes.
-  const given = options.frozen?.vae?.size ? options.frozen.vae : savedVae;
-  let vaeWeights = given ?? new Map<string, Float32Array>();
-  const { fit } = parts.vae;
-  if (fit && !given) {
-    const started = performance.now();
-    vaeWeights = fit(
-      (await loadItems()).map((item) => item.image),
-      height,
-      width,
-    );
-    log(`fitted the ${parts.vae.name} VAE to ${loaded!.length} images in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-  }
+  const vaeWeights = await vaeWeightsFor(parts, options.frozen?.vae?.size ? options.frozen.vae : savedVae, loadItems, size, log);
   const textWeights = options.frozen?.text;
   const { config } = parts;
   const key = encodedCacheKey(
     metadataPath,
     dataset.entries.map((e) => e.file),
     {
-      height,
-      width,
+      ...size,
       vae: config.vae,
       vaeWeights: weightsFingerprint(vaeWeights),
       text: config.trainText ? null : { choice: config.text, weights: textWeights ? weightsFingerprint(textWeights) : null },
@@ -162,44 +137,106 @@ async function encodeData(parts: ModelParts, options: TrainOptions, log: (s: str
   if (encoded) log(`encoded data from the cache (${encoded.latents.length} images)`);
   else {
     const items = await loadItems();
-    const encode = compileStep(
-      (t) => {
-        const { params, x } = t as { params: Record<string, Tensor>; x: Tensor };
-        return parts.vae.encode(params, x);
-      },
-      { params: specTree(parts.vae.paramSpec), x: { shape: [1, 3, height, width] } },
-      { name: `vae_${parts.vae.name}_encode`, device: options.device ?? "cpu" },
-    );
-    encode.set({ params: Object.fromEntries(vaeWeights) });
-    const latents = items.map((item) => encode.run({ x: item.image }) as Float32Array);
-    encode.dispose();
+    const device = options.device ?? "cpu";
+    const latents = encodeLatents(parts, items, vaeWeights, size, device);
     let embeds: Float32Array[] = [];
     if (!config.trainText) {
       if (!textWeights) throw new Error(`train: the ${parts.text.name} text encoder is frozen and needs its weights (--text-encoder DIR)`);
-      const L = parts.text.maxLength;
-      const encodeText = compileStep(
-        (t) => {
-          const { params, ids, mask } = t as { params: Record<string, Tensor>; ids: Tensor; mask: Tensor };
-          return parts.text.encode(params, ids, mask);
-        },
-        { params: specTree(parts.text.paramSpec), ids: { shape: [1, ...parts.text.idsShape], dtype: "i32" }, mask: { shape: [1, L], dtype: "i32" } },
-        { name: `text_${parts.text.name}_encode`, device: options.device ?? "cpu" },
-      );
-      encodeText.set({ params: Object.fromEntries(textWeights) });
-      embeds = items.map((item) => {
-        const t = parts.text.promptIds(item.prompt);
-        return encodeText.run({ ids: t.ids, mask: t.mask }) as Float32Array;
-      });
-      encodeText.dispose();
+      embeds = encodePrompts(parts, items, textWeights, device);
     }
     encoded = { prompts: items.map((i) => i.prompt), files: items.map((i) => i.file), latents, embeds };
-    const written = writeEncoded(cacheFolders, key, encoded);
-    if (written.failed.length > 0)
-      log(
-        `cannot cache the encoded data in ${written.failed.join("; ")}; ${written.file ? `cached in ${written.file} instead` : "going on without a cache"}`,
-      );
+    cacheEncoded(cacheFolders, key, encoded, log);
   }
   return { latents: encoded.latents, prompts: encoded.prompts, embeds: encoded.embeds, vaeWeights };
+}
+
+/** The images' size in pixels. */
+interface ImageSize {
+  readonly height: number;
+  readonly width: number;
+}
+
+/** Every usable item of the data set, loaded on the first call only (a fitted VAE needs them before the cache key). */
+function itemLoader(dataset: Dataset, source: DataSource): () => Promise<DatasetItem[]> {
+  let loaded: DatasetItem[] | undefined;
+  return async () => {
+    if (loaded) return loaded;
+    loaded = [];
+    for (let i = 0; i < dataset.entries.length; i++) {
+      const item = await dataset.load(i);
+      if (item) loaded.push(item);
+    }
+    if (loaded.length === 0) throw new Error(`train: no usable image in ${describeDataSource(source)} (${dataset.warnings.length} rows skipped)`);
+    return loaded;
+  };
+}
+
+/** The VAE's weights: `given` (the options' or the resumed checkpoint's), else fitted to the images now for a VAE that is fitted, else none. */
+async function vaeWeightsFor(
+  parts: ModelParts,
+  given: ParamValues | undefined,
+  loadItems: () => Promise<DatasetItem[]>,
+  size: ImageSize,
+  log: (s: string) => void,
+): Promise<ParamValues> {
+  const { fit } = parts.vae;
+  if (!fit || given) return given ?? new Map<string, Float32Array>();
+  const started = performance.now();
+  const images = (await loadItems()).map((item) => item.image);
+  const vaeWeights = fit(images, size.height, size.width);
+  log(`fitted the ${parts.vae.name} VAE to ${images.length} images in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  return vaeWeights;
+}
+
+/** Each item's latents through the VAE with `vaeWeights`, one image at a time on `device`. */
+function encodeLatents(
+  parts: ModelParts,
+  items: readonly DatasetItem[],
+  vaeWeights: ParamValues,
+  size: ImageSize,
+  device: DeviceName,
+): Float32Array[] {
+  const encode = compileStep(
+    (t) => {
+      const { params, x } = t as { params: Record<string, Tensor>; x: Tensor };
+      return parts.vae.encode(params, x);
+    },
+    { params: specTree(parts.vae.paramSpec), x: { shape: [1, 3, size.height, size.width] } },
+    { name: `vae_${parts.vae.name}_encode`, device },
+  );
+  encode.set({ params: Object.fromEntries(vaeWeights) });
+  const latents = items.map((item) => encode.run({ x: item.image }) as Float32Array);
+  encode.dispose();
+  return latents;
+}
+
+/** Each item's prompt embeddings through the frozen text encoder with `textWeights`, one prompt at a time on `device`. */
+function encodePrompts(parts: ModelParts, items: readonly DatasetItem[], textWeights: ParamValues, device: DeviceName): Float32Array[] {
+  const L = parts.text.maxLength;
+  const encodeText = compileStep(
+    (t) => {
+      const { params, ids, mask } = t as { params: Record<string, Tensor>; ids: Tensor; mask: Tensor };
+      return parts.text.encode(params, ids, mask);
+    },
+    { params: specTree(parts.text.paramSpec), ids: { shape: [1, ...parts.text.idsShape], dtype: "i32" }, mask: { shape: [1, L], dtype: "i32" } },
+    { name: `text_${parts.text.name}_encode`, device },
+  );
+  encodeText.set({ params: Object.fromEntries(textWeights) });
+  const embeds = items.map((item) => {
+    const t = parts.text.promptIds(item.prompt);
+    return encodeText.run({ ids: t.ids, mask: t.mask }) as Float32Array;
+  });
+  encodeText.dispose();
+  return embeds;
+}
+
+/** Writes the encoded data to the cache, saying where it went when the first folder refused it. */
+function cacheEncoded(cacheFolders: readonly string[], key: string, encoded: EncodedItems, log: (s: string) => void): void {
+  const written = writeEncoded(cacheFolders, key, encoded);
+  if (written.failed.length > 0)
+    log(
+      `cannot cache the encoded data in ${written.failed.join("; ")}; ${written.file ? `cached in ${written.file} instead` : "going on without a cache"}`,
+    );
 }
 
 /** Uniform in [0, 1) for (seed, step, lane): kiln's Philox, so a resumed run draws the same values. */

@@ -4,7 +4,7 @@
 // even as the hardware converts), so reduced-precision numerics can be checked on the CPU.
 
 import { isFloat, roundTo, type DType } from "./dtype.ts";
-import { describe, shapeStr, sizeOf, toposort, treeLeaves, treeMap, isTensor, type Pytree, type Shape, type Tensor } from "./graph.ts";
+import { describe, shapeStr, sizeOf, toposort, treeLeaves, treeMap, isTensor, type Op, type Pytree, type Shape, type Tensor } from "./graph.ts";
 import { philoxUniform } from "./philox.ts";
 
 export type Precision = "f64" | "native";
@@ -133,92 +133,101 @@ const BINARY: Record<"add" | "mul" | "max" | "cmplt" | "cmpeq", (x: number, y: n
   cmpeq: (x, y) => (x === y ? 1 : 0),
 };
 
+/** What an evaluator needs beyond its node and argument values: the feeds (for inputs) and the precision (for casts and calls). */
+interface EvalContext {
+  readonly feeds: Readonly<Record<string, Feed>>;
+  readonly precision: Precision;
+}
+
+/** An op's reference semantics: the values of `node` from the values of its inputs. */
+type Evaluator<O extends Op> = (node: Tensor<O>, args: readonly Float64Array[], context: EvalContext) => Float64Array;
+
+/** A view: the input read through strides (and an offset) into the output shape. */
+const viewOf =
+  <O extends Op>(layout: (node: Tensor<O>, inStrides: number[]) => { strides: readonly number[]; offset: number }): Evaluator<O> =>
+  (node, [a]) => {
+    const { strides, offset } = layout(node, stridesOf(node.inputs[0]?.shape ?? []));
+    return gatherStrided(a!, node.shape, strides, offset);
+  };
+
+/** An elementwise op of one argument. */
+const unary: Evaluator<keyof typeof UNARY> = (node, [a]) => a!.map(UNARY[node.op]);
+
+/** An elementwise op of two arguments of the same shape. */
+const binary: Evaluator<keyof typeof BINARY> = (node, [a, b]) => {
+  const f = BINARY[node.op];
+  return a!.map((x, i) => f(x, b![i]!));
+};
+
+/** Every op's evaluator, by family as in OpAttrs. */
+const EVALUATORS: { readonly [O in Op]: Evaluator<O> } = {
+  // movement
+  reshape: (_node, [a]) => a!.slice(),
+  permute: viewOf((node, inStrides) => ({ strides: node.attrs.perm.map((p) => inStrides[p]!), offset: 0 })),
+  expand: viewOf((node, inStrides) => {
+    const inShape = node.inputs[0]?.shape ?? [];
+    return { strides: inStrides.map((s, i) => (inShape[i] === 1 && node.shape[i] !== 1 ? 0 : s)), offset: 0 };
+  }),
+  shrink: viewOf((node, inStrides) => ({
+    strides: inStrides,
+    offset: node.attrs.ranges.reduce((o, [start], i) => o + start * inStrides[i]!, 0),
+  })),
+  pad: evalPad,
+  concat: evalConcat,
+  // unary
+  neg: unary,
+  exp2: unary,
+  log2: unary,
+  sin: unary,
+  sqrt: unary,
+  recip: unary,
+  // f64 mode keeps float casts exact; a cast to an integer type truncates toward zero in both modes.
+  cast: (node, [a], { precision }) => (isFloat(node.attrs.dtype) && precision === "f64" ? a!.slice() : a!.map((x) => roundTo(node.attrs.dtype, x))),
+  // binary and ternary
+  add: binary,
+  mul: binary,
+  max: binary,
+  cmplt: binary,
+  cmpeq: binary,
+  where: (_node, [cond, a, b]) => cond!.map((c, i) => (c ? a![i]! : b![i]!)),
+  // reductions and contraction
+  sum: evalReduce,
+  reduce_max: evalReduce,
+  dot: evalDot,
+  // sources
+  const: (node) => new Float64Array(sizeOf(node.shape)).fill(node.attrs.value),
+  iota: evalIota,
+  input: (node, _args, { feeds }) => feedValue(node, feeds),
+  random: (node, [seed]) => {
+    const out = new Float64Array(sizeOf(node.shape));
+    philoxUniform(out, seed![0]!, node.attrs.offset);
+    return out;
+  },
+  // indexing
+  gather: evalGather,
+  scatter_add: evalScatterAdd,
+  // a named subgraph, evaluated in its own environment
+  call: (node, args, { feeds, precision }) => {
+    const { body } = node.attrs;
+    const inner: Env = new Map(body.params.map((p, i) => [p, args[i]!]));
+    evaluate([body.out], inner, feeds, precision);
+    return inner.get(body.out)!.slice();
+  },
+};
+
+/** One node's values from its inputs' values, by its op's evaluator. */
 function evalNode(node: Tensor, args: Float64Array[], feeds: Readonly<Record<string, Feed>>, precision: Precision): Float64Array {
-  const [a, b, c] = args;
-  const inShape = node.inputs[0]?.shape ?? [];
-  const n = sizeOf(node.shape);
-  const map1 = (f: (x: number) => number): Float64Array => a!.map(f);
-  const map2 = (f: (x: number, y: number) => number): Float64Array => a!.map((x, i) => f(x, b![i]!));
-  switch (node.op) {
-    case "reshape":
-      return a!.slice();
-    case "permute": {
-      const { perm } = (node as Tensor<"permute">).attrs;
-      const strides = stridesOf(inShape);
-      return gatherStrided(
-        a!,
-        node.shape,
-        perm.map((p) => strides[p]!),
-        0,
-      );
-    }
-    case "expand": {
-      const strides = stridesOf(inShape).map((s, i) => (inShape[i] === 1 && node.shape[i] !== 1 ? 0 : s));
-      return gatherStrided(a!, node.shape, strides, 0);
-    }
-    case "shrink": {
-      const { ranges } = (node as Tensor<"shrink">).attrs;
-      const strides = stridesOf(inShape);
-      const offset = ranges.reduce((o, [start], i) => o + start * strides[i]!, 0);
-      return gatherStrided(a!, node.shape, strides, offset);
-    }
-    case "pad":
-      return evalPad(node, args);
-    case "concat":
-      return evalConcat(node, args);
-    case "neg":
-    case "exp2":
-    case "log2":
-    case "sin":
-    case "sqrt":
-    case "recip":
-      return map1(UNARY[node.op]);
-    case "cast": {
-      // f64 mode keeps float casts exact; a cast to an integer type truncates toward zero in both modes.
-      const target = (node as Tensor<"cast">).attrs.dtype;
-      return isFloat(target) && precision === "f64" ? a!.slice() : map1((x) => roundTo(target, x));
-    }
-    case "add":
-    case "mul":
-    case "max":
-    case "cmplt":
-    case "cmpeq":
-      return map2(BINARY[node.op]);
-    case "where":
-      return a!.map((cond, i) => (cond ? b![i]! : c![i]!));
-    case "sum":
-    case "reduce_max":
-      return evalReduce(node, args);
-    case "dot":
-      return evalDot(node, args);
-    case "const":
-      return new Float64Array(n).fill((node as Tensor<"const">).attrs.value);
-    case "iota": {
-      const { axis } = (node as Tensor<"iota">).attrs;
-      const out = new Float64Array(n);
-      forEachIndex(node.shape, (flat, index) => (out[flat] = index[axis]!));
-      return out;
-    }
-    case "input":
-      return feedValue(node as Tensor<"input">, feeds);
-    case "random": {
-      const out = new Float64Array(n);
-      philoxUniform(out, a![0]!, (node as Tensor<"random">).attrs.offset);
-      return out;
-    }
-    case "gather":
-      return evalGather(node, args);
-    case "scatter_add":
-      return evalScatterAdd(node, args);
-    case "call": {
-      const { body } = (node as Tensor<"call">).attrs;
-      const inner: Env = new Map(body.params.map((p, i) => [p, args[i]!]));
-      evaluate([body.out], inner, feeds, precision);
-      return inner.get(body.out)!.slice();
-    }
-    default:
-      return node.op satisfies never;
-  }
+  // Indexing the table by node.op does not narrow the node's type, so the evaluator is widened here.
+  const evaluator = EVALUATORS[node.op] as Evaluator<Op>;
+  return evaluator(node, args, { feeds, precision });
+}
+
+/** iota: each element's index along the axis. */
+function evalIota(node: Tensor<"iota">): Float64Array {
+  const { axis } = node.attrs;
+  const out = new Float64Array(sizeOf(node.shape));
+  forEachIndex(node.shape, (flat, index) => (out[flat] = index[axis]!));
+  return out;
 }
 
 /** pad: the input written at its offset into zeros. */

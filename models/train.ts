@@ -8,7 +8,7 @@ import { appendFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { philox4x32, type Tensor } from "../compiler/index.ts";
 import { compileStep, type DeviceName, type Step } from "../runtime/index.ts";
-import { openDataset, formatWarning } from "./data/dataset.ts";
+import { openDataset, formatWarning, type Dataset, type DatasetItem } from "./data/dataset.ts";
 import { shuffled, xoshiro128 } from "./data/shuffle.ts";
 import { drawTrainingTimestep, setTimesteps } from "./scheduler.ts";
 import { accumulationExamples, applyStep, gradientStep, trainStep, trainStepExample, type TrainStepOptions } from "./train-step.ts";
@@ -17,12 +17,21 @@ import { loadFittedVae, loadTrainingState, saveCheckpoint, zerosLike, checkpoint
 import { emaDecayOf, modelParts, TEXT_PREFIX, type ModelConfig, type ModelParts } from "./config.ts";
 import { promptVariant } from "./data/prompt-variants.ts";
 import { promptVocabulary } from "./text/vocabulary.ts";
-import { encodedCacheFolders, encodedCacheKey, readEncoded, weightsFingerprint, writeEncoded } from "./data/encoded-cache.ts";
-import { describeDataSource, resolveDataSource, type DataLocation } from "./data/source.ts";
-import { progressBar } from "./progress.ts";
+import { encodedCacheFolders, encodedCacheKey, readEncoded, weightsFingerprint, writeEncoded, type EncodedItems } from "./data/encoded-cache.ts";
+import { describeDataSource, resolveDataSource, type DataLocation, type DataSource } from "./data/source.ts";
+import { progressBar, type Progress as ProgressBar } from "./progress.ts";
 import { plotLoss } from "./plot.ts";
 import { singleProcess, type World } from "../runtime/index.ts";
-import { broadcastState, checkSameSettings, dataFingerprint, gradientReducer, shardLanes, shardOf, type StopRequest } from "./distributed.ts";
+import {
+  broadcastState,
+  checkSameSettings,
+  dataFingerprint,
+  gradientReducer,
+  shardLanes,
+  shardOf,
+  type GradientReducer,
+  type StopRequest,
+} from "./distributed.ts";
 import { claimRunFolder } from "./run-folder.ts";
 import { planTraining, unhealthyStep, type PlanOptions, type TrainPlan } from "./train-plan.ts";
 import { readTrainLog, truncateTrainLog } from "./train-log.ts";
@@ -99,50 +108,25 @@ export function trainStepOptions(
  */
 async function encodeData(parts: ModelParts, options: TrainOptions, log: (s: string) => void, savedVae?: ParamValues): Promise<EncodedData> {
   const [, h, w] = parts.latent;
-  const height = h * parts.vae.downsample;
-  const width = w * parts.vae.downsample;
+  const size = { height: h * parts.vae.downsample, width: w * parts.vae.downsample };
   const source = resolveDataSource(options);
   const { metadataPath } = source;
   const dataset = await openDataset({
     metadataPath,
     basePath: source.imagesDir,
-    height,
-    width,
+    ...size,
     onWarning: (w) => log(`skipped: ${formatWarning(w)}`),
   });
-  // Every usable item, loaded once and only when needed (a fitted VAE needs them before the cache key).
-  let loaded: NonNullable<Awaited<ReturnType<typeof dataset.load>>>[] | undefined;
-  const loadItems = async () => {
-    if (loaded) return loaded;
-    loaded = [];
-    for (let i = 0; i < dataset.entries.length; i++) {
-      const item = await dataset.load(i);
-      if (item) loaded.push(item);
-    }
-    if (loaded.length === 0) throw new Error(`train: no usable image in ${describeDataSource(source)} (${dataset.warnings.length} rows skipped)`);
-    return loaded;
-  };
+  const loadItems = itemLoader(dataset, source);
   // A fitted VAE is fitted when a run starts and read back from its checkpoint when it resumes.
-  const given = options.frozen?.vae?.size ? options.frozen.vae : savedVae;
-  let vaeWeights = given ?? new Map<string, Float32Array>();
-  const { fit } = parts.vae;
-  if (fit && !given) {
-    const started = performance.now();
-    vaeWeights = fit(
-      (await loadItems()).map((item) => item.image),
-      height,
-      width,
-    );
-    log(`fitted the ${parts.vae.name} VAE to ${loaded!.length} images in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-  }
+  const vaeWeights = await vaeWeightsFor(parts, options.frozen?.vae?.size ? options.frozen.vae : savedVae, loadItems, size, log);
   const textWeights = options.frozen?.text;
   const { config } = parts;
   const key = encodedCacheKey(
     metadataPath,
     dataset.entries.map((e) => e.file),
     {
-      height,
-      width,
+      ...size,
       vae: config.vae,
       vaeWeights: weightsFingerprint(vaeWeights),
       text: config.trainText ? null : { choice: config.text, weights: textWeights ? weightsFingerprint(textWeights) : null },
@@ -153,44 +137,106 @@ async function encodeData(parts: ModelParts, options: TrainOptions, log: (s: str
   if (encoded) log(`encoded data from the cache (${encoded.latents.length} images)`);
   else {
     const items = await loadItems();
-    const encode = compileStep(
-      (t) => {
-        const { params, x } = t as { params: Record<string, Tensor>; x: Tensor };
-        return parts.vae.encode(params, x);
-      },
-      { params: specTree(parts.vae.paramSpec), x: { shape: [1, 3, height, width] } },
-      { name: `vae_${parts.vae.name}_encode`, device: options.device ?? "cpu" },
-    );
-    encode.set({ params: Object.fromEntries(vaeWeights) });
-    const latents = items.map((item) => encode.run({ x: item.image }) as Float32Array);
-    encode.dispose();
+    const device = options.device ?? "cpu";
+    const latents = encodeLatents(parts, items, vaeWeights, size, device);
     let embeds: Float32Array[] = [];
     if (!config.trainText) {
       if (!textWeights) throw new Error(`train: the ${parts.text.name} text encoder is frozen and needs its weights (--text-encoder DIR)`);
-      const L = parts.text.maxLength;
-      const encodeText = compileStep(
-        (t) => {
-          const { params, ids, mask } = t as { params: Record<string, Tensor>; ids: Tensor; mask: Tensor };
-          return parts.text.encode(params, ids, mask);
-        },
-        { params: specTree(parts.text.paramSpec), ids: { shape: [1, ...parts.text.idsShape], dtype: "i32" }, mask: { shape: [1, L], dtype: "i32" } },
-        { name: `text_${parts.text.name}_encode`, device: options.device ?? "cpu" },
-      );
-      encodeText.set({ params: Object.fromEntries(textWeights) });
-      embeds = items.map((item) => {
-        const t = parts.text.promptIds(item.prompt);
-        return encodeText.run({ ids: t.ids, mask: t.mask }) as Float32Array;
-      });
-      encodeText.dispose();
+      embeds = encodePrompts(parts, items, textWeights, device);
     }
     encoded = { prompts: items.map((i) => i.prompt), files: items.map((i) => i.file), latents, embeds };
-    const written = writeEncoded(cacheFolders, key, encoded);
-    if (written.failed.length > 0)
-      log(
-        `cannot cache the encoded data in ${written.failed.join("; ")}; ${written.file ? `cached in ${written.file} instead` : "going on without a cache"}`,
-      );
+    cacheEncoded(cacheFolders, key, encoded, log);
   }
   return { latents: encoded.latents, prompts: encoded.prompts, embeds: encoded.embeds, vaeWeights };
+}
+
+/** The images' size in pixels. */
+interface ImageSize {
+  readonly height: number;
+  readonly width: number;
+}
+
+/** Every usable item of the data set, loaded on the first call only (a fitted VAE needs them before the cache key). */
+function itemLoader(dataset: Dataset, source: DataSource): () => Promise<DatasetItem[]> {
+  let loaded: DatasetItem[] | undefined;
+  return async () => {
+    if (loaded) return loaded;
+    loaded = [];
+    for (let i = 0; i < dataset.entries.length; i++) {
+      const item = await dataset.load(i);
+      if (item) loaded.push(item);
+    }
+    if (loaded.length === 0) throw new Error(`train: no usable image in ${describeDataSource(source)} (${dataset.warnings.length} rows skipped)`);
+    return loaded;
+  };
+}
+
+/** The VAE's weights: `given` (the options' or the resumed checkpoint's), else fitted to the images now for a VAE that is fitted, else none. */
+async function vaeWeightsFor(
+  parts: ModelParts,
+  given: ParamValues | undefined,
+  loadItems: () => Promise<DatasetItem[]>,
+  size: ImageSize,
+  log: (s: string) => void,
+): Promise<ParamValues> {
+  const { fit } = parts.vae;
+  if (!fit || given) return given ?? new Map<string, Float32Array>();
+  const started = performance.now();
+  const images = (await loadItems()).map((item) => item.image);
+  const vaeWeights = fit(images, size.height, size.width);
+  log(`fitted the ${parts.vae.name} VAE to ${images.length} images in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  return vaeWeights;
+}
+
+/** Each item's latents through the VAE with `vaeWeights`, one image at a time on `device`. */
+function encodeLatents(
+  parts: ModelParts,
+  items: readonly DatasetItem[],
+  vaeWeights: ParamValues,
+  size: ImageSize,
+  device: DeviceName,
+): Float32Array[] {
+  const encode = compileStep(
+    (t) => {
+      const { params, x } = t as { params: Record<string, Tensor>; x: Tensor };
+      return parts.vae.encode(params, x);
+    },
+    { params: specTree(parts.vae.paramSpec), x: { shape: [1, 3, size.height, size.width] } },
+    { name: `vae_${parts.vae.name}_encode`, device },
+  );
+  encode.set({ params: Object.fromEntries(vaeWeights) });
+  const latents = items.map((item) => encode.run({ x: item.image }) as Float32Array);
+  encode.dispose();
+  return latents;
+}
+
+/** Each item's prompt embeddings through the frozen text encoder with `textWeights`, one prompt at a time on `device`. */
+function encodePrompts(parts: ModelParts, items: readonly DatasetItem[], textWeights: ParamValues, device: DeviceName): Float32Array[] {
+  const L = parts.text.maxLength;
+  const encodeText = compileStep(
+    (t) => {
+      const { params, ids, mask } = t as { params: Record<string, Tensor>; ids: Tensor; mask: Tensor };
+      return parts.text.encode(params, ids, mask);
+    },
+    { params: specTree(parts.text.paramSpec), ids: { shape: [1, ...parts.text.idsShape], dtype: "i32" }, mask: { shape: [1, L], dtype: "i32" } },
+    { name: `text_${parts.text.name}_encode`, device },
+  );
+  encodeText.set({ params: Object.fromEntries(textWeights) });
+  const embeds = items.map((item) => {
+    const t = parts.text.promptIds(item.prompt);
+    return encodeText.run({ ids: t.ids, mask: t.mask }) as Float32Array;
+  });
+  encodeText.dispose();
+  return embeds;
+}
+
+/** Writes the encoded data to the cache, saying where it went when the first folder refused it. */
+function cacheEncoded(cacheFolders: readonly string[], key: string, encoded: EncodedItems, log: (s: string) => void): void {
+  const written = writeEncoded(cacheFolders, key, encoded);
+  if (written.failed.length > 0)
+    log(
+      `cannot cache the encoded data in ${written.failed.join("; ")}; ${written.file ? `cached in ${written.file} instead` : "going on without a cache"}`,
+    );
 }
 
 /** Uniform in [0, 1) for (seed, step, lane): kiln's Philox, so a resumed run draws the same values. */
@@ -245,7 +291,114 @@ export function scheduledLr(lr: number, step: number, progress: number, cooldown
   return warm * Math.min(1, Math.max(0, (1 - progress) / cooldown));
 }
 
+/** What every phase of a run reads: its options, plan and ranks, the model, the trained tensors and the log. */
+interface Run {
+  readonly options: TrainOptions;
+  readonly plan: TrainPlan;
+  readonly world: World;
+  /** Rank 0: it logs, writes the run folder and saves. */
+  readonly lead: boolean;
+  /** A line on stderr, from rank 0 unless quiet. */
+  readonly log: (s: string) => void;
+  readonly config: ModelConfig;
+  readonly parts: ModelParts;
+  readonly specs: ParamSpec[];
+}
+
+/** This rank's lanes of each global batch. */
+type Lanes = ReturnType<typeof shardLanes>;
+
+/** The compiled training step(s). */
+interface CompiledTraining {
+  /** The step that holds the state (donated, updated in place) and applies AdamW; alone, it also computes the loss and gradients. */
+  readonly step: Step;
+  /** With accumulation or several ranks: the step that computes one micro-batch's loss and gradients. */
+  readonly gradStep: Step | undefined;
+  /** Micro-batches per optimizer step. */
+  readonly accum: number;
+}
+
+/** Where a run is: the last step taken, the losses so far, the last step and file saved, and why it stopped. */
+interface RunProgress {
+  current: number;
+  readonly losses: number[];
+  lastSaved: number;
+  lastCheckpoint: string;
+  stoppedBy: TrainResult["stoppedBy"];
+}
+
+/** Ctrl-C and SIGTERM (and, under mpirun, SIGUSR1) as a flag read between steps; remove() stops listening. */
+interface StopSignals {
+  interrupted: boolean;
+  remove(): void;
+}
+
+/** What the step loop works with besides the run: the compiled steps, the inputs, when to stop, and how it reports and saves. */
+interface StepLoop {
+  readonly compiled: CompiledTraining;
+  readonly makeBatch: (micro: number) => Record<string, Float32Array | Int32Array>;
+  /** Sums the micro-batches' gradients across ranks (with the gradient step only). */
+  readonly reducer: GradientReducer | undefined;
+  /** The last step to take (infinite when only the clock stops the run). */
+  readonly target: number;
+  readonly deadline: number;
+  readonly started: number;
+  readonly logFile: string;
+  readonly bar: ProgressBar | undefined;
+  readonly signals: StopSignals;
+  /** Writes a checkpoint of the current step; returns the DiT's file. */
+  readonly save: () => string;
+}
+
+/** The loss and gradient norm of an optimizer step, as the step returns them. */
+interface StepOutcome {
+  readonly loss: Float32Array;
+  readonly gradNorm: Float32Array;
+}
+
+/** A run in the folder this process holds, phase by phase: settings, data, state, compiled steps, the step loop, the finish. */
 async function trainHolding(options: TrainOptions, plan: TrainPlan, world: World): Promise<TrainResult> {
+  const run = startRun(options, plan, world);
+  const data = await loadData(run);
+  // Other ranks get the state from rank 0 (broadcastState).
+  const latest = run.lead ? plan.latest : undefined;
+  const emaDecay = emaDecayOf(run.config);
+  const state = startingState(run, latest, emaDecay);
+  const lanes = shardLanes(world, plan.settings.batch);
+  const compiled = compileTraining(run, state, lanes, emaDecay);
+  const logFile = path.join(options.out, "train-log.jsonl");
+  if (run.lead && latest === undefined) writeFileSync(logFile, "");
+  else if (run.lead && latest !== undefined) truncateTrainLog(logFile, latest);
+  const target = options.steps ?? (options.minutes ? Number.POSITIVE_INFINITY : 1000);
+  const deadline = options.minutes ? performance.now() + options.minutes * 60_000 : Number.POSITIVE_INFINITY;
+  const signals = listenForStop(world);
+  const bar = options.quiet || !run.lead ? undefined : progressBar("training", Number.isFinite(target) ? target : undefined, "it", latest ?? 0);
+  const started = performance.now();
+  const progress: RunProgress = {
+    current: state.step,
+    losses: [],
+    lastSaved: latest ?? 0,
+    lastCheckpoint: latest !== undefined ? checkpointPaths(options.out, latest).dit : "",
+    stoppedBy: "steps",
+  };
+  const loop: StepLoop = {
+    compiled,
+    makeBatch: batchMaker(run, data, lanes),
+    reducer: compiled.gradStep ? gradientReducer(world, run.specs) : undefined,
+    target,
+    deadline,
+    started,
+    logFile,
+    bar,
+    signals,
+    save: checkpointSaver(run, data, compiled.step, emaDecay, progress),
+  };
+  await runSteps(run, loop, progress);
+  return finishRun(run, loop, progress, state.step);
+}
+
+/** The run's context, after checking that every rank will apply the same learning rates; logs the run's settings. */
+function startRun(options: TrainOptions, plan: TrainPlan, world: World): Run {
   const lead = world.rank === 0;
   const log = (s: string): void => {
     if (!options.quiet && lead) process.stderr.write(s + "\n");
@@ -258,12 +411,17 @@ async function trainHolding(options: TrainOptions, plan: TrainPlan, world: World
     throw new Error(
       `config ${config.name}: lrCooldown ${config.lrCooldown} with --minutes needs a single rank (each rank's clock would give its own rate); give --steps instead`,
     );
-  const saveSteps = options.saveSteps;
   const specs = trainedSpecs(parts);
-
   log(
     `kiln train: ${config.name}, batch ${batch}${world.size > 1 ? ` per rank × ${world.size} ranks` : ""}, lr ${lr}, seed ${seed}, data ${describeDataSource(resolveDataSource(options))}, out ${options.out}`,
   );
+  return { options, plan, world, lead, log, config, parts, specs };
+}
+
+/** The encoded data set (a fitted VAE read back from the checkpoint being resumed), then a check that every rank has the same settings and data. */
+async function loadData(run: Run): Promise<EncodedData> {
+  const { options, plan, world, lead, log, config, parts } = run;
+  const { batch, seed, lr } = plan.settings;
   const savedVae =
     parts.vae.fit && lead && plan.latest !== undefined
       ? loadFittedVae(checkpointPaths(options.out, plan.latest).dit, parts.vae.name, parts.vae.paramSpec)
@@ -278,7 +436,7 @@ async function trainHolding(options: TrainOptions, plan: TrainPlan, world: World
     steps: options.steps ?? null,
     minutes: options.minutes ?? null,
     resume: options.resume ?? false,
-    saveSteps: saveSteps ?? null,
+    saveSteps: options.saveSteps ?? null,
     gradAccum: plan.settings.gradAccum,
     clipNorm: plan.settings.clipNorm,
     pureBf16: plan.settings.pureBf16,
@@ -286,11 +444,17 @@ async function trainHolding(options: TrainOptions, plan: TrainPlan, world: World
     device: options.device ?? "cpu",
     data: dataFingerprint(data.latents),
   });
+  return data;
+}
 
-  // State: resumed, or freshly initialised (PyTorch's default initialisers).
+/**
+ * The state training starts from: resumed from checkpoint `latest` (rank 0's) or freshly initialised
+ * (PyTorch's default initialisers), with a moving average when the config keeps one; the same on every rank.
+ */
+function startingState(run: Run, latest: number | undefined, emaDecay: number): TrainingState {
+  const { options, world, log, specs } = run;
+  const { batch, seed } = run.plan.settings;
   let state: TrainingState;
-  // Other ranks get the state from rank 0 (broadcastState).
-  const latest = lead ? plan.latest : undefined;
   if (options.resume && latest === undefined) log(`no checkpoint in ${options.out}: starting from scratch`);
   if (latest !== undefined) {
     const loaded = loadTrainingState(options.out, latest, specs);
@@ -306,18 +470,23 @@ async function trainHolding(options: TrainOptions, plan: TrainPlan, world: World
     state = { step: 0, params, m: zerosLike(params), v: zerosLike(params) };
   }
   // The moving average starts from the weights (fresh, or resumed from a checkpoint that kept none).
-  const emaDecay = emaDecayOf(config);
   if (emaDecay > 0 && !state.ema) {
     if (latest !== undefined) log(`note: the checkpoint keeps no moving average of the weights; it starts from the step-${latest} weights`);
     state = { ...state, ema: new Map([...state.params].map(([name, values]) => [name, Float32Array.from(values)])) };
   }
   if (emaDecay === 0) state = { step: state.step, params: state.params, m: state.m, v: state.v };
-  state = broadcastState(world, state, specs);
-  const firstStep = state.step;
-  const lanes = shardLanes(world, batch);
+  return broadcastState(world, state, specs);
+}
 
-  // The compiled step.
-  const { clipNorm, pureBf16 } = plan.settings;
+/**
+ * The compiled step(s), holding `state`. With accumulation, one step computes a micro-batch's
+ * gradients and another applies AdamW; the second holds the state (donated, updated in place), the
+ * first reads a copy of the parameters. Several ranks split the same way, with the gradients summed
+ * across ranks in between.
+ */
+function compileTraining(run: Run, state: TrainingState, lanes: Lanes, emaDecay: number): CompiledTraining {
+  const { options, plan, world, log, config, parts, specs } = run;
+  const { batch, clipNorm, pureBf16 } = plan.settings;
   const stepOptions: TrainStepOptions = {
     ...trainStepOptions(parts, batch, { ...(clipNorm !== null ? { clipNorm } : {}), pureBf16, checkpointBlocks: options.checkpointBlocks ?? false }),
     ...(world.size > 1 ? { noiseLanes: lanes } : {}),
@@ -331,9 +500,6 @@ async function trainHolding(options: TrainOptions, plan: TrainPlan, world: World
     batch: Record<string, unknown>;
     control: Record<string, unknown>;
   };
-  // With accumulation, one step computes a micro-batch's gradients and another applies AdamW; the
-  // second holds the state (donated, updated in place), the first reads a copy of the parameters.
-  // Several ranks split the same way, with the gradients summed across ranks in between.
   const device = options.device ?? "cpu";
   const accumulation = accumulationExamples(stepOptions, specs);
   const split = accum > 1 || world.size > 1;
@@ -348,61 +514,19 @@ async function trainHolding(options: TrainOptions, plan: TrainPlan, world: World
   );
   const asTree = (values: ParamValues) => Object.fromEntries(values);
   step.set({ state: { params: asTree(state.params), m: asTree(state.m), v: asTree(state.v), ...(state.ema ? { ema: asTree(state.ema) } : {}) } });
+  return { step, gradStep, accum };
+}
+
+/** The inputs of micro-batch `micro` (1-based, counting across optimizer steps): a pure function of (seed, micro). */
+function batchMaker(run: Run, data: EncodedData, lanes: Lanes): (micro: number) => Record<string, Float32Array | Int32Array> {
+  const { config, parts } = run;
+  const { batch, seed } = run.plan.settings;
   const schedule = setTimesteps({ steps: 1000, training: true });
   const [c, h, w] = parts.latent;
   const latentSize = c * h * w;
   const L = parts.text.maxLength;
   const idsSize = parts.text.idsShape.reduce((a, b) => a * b, 1);
-  const logFile = path.join(options.out, "train-log.jsonl");
-  if (lead && latest === undefined) writeFileSync(logFile, "");
-  else if (lead && latest !== undefined) truncateTrainLog(logFile, latest);
-  const losses: number[] = [];
-  const target = options.steps ?? (options.minutes ? Number.POSITIVE_INFINITY : 1000);
-  const deadline = options.minutes ? performance.now() + options.minutes * 60_000 : Number.POSITIVE_INFINITY;
-  let interrupted = false;
-  const onSignal = (): void => {
-    interrupted = true;
-  };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
-  // Under mpirun, Ctrl-C reaches the ranks as SIGUSR1 (what mpirun forwards; see runtime/collective/launch.ts).
-  if (world.size > 1) process.once("SIGUSR1", onSignal);
-  const bar = options.quiet || !lead ? undefined : progressBar("training", Number.isFinite(target) ? target : undefined, "it", latest ?? 0);
-  const started = performance.now();
-  let stoppedBy: TrainResult["stoppedBy"] = "steps";
-  let lastSaved = latest ?? 0;
-  let current = state.step;
-  const snapshot = (): TrainingState => {
-    const read = (group: "params" | "m" | "v" | "ema"): ParamValues =>
-      new Map(specs.map((s) => [s.name, Float32Array.from(step.input(`state/${group}/${s.name}`))]));
-    return { step: current, params: read("params"), m: read("m"), v: read("v"), ...(emaDecay > 0 ? { ema: read("ema") } : {}) };
-  };
-  const save = (): string => {
-    const s = snapshot();
-    const meta = {
-      step: current,
-      config: config.name,
-      configHash: plan.configHash,
-      prediction: config.prediction,
-      ...plan.settings,
-      globalBatch: batch * world.size,
-      ranks: world.size,
-      losses: losses.length,
-    };
-    // A jointly trained text encoder goes beside the DiT, under its own names, for sampling.
-    const file = saveCheckpoint(options.out, s, meta, specs, {
-      ditSpec: parts.ditSpec,
-      ...(parts.vae.fit ? { vae: { spec: parts.vae.paramSpec, values: data.vaeWeights } } : {}),
-      ...(config.trainText ? { textEncoder: { spec: parts.text.paramSpec, prefix: TEXT_PREFIX, vocabulary } } : {}),
-    });
-    lastSaved = current;
-    return file;
-  };
-
-  const vocabulary = promptVocabulary(data.prompts);
-  let lastCheckpoint = latest !== undefined ? checkpointPaths(options.out, latest).dit : "";
-  /** The inputs of micro-batch `micro` (1-based, counting across optimizer steps): a pure function of (seed, micro). */
-  const makeBatch = (micro: number): Record<string, Float32Array | Int32Array> => {
+  return (micro) => {
     const indices = shardOf(batchIndices(data.latents.length, lanes.total, micro, seed), lanes, batch);
     const latents = new Float32Array(batch * latentSize);
     const sigma = new Float32Array(batch);
@@ -432,95 +556,182 @@ async function trainHolding(options: TrainOptions, plan: TrainPlan, world: World
     });
     return batchTree;
   };
-  const noiseSeedOf = (micro: number): number => (philox4x32([micro, 0, 0, 0], [seed, 0x6e6f6973])[0]! & 0x7fffffff) | 0;
-  const reducer = gradStep ? gradientReducer(world, specs) : undefined;
-  const accumulated = reducer?.grads;
+}
+
+/** The noise seed of micro-batch `micro`: kiln's Philox of (seed, micro), the same on every rank and on resuming. */
+const noiseSeedOf = (seed: number, micro: number): number => (philox4x32([micro, 0, 0, 0], [seed, 0x6e6f6973])[0]! & 0x7fffffff) | 0;
+
+/** The checkpoint writer: the state as the step holds it at `progress.current`, with what resuming and sampling need. */
+function checkpointSaver(run: Run, data: EncodedData, step: Step, emaDecay: number, progress: RunProgress): () => string {
+  const { options, plan, world, config, parts, specs } = run;
+  const vocabulary = promptVocabulary(data.prompts);
+  const snapshot = (): TrainingState => {
+    const read = (group: "params" | "m" | "v" | "ema"): ParamValues =>
+      new Map(specs.map((s) => [s.name, Float32Array.from(step.input(`state/${group}/${s.name}`))]));
+    return { step: progress.current, params: read("params"), m: read("m"), v: read("v"), ...(emaDecay > 0 ? { ema: read("ema") } : {}) };
+  };
+  return () => {
+    const s = snapshot();
+    const meta = {
+      step: progress.current,
+      config: config.name,
+      configHash: plan.configHash,
+      prediction: config.prediction,
+      ...plan.settings,
+      globalBatch: plan.settings.batch * world.size,
+      ranks: world.size,
+      losses: progress.losses.length,
+    };
+    // A jointly trained text encoder goes beside the DiT, under its own names, for sampling.
+    const file = saveCheckpoint(options.out, s, meta, specs, {
+      ditSpec: parts.ditSpec,
+      ...(parts.vae.fit ? { vae: { spec: parts.vae.paramSpec, values: data.vaeWeights } } : {}),
+      ...(config.trainText ? { textEncoder: { spec: parts.text.paramSpec, prefix: TEXT_PREFIX, vocabulary } } : {}),
+    });
+    progress.lastSaved = progress.current;
+    return file;
+  };
+}
+
+/** Listens for Ctrl-C and SIGTERM; under mpirun, Ctrl-C reaches the ranks as SIGUSR1 (what mpirun forwards; see runtime/collective/launch.ts). */
+function listenForStop(world: World): StopSignals {
+  const onSignal = (): void => {
+    signals.interrupted = true;
+  };
+  const signals: StopSignals = {
+    interrupted: false,
+    remove() {
+      process.removeListener("SIGINT", onSignal);
+      process.removeListener("SIGTERM", onSignal);
+      process.removeListener("SIGUSR1", onSignal);
+    },
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  if (world.size > 1) process.once("SIGUSR1", onSignal);
+  return signals;
+}
+
+/** The step loop: optimizer steps until the target step, the deadline, a stop request (agreed between ranks) or an unhealthy step. */
+async function runSteps(run: Run, loop: StepLoop, progress: RunProgress): Promise<void> {
+  const { world, log, config } = run;
+  const { target, deadline, started, signals, compiled, reducer } = loop;
   // With several ranks, stopping early (Ctrl-C, --minutes) is agreed in each step's allreduce, so
   // that every rank runs the same steps.
-  const wantsStop = (): StopRequest => (interrupted ? "interrupt" : performance.now() >= deadline ? "minutes" : null);
+  const wantsStop = (): StopRequest => (signals.interrupted ? "interrupt" : performance.now() >= deadline ? "minutes" : null);
   let agreedStop: StopRequest = null;
-
-  while (current < target && (world.size > 1 ? agreedStop : wantsStop()) === null) {
+  while (progress.current < target && (world.size > 1 ? agreedStop : wantsStop()) === null) {
     // Let the event loop run between steps, so Ctrl-C (and timers) are seen promptly.
     await new Promise((resolve) => setImmediate(resolve));
-    if (interrupted && world.size === 1) break;
-    current++;
-    const progress = Number.isFinite(target) ? (current - 1) / target : (performance.now() - started) / (options.minutes! * 60_000);
-    const stepLr = scheduledLr(lr, current, progress, config.lrCooldown ?? 0);
-    let out: { loss: Float32Array; gradNorm: Float32Array };
-    if (!gradStep || !accumulated || !reducer) {
-      // Only the two scalars come back: run() would copy out the whole updated state (weights,
-      // moments, average: 48 MB for the tiny model) every step, a third of its time on 2 cores.
-      step.execute({ batch: makeBatch(current), control: { seed: noiseSeedOf(current), step: current, lr: stepLr } });
-      out = { loss: step.output("loss") as Float32Array, gradNorm: step.output("gradNorm") as Float32Array };
-    } else {
-      gradStep.set({ params: Object.fromEntries(specs.map((s) => [s.name, step.input(`state/params/${s.name}`)])) });
-      for (const a of accumulated.values()) a.fill(0);
-      let lossSum = 0;
-      for (let micro = 0; micro < accum; micro++) {
-        const index = (current - 1) * accum + micro + 1;
-        gradStep.execute({ batch: makeBatch(index), control: { seed: noiseSeedOf(index) } });
-        lossSum += gradStep.output("loss")[0]!;
-        for (const s of specs) {
-          const g = gradStep.output(`grads/${s.name}`);
-          const a = accumulated.get(s.name)!;
-          for (let i = 0; i < a.length; i++) a[i]! += g[i]!;
-        }
-      }
+    if (signals.interrupted && world.size === 1) break;
+    const current = ++progress.current;
+    const runFraction = Number.isFinite(target) ? (current - 1) / target : (performance.now() - started) / (run.options.minutes! * 60_000);
+    const stepLr = scheduledLr(run.plan.settings.lr, current, runFraction, config.lrCooldown ?? 0);
+    let out: StepOutcome;
+    if (!compiled.gradStep || !reducer) out = wholeStep(run, loop, current, stepLr);
+    else {
+      const lossSum = accumulateGradients(run, loop, compiled.gradStep, reducer.grads, current);
       const reduced = reducer.reduce(lossSum, wantsStop(), current);
       agreedStop = reduced.stop;
       // Every rank records the same reason, whichever of them the signal reached first.
-      if (agreedStop === "interrupt") interrupted = true;
-      const shares = accum * world.size;
-      step.execute({ grads: Object.fromEntries(accumulated), control: { step: current, lr: stepLr, scale: 1 / shares } });
-      out = { loss: Float32Array.of(reduced.lossSum / shares), gradNorm: step.output("gradNorm") as Float32Array };
+      if (agreedStop === "interrupt") signals.interrupted = true;
+      const shares = compiled.accum * world.size;
+      compiled.step.execute({ grads: Object.fromEntries(reducer.grads), control: { step: current, lr: stepLr, scale: 1 / shares } });
+      out = { loss: Float32Array.of(reduced.lossSum / shares), gradNorm: compiled.step.output("gradNorm") as Float32Array };
     }
     const loss = out.loss[0]!;
     const gradNorm = out.gradNorm[0]!;
     const unhealthy = unhealthyStep(loss, gradNorm);
     // The step already applied its update, so the weights it leaves are not saved.
     if (unhealthy) {
-      stoppedBy = "nan";
-      log(`\nstep ${current}: ${unhealthy}; stopping. The last good checkpoint is ${lastCheckpoint || "(none saved yet)"}.`);
-      current--;
+      progress.stoppedBy = "nan";
+      log(`\nstep ${current}: ${unhealthy}; stopping. The last good checkpoint is ${progress.lastCheckpoint || "(none saved yet)"}.`);
+      progress.current--;
       break;
     }
-    losses.push(loss);
-    if (lead)
-      appendFileSync(logFile, JSON.stringify({ step: current, loss, lr: stepLr, gradNorm, seconds: (performance.now() - started) / 1000 }) + "\n");
-    const recent = losses.slice(-50);
-    bar?.tick(current, { loss: loss.toFixed(4), avg: (recent.reduce((a, b) => a + b, 0) / recent.length).toFixed(4) });
-    if (lead && saveSteps && current % saveSteps === 0) lastCheckpoint = save();
+    recordStep(run, loop, progress, { loss, lr: stepLr, gradNorm });
   }
-  if (interrupted) stoppedBy = "interrupt";
-  else if (stoppedBy !== "nan" && current < target) stoppedBy = "minutes";
-  process.removeListener("SIGINT", onSignal);
-  process.removeListener("SIGTERM", onSignal);
-  process.removeListener("SIGUSR1", onSignal);
+}
+
+/** One optimizer step of the single step (one rank, no accumulation) on micro-batch `current`. */
+function wholeStep(run: Run, loop: StepLoop, current: number, stepLr: number): StepOutcome {
+  const { step } = loop.compiled;
+  // Only the two scalars come back: run() would copy out the whole updated state (weights,
+  // moments, average: 48 MB for the tiny model) every step, a third of its time on 2 cores.
+  step.execute({ batch: loop.makeBatch(current), control: { seed: noiseSeedOf(run.plan.settings.seed, current), step: current, lr: stepLr } });
+  return { loss: step.output("loss") as Float32Array, gradNorm: step.output("gradNorm") as Float32Array };
+}
+
+/** This rank's gradients of optimizer step `current` summed over its micro-batches into `accumulated`; returns their summed loss. */
+function accumulateGradients(run: Run, loop: StepLoop, gradStep: Step, accumulated: ParamValues, current: number): number {
+  const { specs } = run;
+  const { step, accum } = loop.compiled;
+  gradStep.set({ params: Object.fromEntries(specs.map((s) => [s.name, step.input(`state/params/${s.name}`)])) });
+  for (const a of accumulated.values()) a.fill(0);
+  let lossSum = 0;
+  for (let micro = 0; micro < accum; micro++) {
+    const index = (current - 1) * accum + micro + 1;
+    gradStep.execute({ batch: loop.makeBatch(index), control: { seed: noiseSeedOf(run.plan.settings.seed, index) } });
+    lossSum += gradStep.output("loss")[0]!;
+    for (const s of specs) {
+      const g = gradStep.output(`grads/${s.name}`);
+      const a = accumulated.get(s.name)!;
+      for (let i = 0; i < a.length; i++) a[i]! += g[i]!;
+    }
+  }
+  return lossSum;
+}
+
+/** A healthy step: its loss kept, its line in the JSON log (rank 0), the progress bar, and every saveSteps a checkpoint. */
+function recordStep(run: Run, loop: StepLoop, progress: RunProgress, step: { loss: number; lr: number; gradNorm: number }): void {
+  const { lead, options } = run;
+  const { current, losses } = progress;
+  const { loss, lr, gradNorm } = step;
+  losses.push(loss);
+  if (lead)
+    appendFileSync(loop.logFile, JSON.stringify({ step: current, loss, lr, gradNorm, seconds: (performance.now() - loop.started) / 1000 }) + "\n");
+  const recent = losses.slice(-50);
+  loop.bar?.tick(current, { loss: loss.toFixed(4), avg: (recent.reduce((a, b) => a + b, 0) / recent.length).toFixed(4) });
+  if (lead && options.saveSteps && current % options.saveSteps === 0) progress.lastCheckpoint = loop.save();
+}
+
+/** After the loop: why the run stopped, a last checkpoint, the loss plot, the steps released, the summary. */
+async function finishRun(run: Run, loop: StepLoop, progress: RunProgress, firstStep: number): Promise<TrainResult> {
+  const { options, world, lead } = run;
+  if (loop.signals.interrupted) progress.stoppedBy = "interrupt";
+  else if (progress.stoppedBy !== "nan" && progress.current < loop.target) progress.stoppedBy = "minutes";
+  loop.signals.remove();
   // mpirun may forward Ctrl-C to this rank after the ranks already agreed to stop: a late SIGUSR1
   // must not kill the rank while it saves.
   if (world.size > 1) process.on("SIGUSR1", () => undefined);
-  bar?.done();
-  if (lead && stoppedBy !== "nan" && current > lastSaved) lastCheckpoint = save();
-  const seconds = (performance.now() - started) / 1000;
-  const trained = current - firstStep;
-  if (lead) await plotLoss(path.join(options.out, "loss.png"), readTrainLog(logFile));
-  step.dispose();
-  gradStep?.dispose();
+  loop.bar?.done();
+  if (lead && progress.stoppedBy !== "nan" && progress.current > progress.lastSaved) progress.lastCheckpoint = loop.save();
+  const seconds = (performance.now() - loop.started) / 1000;
+  const trained = progress.current - firstStep;
+  if (lead) await plotLoss(path.join(options.out, "loss.png"), readTrainLog(loop.logFile));
+  loop.compiled.step.dispose();
+  loop.compiled.gradStep?.dispose();
   const result: TrainResult = {
-    steps: current,
-    losses,
-    checkpoint: lastCheckpoint,
+    steps: progress.current,
+    losses: progress.losses,
+    checkpoint: progress.lastCheckpoint,
     seconds,
-    imagesPerSecond: (trained * batch * world.size) / Math.max(seconds, 1e-9),
-    stoppedBy,
+    imagesPerSecond: (trained * run.plan.settings.batch * world.size) / Math.max(seconds, 1e-9),
+    stoppedBy: progress.stoppedBy,
   };
+  logSummary(run, loop, result, trained);
+  return result;
+}
+
+/** The last lines of a run: the allreduce's share of the time (several ranks), then the steps, speed and files. */
+function logSummary(run: Run, loop: StepLoop, result: TrainResult, trained: number): void {
+  const { options, world, log } = run;
+  const { reducer } = loop;
   if (world.size > 1 && reducer)
     log(
-      `gradient allreduce over ${world.size} ranks (waiting for the slowest included): ${((reducer.seconds() / Math.max(trained, 1)) * 1000).toFixed(1)} ms per step, ${((100 * reducer.seconds()) / Math.max(seconds, 1e-9)).toFixed(1)} % of the training time`,
+      `gradient allreduce over ${world.size} ranks (waiting for the slowest included): ${((reducer.seconds() / Math.max(trained, 1)) * 1000).toFixed(1)} ms per step, ${((100 * reducer.seconds()) / Math.max(result.seconds, 1e-9)).toFixed(1)} % of the training time`,
     );
   log(
-    `trained ${trained} steps in ${seconds.toFixed(1)} s (${result.imagesPerSecond.toFixed(1)} images/s); checkpoint ${lastCheckpoint}; loss plot ${path.join(options.out, "loss.png")}; log ${logFile}`,
+    `trained ${trained} steps in ${result.seconds.toFixed(1)} s (${result.imagesPerSecond.toFixed(1)} images/s); checkpoint ${result.checkpoint}; loss plot ${path.join(options.out, "loss.png")}; log ${loop.logFile}`,
   );
-  return result;
 }

@@ -307,27 +307,51 @@ function simtBackward(kernel: Kernel, t: AttentionStmt, a: AttentionArgs, config
   return [backwardQueries(bw), backwardKeys(bw)];
 }
 
-/** 1. Per query row: LSE (base 2; +inf for a row with no visible key, so that its P is 0), Δ, dQ. */
-function backwardQueries(bw: Backward): GpuKernel {
-  const { kernel, a, X, threads, unroll, d, params, out, lse, delta } = bw;
-  const D = a.headDim;
-  const row = a.heads * D;
-  const group = a.heads / a.kvHeads;
-  const rows = a.batch * a.heads * a.seqQ;
-  const blocksQ = Math.max(1, Math.min(Math.ceil(rows / threads), bw.maxBlocks));
+/** A loop over the head dimension, unrolled when the head is small. */
+const overHeadDim = (bw: Backward, body: GStmt[]): GStmt => ({ s: "for", var: bw.d, start: i(0), step: 1, unroll: bw.unroll, body });
+
+/** A plain loop of `variable` from 0. */
+const loopOver = (variable: Var, body: GStmt[]): GStmt => ({ s: "for", var: variable, start: i(0), step: 1, body });
+
+/** Local accumulator array `id` at channel `d` += `term`. */
+const accumulate = (id: number, d: Expr, term: Expr): GStmt => ({ s: "store", buffer: id, index: d, value: fadd(load(id, d, "f32"), term) });
+
+/** Local accumulator array `id` at channel `d` = 0. */
+const zero = (id: number, d: Expr): GStmt => ({ s: "store", buffer: id, index: d, value: fconst(0) });
+
+/** Grid blocks for one thread per row, capped at the device's maximum. */
+const blocksFor = (bw: Backward, rows: number): number => Math.max(1, Math.min(Math.ceil(rows / bw.threads), bw.maxBlocks));
+
+/**
+ * The softmax gradient of one visible (query, key) pair as locals: `p` = exp2(logit − lse2) and
+ * `ds` = p·(dO·V − Δ); both kernels recompute it, from the row statistics `lse2` and `delta`.
+ */
+function scoreGradient(bw: Backward, b: Expr, qPos: Expr, qHead: Expr, kPos: Expr, kHead: Expr, lse2: Expr, delta: Expr): GStmt[] {
+  const { X, d, unroll } = bw;
+  return [
+    ...bw.logitOf("logit", b, qPos, qHead, kPos, kHead),
+    { s: "let", name: "p", value: exp2(fadd(L("logit"), neg(lse2))) },
+    ...dot(
+      "dp",
+      d,
+      (x) => X.value("do", b, qPos, qHead, x),
+      (x) => X.value("v", b, kPos, kHead, x),
+      unroll,
+    ),
+    { s: "let", name: "ds", value: fmul(L("p"), fadd(L("dp"), neg(delta))) },
+  ];
+}
+
+/** Locals `lse2` (base-2 log-sum-exp over the visible keys, +inf when none) and `delta` (Δ = dO·O) of query row (b, qi, h). */
+function queryRowStatistics(bw: Backward, j: Var): GStmt[] {
+  const { X, d, unroll } = bw;
   const [b, h, qi, kvh] = [local("b"), local("h"), local("qi"), local("kvh")];
-  const j = v("j", a.seqK);
-  const queryBody = (r: Expr): GStmt[] => [
-    ...rowLets(r, ["b", "h", "qi"], [a.batch, a.heads, a.seqQ]),
-    { s: "let", name: "kvh", value: S(div(h, i(group))) },
+  return [
     { s: "declare", name: "row_max", type: "f32", init: fconst(-Infinity) },
     { s: "declare", name: "row_sum", type: "f32", init: fconst(0) },
-    {
-      s: "for",
-      var: j,
-      start: i(0),
-      step: 1,
-      body: guard(X.visible(b, qi, j), [
+    loopOver(
+      j,
+      guard(X.visible(b, qi, j), [
         ...bw.logitOf("logit", b, qi, h, j, kvh),
         { s: "let", name: "max_next", value: fmax(L("row_max"), L("logit")) },
         {
@@ -337,7 +361,7 @@ function backwardQueries(bw: Backward): GpuKernel {
         },
         { s: "assign", name: "row_max", value: L("max_next") },
       ]),
-    },
+    ),
     {
       s: "let",
       name: "lse2",
@@ -350,50 +374,50 @@ function backwardQueries(bw: Backward): GpuKernel {
       (x) => X.value("o", b, qi, h, x),
       unroll,
     ),
+  ];
+}
+
+/** dQ of query row (b, qi, h) into the local accumulator -1: Σ over visible keys of ds·K. */
+function queryGradient(bw: Backward, j: Var): GStmt[] {
+  const { X, d } = bw;
+  const [b, h, qi, kvh] = [local("b"), local("h"), local("qi"), local("kvh")];
+  return [
+    overHeadDim(bw, [zero(-1, d)]),
+    loopOver(
+      j,
+      guard(X.visible(b, qi, j), [
+        ...scoreGradient(bw, b, qi, h, j, kvh, L("lse2"), L("delta")),
+        overHeadDim(bw, [accumulate(-1, d, fmul(L("ds"), X.value("k", b, j, kvh, d)))]),
+      ]),
+    ),
+  ];
+}
+
+/** 1. Per query row: LSE (base 2; +inf for a row with no visible key, so that its P is 0), Δ, dQ. */
+function backwardQueries(bw: Backward): GpuKernel {
+  const { kernel, a, threads, d, params, out, lse, delta } = bw;
+  const D = a.headDim;
+  const row = a.heads * D;
+  const group = a.heads / a.kvHeads;
+  const rows = a.batch * a.heads * a.seqQ;
+  const blocksQ = blocksFor(bw, rows);
+  const [b, h, qi] = [local("b"), local("h"), local("qi")];
+  const j = v("j", a.seqK);
+  const queryBody = (r: Expr): GStmt[] => [
+    ...rowLets(r, ["b", "h", "qi"], [a.batch, a.heads, a.seqQ]),
+    { s: "let", name: "kvh", value: S(div(h, i(group))) },
+    ...queryRowStatistics(bw, j),
     { s: "store", buffer: lse.id, index: r, value: L("lse2") },
     { s: "store", buffer: delta.id, index: r, value: L("delta") },
-    { s: "for", var: d, start: i(0), step: 1, unroll, body: [{ s: "store", buffer: -1, index: d, value: fconst(0) }] },
-    {
-      s: "for",
-      var: j,
-      start: i(0),
-      step: 1,
-      body: guard(X.visible(b, qi, j), [
-        ...bw.logitOf("logit", b, qi, h, j, kvh),
-        { s: "let", name: "p", value: exp2(fadd(L("logit"), neg(L("lse2")))) },
-        ...dot(
-          "dp",
-          d,
-          (x) => X.value("do", b, qi, h, x),
-          (x) => X.value("v", b, j, kvh, x),
-          unroll,
-        ),
-        { s: "let", name: "ds", value: fmul(L("p"), fadd(L("dp"), neg(L("delta")))) },
-        {
-          s: "for",
-          var: d,
-          start: i(0),
-          step: 1,
-          unroll,
-          body: [{ s: "store", buffer: -1, index: d, value: fadd(load(-1, d, "f32"), fmul(L("ds"), X.value("k", b, j, kvh, d))) }],
-        },
-      ]),
-    },
-    {
-      s: "for",
-      var: d,
-      start: i(0),
-      step: 1,
-      unroll,
-      body: [
-        {
-          s: "store",
-          buffer: out,
-          index: S(add(add(add(mul(b, i(a.seqQ * row)), mul(qi, i(row))), mul(h, i(D))), d)),
-          value: fmul(load(-1, d, "f32"), fconst(a.scale)),
-        },
-      ],
-    },
+    ...queryGradient(bw, j),
+    overHeadDim(bw, [
+      {
+        s: "store",
+        buffer: out,
+        index: S(add(add(add(mul(b, i(a.seqQ * row)), mul(qi, i(row))), mul(h, i(D))), d)),
+        value: fmul(load(-1, d, "f32"), fconst(a.scale)),
+      },
+    ]),
   ];
   return {
     name: `${kernel.name}_dq`,
@@ -406,85 +430,47 @@ function backwardQueries(bw: Backward): GpuKernel {
   };
 }
 
-/** 2. Per key row: dK and dV, summed over the query heads of this key head and every query. */
-function backwardKeys(bw: Backward): GpuKernel {
-  const { kernel, a, X, threads, unroll, d, params, out, lse, delta } = bw;
-  const D = a.headDim;
-  const kvRow = a.kvHeads * D;
+/** dK and dV of key row (b, kvh, kj) into the local accumulators -1 and -2: Σ over its query heads and visible queries. */
+function keyGradients(bw: Backward): GStmt[] {
+  const { a, X, d, lse, delta } = bw;
   const group = a.heads / a.kvHeads;
-  const dkOffset = a.batch * a.seqQ * a.heads * D;
-  const dvOffset = dkOffset + a.batch * a.seqK * kvRow;
-  const b = local("b");
-  const kvh = local("kvh");
-  const keyRows = a.batch * a.kvHeads * a.seqK;
-  const blocksK = Math.max(1, Math.min(Math.ceil(keyRows / threads), bw.maxBlocks));
-  const kj = local("kj");
+  const [b, kvh, kj, h] = [local("b"), local("kvh"), local("kj"), local("h")];
   const hh = v("hh", group);
   const q = v("q", a.seqQ);
-  const statIndex = S(add(mul(add(mul(b, i(a.heads)), local("h")), i(a.seqQ)), q));
+  const statIndex = S(add(mul(add(mul(b, i(a.heads)), h), i(a.seqQ)), q));
+  return [
+    overHeadDim(bw, [zero(-1, d), zero(-2, d)]),
+    loopOver(hh, [
+      { s: "let", name: "h", value: S(add(mul(kvh, i(group)), hh)) },
+      loopOver(
+        q,
+        guard(X.visible(b, q, kj), [
+          ...scoreGradient(bw, b, q, h, kj, kvh, load(lse.id, statIndex, "f32"), load(delta.id, statIndex, "f32")),
+          overHeadDim(bw, [accumulate(-1, d, fmul(L("ds"), X.value("q", b, q, h, d))), accumulate(-2, d, fmul(L("p"), X.value("do", b, q, h, d)))]),
+        ]),
+      ),
+    ]),
+  ];
+}
+
+/** 2. Per key row: dK and dV, summed over the query heads of this key head and every query. */
+function backwardKeys(bw: Backward): GpuKernel {
+  const { kernel, a, threads, d, params, out } = bw;
+  const D = a.headDim;
+  const kvRow = a.kvHeads * D;
+  const dkOffset = a.batch * a.seqQ * a.heads * D;
+  const dvOffset = dkOffset + a.batch * a.seqK * kvRow;
+  const [b, kvh, kj] = [local("b"), local("kvh"), local("kj")];
+  const keyRows = a.batch * a.kvHeads * a.seqK;
+  const blocksK = blocksFor(bw, keyRows);
   const keyBody = (r: Expr): GStmt[] => [
     ...rowLets(r, ["b", "kvh", "kj"], [a.batch, a.kvHeads, a.seqK]),
-    {
-      s: "for",
-      var: d,
-      start: i(0),
-      step: 1,
-      unroll,
-      body: [
-        { s: "store", buffer: -1, index: d, value: fconst(0) },
-        { s: "store", buffer: -2, index: d, value: fconst(0) },
-      ],
-    },
-    {
-      s: "for",
-      var: hh,
-      start: i(0),
-      step: 1,
-      body: [
-        { s: "let", name: "h", value: S(add(mul(kvh, i(group)), hh)) },
-        {
-          s: "for",
-          var: q,
-          start: i(0),
-          step: 1,
-          body: guard(X.visible(b, q, kj), [
-            ...bw.logitOf("logit", b, q, local("h"), kj, kvh),
-            { s: "let", name: "p", value: exp2(fadd(L("logit"), neg(load(lse.id, statIndex, "f32")))) },
-            ...dot(
-              "dp",
-              d,
-              (x) => X.value("do", b, q, local("h"), x),
-              (x) => X.value("v", b, kj, kvh, x),
-              unroll,
-            ),
-            { s: "let", name: "ds", value: fmul(L("p"), fadd(L("dp"), neg(load(delta.id, statIndex, "f32")))) },
-            {
-              s: "for",
-              var: d,
-              start: i(0),
-              step: 1,
-              unroll,
-              body: [
-                { s: "store", buffer: -1, index: d, value: fadd(load(-1, d, "f32"), fmul(L("ds"), X.value("q", b, q, local("h"), d))) },
-                { s: "store", buffer: -2, index: d, value: fadd(load(-2, d, "f32"), fmul(L("p"), X.value("do", b, q, local("h"), d))) },
-              ],
-            },
-          ]),
-        },
-      ],
-    },
-    {
-      s: "for",
-      var: d,
-      start: i(0),
-      step: 1,
-      unroll,
-      body: [
-        { s: "let", name: "kv_at", value: S(add(add(add(mul(b, i(a.seqK * kvRow)), mul(kj, i(kvRow))), mul(kvh, i(D))), d)) },
-        { s: "store", buffer: out, index: S(add(local("kv_at"), i(dkOffset))), value: fmul(load(-1, d, "f32"), fconst(a.scale)) },
-        { s: "store", buffer: out, index: S(add(local("kv_at"), i(dvOffset))), value: load(-2, d, "f32") },
-      ],
-    },
+    ...keyGradients(bw),
+    overHeadDim(bw, [
+      { s: "let", name: "kv_at", value: S(add(add(add(mul(b, i(a.seqK * kvRow)), mul(kj, i(kvRow))), mul(kvh, i(D))), d)) },
+      { s: "store", buffer: out, index: S(add(local("kv_at"), i(dkOffset))), value: fmul(load(-1, d, "f32"), fconst(a.scale)) },
+      { s: "store", buffer: out, index: S(add(local("kv_at"), i(dvOffset))), value: load(-2, d, "f32") },
+    ]),
   ];
   return {
     name: `${kernel.name}_dkv`,

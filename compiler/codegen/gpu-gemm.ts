@@ -186,85 +186,108 @@ export function mmaPlan(kernel: Kernel, t: GemmStmt, scratch: ScratchAllocator):
 }
 
 const TILE = 32;
+const PACK_THREADS = 256;
+/** Rows of the tile each thread group covers per unrolled step. */
+const PACK_STEP = PACK_THREADS / TILE;
+
+/** The operand a pack copies: element offset, batch/row/k strides, and rows × k per batch over `batches`. */
+interface PackSource {
+  readonly off: number;
+  readonly bs: number;
+  readonly rs: number;
+  readonly ks: number;
+  readonly rows: number;
+  readonly k: number;
+  readonly batches: number;
+}
+
+/** Where a pack thread reads and writes at unrolled step `j` of its tile: (row, k) in the operand and its place in the shared tile. */
+interface PackLanes {
+  readonly readR: Expr;
+  readonly readK: Expr;
+  readonly readStaged: Expr;
+  readonly writeR: Expr;
+  readonly writeK: Expr;
+  readonly writeStaged: Expr;
+}
+
+/** The shared tile [rLocal][kLocal], rows padded to 33 so that reads along either axis avoid bank conflicts. */
+const stagedAt = (rLocal: Expr, kLocal: Expr): Expr => simplifyIndex(add(mul(rLocal, i(TILE + 1)), kLocal));
+
+/**
+ * A pack thread's lanes. It reads with the unit-stride axis across the lanes (rows when rs is 1, a
+ * transposed operand, else k) and stores into the tile along that axis; it always writes along k.
+ */
+function packLanes(o: PackSource, j: Var): PackLanes {
+  const S = simplifyIndex;
+  const tid = threadVar(PACK_THREADS);
+  const lane = S(mod(tid, i(TILE)));
+  const group = S(div(tid, i(TILE)));
+  const rowsAcross = o.rs === 1 && o.ks !== 1;
+  const [tileR, tileK] = [mul(local("tile_r"), i(TILE)), mul(local("tile_k"), i(TILE))];
+  // The tile row (or k) this thread group covers at step j.
+  const groupAt = S(add(group, mul(j, i(PACK_STEP))));
+  const [readR, readK] = rowsAcross
+    ? [add(tileR, lane), add(add(tileK, group), mul(j, i(PACK_STEP)))]
+    : [add(add(tileR, group), mul(j, i(PACK_STEP))), add(tileK, lane)];
+  return {
+    readR,
+    readK,
+    readStaged: rowsAcross ? stagedAt(lane, groupAt) : stagedAt(groupAt, lane),
+    writeR: S(add(add(tileR, group), mul(j, i(PACK_STEP)))),
+    writeK: S(add(tileK, lane)),
+    writeStaged: stagedAt(groupAt, lane),
+  };
+}
+
+/** One tile of the pack: stage the strided read in shared memory (zeros past the edges), then write it densely. */
+function packTileBody(src: { id: number }, dst: ScratchDecl, o: PackSource, tile: Var, j: Var): GStmt[] {
+  const S = simplifyIndex;
+  const [tilesR, tilesK] = [Math.ceil(o.rows / TILE), Math.ceil(o.k / TILE)];
+  const { readR, readK, readStaged, writeR, writeK, writeStaged } = packLanes(o, j);
+  const at = (r: Expr, kk: Expr) => S(add(add(add(i(o.off), mul(local("batch_index"), i(o.bs))), mul(r, i(o.rs))), mul(kk, i(o.ks))));
+  const inside = (r: Expr, kk: Expr) => and(lt(r, i(o.rows)), lt(kk, i(o.k)));
+  const unrolled = (body: GStmt[]): GStmt => ({ s: "for", var: j, start: i(0), step: 1, unroll: true, body });
+  return [
+    { s: "let", name: "batch_index", value: S(div(tile, i(tilesR * tilesK))) },
+    { s: "let", name: "tile_r", value: S(mod(div(tile, i(tilesK)), i(tilesR))) },
+    { s: "let", name: "tile_k", value: S(mod(tile, i(tilesK))) },
+    unrolled([
+      {
+        s: "store",
+        buffer: -1,
+        index: readStaged,
+        value: select(inside(readR, readK), load(src.id, at(readR, readK), "f32"), { op: "const", value: 0, type: "f32" }),
+      },
+    ]),
+    { s: "barrier" },
+    unrolled([
+      {
+        s: "if",
+        cond: inside(writeR, writeK),
+        then: [
+          {
+            s: "store",
+            buffer: dst.id,
+            index: S(add(add(mul(local("batch_index"), i(o.rows * o.k)), mul(writeR, i(o.k))), writeK)),
+            value: load(-1, writeStaged, "f32"),
+          },
+        ],
+      },
+    ]),
+    { s: "barrier" },
+  ];
+}
 
 /**
  * dst[b][r][kk] = src[off + b·bs + r·rs + kk·ks] for a rows × k matrix per batch, through a 32×33
  * shared-memory tile so that both the strided read and the dense write are coalesced.
  */
-export function packKernel(
-  name: string,
-  comment: string,
-  src: { id: number; size: number },
-  dst: ScratchDecl,
-  o: { off: number; bs: number; rs: number; ks: number; rows: number; k: number; batches: number },
-): GpuKernel {
-  const threads = 256;
-  const S = simplifyIndex;
-  const [tilesR, tilesK] = [Math.ceil(o.rows / TILE), Math.ceil(o.k / TILE)];
-  const tiles = o.batches * tilesR * tilesK;
+export function packKernel(name: string, comment: string, src: { id: number; size: number }, dst: ScratchDecl, o: PackSource): GpuKernel {
+  const tiles = o.batches * Math.ceil(o.rows / TILE) * Math.ceil(o.k / TILE);
   const blocks = Math.min(tiles, 4096);
-  const tid = threadVar(threads);
-  const lane = S(mod(tid, i(TILE)));
-  const group = S(div(tid, i(TILE)));
   const tile: Var = { op: "var", name: "tile_index", type: "i32", extent: tiles };
-  const j: Var = { op: "var", name: "j", type: "i32", extent: TILE / (threads / TILE) };
-  const step = threads / TILE;
-  // Read with the unit-stride axis across the lanes: rows when rs is 1 (a transposed operand), else k.
-  const rowsAcross = o.rs === 1 && o.ks !== 1;
-  const L = (name: string) => local(name);
-  const at = (r: Expr, kk: Expr) => S(add(add(add(i(o.off), mul(L("batch_index"), i(o.bs))), mul(r, i(o.rs))), mul(kk, i(o.ks))));
-  const [readR, readK] = rowsAcross
-    ? [add(mul(L("tile_r"), i(TILE)), lane), add(add(mul(L("tile_k"), i(TILE)), group), mul(j, i(step)))]
-    : [add(add(mul(L("tile_r"), i(TILE)), group), mul(j, i(step))), add(mul(L("tile_k"), i(TILE)), lane)];
-  // Shared tile [rLocal][kLocal] with a padded row of 33, written along whichever axis was read.
-  const local2 = (rLocal: Expr, kLocal: Expr) => S(add(mul(rLocal, i(TILE + 1)), kLocal));
-  const readLocal = rowsAcross ? local2(lane, S(add(group, mul(j, i(step))))) : local2(S(add(group, mul(j, i(step)))), lane);
-  const inside = (r: Expr, kk: Expr) => and(lt(r, i(o.rows)), lt(kk, i(o.k)));
-  const writeR = S(add(add(mul(L("tile_r"), i(TILE)), group), mul(j, i(step))));
-  const writeK = S(add(mul(L("tile_k"), i(TILE)), lane));
-  const body: GStmt[] = [
-    { s: "let", name: "batch_index", value: S(div(tile, i(tilesR * tilesK))) },
-    { s: "let", name: "tile_r", value: S(mod(div(tile, i(tilesK)), i(tilesR))) },
-    { s: "let", name: "tile_k", value: S(mod(tile, i(tilesK))) },
-    {
-      s: "for",
-      var: j,
-      start: i(0),
-      step: 1,
-      unroll: true,
-      body: [
-        {
-          s: "store",
-          buffer: -1,
-          index: readLocal,
-          value: select(inside(readR, readK), load(src.id, at(readR, readK), "f32"), { op: "const", value: 0, type: "f32" }),
-        },
-      ],
-    },
-    { s: "barrier" },
-    {
-      s: "for",
-      var: j,
-      start: i(0),
-      step: 1,
-      unroll: true,
-      body: [
-        {
-          s: "if",
-          cond: inside(writeR, writeK),
-          then: [
-            {
-              s: "store",
-              buffer: dst.id,
-              index: S(add(add(mul(L("batch_index"), i(o.rows * o.k)), mul(writeR, i(o.k))), writeK)),
-              value: load(-1, local2(S(add(group, mul(j, i(step)))), lane), "f32"),
-            },
-          ],
-        },
-      ],
-    },
-    { s: "barrier" },
-  ];
+  const j: Var = { op: "var", name: "j", type: "i32", extent: TILE / PACK_STEP };
   return {
     name,
     comment,
@@ -273,9 +296,9 @@ export function packKernel(
       { id: dst.id, dtype: "bf16", size: dst.size, role: "write" },
     ].sort((x, y) => x.id - y.id) as GlobalParam[],
     arrays: [{ id: -1, name: "staged", space: "shared", type: "f32", size: TILE * (TILE + 1) }],
-    threads,
+    threads: PACK_THREADS,
     blocks,
-    body: [{ s: "for", var: tile, start: blockVar(blocks), step: blocks, body }],
+    body: [{ s: "for", var: tile, start: blockVar(blocks), step: blocks, body: packTileBody(src, dst, o, tile, j) }],
   };
 }
 

@@ -163,6 +163,58 @@ function allocateStep(
   return { pointers, allocations };
 }
 
+/** A buffer's device pointer, by id; a buffer that no kernel touches has none. */
+function pointerLookup(stepName: string, pointers: ReadonlyMap<number, Handle>): (id: number) => Handle {
+  return (id) => {
+    const p = pointers.get(id);
+    if (p === undefined) throw new Error(`${stepName}: buffer ${id} has no device memory (no kernel touches it)`);
+    return p;
+  };
+}
+
+/** One launch of a run with its arguments as device pointers. */
+interface ResolvedLaunch {
+  readonly launch: CudaLaunch;
+  readonly kernel: CudaKernelSource;
+  readonly args: Record<string, bigint | number>;
+}
+
+/** The launches of one run with their arguments as device pointers, in order (resolved at each call). */
+function launchResolver(cuda: CudaProgram, pointer: (id: number) => Handle): () => ResolvedLaunch[] {
+  const kernelsByName = new Map(cuda.kernels.map((k) => [k.name, k]));
+  return () =>
+    cuda.launches.map((launch) => {
+      const args: Record<string, bigint | number> = {};
+      for (const [name, arg] of Object.entries(launch.args))
+        args[name] = arg.kind === "scalar" ? arg.value : pointer(arg.id) + BigInt(arg.byteOffset);
+      return { launch, kernel: kernelsByName.get(launch.kernel)!, args };
+    });
+}
+
+/** One run as a CUDA graph: every launch, then the copies into donated inputs that could not be updated in place. */
+function captureRun(plan: StepPlan, device: StepDevice, pointer: (id: number) => Handle, work: readonly ResolvedLaunch[]): CudaGraph {
+  const copies = plan.copies.map((c) => {
+    const b = plan.program.buffers[c.from]!;
+    return { dst: pointer(c.to), src: pointer(c.from), bytes: b.size * itemSize(b.dtype) };
+  });
+  return device.capture(() => {
+    for (const w of work) device.launch(w.launch, w.kernel, w.args);
+    for (const c of copies) device.copy(c.dst, c.src, c.bytes);
+  });
+}
+
+/** The L2 kernels of a step with the compiled launches each runs as. */
+function kernelStats(program: Program, cuda: CudaProgram): CudaKernelStat[] {
+  return program.kernels.map((k, index) => ({
+    name: k.name,
+    comment: k.comment,
+    template: k.template,
+    flops: k.flops,
+    bytes: k.bytes,
+    launches: cuda.launches.filter((l) => l.step === index).map((l) => l.kernel),
+  }));
+}
+
 /** The launcher: the first run captures every launch and the donation copies as one CUDA graph; each run replays it. */
 function cudaStepProgram(
   plan: StepPlan,
@@ -173,21 +225,9 @@ function cudaStepProgram(
   compileSeconds: Record<string, number>,
 ): CudaStepProgram {
   const { program } = plan;
-  const kernelsByName = new Map(cuda.kernels.map((k) => [k.name, k]));
   const { pointers, allocations } = allocateStep(device, program, gpu, cuda, arena);
-  const pointer = (id: number): Handle => {
-    const p = pointers.get(id);
-    if (p === undefined) throw new Error(`${plan.name}: buffer ${id} has no device memory (no kernel touches it)`);
-    return p;
-  };
-  /** The launches of one run with their arguments as device pointers, in order. */
-  const resolved = () =>
-    cuda.launches.map((launch) => {
-      const args: Record<string, bigint | number> = {};
-      for (const [name, arg] of Object.entries(launch.args))
-        args[name] = arg.kind === "scalar" ? arg.value : pointer(arg.id) + BigInt(arg.byteOffset);
-      return { launch, kernel: kernelsByName.get(launch.kernel)!, args };
-    });
+  const pointer = pointerLookup(plan.name, pointers);
+  const resolved = launchResolver(cuda, pointer);
   const read = (id: number): TypedArray => {
     const b = program.buffers[id]!;
     return fromDevice(device, pointer(id), b.dtype, Math.max(b.size, 1));
@@ -205,14 +245,7 @@ function cudaStepProgram(
     compileSeconds,
     timesKernels: false,
     get kernels() {
-      return program.kernels.map((k, index) => ({
-        name: k.name,
-        comment: k.comment,
-        template: k.template,
-        flops: k.flops,
-        bytes: k.bytes,
-        launches: cuda.launches.filter((l) => l.step === index).map((l) => l.kernel),
-      }));
+      return kernelStats(program, cuda);
     },
     pointer,
     write: (id, values) => device.upload(pointer(id), toStorage(program.buffers[id]!.dtype, values)),
@@ -220,17 +253,7 @@ function cudaStepProgram(
     read,
     readAsync: (id) => Promise.resolve(read(id)),
     launch() {
-      if (!graph) {
-        const work = resolved();
-        const copies = plan.copies.map((c) => {
-          const b = program.buffers[c.from]!;
-          return { dst: pointer(c.to), src: pointer(c.from), bytes: b.size * itemSize(b.dtype) };
-        });
-        graph = device.capture(() => {
-          for (const w of work) device.launch(w.launch, w.kernel, w.args);
-          for (const c of copies) device.copy(c.dst, c.src, c.bytes);
-        });
-      }
+      graph ??= captureRun(plan, device, pointer, resolved());
       graph.launch();
       device.synchronize();
     },

@@ -58,7 +58,9 @@ export function renderExpr(lang: CFamilyLanguage, e: Expr, r: (e: Expr) => strin
       return lang.ops.unary[e.fn](at(e.a, e.type));
     case "binary": {
       const type = operationType(e);
-      return lang.ops.binary[e.fn](at(e.a, type), at(e.b, type), type);
+      const text = lang.ops.binary[e.fn](at(e.a, type), at(e.b, type), type);
+      // A comparison typed as a number (an index expression's 0 or 1) is an int in C already; WGSL spells the conversion.
+      return (e.fn === "lt" || e.fn === "eq") && e.type !== "bool" ? lang.operand(text, "bool", e.type) : text;
     }
     case "select":
       return lang.select(at(e.cond, "bool"), at(e.a, e.type), at(e.b, e.type));

@@ -1,0 +1,69 @@
+// What `kiln serve` serves from a training run's folder: the model (its configuration, and its
+// sampling weights as kiln sample loads them), the loss log and the sample grids kiln wrote there.
+
+import { existsSync, statSync } from "node:fs";
+import path from "node:path";
+import {
+  findLatestCheckpoint,
+  findNewestRun,
+  loadConfig,
+  loadWeights,
+  modelParts,
+  readCheckpointMeta,
+  readTrainLog,
+  type LoadedWeights,
+  type ModelConfig,
+  type ModelParts,
+} from "../../models/index.ts";
+
+/** The grid PNGs kiln writes into a run folder (`npm start`: grid.png, starter-grid.png, eval-grid.png), in the order the page shows them. */
+export const GRID_FILES = ["grid.png", "starter-grid.png", "eval-grid.png"] as const;
+
+export interface ServedRun {
+  readonly dir: string;
+  readonly step: number;
+  readonly config: ModelConfig;
+  readonly parts: ModelParts;
+  readonly weights: LoadedWeights;
+  /** The grids present in the folder. */
+  readonly grids: readonly string[];
+  readonly logFile: string;
+}
+
+/** The run folder to serve: the one given, else the newest under ./runs, or an error saying how to train one. */
+export function chooseRunFolder(given: string | undefined, cwd = process.cwd()): { dir: string; step: number } {
+  if (given !== undefined) {
+    if (!existsSync(given) || !statSync(given).isDirectory())
+      throw new Error(`--checkpoint ${given}: not a folder; give a training run's folder (what 'kiln train --out DIR' wrote)`);
+    const step = findLatestCheckpoint(given);
+    if (step === undefined)
+      throw new Error(
+        `--checkpoint ${given}: the folder holds no complete checkpoint (a step-N.json beside every file it lists); train one with 'npx kiln train --out ${given}'`,
+      );
+    return { dir: given, step };
+  }
+  const root = path.join(cwd, "runs");
+  const newest = findNewestRun(root);
+  if (!newest)
+    throw new Error(
+      `no training run under ${root}: train one first ('npx kiln train' writes runs/tiny, 'npm start' writes runs/start) or pass --checkpoint RUN_DIR`,
+    );
+  return newest;
+}
+
+/** Loads the run's newest checkpoint as `kiln sample --checkpoint DIR` does, with its configuration from step-N.json. */
+export function loadServedRun(dir: string, step: number): ServedRun {
+  const meta = readCheckpointMeta(dir, step);
+  const config = loadConfig(meta.config);
+  if (!config.trainText)
+    throw new Error(
+      `${dir}: the ${config.name} config's text encoder is frozen and loaded from local files (hundreds of MB); kiln serve samples configs whose text encoder is trained with the DiT (tiny)`,
+    );
+  const parts = modelParts(config);
+  const weights = loadWeights(parts, { checkpoint: dir });
+  const grids = GRID_FILES.filter((name) => existsSync(path.join(dir, name)));
+  return { dir, step, config, parts, weights, grids, logFile: path.join(dir, "train-log.jsonl") };
+}
+
+/** The run's loss curve points (steps and losses from train-log.jsonl). */
+export const lossPoints = (run: ServedRun) => readTrainLog(run.logFile).map(({ step, loss }) => ({ step, loss }));

@@ -25,8 +25,6 @@ export interface ServedRun {
   readonly config: ModelConfig;
   readonly parts: ModelParts;
   readonly weights: LoadedWeights;
-  /** The grids present in the folder. */
-  readonly grids: readonly string[];
   readonly logFile: string;
 }
 
@@ -61,9 +59,11 @@ export function loadServedRun(dir: string, step: number): ServedRun {
     );
   const parts = modelParts(config);
   const weights = loadWeights(parts, { checkpoint: dir });
-  const grids = GRID_FILES.filter((name) => existsSync(path.join(dir, name)));
-  return { dir, step, config, parts, weights, grids, logFile: path.join(dir, "train-log.jsonl") };
+  return { dir, step, config, parts, weights, logFile: path.join(dir, "train-log.jsonl") };
 }
+
+/** The grids in the run folder now (npm start writes them after training, possibly while the page is open). */
+export const presentGrids = (run: ServedRun): string[] => GRID_FILES.filter((name) => existsSync(path.join(run.dir, name)));
 
 /** The run's loss curve points (steps and losses from train-log.jsonl). */
 export const lossPoints = (run: ServedRun) => readTrainLog(run.logFile).map(({ step, loss }) => ({ step, loss }));

@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import path from "node:path";
 import { lossPlotPng, Sampler, weightsToSafetensors } from "../../models/index.ts";
 import { bundlePage } from "./bundle.ts";
-import { lossPoints, type ServedRun } from "./run.ts";
+import { lossPoints, presentGrids, type ServedRun } from "./run.ts";
 
 /** What the page asks the server's CPU to sample; the same fields the page samples with on WebGPU. */
 export interface SampleRequest {
@@ -85,7 +85,7 @@ export async function startServer(run: ServedRun, options: { port: number; host:
     height: run.parts.latent[1] * run.parts.vae.downsample,
     width: run.parts.latent[2] * run.parts.vae.downsample,
     weights: run.weights.source?.kind ?? "raw",
-    grids: run.grids,
+    grids: presentGrids(run),
     lossEntries: lossPoints(run).length,
     defaults: PAGE_DEFAULTS,
   });
@@ -123,7 +123,7 @@ export async function startServer(run: ServedRun, options: { port: number; host:
   /** The route's answer; a grid is any of the run's grid PNGs by name. */
   const handle = async (request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> => {
     const grid = /^\/run\/([a-z-]+\.png)$/.exec(url.pathname)?.[1];
-    if (request.method === "GET" && grid && run.grids.includes(grid))
+    if (request.method === "GET" && grid && presentGrids(run).includes(grid))
       return send(response, 200, "image/png", await readFile(path.join(run.dir, grid)));
     const route = routes[`${request.method} ${url.pathname}`];
     if (!route) throw new HttpError(404, `no ${request.method} ${url.pathname} here`);

@@ -14,7 +14,7 @@ interface RunInfo {
   height: number;
   width: number;
   weights: string;
-  grids: string[];
+  grids: { name: string; caption: string }[];
   lossEntries: number;
   defaults: { prompt: string; seed: number; steps: number; cfg: number };
 }
@@ -86,7 +86,10 @@ async function fetchOk(url: string, init?: RequestInit): Promise<Response> {
 
 function showFigures(info: RunInfo): void {
   if (info.lossEntries > 0) element("loss").innerHTML = `<img src="/api/loss.png" alt="training loss against step (${info.lossEntries} steps)" />`;
-  if (info.grids.length) element("grids").innerHTML = info.grids.map((name) => `<img src="/run/${name}" alt="${name}" title="${name}" />`).join("");
+  if (info.grids.length)
+    element("grids").innerHTML = info.grids
+      .map(({ name, caption }) => `<figure><img src="/run/${name}" alt="${caption}" /><figcaption>${name}: ${caption}</figcaption></figure>`)
+      .join("");
 }
 
 async function main(): Promise<void> {

@@ -16,8 +16,12 @@ import {
   type ModelParts,
 } from "../../models/index.ts";
 
-/** The grid PNGs kiln writes into a run folder (`npm start`: grid.png, starter-grid.png, eval-grid.png), in the order the page shows them. */
-export const GRID_FILES = ["grid.png", "starter-grid.png", "eval-grid.png"] as const;
+/** The grid PNGs kiln writes into a run folder (`npm start`), in the order the page shows them, with what each holds. */
+export const GRID_FILES = {
+  "grid.png": "npm start's samples of the starter prompts",
+  "starter-grid.png": "the starter prompts, a row each, over seeds",
+  "eval-grid.png": "kiln eval: one sample per training prompt",
+} as const;
 
 export interface ServedRun {
   readonly dir: string;
@@ -63,7 +67,10 @@ export function loadServedRun(dir: string, step: number): ServedRun {
 }
 
 /** The grids in the run folder now (npm start writes them after training, possibly while the page is open). */
-export const presentGrids = (run: ServedRun): string[] => GRID_FILES.filter((name) => existsSync(path.join(run.dir, name)));
+export const presentGrids = (run: ServedRun): { name: string; caption: string }[] =>
+  Object.entries(GRID_FILES)
+    .filter(([name]) => existsSync(path.join(run.dir, name)))
+    .map(([name, caption]) => ({ name, caption }));
 
 /** The run's loss curve points (steps and losses from train-log.jsonl). */
 export const lossPoints = (run: ServedRun) => readTrainLog(run.logFile).map(({ step, loss }) => ({ step, loss }));

@@ -104,6 +104,8 @@ export async function startServer(run: ServedRun, options: { port: number; host:
   const routes: Record<string, (request: IncomingMessage, response: ServerResponse) => Promise<void>> = {
     "GET /": async (_, response) => send(response, 200, "text/html; charset=utf-8", page),
     "GET /app.js": async (_, response) => send(response, 200, "text/javascript; charset=utf-8", script),
+    // Browsers ask for one unprompted; an empty answer keeps a 404 out of the page's console.
+    "GET /favicon.ico": async (_, response) => send(response, 204, "image/x-icon", ""),
     "GET /api/run": async (_, response) => send(response, 200, "application/json", JSON.stringify(describe())),
     "GET /api/weights": async (_, response) => {
       weights ??= weightsToSafetensors(run.parts, run.weights);
@@ -123,7 +125,7 @@ export async function startServer(run: ServedRun, options: { port: number; host:
   /** The route's answer; a grid is any of the run's grid PNGs by name. */
   const handle = async (request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> => {
     const grid = /^\/run\/([a-z-]+\.png)$/.exec(url.pathname)?.[1];
-    if (request.method === "GET" && grid && presentGrids(run).includes(grid))
+    if (request.method === "GET" && grid && presentGrids(run).some((g) => g.name === grid))
       return send(response, 200, "image/png", await readFile(path.join(run.dir, grid)));
     const route = routes[`${request.method} ${url.pathname}`];
     if (!route) throw new HttpError(404, `no ${request.method} ${url.pathname} here`);

@@ -17,7 +17,7 @@ export interface SampleRequest {
   cfg: number;
 }
 
-/** The page's defaults: the tiny config's guidance scale of its notes (models/config.ts), a step count a browser runs in seconds. */
+/** The page's defaults: kiln sample's 30 steps, and the guidance scale the tiny config's notes measured (models/config.ts). */
 export const PAGE_DEFAULTS: SampleRequest = { prompt: "a red pokemon with wings", seed: 0, steps: 30, cfg: 4 };
 const MAX_STEPS = 200;
 

@@ -10,6 +10,7 @@ const commands: Record<string, () => Promise<Command>> = {
   start: load("start"),
   train: load("train"),
   sample: load("sample"),
+  serve: load("serve"),
   eval: load("eval"),
   info: load("info"),
   data: load("data"),

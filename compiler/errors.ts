@@ -1,11 +1,11 @@
 // Build-time errors: an ill-typed node throws at the line of model code that built it, naming the
 // op, the operands' dtypes and shapes, and what would have fitted.
 
-import { fileURLToPath } from "node:url";
-import path from "node:path";
 import { describe, type Tensor } from "./graph.ts";
 
-const compilerDir = path.dirname(fileURLToPath(import.meta.url));
+// Plain string work on paths and file URLs (no node:path or node:url): the compiler also runs in a browser bundle.
+const compilerDir = new URL(".", import.meta.url).pathname;
+const cwd = (): string => (globalThis as { process?: { cwd(): string } }).process?.cwd() ?? "";
 
 /** The first stack frame outside compiler/ — the user's `file:line:column` — or "unknown location". */
 export function callerSite(): string {
@@ -13,9 +13,10 @@ export function callerSite(): string {
   for (const line of stack) {
     const match = /\(?((?:file:\/\/)?\/[^()]*?):(\d+):(\d+)\)?\s*$/.exec(line);
     if (!match) continue;
-    const file = match[1]!.startsWith("file://") ? fileURLToPath(match[1]!) : match[1]!;
-    if (file.startsWith(compilerDir + path.sep) || file.includes(`${path.sep}node_modules${path.sep}`)) continue;
-    return `${path.relative(process.cwd(), file) || file}:${match[2]}:${match[3]}`;
+    const file = match[1]!.startsWith("file://") ? decodeURIComponent(new URL(match[1]!).pathname) : match[1]!;
+    if (file.startsWith(decodeURIComponent(compilerDir)) || file.includes("/node_modules/")) continue;
+    const here = cwd();
+    return `${here && file.startsWith(`${here}/`) ? file.slice(here.length + 1) : file}:${match[2]}:${match[3]}`;
   }
   return "unknown location";
 }

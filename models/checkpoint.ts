@@ -8,7 +8,7 @@
 // is a set: each file is written atomically, `step-N.json` after all of its tensor files and
 // `latest.json` last, so a kill or a full disk at any moment leaves the previous complete set usable.
 
-import { existsSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
 import { loadStateDict, openSafetensors, writeSafetensors, type TensorToWrite, writeAtomic, readJsonFile } from "../runtime/index.ts";
 import { numel, type ParamSpec, type ParamValues } from "./params.ts";
@@ -176,6 +176,29 @@ export function findLatestCheckpoint(dir: string): number | undefined {
     .map(Number)
     .sort((a, b) => b - a);
   return steps.find((step) => checkpointSet(dir, step) !== undefined);
+}
+
+/**
+ * The newest training run under `root`: `root` itself or a folder directly inside it holding a complete
+ * checkpoint, the one whose newest checkpoint was written last (`kiln train` writes runs/<config>,
+ * `npm start` runs/start). Undefined when there is none.
+ */
+export function findNewestRun(root: string): { dir: string; step: number } | undefined {
+  if (!existsSync(root)) return undefined;
+  const candidates = [
+    root,
+    ...readdirSync(root, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => path.join(root, e.name)),
+  ];
+  let newest: { dir: string; step: number; written: number } | undefined;
+  for (const dir of candidates) {
+    const step = findLatestCheckpoint(dir);
+    if (step === undefined) continue;
+    const written = statSync(checkpointPaths(dir, step).meta).mtimeMs;
+    if (!newest || written > newest.written) newest = { dir, step, written };
+  }
+  return newest && { dir: newest.dir, step: newest.step };
 }
 
 /** Throws when any tensor holds NaN or ±Infinity: a diverged run or a damaged file, never something to sample from or resume. */

@@ -3,19 +3,10 @@
 
 import type { Tensor } from "../compiler/index.ts";
 import type { ParamSpec, ParamValues } from "./params.ts";
-import { encodePrompt, loadQwen3, qwen3ParamSpec, QWEN3_0_6B, type Qwen3Config } from "./text/qwen3.ts";
+import { encodePrompt, qwen3ParamSpec, QWEN3_0_6B, type Qwen3Config } from "./text/qwen3.ts";
 import { encodeTiny, tinyTextInputs, tinyTextParamSpec, TINY_TEXT, type TinyTextConfig } from "./text/tiny.ts";
 import { bundledTokenizer, MAX_PROMPT_TOKENS, tokenizePrompt, type TextTokenizer } from "./text/tokenizer.ts";
-import {
-  flux2Decode,
-  flux2Downsample,
-  flux2Encode,
-  flux2LatentChannels,
-  flux2VaeParamSpec,
-  loadFlux2Vae,
-  FLUX2_VAE,
-  type Flux2VaeConfig,
-} from "./vae/flux2.ts";
+import { flux2Decode, flux2Downsample, flux2Encode, flux2LatentChannels, flux2VaeParamSpec, FLUX2_VAE, type Flux2VaeConfig } from "./vae/flux2.ts";
 import { pixelDecode, pixelEncode, pixelLatentChannels, PIXEL_VAE, type PixelVaeConfig } from "./vae/pixel.ts";
 import { fitPcaVae, pcaDecode, pcaEncode, pcaVaeParamSpec, unfittedPcaVae, PCA_VAE, type PcaVaeConfig } from "./vae/pca.ts";
 
@@ -46,8 +37,6 @@ export interface TextEncoder {
   promptIds(prompt: string, tokenizer?: TextTokenizer): PromptIds;
   /** ids [B, ...idsShape] i32 (from promptIds) and mask [B, maxLength] (1 real, 0 pad) → [B, maxLength, outputDim]. */
   encode(params: ModelParams, ids: Tensor, mask: Tensor): Tensor;
-  /** Frozen weights from a local folder as the reference ships them (none for an encoder trained with the DiT). */
-  readonly load?: (dir: string) => ParamValues;
 }
 
 export interface Vae {
@@ -60,8 +49,6 @@ export interface Vae {
   encode(params: ModelParams, image: Tensor): Tensor;
   /** The inverse direction: latents → image [B, 3, H, W], roughly in [−1, 1] and not clamped. */
   decode(params: ModelParams, latents: Tensor): Tensor;
-  /** Weights from the reference's file (none for a VAE without weights, or one fitted to the data). */
-  readonly load?: (file: string) => ParamValues;
   /**
    * A VAE whose weights are fitted to the training images (each [3, H, W] in [−1, 1]) when training
    * starts, in closed form, and saved beside every checkpoint (step-N.vae.safetensors) for sampling.
@@ -88,7 +75,6 @@ export function textEncoder(choice: TextEncoderChoice): TextEncoder {
           return { ids: tokens.ids, mask: Int32Array.from(tokens.mask) };
         },
         encode: (params, ids, mask) => encodePrompt(params, ids, mask, config),
-        load: (dir) => loadQwen3(dir, config).params,
       };
     }
     case "tiny": {
@@ -124,7 +110,6 @@ export function vae(choice: VaeChoice): Vae {
         downsample: flux2Downsample(config),
         encode: (params, image) => flux2Encode(params, image, config),
         decode: (params, latents) => flux2Decode(params, latents, config),
-        load: (file) => loadFlux2Vae(file, config),
       };
     }
     case "pixel": {

@@ -9,7 +9,8 @@ import { formatWarning, openDataset } from "./data/dataset.ts";
 import { pokemonImageName } from "./data/pokemon.ts";
 import { resolveDataSource, type DataLocation } from "./data/source.ts";
 import { backgroundSpeckle, downscale, meanOfDefined, nearestReference, psnr, rmsDistance } from "./image-metrics.ts";
-import { Sampler, saveGrid } from "./pipeline.ts";
+import { Sampler } from "./pipeline.ts";
+import { saveGrid } from "./png.ts";
 import { STARTER_FAMILIES, type StarterFamily } from "./tutorial-prompts.ts";
 
 export interface EvalOptions extends DataLocation {

@@ -1,11 +1,14 @@
 // The sampling pipeline (the seed's AAAImagePipeline): prompt → embeddings; seeded noise (or an
 // input image noised to the denoising strength); N Euler steps of the flow-matching schedule with
 // classifier-free guidance, where one compiled step (positive and negative as a batch of 2) is built
-// once and run N times; decoding and the reference's conversion to 8-bit pixels (spec §4.3).
+// once and run N times; decoding and the reference's conversion to 8-bit pixels (spec §4.3). It runs in
+// a browser bundle too (`kiln serve`), so it imports runtime/portable.ts and no Node module; PNG files
+// are written by models/png.ts. The steps' order is written once, as a generator of step runs
+// (`Sampling`): sample() drives it synchronously (the CPU, unchanged), sampleAsync() on any device,
+// including those that read results back asynchronously (WebGPU).
 
-import sharp from "sharp";
 import { nn, ops, roundBf16, type Pytree, type Tensor } from "../compiler/index.ts";
-import { compileStep, type DeviceName, type Step } from "../runtime/index.ts";
+import { compileStep, type DeviceChoice, type Step, type StepValues } from "../runtime/portable.ts";
 import { ditForward } from "./dit.ts";
 import { setTimesteps, timestepIndex, addNoise } from "./scheduler.ts";
 import { torchCpuRandnBf16 } from "./noise.ts";
@@ -26,7 +29,33 @@ export interface SampleOptions {
   /** Image-to-image: an input image (CHW in [−1, 1] at the output size) and the denoising strength. */
   image?: Float32Array;
   strength?: number;
+  /** A progress bar on stderr (Node); default on. */
   progress?: boolean;
+  /** Called after each denoising step (a browser's progress bar). */
+  onStep?: (done: number, total: number) => void;
+}
+
+/** One run of a compiled step that the sampling generator asks its driver for; the driver sends back the output. */
+interface StepRun {
+  readonly step: Step;
+  readonly values: StepValues;
+}
+
+/** The pipeline's order of step runs, ending with a value: driven by drive() or driveAsync(). */
+type Sampling<T> = Generator<StepRun, T, Float32Array>;
+
+/** Runs every step the generator asks for with Step.run (devices that read back synchronously). */
+function drive<T>(sampling: Sampling<T>): T {
+  let next = sampling.next();
+  while (!next.done) next = sampling.next(next.value.step.run(next.value.values) as Float32Array);
+  return next.value;
+}
+
+/** The same with Step.runAsync, which every device answers; the event loop runs between steps. */
+async function driveAsync<T>(sampling: Sampling<T>): Promise<T> {
+  let next = sampling.next();
+  while (!next.done) next = sampling.next((await next.value.step.runAsync(next.value.values)) as Float32Array);
+  return next.value;
 }
 
 export interface Weights {
@@ -96,7 +125,8 @@ export class Sampler {
   constructor(
     readonly parts: ModelParts,
     readonly weights: Weights,
-    readonly device: DeviceName = "cpu",
+    /** A registered device's name, or a device object (a browser passes the WebGPU device; it registers none). */
+    readonly device: DeviceChoice = "cpu",
   ) {
     this.height = parts.latent[1] * parts.vae.downsample;
     this.width = parts.latent[2] * parts.vae.downsample;
@@ -109,6 +139,10 @@ export class Sampler {
 
   /** Prompt embeddings [n, L, D] for n prompts. */
   embed(prompts: readonly string[]): Float32Array {
+    return drive(this.embedding(prompts));
+  }
+
+  private *embedding(prompts: readonly string[]): Sampling<Float32Array> {
     const { text } = this.parts;
     const n = prompts.length;
     let step = this.textSteps.get(n);
@@ -128,7 +162,7 @@ export class Sampler {
       text,
       prompts.map((p) => this.reading(p).text),
     );
-    return step.run({ ids: batch.ids, mask: batch.mask }) as Float32Array;
+    return yield { step, values: { ids: batch.ids, mask: batch.mask } };
   }
 
   /** One denoising step for `images` latents (doubled into positive and negative branches with guidance), compiled once. */
@@ -168,12 +202,26 @@ export class Sampler {
     return this.sampleMany([options])[0]!;
   }
 
+  /** sample() on every device (WebGPU reads its results back asynchronously). */
+  async sampleAsync(options: SampleOptions): Promise<Uint8Array> {
+    return (await this.sampleManyAsync([options]))[0]!;
+  }
+
   /**
    * Generate several images in one batch (one compiled step runs them all). They share the step
    * count, guidance scale and denoising strength of the first request; prompts, negatives, seeds
    * and input images are per request.
    */
   sampleMany(requests: readonly SampleOptions[]): Uint8Array[] {
+    return drive(this.sampling(requests));
+  }
+
+  /** sampleMany() on every device. */
+  sampleManyAsync(requests: readonly SampleOptions[]): Promise<Uint8Array[]> {
+    return driveAsync(this.sampling(requests));
+  }
+
+  private *sampling(requests: readonly SampleOptions[]): Sampling<Uint8Array[]> {
     const first = requests[0];
     if (!first) return [];
     const { latent } = this.parts;
@@ -193,19 +241,25 @@ export class Sampler {
     }
     const schedule = setTimesteps({ steps, denoisingStrength: strength, dynamicShiftLen: h * w });
     const guided = cfg !== 1;
-    const embeds = this.embed(guided ? [...requests.map((r) => r.prompt), ...requests.map((r) => r.negative ?? "")] : requests.map((r) => r.prompt));
+    const embeds = yield* this.embedding(
+      guided ? [...requests.map((r) => r.prompt), ...requests.map((r) => r.negative ?? "")] : requests.map((r) => r.prompt),
+    );
     const size = c * h * w;
     let latents: Float32Array = new Float32Array(n * size);
+    const images: { at: number; image: Float32Array; noise: Float32Array }[] = [];
     requests.forEach((r, i) => {
       // The reference draws its noise on the CPU in bf16 from torch.manual_seed(seed).
       const noise = torchCpuRandnBf16([1, c, h, w], r.seed ?? 0);
       if (r.image) {
         if (r.image.length !== 3 * this.height * this.width)
           throw new Error(`sample: the input image must be 3×${this.height}×${this.width}, got ${r.image.length} values`);
-        const encoded = this.vaeStep("encode").run({ x: r.image }) as Float32Array;
-        latents.set(addNoise(encoded, noise, schedule.sigmas[0]!), i * size);
+        images.push({ at: i * size, image: r.image, noise });
       } else latents.set(noise, i * size);
     });
+    for (const { at, image, noise } of images) {
+      const encoded = yield { step: this.vaeStep("encode"), values: { x: image } };
+      latents.set(addNoise(encoded, noise, schedule.sigmas[0]!), at);
+    }
     const step = this.denoiser(n, guided);
     step.set({ embeds });
     const bar = first.progress === false ? undefined : progressBar(n > 1 ? `sampling ${n} images` : "sampling", steps, "step");
@@ -216,12 +270,18 @@ export class Sampler {
       const next = id + 1 < schedule.sigmas.length ? schedule.sigmas[id + 1]! : 0;
       // The DiT sees the bf16-rounded timestep (spec §4.7); the Euler update uses the exact σ's.
       const inputs = { latents, timestep: roundBf16(t), dt: Math.fround(next - sigma), cfg };
-      latents = step.run(this.parts.config.prediction === "image" ? { ...inputs, sigma } : inputs) as Float32Array;
+      latents = yield { step, values: this.parts.config.prediction === "image" ? { ...inputs, sigma } : inputs };
       bar?.tick(i + 1);
+      first.onStep?.(i + 1, schedule.timesteps.length);
     }
     bar?.done();
     const decode = this.vaeStep("decode");
-    return requests.map((_, i) => toRgbBytes(decode.run({ x: latents.subarray(i * size, (i + 1) * size) }) as Float32Array, this.height, this.width));
+    const rgb: Uint8Array[] = [];
+    for (let i = 0; i < n; i++) {
+      const image = yield { step: decode, values: { x: latents.subarray(i * size, (i + 1) * size) } };
+      rgb.push(toRgbBytes(image, this.height, this.width));
+    }
+    return rgb;
   }
 
   dispose(): void {
@@ -251,36 +311,4 @@ export function fromRgbBytes(rgb: Uint8Array, height: number, width: number): Fl
   const out = new Float32Array(3 * plane);
   for (let p = 0; p < plane; p++) for (let ch = 0; ch < 3; ch++) out[ch * plane + p] = (rgb[p * 3 + ch]! * 2) / 255 - 1;
   return out;
-}
-
-export async function savePng(file: string, rgb: Uint8Array, height: number, width: number): Promise<void> {
-  await sharp(Buffer.from(rgb), { raw: { width, height, channels: 3 } })
-    .png()
-    .toFile(file);
-}
-
-/** Each image of a grid is enlarged (nearest neighbour, whole multiples) to at least this many pixels, so a 64 px sample can be judged. */
-export const GRID_MIN_CELL = 256;
-
-/** Tile equally sized RGB images into a grid PNG, each enlarged by the same whole factor to at least GRID_MIN_CELL pixels a side. */
-export async function saveGrid(file: string, images: readonly Uint8Array[], height: number, width: number, columns: number): Promise<void> {
-  const zoom = Math.max(1, Math.ceil(GRID_MIN_CELL / Math.min(height, width)));
-  const cellH = height * zoom;
-  const cellW = width * zoom;
-  const rows = Math.ceil(images.length / columns);
-  const gw = columns * cellW;
-  const grid = new Uint8Array(rows * cellH * gw * 3).fill(255);
-  images.forEach((img, k) => {
-    const ox = (k % columns) * cellW;
-    const oy = Math.floor(k / columns) * cellH;
-    const row = new Uint8Array(cellW * 3);
-    for (let y = 0; y < height; y++) {
-      for (let x = 0; x < cellW; x++)
-        row.set(img.subarray((y * width + Math.floor(x / zoom)) * 3, (y * width + Math.floor(x / zoom)) * 3 + 3), x * 3);
-      for (let dy = 0; dy < zoom; dy++) grid.set(row, ((oy + y * zoom + dy) * gw + ox) * 3);
-    }
-  });
-  await sharp(Buffer.from(grid), { raw: { width: gw, height: rows * cellH, channels: 3 } })
-    .png()
-    .toFile(file);
 }

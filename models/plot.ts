@@ -2,6 +2,7 @@
 // loss in light grey and its moving average in blue against the step, on a log scale, with axes, tick
 // values, grid lines, axis labels and a legend.
 
+import { writeFile } from "node:fs/promises";
 import sharp from "sharp";
 import { drawText, GLYPH_HEIGHT, textWidth } from "./bitmap-font.ts";
 
@@ -159,8 +160,13 @@ export function renderLossPlot(points: readonly LossPoint[], width = 800, height
 }
 
 export async function plotLoss(file: string, points: readonly LossPoint[], options: { width?: number; height?: number } = {}): Promise<void> {
+  await writeFile(file, await lossPlotPng(points, options));
+}
+
+/** The loss plot as PNG bytes (`kiln serve` draws it afresh from the run's log for each request). */
+export async function lossPlotPng(points: readonly LossPoint[], options: { width?: number; height?: number } = {}): Promise<Buffer> {
   const { pixels, width, height } = renderLossPlot(points, options.width, options.height);
-  await sharp(Buffer.from(pixels), { raw: { width, height, channels: 3 } })
+  return sharp(Buffer.from(pixels), { raw: { width, height, channels: 3 } })
     .png()
-    .toFile(file);
+    .toBuffer();
 }

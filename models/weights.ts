@@ -7,6 +7,11 @@ import { besideDit, checkpointPaths, findLatestCheckpoint, loadDitWeights, loadF
 import { readJsonFile, requireRegularFile, loadStateDict, openSafetensors } from "../runtime/index.ts";
 import { initParams, type ParamValues } from "./params.ts";
 import type { ModelConfig, ModelParts } from "./config.ts";
+import type { TextEncoderChoice, VaeChoice } from "./encoders.ts";
+import { loadQwen3 } from "./text/qwen3-file.ts";
+import { QWEN3_0_6B } from "./text/qwen3.ts";
+import { loadFlux2Vae } from "./vae/flux2-file.ts";
+import { FLUX2_VAE } from "./vae/flux2.ts";
 import type { Weights } from "./pipeline.ts";
 
 /** Which weights of a checkpoint set to sample from: the moving average of the weights, or the weights as trained. */
@@ -143,8 +148,7 @@ export function loadFrozen(parts: ModelParts, sources: Pick<WeightSources, "text
       throw new Error(
         `the ${config.name} config needs the ${encoder.name} text encoder's weights: pass --text-encoder DIR (a local Qwen3-0.6B folder with model.safetensors)`,
       );
-    if (!encoder.load) throw new Error(`the ${encoder.name} text encoder has no loader for frozen weights`);
-    text = encoder.load(sources.textEncoderDir);
+    text = loadFrozenText(config.text, sources.textEncoderDir);
     requireFinite(sources.textEncoderDir, text);
   }
   let vae: ParamValues = new Map();
@@ -154,9 +158,21 @@ export function loadFrozen(parts: ModelParts, sources: Pick<WeightSources, "text
       throw new Error(
         `the ${config.name} config needs the ${autoencoder.name} VAE's weights: pass --vae FILE (a local diffusion_pytorch_model.safetensors)`,
       );
-    if (!autoencoder.load) throw new Error(`the ${autoencoder.name} VAE has no loader for its weights`);
-    vae = autoencoder.load(sources.vaeFile);
+    vae = loadFrozenVae(config.vae, sources.vaeFile);
     requireFinite(sources.vaeFile, vae);
   }
   return { text, vae };
+}
+
+// The file readers live here, not in models/encoders.ts, so that the encoders also run in a browser bundle.
+/** A frozen text encoder's weights from a local folder as the reference ships them. */
+function loadFrozenText(choice: TextEncoderChoice, dir: string): ParamValues {
+  if (choice.kind !== "qwen3") throw new Error(`the ${choice.kind} text encoder is trained with the DiT and has no frozen weights to load`);
+  return loadQwen3(dir, { ...QWEN3_0_6B, ...choice.config }).params;
+}
+
+/** A VAE's weights from the reference's file. */
+function loadFrozenVae(choice: VaeChoice, file: string): ParamValues {
+  if (choice.kind !== "flux2") throw new Error(`the ${choice.kind} VAE has no file of weights to load`);
+  return loadFlux2Vae(file, { ...FLUX2_VAE, ...choice.config });
 }

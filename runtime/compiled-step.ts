@@ -16,7 +16,7 @@ import {
   type Schedule,
   type Program,
 } from "../compiler/index.ts";
-import type { Device, DeviceProgram, StepOptions, StepValues } from "./device.ts";
+import { deviceNamed, type Device, type DeviceProgram, type StepOptions, type StepValues } from "./device.ts";
 import { InputTable, leafValues, planStep, traceStep, type LeafInfo, type TypedArray } from "./trace.ts";
 
 export interface KernelStat {
@@ -225,4 +225,16 @@ function scheduleText(s: Schedule, indent = "  "): string {
       g.kind === "region" ? `${indent}region ${g.call.attrs.name}\n${scheduleText(g.inner, indent + "  ")}` : `${indent}${describeGroup(g)}`,
     )
     .join("\n");
+}
+
+/** A registered device's name, as `--device` takes it. */
+export type DeviceName = string;
+
+/**
+ * Compile `fn` for the shapes of `example` (a pytree of arrays or { shape, dtype } specs) on a device
+ * (default "cpu"). The returned step takes values for the same tree (or any part of it; the rest stay resident).
+ */
+export function compileStep<E extends Pytree<unknown>>(fn: (inputs: Pytree<Tensor>) => Pytree<Tensor>, example: E, options: StepOptions = {}): Step {
+  const { device = "cpu", ...rest } = options;
+  return compileOn(typeof device === "string" ? deviceNamed(device) : device, fn, example, rest);
 }

@@ -88,6 +88,11 @@ export interface Device<B extends DeviceProgram = DeviceProgram> {
   status(options?: { verbose?: boolean }): Promise<DeviceStatus>;
   /** Renderer, compiler, allocator and launcher in turn: the planned step as a program on this device. */
   prepare(plan: StepPlan): B;
+  /**
+   * Asynchronous setup that must finish before the first prepare() (WebGPU requests its adapter and
+   * device asynchronously); absent where there is none. Commands await it for the device they are given.
+   */
+  open?(): Promise<void>;
 }
 
 const registry = new Map<string, Device>();

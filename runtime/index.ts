@@ -2,7 +2,8 @@
 // device interface and registry (device.ts), checkpoints in safetensors, atomic cache writes, and
 // the backend-equivalence check; for models/ and bin/ also file reading with clear errors, "did you
 // mean" names, the data-parallel world and its launcher, and the native toolchains' cache state.
-// models/ and bin/ import runtime through this file (bin/ also through runtime/cuda/index.ts).
+// models/ and bin/ import runtime through this file (bin/ also through runtime/cuda/index.ts); models/
+// files that run in a browser import runtime/portable.ts, the part of this API that needs no Node.
 export {
   compileStep,
   compileOn,
@@ -24,7 +25,9 @@ export {
 export type { ExampleLeaf, TensorSpec, TraceOptions, TypedArray } from "./trace.ts";
 export {
   dtypeBytes,
+  encodeSafetensors,
   keyMismatch,
+  parseSafetensorsBytes,
   loadStateDict,
   openSafetensors,
   saveStateDict,
@@ -40,6 +43,8 @@ export {
   type TensorInfo,
   type TensorToWrite,
 } from "./safetensors.ts";
+export { webGpuDevice } from "./webgpu/device.ts";
+export { openWebGpu } from "./webgpu/open.ts";
 export { CACHE_KINDS, cacheDir, cacheKey, cacheRoot, writeAtomic } from "./cache.ts";
 export { describeWriteError, readJsonFile, readUtf8File, requireRegularFile } from "./files.ts";
 export { nearestName } from "./nearest.ts";

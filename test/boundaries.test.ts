@@ -9,8 +9,11 @@
 //    except from bench/ and test/ (which measure and test internals), names an index.ts inside that
 //    folder: the folder's own (compiler/index.ts, runtime/index.ts, models/index.ts) or that of a
 //    subfolder with its own public API (kernels/cpu/index.ts, kernels/cuda/index.ts,
-//    runtime/cuda/index.ts). Inside a folder files import each other directly, never an index.ts of a
-//    folder that contains them (that would be a cycle through the index).
+//    runtime/cuda/index.ts), or one of the second public APIs listed in PORTABLE: runtime/portable.ts
+//    and models/portable.ts, the parts of runtime/ and models/ that need no Node module, which the
+//    files that also run in a browser (the sampling pipeline, `kiln serve`'s page) import instead.
+//    Inside a folder files import each other directly, never an index.ts of a folder that contains
+//    them (that would be a cycle through the index).
 // 3. No cycles between folders: the graph of which folder imports which is acyclic.
 //
 // One exception, listed in PLUGINS: bin/main.ts loads `kiln bench` from bench/index.ts by a run-time
@@ -46,6 +49,10 @@ const isFolder = (name: string): name is Folder => (FOLDERS as readonly string[]
 const isPlugin = (from: string, to: string): boolean => PLUGINS.some(([a, b]) => a === from && b === to);
 const isIndex = (file: string): boolean => file.endsWith("/index.ts");
 
+/** Second public APIs: what runs in a browser bundle as well as in Node (no node: module, no native library). */
+const PORTABLE: readonly string[] = ["runtime/portable.ts", "models/portable.ts"];
+const isPublicApi = (file: string): boolean => isIndex(file) || PORTABLE.includes(file);
+
 /** Every broken rule, as "importer imports imported: rule". */
 function boundaryViolations(graph: ReadonlyMap<string, readonly Import[]>): string[] {
   const found: string[] = [];
@@ -68,8 +75,8 @@ function boundaryViolations(graph: ReadonlyMap<string, readonly Import[]>): stri
           `${from} imports ${to}: ${source}/ may import ${LAYERS[source].map((f) => `${f}/`).join(", ") || "nothing of ours"}, not ${target}/`,
         );
       }
-      if (PUBLIC_API_ONLY.includes(target) && !SEES_INTERNALS.includes(source) && !isIndex(to)) {
-        found.push(`${from} imports ${to}: another folder reaches ${target}/ only through an index.ts (its public API)`);
+      if (PUBLIC_API_ONLY.includes(target) && !SEES_INTERNALS.includes(source) && !isPublicApi(to)) {
+        found.push(`${from} imports ${to}: another folder reaches ${target}/ only through an index.ts (its public API) or a portable.ts (PORTABLE)`);
       }
       folderEdges.set(source, (folderEdges.get(source) ?? new Set()).add(target));
     }
@@ -110,17 +117,18 @@ test("the boundary check finds a planted layer violation, an internal import, a 
   ]);
   expect(boundaryViolations(graph)).toEqual([
     "compiler/graph.ts imports runtime/index.ts: compiler/ may import nothing of ours, not runtime/",
-    "models/dit.ts imports runtime/safetensors.ts: another folder reaches runtime/ only through an index.ts (its public API)",
+    "models/dit.ts imports runtime/safetensors.ts: another folder reaches runtime/ only through an index.ts (its public API) or a portable.ts (PORTABLE)",
     "runtime/cuda/step.ts imports runtime/index.ts: inside a folder, files import each other directly, never the folder's index.ts",
     "bin/main.ts imports bench/index.ts: a plugin (PLUGINS) must be loaded by a run-time import(), not statically",
     "folders bench/, test/ import each other (no cycles between folders): bench/ → test/ (bench/a.ts imports test/b.ts); test/ → bench/ (test/b.ts imports bench/a.ts)",
   ]);
-  // The same plugin loaded at run time, and bench/ reaching internals, are allowed.
+  // The same plugin loaded at run time, bench/ reaching internals and an import of a portable API are allowed.
   expect(
     boundaryViolations(
       new Map([
         ["bin/main.ts", [{ target: "bench/index.ts", dynamic: true }]],
         ["bench/a.ts", imports("runtime/cuda/device.ts")],
+        ["models/pipeline.ts", imports("runtime/portable.ts")],
       ]),
     ),
   ).toEqual([]);

@@ -13,7 +13,7 @@ import { kiln } from "./helpers/cli.ts";
 // `kiln bench` lives in bench/ (bin/main.ts loads it from bench/index.ts); the others in bin/commands/.
 const load = async (name: string): Promise<Command> =>
   (name === "bench" ? await import("../bench/index.ts") : await import(`../bin/commands/${name}.ts`)).default as Command;
-const COMMANDS = ["start", "train", "sample", "eval", "info", "data", "gradcheck", "bench", "doctor", "cache"];
+const COMMANDS = ["start", "train", "sample", "serve", "eval", "info", "data", "gradcheck", "bench", "doctor", "cache"];
 
 describe("parseFlags", () => {
   const specs = {

@@ -8,7 +8,8 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } 
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
-import { loadConfig, modelParts } from "../models/config.ts";
+import { modelParts } from "../models/config.ts";
+import { loadConfig } from "../models/config-file.ts";
 import { train, trainedSpecs } from "../models/train.ts";
 import { findLatestCheckpoint, loadTrainingState } from "../models/checkpoint.ts";
 import { findLibrary } from "../runtime/cuda/find.ts";

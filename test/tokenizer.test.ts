@@ -10,13 +10,13 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import {
   bundledTokenizer,
   chatTemplate,
-  loadTokenizerFromDir,
   PAD_TOKEN_ID,
   padOrTruncate,
   TEMPLATE_PREFIX_IDS,
   TEMPLATE_SUFFIX_IDS,
   tokenizePrompt,
 } from "../models/text/tokenizer.ts";
+import { loadTokenizerFromDir } from "../models/text/tokenizer-file.ts";
 
 // Spec §6.5, typed in from the spec rather than taken from the code under test.
 const SPEC_TEMPLATE_IDS = {

@@ -11,7 +11,8 @@ import { compile, type TypedArray } from "../runtime/compile.ts";
 import { writeSafetensors, type TensorToWrite } from "../runtime/safetensors.ts";
 import { initParams, numel, paramCount, type ParamSpec, type ParamValues } from "../models/params.ts";
 import { vae } from "../models/encoders.ts";
-import { flux2Decode, flux2Encode, flux2VaeParamSpec, FLUX2_VAE_BUFFERS, loadFlux2Vae, type Flux2VaeConfig } from "../models/vae/flux2.ts";
+import { flux2Decode, flux2Encode, flux2VaeParamSpec, FLUX2_VAE_BUFFERS, type Flux2VaeConfig } from "../models/vae/flux2.ts";
+import { loadFlux2Vae } from "../models/vae/flux2-file.ts";
 import { pixelDecode, pixelEncode, PIXEL_VAE, type PixelVaeConfig } from "../models/vae/pixel.ts";
 import { add, attendHead, conv2d, groupNorm, linear, maxDiff, nd, silu, type Nd } from "./helpers/reference-layers.ts";
 

@@ -12,7 +12,7 @@ import {
   loadImageRgb,
   describeReading,
 } from "../../models/index.ts";
-import { requireRegularFile } from "../../runtime/index.ts";
+import { deviceNamed, requireRegularFile } from "../../runtime/index.ts";
 import type { Command } from "../command.ts";
 import { parseFlags, SEED_FLAG, usageError, type FlagSpecs } from "../flags.ts";
 import { requireWritablePng } from "../output.ts";
@@ -71,6 +71,8 @@ const command: Command = {
       });
       image = fromRgbBytes(rgb.pixels, height, width);
     }
+    // WebGPU requests its adapter asynchronously, before any step is compiled on it.
+    await deviceNamed(device).open?.();
     const sampler = new Sampler(parts, weights, device);
     for (const [which, text] of [
       ["prompt", prompt],
@@ -80,7 +82,8 @@ const command: Command = {
       if (note) process.stderr.write(`kiln sample: ${which}: ${note}\n`);
     }
     const started = performance.now();
-    const rgb = sampler.sample({
+    // sampleAsync runs on every device (WebGPU reads its results back asynchronously); on the CPU it is sample()'s work.
+    const rgb = await sampler.sampleAsync({
       prompt,
       negative: flags.negative ?? "",
       cfg: flags.cfg ?? 1,

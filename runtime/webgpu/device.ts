@@ -121,37 +121,70 @@ async function readBack(device: GPUDevice, buffer: GPUBuffer, offset: number, si
   return words;
 }
 
-function prepareWebGpu(plan: StepPlan): WebGpuProgram {
-  const gpu = openedWebGpu();
-  const { device } = gpu;
-  const { program } = plan;
-  const t0 = performance.now();
-  const lowered = lowerProgramForGpu(program, webGpuConfig());
-  const wgsl = renderWgsl(lowered);
-  const t1 = performance.now();
-  const bytes = wgsl.arena.words * 4;
-  checkLimits(plan.name, gpu, wgsl, bytes);
-  const { layout, pipelines, modules } = createPipelines(device, wgsl);
-  let compiled = false;
-  const t2 = performance.now();
+/** The step's arena (one storage buffer holding every buffer at its word offset) and its one binding. */
+function createArena(device: GPUDevice, name: string, wgsl: WgslProgram, layout: GPUBindGroupLayout) {
   const arena = device.createBuffer({
-    label: `${plan.name} arena`,
-    size: Math.max(bytes, 4),
+    label: `${name} arena`,
+    size: Math.max(wgsl.arena.words * 4, 4),
     usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
   });
   const bindGroup = device.createBindGroup({ layout, entries: [{ binding: 0, resource: { buffer: arena } }] });
   const offset = (id: number): number => {
     const o = wgsl.arena.offsets.get(id);
-    if (o === undefined) throw new Error(`webgpu: ${plan.name}: buffer ${id} has no place in the arena`);
+    if (o === undefined) throw new Error(`webgpu: ${name}: buffer ${id} has no place in the arena`);
     return o * 4;
   };
-  const dispatches = wgsl.launches.map((launch) => ({ pipeline: pipelines.get(launch.source)!, workgroups: launch.workgroups }));
-  const copies = plan.copies.map((c) => ({ from: offset(c.from), to: offset(c.to), bytes: Math.max(program.buffers[c.from]!.size, 1) * 4 }));
-  // A buffer cannot be copied into itself, so a donation copy goes through a bounce buffer.
+  return { arena, bindGroup, offset };
+}
+
+/** The plan's donation copies as byte ranges of the arena, and the bounce buffer they go through (a buffer cannot be copied into itself). */
+function donationCopies(device: GPUDevice, plan: StepPlan, offset: (id: number) => number) {
+  const copies = plan.copies.map((c) => ({ from: offset(c.from), to: offset(c.to), bytes: Math.max(plan.program.buffers[c.from]!.size, 1) * 4 }));
   const bounceBytes = Math.max(0, ...copies.map((c) => c.bytes));
   const bounce = bounceBytes
     ? device.createBuffer({ label: `${plan.name} donation copies`, size: bounceBytes, usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST })
     : null;
+  return { copies, bounce };
+}
+
+/** One run as one command buffer: a compute pass of every dispatch, then the donation copies. */
+function submitRun(
+  device: GPUDevice,
+  name: string,
+  bindGroup: GPUBindGroup,
+  dispatches: readonly { pipeline: GPUComputePipeline; workgroups: number }[],
+  arena: GPUBuffer,
+  donation: ReturnType<typeof donationCopies>,
+): void {
+  const encoder = device.createCommandEncoder({ label: name });
+  const pass = encoder.beginComputePass();
+  pass.setBindGroup(0, bindGroup);
+  for (const d of dispatches) {
+    pass.setPipeline(d.pipeline);
+    pass.dispatchWorkgroups(d.workgroups);
+  }
+  pass.end();
+  for (const c of donation.copies) {
+    encoder.copyBufferToBuffer(arena, c.from, donation.bounce!, 0, c.bytes);
+    encoder.copyBufferToBuffer(donation.bounce!, 0, arena, c.to, c.bytes);
+  }
+  device.queue.submit([encoder.finish()]);
+}
+
+function prepareWebGpu(plan: StepPlan): WebGpuProgram {
+  const gpu = openedWebGpu();
+  const { device } = gpu;
+  const { program } = plan;
+  const t0 = performance.now();
+  const wgsl = renderWgsl(lowerProgramForGpu(program, webGpuConfig()));
+  const t1 = performance.now();
+  checkLimits(plan.name, gpu, wgsl, wgsl.arena.words * 4);
+  const { layout, pipelines, modules } = createPipelines(device, wgsl);
+  let compiled = false;
+  const t2 = performance.now();
+  const { arena, bindGroup, offset } = createArena(device, plan.name, wgsl, layout);
+  const dispatches = wgsl.launches.map((launch) => ({ pipeline: pipelines.get(launch.source)!, workgroups: launch.workgroups }));
+  const donation = donationCopies(device, plan, offset);
   debugLog(
     2,
     () => `${plan.name}: generated WGSL (${wgsl.launches.length} launches, ${pipelines.size} pipelines)\n${[...pipelines.keys()].join("\n")}`,
@@ -176,21 +209,7 @@ function prepareWebGpu(plan: StepPlan): WebGpuProgram {
       const b = program.buffers[id]!;
       return fromWords(b.dtype, await readBack(device, arena, offset(id), Math.max(b.size, 1) * 4));
     },
-    launch() {
-      const encoder = device.createCommandEncoder({ label: plan.name });
-      const pass = encoder.beginComputePass();
-      pass.setBindGroup(0, bindGroup);
-      for (const d of dispatches) {
-        pass.setPipeline(d.pipeline);
-        pass.dispatchWorkgroups(d.workgroups);
-      }
-      pass.end();
-      for (const c of copies) {
-        encoder.copyBufferToBuffer(arena, c.from, bounce!, 0, c.bytes);
-        encoder.copyBufferToBuffer(bounce!, 0, arena, c.to, c.bytes);
-      }
-      device.queue.submit([encoder.finish()]);
-    },
+    launch: () => submitRun(device, plan.name, bindGroup, dispatches, arena, donation),
     async settle() {
       if (!compiled) {
         await shaderErrors(plan.name, modules);
@@ -204,7 +223,7 @@ function prepareWebGpu(plan: StepPlan): WebGpuProgram {
       if (disposed) return;
       disposed = true;
       arena.destroy();
-      bounce?.destroy();
+      donation.bounce?.destroy();
     },
   };
 }

@@ -18,6 +18,13 @@ export interface PcaVaeConfig {
   patchSize: number;
   /** Principal components kept: the latent channels (at most 3p²). */
   channels: number;
+  /**
+   * How far each component is scaled toward unit variance, from 0 (one scale for all: the components
+   * keep their variances, so the diffusion noise drowns fine detail long before the coarse shape) to 1
+   * (each component unit variance: detail and shape emerge together). Component k is scaled by
+   * λₖ^(−w/2), then all by one factor that gives them unit mean variance.
+   */
+  whiten?: number;
 }
 
 export const PCA_VAE: PcaVaeConfig = { patchSize: 8, channels: 48 };
@@ -32,7 +39,7 @@ export function pcaVaeParamSpec(c: PcaVaeConfig): ParamSpec[] {
   return [
     { name: "mean", shape: [n], init: { kind: "const", value: 0 } },
     { name: "basis", shape: [c.channels, n], init: { kind: "const", value: 0 } },
-    { name: "scale", shape: [1], init: { kind: "const", value: 1 } },
+    { name: "scale", shape: [c.whiten ? c.channels : 1], init: { kind: "const", value: 1 } },
   ];
 }
 
@@ -64,21 +71,23 @@ export function pcaDecode(params: Readonly<Record<string, Tensor>>, latents: Ten
 /** Tensors for a run without data (sampling untrained weights): the first C coordinates of a patch as the basis, zero mean, scale 1. */
 export function unfittedPcaVae(specs: readonly ParamSpec[]): ParamValues {
   const basis = specs.find((s) => s.name === "basis");
-  if (!basis) throw new Error("pca VAE: the spec has no 'basis'");
+  const scale = specs.find((s) => s.name === "scale");
+  if (!basis || !scale) throw new Error("pca VAE: the spec has no 'basis' or no 'scale'");
   const [channels, n] = basis.shape as [number, number];
   const values = new Float32Array(channels * n);
   for (let k = 0; k < channels; k++) values[k * n + k] = 1;
   return new Map([
     ["mean", new Float32Array(n)],
     ["basis", values],
-    ["scale", Float32Array.of(1)],
+    ["scale", new Float32Array(scale.shape[0]!).fill(1)],
   ]);
 }
 
 /**
  * The tensors fitted to `images` (each [3, H, W] in [−1, 1], CHW): the mean patch, the leading
  * eigenvectors of the patches' covariance (each signed so that its largest entry is positive, so a fit
- * is reproducible), and the scale that gives the kept components unit mean variance.
+ * is reproducible), and the scale that gives the kept components unit mean variance (each
+ * component unit variance when whitened).
  */
 export function fitPcaVae(images: readonly Float32Array[], height: number, width: number, c: PcaVaeConfig): ParamValues {
   const p = c.patchSize;
@@ -122,10 +131,12 @@ export function fitPcaVae(images: readonly Float32Array[], height: number, width
   const { values, vectors } = symmetricEigen(covariance, n);
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => values[b]! - values[a]! || a - b);
   const basis = new Float32Array(c.channels * n);
+  const variances = new Float64Array(c.channels);
   let kept = 0;
   for (let k = 0; k < c.channels; k++) {
     const col = order[k]!;
-    kept += Math.max(values[col]!, 0);
+    variances[k] = Math.max(values[col]!, 0);
+    kept += variances[k]!;
     let largest = 0;
     for (let i = 0; i < n; i++) if (Math.abs(vectors[i * n + col]!) > Math.abs(largest)) largest = vectors[i * n + col]!;
     const sign = largest < 0 ? -1 : 1;
@@ -136,8 +147,16 @@ export function fitPcaVae(images: readonly Float32Array[], height: number, width
   return new Map([
     ["mean", Float32Array.from(mean)],
     ["basis", basis],
-    ["scale", Float32Array.of(1 / Math.sqrt(meanVariance))],
+    ["scale", c.whiten ? whitened(variances, c.whiten) : Float32Array.of(1 / Math.sqrt(meanVariance))],
   ]);
+}
+
+/** Per-component scales λₖ^(−w/2)·f, with f giving the scaled components unit mean variance. */
+function whitened(variances: Float64Array, w: number): Float32Array {
+  const floor = Math.max(...variances) * 1e-9;
+  const powered = Array.from(variances, (v) => Math.max(v, floor) ** -w);
+  const mean = powered.reduce((sum, p, k) => sum + p * variances[k]!, 0) / variances.length;
+  return Float32Array.from(powered, (p) => Math.sqrt(p / mean));
 }
 
 /**

@@ -33,7 +33,13 @@ function testImage(seed: number, height: number, width: number): Float32Array {
 function roundTrip(config: PcaVaeConfig, images: Float32Array[], height: number, width: number) {
   const fitted = fitPcaVae(images, height, width, config);
   const spec = (name: string) => ({
-    shape: [...(name === "mean" ? [3 * config.patchSize ** 2] : name === "basis" ? [config.channels, 3 * config.patchSize ** 2] : [1])],
+    shape: [
+      ...(name === "mean"
+        ? [3 * config.patchSize ** 2]
+        : name === "basis"
+          ? [config.channels, 3 * config.patchSize ** 2]
+          : [config.whiten ? config.channels : 1]),
+    ],
   });
   const params = Object.fromEntries(["mean", "basis", "scale"].map((n) => [n, spec(n)]));
   const step = compile(
@@ -97,6 +103,40 @@ describe("the pca VAE", () => {
     expect(sumSq / count - (sum / count) ** 2).toBeCloseTo(1, 2);
     // The same images give the same fit (each component's sign is fixed).
     expect(fitPcaVae(images, h, w, { patchSize: 4, channels: 5 }).get("basis")).toEqual(basis);
+  });
+
+  test("whitening scales component k by λₖ^(−w/2): each latent channel unit variance at w = 1, unit mean variance at w = ½, and the decode still inverts it", () => {
+    const [h, w] = [16, 24];
+    const images = [0, 1, 2, 3].map((s) => testImage(s, h, w));
+    const channelVariances = (latents: Float32Array[], channels: number): number[] =>
+      Array.from({ length: channels }, (_, c) => {
+        const values = latents.flatMap((z) => Array.from(z.subarray(c * (h / 4) * (w / 4), (c + 1) * (h / 4) * (w / 4))));
+        const mean = values.reduce((a, b) => a + b, 0) / values.length;
+        return values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length;
+      });
+    const plain = roundTrip({ patchSize: 4, channels: 6 }, images, h, w);
+    const full = roundTrip({ patchSize: 4, channels: 6, whiten: 1 }, images, h, w);
+    const half = roundTrip({ patchSize: 4, channels: 6, whiten: 0.5 }, images, h, w);
+    expect(full.fitted.get("scale")!.length).toBe(6);
+    for (const v of channelVariances(
+      full.results.map(([z]) => z!),
+      6,
+    ))
+      expect(v).toBeCloseTo(1, 2);
+    const plainVariances = channelVariances(
+      plain.results.map(([z]) => z!),
+      6,
+    );
+    const halfVariances = channelVariances(
+      half.results.map(([z]) => z!),
+      6,
+    );
+    expect(halfVariances.reduce((a, b) => a + b, 0) / 6).toBeCloseTo(1, 2);
+    // Half-way: the spread of the channels' variances is the square root of the unwhitened spread.
+    const spread = (v: number[]): number => Math.max(...v) / Math.min(...v);
+    expect(spread(halfVariances)).toBeCloseTo(Math.sqrt(spread(plainVariances)), 1);
+    // Whitening changes the latents, not what they decode to.
+    full.results.forEach(([, decoded], i) => decoded!.forEach((v, j) => expect(v).toBeCloseTo(plain.results[i]![1]![j]!, 4)));
   });
 
   test("a fit to images that do not vary is refused", () => {

@@ -11,7 +11,8 @@ import * as ops from "../compiler/ops.ts";
 import * as nn from "../compiler/nn.ts";
 import type { Tensor } from "../compiler/graph.ts";
 import { compile } from "../runtime/compile.ts";
-import { compilerInvocations } from "../runtime/cpu/toolchain.ts";
+import { compileC, compilerInvocations } from "../runtime/cpu/toolchain.ts";
+import { loadLibrary } from "../runtime/cpu/device.ts";
 import { cacheTestGraph } from "./helpers/compile-graph.ts";
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -173,4 +174,31 @@ test("on x86 a step flushes subnormal floats to zero (FTZ/DAZ), and the caller's
   // MXCSR is restored after the step: a double subnormal computed now is not flushed.
   const smallestNormal = Number(["2.2250738585072014e-308"][out.length - 2]);
   expect(smallestNormal / 4).toBeGreaterThan(0);
+});
+
+// Clears FTZ/DAZ on every thread of libgomp's pool (shared by all libraries in the process), as threads
+// started by other OpenMP code would have them; returns the team size.
+const CLEAR_FLUSH_C = `#include <omp.h>
+#include <xmmintrin.h>
+int clear_flush(void) {
+  int team = 0;
+  #pragma omp parallel
+  {
+    _mm_setcsr(_mm_getcsr() & ~0x8040u);
+    #pragma omp single
+    team = omp_get_num_threads();
+  }
+  return team;
+}`;
+
+test("the flush holds on every OpenMP thread, step after step, even on pool threads started without it", () => {
+  if (process.arch !== "x64") return void console.log("not x86-64: no MXCSR to check");
+  const clear = loadLibrary(compileC(CLEAR_FLUSH_C).library).func("int clear_flush(void)") as () => number;
+  expect(clear()).toBeGreaterThan(0);
+  const n = (1 << 18) + 3; // large enough for the loop to be split over the threads; a shape no other test compiles
+  const step = compile((t) => ops.mul((t as { x: Tensor }).x, 1e-30), { x: { shape: [n] } });
+  for (let run = 0; run < 3; run++) {
+    const out = step.run({ x: new Float32Array(n).fill(1e-10) }) as Float32Array;
+    expect(out.filter((v) => v !== 0).length).toBe(0);
+  }
 });

@@ -72,15 +72,22 @@ ${philoxHelper(C_HELPERS)}
  * OpenMP thread, the caller's thread restored afterwards (Node's own arithmetic keeps IEEE subnormals).
  * A subnormal operand costs an x86 core a hundred cycles or more: as the tiny model trained, its steps
  * slowed from 9.3 to 6.6 a second over 5 000 steps; a run resumed from there ran at 6.9 a second, and
- * at 9.5 with the flush.
+ * at 9.5 with the flush. The OpenMP workers keep the flag (only kiln's kernels run on them), so they are
+ * set once per team size, not every step: a parallel region per step cost a 1 ms layer norm 10–15 %.
+ * Threads libgomp starts later are started inside a step and inherit the caller's flushed MXCSR.
  */
 const FLUSH_SUBNORMALS = [
   "#if defined(__x86_64__) || defined(__i386__)",
   "#include <xmmintrin.h>",
+  "static int kiln_flushed_team = 0;",
   "int kiln_step(void* const* B, double* times) {",
   "  const unsigned int caller = _mm_getcsr();",
-  "  #pragma omp parallel",
-  "  _mm_setcsr(_mm_getcsr() | 0x8040u); /* FTZ | DAZ */",
+  "  _mm_setcsr(caller | 0x8040u); /* FTZ | DAZ */",
+  "  if (kiln_flushed_team != omp_get_max_threads()) {",
+  "    #pragma omp parallel",
+  "    _mm_setcsr(_mm_getcsr() | 0x8040u);",
+  "    kiln_flushed_team = omp_get_max_threads();",
+  "  }",
   "  const int rc = kiln_kernels(B, times);",
   "  _mm_setcsr(caller);",
   "  return rc;",

@@ -114,10 +114,15 @@ export async function tfjsContender(): Promise<Contender> {
   const { ditForward, isLinearWeight } = await import("../peers/tfjs-model.ts");
   if (!(await tf.setBackend("webgpu"))) throw new Error("tf.setBackend('webgpu') failed (see the browser console)");
   await tf.ready();
-  type WebGpuBackend = { device: GPUDevice; submitQueue(): void };
+  type WebGpuBackend = { device: GPUDevice; ensureCommandEncoderReady(): void; endComputePassEncoder(): void; submitQueue(): void };
   const backend = tf.backend() as unknown as WebGpuBackend;
-  /** tfjs-webgpu records commands until it must submit them; submit now and wait for the queue. */
+  /**
+   * tfjs-webgpu records its dispatches into an open compute pass until something must submit them;
+   * close the pass and submit as its own reads do (getBufferData), then wait for the queue.
+   */
   const finished = async (): Promise<void> => {
+    backend.ensureCommandEncoderReady();
+    backend.endComputePassEncoder();
     backend.submitQueue();
     await backend.device.queue.onSubmittedWorkDone();
   };

@@ -114,7 +114,7 @@ export async function benchWebGpu({ options, log = (line) => process.stderr.writ
   try {
     const page = await browser.newPage();
     page.on("console", (m) => {
-      if (m.text().startsWith("[bench]") || m.type() === "error") log(m.text());
+      if (m.text().startsWith("[bench]") || m.type() === "error" || m.type() === "warn") log(m.text());
     });
     const errors: string[] = [];
     page.on("pageerror", (error) => errors.push((error as Error).message));

@@ -51,7 +51,7 @@ export function defaultBenchOptions(quick: boolean): WebGpuBenchOptions {
   ];
   return {
     gemms,
-    dit: { config, batch: 2, note: "the tiny config's DiT, guidance batch 2" },
+    dit: { config, batch: 2, note: "tiny config" },
     warmup: quick ? 1 : 3,
     iters: quick ? 3 : 9,
   };
@@ -105,6 +105,7 @@ export async function benchWebGpu({ options, log = (line) => process.stderr.writ
   const server = createServer((request, response) => {
     if (request.url === "/bench.js") response.writeHead(200, { "content-type": "text/javascript" }).end(script);
     else if (request.url === "/") response.writeHead(200, { "content-type": "text/html" }).end(PAGE_HTML);
+    else if (request.url === "/favicon.ico") response.writeHead(204).end();
     else response.writeHead(404).end();
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

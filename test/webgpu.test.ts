@@ -21,7 +21,7 @@ import { lowerProgramForGpu, type GpuConfig } from "../compiler/codegen/gpu-lowe
 import type { GpuKernel } from "../compiler/codegen/gpu-ir.ts";
 import { renderWgsl, renderWgslKernel, webGpuConfig, WGSL_PRELUDE } from "../compiler/codegen/wgsl.ts";
 import { compileStep } from "../runtime/step.ts";
-import { webGpuDevice } from "../runtime/webgpu/device.ts";
+import { webGpuDevice, webGpuDeviceLoweredFor } from "../runtime/webgpu/device.ts";
 import { openWebGpu, type OpenedGpu } from "../runtime/webgpu/open.ts";
 import { philoxUniform } from "../compiler/philox.ts";
 import { runEmulated } from "./helpers/gpu-emulate.ts";
@@ -85,6 +85,11 @@ describe("the GPU lowering without shuffles (shared-memory trees), emulated, agr
   for (const config of [
     { name: "webgpu", value: webGpuConfig() },
     { name: "small", value: SMALL },
+    // An adapter on the CPU: rows walked by one invocation, the GEMM without workgroup memory; ragged 3×2 tiles.
+    {
+      name: "cpu adapter",
+      value: { ...webGpuConfig({ cpu: true }), threads: 64, maxBlocks: 3, gemmTile: { ...SMALL.gemmTile, tm: 3, staging: "none" as const } },
+    },
   ]) {
     test(`every gradient family, forward and backward (${config.name} configuration)`, () => {
       for (const { family, c } of cases) {
@@ -189,26 +194,34 @@ if (skipReason) console.log(`[webgpu.test] execution tests skipped: ${skipReason
 else console.log(`[webgpu.test] WebGPU adapter: ${(opened as OpenedGpu).adapter}`);
 
 describe.skipIf(skipReason !== null)("the webgpu device", () => {
-  test("every gradient family runs forward and backward and agrees with the interpreter", async () => {
-    const ran: string[] = [];
-    for (const { family, c } of cases) {
-      const { outputs, inputs, feeds } = caseGraph(c, 31);
-      const program = lowerSchedule(schedule(outputs, inputs));
-      const device = webGpuDevice.prepare({ name: family.name, program, copies: [] });
-      for (const [node, id] of program.inputs) device.write(id, feeds.get(node)!.data);
-      device.launch(null);
-      await device.settle();
-      const expected = expectedOf(outputs, feeds);
-      for (let o = 0; o < expected.length; o++) {
-        const got = await device.readAsync(program.outputs[o]!);
-        expect(relativeError(got, expected[o]!.data), `${family.name} (${c.label}) output ${o}`).toBeLessThanOrEqual(TOLERANCE);
+  // The adapter's lowering (on SwiftShader: without barriers), and the one for a GPU (workgroup memory, barriers, unrolled loops).
+  test.each([
+    { lowering: "the adapter's", device: webGpuDevice },
+    { lowering: "a GPU's", device: webGpuDeviceLoweredFor({ cpu: false }) },
+  ])(
+    "every gradient family runs forward and backward and agrees with the interpreter ($lowering lowering)",
+    async ({ device: webgpu }) => {
+      const ran: string[] = [];
+      for (const { family, c } of cases) {
+        const { outputs, inputs, feeds } = caseGraph(c, 31);
+        const program = lowerSchedule(schedule(outputs, inputs));
+        const device = webgpu.prepare({ name: family.name, program, copies: [] });
+        for (const [node, id] of program.inputs) device.write(id, feeds.get(node)!.data);
+        device.launch(null);
+        await device.settle();
+        const expected = expectedOf(outputs, feeds);
+        for (let o = 0; o < expected.length; o++) {
+          const got = await device.readAsync(program.outputs[o]!);
+          expect(relativeError(got, expected[o]!.data), `${family.name} (${c.label}) output ${o}`).toBeLessThanOrEqual(TOLERANCE);
+        }
+        device.dispose();
+        ran.push(family.name);
       }
-      device.dispose();
-      ran.push(family.name);
-    }
-    console.log(`[webgpu.test] ${ran.length} families ran on WebGPU`);
-    expect(ran.length).toBe(cases.length);
-  }, 300_000);
+      console.log(`[webgpu.test] ${ran.length} families ran on WebGPU`);
+      expect(ran.length).toBe(cases.length);
+    },
+    300_000,
+  );
 
   test("random numbers on WebGPU are bit-equal to compiler/philox.ts (multiply-high from 16-bit halves)", async () => {
     const seed = ops.input("seed", [], "i32");

@@ -65,6 +65,12 @@ export interface SimtGemmTile {
   readonly bk: number;
   readonly tm: number;
   readonly tn: number;
+  /**
+   * "shared" (the default): a block stages bk-deep slices of A and B in shared memory between
+   * barriers; "none": each thread reads its operands where they are, tm×tn outputs a thread and no
+   * barrier (bm, bn and bk unused), for an adapter that runs on the CPU (gpu-gemm.ts directGemm).
+   */
+  readonly staging?: "shared" | "none";
 }
 
 export function gpuConfig(target: GpuTarget = GPU_TARGETS.h100): GpuConfig {

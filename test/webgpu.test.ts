@@ -103,6 +103,41 @@ describe("the GPU lowering without shuffles (shared-memory trees), emulated, agr
   }
 });
 
+describe("the attention forward with several query rows a thread (a CPU adapter's lowering), emulated", () => {
+  test("agrees with the interpreter for 4, 2 and 1 rows a thread, causal or with a key mask, grouped heads", () => {
+    const config = webGpuConfig({ cpu: true });
+    for (const { sq, causal, masked } of [
+      { sq: 8, causal: false, masked: false },
+      { sq: 6, causal: true, masked: false },
+      { sq: 5, causal: false, masked: true },
+    ]) {
+      const [b, sk, heads, kvHeads, d] = [2, sq, 4, 2, 3];
+      const q = ops.input("q", [b, sq, heads * d]);
+      const k = ops.input("k", [b, sk, kvHeads * d]);
+      const v = ops.input("v", [b, sk, kvHeads * d]);
+      const mask = ops.input("mask", [b, sk], "bool");
+      const out = nn.attention(q, k, v, { heads, kvHeads, causal, ...(masked ? { keyMask: mask } : {}) });
+      const rand = seededRandom(sq);
+      const host = (t: Tensor): HostArray => ({
+        shape: t.shape,
+        dtype: t.dtype,
+        data: Float64Array.from({ length: t.shape.reduce((x, y) => x * y, 1) }, (_, n) =>
+          t.dtype === "bool" ? Number(n % 3 !== 1) : rand() * 2 - 1,
+        ),
+      });
+      const inputs = masked ? [q, k, v, mask] : [q, k, v];
+      const feeds = new Map<Tensor, HostArray>(inputs.map((t) => [t, host(t)]));
+      const launches = lowerProgramForGpu(lowerSchedule(schedule([out], inputs)), config).kernels.flatMap((l) => l.step.launches);
+      expect(
+        launches.some((l) => l.arrays.some((a) => a.name === "q_rows")),
+        `sq ${sq}: several rows a thread`,
+      ).toBe(sq % 2 === 0);
+      const got = runEmulated([out], inputs, feeds, config);
+      expect(relativeError(got.outputs[0]!, expectedOf([out], feeds)[0]!.data), `sq ${sq}`).toBeLessThanOrEqual(TOLERANCE);
+    }
+  });
+});
+
 describe("the WGSL renderer", () => {
   const x = ops.input("x", [4, 300]);
   const w = ops.input("w", [6, 300]);

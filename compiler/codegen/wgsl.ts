@@ -33,7 +33,7 @@ export function webGpuConfig(adapter: { cpu: boolean } = { cpu: false }): GpuCon
     threads,
     maxBlocks: 1024,
     rowThreads: adapter.cpu ? () => 1 : (n) => (n <= 32 ? 1 : threads),
-    ...(adapter.cpu ? { gemmTile: { ...base.gemmTile, staging: "none" as const } } : {}),
+    ...(adapter.cpu ? { gemmTile: { ...base.gemmTile, staging: "none" as const }, attentionRows: 4 } : {}),
     shuffles: false,
   };
 }

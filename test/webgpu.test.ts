@@ -21,7 +21,7 @@ import { lowerProgramForGpu, type GpuConfig } from "../compiler/codegen/gpu-lowe
 import type { GpuKernel } from "../compiler/codegen/gpu-ir.ts";
 import { renderWgsl, renderWgslKernel, webGpuConfig, WGSL_PRELUDE } from "../compiler/codegen/wgsl.ts";
 import { compileStep } from "../runtime/step.ts";
-import { webGpuDevice } from "../runtime/webgpu/device.ts";
+import { webGpuDevice, webGpuDeviceLoweredFor } from "../runtime/webgpu/device.ts";
 import { openWebGpu, type OpenedGpu } from "../runtime/webgpu/open.ts";
 import { philoxUniform } from "../compiler/philox.ts";
 import { runEmulated } from "./helpers/gpu-emulate.ts";
@@ -85,6 +85,11 @@ describe("the GPU lowering without shuffles (shared-memory trees), emulated, agr
   for (const config of [
     { name: "webgpu", value: webGpuConfig() },
     { name: "small", value: SMALL },
+    // An adapter on the CPU: rows walked by one invocation, the GEMM without workgroup memory; ragged 3×2 tiles.
+    {
+      name: "cpu adapter",
+      value: { ...webGpuConfig({ cpu: true }), threads: 64, maxBlocks: 3, gemmTile: { ...SMALL.gemmTile, tm: 3, staging: "none" as const } },
+    },
   ]) {
     test(`every gradient family, forward and backward (${config.name} configuration)`, () => {
       for (const { family, c } of cases) {
@@ -96,6 +101,41 @@ describe("the GPU lowering without shuffles (shared-memory trees), emulated, agr
       }
     }, 120_000);
   }
+});
+
+describe("the attention forward with several query rows a thread (a CPU adapter's lowering), emulated", () => {
+  test("agrees with the interpreter for 4, 2 and 1 rows a thread, causal or with a key mask, grouped heads", () => {
+    const config = webGpuConfig({ cpu: true });
+    for (const { sq, causal, masked } of [
+      { sq: 8, causal: false, masked: false },
+      { sq: 6, causal: true, masked: false },
+      { sq: 5, causal: false, masked: true },
+    ]) {
+      const [b, sk, heads, kvHeads, d] = [2, sq, 4, 2, 3];
+      const q = ops.input("q", [b, sq, heads * d]);
+      const k = ops.input("k", [b, sk, kvHeads * d]);
+      const v = ops.input("v", [b, sk, kvHeads * d]);
+      const mask = ops.input("mask", [b, sk], "bool");
+      const out = nn.attention(q, k, v, { heads, kvHeads, causal, ...(masked ? { keyMask: mask } : {}) });
+      const rand = seededRandom(sq);
+      const host = (t: Tensor): HostArray => ({
+        shape: t.shape,
+        dtype: t.dtype,
+        data: Float64Array.from({ length: t.shape.reduce((x, y) => x * y, 1) }, (_, n) =>
+          t.dtype === "bool" ? Number(n % 3 !== 1) : rand() * 2 - 1,
+        ),
+      });
+      const inputs = masked ? [q, k, v, mask] : [q, k, v];
+      const feeds = new Map<Tensor, HostArray>(inputs.map((t) => [t, host(t)]));
+      const launches = lowerProgramForGpu(lowerSchedule(schedule([out], inputs)), config).kernels.flatMap((l) => l.step.launches);
+      expect(
+        launches.some((l) => l.arrays.some((a) => a.name === "q_rows")),
+        `sq ${sq}: several rows a thread`,
+      ).toBe(sq % 2 === 0);
+      const got = runEmulated([out], inputs, feeds, config);
+      expect(relativeError(got.outputs[0]!, expectedOf([out], feeds)[0]!.data), `sq ${sq}`).toBeLessThanOrEqual(TOLERANCE);
+    }
+  });
 });
 
 describe("the WGSL renderer", () => {
@@ -189,26 +229,34 @@ if (skipReason) console.log(`[webgpu.test] execution tests skipped: ${skipReason
 else console.log(`[webgpu.test] WebGPU adapter: ${(opened as OpenedGpu).adapter}`);
 
 describe.skipIf(skipReason !== null)("the webgpu device", () => {
-  test("every gradient family runs forward and backward and agrees with the interpreter", async () => {
-    const ran: string[] = [];
-    for (const { family, c } of cases) {
-      const { outputs, inputs, feeds } = caseGraph(c, 31);
-      const program = lowerSchedule(schedule(outputs, inputs));
-      const device = webGpuDevice.prepare({ name: family.name, program, copies: [] });
-      for (const [node, id] of program.inputs) device.write(id, feeds.get(node)!.data);
-      device.launch(null);
-      await device.settle();
-      const expected = expectedOf(outputs, feeds);
-      for (let o = 0; o < expected.length; o++) {
-        const got = await device.readAsync(program.outputs[o]!);
-        expect(relativeError(got, expected[o]!.data), `${family.name} (${c.label}) output ${o}`).toBeLessThanOrEqual(TOLERANCE);
+  // The adapter's lowering (on SwiftShader: without barriers), and the one for a GPU (workgroup memory, barriers, unrolled loops).
+  test.each([
+    { lowering: "the adapter's", device: webGpuDevice },
+    { lowering: "a GPU's", device: webGpuDeviceLoweredFor({ cpu: false }) },
+  ])(
+    "every gradient family runs forward and backward and agrees with the interpreter ($lowering lowering)",
+    async ({ device: webgpu }) => {
+      const ran: string[] = [];
+      for (const { family, c } of cases) {
+        const { outputs, inputs, feeds } = caseGraph(c, 31);
+        const program = lowerSchedule(schedule(outputs, inputs));
+        const device = webgpu.prepare({ name: family.name, program, copies: [] });
+        for (const [node, id] of program.inputs) device.write(id, feeds.get(node)!.data);
+        device.launch(null);
+        await device.settle();
+        const expected = expectedOf(outputs, feeds);
+        for (let o = 0; o < expected.length; o++) {
+          const got = await device.readAsync(program.outputs[o]!);
+          expect(relativeError(got, expected[o]!.data), `${family.name} (${c.label}) output ${o}`).toBeLessThanOrEqual(TOLERANCE);
+        }
+        device.dispose();
+        ran.push(family.name);
       }
-      device.dispose();
-      ran.push(family.name);
-    }
-    console.log(`[webgpu.test] ${ran.length} families ran on WebGPU`);
-    expect(ran.length).toBe(cases.length);
-  }, 300_000);
+      console.log(`[webgpu.test] ${ran.length} families ran on WebGPU`);
+      expect(ran.length).toBe(cases.length);
+    },
+    300_000,
+  );
 
   test("random numbers on WebGPU are bit-equal to compiler/philox.ts (multiply-high from 16-bit halves)", async () => {
     const seed = ops.input("seed", [], "i32");

@@ -54,7 +54,7 @@ export function silu<T extends tf.Tensor>(x: T): T {
   return tf.mul(x, tf.sigmoid(x));
 }
 
-interface AttentionShape {
+export interface AttentionShape {
   batch: number;
   seq: number;
   heads: number;
@@ -147,7 +147,13 @@ function makeAttention(shape: AttentionShape): (q: tf.Tensor2D, k: tf.Tensor2D, 
   return (q, k, v) => op(q, k, v) as tf.Tensor2D;
 }
 
-/** The DiT output [B, C, h, w]; `frequencies` is `timestepFrequencies(config)` as a tensor. */
+/** Attention over 2-D q, k, v [batch·seq, heads·dh] with contiguous heads; same layout out. */
+export type AttentionOp = (q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, shape: AttentionShape) => tf.Tensor2D;
+
+/**
+ * The DiT output [B, C, h, w]; `frequencies` is `timestepFrequencies(config)` as a tensor. `attend` is
+ * the attention as the backend runs it best (the default: 2-D products per head, for wasm).
+ */
 export function ditForward(
   config: AaaDitConfig,
   params: TfParams,
@@ -155,6 +161,7 @@ export function ditForward(
   promptEmbeds: tf.Tensor,
   timestep: tf.Tensor1D,
   frequencies: tf.Tensor1D,
+  attend: AttentionOp = attention,
 ): tf.Tensor4D {
   const { dim, latentChannels: channels } = config;
   const batch = timestep.shape[0];
@@ -195,7 +202,7 @@ export function ditForward(
     const q = linear(a, params, `${block}.to_q`);
     const k = linear(a, params, `${block}.to_k`);
     const v = linear(a, params, `${block}.to_v`);
-    const attended = linear(attention(q, k, v, shape), params, `${block}.to_out`);
+    const attended = linear(attend(q, k, v, shape), params, `${block}.to_out`);
     x = tf.add(x, tf.mul(tf.reshape(attended, [batch, seq, dim]), gateAttn!));
 
     const b = tf.reshape(rmsNorm(tf.add(x, pos), config.rmsNormEps), [tokens, dim]) as tf.Tensor2D;

@@ -69,7 +69,7 @@ export interface AttentionStep {
 export function lowerAttention(kernel: Kernel, t: AttentionStmt, config: GpuConfig, scratch: ScratchAllocator): AttentionStep {
   const a = attentionArgs(t);
   if (t.template === "attention")
-    return { kind: "attention", launches: [simtForward(kernel, t, a, config)], flash: flashPlan(kernel, t, a, scratch) };
+    return { kind: "attention", launches: [forwardKernel(kernel, t, a, config)], flash: flashPlan(kernel, t, a, scratch) };
   const lse = scratch.take("f32", a.batch * a.heads * a.seqQ);
   const delta = scratch.take("f32", a.batch * a.heads * a.seqQ);
   return { kind: "attention", launches: simtBackward(kernel, t, a, config, lse, delta), flash: flashPlan(kernel, t, a, scratch) };
@@ -177,6 +177,91 @@ function rowLets(flat: Expr, names: readonly string[], extents: readonly number[
     out.push({ s: "let", name, value: k === 0 ? q : S(mod(q, i(extents[k]!))) });
   });
   return out;
+}
+
+/** The forward: a query row per thread, or several (config.attentionRows, the largest of them that divides the query length). */
+function forwardKernel(kernel: Kernel, t: AttentionStmt, a: AttentionArgs, config: GpuConfig): GpuKernel {
+  const rows = [config.attentionRows ?? 1, 4, 2, 1].find((r) => r <= (config.attentionRows ?? 1) && a.seqQ % r === 0)!;
+  return rows > 1 ? simtForwardRows(kernel, t, a, config, rows) : simtForward(kernel, t, a, config);
+}
+
+/**
+ * The forward with `qr` query rows of one (batch, head) per thread: each key's row of K and V is
+ * loaded once for all of them, and the queries are loaded once, before the keys (on a CPU adapter a
+ * load costs about what a multiply-add does; with one row a thread made one load per multiply-add).
+ */
+function simtForwardRows(kernel: Kernel, t: AttentionStmt, a: AttentionArgs, config: GpuConfig, qr: number): GpuKernel {
+  const X = access(kernel, t, a);
+  const D = a.headDim;
+  const groups = a.batch * a.heads * (a.seqQ / qr);
+  const threads = config.attentionThreads;
+  const blocks = Math.max(1, Math.min(Math.ceil(groups / threads), config.maxBlocks));
+  const arrays: ArrayDecl[] = [
+    { id: -1, name: "o_acc", space: "local", type: "f32", size: qr * D },
+    { id: -2, name: "q_rows", space: "local", type: "f32", size: qr * D },
+    { id: -3, name: "row_max", space: "local", type: "f32", size: qr },
+    { id: -4, name: "row_sum", space: "local", type: "f32", size: qr },
+    { id: -5, name: "k_row", space: "local", type: "f32", size: D },
+    { id: -6, name: "v_row", space: "local", type: "f32", size: D },
+  ];
+  const unroll = D <= 64;
+  const [b, h, kvh] = [local("b"), local("h"), local("kvh")];
+  const [d, j, qq] = [v("d", D), v("j", a.seqK), v("qq", qr)];
+  const qi = S(add(mul(local("q_block"), i(qr)), qq));
+  const qd = S(add(mul(qq, i(D)), d));
+  const overD = (body: GStmt[]): GStmt => ({ s: "for", var: d, start: i(0), step: 1, unroll, body });
+  const overRows = (body: GStmt[]): GStmt => ({ s: "for", var: qq, start: i(0), step: 1, unroll: true, body });
+  const store = (array: number, index: Expr, value: Expr): GStmt => ({ s: "store", buffer: array, index, value });
+  const neg = (x: Expr): Expr => ({ op: "unary", fn: "neg", a: x, type: "f32" });
+  const scaleLog2 = fconst(a.scale * LOG2E);
+  const row = a.heads * D;
+  const perRow: GStmt[] = [
+    { s: "declare", name: "score", type: "f32", init: fconst(0) },
+    overD([{ s: "assign", name: "score", value: fadd(local("score", "f32"), fmul(load(-2, qd, "f32"), load(-5, d, "f32"))) }]),
+    { s: "let", name: "logit", value: fmul(local("score", "f32"), scaleLog2) },
+    { s: "let", name: "max_next", value: fmax(load(-3, qq, "f32"), local("logit", "f32")) },
+    { s: "let", name: "rescale", value: exp2(fadd(load(-3, qq, "f32"), neg(local("max_next", "f32")))) },
+    { s: "let", name: "p", value: exp2(fadd(local("logit", "f32"), neg(local("max_next", "f32")))) },
+    store(-4, qq, fadd(fmul(load(-4, qq, "f32"), local("rescale", "f32")), local("p", "f32"))),
+    overD([store(-1, qd, fadd(fmul(load(-1, qd, "f32"), local("rescale", "f32")), fmul(local("p", "f32"), load(-6, d, "f32"))))]),
+    store(-3, qq, local("max_next", "f32")),
+  ];
+  const body = gridStride("r", groups, threads, blocks, (r) => [
+    ...rowLets(r, ["b", "h", "q_block"], [a.batch, a.heads, a.seqQ / qr]),
+    { s: "let", name: "kvh", value: S(div(h, i(a.heads / a.kvHeads))) },
+    overRows([
+      store(-3, qq, fconst(-Infinity)),
+      store(-4, qq, fconst(0)),
+      overD([store(-1, qd, fconst(0)), store(-2, qd, X.value("q", b, qi, h, d))]),
+    ]),
+    {
+      s: "for",
+      var: j,
+      start: i(0),
+      step: 1,
+      body: [
+        overD([store(-5, d, X.value("k", b, j, kvh, d)), store(-6, d, X.value("v", b, j, kvh, d))]),
+        overRows(guard(X.visible(b, qi, j), perRow)),
+      ],
+    },
+    // A row that saw no key is all zeros.
+    overRows([
+      {
+        s: "let",
+        name: "inv",
+        value: select(lt(fconst(0), load(-4, qq, "f32")), { op: "unary", fn: "recip", a: load(-4, qq, "f32"), type: "f32" }, fconst(0)),
+      },
+      overD([
+        {
+          s: "store",
+          buffer: t.buffers.out!,
+          index: S(add(add(add(mul(b, i(a.seqQ * row)), mul(qi, i(row))), mul(h, i(D))), d)),
+          value: fmul(load(-1, qd, "f32"), local("inv", "f32")),
+        },
+      ]),
+    ]),
+  ]);
+  return { name: kernel.name, comment: kernel.comment, params: paramsOf(kernel.buffers), arrays, threads, blocks, body: [body] };
 }
 
 function simtForward(kernel: Kernel, t: AttentionStmt, a: AttentionArgs, config: GpuConfig): GpuKernel {

@@ -52,6 +52,8 @@ export interface GpuConfig {
   readonly gemmTile: SimtGemmTile;
   /** Threads per block of the SIMT attention kernels (one thread per query or key row). */
   readonly attentionThreads: number;
+  /** Query rows per thread of the SIMT attention forward (default 1; gpu-attention.ts takes the largest of 4, 2, 1 at most this that divides the query length). */
+  readonly attentionRows?: number;
   /**
    * Whether a row's threads reduce with warp shuffles (CUDA); else with a shared-memory tree over the
    * block (WebGPU without subgroups), and rowThreads must answer 1 or `threads`.
@@ -65,6 +67,12 @@ export interface SimtGemmTile {
   readonly bk: number;
   readonly tm: number;
   readonly tn: number;
+  /**
+   * "shared" (the default): a block stages bk-deep slices of A and B in shared memory between
+   * barriers; "none": each thread reads its operands where they are, tm×tn outputs a thread and no
+   * barrier (bm, bn and bk unused), for an adapter that runs on the CPU (gpu-gemm.ts directGemm).
+   */
+  readonly staging?: "shared" | "none";
 }
 
 export function gpuConfig(target: GpuTarget = GPU_TARGETS.h100): GpuConfig {

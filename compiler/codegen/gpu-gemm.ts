@@ -26,7 +26,7 @@ import {
   type ScratchDecl,
   type Var,
 } from "./gpu-ir.ts";
-import { paramsOf, sequential, type GpuConfig, type ScratchAllocator } from "./gpu-common.ts";
+import { gridStride, paramsOf, sequential, type GpuConfig, type ScratchAllocator } from "./gpu-common.ts";
 import type { GemmTemplateShape } from "./cuda-templates.ts";
 
 type GemmStmt = TemplateStmt & { template: "gemm" };
@@ -112,7 +112,8 @@ export interface GemmStep {
 }
 
 export function lowerGemm(kernel: Kernel, t: GemmStmt, config: GpuConfig, scratch: ScratchAllocator): GemmStep {
-  return { kind: "gemm", launches: [simtGemm(kernel, t, config)], mma: mmaPlan(kernel, t, scratch) };
+  const simt = config.gemmTile.staging === "none" ? directGemm(kernel, t, config) : simtGemm(kernel, t, config);
+  return { kind: "gemm", launches: [simt], mma: mmaPlan(kernel, t, scratch) };
 }
 
 /** An operand as the template reads it: a buffer, an element offset and the batch stride. */
@@ -392,9 +393,9 @@ function stageOperand(g: SimtTile, operand: "a" | "b", id: number): GStmt {
   return { s: "for", var: l, start: i(0), step: 1, unroll: true, body: [store] };
 }
 
-const fragI = (g: SimtTile): Var => simtVar("ii", g.tm);
-const fragJ = (g: SimtTile): Var => simtVar("jj", g.tn);
-const accIndexOf = (g: SimtTile): Expr => simplifyIndex(add(mul(fragI(g), i(g.tn)), fragJ(g)));
+const fragI = (g: Pick<SimtTile, "tm">): Var => simtVar("ii", g.tm);
+const fragJ = (g: Pick<SimtTile, "tn">): Var => simtVar("jj", g.tn);
+const accIndexOf = (g: Pick<SimtTile, "tm" | "tn">): Expr => simplifyIndex(add(mul(fragI(g), i(g.tn)), fragJ(g)));
 
 /** Over the staged slice: each thread loads its tm values of A and tn of B, and adds their outer product. */
 function accumulateSlice(g: SimtTile): GStmt {
@@ -432,20 +433,98 @@ function accumulateSlice(g: SimtTile): GStmt {
 
 /** Each thread's tm×tn results, inside the matrix: C (unless the epilogue stores it) and the epilogue. */
 function storeOutputs(g: SimtTile, t: GemmStmt): GStmt {
-  const { a, bm, bn, tm, tn } = g;
+  const { bm, bn, tm, tn } = g;
+  const firstRow = add(mul(local("tile_m"), i(bm)), mul(local("thread_m"), i(tm)));
+  const firstColumn = add(mul(local("tile_n"), i(bn)), mul(local("thread_n"), i(tn)));
+  return storeTile(g, t, firstRow, firstColumn);
+}
+
+/** A thread's tm×tn results from (firstRow, firstColumn), inside the matrix: C (unless the epilogue stores it) and the epilogue. */
+function storeTile(g: Pick<SimtTile, "a" | "tm" | "tn">, t: GemmStmt, firstRow: Expr, firstColumn: Expr): GStmt {
+  const { a, tm, tn } = g;
   const S = simplifyIndex;
   const [ii, jj] = [fragI(g), fragJ(g)];
   const ep = epilogueOf(t);
   const outputs: GStmt[] = [
     { s: "let", name: ep.vars.b.name, value: local("batch_index") },
-    { s: "let", name: ep.vars.i.name, value: S(add(add(mul(local("tile_m"), i(bm)), mul(local("thread_m"), i(tm))), ii)) },
-    { s: "let", name: ep.vars.j.name, value: S(add(add(mul(local("tile_n"), i(bn)), mul(local("thread_n"), i(tn))), jj)) },
+    { s: "let", name: ep.vars.i.name, value: S(add(firstRow, ii)) },
+    { s: "let", name: ep.vars.j.name, value: S(add(firstColumn, jj)) },
   ];
   const guarded: GStmt[] = [{ s: "let", name: "acc", value: load(-3, accIndexOf(g), "f32") }];
   if (!ep.storesC) guarded.push({ s: "store", buffer: t.buffers.c!, index: cIndex(a, ep.vars), value: local("acc", "f32") });
   guarded.push(...ep.body);
   outputs.push({ s: "if", cond: and(lt(local(ep.vars.i.name), i(a.m)), lt(local(ep.vars.j.name), i(a.n))), then: guarded });
   return { s: "for", var: ii, start: i(0), step: 1, unroll: true, body: [{ s: "for", var: jj, start: i(0), step: 1, unroll: true, body: outputs }] };
+}
+
+/**
+ * The GEMM without shared memory, for an adapter that emulates a GPU on the CPU (staging "none"):
+ * each thread accumulates its tm×tn outputs from operands read where they are, k a few at a time,
+ * and no thread waits for another. On a CPU a workgroup's barriers cost more than the shared tile
+ * saves, since every load already comes from the CPU's caches (SwiftShader ran the DiT's 192×192
+ * products about 4× faster so, measured).
+ */
+export function directGemm(kernel: Kernel, t: GemmStmt, config: GpuConfig): GpuKernel {
+  const a = gemmArgs(t);
+  const { tm, tn } = config.gemmTile;
+  const S = simplifyIndex;
+  const batch = Math.max(a.batch, 1);
+  const [tilesM, tilesN] = [Math.ceil(a.m / tm), Math.ceil(a.n / tn)];
+  const tiles = batch * tilesM * tilesN;
+  const threads = config.threads;
+  const blocks = Math.max(1, Math.min(Math.ceil(tiles / threads), config.maxBlocks));
+  // k is walked `step` at a time with the step's loads and products written out; step divides k.
+  const step = [4, 2, 1].find((u) => a.k % u === 0)!;
+  const kt = simtVar("kt", Math.max(a.k / step, 1));
+  const kk = simtVar("kk", step);
+  const [ii, jj] = [fragI({ tm }), fragJ({ tn })];
+  const kAt = add(mul(kt, i(step)), kk);
+  const operand = (id: number, at: Expr): Expr => {
+    const loaded = load(id, S(at), kernel.buffers.find((b) => b.id === id)?.dtype === "i32" ? "i32" : "f32");
+    return loaded.type === "f32" ? loaded : { op: "cast", a: loaded, type: "f32" };
+  };
+  // Rows and columns past the matrix read its last one (their results are not stored): no branch in the k loop.
+  const rowAt = (e: Expr) => ({ op: "binary", fn: "min", a: e, b: i(a.m - 1), type: "i32" }) as Expr;
+  const colAt = (e: Expr) => ({ op: "binary", fn: "min", a: e, b: i(a.n - 1), type: "i32" }) as Expr;
+  const aAt = add(
+    add(add(i(a.a_off), mul(local("batch_index"), i(a.a_bs))), mul(rowAt(add(mul(local("tile_m"), i(tm)), ii)), i(a.a_rs))),
+    mul(kAt, i(a.a_cs)),
+  );
+  const bAt = add(
+    add(add(i(a.b_off), mul(local("batch_index"), i(a.b_bs))), mul(kAt, i(a.b_rs))),
+    mul(colAt(add(mul(local("tile_n"), i(tn)), jj)), i(a.b_cs)),
+  );
+  const unrolled = (v: Var, body: GStmt[]): GStmt => ({ s: "for", var: v, start: i(0), step: 1, unroll: true, body });
+  const accIndex = accIndexOf({ tm, tn });
+  const product = add(load(-3, accIndex, "f32"), mul(load(-4, ii, "f32"), load(-5, jj, "f32"), "f32"), "f32");
+  const kStep = unrolled(kk, [
+    unrolled(ii, [{ s: "store", buffer: -4, index: ii, value: operand(t.buffers.a!, aAt) }]),
+    unrolled(jj, [{ s: "store", buffer: -5, index: jj, value: operand(t.buffers.b!, bAt) }]),
+    unrolled(ii, [unrolled(jj, [{ s: "store", buffer: -3, index: accIndex, value: product }])]),
+  ]);
+  const zero = simtVar("z", tm * tn);
+  const perTile = (tile: Expr): GStmt[] => [
+    { s: "let", name: "batch_index", value: batch > 1 ? S(div(tile, i(tilesM * tilesN))) : i(0) },
+    { s: "let", name: "tile_m", value: S(mod(div(tile, i(tilesN)), i(tilesM))) },
+    { s: "let", name: "tile_n", value: S(mod(tile, i(tilesN))) },
+    unrolled(zero, [{ s: "store", buffer: -3, index: zero, value: { op: "const", value: 0, type: "f32" } }]),
+    ...(a.k > 0 ? [{ s: "for", var: kt, start: i(0), step: 1, body: [kStep] } as GStmt] : []),
+    storeTile({ a, tm, tn }, t, mul(local("tile_m"), i(tm)), mul(local("tile_n"), i(tn))),
+  ];
+  const arrays: ArrayDecl[] = [
+    { id: -3, name: "acc_tile", space: "local", type: "f32", size: tm * tn },
+    { id: -4, name: "a_frag", space: "local", type: "f32", size: tm },
+    { id: -5, name: "b_frag", space: "local", type: "f32", size: tn },
+  ];
+  return {
+    name: kernel.name,
+    comment: kernel.comment,
+    params: paramsOf(kernel.buffers),
+    arrays,
+    threads,
+    blocks,
+    body: [gridStride("tile", tiles, threads, blocks, perTile)],
+  };
 }
 
 /**

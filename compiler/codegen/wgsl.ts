@@ -16,15 +16,24 @@ import { spelling } from "./op-spelling.ts";
 import { gpuConfig, type GpuConfig, type GpuProgram } from "./gpu-lower.ts";
 import type { GStmt, GpuKernel, StorageType } from "./gpu-ir.ts";
 import { SimtEmitter, namesRead, positionalNames, pruneLets, type SimtDialect } from "./simt-emitter.ts";
+import { unrollLoops } from "./unroll.ts";
 
-/** Launch sizes for WebGPU's default limits: 256 invocations per workgroup, 65535 workgroups per dimension, no subgroups. */
-export function webGpuConfig(): GpuConfig {
+/**
+ * Launch sizes for WebGPU's default limits: 256 invocations per workgroup, 65535 workgroups per
+ * dimension, no subgroups. An adapter that runs on the CPU (SwiftShader, a fallback adapter) gets
+ * code without barriers: a reduction's row is walked by one invocation, and the GEMM reads its
+ * operands without staging them in workgroup memory (there a barrier costs more than the shared
+ * tile saves; SwiftShader ran the tiny DiT's step 2× faster so, measured).
+ */
+export function webGpuConfig(adapter: { cpu: boolean } = { cpu: false }): GpuConfig {
   const threads = 256;
+  const base = gpuConfig();
   return {
-    ...gpuConfig(),
+    ...base,
     threads,
     maxBlocks: 1024,
-    rowThreads: (n) => (n <= 32 ? 1 : threads),
+    rowThreads: adapter.cpu ? () => 1 : (n) => (n <= 32 ? 1 : threads),
+    ...(adapter.cpu ? { gemmTile: { ...base.gemmTile, staging: "none" as const }, attentionRows: 4 } : {}),
     shuffles: false,
   };
 }
@@ -269,7 +278,7 @@ export function renderWgslKernel(k: GpuKernel, arena: WgslArena): string {
     if (o === undefined) throw new Error(`wgsl: ${k.name} touches buffer ${id}, which has no place in the arena`);
     return o;
   };
-  const body: readonly GStmt[] = pruneLets(k.body);
+  const body: readonly GStmt[] = pruneLets(unrollLoops(k.body));
   const atomicArena = addsIntoBuffers(body);
   const emitter = new SimtEmitter(positionalNames(`wgsl: ${k.name}`, k.params, k.arrays), wgslDialect(k.name, atomicArena));
   const read = namesRead(body);

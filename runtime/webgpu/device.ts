@@ -1,4 +1,5 @@
-// The WebGPU device: the GPU lowering without warp shuffles (webGpuConfig), the WGSL renderer
+// The WebGPU device: the GPU lowering without warp shuffles (webGpuConfig, without barriers where the
+// adapter runs on the CPU, as SwiftShader does), the WGSL renderer
 // (compiler/codegen/wgsl.ts), one pipeline per distinct shader built when the step is prepared, one
 // storage buffer as the step's arena (every buffer at a word offset), and per run one command buffer
 // (one compute pass of every dispatch, then the donation copies). Results come back asynchronously
@@ -171,12 +172,13 @@ function submitRun(
   device.queue.submit([encoder.finish()]);
 }
 
-function prepareWebGpu(plan: StepPlan): WebGpuProgram {
+/** `lowering`: the adapter's (barrier-free code where it runs on the CPU), or one forced, as tests run both on SwiftShader. */
+function prepareWebGpu(plan: StepPlan, lowering: { cpu?: boolean } = {}): WebGpuProgram {
   const gpu = openedWebGpu();
   const { device } = gpu;
   const { program } = plan;
   const t0 = performance.now();
-  const wgsl = renderWgsl(lowerProgramForGpu(program, webGpuConfig()));
+  const wgsl = renderWgsl(lowerProgramForGpu(program, webGpuConfig({ cpu: lowering.cpu ?? gpu.cpu })));
   const t1 = performance.now();
   checkLimits(plan.name, gpu, wgsl, wgsl.arena.words * 4);
   const { layout, pipelines, modules } = createPipelines(device, wgsl);
@@ -249,8 +251,14 @@ export const webGpuDevice: Device<WebGpuProgram> = {
   summary: "WebGPU through generated WGSL (a browser's navigator.gpu, or the 'webgpu' npm package in Node; await openWebGpu() first)",
   facts: WEBGPU_FACTS,
   status: webGpuStatus,
-  prepare: prepareWebGpu,
+  prepare: (plan) => prepareWebGpu(plan),
   open: async () => {
     await openWebGpu();
   },
 };
+
+/** The webgpu device with the lowering chosen rather than taken from the adapter (`cpu: false`: workgroup memory and barriers, as for a GPU). */
+export const webGpuDeviceLoweredFor = (lowering: { cpu: boolean }): Device<WebGpuProgram> => ({
+  ...webGpuDevice,
+  prepare: (plan) => prepareWebGpu(plan, lowering),
+});

@@ -8,6 +8,8 @@ export interface OpenedGpu {
   readonly device: GPUDevice;
   /** The adapter's vendor, architecture and description (SwiftShader is a CPU emulation). */
   readonly adapter: string;
+  /** Whether the adapter runs on the CPU (SwiftShader, Mesa's llvmpipe/lavapipe, a fallback adapter): kernels are lowered for it (webGpuConfig). */
+  readonly cpu: boolean;
   /**
    * The instance and adapter the device came from, held for the life of the device: Dawn for Node
    * tears its instance down when the GPU object is collected, and the process then aborts in a
@@ -35,6 +37,12 @@ async function nodeGpu(): Promise<GPU | string> {
   }
 }
 
+/** An adapter that emulates a GPU on the CPU, by its own account or by name. */
+const runsOnCpu = (adapter: GPUAdapter): boolean => {
+  const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
+  return info.isFallbackAdapter === true || /swiftshader|llvmpipe|lavapipe/i.test(`${info.vendor} ${info.architecture} ${info.description}`);
+};
+
 const describeAdapter = (adapter: GPUAdapter): string => {
   const info = adapter.info;
   const parts = [info.vendor, info.architecture, info.description].filter((s) => s && s.length > 0);
@@ -56,7 +64,7 @@ async function open(): Promise<OpenedGpu> {
   });
   // Errors not caught by a scope (a validation error of a submit, an out-of-memory) are kept for the next settle().
   device.addEventListener("uncapturederror", (event) => uncaptured.set(device, (event as GPUUncapturedErrorEvent).error.message));
-  return { device, adapter: describeAdapter(adapter), instance: gpu, gpuAdapter: adapter };
+  return { device, adapter: describeAdapter(adapter), cpu: runsOnCpu(adapter), instance: gpu, gpuAdapter: adapter };
 }
 
 const uncaptured = new WeakMap<GPUDevice, string>();

@@ -164,50 +164,536 @@ fn main(@builtin(local_invocation_index) kiln_local: u32, @builtin(workgroup_id)
   let tile_n: i32 = 0;
   let thread_m: i32 = (tid / 16);
   let thread_n: i32 = (tid % 16);
-  for (var z: i32 = 0; z < 16; z += 1) {
-    acc_tile[z] = 0.00000000f;
-  }
+  acc_tile[0] = 0.00000000f;
+  acc_tile[1] = 0.00000000f;
+  acc_tile[2] = 0.00000000f;
+  acc_tile[3] = 0.00000000f;
+  acc_tile[4] = 0.00000000f;
+  acc_tile[5] = 0.00000000f;
+  acc_tile[6] = 0.00000000f;
+  acc_tile[7] = 0.00000000f;
+  acc_tile[8] = 0.00000000f;
+  acc_tile[9] = 0.00000000f;
+  acc_tile[10] = 0.00000000f;
+  acc_tile[11] = 0.00000000f;
+  acc_tile[12] = 0.00000000f;
+  acc_tile[13] = 0.00000000f;
+  acc_tile[14] = 0.00000000f;
+  acc_tile[15] = 0.00000000f;
   for (var kt: i32 = 0; kt < 19; kt += 1) {
-    for (var a_copy: i32 = 0; a_copy < 4; a_copy += 1) {
-      let t0: i32 = (tid / 16);
-      let t1: i32 = (tid % 16);
-      let t2: i32 = (a_copy * 16);
-      let t3: i32 = (kt * 16);
-      a_tile[((t0 + (t1 * 64)) + t2)] = select(0.00000000f, bitcast<f32>(arena[p0 + (((((t0 * 300) + t1) + (tile_m * 19200)) + (a_copy * 4800)) + t3)]), ((((tile_m * 64) + (t0 + t2)) < 4) && ((t3 + t1) < 300)));
-    }
-    for (var b_copy: i32 = 0; b_copy < 4; b_copy += 1) {
-      let t4: i32 = (tid / 16);
-      let t5: i32 = (tid % 16);
-      let t6: i32 = (b_copy * 16);
-      let t7: i32 = (kt * 16);
-      b_tile[((t4 + (t5 * 64)) + t6)] = select(0.00000000f, bitcast<f32>(arena[p1 + (((((t4 * 300) + t5) + (tile_n * 19200)) + (b_copy * 4800)) + t7)]), ((((tile_n * 64) + (t4 + t6)) < 6) && ((t7 + t5) < 300)));
-    }
+    let t0: i32 = (tid / 16);
+    let t1: i32 = (tid % 16);
+    let t2: i32 = (t0 + (t1 * 64));
+    let t3: i32 = (t0 + (tile_m * 64));
+    let t4: i32 = (kt * 16);
+    let t5: bool = ((t4 + t1) < 300);
+    let t6: i32 = ((t0 * 300) + t1);
+    let t7: i32 = ((t6 + (tile_m * 19200)) + t4);
+    a_tile[t2] = select(0.00000000f, bitcast<f32>(arena[p0 + t7]), ((t3 < 4) && t5));
+    let t8: i32 = (t2 + 16);
+    a_tile[t8] = select(0.00000000f, bitcast<f32>(arena[p0 + (t7 + 4800)]), (((t3 + 16) < 4) && t5));
+    let t9: i32 = (t2 + 32);
+    a_tile[t9] = select(0.00000000f, bitcast<f32>(arena[p0 + (t7 + 9600)]), (((t3 + 32) < 4) && t5));
+    let t10: i32 = (t2 + 48);
+    a_tile[t10] = select(0.00000000f, bitcast<f32>(arena[p0 + (t7 + 14400)]), (((t3 + 48) < 4) && t5));
+    let t11: i32 = (t0 + (tile_n * 64));
+    let t12: i32 = ((t6 + (tile_n * 19200)) + t4);
+    b_tile[t2] = select(0.00000000f, bitcast<f32>(arena[p1 + t12]), ((t11 < 6) && t5));
+    b_tile[t8] = select(0.00000000f, bitcast<f32>(arena[p1 + (t12 + 4800)]), (((t11 + 16) < 6) && t5));
+    b_tile[t9] = select(0.00000000f, bitcast<f32>(arena[p1 + (t12 + 9600)]), (((t11 + 32) < 6) && t5));
+    b_tile[t10] = select(0.00000000f, bitcast<f32>(arena[p1 + (t12 + 14400)]), (((t11 + 48) < 6) && t5));
     workgroupBarrier();
-    for (var kk: i32 = 0; kk < 16; kk += 1) {
-      for (var ii: i32 = 0; ii < 4; ii += 1) {
-        a_frag[ii] = a_tile[(((thread_m * 4) + ii) + (kk * 64))];
-      }
-      for (var jj: i32 = 0; jj < 4; jj += 1) {
-        b_frag[jj] = b_tile[(((thread_n * 4) + jj) + (kk * 64))];
-      }
-      for (var ii: i32 = 0; ii < 4; ii += 1) {
-        for (var jj: i32 = 0; jj < 4; jj += 1) {
-          let t8: i32 = ((ii * 4) + jj);
-          acc_tile[t8] = (acc_tile[t8] + (a_frag[ii] * b_frag[jj]));
-        }
-      }
-    }
+    let t13: i32 = (thread_m * 4);
+    a_frag[0] = a_tile[t13];
+    a_frag[1] = a_tile[(t13 + 1)];
+    a_frag[2] = a_tile[(t13 + 2)];
+    a_frag[3] = a_tile[(t13 + 3)];
+    let t14: i32 = (thread_n * 4);
+    b_frag[0] = b_tile[t14];
+    b_frag[1] = b_tile[(t14 + 1)];
+    b_frag[2] = b_tile[(t14 + 2)];
+    b_frag[3] = b_tile[(t14 + 3)];
+    acc_tile[0] = (acc_tile[0] + (a_frag[0] * b_frag[0]));
+    acc_tile[1] = (acc_tile[1] + (a_frag[0] * b_frag[1]));
+    acc_tile[2] = (acc_tile[2] + (a_frag[0] * b_frag[2]));
+    acc_tile[3] = (acc_tile[3] + (a_frag[0] * b_frag[3]));
+    acc_tile[4] = (acc_tile[4] + (a_frag[1] * b_frag[0]));
+    acc_tile[5] = (acc_tile[5] + (a_frag[1] * b_frag[1]));
+    acc_tile[6] = (acc_tile[6] + (a_frag[1] * b_frag[2]));
+    acc_tile[7] = (acc_tile[7] + (a_frag[1] * b_frag[3]));
+    acc_tile[8] = (acc_tile[8] + (a_frag[2] * b_frag[0]));
+    acc_tile[9] = (acc_tile[9] + (a_frag[2] * b_frag[1]));
+    acc_tile[10] = (acc_tile[10] + (a_frag[2] * b_frag[2]));
+    acc_tile[11] = (acc_tile[11] + (a_frag[2] * b_frag[3]));
+    acc_tile[12] = (acc_tile[12] + (a_frag[3] * b_frag[0]));
+    acc_tile[13] = (acc_tile[13] + (a_frag[3] * b_frag[1]));
+    acc_tile[14] = (acc_tile[14] + (a_frag[3] * b_frag[2]));
+    acc_tile[15] = (acc_tile[15] + (a_frag[3] * b_frag[3]));
+    a_frag[0] = a_tile[(t13 + 64)];
+    a_frag[1] = a_tile[(t13 + 65)];
+    a_frag[2] = a_tile[(t13 + 66)];
+    a_frag[3] = a_tile[(t13 + 67)];
+    b_frag[0] = b_tile[(t14 + 64)];
+    b_frag[1] = b_tile[(t14 + 65)];
+    b_frag[2] = b_tile[(t14 + 66)];
+    b_frag[3] = b_tile[(t14 + 67)];
+    acc_tile[0] = (acc_tile[0] + (a_frag[0] * b_frag[0]));
+    acc_tile[1] = (acc_tile[1] + (a_frag[0] * b_frag[1]));
+    acc_tile[2] = (acc_tile[2] + (a_frag[0] * b_frag[2]));
+    acc_tile[3] = (acc_tile[3] + (a_frag[0] * b_frag[3]));
+    acc_tile[4] = (acc_tile[4] + (a_frag[1] * b_frag[0]));
+    acc_tile[5] = (acc_tile[5] + (a_frag[1] * b_frag[1]));
+    acc_tile[6] = (acc_tile[6] + (a_frag[1] * b_frag[2]));
+    acc_tile[7] = (acc_tile[7] + (a_frag[1] * b_frag[3]));
+    acc_tile[8] = (acc_tile[8] + (a_frag[2] * b_frag[0]));
+    acc_tile[9] = (acc_tile[9] + (a_frag[2] * b_frag[1]));
+    acc_tile[10] = (acc_tile[10] + (a_frag[2] * b_frag[2]));
+    acc_tile[11] = (acc_tile[11] + (a_frag[2] * b_frag[3]));
+    acc_tile[12] = (acc_tile[12] + (a_frag[3] * b_frag[0]));
+    acc_tile[13] = (acc_tile[13] + (a_frag[3] * b_frag[1]));
+    acc_tile[14] = (acc_tile[14] + (a_frag[3] * b_frag[2]));
+    acc_tile[15] = (acc_tile[15] + (a_frag[3] * b_frag[3]));
+    a_frag[0] = a_tile[(t13 + 128)];
+    a_frag[1] = a_tile[(t13 + 129)];
+    a_frag[2] = a_tile[(t13 + 130)];
+    a_frag[3] = a_tile[(t13 + 131)];
+    b_frag[0] = b_tile[(t14 + 128)];
+    b_frag[1] = b_tile[(t14 + 129)];
+    b_frag[2] = b_tile[(t14 + 130)];
+    b_frag[3] = b_tile[(t14 + 131)];
+    acc_tile[0] = (acc_tile[0] + (a_frag[0] * b_frag[0]));
+    acc_tile[1] = (acc_tile[1] + (a_frag[0] * b_frag[1]));
+    acc_tile[2] = (acc_tile[2] + (a_frag[0] * b_frag[2]));
+    acc_tile[3] = (acc_tile[3] + (a_frag[0] * b_frag[3]));
+    acc_tile[4] = (acc_tile[4] + (a_frag[1] * b_frag[0]));
+    acc_tile[5] = (acc_tile[5] + (a_frag[1] * b_frag[1]));
+    acc_tile[6] = (acc_tile[6] + (a_frag[1] * b_frag[2]));
+    acc_tile[7] = (acc_tile[7] + (a_frag[1] * b_frag[3]));
+    acc_tile[8] = (acc_tile[8] + (a_frag[2] * b_frag[0]));
+    acc_tile[9] = (acc_tile[9] + (a_frag[2] * b_frag[1]));
+    acc_tile[10] = (acc_tile[10] + (a_frag[2] * b_frag[2]));
+    acc_tile[11] = (acc_tile[11] + (a_frag[2] * b_frag[3]));
+    acc_tile[12] = (acc_tile[12] + (a_frag[3] * b_frag[0]));
+    acc_tile[13] = (acc_tile[13] + (a_frag[3] * b_frag[1]));
+    acc_tile[14] = (acc_tile[14] + (a_frag[3] * b_frag[2]));
+    acc_tile[15] = (acc_tile[15] + (a_frag[3] * b_frag[3]));
+    a_frag[0] = a_tile[(t13 + 192)];
+    a_frag[1] = a_tile[(t13 + 193)];
+    a_frag[2] = a_tile[(t13 + 194)];
+    a_frag[3] = a_tile[(t13 + 195)];
+    b_frag[0] = b_tile[(t14 + 192)];
+    b_frag[1] = b_tile[(t14 + 193)];
+    b_frag[2] = b_tile[(t14 + 194)];
+    b_frag[3] = b_tile[(t14 + 195)];
+    acc_tile[0] = (acc_tile[0] + (a_frag[0] * b_frag[0]));
+    acc_tile[1] = (acc_tile[1] + (a_frag[0] * b_frag[1]));
+    acc_tile[2] = (acc_tile[2] + (a_frag[0] * b_frag[2]));
+    acc_tile[3] = (acc_tile[3] + (a_frag[0] * b_frag[3]));
+    acc_tile[4] = (acc_tile[4] + (a_frag[1] * b_frag[0]));
+    acc_tile[5] = (acc_tile[5] + (a_frag[1] * b_frag[1]));
+    acc_tile[6] = (acc_tile[6] + (a_frag[1] * b_frag[2]));
+    acc_tile[7] = (acc_tile[7] + (a_frag[1] * b_frag[3]));
+    acc_tile[8] = (acc_tile[8] + (a_frag[2] * b_frag[0]));
+    acc_tile[9] = (acc_tile[9] + (a_frag[2] * b_frag[1]));
+    acc_tile[10] = (acc_tile[10] + (a_frag[2] * b_frag[2]));
+    acc_tile[11] = (acc_tile[11] + (a_frag[2] * b_frag[3]));
+    acc_tile[12] = (acc_tile[12] + (a_frag[3] * b_frag[0]));
+    acc_tile[13] = (acc_tile[13] + (a_frag[3] * b_frag[1]));
+    acc_tile[14] = (acc_tile[14] + (a_frag[3] * b_frag[2]));
+    acc_tile[15] = (acc_tile[15] + (a_frag[3] * b_frag[3]));
+    a_frag[0] = a_tile[(t13 + 256)];
+    a_frag[1] = a_tile[(t13 + 257)];
+    a_frag[2] = a_tile[(t13 + 258)];
+    a_frag[3] = a_tile[(t13 + 259)];
+    b_frag[0] = b_tile[(t14 + 256)];
+    b_frag[1] = b_tile[(t14 + 257)];
+    b_frag[2] = b_tile[(t14 + 258)];
+    b_frag[3] = b_tile[(t14 + 259)];
+    acc_tile[0] = (acc_tile[0] + (a_frag[0] * b_frag[0]));
+    acc_tile[1] = (acc_tile[1] + (a_frag[0] * b_frag[1]));
+    acc_tile[2] = (acc_tile[2] + (a_frag[0] * b_frag[2]));
+    acc_tile[3] = (acc_tile[3] + (a_frag[0] * b_frag[3]));
+    acc_tile[4] = (acc_tile[4] + (a_frag[1] * b_frag[0]));
+    acc_tile[5] = (acc_tile[5] + (a_frag[1] * b_frag[1]));
+    acc_tile[6] = (acc_tile[6] + (a_frag[1] * b_frag[2]));
+    acc_tile[7] = (acc_tile[7] + (a_frag[1] * b_frag[3]));
+    acc_tile[8] = (acc_tile[8] + (a_frag[2] * b_frag[0]));
+    acc_tile[9] = (acc_tile[9] + (a_frag[2] * b_frag[1]));
+    acc_tile[10] = (acc_tile[10] + (a_frag[2] * b_frag[2]));
+    acc_tile[11] = (acc_tile[11] + (a_frag[2] * b_frag[3]));
+    acc_tile[12] = (acc_tile[12] + (a_frag[3] * b_frag[0]));
+    acc_tile[13] = (acc_tile[13] + (a_frag[3] * b_frag[1]));
+    acc_tile[14] = (acc_tile[14] + (a_frag[3] * b_frag[2]));
+    acc_tile[15] = (acc_tile[15] + (a_frag[3] * b_frag[3]));
+    a_frag[0] = a_tile[(t13 + 320)];
+    a_frag[1] = a_tile[(t13 + 321)];
+    a_frag[2] = a_tile[(t13 + 322)];
+    a_frag[3] = a_tile[(t13 + 323)];
+    b_frag[0] = b_tile[(t14 + 320)];
+    b_frag[1] = b_tile[(t14 + 321)];
+    b_frag[2] = b_tile[(t14 + 322)];
+    b_frag[3] = b_tile[(t14 + 323)];
+    acc_tile[0] = (acc_tile[0] + (a_frag[0] * b_frag[0]));
+    acc_tile[1] = (acc_tile[1] + (a_frag[0] * b_frag[1]));
+    acc_tile[2] = (acc_tile[2] + (a_frag[0] * b_frag[2]));
+    acc_tile[3] = (acc_tile[3] + (a_frag[0] * b_frag[3]));
+    acc_tile[4] = (acc_tile[4] + (a_frag[1] * b_frag[0]));
+    acc_tile[5] = (acc_tile[5] + (a_frag[1] * b_frag[1]));
+    acc_tile[6] = (acc_tile[6] + (a_frag[1] * b_frag[2]));
+    acc_tile[7] = (acc_tile[7] + (a_frag[1] * b_frag[3]));
+    acc_tile[8] = (acc_tile[8] + (a_frag[2] * b_frag[0]));
+    acc_tile[9] = (acc_tile[9] + (a_frag[2] * b_frag[1]));
+    acc_tile[10] = (acc_tile[10] + (a_frag[2] * b_frag[2]));
+    acc_tile[11] = (acc_tile[11] + (a_frag[2] * b_frag[3]));
+    acc_tile[12] = (acc_tile[12] + (a_frag[3] * b_frag[0]));
+    acc_tile[13] = (acc_tile[13] + (a_frag[3] * b_frag[1]));
+    acc_tile[14] = (acc_tile[14] + (a_frag[3] * b_frag[2]));
+    acc_tile[15] = (acc_tile[15] + (a_frag[3] * b_frag[3]));
+    a_frag[0] = a_tile[(t13 + 384)];
+    a_frag[1] = a_tile[(t13 + 385)];
+    a_frag[2] = a_tile[(t13 + 386)];
+    a_frag[3] = a_tile[(t13 + 387)];
+    b_frag[0] = b_tile[(t14 + 384)];
+    b_frag[1] = b_tile[(t14 + 385)];
+    b_frag[2] = b_tile[(t14 + 386)];
+    b_frag[3] = b_tile[(t14 + 387)];
+    acc_tile[0] = (acc_tile[0] + (a_frag[0] * b_frag[0]));
+    acc_tile[1] = (acc_tile[1] + (a_frag[0] * b_frag[1]));
+    acc_tile[2] = (acc_tile[2] + (a_frag[0] * b_frag[2]));
+    acc_tile[3] = (acc_tile[3] + (a_frag[0] * b_frag[3]));
+    acc_tile[4] = (acc_tile[4] + (a_frag[1] * b_frag[0]));
+    acc_tile[5] = (acc_tile[5] + (a_frag[1] * b_frag[1]));
+    acc_tile[6] = (acc_tile[6] + (a_frag[1] * b_frag[2]));
+    acc_tile[7] = (acc_tile[7] + (a_frag[1] * b_frag[3]));
+    acc_tile[8] = (acc_tile[8] + (a_frag[2] * b_frag[0]));
+    acc_tile[9] = (acc_tile[9] + (a_frag[2] * b_frag[1]));
+    acc_tile[10] = (acc_tile[10] + (a_frag[2] * b_frag[2]));
+    acc_tile[11] = (acc_tile[11] + (a_frag[2] * b_frag[3]));
+    acc_tile[12] = (acc_tile[12] + (a_frag[3] * b_frag[0]));
+    acc_tile[13] = (acc_tile[13] + (a_frag[3] * b_frag[1]));
+    acc_tile[14] = (acc_tile[14] + (a_frag[3] * b_frag[2]));
+    acc_tile[15] = (acc_tile[15] + (a_frag[3] * b_frag[3]));
+    a_frag[0] = a_tile[(t13 + 448)];
+    a_frag[1] = a_tile[(t13 + 449)];
+    a_frag[2] = a_tile[(t13 + 450)];
+    a_frag[3] = a_tile[(t13 + 451)];
+    b_frag[0] = b_tile[(t14 + 448)];
+    b_frag[1] = b_tile[(t14 + 449)];
+    b_frag[2] = b_tile[(t14 + 450)];
+    b_frag[3] = b_tile[(t14 + 451)];
+    acc_tile[0] = (acc_tile[0] + (a_frag[0] * b_frag[0]));
+    acc_tile[1] = (acc_tile[1] + (a_frag[0] * b_frag[1]));
+    acc_tile[2] = (acc_tile[2] + (a_frag[0] * b_frag[2]));
+    acc_tile[3] = (acc_tile[3] + (a_frag[0] * b_frag[3]));
+    acc_tile[4] = (acc_tile[4] + (a_frag[1] * b_frag[0]));
+    acc_tile[5] = (acc_tile[5] + (a_frag[1] * b_frag[1]));
+    acc_tile[6] = (acc_tile[6] + (a_frag[1] * b_frag[2]));
+    acc_tile[7] = (acc_tile[7] + (a_frag[1] * b_frag[3]));
+    acc_tile[8] = (acc_tile[8] + (a_frag[2] * b_frag[0]));
+    acc_tile[9] = (acc_tile[9] + (a_frag[2] * b_frag[1]));
+    acc_tile[10] = (acc_tile[10] + (a_frag[2] * b_frag[2]));
+    acc_tile[11] = (acc_tile[11] + (a_frag[2] * b_frag[3]));
+    acc_tile[12] = (acc_tile[12] + (a_frag[3] * b_frag[0]));
+    acc_tile[13] = (acc_tile[13] + (a_frag[3] * b_frag[1]));
+    acc_tile[14] = (acc_tile[14] + (a_frag[3] * b_frag[2]));
+    acc_tile[15] = (acc_tile[15] + (a_frag[3] * b_frag[3]));
+    a_frag[0] = a_tile[(t13 + 512)];
+    a_frag[1] = a_tile[(t13 + 513)];
+    a_frag[2] = a_tile[(t13 + 514)];
+    a_frag[3] = a_tile[(t13 + 515)];
+    b_frag[0] = b_tile[(t14 + 512)];
+    b_frag[1] = b_tile[(t14 + 513)];
+    b_frag[2] = b_tile[(t14 + 514)];
+    b_frag[3] = b_tile[(t14 + 515)];
+    acc_tile[0] = (acc_tile[0] + (a_frag[0] * b_frag[0]));
+    acc_tile[1] = (acc_tile[1] + (a_frag[0] * b_frag[1]));
+    acc_tile[2] = (acc_tile[2] + (a_frag[0] * b_frag[2]));
+    acc_tile[3] = (acc_tile[3] + (a_frag[0] * b_frag[3]));
+    acc_tile[4] = (acc_tile[4] + (a_frag[1] * b_frag[0]));
+    acc_tile[5] = (acc_tile[5] + (a_frag[1] * b_frag[1]));
+    acc_tile[6] = (acc_tile[6] + (a_frag[1] * b_frag[2]));
+    acc_tile[7] = (acc_tile[7] + (a_frag[1] * b_frag[3]));
+    acc_tile[8] = (acc_tile[8] + (a_frag[2] * b_frag[0]));
+    acc_tile[9] = (acc_tile[9] + (a_frag[2] * b_frag[1]));
+    acc_tile[10] = (acc_tile[10] + (a_frag[2] * b_frag[2]));
+    acc_tile[11] = (acc_tile[11] + (a_frag[2] * b_frag[3]));
+    acc_tile[12] = (acc_tile[12] + (a_frag[3] * b_frag[0]));
+    acc_tile[13] = (acc_tile[13] + (a_frag[3] * b_frag[1]));
+    acc_tile[14] = (acc_tile[14] + (a_frag[3] * b_frag[2]));
+    acc_tile[15] = (acc_tile[15] + (a_frag[3] * b_frag[3]));
+    a_frag[0] = a_tile[(t13 + 576)];
+    a_frag[1] = a_tile[(t13 + 577)];
+    a_frag[2] = a_tile[(t13 + 578)];
+    a_frag[3] = a_tile[(t13 + 579)];
+    b_frag[0] = b_tile[(t14 + 576)];
+    b_frag[1] = b_tile[(t14 + 577)];
+    b_frag[2] = b_tile[(t14 + 578)];
+    b_frag[3] = b_tile[(t14 + 579)];
+    acc_tile[0] = (acc_tile[0] + (a_frag[0] * b_frag[0]));
+    acc_tile[1] = (acc_tile[1] + (a_frag[0] * b_frag[1]));
+    acc_tile[2] = (acc_tile[2] + (a_frag[0] * b_frag[2]));
+    acc_tile[3] = (acc_tile[3] + (a_frag[0] * b_frag[3]));
+    acc_tile[4] = (acc_tile[4] + (a_frag[1] * b_frag[0]));
+    acc_tile[5] = (acc_tile[5] + (a_frag[1] * b_frag[1]));
+    acc_tile[6] = (acc_tile[6] + (a_frag[1] * b_frag[2]));
+    acc_tile[7] = (acc_tile[7] + (a_frag[1] * b_frag[3]));
+    acc_tile[8] = (acc_tile[8] + (a_frag[2] * b_frag[0]));
+    acc_tile[9] = (acc_tile[9] + (a_frag[2] * b_frag[1]));
+    acc_tile[10] = (acc_tile[10] + (a_frag[2] * b_frag[2]));
+    acc_tile[11] = (acc_tile[11] + (a_frag[2] * b_frag[3]));
+    acc_tile[12] = (acc_tile[12] + (a_frag[3] * b_frag[0]));
+    acc_tile[13] = (acc_tile[13] + (a_frag[3] * b_frag[1]));
+    acc_tile[14] = (acc_tile[14] + (a_frag[3] * b_frag[2]));
+    acc_tile[15] = (acc_tile[15] + (a_frag[3] * b_frag[3]));
+    a_frag[0] = a_tile[(t13 + 640)];
+    a_frag[1] = a_tile[(t13 + 641)];
+    a_frag[2] = a_tile[(t13 + 642)];
+    a_frag[3] = a_tile[(t13 + 643)];
+    b_frag[0] = b_tile[(t14 + 640)];
+    b_frag[1] = b_tile[(t14 + 641)];
+    b_frag[2] = b_tile[(t14 + 642)];
+    b_frag[3] = b_tile[(t14 + 643)];
+    acc_tile[0] = (acc_tile[0] + (a_frag[0] * b_frag[0]));
+    acc_tile[1] = (acc_tile[1] + (a_frag[0] * b_frag[1]));
+    acc_tile[2] = (acc_tile[2] + (a_frag[0] * b_frag[2]));
+    acc_tile[3] = (acc_tile[3] + (a_frag[0] * b_frag[3]));
+    acc_tile[4] = (acc_tile[4] + (a_frag[1] * b_frag[0]));
+    acc_tile[5] = (acc_tile[5] + (a_frag[1] * b_frag[1]));
+    acc_tile[6] = (acc_tile[6] + (a_frag[1] * b_frag[2]));
+    acc_tile[7] = (acc_tile[7] + (a_frag[1] * b_frag[3]));
+    acc_tile[8] = (acc_tile[8] + (a_frag[2] * b_frag[0]));
+    acc_tile[9] = (acc_tile[9] + (a_frag[2] * b_frag[1]));
+    acc_tile[10] = (acc_tile[10] + (a_frag[2] * b_frag[2]));
+    acc_tile[11] = (acc_tile[11] + (a_frag[2] * b_frag[3]));
+    acc_tile[12] = (acc_tile[12] + (a_frag[3] * b_frag[0]));
+    acc_tile[13] = (acc_tile[13] + (a_frag[3] * b_frag[1]));
+    acc_tile[14] = (acc_tile[14] + (a_frag[3] * b_frag[2]));
+    acc_tile[15] = (acc_tile[15] + (a_frag[3] * b_frag[3]));
+    a_frag[0] = a_tile[(t13 + 704)];
+    a_frag[1] = a_tile[(t13 + 705)];
+    a_frag[2] = a_tile[(t13 + 706)];
+    a_frag[3] = a_tile[(t13 + 707)];
+    b_frag[0] = b_tile[(t14 + 704)];
+    b_frag[1] = b_tile[(t14 + 705)];
+    b_frag[2] = b_tile[(t14 + 706)];
+    b_frag[3] = b_tile[(t14 + 707)];
+    acc_tile[0] = (acc_tile[0] + (a_frag[0] * b_frag[0]));
+    acc_tile[1] = (acc_tile[1] + (a_frag[0] * b_frag[1]));
+    acc_tile[2] = (acc_tile[2] + (a_frag[0] * b_frag[2]));
+    acc_tile[3] = (acc_tile[3] + (a_frag[0] * b_frag[3]));
+    acc_tile[4] = (acc_tile[4] + (a_frag[1] * b_frag[0]));
+    acc_tile[5] = (acc_tile[5] + (a_frag[1] * b_frag[1]));
+    acc_tile[6] = (acc_tile[6] + (a_frag[1] * b_frag[2]));
+    acc_tile[7] = (acc_tile[7] + (a_frag[1] * b_frag[3]));
+    acc_tile[8] = (acc_tile[8] + (a_frag[2] * b_frag[0]));
+    acc_tile[9] = (acc_tile[9] + (a_frag[2] * b_frag[1]));
+    acc_tile[10] = (acc_tile[10] + (a_frag[2] * b_frag[2]));
+    acc_tile[11] = (acc_tile[11] + (a_frag[2] * b_frag[3]));
+    acc_tile[12] = (acc_tile[12] + (a_frag[3] * b_frag[0]));
+    acc_tile[13] = (acc_tile[13] + (a_frag[3] * b_frag[1]));
+    acc_tile[14] = (acc_tile[14] + (a_frag[3] * b_frag[2]));
+    acc_tile[15] = (acc_tile[15] + (a_frag[3] * b_frag[3]));
+    a_frag[0] = a_tile[(t13 + 768)];
+    a_frag[1] = a_tile[(t13 + 769)];
+    a_frag[2] = a_tile[(t13 + 770)];
+    a_frag[3] = a_tile[(t13 + 771)];
+    b_frag[0] = b_tile[(t14 + 768)];
+    b_frag[1] = b_tile[(t14 + 769)];
+    b_frag[2] = b_tile[(t14 + 770)];
+    b_frag[3] = b_tile[(t14 + 771)];
+    acc_tile[0] = (acc_tile[0] + (a_frag[0] * b_frag[0]));
+    acc_tile[1] = (acc_tile[1] + (a_frag[0] * b_frag[1]));
+    acc_tile[2] = (acc_tile[2] + (a_frag[0] * b_frag[2]));
+    acc_tile[3] = (acc_tile[3] + (a_frag[0] * b_frag[3]));
+    acc_tile[4] = (acc_tile[4] + (a_frag[1] * b_frag[0]));
+    acc_tile[5] = (acc_tile[5] + (a_frag[1] * b_frag[1]));
+    acc_tile[6] = (acc_tile[6] + (a_frag[1] * b_frag[2]));
+    acc_tile[7] = (acc_tile[7] + (a_frag[1] * b_frag[3]));
+    acc_tile[8] = (acc_tile[8] + (a_frag[2] * b_frag[0]));
+    acc_tile[9] = (acc_tile[9] + (a_frag[2] * b_frag[1]));
+    acc_tile[10] = (acc_tile[10] + (a_frag[2] * b_frag[2]));
+    acc_tile[11] = (acc_tile[11] + (a_frag[2] * b_frag[3]));
+    acc_tile[12] = (acc_tile[12] + (a_frag[3] * b_frag[0]));
+    acc_tile[13] = (acc_tile[13] + (a_frag[3] * b_frag[1]));
+    acc_tile[14] = (acc_tile[14] + (a_frag[3] * b_frag[2]));
+    acc_tile[15] = (acc_tile[15] + (a_frag[3] * b_frag[3]));
+    a_frag[0] = a_tile[(t13 + 832)];
+    a_frag[1] = a_tile[(t13 + 833)];
+    a_frag[2] = a_tile[(t13 + 834)];
+    a_frag[3] = a_tile[(t13 + 835)];
+    b_frag[0] = b_tile[(t14 + 832)];
+    b_frag[1] = b_tile[(t14 + 833)];
+    b_frag[2] = b_tile[(t14 + 834)];
+    b_frag[3] = b_tile[(t14 + 835)];
+    acc_tile[0] = (acc_tile[0] + (a_frag[0] * b_frag[0]));
+    acc_tile[1] = (acc_tile[1] + (a_frag[0] * b_frag[1]));
+    acc_tile[2] = (acc_tile[2] + (a_frag[0] * b_frag[2]));
+    acc_tile[3] = (acc_tile[3] + (a_frag[0] * b_frag[3]));
+    acc_tile[4] = (acc_tile[4] + (a_frag[1] * b_frag[0]));
+    acc_tile[5] = (acc_tile[5] + (a_frag[1] * b_frag[1]));
+    acc_tile[6] = (acc_tile[6] + (a_frag[1] * b_frag[2]));
+    acc_tile[7] = (acc_tile[7] + (a_frag[1] * b_frag[3]));
+    acc_tile[8] = (acc_tile[8] + (a_frag[2] * b_frag[0]));
+    acc_tile[9] = (acc_tile[9] + (a_frag[2] * b_frag[1]));
+    acc_tile[10] = (acc_tile[10] + (a_frag[2] * b_frag[2]));
+    acc_tile[11] = (acc_tile[11] + (a_frag[2] * b_frag[3]));
+    acc_tile[12] = (acc_tile[12] + (a_frag[3] * b_frag[0]));
+    acc_tile[13] = (acc_tile[13] + (a_frag[3] * b_frag[1]));
+    acc_tile[14] = (acc_tile[14] + (a_frag[3] * b_frag[2]));
+    acc_tile[15] = (acc_tile[15] + (a_frag[3] * b_frag[3]));
+    a_frag[0] = a_tile[(t13 + 896)];
+    a_frag[1] = a_tile[(t13 + 897)];
+    a_frag[2] = a_tile[(t13 + 898)];
+    a_frag[3] = a_tile[(t13 + 899)];
+    b_frag[0] = b_tile[(t14 + 896)];
+    b_frag[1] = b_tile[(t14 + 897)];
+    b_frag[2] = b_tile[(t14 + 898)];
+    b_frag[3] = b_tile[(t14 + 899)];
+    acc_tile[0] = (acc_tile[0] + (a_frag[0] * b_frag[0]));
+    acc_tile[1] = (acc_tile[1] + (a_frag[0] * b_frag[1]));
+    acc_tile[2] = (acc_tile[2] + (a_frag[0] * b_frag[2]));
+    acc_tile[3] = (acc_tile[3] + (a_frag[0] * b_frag[3]));
+    acc_tile[4] = (acc_tile[4] + (a_frag[1] * b_frag[0]));
+    acc_tile[5] = (acc_tile[5] + (a_frag[1] * b_frag[1]));
+    acc_tile[6] = (acc_tile[6] + (a_frag[1] * b_frag[2]));
+    acc_tile[7] = (acc_tile[7] + (a_frag[1] * b_frag[3]));
+    acc_tile[8] = (acc_tile[8] + (a_frag[2] * b_frag[0]));
+    acc_tile[9] = (acc_tile[9] + (a_frag[2] * b_frag[1]));
+    acc_tile[10] = (acc_tile[10] + (a_frag[2] * b_frag[2]));
+    acc_tile[11] = (acc_tile[11] + (a_frag[2] * b_frag[3]));
+    acc_tile[12] = (acc_tile[12] + (a_frag[3] * b_frag[0]));
+    acc_tile[13] = (acc_tile[13] + (a_frag[3] * b_frag[1]));
+    acc_tile[14] = (acc_tile[14] + (a_frag[3] * b_frag[2]));
+    acc_tile[15] = (acc_tile[15] + (a_frag[3] * b_frag[3]));
+    a_frag[0] = a_tile[(t13 + 960)];
+    a_frag[1] = a_tile[(t13 + 961)];
+    a_frag[2] = a_tile[(t13 + 962)];
+    a_frag[3] = a_tile[(t13 + 963)];
+    b_frag[0] = b_tile[(t14 + 960)];
+    b_frag[1] = b_tile[(t14 + 961)];
+    b_frag[2] = b_tile[(t14 + 962)];
+    b_frag[3] = b_tile[(t14 + 963)];
+    acc_tile[0] = (acc_tile[0] + (a_frag[0] * b_frag[0]));
+    acc_tile[1] = (acc_tile[1] + (a_frag[0] * b_frag[1]));
+    acc_tile[2] = (acc_tile[2] + (a_frag[0] * b_frag[2]));
+    acc_tile[3] = (acc_tile[3] + (a_frag[0] * b_frag[3]));
+    acc_tile[4] = (acc_tile[4] + (a_frag[1] * b_frag[0]));
+    acc_tile[5] = (acc_tile[5] + (a_frag[1] * b_frag[1]));
+    acc_tile[6] = (acc_tile[6] + (a_frag[1] * b_frag[2]));
+    acc_tile[7] = (acc_tile[7] + (a_frag[1] * b_frag[3]));
+    acc_tile[8] = (acc_tile[8] + (a_frag[2] * b_frag[0]));
+    acc_tile[9] = (acc_tile[9] + (a_frag[2] * b_frag[1]));
+    acc_tile[10] = (acc_tile[10] + (a_frag[2] * b_frag[2]));
+    acc_tile[11] = (acc_tile[11] + (a_frag[2] * b_frag[3]));
+    acc_tile[12] = (acc_tile[12] + (a_frag[3] * b_frag[0]));
+    acc_tile[13] = (acc_tile[13] + (a_frag[3] * b_frag[1]));
+    acc_tile[14] = (acc_tile[14] + (a_frag[3] * b_frag[2]));
+    acc_tile[15] = (acc_tile[15] + (a_frag[3] * b_frag[3]));
     workgroupBarrier();
   }
-  for (var ii: i32 = 0; ii < 4; ii += 1) {
-    for (var jj: i32 = 0; jj < 4; jj += 1) {
-      let ei: i32 = (((thread_m * 4) + (tile_m * 64)) + ii);
-      let ej: i32 = (((thread_n * 4) + (tile_n * 64)) + jj);
-      if (((ei < 4) && (ej < 6))) {
-        let acc: f32 = acc_tile[((ii * 4) + jj)];
-        arena[p2 + ((ei * 6) + ej)] = bitcast<u32>(acc);
-      }
-    }
+  let t15: i32 = ((thread_m * 4) + (tile_m * 64));
+  let ei_jj0_ii0: i32 = t15;
+  let t16: i32 = ((thread_n * 4) + (tile_n * 64));
+  let ej_jj0_ii0: i32 = t16;
+  if (((ei_jj0_ii0 < 4) && (ej_jj0_ii0 < 6))) {
+    let acc_jj0_ii0: f32 = acc_tile[0];
+    arena[p2 + ((ei_jj0_ii0 * 6) + ej_jj0_ii0)] = bitcast<u32>(acc_jj0_ii0);
+  }
+  let ei_jj1_ii0: i32 = t15;
+  let t17: i32 = (t16 + 1);
+  let ej_jj1_ii0: i32 = t17;
+  if (((ei_jj1_ii0 < 4) && (ej_jj1_ii0 < 6))) {
+    let acc_jj1_ii0: f32 = acc_tile[1];
+    arena[p2 + ((ei_jj1_ii0 * 6) + ej_jj1_ii0)] = bitcast<u32>(acc_jj1_ii0);
+  }
+  let ei_jj2_ii0: i32 = t15;
+  let t18: i32 = (t16 + 2);
+  let ej_jj2_ii0: i32 = t18;
+  if (((ei_jj2_ii0 < 4) && (ej_jj2_ii0 < 6))) {
+    let acc_jj2_ii0: f32 = acc_tile[2];
+    arena[p2 + ((ei_jj2_ii0 * 6) + ej_jj2_ii0)] = bitcast<u32>(acc_jj2_ii0);
+  }
+  let ei_jj3_ii0: i32 = t15;
+  let t19: i32 = (t16 + 3);
+  let ej_jj3_ii0: i32 = t19;
+  if (((ei_jj3_ii0 < 4) && (ej_jj3_ii0 < 6))) {
+    let acc_jj3_ii0: f32 = acc_tile[3];
+    arena[p2 + ((ei_jj3_ii0 * 6) + ej_jj3_ii0)] = bitcast<u32>(acc_jj3_ii0);
+  }
+  let t20: i32 = (t15 + 1);
+  let ei_jj0_ii1: i32 = t20;
+  let ej_jj0_ii1: i32 = t16;
+  if (((ei_jj0_ii1 < 4) && (ej_jj0_ii1 < 6))) {
+    let acc_jj0_ii1: f32 = acc_tile[4];
+    arena[p2 + ((ei_jj0_ii1 * 6) + ej_jj0_ii1)] = bitcast<u32>(acc_jj0_ii1);
+  }
+  let ei_jj1_ii1: i32 = t20;
+  let ej_jj1_ii1: i32 = t17;
+  if (((ei_jj1_ii1 < 4) && (ej_jj1_ii1 < 6))) {
+    let acc_jj1_ii1: f32 = acc_tile[5];
+    arena[p2 + ((ei_jj1_ii1 * 6) + ej_jj1_ii1)] = bitcast<u32>(acc_jj1_ii1);
+  }
+  let ei_jj2_ii1: i32 = t20;
+  let ej_jj2_ii1: i32 = t18;
+  if (((ei_jj2_ii1 < 4) && (ej_jj2_ii1 < 6))) {
+    let acc_jj2_ii1: f32 = acc_tile[6];
+    arena[p2 + ((ei_jj2_ii1 * 6) + ej_jj2_ii1)] = bitcast<u32>(acc_jj2_ii1);
+  }
+  let ei_jj3_ii1: i32 = t20;
+  let ej_jj3_ii1: i32 = t19;
+  if (((ei_jj3_ii1 < 4) && (ej_jj3_ii1 < 6))) {
+    let acc_jj3_ii1: f32 = acc_tile[7];
+    arena[p2 + ((ei_jj3_ii1 * 6) + ej_jj3_ii1)] = bitcast<u32>(acc_jj3_ii1);
+  }
+  let t21: i32 = (t15 + 2);
+  let ei_jj0_ii2: i32 = t21;
+  let ej_jj0_ii2: i32 = t16;
+  if (((ei_jj0_ii2 < 4) && (ej_jj0_ii2 < 6))) {
+    let acc_jj0_ii2: f32 = acc_tile[8];
+    arena[p2 + ((ei_jj0_ii2 * 6) + ej_jj0_ii2)] = bitcast<u32>(acc_jj0_ii2);
+  }
+  let ei_jj1_ii2: i32 = t21;
+  let ej_jj1_ii2: i32 = t17;
+  if (((ei_jj1_ii2 < 4) && (ej_jj1_ii2 < 6))) {
+    let acc_jj1_ii2: f32 = acc_tile[9];
+    arena[p2 + ((ei_jj1_ii2 * 6) + ej_jj1_ii2)] = bitcast<u32>(acc_jj1_ii2);
+  }
+  let ei_jj2_ii2: i32 = t21;
+  let ej_jj2_ii2: i32 = t18;
+  if (((ei_jj2_ii2 < 4) && (ej_jj2_ii2 < 6))) {
+    let acc_jj2_ii2: f32 = acc_tile[10];
+    arena[p2 + ((ei_jj2_ii2 * 6) + ej_jj2_ii2)] = bitcast<u32>(acc_jj2_ii2);
+  }
+  let ei_jj3_ii2: i32 = t21;
+  let ej_jj3_ii2: i32 = t19;
+  if (((ei_jj3_ii2 < 4) && (ej_jj3_ii2 < 6))) {
+    let acc_jj3_ii2: f32 = acc_tile[11];
+    arena[p2 + ((ei_jj3_ii2 * 6) + ej_jj3_ii2)] = bitcast<u32>(acc_jj3_ii2);
+  }
+  let t22: i32 = (t15 + 3);
+  let ei_jj0_ii3: i32 = t22;
+  let ej_jj0_ii3: i32 = t16;
+  if (((ei_jj0_ii3 < 4) && (ej_jj0_ii3 < 6))) {
+    let acc_jj0_ii3: f32 = acc_tile[12];
+    arena[p2 + ((ei_jj0_ii3 * 6) + ej_jj0_ii3)] = bitcast<u32>(acc_jj0_ii3);
+  }
+  let ei_jj1_ii3: i32 = t22;
+  let ej_jj1_ii3: i32 = t17;
+  if (((ei_jj1_ii3 < 4) && (ej_jj1_ii3 < 6))) {
+    let acc_jj1_ii3: f32 = acc_tile[13];
+    arena[p2 + ((ei_jj1_ii3 * 6) + ej_jj1_ii3)] = bitcast<u32>(acc_jj1_ii3);
+  }
+  let ei_jj2_ii3: i32 = t22;
+  let ej_jj2_ii3: i32 = t18;
+  if (((ei_jj2_ii3 < 4) && (ej_jj2_ii3 < 6))) {
+    let acc_jj2_ii3: f32 = acc_tile[14];
+    arena[p2 + ((ei_jj2_ii3 * 6) + ej_jj2_ii3)] = bitcast<u32>(acc_jj2_ii3);
+  }
+  let ei_jj3_ii3: i32 = t22;
+  let ej_jj3_ii3: i32 = t19;
+  if (((ei_jj3_ii3 < 4) && (ej_jj3_ii3 < 6))) {
+    let acc_jj3_ii3: f32 = acc_tile[15];
+    arena[p2 + ((ei_jj3_ii3 * 6) + ej_jj3_ii3)] = bitcast<u32>(acc_jj3_ii3);
   }
 }
 

@@ -56,9 +56,12 @@ function readsAfterStore(stmts: readonly Stmt[], buffer: number, state = { store
       if (readsAfterStore(s.s === "loop" ? s.body : s.epilogue!.body, buffer, state)) return true;
       continue;
     }
-    const loads: Expr[] = [];
-    loadsOf([s], buffer, loads);
-    if (state.stored && loads.length) return true;
+    // Reads before the store are the update's own; only a statement after it is walked.
+    if (state.stored) {
+      const loads: Expr[] = [];
+      loadsOf([s], buffer, loads);
+      if (loads.length) return true;
+    }
     if ((s.s === "store" && s.buffer === buffer) || (s.s === "template" && Object.values(s.buffers).includes(buffer))) state.stored = true;
   }
   return false;

@@ -12,11 +12,11 @@ import { nn, ops, type Tensor } from "../compiler/index.ts";
 import { compile, loadLibrary, type CompiledStep } from "../runtime/compile.ts";
 import { compileC } from "../runtime/cpu/toolchain.ts";
 import { SIMD_H } from "../kernels/cpu/index.ts";
-import { ditForward, ditConfig } from "../models/dit.ts";
+import { ditForward } from "../models/dit.ts";
 import { adamwUpdate } from "../models/optim.ts";
 import { backward } from "../compiler/index.ts";
 import { cpuRows, cpuQuickRows, ditTrainStepRow, rowRate, type BenchRow } from "./rows.ts";
-import { initDitWeights, makeDitBatch, ditParamSpecs, adamW, type AaaDitConfig } from "./tiny-dit.ts";
+import { initDitWeights, makeDitBatch, ditParamSpecs, adamW, kilnDitConfig, type AaaDitConfig } from "./tiny-dit.ts";
 import { seededNormal } from "./random-data.ts";
 import { median, timeRuns } from "./timing.ts";
 import { cpuPeers, isSkipped, type Measurement, type Peer } from "./peers/index.ts";
@@ -209,15 +209,7 @@ export function kilnStep(row: BenchRow): { step: CompiledStep; run: () => void }
 
 /** The tiny DiT of bench/tiny-dit.ts in kiln: forward, or forward + MSE + backward + AdamW with the state donated. */
 function ditStep(config: AaaDitConfig, batch: number, training: boolean): { step: CompiledStep; run: () => void } {
-  const dit = ditConfig({
-    dim: config.dim,
-    depth: config.depth,
-    heads: config.heads,
-    ffDim: config.ffDim,
-    latentChannels: config.latentChannels,
-    textDim: config.textFeatures,
-    posGrid: config.latentHeight,
-  });
+  const dit = kilnDitConfig(config);
   const specs = ditParamSpecs(config);
   const weights = initDitWeights(config, 1);
   const data = makeDitBatch(config, batch, 1);

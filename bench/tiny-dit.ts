@@ -21,6 +21,8 @@
 // Training step: loss = mean((output − target)²) over all elements; backward; AdamW (decoupled decay,
 // constants in `adamW`) on every parameter, biases and embeddings included, as the spec's §8.
 
+import { ditConfig, type DitConfig } from "../models/dit.ts";
+
 import { seededNormal, seededUniform, sizeOf } from "./random-data.ts";
 
 export interface AaaDitConfig {
@@ -98,6 +100,12 @@ export interface DitBatch {
   promptEmbeds: Float32Array; // [B, textTokens, textFeatures]
   timestep: Float32Array; // [B]
   target: Float32Array; // [B, C, h, w]
+}
+
+/** The same DiT as kiln's models/dit.ts configuration. */
+export function kilnDitConfig(config: AaaDitConfig): DitConfig {
+  const { dim, depth, heads, ffDim, latentChannels } = config;
+  return ditConfig({ dim, depth, heads, ffDim, latentChannels, textDim: config.textFeatures, posGrid: config.latentHeight });
 }
 
 export function headDim(config: AaaDitConfig): number {

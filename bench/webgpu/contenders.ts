@@ -7,10 +7,10 @@
 // readback in jax-js), so the medians time the GPU work and not its submission.
 
 import { ops, type Tensor } from "../../compiler/index.ts";
-import { ditConfig, ditForward as kilnDitForward } from "../../models/dit.ts";
+import { ditForward as kilnDitForward } from "../../models/dit.ts";
 import { compileStep, openWebGpu, webGpuDevice, type Step } from "../../runtime/portable.ts";
 import { seededNormal } from "../random-data.ts";
-import { type AaaDitConfig, type DitBatch, type DitWeights, ditParamSpecs, timestepFrequencies } from "../tiny-dit.ts";
+import { type AaaDitConfig, type DitBatch, type DitWeights, ditParamSpecs, kilnDitConfig, timestepFrequencies } from "../tiny-dit.ts";
 import type { ContenderName, GemmShape } from "./core.ts";
 import type * as Tf from "@tensorflow/tfjs";
 import type { Array as JaxArray } from "@jax-js/jax";
@@ -77,15 +77,7 @@ export async function kilnContender(): Promise<Contender> {
       return kilnPrepared(step);
     },
     async dit(config, weights, batch) {
-      const dit = ditConfig({
-        dim: config.dim,
-        depth: config.depth,
-        heads: config.heads,
-        ffDim: config.ffDim,
-        latentChannels: config.latentChannels,
-        textDim: config.textFeatures,
-        posGrid: config.latentHeight,
-      });
+      const dit = kilnDitConfig(config);
       const paramShapes = Object.fromEntries(ditParamSpecs(config).map((s) => [s.name, { shape: s.shape }]));
       const step = compileStep(
         (t) => {

@@ -385,12 +385,15 @@ function stageOperand(g: SimtTile, operand: "a" | "b", id: number): GStmt {
   const row = add(mul(tileIndex, i(rows)), r);
   const kcol = add(mul(kt, i(bk)), kk);
   const index = S(add(add(add(i(off), mul(local("batch_index"), i(bs))), mul(row, i(rs))), mul(kcol, i(ks))));
-  const type = g.kernel.buffers.find((b) => b.id === id)?.dtype === "i32" ? "i32" : "f32";
-  const loaded = load(id, index, type);
-  const asFloat: Expr = loaded.type === "f32" ? loaded : { op: "cast", a: loaded, type: "f32" };
-  const value = select(and(lt(row, i(extent)), lt(kcol, i(a.k))), asFloat, { op: "const", value: 0, type: "f32" });
+  const value = select(and(lt(row, i(extent)), lt(kcol, i(a.k))), operandAsFloat(g.kernel, id, index), { op: "const", value: 0, type: "f32" });
   const store: GStmt = { s: "store", buffer: operand === "a" ? -1 : -2, index: S(add(mul(kk, i(rows)), r)), value };
   return { s: "for", var: l, start: i(0), step: 1, unroll: true, body: [store] };
+}
+
+/** Operand buffer `id` at `index`, as f32 (an i32 operand is converted). */
+function operandAsFloat(kernel: Kernel, id: number, index: Expr): Expr {
+  const loaded = load(id, index, kernel.buffers.find((b) => b.id === id)?.dtype === "i32" ? "i32" : "f32");
+  return loaded.type === "f32" ? loaded : { op: "cast", a: loaded, type: "f32" };
 }
 
 const fragI = (g: Pick<SimtTile, "tm">): Var => simtVar("ii", g.tm);
@@ -479,10 +482,7 @@ export function directGemm(kernel: Kernel, t: GemmStmt, config: GpuConfig): GpuK
   const kk = simtVar("kk", step);
   const [ii, jj] = [fragI({ tm }), fragJ({ tn })];
   const kAt = add(mul(kt, i(step)), kk);
-  const operand = (id: number, at: Expr): Expr => {
-    const loaded = load(id, S(at), kernel.buffers.find((b) => b.id === id)?.dtype === "i32" ? "i32" : "f32");
-    return loaded.type === "f32" ? loaded : { op: "cast", a: loaded, type: "f32" };
-  };
+  const operand = (id: number, at: Expr): Expr => operandAsFloat(kernel, id, S(at));
   // Rows and columns past the matrix read its last one (their results are not stored): no branch in the k loop.
   const rowAt = (e: Expr) => ({ op: "binary", fn: "min", a: e, b: i(a.m - 1), type: "i32" }) as Expr;
   const colAt = (e: Expr) => ({ op: "binary", fn: "min", a: e, b: i(a.n - 1), type: "i32" }) as Expr;

@@ -667,7 +667,6 @@ function accumulateGradients(run: Run, loop: StepLoop, gradStep: Step, accumulat
   const { specs } = run;
   const { step, accum } = loop.compiled;
   gradStep.set({ params: Object.fromEntries(specs.map((s) => [s.name, step.input(`state/params/${s.name}`)])) });
-  for (const a of accumulated.values()) a.fill(0);
   let lossSum = 0;
   for (let micro = 0; micro < accum; micro++) {
     const index = (current - 1) * accum + micro + 1;
@@ -676,7 +675,9 @@ function accumulateGradients(run: Run, loop: StepLoop, gradStep: Step, accumulat
     for (const s of specs) {
       const g = gradStep.output(`grads/${s.name}`);
       const a = accumulated.get(s.name)!;
-      for (let i = 0; i < a.length; i++) a[i]! += g[i]!;
+      // The first micro-batch's gradients are copied (a memcpy), later ones added.
+      if (micro === 0) a.set(g);
+      else for (let i = 0; i < a.length; i++) a[i]! += g[i]!;
     }
   }
   return lossSum;

@@ -152,7 +152,11 @@ class Emitter extends CFamilyEmitter<Stmt> {
         const local = new Set(s.body.flatMap((b) => (b.s === "acc_init" ? [b.name] : [])));
         const accs = s.body.filter((b): b is Stmt & { s: "acc" } => b.s === "acc" && !local.has(b.name));
         const scatter = s.body.some((b) => b.s === "store" && b.accumulate);
-        if (this.inRegion && depth === 2) this.line(depth, "#pragma omp for schedule(static) nowait");
+        // `for simd`: the region's outlined function loses the pointers' restrict, and without the
+        // simd promise gcc neither vectorises the update nor hoists its step-invariant scalars
+        // (the AdamW + EMA update of the tiny model: 29 ms at 2 GB/s on one thread).
+        if (this.inRegion && depth === 2)
+          this.line(depth, `#pragma omp for${innermost && !scatter && accs.length === 0 ? " simd" : ""} schedule(static) nowait`);
         else if (s.parallel && !this.inRegion) this.line(depth, "#pragma omp parallel for schedule(static)");
         else if (innermost && !scatter) {
           const reductions = accs.map((a) => ` reduction(${a.fn === "add" ? "+" : "max"}:${a.name})`).join("");

@@ -717,7 +717,7 @@ async function finishRun(run: Run, loop: StepLoop, progress: RunProgress, firstS
     losses: progress.losses,
     checkpoint: progress.lastCheckpoint,
     seconds,
-    imagesPerSecond: (trained * run.plan.settings.batch * world.size) / Math.max(seconds, 1e-9),
+    imagesPerSecond: (trained * run.plan.settings.batch * run.plan.settings.gradAccum * world.size) / Math.max(seconds, 1e-9),
     stoppedBy: progress.stoppedBy,
   };
   logSummary(run, loop, result, trained);

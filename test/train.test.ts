@@ -307,6 +307,8 @@ describe("training", () => {
       const result = await train({ config, data, out: fresh("variant"), steps: 8, quiet: true, ...extra });
       expect(result.losses.every(Number.isFinite), JSON.stringify(extra)).toBe(true);
       expect(result.losses.length).toBe(8);
+      // images/s counts every micro-batch of every step: batch × accumulation images a step.
+      expect(result.imagesPerSecond * result.seconds).toBeCloseTo(8 * config.batch! * (extra.gradAccum ?? 1), 6);
     }
     expect(trainedSpecs(modelParts(config)).some((s) => s.name.startsWith("text_encoder."))).toBe(true);
   });

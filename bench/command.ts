@@ -19,13 +19,14 @@ const FLAGS = {
   iters: { kind: "int", min: 1 },
   warmup: { kind: "int", min: 0 },
   steps: { kind: "int", min: 1 },
+  rounds: { kind: "int", min: 1 },
   data: { kind: "text" },
 } as const satisfies FlagSpecs;
 
 const command: Command = {
   summary: "benchmark kiln against TensorFlow.js, jax-js and PyTorch on this CPU (bench cpu), or on WebGPU in Chromium (bench webgpu)",
   usage:
-    "kiln bench cpu [--quick] [--json] [--no-peers] [--only TEXT] [--warmup N] [--iters N] | kiln bench webgpu [--quick] [--json] [--warmup N] [--iters N] | kiln bench ranks [--steps N] [--data DIR] [--json]",
+    "kiln bench cpu [--quick] [--json] [--no-peers] [--only TEXT] [--warmup N] [--iters N] | kiln bench webgpu [--quick] [--json] [--warmup N] [--iters N] | kiln bench ranks [--steps N] [--rounds N] [--data DIR] [--json]",
   async run(argv) {
     const { flags, positional } = parseFlags("bench", argv, FLAGS, { max: 1, name: "target" });
     const target = positional[0] ?? "cpu";
@@ -33,6 +34,7 @@ const command: Command = {
       // Data-parallel training (MPI): 1 rank × 1 thread, 2 ranks × 1 thread, 1 rank × 2 threads (bench/ranks.ts).
       const rows = await benchRanks({
         ...(flags.steps !== undefined ? { steps: flags.steps } : {}),
+        ...(flags.rounds !== undefined ? { rounds: flags.rounds } : {}),
         ...(flags.data !== undefined ? { data: flags.data } : {}),
       });
       console.log(flags.json ? JSON.stringify(rows) : formatRanks(rows));

@@ -1,7 +1,9 @@
 // `kiln bench ranks`: images/s of `npm start`'s model (the tiny config, batch 16 per rank, the Pokémon
 // set at 64 px) trained as 1 rank × 1 thread, 2 ranks × 1 thread (MPI, kiln train --nproc 2) and
-// 1 rank × 2 threads, one after the other in one run. Each figure is kiln train's own images/s over its
-// training loop (compilation excluded; the kernels come from the cache after the first layout).
+// 1 rank × 2 threads, one after the other in one run, in interleaved rounds (a 2-core virtual machine's
+// speed drifts by several percent between runs): each figure is the median of the rounds, with the
+// range. One run's figure is kiln train's own images/s over its training loop (compilation excluded;
+// the kernels come from the cache after the first layout).
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,9 +14,11 @@ export interface RanksRow {
   layout: string;
   ranks: number;
   threads: number;
+  /** Median over the rounds. */
   imagesPerSecond: number;
+  /** Every round's figure, in the order they ran. */
+  rounds: number[];
   steps: number;
-  seconds: number;
 }
 
 const LAYOUTS = [
@@ -44,43 +48,52 @@ function kilnTrain(args: readonly string[], threads: number): Promise<{ steps: n
   });
 }
 
-export async function benchRanks(options: { steps?: number; data?: string } = {}): Promise<RanksRow[]> {
+export async function benchRanks(options: { steps?: number; data?: string; rounds?: number } = {}): Promise<RanksRow[]> {
   const steps = options.steps ?? 100;
+  const rounds = options.rounds ?? 3;
   const data = options.data ?? "data/pokemon-64";
   if (!existsSync(path.join(data, "metadata.csv"))) await ensurePokemonDataset(data, 64);
-  const rows: RanksRow[] = [];
-  for (const { layout, ranks, threads } of LAYOUTS) {
-    const out = mkdtempSync(path.join(tmpdir(), "kiln-bench-ranks-"));
-    try {
-      const args = [
-        "--config",
-        "tiny",
-        "--data",
-        data,
-        "--batch",
-        "16",
-        "--steps",
-        String(steps),
-        "--save-steps",
-        String(steps * 10),
-        "--out",
-        out,
-        ...(ranks > 1 ? ["--nproc", String(ranks)] : []),
-      ];
-      const result = await kilnTrain(args, threads);
-      rows.push({ layout, ranks, threads, imagesPerSecond: result.imagesPerSecond, steps: result.steps, seconds: result.seconds });
-    } finally {
-      rmSync(out, { recursive: true, force: true });
+  const figures: number[][] = LAYOUTS.map(() => []);
+  for (let round = 1; round <= rounds; round++)
+    for (const [i, { layout, ranks, threads }] of LAYOUTS.entries()) {
+      process.stderr.write(`bench ranks: round ${round}/${rounds}, ${layout}, ${steps} steps\n`);
+      const out = mkdtempSync(path.join(tmpdir(), "kiln-bench-ranks-"));
+      try {
+        const args = [
+          "--config",
+          "tiny",
+          "--data",
+          data,
+          "--batch",
+          "16",
+          "--steps",
+          String(steps),
+          "--save-steps",
+          String(steps * 10),
+          "--out",
+          out,
+          ...(ranks > 1 ? ["--nproc", String(ranks)] : []),
+        ];
+        figures[i]!.push((await kilnTrain(args, threads)).imagesPerSecond);
+      } finally {
+        rmSync(out, { recursive: true, force: true });
+      }
     }
-  }
-  return rows;
+  return LAYOUTS.map(({ layout, ranks, threads }, i) => ({ layout, ranks, threads, imagesPerSecond: median(figures[i]!), rounds: figures[i]!, steps }));
 }
+
+const median = (xs: readonly number[]): number => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
 
 export function formatRanks(rows: readonly RanksRow[]): string {
   const base = rows[0]!.imagesPerSecond;
+  const range = (xs: readonly number[]): string => `${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)}`;
   return [
-    "| layout | images/s | × 1 rank × 1 thread |",
-    "|---|---|---|",
-    ...rows.map((r) => `| ${r.layout} | ${r.imagesPerSecond.toFixed(1)} | ${(r.imagesPerSecond / base).toFixed(2)} |`),
+    `| layout | images/s (median of ${rows[0]!.rounds.length}) | range | × 1 rank × 1 thread |`,
+    "|---|---|---|---|",
+    ...rows.map((r) => `| ${r.layout} | ${r.imagesPerSecond.toFixed(1)} | ${range(r.rounds)} | ${(r.imagesPerSecond / base).toFixed(2)} |`),
   ].join("\n");
 }

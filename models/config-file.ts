@@ -25,6 +25,7 @@ const TOP_KEYS = [
   "prediction",
   "lrCooldown",
   "promptDropout",
+  "guidanceChannels",
 ] as const;
 const DIT_KEYS = ["dim", "depth", "heads", "latentChannels", "textDim", "ffDim", "posGrid"] as const;
 
@@ -70,6 +71,7 @@ function checkConfigFile(parsed: unknown, file: string): asserts parsed is Confi
     if (value !== undefined && !(typeof value === "number" && value >= 0 && value <= 1))
       fail(`${key} must be a number in [0, 1], found ${JSON.stringify(value)}`);
   }
+  positiveInt(parsed.guidanceChannels, "guidanceChannels");
   if (parsed.trainText !== undefined && typeof parsed.trainText !== "boolean") fail(`trainText must be true or false`);
   if (parsed.ema !== undefined && parsed.ema !== false && !(typeof parsed.ema === "number" && parsed.ema >= 0 && parsed.ema < 1))
     fail(`ema must be false or a decay from 0 (none) up to, not including, 1, found ${JSON.stringify(parsed.ema)}`);

@@ -57,6 +57,12 @@ export interface ModelConfig {
    * encodes as the empty one). 0, the reference's, never trains it.
    */
   promptDropout?: number;
+  /**
+   * Classifier-free guidance on the leading latent channels only (for the PCA VAE, the coarse
+   * principal components: shape and colour); the others take the prompt's own prediction. Unset:
+   * every channel, as the reference.
+   */
+  guidanceChannels?: number;
 }
 
 export type Prediction = "velocity" | "image";
@@ -108,6 +114,11 @@ export const CONFIGS: Readonly<Record<string, ModelConfig>> = {
     // at 5 000 steps the starter prompts' family hit rate at guidance 4 went 15/24 → 20/24 (with the
     // vocabulary reading), recall unchanged; 0.2 lost recall and PSNR.
     promptDropout: 0.1,
+    // Guidance amplifies the DiT's errors on the fine components too (speckle, patch seams). The
+    // 5 000-step w = ½ model at guidance 4, 30 steps, seeds 0–7 (PSNR dB, speckle, starter family):
+    // all 48 channels 17.52, 0.0195, 16/24; the first 24: 18.20, 0.0175, 16; 16: 18.55, 0.0170, 16;
+    // 12: 18.77, 0.0169, 16; 8: 18.99, 0.0168, 13; 4: 19.26, 0.0168, 12 (guidance 1: 20.21, 0.0167, 11).
+    guidanceChannels: 12,
   },
 };
 
@@ -138,6 +149,11 @@ export function modelParts(config: ModelConfig, height = config.height, width = 
       throw new Error(
         `config ${config.name}: ${field} ${value} needs a jointly trained text encoder (trainText: true); a frozen one's embeddings are computed once per prompt`,
       );
+  const guided = config.guidanceChannels;
+  if (guided !== undefined && !(Number.isSafeInteger(guided) && guided >= 1 && guided <= v.latentChannels))
+    throw new Error(
+      `config ${config.name}: guidanceChannels must be a whole number from 1 to the VAE's ${v.latentChannels} latent channels, got ${guided}`,
+    );
   if (v.latentChannels !== config.dit.latentChannels)
     throw new Error(`config ${config.name}: the VAE gives ${v.latentChannels} latent channels but the DiT expects ${config.dit.latentChannels}`);
   return { config, ditSpec: ditParamSpec(config.dit), text, vae: v, latent: [v.latentChannels, height / v.downsample, width / v.downsample] };

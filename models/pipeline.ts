@@ -76,8 +76,9 @@ const specTree = (specs: readonly { name: string; shape: readonly number[] }[]) 
 /**
  * The Euler step of the sampler as a pure function: latents ← latents + v·dt, where v is the DiT's
  * prediction, guided (out = negative + cfg · (positive − negative), positive branches first) when
- * `guided`. A DiT that predicts the clean latent x̂0 (config `prediction: "image"`) is guided in the
- * same linear way and its velocity is (latents − x̂0)/σ, so the step takes the exact σ as an input.
+ * `guided`, on the configuration's `guidanceChannels` only. A DiT that predicts the clean latent x̂0
+ * (config `prediction: "image"`) is guided in the same linear way and its velocity is (latents − x̂0)/σ,
+ * so the step takes the exact σ as an input.
  * Its example tree gives the shapes: `images` latents and 2·images prompt rows when guided.
  */
 export function denoiseStep(
@@ -96,7 +97,7 @@ export function denoiseStep(
     let out = pred;
     if (guided) {
       const [positive, negative] = nn.split(pred, [images, images], 0) as [Tensor, Tensor];
-      out = ops.add(negative, ops.mul(nn.sub(positive, negative), cfg!));
+      out = ops.add(negative, ops.mul(nn.sub(positive, negative), guidanceScale(cfg!, c, config.guidanceChannels)));
     }
     const velocity = predictsImage ? nn.div(nn.sub(latents!, out), sigma!) : out;
     return ops.add(latents!, ops.mul(velocity, dt!));
@@ -111,6 +112,17 @@ export function denoiseStep(
     ...(predictsImage ? { sigma: { shape: [] } } : {}),
   };
   return { fn, example };
+}
+
+/**
+ * The guidance scale by latent channel: `cfg` on the first `channels`, 1 (the prompt's own
+ * prediction) on the rest; the scalar itself when every channel is guided.
+ */
+function guidanceScale(cfg: Tensor, latentChannels: number, channels = latentChannels): Tensor {
+  if (channels >= latentChannels) return cfg;
+  const shape = [1, latentChannels, 1, 1];
+  const coarse = ops.cmplt(ops.iota(shape, 1), channels);
+  return ops.where(coarse, ops.expand(ops.reshape(cfg, [1, 1, 1, 1]), shape), ops.full(shape, 1));
 }
 
 /** A pipeline for one model at one resolution: its steps are compiled on first use and reused. */

@@ -14,7 +14,7 @@ import { initParams, paramCount } from "../models/params.ts";
 import { CONFIGS, modelParts, type ModelConfig, type Prediction } from "../models/config.ts";
 import { flowMatchingLoss } from "../models/train-step.ts";
 import { trainStepOptions } from "../models/train.ts";
-import { Sampler, fromRgbBytes } from "../models/pipeline.ts";
+import { Sampler, denoiseStep, fromRgbBytes } from "../models/pipeline.ts";
 import { saveCheckpoint, loadDitWeights, zerosLike } from "../models/checkpoint.ts";
 import { resolveCheckpoint } from "../models/weights.ts";
 import { compile } from "../runtime/compile.ts";
@@ -94,6 +94,43 @@ describe("sampling", () => {
     expect(Buffer.from(one("blue")).equals(Buffer.from(one("green, square")))).toBe(true);
     const three = (negative: string) => sampler.sample({ ...options, seed: 5, cfg: 3, negative });
     expect(Buffer.from(three("blue")).equals(Buffer.from(three("green, square")))).toBe(false);
+  });
+
+  test("guidance on the leading guidanceChannels only: the other channels step with the prompt's own prediction", () => {
+    const [c, h, w] = parts.latent;
+    const L = parts.text.maxLength;
+    const D = config.dit.textDim;
+    const latents = Float32Array.from({ length: c * h * w }, (_, i) => Math.sin(0.37 * i));
+    const embeds = Float32Array.from({ length: 2 * L * D }, (_, i) => Math.cos(0.11 * i) * (i < L * D ? 1 : -0.5));
+    const stepOf = (guidanceChannels: number, guided: boolean): Float32Array => {
+      const { fn, example } = denoiseStep(modelParts({ ...config, guidanceChannels }), 1, guided);
+      const step = compile(fn as never, example);
+      const out = step.run({
+        params: Object.fromEntries(weights.dit),
+        latents,
+        embeds: guided ? embeds : embeds.subarray(0, L * D),
+        timestep: 500,
+        dt: -0.1,
+        cfg: 3,
+      }) as Float32Array;
+      step.dispose();
+      return out;
+    };
+    const all = stepOf(c, true);
+    const some = stepOf(12, true);
+    const none = stepOf(c, false);
+    const plane = h * w;
+    const worst = (a: Float32Array, b: Float32Array, from: number, to: number): number => {
+      let m = 0;
+      for (let i = from * plane; i < to * plane; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+      return m;
+    };
+    expect(worst(some, all, 0, 12)).toBeLessThan(1e-5);
+    expect(worst(some, none, 12, c)).toBeLessThan(1e-5);
+    // Guidance does change both halves, so the checks above tell the channels apart.
+    expect(worst(all, none, 0, 12)).toBeGreaterThan(1e-3);
+    expect(worst(all, none, 12, c)).toBeGreaterThan(1e-3);
+    expect(() => modelParts({ ...config, guidanceChannels: c + 1 })).toThrow(/guidanceChannels must be a whole number from 1 to the VAE's 192 latent channels, got 193/);
   });
 
   test("image-to-image starts from the input image noised to the strength's σ", () => {

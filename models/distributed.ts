@@ -4,7 +4,7 @@
 // writes logs and checkpoints. The noise and timesteps are those of the global lanes, so N ranks with
 // batch B train exactly as one process with batch N·B (up to summation order).
 import { createHash } from "node:crypto";
-import type { World } from "../runtime/index.ts";
+import type { DeviceMemory, Nccl, Step, World } from "../runtime/index.ts";
 import type { ParamSpec, ParamValues } from "./params.ts";
 import type { TrainingState } from "./checkpoint.ts";
 
@@ -124,6 +124,88 @@ export function gradientReducer(world: World, specs: readonly ParamSpec[]): Grad
       seconds += (performance.now() - started) / 1000;
       const stop = carrier[n + 1]! > 0 ? "interrupt" : carrier[n + 2]! > 0 ? "minutes" : null;
       return { lossSum: carrier[n]!, stop };
+    },
+    seconds: () => seconds,
+  };
+}
+
+/** NCCL with a communicator over every rank, for gradients that stay in device memory. */
+export interface NcclRanks {
+  nccl: Nccl;
+  comm: bigint;
+}
+
+export interface DeviceExchange {
+  /** Copies the weights from the update step into the gradient step (before each gradient step). */
+  prepare(): void;
+  /** Sums the gradients over the ranks into the update step's inputs, and the loss sums and stop requests as GradientReducer.reduce does. */
+  reduce(lossSum: number, wantsStop: StopRequest, step: number): { lossSum: number; stop: StopRequest };
+  /** Seconds spent in reduce so far. */
+  seconds(): number;
+}
+
+/**
+ * One optimizer step's gradient exchange in device memory (CUDA ranks, one micro-batch a step): the
+ * weights are copied from the update step into the gradient step on the device, and after the
+ * gradient step each gradient is summed over the ranks in place — by NCCL on the launches' stream,
+ * or, without NCCL, staged through the host and MPI — then copied into the update step's inputs.
+ * The loss and the stop requests still travel through MPI (three numbers). Null when a step's memory
+ * is host memory (CPU) or a tensor is not f32 in both steps (pure bf16): the host path then serves.
+ */
+export function deviceGradientExchange(
+  world: World,
+  gradStep: Step,
+  applyStep: Step,
+  specs: readonly ParamSpec[],
+  ranks: NcclRanks | null,
+): DeviceExchange | null {
+  const grad = gradStep.backend.memory;
+  const apply = applyStep.backend.memory;
+  if (!grad || !apply) return null;
+  const f32 = (step: Step, buffer: number): boolean => step.backend.program.buffers[buffer]!.dtype === "f32";
+  const tensors = specs.map((s) => {
+    const ends = {
+      params: [applyStep.inputBuffer(`state/params/${s.name}`), gradStep.inputBuffer(`params/${s.name}`)] as const,
+      grads: [gradStep.outputBuffer(`grads/${s.name}`), applyStep.inputBuffer(`grads/${s.name}`)] as const,
+    };
+    const ok = f32(applyStep, ends.params[0]) && f32(gradStep, ends.params[1]) && f32(gradStep, ends.grads[0]) && f32(applyStep, ends.grads[1]);
+    const count = s.shape.reduce((a, b) => a * b, 1);
+    return ok
+      ? {
+          count,
+          params: [apply.pointer(ends.params[0]), grad.pointer(ends.params[1])],
+          grads: [grad.pointer(ends.grads[0]), apply.pointer(ends.grads[1])],
+        }
+      : null;
+  });
+  if (tensors.some((t) => t === null)) return null;
+  const ready = tensors as { count: number; params: bigint[]; grads: bigint[] }[];
+  const host = new Float32Array(Math.max(...ready.map((t) => t.count)));
+  const carrier = new Float32Array(3);
+  let seconds = 0;
+  const sum = (memory: DeviceMemory, pointer: bigint, count: number, step: number): void => {
+    if (ranks) return ranks.nccl.allReduce(ranks.comm, pointer, pointer, count, "f32", "sum", memory.stream);
+    if (world.size === 1) return;
+    const view = host.subarray(0, count);
+    memory.download(pointer, view);
+    world.allreduceSum(view, `the gradient allreduce of step ${step}`);
+    memory.upload(pointer, view);
+  };
+  return {
+    prepare() {
+      for (const t of ready) grad.copy(t.params[1]!, t.params[0]!, 4 * t.count);
+    },
+    reduce(lossSum, wantsStop, step) {
+      const started = performance.now();
+      for (const t of ready) sum(grad, t.grads[0]!, t.count, step);
+      for (const t of ready) apply.copy(t.grads[1]!, t.grads[0]!, 4 * t.count);
+      grad.synchronize();
+      carrier[0] = lossSum;
+      carrier[1] = wantsStop === "interrupt" ? 1 : 0;
+      carrier[2] = wantsStop === "minutes" ? 1 : 0;
+      if (world.size > 1) world.allreduceSum(carrier, `the loss allreduce of step ${step}`);
+      seconds += (performance.now() - started) / 1000;
+      return { lossSum: carrier[0]!, stop: carrier[1]! > 0 ? "interrupt" : carrier[2]! > 0 ? "minutes" : null };
     },
     seconds: () => seconds,
   };

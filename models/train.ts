@@ -21,14 +21,16 @@ import { encodedCacheFolders, encodedCacheKey, readEncoded, weightsFingerprint, 
 import { describeDataSource, resolveDataSource, type DataLocation, type DataSource } from "./data/source.ts";
 import { progressBar, type Progress as ProgressBar } from "./progress.ts";
 import { plotLoss } from "./plot.ts";
-import { singleProcess, type World } from "../runtime/index.ts";
+import { ncclCommunicator, ncclVersionText, singleProcess, type Nccl, type World } from "../runtime/index.ts";
 import {
   broadcastState,
   checkSameSettings,
   dataFingerprint,
+  deviceGradientExchange,
   gradientReducer,
   shardLanes,
   shardOf,
+  type DeviceExchange,
   type GradientReducer,
   type StopRequest,
 } from "./distributed.ts";
@@ -46,6 +48,12 @@ export interface TrainOptions extends DataLocation, Omit<PlanOptions, "ranks"> {
   quiet?: boolean;
   /** The ranks training together (runtime/collective; models/distributed.ts): `batch` is per rank. Default: this process alone. */
   world?: World;
+  /**
+   * NCCL for the gradients of a device whose memory the host does not view (CUDA): they are summed
+   * in device memory (models/distributed.ts, deviceGradientExchange). Given on one rank too, it
+   * runs the several-rank path there (to measure it). Without it such a device stages them through MPI.
+   */
+  nccl?: Nccl;
 }
 
 export interface TrainResult {
@@ -337,8 +345,10 @@ interface StopSignals {
 interface StepLoop {
   readonly compiled: CompiledTraining;
   readonly makeBatch: (micro: number) => Record<string, Float32Array | Int32Array>;
-  /** Sums the micro-batches' gradients across ranks (with the gradient step only). */
+  /** Sums the micro-batches' gradients across ranks through host memory (with the gradient step, when `exchange` is null). */
   readonly reducer: GradientReducer | undefined;
+  /** Sums the gradients across ranks in device memory (a CUDA device, one micro-batch a step). */
+  readonly exchange: DeviceExchange | null;
   /** The last step to take (infinite when only the clock stops the run). */
   readonly target: number;
   readonly deadline: number;
@@ -381,10 +391,12 @@ async function trainHolding(options: TrainOptions, plan: TrainPlan, world: World
     lastCheckpoint: latest !== undefined ? checkpointPaths(options.out, latest).dit : "",
     stoppedBy: "steps",
   };
+  const exchange = compiled.gradStep ? deviceExchange(run, compiled) : null;
   const loop: StepLoop = {
     compiled,
     makeBatch: batchMaker(run, data, lanes),
-    reducer: compiled.gradStep ? gradientReducer(world, run.specs) : undefined,
+    reducer: compiled.gradStep && !exchange ? gradientReducer(world, run.specs) : undefined,
+    exchange,
     target,
     deadline,
     started,
@@ -502,7 +514,7 @@ function compileTraining(run: Run, state: TrainingState, lanes: Lanes, emaDecay:
   };
   const device = options.device ?? "cpu";
   const accumulation = accumulationExamples(stepOptions, specs);
-  const split = accum > 1 || world.size > 1;
+  const split = accum > 1 || world.size > 1 || options.nccl !== undefined;
   const step: Step = !split
     ? compileStep(trainStep(stepOptions, specs) as never, example, { donate: ["state"], name: `train_${config.name}`, device })
     : compileStep(applyStep(stepOptions, specs) as never, accumulation.apply, { donate: ["state"], name: `train_apply_${config.name}`, device });
@@ -628,15 +640,19 @@ async function runSteps(run: Run, loop: StepLoop, progress: RunProgress): Promis
     const runFraction = Number.isFinite(target) ? (current - 1) / target : (performance.now() - started) / (run.options.minutes! * 60_000);
     const stepLr = scheduledLr(run.plan.settings.lr, current, runFraction, config.lrCooldown ?? 0);
     let out: StepOutcome;
-    if (!compiled.gradStep || !reducer) out = wholeStep(run, loop, current, stepLr);
+    if (!compiled.gradStep) out = wholeStep(run, loop, current, stepLr);
     else {
-      const lossSum = accumulateGradients(run, loop, compiled.gradStep, reducer.grads, current);
-      const reduced = reducer.reduce(lossSum, wantsStop(), current);
+      const { exchange } = loop;
+      const reduced = exchange
+        ? exchange.reduce(deviceGradients(run, loop, compiled.gradStep, exchange, current), wantsStop(), current)
+        : reducer!.reduce(accumulateGradients(run, loop, compiled.gradStep, reducer!.grads, current), wantsStop(), current);
       agreedStop = reduced.stop;
       // Every rank records the same reason, whichever of them the signal reached first.
       if (agreedStop === "interrupt") signals.interrupted = true;
       const shares = compiled.accum * world.size;
-      compiled.step.execute({ grads: Object.fromEntries(reducer.grads), control: { step: current, lr: stepLr, scale: 1 / shares } });
+      const control = { step: current, lr: stepLr, scale: 1 / shares };
+      // With the device exchange the gradients are already in the update step's inputs.
+      compiled.step.execute(exchange ? { control } : { grads: Object.fromEntries(reducer!.grads), control });
       out = { loss: Float32Array.of(reduced.lossSum / shares), gradNorm: compiled.step.output("gradNorm") as Float32Array };
     }
     const loss = out.loss[0]!;
@@ -660,6 +676,42 @@ function wholeStep(run: Run, loop: StepLoop, current: number, stepLr: number): S
   // moments, average: 48 MB for the tiny model) every step, a third of its time on 2 cores.
   step.execute({ batch: loop.makeBatch(current), control: { seed: noiseSeedOf(run.plan.settings.seed, current), step: current, lr: stepLr } });
   return { loss: step.output("loss") as Float32Array, gradNorm: step.output("gradNorm") as Float32Array };
+}
+
+/**
+ * The gradient exchange in device memory when the steps' memory is a device's (CUDA) and each step
+ * takes one micro-batch; null otherwise (the host path), or an error when NCCL was asked for there.
+ */
+function deviceExchange(run: Run, compiled: CompiledTraining): DeviceExchange | null {
+  const { options, world, log, specs } = run;
+  const { gradStep, step: applyStep, accum } = compiled;
+  if (!gradStep?.backend.memory || accum > 1) {
+    if (options.nccl && accum > 1)
+      throw new Error(
+        `train: NCCL sums one micro-batch's gradients in GPU memory; --grad-accum ${accum} accumulates them on the host (drop one of the two)`,
+      );
+    if (options.nccl)
+      throw new Error(
+        `train: NCCL sums gradients in GPU memory; the ${applyStep.device.name} device has none (use --device cuda, or drop --collectives nccl)`,
+      );
+    return null;
+  }
+  const ranks = options.nccl ? { nccl: options.nccl, comm: ncclCommunicator(options.nccl, world) } : null;
+  const exchange = deviceGradientExchange(world, gradStep, applyStep, specs, ranks);
+  if (!exchange && options.nccl)
+    throw new Error(`train: NCCL here needs f32 gradients and weights in both steps (drop --pure-bf16, or --collectives nccl)`);
+  if (exchange)
+    log(
+      `gradients stay in ${gradStep.device.name} memory; ${ranks ? `summed by NCCL ${ncclVersionText(options.nccl!.version)} (${options.nccl!.path})` : "summed through the host by MPI (no NCCL)"}`,
+    );
+  return exchange;
+}
+
+/** Micro-batch `current`'s gradients on the device, with the weights copied in from the update step first; returns its loss. */
+function deviceGradients(run: Run, loop: StepLoop, gradStep: Step, exchange: DeviceExchange, current: number): number {
+  exchange.prepare();
+  gradStep.execute({ batch: loop.makeBatch(current), control: { seed: noiseSeedOf(run.plan.settings.seed, current) } });
+  return gradStep.output("loss")[0]!;
 }
 
 /** This rank's gradients of optimizer step `current` summed over its micro-batches into `accumulated`; returns their summed loss. */
@@ -727,7 +779,7 @@ async function finishRun(run: Run, loop: StepLoop, progress: RunProgress, firstS
 /** The last lines of a run: the allreduce's share of the time (several ranks), then the steps, speed and files. */
 function logSummary(run: Run, loop: StepLoop, result: TrainResult, trained: number): void {
   const { options, world, log } = run;
-  const { reducer } = loop;
+  const reducer = loop.exchange ?? loop.reducer;
   if (world.size > 1 && reducer)
     log(
       `gradient allreduce over ${world.size} ranks (waiting for the slowest included): ${((reducer.seconds() / Math.max(trained, 1)) * 1000).toFixed(1)} ms per step, ${((100 * reducer.seconds()) / Math.max(result.seconds, 1e-9)).toFixed(1)} % of the training time`,

@@ -53,6 +53,22 @@ export interface StepPlan {
  * its launcher. Buffers are the program's buffer ids; values are host numbers already checked and
  * rounded to the buffer's dtype.
  */
+/**
+ * Device memory the host does not view (CUDA and its emulator): where a step's buffers live, copies
+ * between them, transfers, and the stream the launches run on — for collectives on device memory
+ * (NCCL) and for handing one step's outputs to another without the host.
+ */
+export interface DeviceMemory {
+  pointer(buffer: number): bigint;
+  /** A device-to-device copy, ordered with the launches. */
+  copy(dst: bigint, src: bigint, bytes: number): void;
+  download(src: bigint, into: ArrayBufferView): void;
+  upload(dst: bigint, data: ArrayBufferView): void;
+  /** The stream (cudaStream_t) the launches and copies run on; 0n where there is none (the emulator). */
+  readonly stream: bigint;
+  synchronize(): void;
+}
+
 export interface DeviceProgram {
   /** The L2 program as the device runs it (a renderer may rewrite kernels, e.g. reuse operands). */
   readonly program: Program;
@@ -76,6 +92,8 @@ export interface DeviceProgram {
   /** Waits until the launched work is done (a device that queues work; a no-op elsewhere). */
   settle(): Promise<void>;
   dispose(): void;
+  /** The step's device memory, where the host has no view of it (CUDA); absent elsewhere. */
+  readonly memory?: DeviceMemory;
 }
 
 export interface Device<B extends DeviceProgram = DeviceProgram> {

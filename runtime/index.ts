@@ -17,6 +17,7 @@ export {
   type DeviceFacts,
   type DeviceName,
   type DeviceProgram,
+  type DeviceMemory,
   type DeviceStatus,
   type KernelStat,
   type StepOptions,
@@ -51,6 +52,7 @@ export { nearestName } from "./nearest.ts";
 export { launcherRank, openWorld, singleProcess, type World } from "./collective/world.ts";
 export { mpirunPlan, runRanks } from "./collective/launch.ts";
 export { collectiveStatus } from "./collective/status.ts";
+export { loadNccl, ncclCommunicator, ncclVersionText, type Nccl } from "./collective/nccl.ts";
 export { damagedLibraries } from "./cpu/toolchain.ts";
 export {
   gradCaseEquivalence,

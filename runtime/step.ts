@@ -15,6 +15,7 @@ export {
   type DeviceChoice,
   type DeviceFacts,
   type DeviceProgram,
+  type DeviceMemory,
   type DeviceStatus,
   type StepOptions,
   type StepValues,

@@ -14,7 +14,20 @@ import {
 import type { Command } from "../command.ts";
 import { deviceFlag, deviceHelp, deviceUsage } from "../device-flag.ts";
 import { parseFlags, SEED_FLAG, usageError, type FlagSpecs } from "../flags.ts";
-import { deviceNamed, launcherRank, openWorld, mpirunPlan, runRanks } from "../../runtime/index.ts";
+import { deviceNamed, launcherRank, loadNccl, openWorld, mpirunPlan, runRanks, type Nccl, type World } from "../../runtime/index.ts";
+import { findLibrary, requireLibrary } from "../../runtime/cuda/index.ts";
+
+/**
+ * NCCL for the gradients, by --collectives: "nccl" requires it (any device whose memory the host does
+ * not view; on one rank too, to measure it); "auto" (the default) takes it for several CUDA ranks
+ * when libnccl is found; "mpi" never.
+ */
+function ncclFor(choice: string | undefined, device: string, world: World): Nccl | undefined {
+  if (choice === "nccl") return loadNccl(requireLibrary("nccl"));
+  if (choice === "mpi" || device !== "cuda" || world.size === 1) return undefined;
+  const found = findLibrary("nccl").path;
+  return found ? loadNccl(found) : undefined;
+}
 
 /** The arguments without `--name VALUE` / `--name=VALUE`. */
 const without = (argv: readonly string[], name: string): string[] => {
@@ -50,11 +63,12 @@ export const TRAIN_FLAGS = {
   device: { kind: "text" },
   nproc: { kind: "int", min: 1, max: 1024 },
   "collective-timeout": { kind: "number", above: 0 },
+  collectives: { kind: "choice", values: ["auto", "mpi", "nccl"] },
 } as const satisfies FlagSpecs;
 
 const command: Command = {
   summary: "train the DiT from scratch on a data set (default: the Pokémon gen-1 set, built if missing)",
-  usage: `kiln train [--config tiny|aaa-0.1b|FILE.json] [--data DIR | --metadata FILE [--images DIR]] [--steps N | --minutes M] [--batch B] [--lr X] [--seed S] [--out DIR] [--resume [--allow-changes] | --overwrite] [--save-steps N] [--grad-accum N] [--clip-norm X] [--pure-bf16] [--checkpoint-blocks] [--text-encoder DIR] [--vae FILE] ${deviceUsage()} [--nproc N] [--collective-timeout S]\n\ndevices:\n${deviceHelp()}`,
+  usage: `kiln train [--config tiny|aaa-0.1b|FILE.json] [--data DIR | --metadata FILE [--images DIR]] [--steps N | --minutes M] [--batch B] [--lr X] [--seed S] [--out DIR] [--resume [--allow-changes] | --overwrite] [--save-steps N] [--grad-accum N] [--clip-norm X] [--pure-bf16] [--checkpoint-blocks] [--text-encoder DIR] [--vae FILE] ${deviceUsage()} [--nproc N] [--collective-timeout S] [--collectives auto|mpi|nccl]\n\ndevices:\n${deviceHelp()}`,
   async run(argv) {
     const { flags } = parseFlags("train", argv, TRAIN_FLAGS);
     const device = deviceFlag(flags.device);
@@ -121,7 +135,8 @@ const command: Command = {
             ...(flags["text-encoder"] !== undefined ? { textEncoderDir: flags["text-encoder"] } : {}),
             ...(flags.vae !== undefined ? { vaeFile: flags.vae } : {}),
           });
-    const result = await train({ ...options, ...(frozen ? { frozen } : {}), world });
+    const nccl = ncclFor(flags.collectives, device, world);
+    const result = await train({ ...options, ...(frozen ? { frozen } : {}), world, ...(nccl ? { nccl } : {}) });
     world.finalize();
     if (world.rank === 0)
       console.log(

@@ -133,6 +133,7 @@ export function emulatedStepDevice(): EmulatedDevice {
   const launches = new Map<string, number>();
   return {
     description: "emulated GPU (gpu-emulator.ts)",
+    stream: 0n,
     launches,
     allocatedBytes: () => memory.allocatedBytes(),
     alloc: (bytes) => memory.alloc(bytes),

@@ -14,6 +14,8 @@ export interface StepDevice {
   free(pointer: Handle): void;
   upload(pointer: Handle, data: ArrayBufferView): void;
   download(pointer: Handle, into: ArrayBufferView): void;
+  /** The stream the launches and copies go to (0n for the emulator, which runs them at once). */
+  readonly stream: Handle;
   /** A device-to-device copy on the stream (so a graph capture records it). */
   copy(dst: Handle, src: Handle, bytes: number): void;
   /** Compiles and loads kernels before the first launch. */
@@ -36,6 +38,7 @@ export function cudaStepDevice(device: CudaDevice): StepDevice {
   const modules: Handle[] = [];
   return {
     description: `${device.info.name} (${device.info.arch})`,
+    stream: device.stream,
     alloc: (bytes) => device.alloc(bytes),
     free: (pointer) => device.free(pointer),
     upload: (pointer, data) => device.upload(pointer, data),

@@ -248,6 +248,14 @@ function cudaStepProgram(
       return kernelStats(program, cuda);
     },
     pointer,
+    memory: {
+      pointer,
+      copy: (dst, src, bytes) => device.copy(dst, src, bytes),
+      download: (src, into) => device.download(src, into),
+      upload: (dst, data) => device.upload(dst, data),
+      stream: device.stream,
+      synchronize: () => device.synchronize(),
+    },
     write: (id, values) => device.upload(pointer(id), toStorage(program.buffers[id]!.dtype, values)),
     view: () => null,
     read,

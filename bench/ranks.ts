@@ -79,7 +79,14 @@ export async function benchRanks(options: { steps?: number; data?: string; round
         rmSync(out, { recursive: true, force: true });
       }
     }
-  return LAYOUTS.map(({ layout, ranks, threads }, i) => ({ layout, ranks, threads, imagesPerSecond: median(figures[i]!), rounds: figures[i]!, steps }));
+  return LAYOUTS.map(({ layout, ranks, threads }, i) => ({
+    layout,
+    ranks,
+    threads,
+    imagesPerSecond: median(figures[i]!),
+    rounds: figures[i]!,
+    steps,
+  }));
 }
 
 const median = (xs: readonly number[]): number => {

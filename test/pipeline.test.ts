@@ -130,7 +130,9 @@ describe("sampling", () => {
     // Guidance does change both halves, so the checks above tell the channels apart.
     expect(worst(all, none, 0, 12)).toBeGreaterThan(1e-3);
     expect(worst(all, none, 12, c)).toBeGreaterThan(1e-3);
-    expect(() => modelParts({ ...config, guidanceChannels: c + 1 })).toThrow(/guidanceChannels must be a whole number from 1 to the VAE's 192 latent channels, got 193/);
+    expect(() => modelParts({ ...config, guidanceChannels: c + 1 })).toThrow(
+      /guidanceChannels must be a whole number from 1 to the VAE's 192 latent channels, got 193/,
+    );
   });
 
   test("image-to-image starts from the input image noised to the strength's σ", () => {

@@ -42,6 +42,8 @@ const config: ModelConfig = {
   width: 32,
   batch: 2,
   lr: 1e-3,
+  // The reference's guidance, on every latent channel (the tiny config guides its coarse ones only).
+  guidanceChannels: 48,
 };
 const parts = modelParts(config);
 const [channels, height, width] = parts.latent;

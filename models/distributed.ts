@@ -102,6 +102,19 @@ export interface GradientReducer {
 /** Why a rank wants training to stop after the current step (null: it does not). */
 export type StopRequest = "interrupt" | "minutes" | null;
 
+/** The loss sum and the stop request in the three slots from `at` of an allreduced buffer (summed: any rank's request counts). */
+function writeTail(buffer: Float32Array, at: number, lossSum: number, wantsStop: StopRequest): void {
+  buffer[at] = lossSum;
+  buffer[at + 1] = wantsStop === "interrupt" ? 1 : 0;
+  buffer[at + 2] = wantsStop === "minutes" ? 1 : 0;
+}
+
+/** writeTail's slots after the allreduce: the global loss sum, and "interrupt" before "minutes" if any rank asked. */
+const readTail = (buffer: Float32Array, at: number): { lossSum: number; stop: StopRequest } => ({
+  lossSum: buffer[at]!,
+  stop: buffer[at + 1]! > 0 ? "interrupt" : buffer[at + 2]! > 0 ? "minutes" : null,
+});
+
 /** Gradient sums in one flat buffer, with three more slots carried by the same allreduce (loss, interrupts, deadlines). */
 export function gradientReducer(world: World, specs: readonly ParamSpec[]): GradientReducer {
   const flat = flatten(undefined, specs);
@@ -116,14 +129,11 @@ export function gradientReducer(world: World, specs: readonly ParamSpec[]): Grad
     grads,
     reduce: (lossSum, wantsStop, step) => {
       if (world.size === 1) return { lossSum, stop: wantsStop };
-      carrier[n] = lossSum;
-      carrier[n + 1] = wantsStop === "interrupt" ? 1 : 0;
-      carrier[n + 2] = wantsStop === "minutes" ? 1 : 0;
+      writeTail(carrier, n, lossSum, wantsStop);
       const started = performance.now();
       world.allreduceSum(carrier, `the gradient allreduce of step ${step}`);
       seconds += (performance.now() - started) / 1000;
-      const stop = carrier[n + 1]! > 0 ? "interrupt" : carrier[n + 2]! > 0 ? "minutes" : null;
-      return { lossSum: carrier[n]!, stop };
+      return readTail(carrier, n);
     },
     seconds: () => seconds,
   };
@@ -200,12 +210,10 @@ export function deviceGradientExchange(
       for (const t of ready) sum(grad, t.grads[0]!, t.count, step);
       for (const t of ready) apply.copy(t.grads[1]!, t.grads[0]!, 4 * t.count);
       grad.synchronize();
-      carrier[0] = lossSum;
-      carrier[1] = wantsStop === "interrupt" ? 1 : 0;
-      carrier[2] = wantsStop === "minutes" ? 1 : 0;
+      writeTail(carrier, 0, lossSum, wantsStop);
       if (world.size > 1) world.allreduceSum(carrier, `the loss allreduce of step ${step}`);
       seconds += (performance.now() - started) / 1000;
-      return { lossSum: carrier[0]!, stop: carrier[1]! > 0 ? "interrupt" : carrier[2]! > 0 ? "minutes" : null };
+      return readTail(carrier, 0);
     },
     seconds: () => seconds,
   };

@@ -5,7 +5,8 @@
 #      program corpus against the interpreter, the AAA block at dim 1024 run and timed;
 #   2. smoke: the kernel smoke run (smoke.mjs): kiln doctor, corpus kernels against CPU references, timings
 #      with PyTorch peers;
-#   3. train: kiln's AAADiT 0.1B training step (bf16, batch 32, AdamW) and fused-norm rows (train.mjs), then
+#   3. train: kiln's AAADiT 0.1B training step (bf16, batch 32, AdamW), fused-norm rows and, where libnccl is
+#      found (KILN_NCCL_PATH), NCCL's in-place sum of the model's gradients at world size 1 (train.mjs), then
 #      the same in PyTorch eager and torch.compile (bench/peers/aaa_dit_torch.py), same card, same run;
 # and last, always, the merge (merge.mjs): $OUT/gpu-<card>-<date>.json in the CUDA issue's format and the
 # short table.

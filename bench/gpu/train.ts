@@ -4,7 +4,8 @@
 // (state donated, one CUDA graph replayed per step) and timed step by step with CUDA events; then the
 // fused-norm rows. Rows go to <out>/train.json as they come; every step is guarded and bounded by
 // --budget. `--device emulated` runs the same script without a GPU at a tiny size (the emulator runs
-// each launch), which is how it is checked off the GPU machine.
+// each launch), which is how it is checked off the GPU machine. Last, where libnccl is found, the
+// in-place NCCL sum of the model's gradients at world size 1 (kiln train's device exchange, issue 11).
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "../../bin/command.ts";
@@ -31,6 +32,8 @@ import {
   type TrainBenchShape,
 } from "./train-program.ts";
 import { guardedSteps } from "./guarded.ts";
+import { loadNccl, ncclVersionText } from "../../runtime/collective/nccl.ts";
+import { findLibrary } from "../../runtime/cuda/find.ts";
 
 const { flags } = parseArgs(process.argv.slice(2), []);
 const outDir = flags.get("out") ?? process.env.OUT ?? "out/gpu";
@@ -298,6 +301,44 @@ function normRow(newDevice: DeviceFactory, clock: Clock, bench: NormBench): void
   }
 }
 
+/**
+ * NCCL's in-place f32 sum of every AAADiT gradient, one call per tensor on the device stream as kiln
+ * train's device exchange makes them (models/distributed.ts), with a communicator of one rank: what the
+ * exchange costs before any other rank joins. Skipped, and said so, without libnccl.
+ */
+function ncclRow(gpu: CudaDevice, clock: Clock): void {
+  const found = findLibrary("nccl");
+  if (!found.path) {
+    report.skipped.push(`nccl_grad_sum_w1: libnccl.so.2 not found (tried ${found.tried.join(", ")}; set KILN_NCCL_PATH)`);
+    return;
+  }
+  const nccl = loadNccl(found.path);
+  const { specs } = trainBenchProgram(shape);
+  const comm = nccl.initRank(1, nccl.uniqueId(), 0);
+  const tensors = specs.map((s) => ({ count: numel(s.shape), pointer: gpu.alloc(4 * numel(s.shape)) }));
+  try {
+    const sumAll = () => {
+      for (const t of tensors) nccl.allReduce(comm, t.pointer, t.pointer, t.count, "f32", "sum", gpu.stream);
+    };
+    sumAll();
+    gpu.synchronize();
+    const samples = Array.from({ length: iterations }, () => clock(sumAll));
+    const ms = median(samples);
+    const values = tensors.reduce((n, t) => n + t.count, 0);
+    report.rows.push({
+      name: "nccl_grad_sum_w1",
+      what: `NCCL ${ncclVersionText(nccl.version)} (${found.path}) in-place sum of the AAADiT's ${specs.length} gradients (f32, ${(values / 1e6).toFixed(1)}M values, one call per tensor), world size 1`,
+      kiln_ms: ms,
+      samples_ms: samples.map((x) => Number(x.toFixed(4))),
+      tflops: null,
+      gbps: (4 * values) / (ms * 1e6),
+    });
+  } finally {
+    for (const t of tensors) gpu.free(t.pointer);
+    nccl.destroy(comm);
+  }
+}
+
 async function main(): Promise<number> {
   console.log(`kiln GPU training benchmark → ${join(outDir, "train.json")}`);
   let gpu: CudaDevice | null = null;
@@ -317,13 +358,15 @@ async function main(): Promise<number> {
   report.device = gpu ? gpu.info.name : newDevice().description;
   await step(`AAADiT training step (batch ${shape.batch})`, () => trainRow(newDevice, clock, gpu));
   for (const bench of normBenches(...normShape)) await step(`${bench.name} [${normShape.join(", ")}]`, () => normRow(newDevice, clock, bench));
+  if (gpu) await step("NCCL sum of the gradients (world size 1)", () => ncclRow(gpu!, clock));
+  else report.skipped.push("nccl_grad_sum_w1: needs a GPU (the emulator's memory is not device memory)");
   gpu?.close();
   console.log("\nkiln rows");
   for (const r of report.rows)
     console.log(
       `  ${r.name.padEnd(20)} ${r.kiln_ms === null ? "-" : r.kiln_ms.toFixed(3).padStart(9)} ms  ${r.tflops !== null ? `${r.tflops.toFixed(1)} TFLOP/s  ${(r.images_per_s ?? 0).toFixed(0)} images/s` : `${(r.gbps ?? 0).toFixed(0)} GB/s`}`,
     );
-  if (report.skipped.length) console.log(`skipped for time: ${report.skipped.join(", ")}`);
+  if (report.skipped.length) console.log(`skipped: ${report.skipped.join("; ")}`);
   save();
   return report.failures.length === 0 ? 0 : 1;
 }

@@ -204,12 +204,15 @@ export function deviceGradientExchange(
   return {
     prepare() {
       for (const t of ready) grad.copy(t.params[1]!, t.params[0]!, 4 * t.count);
+      grad.synchronize();
     },
     reduce(lossSum, wantsStop, step) {
       const started = performance.now();
       for (const t of ready) sum(grad, t.grads[0]!, t.count, step);
-      for (const t of ready) apply.copy(t.grads[1]!, t.grads[0]!, 4 * t.count);
+      // The two steps may run on different streams: the sums are done before the update step's stream copies them.
       grad.synchronize();
+      for (const t of ready) apply.copy(t.grads[1]!, t.grads[0]!, 4 * t.count);
+      apply.synchronize();
       writeTail(carrier, 0, lossSum, wantsStop);
       if (world.size > 1) world.allreduceSum(carrier, `the loss allreduce of step ${step}`);
       seconds += (performance.now() - started) / 1000;

@@ -4,7 +4,7 @@
 // writes logs and checkpoints. The noise and timesteps are those of the global lanes, so N ranks with
 // batch B train exactly as one process with batch N·B (up to summation order).
 import { createHash } from "node:crypto";
-import type { DeviceMemory, Nccl, Step, World } from "../runtime/index.ts";
+import type { Nccl, Step, World } from "../runtime/index.ts";
 import type { ParamSpec, ParamValues } from "./params.ts";
 import type { TrainingState } from "./checkpoint.ts";
 
@@ -158,9 +158,10 @@ export interface DeviceExchange {
  * One optimizer step's gradient exchange in device memory (CUDA ranks, one micro-batch a step): the
  * weights are copied from the update step into the gradient step on the device, and after the
  * gradient step each gradient is summed over the ranks in place — by NCCL on the launches' stream,
- * or, without NCCL, staged through the host and MPI — then copied into the update step's inputs.
- * The loss and the stop requests still travel through MPI (three numbers). Null when a step's memory
- * is host memory (CPU) or a tensor is not f32 in both steps (pure bf16): the host path then serves.
+ * or, without NCCL, staged through the host and summed by MPI in one call with the loss and the stop
+ * requests (which, with NCCL, go through MPI alone) — then copied into the update step's inputs. Null
+ * when a step's memory is host memory (CPU) or a tensor is not f32 in both steps (pure bf16): the host
+ * path then serves.
  */
 export function deviceGradientExchange(
   world: World,
@@ -190,17 +191,14 @@ export function deviceGradientExchange(
   });
   if (tensors.some((t) => t === null)) return null;
   const ready = tensors as { count: number; params: bigint[]; grads: bigint[] }[];
-  const host = new Float32Array(Math.max(...ready.map((t) => t.count)));
-  const carrier = new Float32Array(3);
+  // Without NCCL every gradient is staged at its offset in one host buffer, summed with the loss and
+  // stop slots in one MPI call (as the host path does); with NCCL only the three slots go through MPI.
+  const offsets: number[] = [];
+  let total = 0;
+  for (const t of ready) (offsets.push(total), (total += t.count));
+  const tail = ranks ? 0 : total;
+  const host = new Float32Array(tail + 3);
   let seconds = 0;
-  const sum = (memory: DeviceMemory, pointer: bigint, count: number, step: number): void => {
-    if (ranks) return ranks.nccl.allReduce(ranks.comm, pointer, pointer, count, "f32", "sum", memory.stream);
-    if (world.size === 1) return;
-    const view = host.subarray(0, count);
-    memory.download(pointer, view);
-    world.allreduceSum(view, `the gradient allreduce of step ${step}`);
-    memory.upload(pointer, view);
-  };
   return {
     prepare() {
       for (const t of ready) grad.copy(t.params[1]!, t.params[0]!, 4 * t.count);
@@ -208,15 +206,18 @@ export function deviceGradientExchange(
     },
     reduce(lossSum, wantsStop, step) {
       const started = performance.now();
-      for (const t of ready) sum(grad, t.grads[0]!, t.count, step);
+      const staged = !ranks && world.size > 1;
+      if (ranks) for (const t of ready) ranks.nccl.allReduce(ranks.comm, t.grads[0]!, t.grads[0]!, t.count, "f32", "sum", grad.stream);
+      else if (staged) ready.forEach((t, i) => grad.download(t.grads[0]!, host.subarray(offsets[i]!, offsets[i]! + t.count)));
+      writeTail(host, tail, lossSum, wantsStop);
+      if (world.size > 1) world.allreduceSum(host, `the gradient allreduce of step ${step}`);
+      if (staged) ready.forEach((t, i) => grad.upload(t.grads[0]!, host.subarray(offsets[i]!, offsets[i]! + t.count)));
       // The two steps may run on different streams: the sums are done before the update step's stream copies them.
       grad.synchronize();
       for (const t of ready) apply.copy(t.grads[1]!, t.grads[0]!, 4 * t.count);
       apply.synchronize();
-      writeTail(carrier, 0, lossSum, wantsStop);
-      if (world.size > 1) world.allreduceSum(carrier, `the loss allreduce of step ${step}`);
       seconds += (performance.now() - started) / 1000;
-      return readTail(carrier, 0);
+      return readTail(host, tail);
     },
     seconds: () => seconds,
   };

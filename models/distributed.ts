@@ -157,7 +157,7 @@ export interface DeviceExchange {
 /**
  * One optimizer step's gradient exchange in device memory (CUDA ranks, one micro-batch a step): the
  * weights are copied from the update step into the gradient step on the device, and after the
- * gradient step each gradient is summed over the ranks in place — by NCCL on the launches' stream,
+ * gradient step each gradient is summed over the ranks in place — by NCCL on the launches' stream (one group),
  * or, without NCCL, staged through the host and summed by MPI in one call with the loss and the stop
  * requests (which, with NCCL, go through MPI alone) — then copied into the update step's inputs. Null
  * when a step's memory is host memory (CPU) or a tensor is not f32 in both steps (pure bf16): the host
@@ -207,7 +207,10 @@ export function deviceGradientExchange(
     reduce(lossSum, wantsStop, step) {
       const started = performance.now();
       const staged = !ranks && world.size > 1;
-      if (ranks) for (const t of ready) ranks.nccl.allReduce(ranks.comm, t.grads[0]!, t.grads[0]!, t.count, "f32", "sum", grad.stream);
+      if (ranks)
+        ranks.nccl.group(() => {
+          for (const t of ready) ranks.nccl.allReduce(ranks.comm, t.grads[0]!, t.grads[0]!, t.count, "f32", "sum", grad.stream);
+        });
       else if (staged) ready.forEach((t, i) => grad.download(t.grads[0]!, host.subarray(offsets[i]!, offsets[i]! + t.count)));
       writeTail(host, tail, lossSum, wantsStop);
       if (world.size > 1) world.allreduceSum(host, `the gradient allreduce of step ${step}`);

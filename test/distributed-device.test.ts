@@ -41,7 +41,9 @@ const RECORDING_NCCL = String.raw`
 #include <string.h>
 typedef struct { char internal[128]; } ncclUniqueId;
 typedef struct { int nranks, rank; } comm_t;
-static long calls, elements, out_of_place, wrong; static uint64_t last_stream = 99;
+static long calls, elements, out_of_place, wrong, depth, groups, ungrouped; static uint64_t last_stream = 99;
+int ncclGroupStart(void) { depth++; return 0; }
+int ncclGroupEnd(void) { if (depth-- == 1) groups++; return 0; }
 int ncclGetVersion(int* v) { *v = 22703; return 0; }
 const char* ncclGetErrorString(int code) { return "fake error"; }
 int ncclGetUniqueId(ncclUniqueId* id) { memset(id, 1, sizeof *id); return 0; }
@@ -49,7 +51,7 @@ int ncclCommInitRank(comm_t** comm, int nranks, ncclUniqueId id, int rank) {
   *comm = calloc(1, sizeof(comm_t)); (*comm)->nranks = nranks; (*comm)->rank = rank; return 0;
 }
 int ncclAllReduce(const void* send, void* recv, size_t count, int type, int op, comm_t* comm, void* stream) {
-  calls++; elements += (long)count; if (send != recv) out_of_place++;
+  calls++; elements += (long)count; if (send != recv) out_of_place++; if (depth == 0) ungrouped++;
   if (type != 7 || op != 0 || comm->nranks != 1) wrong++;
   last_stream = (uint64_t)(uintptr_t)stream; return 0;
 }
@@ -57,7 +59,7 @@ int ncclBroadcast(const void* s, void* r, size_t n, int t, int root, comm_t* c, 
 int ncclCommGetAsyncError(comm_t* comm, int* error) { *error = 0; return 0; }
 int ncclCommAbort(comm_t* comm) { free(comm); return 0; }
 int ncclCommDestroy(comm_t* comm) { free(comm); return 0; }
-void fake_counts(long* out) { out[0] = calls; out[1] = elements; out[2] = out_of_place; out[3] = wrong; out[4] = (long)last_stream; }
+void fake_counts(long* out) { out[0] = calls; out[1] = elements; out[2] = out_of_place; out[3] = wrong; out[4] = (long)last_stream; out[5] = groups; out[6] = ungrouped; }
 `;
 
 let data = "";
@@ -106,7 +108,7 @@ beforeAll(async () => {
 }, 120_000);
 
 describe.skipIf(!hasGcc)("NCCL in the training loop (recording fake libnccl, emulated GPU)", () => {
-  test("one in-place f32 sum per trained tensor per step, on the step's stream; the run trains as without NCCL", async () => {
+  test("one in-place f32 sum per trained tensor per step, in one group, on the step's stream; the run trains as without NCCL", async () => {
     const dir = fresh("fake-nccl");
     const source = path.join(dir, "fake_nccl.c");
     const library = path.join(dir, "libnccl.so.2");
@@ -116,7 +118,7 @@ describe.skipIf(!hasGcc)("NCCL in the training loop (recording fake libnccl, emu
     const steps = 3;
     const plain = await train({ config, data, out: fresh("plain"), steps, device: DEVICE, quiet: true });
     const viaNccl = await train({ config, data, out: fresh("nccl"), steps, device: DEVICE, quiet: true, nccl: loadNccl(library) });
-    const counts = new BigInt64Array(5);
+    const counts = new BigInt64Array(7);
     koffi.load(library).func("void fake_counts(_Out_ long* out)")(counts);
     const specs = trainedSpecs(modelParts(config));
     expect(Number(counts[0])).toBe(specs.length * steps);
@@ -124,6 +126,8 @@ describe.skipIf(!hasGcc)("NCCL in the training loop (recording fake libnccl, emu
     expect(Number(counts[2])).toBe(0); // in place
     expect(Number(counts[3])).toBe(0); // f32, sum, a communicator of one rank
     expect(Number(counts[4])).toBe(0); // the emulator's stream
+    expect(Number(counts[5])).toBe(steps); // one group a step
+    expect(Number(counts[6])).toBe(0); // every call inside it
     viaNccl.losses.forEach((loss, i) => expect(Math.abs(loss - plain.losses[i]!) / Math.abs(plain.losses[i]!)).toBeLessThan(1e-5));
   }, 300_000);
 

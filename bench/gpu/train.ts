@@ -317,9 +317,10 @@ function ncclRow(gpu: CudaDevice, clock: Clock): void {
   const comm = nccl.initRank(1, nccl.uniqueId(), 0);
   const tensors = specs.map((s) => ({ count: numel(s.shape), pointer: gpu.alloc(4 * numel(s.shape)) }));
   try {
-    const sumAll = () => {
-      for (const t of tensors) nccl.allReduce(comm, t.pointer, t.pointer, t.count, "f32", "sum", gpu.stream);
-    };
+    const sumAll = () =>
+      nccl.group(() => {
+        for (const t of tensors) nccl.allReduce(comm, t.pointer, t.pointer, t.count, "f32", "sum", gpu.stream);
+      });
     sumAll();
     gpu.synchronize();
     const samples = Array.from({ length: iterations }, () => clock(sumAll));
@@ -327,7 +328,7 @@ function ncclRow(gpu: CudaDevice, clock: Clock): void {
     const values = tensors.reduce((n, t) => n + t.count, 0);
     report.rows.push({
       name: "nccl_grad_sum_w1",
-      what: `NCCL ${ncclVersionText(nccl.version)} (${found.path}) in-place sum of the AAADiT's ${specs.length} gradients (f32, ${(values / 1e6).toFixed(1)}M values, one call per tensor), world size 1`,
+      what: `NCCL ${ncclVersionText(nccl.version)} (${found.path}) in-place sum of the AAADiT's ${specs.length} gradients (f32, ${(values / 1e6).toFixed(1)}M values, one call per tensor in one group), world size 1`,
       kiln_ms: ms,
       samples_ms: samples.map((x) => Number(x.toFixed(4))),
       tflops: null,

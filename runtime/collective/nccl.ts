@@ -24,6 +24,8 @@ const PROTOTYPES: Record<string, { result: unknown; args: readonly unknown[] }> 
   ncclAllReduce: { result: "int", args: ["uint64", "uint64", "size_t", "int", "int", "void *", "void *"] },
   ncclBroadcast: { result: "int", args: ["uint64", "uint64", "size_t", "int", "int", "void *", "void *"] },
   ncclCommGetAsyncError: { result: "int", args: ["void *", "void *"] },
+  ncclGroupStart: { result: "int", args: [] },
+  ncclGroupEnd: { result: "int", args: [] },
   ncclCommAbort: { result: "int", args: ["void *"] },
   ncclCommDestroy: { result: "int", args: ["void *"] },
 };
@@ -50,6 +52,8 @@ export interface Nccl {
   initRank(size: number, id: Uint8Array, rank: number): Handle;
   allReduce(comm: Handle, send: Handle, recv: Handle, count: number, type: NcclDataType, op: NcclReduceOp, stream: Handle): void;
   broadcast(comm: Handle, send: Handle, recv: Handle, count: number, type: NcclDataType, root: number, stream: Handle): void;
+  /** Runs `work`'s calls as one group (ncclGroupStart … ncclGroupEnd): NCCL launches them together. */
+  group(work: () => void): void;
   /** The communicator's asynchronous error (0: none), e.g. a peer that went away. */
   asyncError(comm: Handle): number;
   abort(comm: Handle): void;
@@ -118,6 +122,14 @@ export function loadNccl(path: string): Nccl {
       ),
     broadcast: (comm, send, recv, count, type, root, stream) =>
       call("ncclBroadcast", () => `${count} × ${type} from rank ${root}`, send, recv, count, DATA_TYPES[type], root, comm, stream),
+    group: (work) => {
+      call("ncclGroupStart", () => "");
+      try {
+        work();
+      } finally {
+        call("ncclGroupEnd", () => "");
+      }
+    },
     asyncError: (comm) => {
       const out = new Int32Array(1);
       call("ncclCommGetAsyncError", () => hex(comm), comm, out);

@@ -260,7 +260,7 @@ describe("loaders", () => {
       /promptDropout 0\.1 needs a jointly trained text encoder/,
     );
     // Prompt variation encodes prompts step by step, which a frozen text encoder's cached embeddings cannot.
-    expect(() => modelParts(loadConfig(write({ base: "tiny", trainText: false })))).toThrow(
+    expect(() => modelParts(loadConfig(write({ base: "tiny", trainText: false, promptVariation: 0.5 })))).toThrow(
       /promptVariation 0\.5 needs a jointly trained text encoder/,
     );
     const broken = path.join(dir, "broken.json");

@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { ensurePokemonDataset } from "../models/data/pokemon.ts";
+import { median } from "./timing.ts";
 
 export interface RanksRow {
   layout: string;
@@ -88,12 +89,6 @@ export async function benchRanks(options: { steps?: number; data?: string; round
     steps,
   }));
 }
-
-const median = (xs: readonly number[]): number => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 
 export function formatRanks(rows: readonly RanksRow[]): string {
   const base = rows[0]!.imagesPerSecond;

@@ -31,7 +31,7 @@ const command: Command = {
     const { flags, positional } = parseFlags("bench", argv, FLAGS, { max: 1, name: "target" });
     const target = positional[0] ?? "cpu";
     if (target === "ranks") {
-      // Data-parallel training (MPI): 1 rank × 1 thread, 2 ranks × 1 thread, 1 rank × 2 threads (bench/ranks.ts).
+      // Data-parallel training (MPI and threads): 1 rank × 1 thread, 2 ranks × 1 thread, 1 rank × 2 threads (bench/ranks.ts).
       const rows = await benchRanks({
         ...(flags.steps !== undefined ? { steps: flags.steps } : {}),
         ...(flags.rounds !== undefined ? { rounds: flags.rounds } : {}),

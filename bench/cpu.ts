@@ -20,7 +20,7 @@ import { initDitWeights, makeDitBatch, ditParamSpecs, adamW, kilnDitConfig, type
 import { seededNormal } from "./random-data.ts";
 import { median, timeRuns } from "./timing.ts";
 import { cpuPeers, isSkipped, type Measurement, type Peer } from "./peers/index.ts";
-import { torchPeers } from "./peers/torch.ts";
+import { kilnThreads, torchPeers } from "./peers/torch.ts";
 import { quietVersusBusy, type QuietVersusBusy } from "./busy.ts";
 
 export interface BenchOptions {
@@ -45,7 +45,7 @@ export interface RowResult {
   speedup: Record<PeerColumn, number | null>;
   note?: string;
   /** The busy-machine row: kiln's (and PyTorch's) times with and without one busy process. */
-  busy?: { kiln: QuietVersusBusy; torch: QuietVersusBusy | { skipped: string } };
+  busy?: { kiln: QuietVersusBusy; fused: QuietVersusBusy; torch: QuietVersusBusy | { skipped: string } };
 }
 
 /** The peers' columns, in table order. */
@@ -233,39 +233,12 @@ function ditStep(config: AaaDitConfig, batch: number, training: boolean): { step
     step.set({ params: weights, latents: data.latents, promptEmbeds: data.promptEmbeds, timestep: data.timestep });
     return { step, run: () => step.execute() };
   }
+  const names = specs.map((s) => s.name);
   const step = compile(
     (t) => {
-      const {
-        state,
-        batch: b,
-        step: stepIndex,
-      } = t as {
-        state: { params: Record<string, Tensor>; m: Record<string, Tensor>; v: Record<string, Tensor> };
-        batch: Record<string, Tensor>;
-        step: Tensor;
-      };
-      const loss = nn.mseLoss(ditForward(state.params, b.latents!, b.promptEmbeds!, b.timestep!, dit), b.target!);
-      const names = specs.map((s) => s.name);
-      const grads = backward(
-        loss,
-        names.map((n) => state.params[n]!),
-        ops.scalar(1),
-      );
-      const next = { params: {} as Record<string, Tensor>, m: {} as Record<string, Tensor>, v: {} as Record<string, Tensor> };
-      names.forEach((name, i) => {
-        const u = adamwUpdate(state.params[name]!, grads[i]!, state.m[name]!, state.v[name]!, {
-          step: stepIndex,
-          lr: ops.scalar(adamW.lr),
-          beta1: adamW.beta1,
-          beta2: adamW.beta2,
-          eps: adamW.eps,
-          weightDecay: adamW.weightDecay,
-        });
-        next.params[name] = u.param;
-        next.m[name] = u.m;
-        next.v[name] = u.v;
-      });
-      return { state: next, loss };
+      const { state, batch: b, step: stepIndex } = t as { state: BenchAdamState; batch: Record<string, Tensor>; step: Tensor };
+      const { loss, grads } = ditLossAndGrads(state.params, b, dit, names);
+      return { state: adamwAll(state, grads, stepIndex, names), loss };
     },
     { state: { params: paramShapes, m: paramShapes, v: paramShapes }, batch: inputs, step: { shape: [] } },
     { donate: ["state"], name: "bench_dit_train_step" },
@@ -277,6 +250,130 @@ function ditStep(config: AaaDitConfig, batch: number, training: boolean): { step
   });
   let count = 0;
   return { step, run: () => step.execute({ step: ++count }) };
+}
+
+type BenchAdamState = { params: Record<string, Tensor>; m: Record<string, Tensor>; v: Record<string, Tensor> };
+
+/** The bench DiT's loss on a batch (MSE against its target) and its gradient for every parameter. */
+function ditLossAndGrads(
+  params: Record<string, Tensor>,
+  b: Record<string, Tensor>,
+  dit: ReturnType<typeof kilnDitConfig>,
+  names: readonly string[],
+): { loss: Tensor; grads: Tensor[] } {
+  const loss = nn.mseLoss(ditForward(params, b.latents!, b.promptEmbeds!, b.timestep!, dit), b.target!);
+  return {
+    loss,
+    grads: backward(
+      loss,
+      names.map((n) => params[n]!),
+      ops.scalar(1),
+    ),
+  };
+}
+
+/** AdamW with the bench's constants on every parameter. */
+function adamwAll(state: BenchAdamState, grads: readonly Tensor[], stepIndex: Tensor, names: readonly string[]): BenchAdamState {
+  const next: BenchAdamState = { params: {}, m: {}, v: {} };
+  names.forEach((name, i) => {
+    const u = adamwUpdate(state.params[name]!, grads[i]!, state.m[name]!, state.v[name]!, {
+      step: stepIndex,
+      lr: ops.scalar(adamW.lr),
+      beta1: adamW.beta1,
+      beta2: adamW.beta2,
+      eps: adamW.eps,
+      weightDecay: adamW.weightDecay,
+    });
+    next.params[name] = u.param;
+    next.m[name] = u.m;
+    next.v[name] = u.v;
+  });
+  return next;
+}
+
+/** Threads a DiT training row's batch is split over: kiln's threads, when they divide the batch (else 1). */
+function shardsFor(row: BenchRow): number {
+  if (row.kind !== "dit_train_step") return 1;
+  const threads = kilnThreads();
+  return threads > 1 && row.batch % threads === 0 ? threads : 1;
+}
+
+/**
+ * The same training step with the batch split into `shards` equal parts, one a thread: each thread
+ * runs forward and backward of its part on its own copy of the gradient step, single-threaded and
+ * without waiting for the others; then the gradients are summed and one AdamW step (on every thread)
+ * applies their mean — the fused step's update. Threads meet twice a step instead of at the end of
+ * every kernel, so a thread another process takes the core from delays the step once, not every kernel.
+ */
+export function ditShardedTrainStep(config: AaaDitConfig, batch: number, shards: number): { run: () => Promise<void>; dispose: () => void } {
+  if (batch % shards !== 0) throw new Error(`bench: batch ${batch} does not split into ${shards} equal shards`);
+  const dit = kilnDitConfig(config);
+  const specs = ditParamSpecs(config);
+  const names = specs.map((s) => s.name);
+  const part = batch / shards;
+  const data = makeDitBatch(config, batch, 1);
+  const paramShapes = Object.fromEntries(specs.map((s) => [s.name, { shape: s.shape }]));
+  const latentShape = [part, config.latentChannels, config.latentHeight, config.latentWidth];
+  const inputs = {
+    latents: { shape: latentShape },
+    promptEmbeds: { shape: [part, config.textTokens, config.textFeatures] },
+    timestep: { shape: [part] },
+    target: { shape: latentShape },
+  };
+  const gradients = Array.from({ length: shards }, (_, i) => {
+    const step = compile(
+      (t) => {
+        const { params, batch: b } = t as { params: Record<string, Tensor>; batch: Record<string, Tensor> };
+        const { loss, grads } = ditLossAndGrads(params, b, dit, names);
+        return { loss, grads: Object.fromEntries(names.map((n, j) => [n, grads[j]!])) };
+      },
+      { params: paramShapes, batch: inputs },
+      { name: "bench_dit_train_grads" },
+    );
+    const slice = (values: Float32Array): Float32Array => values.subarray((values.length / shards) * i, (values.length / shards) * (i + 1));
+    step.set({
+      batch: { latents: slice(data.latents), promptEmbeds: slice(data.promptEmbeds), timestep: slice(data.timestep), target: slice(data.target) },
+    });
+    return step;
+  });
+  const apply = compile(
+    (t) => {
+      const { state, grads, step: stepIndex, scale } = t as { state: BenchAdamState; grads: Record<string, Tensor>; step: Tensor; scale: Tensor };
+      return {
+        state: adamwAll(
+          state,
+          names.map((n) => ops.mul(grads[n]!, scale)),
+          stepIndex,
+          names,
+        ),
+      };
+    },
+    { state: { params: paramShapes, m: paramShapes, v: paramShapes }, grads: paramShapes, step: { shape: [] }, scale: { shape: [] } },
+    { donate: ["state"], name: "bench_dit_train_apply" },
+  );
+  const weights = initDitWeights(config, 1);
+  const zeros = Object.fromEntries(specs.map((s) => [s.name, new Float32Array(weights[s.name]!.length)]));
+  apply.set({ state: { params: weights, m: zeros, v: zeros }, scale: 1 / shards });
+  let count = 0;
+  return {
+    async run() {
+      const params = Object.fromEntries(names.map((n) => [n, apply.input(`state/params/${n}`)]));
+      await Promise.all(gradients.map((g) => g.executeOnThread(1, { params })));
+      for (const n of names) {
+        const sum = apply.input(`grads/${n}`);
+        sum.set(gradients[0]!.output(`grads/${n}`));
+        for (const g of gradients.slice(1)) {
+          const add = g.output(`grads/${n}`);
+          for (let k = 0; k < sum.length; k++) sum[k]! += add[k]!;
+        }
+      }
+      apply.execute({ step: ++count });
+    },
+    dispose() {
+      for (const g of gradients) g.dispose();
+      apply.dispose();
+    },
+  };
 }
 
 const ms = (m: Measurement): number | null => (isSkipped(m) ? null : m.ms);
@@ -330,6 +427,26 @@ export async function benchCpu(options: BenchOptions = {}): Promise<BenchReport>
       }
       if (row.peers) result.note = `peers: ${row.peers.join(", ")} only; ${rowTiming.warmup} warm-up, median of ${rowTiming.iters}`;
       results.push(result);
+      const shards = shardsFor(row);
+      if (shards > 1 && row.kind === "dit_train_step") {
+        // The same step with its batch split over the threads, against the same peers' figures.
+        const sharded = ditShardedTrainStep(row.config, row.batch, shards);
+        const split = median(await timeRuns(sharded.run, rowTiming));
+        sharded.dispose();
+        const speedup = Object.fromEntries(
+          Object.entries(result.speedup).map(([c, x]) => [c, x === null ? null : Number(((x * kiln) / split).toFixed(2))]),
+        );
+        results.push({
+          ...result,
+          name: `${row.name}, batch over ${shards} threads`,
+          kiln_ms: Number(split.toFixed(3)),
+          gflops: Number((row.flops / (split * 1e6)).toFixed(2)),
+          gbps: Number((row.bytes / (split * 1e6)).toFixed(2)),
+          percent_of_ceiling: Number(((100 * rowRate(row, split)) / machine.peak_gflops).toFixed(1)),
+          speedup: speedup as RowResult["speedup"],
+          note: `each thread computes b${row.batch / shards}'s gradients alone, then one AdamW step on ${shards} threads; peers as the row above`,
+        });
+      }
     }
     if (!options.only || "compile".includes(options.only)) results.push(...compileRows(options.quick ?? false));
     if (!options.only || "busy".includes(options.only)) {
@@ -346,20 +463,36 @@ export async function benchCpu(options: BenchOptions = {}): Promise<BenchReport>
 
 /**
  * The tiny DiT training step (batch 8) with and without one busy process, alternating, for kiln and
- * PyTorch eager in the same run. kiln_ms is kiln's busy time; the note gives both slowdowns.
+ * PyTorch eager in the same run: kiln with its batch split over its threads (when they divide it) and
+ * as one step on all of them. kiln_ms is the split step's busy time; the note gives every slowdown.
  */
 async function busyMachineRow(options: { quick: boolean; torch: Peer | undefined; log: (line: string) => void }): Promise<RowResult> {
   const row = ditTrainStepRow(8);
   const rounds = options.quick ? 2 : 4;
   const block = { warmup: 1, iters: options.quick ? 3 : 5 };
   const { step, run } = kilnStep(row);
-  let kiln: QuietVersusBusy;
+  let fused: QuietVersusBusy;
   try {
-    kiln = await quietVersusBusy(() => timeRuns(run, block), rounds);
+    fused = await quietVersusBusy(() => timeRuns(run, block), rounds);
   } finally {
     step.dispose();
   }
-  options.log(`  kiln: quiet ${kiln.quietMs.toFixed(1)} ms, busy ${kiln.busyMs.toFixed(1)} ms: ${kiln.slowdown.toFixed(2)}×`);
+  options.log(
+    `  kiln, one step on ${kilnThreads()} threads: quiet ${fused.quietMs.toFixed(1)} ms, busy ${fused.busyMs.toFixed(1)} ms: ${fused.slowdown.toFixed(2)}×`,
+  );
+  const shards = shardsFor(row);
+  let kiln = fused;
+  if (shards > 1 && row.kind === "dit_train_step") {
+    const sharded = ditShardedTrainStep(row.config, row.batch, shards);
+    try {
+      kiln = await quietVersusBusy(() => timeRuns(sharded.run, block), rounds);
+    } finally {
+      sharded.dispose();
+    }
+    options.log(
+      `  kiln, batch over ${shards} threads: quiet ${kiln.quietMs.toFixed(1)} ms, busy ${kiln.busyMs.toFixed(1)} ms: ${kiln.slowdown.toFixed(2)}×`,
+    );
+  }
   let torch: QuietVersusBusy | { skipped: string } = { skipped: "peers not run (--no-peers)" };
   const peer = options.torch;
   if (peer) {
@@ -378,16 +511,20 @@ async function busyMachineRow(options: { quick: boolean; torch: Peer | undefined
     "skipped" in torch
       ? `torch: ${torch.skipped}`
       : `torch ${torch.quietMs.toFixed(1)} → ${torch.busyMs.toFixed(1)} ms: ${torch.slowdown.toFixed(2)}×`;
+  const fusedNote =
+    shards > 1
+      ? ` (one step on ${kilnThreads()} threads: ${fused.quietMs.toFixed(1)} → ${fused.busyMs.toFixed(1)} ms: ${fused.slowdown.toFixed(2)}×)`
+      : "";
   return {
-    name: `${row.name}, one busy process`,
+    name: `${row.name}${shards > 1 ? `, batch over ${shards} threads` : ""}, one busy process`,
     kiln_ms: Number(kiln.busyMs.toFixed(3)),
     gflops: Number((row.flops / (kiln.busyMs * 1e6)).toFixed(2)),
     gbps: null,
     percent_of_ceiling: null,
     peers: { ...noPeerTimes(), torch_ms: "skipped" in torch ? null : Number(torch.busyMs.toFixed(3)) },
     speedup: { ...noSpeedups(), torch: "skipped" in torch ? null : Number((torch.busyMs / kiln.busyMs).toFixed(2)) },
-    note: `quiet → busy: kiln ${kiln.quietMs.toFixed(1)} → ${kiln.busyMs.toFixed(1)} ms: ${kiln.slowdown.toFixed(2)}×; ${torchNote} (${rounds} alternating rounds of ${block.iters} runs)`,
-    busy: { kiln, torch },
+    note: `quiet → busy: kiln ${kiln.quietMs.toFixed(1)} → ${kiln.busyMs.toFixed(1)} ms: ${kiln.slowdown.toFixed(2)}×${fusedNote}; ${torchNote} (${rounds} alternating rounds of ${block.iters} runs)`,
+    busy: { kiln, fused, torch },
   };
 }
 

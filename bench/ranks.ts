@@ -1,6 +1,7 @@
 // `kiln bench ranks`: images/s of `npm start`'s model (the tiny config, batch 16 per rank, the Pokémon
 // set at 64 px) trained as 1 rank × 1 thread, 2 ranks × 1 thread (MPI, kiln train --nproc 2) and
-// 1 rank × 2 threads, one after the other in one run, in interleaved rounds (a 2-core virtual machine's
+// 1 rank × 2 threads (one step on both, and the batch split over them: --batch-threads), one after
+// the other in one run, in interleaved rounds (a 2-core virtual machine's
 // speed drifts by several percent between runs): each figure is the median of the rounds, with the
 // range. One run's figure is kiln train's own images/s over its training loop (compilation excluded;
 // the kernels come from the cache after the first layout).
@@ -23,9 +24,10 @@ export interface RanksRow {
 }
 
 const LAYOUTS = [
-  { layout: "1 rank × 1 thread", ranks: 1, threads: 1 },
-  { layout: "2 ranks × 1 thread", ranks: 2, threads: 1 },
-  { layout: "1 rank × 2 threads", ranks: 1, threads: 2 },
+  { layout: "1 rank × 1 thread", ranks: 1, threads: 1, batchThreads: 1 },
+  { layout: "2 ranks × 1 thread", ranks: 2, threads: 1, batchThreads: 1 },
+  { layout: "1 rank × 2 threads, one step", ranks: 1, threads: 2, batchThreads: 1 },
+  { layout: "1 rank × 2 threads, batch over threads", ranks: 1, threads: 2, batchThreads: 2 },
 ] as const;
 
 function kilnTrain(args: readonly string[], threads: number): Promise<{ steps: number; seconds: number; imagesPerSecond: number }> {
@@ -56,7 +58,7 @@ export async function benchRanks(options: { steps?: number; data?: string; round
   if (!existsSync(path.join(data, "metadata.csv"))) await ensurePokemonDataset(data, 64);
   const figures: number[][] = LAYOUTS.map(() => []);
   for (let round = 1; round <= rounds; round++)
-    for (const [i, { layout, ranks, threads }] of LAYOUTS.entries()) {
+    for (const [i, { layout, ranks, threads, batchThreads }] of LAYOUTS.entries()) {
       process.stderr.write(`bench ranks: round ${round}/${rounds}, ${layout}, ${steps} steps\n`);
       const out = mkdtempSync(path.join(tmpdir(), "kiln-bench-ranks-"));
       try {
@@ -73,6 +75,8 @@ export async function benchRanks(options: { steps?: number; data?: string; round
           String(steps * 10),
           "--out",
           out,
+          "--batch-threads",
+          String(batchThreads),
           ...(ranks > 1 ? ["--nproc", String(ranks)] : []),
         ];
         figures[i]!.push((await kilnTrain(args, threads)).imagesPerSecond);

@@ -94,16 +94,24 @@ export function trainStepExample(options: TrainStepOptions, specs: readonly Para
   };
 }
 
-/** The example trees of gradient accumulation's two steps: a micro-batch's gradients, then AdamW from their f32 sum. */
+/**
+ * The example trees of gradient accumulation's two steps: a micro-batch's gradients, then AdamW from
+ * their f32 sum — one tree of gradients, or `shares` trees (`grads/<i>/…`) it sums itself.
+ */
 export function accumulationExamples(
   options: TrainStepOptions,
   specs: readonly ParamSpec[],
+  shares = 1,
 ): { gradients: Record<string, unknown>; apply: Record<string, unknown> } {
   const step = trainStepExample(options, specs) as { state: { params: Record<string, unknown> }; batch: Record<string, unknown> };
   const f32 = Object.fromEntries(specs.map((s) => [s.name, { shape: s.shape, dtype: "f32" }]));
   return {
     gradients: { params: step.state.params, batch: step.batch, control: { seed: { shape: [], dtype: "i32" } } },
-    apply: { state: step.state, grads: f32, control: { step: { shape: [] }, lr: { shape: [] }, scale: { shape: [] } } },
+    apply: {
+      state: step.state,
+      grads: shares > 1 ? Array.from({ length: shares }, () => f32) : f32,
+      control: { step: { shape: [] }, lr: { shape: [] }, scale: { shape: [] } },
+    },
   };
 }
 
@@ -234,17 +242,26 @@ export function gradientStep(
   };
 }
 
-/** Gradient accumulation, half two: AdamW from summed gradients scaled by `scale` (1 / micro-batches). */
+/**
+ * Gradient accumulation, half two: AdamW from summed gradients scaled by `scale` (1 / micro-batches);
+ * given several trees of gradients (the shares of a batch split over threads), it sums them first.
+ */
 export function applyStep(
   options: TrainStepOptions,
   specs: readonly ParamSpec[],
-): (tree: { state: TrainTree["state"]; grads: Params; control: { step: Tensor; lr: Tensor; scale: Tensor } }) => {
+): (tree: { state: TrainTree["state"]; grads: Params | Params[]; control: { step: Tensor; lr: Tensor; scale: Tensor } }) => {
   state: TrainTree["state"];
   gradNorm: Tensor;
 } {
   return ({ state, grads, control }) => {
     const names = specs.map((s) => s.name);
-    const mean = names.map((n) => ops.mul(grads[n]!, control.scale));
+    const trees = Array.isArray(grads) ? grads : [grads];
+    const mean = names.map((n) =>
+      ops.mul(
+        trees.slice(1).reduce((sum, t) => ops.add(sum, t[n]!), trees[0]![n]!),
+        control.scale,
+      ),
+    );
     const { norm, scale } = clipping(mean, options.clipNorm);
     const scaled = mean.map((g) => (scale ? ops.mul(g, scale) : g));
     return { state: optimize(options, names, state, scaled, control), gradNorm: norm };

@@ -21,7 +21,7 @@ import { encodedCacheFolders, encodedCacheKey, readEncoded, weightsFingerprint, 
 import { describeDataSource, resolveDataSource, type DataLocation, type DataSource } from "./data/source.ts";
 import { progressBar, type Progress as ProgressBar } from "./progress.ts";
 import { plotLoss } from "./plot.ts";
-import { ncclCommunicator, ncclVersionText, singleProcess, type Nccl, type World } from "../runtime/index.ts";
+import { ncclCommunicator, ncclVersionText, openMpThreads, singleProcess, type Nccl, type World } from "../runtime/index.ts";
 import {
   broadcastState,
   checkSameSettings,
@@ -54,7 +54,22 @@ export interface TrainOptions extends DataLocation, Omit<PlanOptions, "ranks"> {
    * runs the several-rank path there (to measure it). Without it such a device stages them through MPI.
    */
   nccl?: Nccl;
+  /**
+   * Split each micro-batch over this many threads of this process (the CPU): each computes its share's
+   * gradients alone on its own copy of the gradient step, then they are summed and one update runs
+   * on every thread. "auto" (default): the OpenMP threads on the CPU when they divide the batch into
+   * shares of at least MIN_SHARE_BATCH samples, else 1 (one step on every thread).
+   */
+  batchThreads?: number | "auto";
 }
+
+/**
+ * The smallest share of a batch "auto" gives a thread. Measured on the 2-core development machine
+ * (`kiln bench cpu`): shares of 4 and 8 ran as fast as one step on both threads (the tiny DiT b8:
+ * 165 against 167 ms; npm start's DiT b16: 99 against 101 ms) and held up far better beside another
+ * busy process; shares of 1 (the AAADiT 0.1B at b2) were 27 % slower.
+ */
+export const MIN_SHARE_BATCH = 4;
 
 export interface TrainResult {
   steps: number;
@@ -322,6 +337,13 @@ interface CompiledTraining {
   readonly step: Step;
   /** With accumulation or several ranks: the step that computes one micro-batch's loss and gradients. */
   readonly gradStep: Step | undefined;
+  /** With the batch split over threads: one gradient step per share (gradStep is the first), run side by side. */
+  readonly shares: readonly Step[];
+  /**
+   * The shares read the weights from the update step's memory and the update step reads their
+   * gradients from theirs (one rank, one micro-batch a step): nothing is copied between them.
+   */
+  readonly sharedMemory: boolean;
   /** Micro-batches per optimizer step. */
   readonly accum: number;
 }
@@ -345,6 +367,8 @@ interface StopSignals {
 interface StepLoop {
   readonly compiled: CompiledTraining;
   readonly makeBatch: (micro: number) => Record<string, Float32Array | Int32Array>;
+  /** Each share's inputs of micro-batch `micro`, when the batch is split over threads. */
+  readonly makeShares: readonly ((micro: number) => Record<string, Float32Array | Int32Array>)[];
   /** Sums the micro-batches' gradients across ranks through host memory (with the gradient step, when `exchange` is null). */
   readonly reducer: GradientReducer | undefined;
   /** Sums the gradients across ranks in device memory (a CUDA device, one micro-batch a step). */
@@ -394,8 +418,9 @@ async function trainHolding(options: TrainOptions, plan: TrainPlan, world: World
   const exchange = compiled.gradStep ? deviceExchange(run, compiled) : null;
   const loop: StepLoop = {
     compiled,
-    makeBatch: batchMaker(run, data, lanes),
-    reducer: compiled.gradStep && !exchange ? gradientReducer(world, run.specs) : undefined,
+    makeBatch: batchMaker(run, data, lanes, plan.settings.batch),
+    makeShares: shareLanes(lanes, plan.settings.batch, compiled.shares.length).map((l) => batchMaker(run, data, l, l.batch)),
+    reducer: compiled.gradStep && !exchange && !compiled.sharedMemory ? gradientReducer(world, run.specs) : undefined,
     exchange,
     target,
     deadline,
@@ -513,26 +538,72 @@ function compileTraining(run: Run, state: TrainingState, lanes: Lanes, emaDecay:
     control: Record<string, unknown>;
   };
   const device = options.device ?? "cpu";
-  const accumulation = accumulationExamples(stepOptions, specs);
-  const split = accum > 1 || world.size > 1 || options.nccl !== undefined;
+  const threads = batchThreadsOf(run);
+  const sharedMemory = threads > 1 && accum === 1 && world.size === 1 && options.nccl === undefined;
+  const accumulation = accumulationExamples(stepOptions, specs, sharedMemory ? threads : 1);
+  const split = accum > 1 || world.size > 1 || options.nccl !== undefined || threads > 1;
   const step: Step = !split
     ? compileStep(trainStep(stepOptions, specs) as never, example, { donate: ["state"], name: `train_${config.name}`, device })
     : compileStep(applyStep(stepOptions, specs) as never, accumulation.apply, { donate: ["state"], name: `train_apply_${config.name}`, device });
+  // Each share draws the noise of its own lanes of the batch, so the split changes nothing but the order of sums.
+  const shares =
+    threads > 1
+      ? shareLanes(lanes, batch, threads).map(({ batch: part, ...noiseLanes }, i) => {
+          const shareOptions: TrainStepOptions = { ...stepOptions, batch: part, noiseLanes };
+          return compileStep(gradientStep(shareOptions, specs) as never, accumulationExamples(shareOptions, specs).gradients, {
+            name: `train_grads_${config.name}_share${i}`,
+            device,
+          });
+        })
+      : [];
   const gradStep: Step | undefined = !split
     ? undefined
-    : compileStep(gradientStep(stepOptions, specs) as never, accumulation.gradients, { name: `train_grads_${config.name}`, device });
+    : (shares[0] ?? compileStep(gradientStep(stepOptions, specs) as never, accumulation.gradients, { name: `train_grads_${config.name}`, device }));
+  const kernels = step.kernelCount + (shares.length > 0 ? shares.reduce((n, s) => n + s.kernelCount, 0) : (gradStep?.kernelCount ?? 0));
   log(
-    `compiled the training step for the ${device}: ${step.kernelCount + (gradStep?.kernelCount ?? 0)} kernels in ${((performance.now() - compileStarted) / 1000).toFixed(1)} s${accum > 1 ? `, ${accum} micro-batches per optimizer step` : ""}`,
+    `compiled the training step for the ${device}: ${kernels} kernels in ${((performance.now() - compileStarted) / 1000).toFixed(1)} s${accum > 1 ? `, ${accum} micro-batches per optimizer step` : ""}${threads > 1 ? `, the batch split over ${threads} threads (${batch / threads} samples each)` : ""}`,
   );
   const asTree = (values: ParamValues) => Object.fromEntries(values);
   step.set({ state: { params: asTree(state.params), m: asTree(state.m), v: asTree(state.v), ...(state.ema ? { ema: asTree(state.ema) } : {}) } });
-  return { step, gradStep, accum };
+  if (sharedMemory)
+    shares.forEach((share, i) => {
+      for (const s of specs) {
+        share.shareInput(`params/${s.name}`, step, `state/params/${s.name}`);
+        step.shareInput(`grads/${i}/${s.name}`, share, `grads/${s.name}`);
+      }
+    });
+  return { step, gradStep, shares, sharedMemory, accum };
+}
+
+/** The threads "auto" and --batch-threads give one micro-batch (1: one step on every thread); checked against the batch and device. */
+function batchThreadsOf(run: Run): number {
+  const { options, plan } = run;
+  const { batch } = plan.settings;
+  const given = options.batchThreads ?? "auto";
+  const cpu = (options.device ?? "cpu") === "cpu";
+  if (given === "auto") {
+    const threads = openMpThreads();
+    return cpu && threads > 1 && batch % threads === 0 && batch / threads >= MIN_SHARE_BATCH ? threads : 1;
+  }
+  if (!Number.isInteger(given) || given < 1) throw new Error(`train: --batch-threads must be a positive integer or auto, got ${given}`);
+  if (given > 1 && !cpu)
+    throw new Error(
+      `train: --batch-threads ${given} splits the batch over CPU threads; the ${options.device} device runs one step (drop --batch-threads)`,
+    );
+  if (batch % given !== 0) throw new Error(`train: --batch-threads ${given} must divide the batch (${batch}) into equal shares`);
+  return given;
+}
+
+/** Share i of `lanes` when a micro-batch of `batch` is split over `threads`: its lanes of the global batch and its size. */
+function shareLanes(lanes: Lanes, batch: number, threads: number): (Lanes & { batch: number })[] {
+  const part = batch / threads;
+  return threads > 1 ? Array.from({ length: threads }, (_, i) => ({ first: lanes.first + i * part, total: lanes.total, batch: part })) : [];
 }
 
 /** The inputs of micro-batch `micro` (1-based, counting across optimizer steps): a pure function of (seed, micro). */
-function batchMaker(run: Run, data: EncodedData, lanes: Lanes): (micro: number) => Record<string, Float32Array | Int32Array> {
+function batchMaker(run: Run, data: EncodedData, lanes: Lanes, batch: number): (micro: number) => Record<string, Float32Array | Int32Array> {
   const { config, parts } = run;
-  const { batch, seed } = run.plan.settings;
+  const { seed } = run.plan.settings;
   const schedule = setTimesteps({ steps: 1000, training: true });
   const [c, h, w] = parts.latent;
   const latentSize = c * h * w;
@@ -645,14 +716,16 @@ async function runSteps(run: Run, loop: StepLoop, progress: RunProgress): Promis
       const { exchange } = loop;
       const reduced = exchange
         ? exchange.reduce(deviceGradients(run, loop, compiled.gradStep, exchange, current), wantsStop(), current)
-        : reducer!.reduce(accumulateGradients(run, loop, compiled.gradStep, reducer!.grads, current), wantsStop(), current);
+        : compiled.sharedMemory
+          ? { lossSum: await sharesInPlace(run, loop, current), stop: wantsStop() }
+          : reducer!.reduce(await accumulateGradients(run, loop, compiled.gradStep, reducer!.grads, current), wantsStop(), current);
       agreedStop = reduced.stop;
       // Every rank records the same reason, whichever of them the signal reached first.
       if (agreedStop === "interrupt") signals.interrupted = true;
-      const shares = compiled.accum * world.size;
+      const shares = compiled.accum * world.size * Math.max(1, compiled.shares.length);
       const control = { step: current, lr: stepLr, scale: 1 / shares };
-      // With the device exchange the gradients are already in the update step's inputs.
-      compiled.step.execute(exchange ? { control } : { grads: Object.fromEntries(reducer!.grads), control });
+      // With the device exchange or shared memory the gradients are already in the update step's inputs.
+      compiled.step.execute(exchange || compiled.sharedMemory ? { control } : { grads: Object.fromEntries(reducer!.grads), control });
       out = { loss: Float32Array.of(reduced.lossSum / shares), gradNorm: compiled.step.output("gradNorm") as Float32Array };
     }
     const loss = out.loss[0]!;
@@ -714,23 +787,40 @@ function deviceGradients(run: Run, loop: StepLoop, gradStep: Step, exchange: Dev
   return gradStep.output("loss")[0]!;
 }
 
-/** This rank's gradients of optimizer step `current` summed over its micro-batches into `accumulated`; returns their summed loss. */
-function accumulateGradients(run: Run, loop: StepLoop, gradStep: Step, accumulated: ParamValues, current: number): number {
+/** Optimizer step `current`'s shares side by side, each reading the weights and leaving its gradients where the update step reads them; returns their summed loss. */
+async function sharesInPlace(run: Run, loop: StepLoop, current: number): Promise<number> {
+  const control = { seed: noiseSeedOf(run.plan.settings.seed, current) };
+  const { shares } = loop.compiled;
+  await Promise.all(shares.map((share, i) => share.executeOnThread(1, { batch: loop.makeShares[i]!(current), control })));
+  return shares.reduce((sum, share) => sum + share.output("loss")[0]!, 0);
+}
+
+/**
+ * This rank's gradients of optimizer step `current` summed over its micro-batches (and, with the batch
+ * split over threads, over the shares computed side by side) into `accumulated`; returns their summed loss.
+ */
+async function accumulateGradients(run: Run, loop: StepLoop, gradStep: Step, accumulated: ParamValues, current: number): Promise<number> {
   const { specs } = run;
-  const { step, accum } = loop.compiled;
-  gradStep.set({ params: Object.fromEntries(specs.map((s) => [s.name, step.input(`state/params/${s.name}`)])) });
+  const { step, accum, shares } = loop.compiled;
+  const steps = shares.length > 0 ? shares : [gradStep];
+  const params = Object.fromEntries(specs.map((s) => [s.name, step.input(`state/params/${s.name}`)]));
+  for (const g of steps) g.set({ params });
   let lossSum = 0;
   for (let micro = 0; micro < accum; micro++) {
     const index = (current - 1) * accum + micro + 1;
-    gradStep.execute({ batch: loop.makeBatch(index), control: { seed: noiseSeedOf(run.plan.settings.seed, index) } });
-    lossSum += gradStep.output("loss")[0]!;
-    for (const s of specs) {
-      const g = gradStep.output(`grads/${s.name}`);
-      const a = accumulated.get(s.name)!;
-      // The first micro-batch's gradients are copied (a memcpy), later ones added.
-      if (micro === 0) a.set(g);
-      else for (let i = 0; i < a.length; i++) a[i]! += g[i]!;
-    }
+    const control = { seed: noiseSeedOf(run.plan.settings.seed, index) };
+    if (shares.length > 0) await Promise.all(shares.map((g, i) => g.executeOnThread(1, { batch: loop.makeShares[i]!(index), control })));
+    else gradStep.execute({ batch: loop.makeBatch(index), control });
+    steps.forEach((g, share) => {
+      lossSum += g.output("loss")[0]!;
+      for (const s of specs) {
+        const values = g.output(`grads/${s.name}`);
+        const a = accumulated.get(s.name)!;
+        // The first gradients are copied (a memcpy), later ones added.
+        if (micro === 0 && share === 0) a.set(values);
+        else for (let i = 0; i < a.length; i++) a[i]! += values[i]!;
+      }
+    });
   }
   return lossSum;
 }
@@ -764,6 +854,7 @@ async function finishRun(run: Run, loop: StepLoop, progress: RunProgress, firstS
   if (lead) await plotLoss(path.join(options.out, "loss.png"), readTrainLog(loop.logFile));
   loop.compiled.step.dispose();
   loop.compiled.gradStep?.dispose();
+  for (const share of loop.compiled.shares.slice(1)) share.dispose();
   const result: TrainResult = {
     steps: progress.current,
     losses: progress.losses,

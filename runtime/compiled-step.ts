@@ -131,6 +131,32 @@ export class Step<B extends DeviceProgram = DeviceProgram> {
     if (timing) this.report((performance.now() - started) / 1e3);
   }
 
+  /**
+   * Run the step once (after setting `values`, if given) on a thread of its own with `threads` threads,
+   * so that several steps run side by side; the outputs are read after the promise resolves. Only on
+   * a device that can (the CPU); do not touch the step's inputs or outputs until it resolves.
+   */
+  async executeOnThread(threads: number, values?: StepValues): Promise<void> {
+    this.check();
+    if (!this.backend.launchOnThread) throw new Error(`${this.name}: the ${this.device.name} device cannot run a step on a thread of its own`);
+    if (values) this.set(values);
+    await this.backend.launchOnThread(threads);
+    this.runs++;
+  }
+
+  /**
+   * Input leaf `path` becomes `source`'s input or output leaf `sourcePath` itself (no copies): this
+   * step then reads whatever the other holds. Both steps on one device that can share memory (the CPU).
+   */
+  shareInput(path: string, source: Step, sourcePath: string): void {
+    this.check();
+    if (!this.backend.share || source.device !== this.device)
+      throw new Error(`${this.name}: the ${this.device.name} device cannot share memory between steps`);
+    const own = this.inputTable.get(path, "shareInput").buffer;
+    const other = source.outputLeaves.find((o) => o.path === sourcePath)?.buffer ?? source.inputTable.get(sourcePath, "shareInput").buffer;
+    this.backend.share(own, source.backend, other);
+  }
+
   /** Run the step once (after setting `values`, if given) and return copies of the outputs. */
   run(values?: StepValues): Pytree<TypedArray> {
     this.checkSyncReadback();

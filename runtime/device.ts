@@ -91,6 +91,17 @@ export interface DeviceProgram {
   launch(times: Float64Array | null): void;
   /** Waits until the launched work is done (a device that queues work; a no-op elsewhere). */
   settle(): Promise<void>;
+  /**
+   * One run (every kernel, then the donation copies) on a thread of its own, with `threads` threads,
+   * leaving the caller's thread free: several steps run side by side (the CPU's batch shards).
+   * Absent where a launch only queues work anyway.
+   */
+  launchOnThread?(threads: number): Promise<void>;
+  /**
+   * Makes `buffer` the memory of `source`'s buffer `sourceBuffer` (another step on this device), so
+   * that one step reads what the other wrote without a copy. Absent where steps cannot share memory.
+   */
+  share?(buffer: number, source: DeviceProgram, sourceBuffer: number): void;
   dispose(): void;
   /** The step's device memory, where the host has no view of it (CUDA); absent elsewhere. */
   readonly memory?: DeviceMemory;

@@ -54,6 +54,7 @@ export { mpirunPlan, runRanks } from "./collective/launch.ts";
 export { collectiveStatus } from "./collective/status.ts";
 export { loadNccl, ncclCommunicator, ncclVersionText, type Nccl } from "./collective/nccl.ts";
 export { damagedLibraries } from "./cpu/toolchain.ts";
+export { openMpThreads } from "./cpu/openmp.ts";
 export {
   gradCaseEquivalence,
   relativeError,

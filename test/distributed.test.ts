@@ -110,7 +110,8 @@ describe.skipIf(!hasMpi)("data-parallel training through MPI", () => {
       }),
     );
     one = fresh("one");
-    await train({ config: loadConfig(configFile), data, out: one, steps: 10, batch: 16, saveSteps: 5, quiet: true });
+    // One step over the whole batch (the batch split over this process's threads would be the ranks' computation exactly).
+    await train({ config: loadConfig(configFile), data, out: one, steps: 10, batch: 16, saveSteps: 5, quiet: true, batchThreads: 1 });
     two = fresh("two");
     const run = await kilnTrain(["--nproc", "2", "--batch", "8", "--steps", "10", "--save-steps", "5", "--out", two]);
     expect(run.stderr).toMatch(/rank 1 of 2/);

@@ -312,4 +312,32 @@ describe("training", () => {
     }
     expect(trainedSpecs(modelParts(config)).some((s) => s.name.startsWith("text_encoder."))).toBe(true);
   });
+
+  test("a batch split over threads trains as the whole batch does: the same losses and weights, up to the order of sums", async () => {
+    const specs = trainedSpecs(modelParts(config));
+    const run = async (extra: { batchThreads?: number; gradAccum?: number }) => {
+      const out = fresh("threads");
+      const result = await train({ config, data, out, steps: 4, quiet: true, batchThreads: 1, ...extra });
+      return { losses: result.losses, params: loadTrainingState(out, 4, specs).state.params };
+    };
+    // Shares in shared memory (one micro-batch), and shares summed on the host (two micro-batches).
+    for (const gradAccum of [1, 2]) {
+      const whole = await run({ gradAccum });
+      const split = await run({ gradAccum, batchThreads: 2 });
+      expect(new Set(whole.losses).size).toBeGreaterThan(1);
+      split.losses.forEach((loss, i) =>
+        expect(Math.abs(loss - whole.losses[i]!), `accum ${gradAccum}, step ${i + 1}`).toBeLessThan(1e-5 * Math.abs(whole.losses[i]!)),
+      );
+      for (const s of specs) {
+        const a = whole.params.get(s.name)!;
+        const b = split.params.get(s.name)!;
+        const scale = Math.max(...a.map(Math.abs), 1e-6);
+        const worst = a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i]!)), 0);
+        expect(worst / scale, `accum ${gradAccum}, ${s.name}`).toBeLessThan(1e-4);
+      }
+    }
+    await expect(train({ config, data, out: fresh("threads-bad"), steps: 1, quiet: true, batchThreads: 3 })).rejects.toThrow(
+      /--batch-threads 3 must divide the batch \(2\)/,
+    );
+  }, 120_000);
 });

@@ -2,7 +2,6 @@
 // for the interop tests: both talk to bench/peers/torch_cpu.py in a Python that can `import torch`.
 
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { availableParallelism } from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -10,7 +9,7 @@ import type { BenchRow } from "../rows.ts";
 import type { TimingOptions } from "../timing.ts";
 import { median } from "../timing.ts";
 import type { Measurement, Peer } from "./types.ts";
-import { environmentAsGiven } from "../../runtime/cpu/openmp.ts";
+import { environmentAsGiven, openMpThreads } from "../../runtime/cpu/openmp.ts";
 
 export const TORCH_SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), "torch_cpu.py");
 
@@ -95,8 +94,8 @@ function startServer(python: string, threads: number): TorchServer {
   };
 }
 
-/** The threads kiln's OpenMP kernels use by default (libgomp: OMP_NUM_THREADS, else the CPUs this process may run on). */
-export const kilnThreads = (): number => Number(process.env.OMP_NUM_THREADS) || availableParallelism();
+/** The threads kiln's OpenMP kernels use by default. */
+export const kilnThreads = (): number => openMpThreads();
 
 export interface TorchPeer extends Peer {
   /** Ends the Python process (the peers can be initialised again). */

@@ -64,11 +64,20 @@ export const TRAIN_FLAGS = {
   nproc: { kind: "int", min: 1, max: 1024 },
   "collective-timeout": { kind: "number", above: 0 },
   collectives: { kind: "choice", values: ["auto", "mpi", "nccl"] },
+  "batch-threads": { kind: "text" },
 } as const satisfies FlagSpecs;
+
+/** --batch-threads: "auto", or a positive whole number of threads. */
+function batchThreadsFlag(value: string | undefined): number | "auto" | undefined {
+  if (value === undefined || value === "auto") return value;
+  const n = Number(value);
+  if (!/^[0-9]+$/.test(value) || n < 1) throw usageError(`--batch-threads takes auto or a positive whole number of threads, got '${value}'`);
+  return n;
+}
 
 const command: Command = {
   summary: "train the DiT from scratch on a data set (default: the Pokémon gen-1 set, built if missing)",
-  usage: `kiln train [--config tiny|aaa-0.1b|FILE.json] [--data DIR | --metadata FILE [--images DIR]] [--steps N | --minutes M] [--batch B] [--lr X] [--seed S] [--out DIR] [--resume [--allow-changes] | --overwrite] [--save-steps N] [--grad-accum N] [--clip-norm X] [--pure-bf16] [--checkpoint-blocks] [--text-encoder DIR] [--vae FILE] ${deviceUsage()} [--nproc N] [--collective-timeout S] [--collectives auto|mpi|nccl]\n\ndevices:\n${deviceHelp()}`,
+  usage: `kiln train [--config tiny|aaa-0.1b|FILE.json] [--data DIR | --metadata FILE [--images DIR]] [--steps N | --minutes M] [--batch B] [--lr X] [--seed S] [--out DIR] [--resume [--allow-changes] | --overwrite] [--save-steps N] [--grad-accum N] [--clip-norm X] [--pure-bf16] [--checkpoint-blocks] [--text-encoder DIR] [--vae FILE] ${deviceUsage()} [--nproc N] [--collective-timeout S] [--collectives auto|mpi|nccl] [--batch-threads auto|N]\n\ndevices:\n${deviceHelp()}`,
   async run(argv) {
     const { flags } = parseFlags("train", argv, TRAIN_FLAGS);
     const device = deviceFlag(flags.device);
@@ -102,6 +111,7 @@ const command: Command = {
       ...(flags["pure-bf16"] ? { pureBf16: true } : {}),
       checkpointBlocks: flags["checkpoint-blocks"],
       device,
+      ...(flags["batch-threads"] !== undefined ? { batchThreads: batchThreadsFlag(flags["batch-threads"]) } : {}),
     } as const;
     // Data parallelism (runtime/collective): --nproc starts the ranks through mpirun, each running
     // this command without --nproc; a rank started by a launcher joins its MPI world. An error on a

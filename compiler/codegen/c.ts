@@ -78,23 +78,35 @@ ${philoxHelper(C_HELPERS)}
  * Threads libgomp starts later are started inside a step and inherit the caller's flushed MXCSR.
  */
 const FLUSH_SUBNORMALS = [
+  "/* threads: the kernels' team size for this call (0: OpenMP's default), made the calling thread's own",
+  "   default for the call, so that steps called side by side from several threads (batch shards) each",
+  "   get theirs. A one-thread call runs on the caller alone and leaves kiln_flushed_team alone. */",
+  "#define THREADS_BEGIN const int given = omp_get_max_threads(); if (threads > 0 && threads != given) omp_set_num_threads(threads)",
+  "#define THREADS_END if (threads > 0 && threads != given) omp_set_num_threads(given)",
   "#if defined(__x86_64__) || defined(__i386__)",
   "#include <xmmintrin.h>",
   "static int kiln_flushed_team = 0;",
-  "int kiln_step(void* const* B, double* times) {",
+  "int kiln_step(void* const* B, double* times, int threads) {",
   "  const unsigned int caller = _mm_getcsr();",
   "  _mm_setcsr(caller | 0x8040u); /* FTZ | DAZ */",
-  "  if (kiln_flushed_team != omp_get_max_threads()) {",
+  "  THREADS_BEGIN;",
+  "  if (omp_get_max_threads() > 1 && kiln_flushed_team != omp_get_max_threads()) {",
   "    #pragma omp parallel",
   "    _mm_setcsr(_mm_getcsr() | 0x8040u);",
   "    kiln_flushed_team = omp_get_max_threads();",
   "  }",
   "  const int rc = kiln_kernels(B, times);",
+  "  THREADS_END;",
   "  _mm_setcsr(caller);",
   "  return rc;",
   "}",
   "#else",
-  "int kiln_step(void* const* B, double* times) { return kiln_kernels(B, times); }",
+  "int kiln_step(void* const* B, double* times, int threads) {",
+  "  THREADS_BEGIN;",
+  "  const int rc = kiln_kernels(B, times);",
+  "  THREADS_END;",
+  "  return rc;",
+  "}",
   "#endif",
 ];
 
@@ -387,7 +399,7 @@ export interface RenderOptions {
   templateSource: (uses: { gemm: boolean; attention: boolean }) => string;
 }
 
-/** The whole program as one C file. Kernel i is `kernel_i`; `kiln_step(B, times)` runs them all. */
+/** The whole program as one C file. Kernel i is `kernel_i`; `kiln_step(B, times, threads)` runs them all. */
 export function renderC(program: Program, options: RenderOptions): string {
   const templates = new Set(
     program.kernels.flatMap((k) => k.body.filter((s) => s.s === "template").map((s) => (s as Stmt & { s: "template" }).template)),

@@ -49,7 +49,10 @@ export interface CpuProgram extends DeviceProgram {
   readonly arena: ArenaPlan;
 }
 
-type NativeStep = (table: BigUint64Array, times: Float64Array | null) => number;
+/** kiln_step(table, times, threads): threads 0 is OpenMP's default; `async` runs it on a libuv worker thread. */
+type NativeStep = ((table: BigUint64Array, times: Float64Array | null, threads: number) => number) & {
+  async: (table: BigUint64Array, times: null, threads: number, done: (error: unknown, rc: number) => void) => void;
+};
 
 /** The allocator: one native block for the arena of temporaries, one per other buffer; the table of their addresses. */
 function allocateStep(program: Program, arena: ArenaPlan): { blocks: NativeBlock[]; table: BigUint64Array; views: Map<number, TypedArray> } {
@@ -79,7 +82,7 @@ function allocateStep(program: Program, arena: ArenaPlan): { blocks: NativeBlock
 function loadStep(source: string): { library: CompiledLibrary; step: NativeStep } {
   const load = (library: CompiledLibrary) => ({
     library,
-    step: loadLibrary(library.library).func("int kiln_step(void* table, double* times)") as NativeStep,
+    step: loadLibrary(library.library).func("int kiln_step(void* table, double* times, int threads)") as NativeStep,
   });
   const library = compileC(source);
   try {
@@ -92,6 +95,9 @@ function loadStep(source: string): { library: CompiledLibrary; step: NativeStep 
   }
 }
 
+/** Each CPU program's buffer table and views, for share(). */
+const hostMemory = new WeakMap<DeviceProgram, { table: BigUint64Array; views: Map<number, TypedArray> }>();
+
 /** The launcher over the allocated memory: one native call, then the donation copies. */
 function cpuProgram(plan: StepPlan, program: Program, arena: ArenaPlan, source: string, renderSeconds: number): CpuProgram {
   const { library, step } = loadStep(source);
@@ -102,7 +108,15 @@ function cpuProgram(plan: StepPlan, program: Program, arena: ArenaPlan, source: 
     return v;
   };
   const copies: readonly DonationCopy[] = plan.copies;
-  return {
+  let running = false;
+  const finish = (rc: number): void => {
+    if (rc !== 0) {
+      const kernel = program.kernels[rc >> 8];
+      throw new Error(`${plan.name}: kernel ${kernel?.name ?? rc >> 8} (${kernel?.comment ?? "?"}) failed with code ${rc & 0xff}`);
+    }
+    for (const c of copies) view(c.to).set(view(c.from));
+  };
+  const cpu: CpuProgram = {
     program,
     library,
     arena,
@@ -115,18 +129,41 @@ function cpuProgram(plan: StepPlan, program: Program, arena: ArenaPlan, source: 
     read: (buffer) => view(buffer).slice(),
     readAsync: (buffer) => Promise.resolve(view(buffer).slice()),
     launch(times) {
-      const rc = step(table, times);
-      if (rc !== 0) {
-        const kernel = program.kernels[rc >> 8];
-        throw new Error(`${plan.name}: kernel ${kernel?.name ?? rc >> 8} (${kernel?.comment ?? "?"}) failed with code ${rc & 0xff}`);
-      }
-      for (const c of copies) view(c.to).set(view(c.from));
+      finish(step(table, times, 0));
+    },
+    launchOnThread(threads) {
+      if (running) throw new Error(`${plan.name}: launched on a thread while its previous run is still going`);
+      running = true;
+      return new Promise((resolve, reject) =>
+        step.async(table, null, threads, (error, rc) => {
+          running = false;
+          if (error) return reject(error instanceof Error ? error : new Error(String(error)));
+          try {
+            finish(rc);
+            resolve();
+          } catch (failure) {
+            reject(failure as Error);
+          }
+        }),
+      );
     },
     settle: () => Promise.resolve(),
+    share(buffer, source, sourceBuffer) {
+      const from = hostMemory.get(source);
+      const sourceView = from?.views.get(sourceBuffer);
+      if (!from || !sourceView) throw new Error(`${plan.name}: buffer ${buffer} can share only another CPU step's buffer that has memory`);
+      const own = view(buffer);
+      if (own.length !== sourceView.length || own.BYTES_PER_ELEMENT !== sourceView.BYTES_PER_ELEMENT)
+        throw new Error(`${plan.name}: buffer ${buffer} (${own.length} elements) cannot share a buffer of ${sourceView.length}`);
+      table[buffer] = from.table[sourceBuffer]!;
+      views.set(buffer, sourceView);
+    },
     dispose() {
       for (const b of blocks.splice(0)) b.free();
     },
   };
+  hostMemory.set(cpu, { table, views });
+  return cpu;
 }
 
 /** f32 lanes of the widest vector unit the CPU reports. */

@@ -1,3 +1,5 @@
+import { availableParallelism } from "node:os";
+
 // OpenMP's waiting policy for kiln's kernels. libgomp reads its environment once, when the first
 // library that uses it is loaded; kiln sets its default there unless the user chose one.
 //
@@ -32,4 +34,10 @@ export function applyOpenMpDefaults(env: NodeJS.ProcessEnv = process.env): void 
 /** This process's environment as the user gave it: without what applyOpenMpDefaults added. */
 export function environmentAsGiven(): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(process.env).filter(([key]) => !setByKiln.has(key)));
+}
+
+/** The threads kiln's OpenMP kernels use by default (libgomp: OMP_NUM_THREADS's first value, else the CPUs this process may run on). */
+export function openMpThreads(env: NodeJS.ProcessEnv = process.env): number {
+  const given = Number.parseInt(env.OMP_NUM_THREADS ?? "", 10);
+  return given > 0 ? given : availableParallelism();
 }

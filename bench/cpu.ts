@@ -291,6 +291,16 @@ function adamwAll(state: BenchAdamState, grads: readonly Tensor[], stepIndex: Te
   return next;
 }
 
+/** The median time of the sharded training step. */
+async function timeSharded(config: AaaDitConfig, batch: number, shards: number, timing: { warmup: number; iters: number }): Promise<number> {
+  const sharded = ditShardedTrainStep(config, batch, shards);
+  try {
+    return median(await timeRuns(sharded.run, timing));
+  } finally {
+    sharded.dispose();
+  }
+}
+
 /** Threads a DiT training row's batch is split over: kiln's threads, when they divide the batch (else 1). */
 function shardsFor(row: BenchRow): number {
   if (row.kind !== "dit_train_step") return 1;
@@ -301,8 +311,9 @@ function shardsFor(row: BenchRow): number {
 /**
  * The same training step with the batch split into `shards` equal parts, one a thread: each thread
  * runs forward and backward of its part on its own copy of the gradient step, single-threaded and
- * without waiting for the others; then the gradients are summed and one AdamW step (on every thread)
- * applies their mean — the fused step's update. Threads meet twice a step instead of at the end of
+ * without waiting for the others, reading the weights from the update step's memory; then one AdamW
+ * step (on every thread) sums their gradients where they left them and applies the mean — the fused
+ * step's update. Threads meet twice a step instead of at the end of
  * every kernel, so a thread another process takes the core from delays the step once, not every kernel.
  */
 export function ditShardedTrainStep(config: AaaDitConfig, batch: number, shards: number): { run: () => Promise<void>; dispose: () => void } {
@@ -336,37 +347,39 @@ export function ditShardedTrainStep(config: AaaDitConfig, batch: number, shards:
     });
     return step;
   });
+  // The update step sums the shares' gradients itself, reading them where the shares leave them, and
+  // the shares read the weights where the update step keeps them (as kiln train does): no copies.
   const apply = compile(
     (t) => {
-      const { state, grads, step: stepIndex, scale } = t as { state: BenchAdamState; grads: Record<string, Tensor>; step: Tensor; scale: Tensor };
-      return {
-        state: adamwAll(
-          state,
-          names.map((n) => ops.mul(grads[n]!, scale)),
-          stepIndex,
-          names,
+      const { state, grads, step: stepIndex } = t as { state: BenchAdamState; grads: Record<string, Tensor>[]; step: Tensor };
+      const mean = names.map((n) =>
+        ops.mul(
+          grads.slice(1).reduce((sum, g) => ops.add(sum, g[n]!), grads[0]![n]!),
+          1 / shards,
         ),
-      };
+      );
+      return { state: adamwAll(state, mean, stepIndex, names) };
     },
-    { state: { params: paramShapes, m: paramShapes, v: paramShapes }, grads: paramShapes, step: { shape: [] }, scale: { shape: [] } },
+    {
+      state: { params: paramShapes, m: paramShapes, v: paramShapes },
+      grads: Array.from({ length: shards }, () => paramShapes),
+      step: { shape: [] },
+    },
     { donate: ["state"], name: "bench_dit_train_apply" },
   );
   const weights = initDitWeights(config, 1);
   const zeros = Object.fromEntries(specs.map((s) => [s.name, new Float32Array(weights[s.name]!.length)]));
-  apply.set({ state: { params: weights, m: zeros, v: zeros }, scale: 1 / shards });
+  apply.set({ state: { params: weights, m: zeros, v: zeros } });
+  gradients.forEach((g, i) => {
+    for (const n of names) {
+      g.shareInput(`params/${n}`, apply, `state/params/${n}`);
+      apply.shareInput(`grads/${i}/${n}`, g, `grads/${n}`);
+    }
+  });
   let count = 0;
   return {
     async run() {
-      const params = Object.fromEntries(names.map((n) => [n, apply.input(`state/params/${n}`)]));
-      await Promise.all(gradients.map((g) => g.executeOnThread(1, { params })));
-      for (const n of names) {
-        const sum = apply.input(`grads/${n}`);
-        sum.set(gradients[0]!.output(`grads/${n}`));
-        for (const g of gradients.slice(1)) {
-          const add = g.output(`grads/${n}`);
-          for (let k = 0; k < sum.length; k++) sum[k]! += add[k]!;
-        }
-      }
+      await Promise.all(gradients.map((g) => g.executeOnThread(1)));
       apply.execute({ step: ++count });
     },
     dispose() {
@@ -407,6 +420,9 @@ export async function benchCpu(options: BenchOptions = {}): Promise<BenchReport>
       const { step, run } = kilnStep(row);
       const kiln = median(await timeRuns(run, rowTiming));
       step.dispose();
+      // The same step with its batch split over the threads, measured before any peer runs.
+      const shards = shardsFor(row);
+      const split = shards > 1 && row.kind === "dit_train_step" ? await timeSharded(row.config, row.batch, shards, rowTiming) : null;
       const result: RowResult = {
         name: row.name,
         kiln_ms: Number(kiln.toFixed(3)),
@@ -427,12 +443,8 @@ export async function benchCpu(options: BenchOptions = {}): Promise<BenchReport>
       }
       if (row.peers) result.note = `peers: ${row.peers.join(", ")} only; ${rowTiming.warmup} warm-up, median of ${rowTiming.iters}`;
       results.push(result);
-      const shards = shardsFor(row);
-      if (shards > 1 && row.kind === "dit_train_step") {
-        // The same step with its batch split over the threads, against the same peers' figures.
-        const sharded = ditShardedTrainStep(row.config, row.batch, shards);
-        const split = median(await timeRuns(sharded.run, rowTiming));
-        sharded.dispose();
+      if (split !== null && row.kind === "dit_train_step") {
+        // Against the same peers' figures.
         const speedup = Object.fromEntries(
           Object.entries(result.speedup).map(([c, x]) => [c, x === null ? null : Number(((x * kiln) / split).toFixed(2))]),
         );

@@ -8,6 +8,7 @@ import { encodeTiny, tinyTextInputs, tinyTextParamSpec, TINY_TEXT, type TinyText
 import { bundledTokenizer, MAX_PROMPT_TOKENS, tokenizePrompt, type TextTokenizer } from "./text/tokenizer.ts";
 import { flux2Decode, flux2Downsample, flux2Encode, flux2LatentChannels, flux2VaeParamSpec, FLUX2_VAE, type Flux2VaeConfig } from "./vae/flux2.ts";
 import { pixelDecode, pixelEncode, pixelLatentChannels, PIXEL_VAE, type PixelVaeConfig } from "./vae/pixel.ts";
+import { fitPcaRefine } from "./vae/pca-refine.ts";
 import { fitPcaVae, pcaDecode, pcaEncode, pcaVaeParamSpec, unfittedPcaVae, PCA_VAE, type PcaVaeConfig } from "./vae/pca.ts";
 
 /** Parameters as graph tensors, keyed by checkpoint name (the models' param specs). */
@@ -132,7 +133,11 @@ export function vae(choice: VaeChoice): Vae {
         downsample: config.patchSize,
         encode: (params, image) => pcaEncode(params, image, config),
         decode: (params, latents) => pcaDecode(params, latents, config),
-        fit: (images, height, width) => fitPcaVae(images, height, width, config),
+        fit: (images, height, width) => {
+          const projection = fitPcaVae(images, height, width, config);
+          const refine = config.refine;
+          return refine ? new Map([...projection, ...fitPcaRefine(images, height, width, projection, { ...config, refine })]) : projection;
+        },
         unfitted: () => unfittedPcaVae(pcaVaeParamSpec(config)),
       };
     }

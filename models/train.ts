@@ -787,12 +787,16 @@ function deviceGradients(run: Run, loop: StepLoop, gradStep: Step, exchange: Dev
   return gradStep.output("loss")[0]!;
 }
 
-/** Optimizer step `current`'s shares side by side, each reading the weights and leaving its gradients where the update step reads them; returns their summed loss. */
+/** Micro-batch `index`'s shares side by side, each on a thread of its own with one OpenMP thread. */
+function runShares(run: Run, loop: StepLoop, index: number): Promise<void[]> {
+  const control = { seed: noiseSeedOf(run.plan.settings.seed, index) };
+  return Promise.all(loop.compiled.shares.map((share, i) => share.executeOnThread(1, { batch: loop.makeShares[i]!(index), control })));
+}
+
+/** Optimizer step `current`'s shares, each reading the weights and leaving its gradients where the update step reads them; returns their summed loss. */
 async function sharesInPlace(run: Run, loop: StepLoop, current: number): Promise<number> {
-  const control = { seed: noiseSeedOf(run.plan.settings.seed, current) };
-  const { shares } = loop.compiled;
-  await Promise.all(shares.map((share, i) => share.executeOnThread(1, { batch: loop.makeShares[i]!(current), control })));
-  return shares.reduce((sum, share) => sum + share.output("loss")[0]!, 0);
+  await runShares(run, loop, current);
+  return loop.compiled.shares.reduce((sum, share) => sum + share.output("loss")[0]!, 0);
 }
 
 /**
@@ -808,9 +812,8 @@ async function accumulateGradients(run: Run, loop: StepLoop, gradStep: Step, acc
   let lossSum = 0;
   for (let micro = 0; micro < accum; micro++) {
     const index = (current - 1) * accum + micro + 1;
-    const control = { seed: noiseSeedOf(run.plan.settings.seed, index) };
-    if (shares.length > 0) await Promise.all(shares.map((g, i) => g.executeOnThread(1, { batch: loop.makeShares[i]!(index), control })));
-    else gradStep.execute({ batch: loop.makeBatch(index), control });
+    if (shares.length > 0) await runShares(run, loop, index);
+    else gradStep.execute({ batch: loop.makeBatch(index), control: { seed: noiseSeedOf(run.plan.settings.seed, index) } });
     steps.forEach((g, share) => {
       lossSum += g.output("loss")[0]!;
       for (const s of specs) {

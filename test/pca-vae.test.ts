@@ -9,7 +9,17 @@ import path from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
 import type { Tensor } from "../compiler/index.ts";
 import { compile } from "../runtime/compile.ts";
-import { fitPcaVae, pcaDecode, pcaEncode, symmetricEigen, type PcaVaeConfig } from "../models/vae/pca.ts";
+import {
+  fitPcaVae,
+  pcaDecode,
+  pcaEncode,
+  pcaVaeParamSpec,
+  refineParamSpec,
+  symmetricEigen,
+  unfittedPcaVae,
+  type PcaVaeConfig,
+} from "../models/vae/pca.ts";
+import { fitPcaRefine } from "../models/vae/pca-refine.ts";
 import { ditConfig } from "../models/dit.ts";
 import { CONFIGS, modelParts, type ModelConfig } from "../models/config.ts";
 import { train } from "../models/train.ts";
@@ -138,6 +148,44 @@ describe("the pca VAE", () => {
     // Whitening changes the latents, not what they decode to.
     full.results.forEach(([, decoded], i) => decoded!.forEach((v, j) => expect(v).toBeCloseTo(plain.results[i]![1]![j]!, 4)));
   });
+
+  test("the learned refinement starts as the identity and its fit brings reconstructions closer to the images", () => {
+    const [h, w] = [16, 16];
+    const images = Array.from({ length: 6 }, (_, i) => testImage(i, h, w));
+    const plain: PcaVaeConfig = { patchSize: 4, channels: 6 };
+    const refined: PcaVaeConfig = { ...plain, refine: { width: 8, steps: 150, noise: 0.05 } };
+    const projection = fitPcaVae(images, h, w, plain);
+    const fitted = new Map([...projection, ...fitPcaRefine(images, h, w, projection, { ...refined, refine: refined.refine! })]);
+    expect([...fitted.keys()].filter((k) => k.startsWith("refine."))).toEqual(refineParamSpec(refined.refine!).map((s) => s.name));
+    const shapes = Object.fromEntries(pcaVaeParamSpec(refined).map((s) => [s.name, { shape: s.shape }]));
+    const step = compile(
+      (tree: unknown) => {
+        const t = tree as { params: Record<string, Tensor>; x: Tensor };
+        return pcaDecode(t.params, pcaEncode(t.params, t.x, refined), refined);
+      },
+      { params: shapes, x: { shape: [1, 3, h, w] } },
+    );
+    const meanSquare = (params: Map<string, Float32Array>): number => {
+      step.set({ params: Object.fromEntries(params) });
+      let total = 0;
+      for (const x of images) {
+        const y = step.run({ x }) as Float32Array;
+        total += y.reduce((sum, v, i) => sum + (v - x[i]!) ** 2, 0) / y.length;
+      }
+      return total / images.length;
+    };
+    // Unfitted, the refinement is the identity: the plain projection's error exactly.
+    const unfitted = unfittedPcaVae(pcaVaeParamSpec(refined));
+    const identity = new Map([...projection, ...[...unfitted].filter(([k]) => k.startsWith("refine."))]);
+    const before = meanSquare(identity);
+    const after = meanSquare(fitted);
+    step.dispose();
+    const { results } = roundTrip(plain, images, h, w);
+    const projectionOnly =
+      results.reduce((sum, [, y], k) => sum + y!.reduce((a, v, i) => a + (v - images[k]![i]!) ** 2, 0) / y!.length, 0) / images.length;
+    expect(before).toBeCloseTo(projectionOnly, 6);
+    expect(after).toBeLessThan(0.8 * before);
+  }, 120_000);
 
   test("a fit to images that do not vary is refused", () => {
     expect(() => fitPcaVae([new Float32Array(3 * 8 * 8).fill(0.5)], 8, 8, { patchSize: 4, channels: 3 })).toThrow(/do not vary/);

@@ -6,9 +6,9 @@
 // the reconstructions' mean PSNR 25.22 → 27.38 dB, their background off white by 0.0084 → 0.0040.
 
 import { backward, nn, ops, type Tensor } from "../../compiler/index.ts";
-// compiled-step.ts, not runtime/index.ts: this file is in the browser bundle (through models/encoders.ts), where
-// the Node devices cannot go; a fit runs where the trainer has registered them.
-import { compileStep } from "../../runtime/compiled-step.ts";
+// runtime/portable.ts, not runtime/index.ts: this file is in the browser bundle (through models/encoders.ts),
+// where the Node devices cannot go; a fit runs where the trainer has registered them.
+import { compileStep } from "../../runtime/portable.ts";
 import { xoshiro128 } from "../data/shuffle.ts";
 import { adamwUpdate } from "../optim.ts";
 import { initParams, type ParamValues } from "../params.ts";

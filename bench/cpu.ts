@@ -13,7 +13,7 @@ import { compile, loadLibrary, type CompiledStep } from "../runtime/compile.ts";
 import { compileC } from "../runtime/cpu/toolchain.ts";
 import { SIMD_H } from "../kernels/cpu/index.ts";
 import { ditForward } from "../models/dit.ts";
-import { adamwUpdate } from "../models/optim.ts";
+import { adamwTree, type AdamWTree } from "../models/optim.ts";
 import { backward } from "../compiler/index.ts";
 import { cpuRows, cpuQuickRows, ditTrainStepRow, rowRate, type BenchRow } from "./rows.ts";
 import { initDitWeights, makeDitBatch, ditParamSpecs, adamW, kilnDitConfig, type AaaDitConfig } from "./tiny-dit.ts";
@@ -252,7 +252,7 @@ function ditStep(config: AaaDitConfig, batch: number, training: boolean): { step
   return { step, run: () => step.execute({ step: ++count }) };
 }
 
-type BenchAdamState = { params: Record<string, Tensor>; m: Record<string, Tensor>; v: Record<string, Tensor> };
+type BenchAdamState = AdamWTree;
 
 /** The bench DiT's loss on a batch (MSE against its target) and its gradient for every parameter. */
 function ditLossAndGrads(
@@ -274,21 +274,14 @@ function ditLossAndGrads(
 
 /** AdamW with the bench's constants on every parameter. */
 function adamwAll(state: BenchAdamState, grads: readonly Tensor[], stepIndex: Tensor, names: readonly string[]): BenchAdamState {
-  const next: BenchAdamState = { params: {}, m: {}, v: {} };
-  names.forEach((name, i) => {
-    const u = adamwUpdate(state.params[name]!, grads[i]!, state.m[name]!, state.v[name]!, {
-      step: stepIndex,
-      lr: ops.scalar(adamW.lr),
-      beta1: adamW.beta1,
-      beta2: adamW.beta2,
-      eps: adamW.eps,
-      weightDecay: adamW.weightDecay,
-    });
-    next.params[name] = u.param;
-    next.m[name] = u.m;
-    next.v[name] = u.v;
+  return adamwTree(state, names, grads, {
+    step: stepIndex,
+    lr: ops.scalar(adamW.lr),
+    beta1: adamW.beta1,
+    beta2: adamW.beta2,
+    eps: adamW.eps,
+    weightDecay: adamW.weightDecay,
   });
-  return next;
 }
 
 /** The median time of the sharded training step. */

@@ -21,6 +21,21 @@ export interface AdamWState {
   v: Tensor;
 }
 
+/** A tree of trained tensors and its two AdamW moments, by tensor name. */
+export type AdamWTree = { params: Record<string, Tensor>; m: Record<string, Tensor>; v: Record<string, Tensor> };
+
+/** One AdamW step for every tensor `names` lists, `grads` in the same order. */
+export function adamwTree(state: AdamWTree, names: readonly string[], grads: readonly Tensor[], options: AdamWOptions): AdamWTree {
+  const next: AdamWTree = { params: {}, m: {}, v: {} };
+  names.forEach((name, i) => {
+    const u = adamwUpdate(state.params[name]!, grads[i]!, state.m[name]!, state.v[name]!, options);
+    next.params[name] = u.param;
+    next.m[name] = u.m;
+    next.v[name] = u.v;
+  });
+  return next;
+}
+
 /** One AdamW step for one tensor (PyTorch's torch.optim.AdamW, amsgrad off). */
 export function adamwUpdate(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, options: AdamWOptions): AdamWState {
   const { step, lr, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weightDecay = 0.01 } = options;

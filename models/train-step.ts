@@ -5,7 +5,7 @@
 
 import { backward, nn, ops, type DType, type Tensor } from "../compiler/index.ts";
 import { ditForward, type DitConfig } from "./dit.ts";
-import { adamwUpdate } from "./optim.ts";
+import { adamwTree } from "./optim.ts";
 import type { ParamSpec } from "./params.ts";
 import type { Prediction } from "./config.ts";
 
@@ -189,21 +189,14 @@ function adamwAll(
   grads: readonly Tensor[],
   control: { step: Tensor; lr: Tensor },
 ): TrainTree["state"] {
-  const next: TrainTree["state"] = { params: {}, m: {}, v: {} };
-  names.forEach((name, i) => {
-    const u = adamwUpdate(state.params[name]!, grads[i]!, state.m[name]!, state.v[name]!, {
-      step: control.step,
-      lr: control.lr,
-      beta1: options.beta1 ?? 0.9,
-      beta2: options.beta2 ?? 0.999,
-      eps: options.eps ?? 1e-8,
-      weightDecay: options.weightDecay ?? 0.01,
-    });
-    next.params[name] = u.param;
-    next.m[name] = u.m;
-    next.v[name] = u.v;
+  return adamwTree(state, names, grads, {
+    step: control.step,
+    lr: control.lr,
+    beta1: options.beta1 ?? 0.9,
+    beta2: options.beta2 ?? 0.999,
+    eps: options.eps ?? 1e-8,
+    weightDecay: options.weightDecay ?? 0.01,
   });
-  return next;
 }
 
 /** The whole step: loss, gradients, optional clipping, AdamW. Returns the new state and the loss. */

@@ -9,7 +9,7 @@
 //     embedders) at [32·384, 1024] bf16, forward and forward + backward.
 import { backward, nn, ops, type DType, type Tensor } from "../../compiler/index.ts";
 import { AAA_0_1B, ditParamSpec, TIMESTEP_FEATURES, type DitConfig } from "../../models/dit.ts";
-import { adamwUpdate } from "../../models/optim.ts";
+import { adamwTree } from "../../models/optim.ts";
 import type { ParamSpec } from "../../models/params.ts";
 import { flowMatchingLoss, trainStepExample, type TrainStepOptions, type TrainTree } from "../../models/train-step.ts";
 
@@ -62,17 +62,7 @@ export function benchTrainStep(
       names.map((n) => state.params[n]!),
       ops.scalar(1),
     );
-    const next: TrainTree["state"] = { params: {}, m: {}, v: {} };
-    names.forEach((name, i) => {
-      const u = adamwUpdate(state.params[name]!, grads[i]!, state.m[name]!, state.v[name]!, {
-        step: control.step,
-        lr: control.lr,
-        weightDecay: options.weightDecay ?? 0.01,
-      });
-      next.params[name] = u.param;
-      next.m[name] = u.m;
-      next.v[name] = u.v;
-    });
+    const next = adamwTree(state, names, grads, { step: control.step, lr: control.lr, weightDecay: options.weightDecay ?? 0.01 });
     return { state: next, loss };
   };
 }

@@ -10,7 +10,7 @@ import { backward, nn, ops, type Tensor } from "../../compiler/index.ts";
 // where the Node devices cannot go; a fit runs where the trainer has registered them.
 import { compileStep } from "../../runtime/portable.ts";
 import { xoshiro128 } from "../data/shuffle.ts";
-import { adamwUpdate } from "../optim.ts";
+import { adamwTree } from "../optim.ts";
 import { initParams, type ParamValues } from "../params.ts";
 import { IMAGE_CHANNELS } from "./flux2.ts";
 import { pcaDecode, pcaEncode, pcaRefine, pcaVaeParamSpec, refineParamSpec, type PcaRefineConfig, type PcaVaeConfig } from "./pca.ts";
@@ -83,14 +83,7 @@ export function fitPcaRefine(
         names.map((n) => state.params[n]!),
         ops.scalar(1),
       );
-      const next = { params: {} as Tree, m: {} as Tree, v: {} as Tree };
-      names.forEach((n, i) => {
-        const u = adamwUpdate(state.params[n]!, grads[i]!, state.m[n]!, state.v[n]!, { step, lr: ops.scalar(REFINE_LR), weightDecay: 0 });
-        next.params[n] = u.param;
-        next.m[n] = u.m;
-        next.v[n] = u.v;
-      });
-      return { state: next, loss };
+      return { state: adamwTree(state, names, grads, { step, lr: ops.scalar(REFINE_LR), weightDecay: 0 }), loss };
     },
     {
       state: { params: shapes, m: shapes, v: shapes },

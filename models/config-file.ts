@@ -26,6 +26,7 @@ const TOP_KEYS = [
   "lrCooldown",
   "promptDropout",
   "guidanceChannels",
+  "guidanceMinSigma",
 ] as const;
 const DIT_KEYS = ["dim", "depth", "heads", "latentChannels", "textDim", "ffDim", "posGrid"] as const;
 
@@ -72,6 +73,9 @@ function checkConfigFile(parsed: unknown, file: string): asserts parsed is Confi
       fail(`${key} must be a number in [0, 1], found ${JSON.stringify(value)}`);
   }
   positiveInt(parsed.guidanceChannels, "guidanceChannels");
+  const minSigma = parsed.guidanceMinSigma;
+  if (minSigma !== undefined && !(typeof minSigma === "number" && minSigma >= 0 && minSigma < 1))
+    fail(`guidanceMinSigma must be a number in [0, 1), found ${JSON.stringify(minSigma)}`);
   if (parsed.trainText !== undefined && typeof parsed.trainText !== "boolean") fail(`trainText must be true or false`);
   if (parsed.ema !== undefined && parsed.ema !== false && !(typeof parsed.ema === "number" && parsed.ema >= 0 && parsed.ema < 1))
     fail(`ema must be false or a decay from 0 (none) up to, not including, 1, found ${JSON.stringify(parsed.ema)}`);

@@ -272,14 +272,26 @@ export class Sampler {
       const encoded = yield { step: this.vaeStep("encode"), values: { x: image } };
       latents.set(addNoise(encoded, noise, schedule.sigmas[0]!), at);
     }
-    const step = this.denoiser(n, guided);
-    step.set({ embeds });
+    // Guidance stops below the configuration's guidanceMinSigma: those steps run the prompts alone.
+    const minSigma = this.parts.config.guidanceMinSigma ?? 0;
+    const guidedStep = guided ? this.denoiser(n, true) : undefined;
+    guidedStep?.set({ embeds });
+    let promptStep: Step | undefined;
+    const stepAt = (sigma: number): Step => {
+      if (guidedStep && sigma > minSigma) return guidedStep;
+      if (!promptStep) {
+        promptStep = this.denoiser(n, false);
+        promptStep.set({ embeds: guided ? embeds.subarray(0, embeds.length / 2) : embeds });
+      }
+      return promptStep;
+    };
     const bar = first.progress === false ? undefined : progressBar(n > 1 ? `sampling ${n} images` : "sampling", steps, "step");
     for (let i = 0; i < schedule.timesteps.length; i++) {
       const t = schedule.timesteps[i]!;
       const id = timestepIndex(schedule, t);
       const sigma = schedule.sigmas[id]!;
       const next = id + 1 < schedule.sigmas.length ? schedule.sigmas[id + 1]! : 0;
+      const step = stepAt(sigma);
       // The DiT sees the bf16-rounded timestep (spec §4.7); the Euler update uses the exact σ's.
       const inputs = { latents, timestep: roundBf16(t), dt: Math.fround(next - sigma), cfg };
       latents = yield { step, values: this.parts.config.prediction === "image" ? { ...inputs, sigma } : inputs };

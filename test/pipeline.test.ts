@@ -18,6 +18,7 @@ import { Sampler, denoiseStep, fromRgbBytes } from "../models/pipeline.ts";
 import { saveCheckpoint, loadDitWeights, zerosLike } from "../models/checkpoint.ts";
 import { resolveCheckpoint } from "../models/weights.ts";
 import { compile } from "../runtime/compile.ts";
+import { setTimesteps } from "../models/scheduler.ts";
 
 const config: ModelConfig = {
   ...CONFIGS.tiny!,
@@ -132,6 +133,35 @@ describe("sampling", () => {
     expect(worst(all, none, 12, c)).toBeGreaterThan(1e-3);
     expect(() => modelParts({ ...config, guidanceChannels: c + 1 })).toThrow(
       /guidanceChannels must be a whole number from 1 to the VAE's 192 latent channels, got 193/,
+    );
+  });
+
+  test("guidance stops below guidanceMinSigma: those steps follow the prompt alone", () => {
+    const m = 0.9;
+    const limited = new Sampler(modelParts({ ...config, guidanceMinSigma: m }), weights);
+    const same = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer.from(b));
+    // Text to image starts at σ = 1 > m: guided steps, so the scale and the negative prompt matter,
+    // and stopping early differs from guiding every step.
+    const t2i = (s: Sampler, cfg: number, negative = "") => s.sample({ ...options, seed: 7, cfg, negative });
+    expect(same(t2i(limited, 3), t2i(limited, 1))).toBe(false);
+    expect(same(t2i(limited, 3, "blue"), t2i(limited, 3, "green"))).toBe(false);
+    expect(same(t2i(limited, 3), t2i(sampler, 3))).toBe(false);
+    expect(same(t2i(limited, 1), t2i(sampler, 1))).toBe(true);
+    // Image to image at a strength whose every σ is at most m: no guided step, so guidance changes nothing.
+    const [, h, w] = parts.latent;
+    const strength = 0.3;
+    expect(setTimesteps({ steps: options.steps, denoisingStrength: strength, dynamicShiftLen: h * w }).sigmas[0]).toBeLessThanOrEqual(m);
+    const image = fromRgbBytes(
+      Uint8Array.from({ length: 32 * 32 * 3 }, (_, i) => (i * 37) % 256),
+      32,
+      32,
+    );
+    const i2i = (s: Sampler, cfg: number) => s.sample({ ...options, seed: 7, cfg, negative: "blue", image, strength });
+    expect(same(i2i(limited, 4), i2i(limited, 1))).toBe(true);
+    expect(same(i2i(sampler, 4), i2i(sampler, 1))).toBe(false);
+    limited.dispose();
+    expect(() => modelParts({ ...config, guidanceMinSigma: 1 })).toThrow(
+      /guidanceMinSigma must be a noise level from 0 up to, not including, 1, got 1/,
     );
   });
 

@@ -254,6 +254,8 @@ describe("loaders", () => {
     expect(() => loadConfig(write({ promptVariation: 1.5 }))).toThrow(/promptVariation must be a number in \[0, 1\], found 1\.5/);
     expect(loadConfig(write({ promptVariation: 0 })).promptVariation).toBe(0);
     expect(() => loadConfig(write({ lrCooldown: -0.1 }))).toThrow(/lrCooldown must be a number in \[0, 1\], found -0\.1/);
+    expect(() => loadConfig(write({ guidanceMinSigma: 1 }))).toThrow(/guidanceMinSigma must be a number in \[0, 1\), found 1/);
+    expect(loadConfig(write({ guidanceMinSigma: 0.3 })).guidanceMinSigma).toBe(0.3);
     expect(() => loadConfig(write({ promptDropout: "some" }))).toThrow(/promptDropout must be a number in \[0, 1\], found "some"/);
     expect(loadConfig(write({ lrCooldown: 0.3, promptDropout: 0.1 }))).toMatchObject({ lrCooldown: 0.3, promptDropout: 0.1 });
     expect(() => modelParts(loadConfig(write({ base: "tiny", trainText: false, promptVariation: 0, promptDropout: 0.1 })))).toThrow(

@@ -104,13 +104,21 @@ export function loadConfig(nameOrFile: string): ModelConfig {
   if (named) return named;
   if (nameOrFile.endsWith(".json")) {
     if (!existsSync(nameOrFile)) throw new Error(`config: ${nameOrFile} does not exist`);
-    const parsed = readJsonFile(nameOrFile, "config");
-    checkConfigFile(parsed, nameOrFile);
-    const base = CONFIGS[parsed.base ?? parsed.name ?? "tiny"] ?? CONFIGS.tiny!;
-    const config = { ...base, ...parsed, dit: { ...base.dit, ...parsed.dit } } as ModelConfig;
-    if (config.dit.dim % config.dit.heads !== 0)
-      throw new Error(`config ${nameOrFile}: dit.dim ${config.dit.dim} must be a multiple of dit.heads ${config.dit.heads}`);
-    return config;
+    return configFromObject(readJsonFile(nameOrFile, "config"), nameOrFile);
   }
   throw new Error(`config: unknown configuration '${nameOrFile}' (expected one of ${Object.keys(CONFIGS).join(", ")} or a .json file)`);
+}
+
+/**
+ * A configuration from a parsed JSON object with ModelConfig's fields (a config file's, or the one a
+ * checkpoint's step-N.json records), checked field by field; missing fields come from its `base` (or
+ * the configuration its `name` names, else tiny). `where` names the file in errors.
+ */
+export function configFromObject(parsed: unknown, where: string): ModelConfig {
+  checkConfigFile(parsed, where);
+  const base = CONFIGS[parsed.base ?? parsed.name ?? "tiny"] ?? CONFIGS.tiny!;
+  const config = { ...base, ...parsed, dit: { ...base.dit, ...parsed.dit } } as ModelConfig;
+  if (config.dit.dim % config.dit.heads !== 0)
+    throw new Error(`config ${where}: dit.dim ${config.dit.dim} must be a multiple of dit.heads ${config.dit.heads}`);
+  return config;
 }

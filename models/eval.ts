@@ -1,4 +1,4 @@
-// Evaluation of a trained model on its training prompts: one image per prompt (seed = its index),
+// Evaluation of a trained model on its training prompts: one image per prompt (seed = its index, plus a first seed),
 // measured as a person would look at it (models/image-metrics.ts) — recall@1 (is its nearest training
 // image, in downscaled pixel space, its own Pokémon), PSNR against its own training image, the speckle
 // on the training image's white background — and whether the tutorial's starter prompts, over several
@@ -24,8 +24,13 @@ export interface EvalOptions extends DataLocation {
   grid?: string;
   /** Evaluate only the first `limit` usable prompts (a quick check; recall@1 is then among those). */
   limit?: number;
-  /** Seeds 0 … N−1 of each starter prompt for the family hit rate (default 8; 0 skips it). */
+  /** Seeds s … s+N−1 of each starter prompt for the family hit rate (default 8; 0 skips it). */
   familySeeds?: number;
+  /**
+   * The first seed s (default 0): training prompt i is sampled with seed s+i, the starter prompts with
+   * s … s+familySeeds−1, so another s measures the same model on other noise.
+   */
+  seed?: number;
   /** Write a grid of the starter prompts' images here (a row per prompt, a column per seed). */
   familyGrid?: string;
 }
@@ -48,6 +53,8 @@ export interface FamilyResult {
 export interface EvalResult extends RecallResult {
   cfg: number;
   steps: number;
+  /** The first seed (EvalOptions.seed). */
+  seed: number;
   /** Mean over the images of the PSNR (dB, peak 1 on [0, 1] RGB, full resolution) against the own training image. */
   psnr_db: number;
   /** Mean over the images of the background speckle (models/image-metrics.ts); null when no training image has a pure white pixel. */
@@ -119,6 +126,7 @@ export async function evaluate(sampler: Sampler, options: EvalOptions): Promise<
   const steps = options.steps ?? 30;
   const cfg = options.cfg ?? 1;
   const familySeeds = options.familySeeds ?? 8;
+  const firstSeed = options.seed ?? 0;
   const source = resolveDataSource(options);
   const dataset = await openDataset({
     metadataPath: source.metadataPath,
@@ -153,7 +161,7 @@ export async function evaluate(sampler: Sampler, options: EvalOptions): Promise<
     return images;
   };
   const images = generate(
-    prompts.slice(0, evaluated).map((prompt, seed) => ({ prompt, seed })),
+    prompts.slice(0, evaluated).map((prompt, i) => ({ prompt, seed: firstSeed + i })),
     "eval",
   );
   if (options.grid) await saveGrid(options.grid, images, sampler.height, sampler.width, Math.ceil(Math.sqrt(images.length)));
@@ -166,7 +174,7 @@ export async function evaluate(sampler: Sampler, options: EvalOptions): Promise<
 
   const familyImages = familySeeds === 0 ? { skipped: "no seeds asked for (--family-seeds 0)" } : starterFamilyImages(files);
   const measureFamilies = async (dexOfIndex: ReadonlyMap<number, number>): Promise<FamilyResult> => {
-    const requests = STARTER_FAMILIES.flatMap((f) => Array.from({ length: familySeeds }, (_, seed) => ({ prompt: f.prompt, seed })));
+    const requests = STARTER_FAMILIES.flatMap((f) => Array.from({ length: familySeeds }, (_, i) => ({ prompt: f.prompt, seed: firstSeed + i })));
     const starterImages = generate(requests, "starter prompts");
     if (options.familyGrid) await saveGrid(options.familyGrid, starterImages, sampler.height, sampler.width, familySeeds);
     const nearest = STARTER_FAMILIES.map((_, k) =>
@@ -177,5 +185,13 @@ export async function evaluate(sampler: Sampler, options: EvalOptions): Promise<
     return familyHits(STARTER_FAMILIES, nearest, files, dexOfIndex);
   };
   const family = familyImages instanceof Map ? await measureFamilies(familyImages) : familyImages;
-  return { ...recall, cfg, steps, psnr_db: psnrs.reduce((a, b) => a + b, 0) / psnrs.length, background_speckle: speckle ?? null, family };
+  return {
+    ...recall,
+    cfg,
+    steps,
+    seed: firstSeed,
+    psnr_db: psnrs.reduce((a, b) => a + b, 0) / psnrs.length,
+    background_speckle: speckle ?? null,
+    family,
+  };
 }

@@ -4,7 +4,7 @@
 export { CONFIGS, modelParts, type ModelConfig, type ModelParts } from "./config.ts";
 export { loadConfig } from "./config-file.ts";
 export { paramCount } from "./params.ts";
-export { loadFrozen, loadWeights, WEIGHTS_KINDS, type LoadedWeights, type WeightsKind } from "./weights.ts";
+export { loadFrozen, loadWeights, checkpointConfig, WEIGHTS_KINDS, type LoadedWeights, type WeightsKind } from "./weights.ts";
 export { fromRgbBytes, Sampler } from "./pipeline.ts";
 export { saveGrid, savePng } from "./png.ts";
 export { train } from "./train.ts";

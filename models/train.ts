@@ -659,6 +659,8 @@ function checkpointSaver(run: Run, data: EncodedData, step: Step, emaDecay: numb
       step: progress.current,
       config: config.name,
       configHash: plan.configHash,
+      // The whole configuration, so that sample, eval and serve read the run as it was trained.
+      modelConfig: config,
       prediction: config.prediction,
       ...plan.settings,
       globalBatch: plan.settings.batch * world.size,

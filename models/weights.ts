@@ -6,7 +6,8 @@ import { existsSync, statSync } from "node:fs";
 import { besideDit, checkpointPaths, findLatestCheckpoint, loadDitWeights, loadFittedVae, requireFinite, VOCABULARY_KEY } from "./checkpoint.ts";
 import { readJsonFile, requireRegularFile, loadStateDict, openSafetensors } from "../runtime/index.ts";
 import { initParams, type ParamValues } from "./params.ts";
-import type { ModelConfig, ModelParts } from "./config.ts";
+import { CONFIGS, type ModelConfig, type ModelParts } from "./config.ts";
+import { configFromObject, loadConfig } from "./config-file.ts";
 import type { TextEncoderChoice, VaeChoice } from "./encoders.ts";
 import { loadQwen3 } from "./text/qwen3-file.ts";
 import { QWEN3_0_6B } from "./text/qwen3.ts";
@@ -42,6 +43,26 @@ export function resolveCheckpoint(given: string): string {
   if (step === undefined)
     throw new Error(`--checkpoint ${given}: the folder holds no complete checkpoint (a step-N.json beside every file it lists)`);
   return checkpointPaths(given, step).dit;
+}
+
+/**
+ * The configuration of a checkpoint (to sample it, evaluate it or resume its run): `given` (a name or a JSON file) when there is one;
+ * else the one the checkpoint's step-N.json records — the whole configuration a run saves since
+ * kiln recorded it (`modelConfig`), or, for an older run, the named configuration it names; else
+ * (no checkpoint, or the reference's files with no step-N.json) tiny.
+ */
+export function checkpointConfig(given: string | undefined, checkpoint: string | undefined): ModelConfig {
+  if (given !== undefined) return loadConfig(given);
+  if (checkpoint === undefined) return CONFIGS.tiny!;
+  const json = besideDit(resolveCheckpoint(checkpoint), ".json");
+  if (!json.endsWith(".json") || !existsSync(json)) return CONFIGS.tiny!;
+  const meta = readJsonFile(json, "checkpoint") as { config?: unknown; modelConfig?: unknown };
+  if (meta.modelConfig !== undefined) return configFromObject(meta.modelConfig, `${json} (modelConfig)`);
+  const named = typeof meta.config === "string" ? CONFIGS[meta.config] : undefined;
+  if (named) return named;
+  throw new Error(
+    `--checkpoint ${checkpoint}: ${json} names config '${String(meta.config)}', which is not a named configuration, and the run predates kiln saving its configuration: pass the file it was trained with as --config FILE.json`,
+  );
 }
 
 /**

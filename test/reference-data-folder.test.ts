@@ -106,6 +106,13 @@ describe("the tutorial's data folder", () => {
     expect(result.n).toBe(2);
     expect(Number.isFinite(result.mean_distance)).toBe(true);
     expect(evaluated.stderr).toContain(`${metadata}: row 4 (line 7)`);
+
+    // Without --config, eval and a resumed run read the configuration the run saved (not tiny's).
+    const ownConfig = kilnOk(["eval", "--checkpoint", run, "--data", data, "--limit", "2", "--steps", "2", "--json"]);
+    expect(lastLine(ownConfig.stdout)).toEqual(result);
+    const continued = kilnOk(["train", "--data", data, "--steps", "4", "--batch", "2", "--out", run, "--resume"]);
+    expect(lastLine(continued.stdout)).toMatchObject({ steps: 4, checkpoint: path.join(run, "step-4.safetensors") });
+    expect(continued.stderr).toContain("kiln train: reference-folder,");
   }, 300_000);
 
   // The commands' own checks, run in this process (a child process per case would only add start-up time).

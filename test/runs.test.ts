@@ -20,7 +20,7 @@ import {
   zerosLike,
   type TrainingState,
 } from "../models/checkpoint.ts";
-import { resolveCheckpoint } from "../models/weights.ts";
+import { checkpointConfig, resolveCheckpoint } from "../models/weights.ts";
 import { planTraining, unhealthyStep } from "../models/train-plan.ts";
 import { readTrainLog, truncateTrainLog } from "../models/train-log.ts";
 import { linearTicks, logTicks, lossPlotLayout, renderLossPlot } from "../models/plot.ts";
@@ -97,6 +97,34 @@ const save = (dir: string, step: number) =>
   saveCheckpoint(dir, stateAt(step), { step, config: "toy", seed: 0 }, specs, { ditSpec, textEncoder: { spec: textSpec, prefix: "text_encoder." } });
 
 describe("checkpoints", () => {
+  test("a checkpoint's configuration: the one its run saved, else its named one; an unnamed one without a saved copy asks for --config", () => {
+    const saveWith = (meta: Record<string, unknown>): string => {
+      const dir = fresh("config");
+      saveCheckpoint(dir, stateAt(1), { step: 1, seed: 0, config: "toy", ...meta }, specs, {
+        ditSpec,
+        textEncoder: { spec: textSpec, prefix: "text_encoder." },
+      });
+      return dir;
+    };
+    const own = { ...CONFIGS.tiny!, name: "mine", guidanceMinSigma: 0.3, dit: { ...CONFIGS.tiny!.dit, depth: 2 } };
+    const saved = saveWith({ config: "mine", modelConfig: own });
+    expect(checkpointConfig(undefined, saved)).toEqual(own);
+    // --config wins; no checkpoint means tiny.
+    expect(checkpointConfig("aaa-0.1b", saved)).toBe(CONFIGS["aaa-0.1b"]);
+    expect(checkpointConfig(undefined, undefined)).toBe(CONFIGS.tiny);
+    // A run from before kiln saved its configuration: its named one, or a clear refusal.
+    expect(checkpointConfig(undefined, saveWith({ config: "aaa-0.1b" }))).toBe(CONFIGS["aaa-0.1b"]);
+    const unnamed = saveWith({ config: "mine" });
+    expect(() => checkpointConfig(undefined, unnamed)).toThrow(
+      /step-1\.json names config 'mine', which is not a named configuration, .*pass the file it was trained with as --config FILE\.json/,
+    );
+    // A saved configuration is checked as a config file is, naming where it was read.
+    const damaged = saveWith({ modelConfig: { ...own, guidanceMinSigma: 2 } });
+    expect(() => checkpointConfig(undefined, damaged)).toThrow(
+      /step-1\.json \(modelConfig\): guidanceMinSigma must be a number in \[0, 1\), found 2/,
+    );
+  });
+
   test("a checkpoint counts only as a complete set: a kill before its last file leaves the previous set the newest", () => {
     const dir = fresh("sets");
     save(dir, 20);

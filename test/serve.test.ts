@@ -6,7 +6,7 @@
 // the OS temp folder (its path is printed). Skipped, with the reason printed, where Chromium is missing.
 
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -14,12 +14,15 @@ import type { Browser, Page } from "puppeteer-core";
 import { kiln, kilnOk } from "./helpers/cli.ts";
 import { writeShapesDataset } from "./helpers/tiny-data.ts";
 import { saveGrid } from "../models/png.ts";
+import { CONFIGS } from "../models/config.ts";
 
 const CHROMIUM = ["/usr/lib/chromium/chromium", "/usr/bin/chromium"].find((file) => existsSync(file));
 const KILN = path.join(import.meta.dirname, "..", "bin", "kiln");
 /** What the page generates: few steps, since SwiftShader runs a step in seconds. */
 const REQUEST = { prompt: "red circle", seed: 7, steps: 2, cfg: 4 };
 const MAX_LEVELS = 2;
+const TINY_VAE = CONFIGS.tiny!.vae;
+const TINY_PCA = TINY_VAE.kind === "pca" ? TINY_VAE.config : undefined;
 
 /** `kiln serve` as a child process; resolves with its URL once it prints it. */
 function startServe(args: readonly string[]): Promise<{ child: ChildProcess; url: string }> {
@@ -90,7 +93,12 @@ describe.skipIf(!CHROMIUM)("kiln serve in Chromium", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "kiln-serve-"));
     run = path.join(dir, "run");
     await writeShapesDataset(path.join(dir, "data"), 64, 4);
-    kilnOk(["train", "--data", path.join(dir, "data"), "--steps", "2", "--batch", "2", "--out", run]);
+    // The tiny configuration with a short fit of its VAE's refinement (the default's takes about 2 min);
+    // serve reads the configuration the run saved.
+    const config = path.join(dir, "config.json");
+    const refine = { width: 8, steps: 20, noise: 0.15 };
+    writeFileSync(config, JSON.stringify({ base: "tiny", name: "serve-test", vae: { kind: "pca", config: { ...TINY_PCA, refine } } }));
+    kilnOk(["train", "--config", config, "--data", path.join(dir, "data"), "--steps", "2", "--batch", "2", "--out", run]);
     const trained = performance.now();
     server = await startServe(["--checkpoint", run, "--port", "0"]);
     browser = await launchChromium(CHROMIUM!);
@@ -104,8 +112,7 @@ describe.skipIf(!CHROMIUM)("kiln serve in Chromium", () => {
     console.log(
       `[serve.test] trained the tiny checkpoint in ${((trained - started) / 1e3).toFixed(1)} s; server, Chromium and the CPU image in ${((ready - trained) / 1e3).toFixed(1)} s`,
     );
-    // Training the default tiny configuration fits its VAE's learned refinement first (about 2 min on 2 cores).
-  }, 400_000);
+  }, 150_000);
 
   afterAll(async () => {
     await browser?.close();

@@ -104,7 +104,13 @@ describe("training", () => {
     // Evaluation on a data set other than the Pokémon one measures the pictures and skips the starter families, saying why.
     const sampler = new Sampler(parts, byDefault);
     const result = await evaluate(sampler, { data, steps: 2, limit: 2, familySeeds: 1 });
+    // Another first seed samples other noise: the same seeds give the same figures, others not.
+    const again = await evaluate(sampler, { data, steps: 2, limit: 2, familySeeds: 1, seed: 0 });
+    const shifted = await evaluate(sampler, { data, steps: 2, limit: 2, familySeeds: 1, seed: 1000 });
     sampler.dispose();
+    expect(again).toEqual(result);
+    expect(shifted.seed).toBe(1000);
+    expect(shifted.psnr_db).not.toBe(result.psnr_db);
     expect(result.n).toBe(2);
     expect(Number.isFinite(result.psnr_db)).toBe(true);
     expect(result.background_speckle).toBeGreaterThanOrEqual(0);

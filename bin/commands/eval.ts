@@ -2,7 +2,7 @@
 // background speckle of the training prompts' images, and the starter prompts' family hit rate (see models/eval.ts).
 
 import {
-  loadConfig,
+  checkpointConfig,
   modelParts,
   resolveDataSource,
   withDefaultData,
@@ -14,7 +14,7 @@ import {
   type WeightsKind,
 } from "../../models/index.ts";
 import type { Command } from "../command.ts";
-import { parseFlags, usageError, type FlagSpecs } from "../flags.ts";
+import { parseFlags, SEED_FLAG, usageError, type FlagSpecs } from "../flags.ts";
 import { requireWritablePng } from "../output.ts";
 
 export const EVAL_FLAGS = {
@@ -28,6 +28,7 @@ export const EVAL_FLAGS = {
   cfg: { kind: "number", min: 0 },
   weights: { kind: "choice", values: WEIGHTS_KINDS },
   "family-seeds": { kind: "int", min: 0, max: 1000 },
+  seed: SEED_FLAG,
   grid: { kind: "text" },
   "family-grid": { kind: "text" },
   "text-encoder": { kind: "text" },
@@ -39,13 +40,13 @@ const command: Command = {
   summary: "generate every training prompt and the starter prompts; recall@1, PSNR, background speckle, starter family hit rate",
   usage:
     "kiln eval --checkpoint F|RUN_DIR [--weights ema|raw] [--config tiny|aaa-0.1b] [--data DIR | --metadata FILE [--images DIR]] [--limit N] [--steps N] [--cfg X] " +
-    "[--family-seeds N] [--grid F.png] [--family-grid F.png] [--text-encoder DIR] [--vae FILE] [--json]",
+    "[--family-seeds N] [--seed S] [--grid F.png] [--family-grid F.png] [--text-encoder DIR] [--vae FILE] [--json]",
   async run(argv) {
     const { flags } = parseFlags("eval", argv, EVAL_FLAGS);
     if (flags.checkpoint === undefined) throw usageError(`--checkpoint is required: ${command.usage}`);
     if (flags.grid !== undefined) requireWritablePng("--grid", flags.grid);
     if (flags["family-grid"] !== undefined) requireWritablePng("--family-grid", flags["family-grid"]);
-    const config = loadConfig(flags.config ?? "tiny");
+    const config = checkpointConfig(flags.config, flags.checkpoint);
     const parts = modelParts(config);
     const location = withDefaultData({ data: flags.data, metadata: flags.metadata, images: flags.images }, `data/pokemon-${config.height}`);
     resolveDataSource(location); // a wrong data folder fails here, before the sampler compiles
@@ -62,6 +63,7 @@ const command: Command = {
       steps: flags.steps ?? 30,
       cfg: flags.cfg ?? 1,
       ...(flags["family-seeds"] !== undefined ? { familySeeds: flags["family-seeds"] } : {}),
+      ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
       ...(flags.grid !== undefined ? { grid: flags.grid } : {}),
       ...(flags["family-grid"] !== undefined ? { familyGrid: flags["family-grid"] } : {}),
     });

@@ -1,7 +1,7 @@
 // `kiln sample "PROMPT"`: generate an image with a trained (or freshly initialised) model.
 
 import {
-  loadConfig,
+  checkpointConfig,
   modelParts,
   fromRgbBytes,
   Sampler,
@@ -50,7 +50,7 @@ const command: Command = {
     const out = flags.out ?? "sample.png";
     requireWritablePng("--out", out);
     if (flags.image !== undefined) requireRegularFile(flags.image, "--image");
-    const config = loadConfig(flags.config ?? "tiny");
+    const config = checkpointConfig(flags.config, flags.checkpoint);
     const height = flags.height ?? config.height;
     const width = flags.width ?? config.width;
     if (height % 16 !== 0 || width % 16 !== 0)

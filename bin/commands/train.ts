@@ -2,6 +2,7 @@
 
 import {
   loadConfig,
+  checkpointConfig,
   train,
   MAX_BATCH,
   planTraining,
@@ -86,7 +87,9 @@ const command: Command = {
         `--device ${device}: training reads each step's loss back synchronously, and this device reads results back only asynchronously; train on another device (kiln sample --device ${device} and kiln serve sample on it)`,
       );
     if (flags["allow-changes"] && !flags.resume) throw usageError(`--allow-changes applies to --resume only`);
-    const config = loadConfig(flags.config ?? "tiny");
+    // A resumed run without --config continues with the configuration it saved.
+    const resumed = flags.resume && flags.config === undefined && flags.out !== undefined && findLatestCheckpoint(flags.out) !== undefined;
+    const config = resumed ? checkpointConfig(undefined, flags.out) : loadConfig(flags.config ?? "tiny");
     // The reference's metadata_path and base_path; with none of the three, the Pokémon set (built if
     // missing; an older kiln's prompts are rewritten).
     const named = { data: flags.data, metadata: flags.metadata, images: flags.images };

@@ -6,10 +6,9 @@ import path from "node:path";
 import {
   findLatestCheckpoint,
   findNewestRun,
-  loadConfig,
+  checkpointConfig,
   loadWeights,
   modelParts,
-  readCheckpointMeta,
   readTrainLog,
   type LoadedWeights,
   type ModelConfig,
@@ -55,8 +54,7 @@ export function chooseRunFolder(given: string | undefined, cwd = process.cwd()):
 
 /** Loads the run's newest checkpoint as `kiln sample --checkpoint DIR` does, with its configuration from step-N.json. */
 export function loadServedRun(dir: string, step: number): ServedRun {
-  const meta = readCheckpointMeta(dir, step);
-  const config = loadConfig(meta.config);
+  const config = checkpointConfig(undefined, dir);
   if (!config.trainText)
     throw new Error(
       `${dir}: the ${config.name} config's text encoder is frozen and loaded from local files (hundreds of MB); kiln serve samples configs whose text encoder is trained with the DiT (tiny)`,

@@ -81,12 +81,13 @@ const command: Command = {
       const note = describeReading(sampler.reading(text));
       if (note) process.stderr.write(`kiln sample: ${which}: ${note}\n`);
     }
+    const cfg = flags.cfg ?? 1;
     const started = performance.now();
     // sampleAsync runs on every device (WebGPU reads its results back asynchronously); on the CPU it is sample()'s work.
     const rgb = await sampler.sampleAsync({
       prompt,
       negative: flags.negative ?? "",
-      cfg: flags.cfg ?? 1,
+      cfg,
       steps: flags.steps ?? 30,
       seed: flags.seed ?? 0,
       ...(image ? { image, strength: flags.strength ?? 0.7 } : {}),
@@ -94,7 +95,11 @@ const command: Command = {
     await savePng(out, rgb, height, width);
     sampler.dispose();
     const from = weights.source ? `, ${weights.source.kind} weights of ${weights.source.file}` : "";
-    console.log(`${out} (${width}×${height}${from}, ${((performance.now() - started) / 1000).toFixed(2)} s including compilation)`);
+    const guidance =
+      cfg === 1
+        ? ""
+        : `, guidance ${cfg}${config.guidanceMinSigma ? ` on the steps above σ ${config.guidanceMinSigma} (config guidanceMinSigma)` : ""}`;
+    console.log(`${out} (${width}×${height}${from}${guidance}, ${((performance.now() - started) / 1000).toFixed(2)} s including compilation)`);
   },
 };
 

@@ -44,12 +44,40 @@ export function unflatIndex(flat: Expr, shape: Shape): Expr[] {
   );
 }
 
+/**
+ * The index into `inShape` of the element a reshape to `outShape` puts at `index`. The axes are
+ * matched in groups of equal size (an axis split in several, or several merged into one), and each
+ * group goes through its own flat index: a window shifted along one axis of a merged pair then reads
+ * at a shifted sum, not at divisions and remainders of the whole flat position.
+ */
+function reshapeIndex(index: readonly Expr[], outShape: Shape, inShape: Shape): Expr[] {
+  const result = inShape.map(() => iconst(0));
+  let o = 0;
+  let i = 0;
+  for (;;) {
+    while (o < outShape.length && outShape[o] === 1) o++;
+    while (i < inShape.length && inShape[i] === 1) i++;
+    if (o === outShape.length || i === inShape.length) return result;
+    const [o0, i0] = [o, i];
+    let outSize = outShape[o++]!;
+    let inSize = inShape[i++]!;
+    while (outSize !== inSize) {
+      if (outSize < inSize) outSize *= outShape[o++]!;
+      else inSize *= inShape[i++]!;
+    }
+    const flat = flatIndex(index.slice(o0, o), outShape.slice(o0, o));
+    // Axes merged into one: the sum itself (an index out of range only occurs where a pad or concat masks the read).
+    if (i - i0 === 1) result[i0] = flat;
+    else unflatIndex(flat, inShape.slice(i0, i)).forEach((e, k) => (result[i0 + k] = e));
+  }
+}
+
 /** The index of a movement op's input element that its output element at `index` reads (pads and concats need a mask too). */
 export function viewIndex(node: Tensor, index: readonly Expr[]): Expr[] {
   const input = node.inputs[0]!;
   switch (node.op) {
     case "reshape":
-      return sizeOf(input.shape) === 1 ? input.shape.map(() => iconst(0)) : unflatIndex(flatIndex(index, node.shape), input.shape);
+      return sizeOf(input.shape) === 1 ? input.shape.map(() => iconst(0)) : reshapeIndex(index, node.shape, input.shape);
     case "permute": {
       const { perm } = (node as Tensor<"permute">).attrs;
       const out = new Array<Expr>(perm.length);

@@ -305,10 +305,11 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor, { stride = 1, p
       [top, bottom],
       [left, right],
     ]);
+    // Each window keeps its rows and columns apart until the columns are whole: flattening a shifted
+    // window's rows and columns into one axis would make every index (and its gradient's) a division.
     const patches: Tensor[] = [];
     for (let i = 0; i < kh; i++)
-      for (let j = 0; j < kw; j++)
-        patches.push(ops.reshape(strided(strided(padded, 2, i, outH, stride), 3, j, outW, stride), [n, c, 1, outH * outW]));
+      for (let j = 0; j < kw; j++) patches.push(ops.reshape(strided(strided(padded, 2, i, outH, stride), 3, j, outW, stride), [n, c, 1, outH, outW]));
     const columns = ops.reshape(ops.concat(patches, 2), [n, c * kh * kw, outH * outW]);
     const kernelRows = ops.broadcastTo(ops.reshape(kernel, [1, o, c * kh * kw]), [n, o, c * kh * kw]);
     const y = ops.reshape(ops.dot(kernelRows, columns), [n, o, outH, outW]);

@@ -19,23 +19,30 @@ export interface Realization {
   readonly realized: Set<Tensor>;
 }
 
-/** Distinct non-view consumers of each node (looking through chains of views), plus one if it is a root. */
+/**
+ * How many times each node's elements are computed if it is recomputed inline: one per direct
+ * non-view consumer, and per chain of views into a non-view consumer the elements that view exposes
+ * over the node's own (a consumer that concatenates nine shifted windows of it, as conv2d's columns
+ * do, computes each element about nine times; two disjoint halves, once); plus one if it is a root.
+ */
 function effectiveFanout(roots: readonly Tensor[], nodes: readonly Tensor[]): (n: Tensor) => number {
-  const consumers = new Map<Tensor, Set<Tensor>>();
-  for (const n of nodes) for (const i of n.inputs) (consumers.get(i) ?? consumers.set(i, new Set()).get(i)!).add(n);
-  const memo = new Map<Tensor, Set<Tensor>>();
-  const viewConsumers = (n: Tensor): Set<Tensor> => {
-    const hit = memo.get(n);
-    if (hit) return hit;
-    const out = new Set<Tensor>();
-    for (const c of consumers.get(n) ?? []) {
-      if (isMovement(c.op) && c.inputs.length === 1) for (const d of viewConsumers(c)) out.add(d);
-      else out.add(c);
+  const consumers = new Map<Tensor, Tensor[]>();
+  for (const n of nodes) for (const i of n.inputs) (consumers.get(i) ?? consumers.set(i, []).get(i)!).push(n);
+  const memo = new Map<Tensor, number>();
+  // Elements the non-view consumers reached through `n` read, in units of `n`'s own size.
+  const reads = (n: Tensor, through: Tensor): number => {
+    let total = 0;
+    for (const c of new Set(consumers.get(through) ?? [])) {
+      if (isMovement(c.op) && c.inputs.length === 1) total += reads(n, c);
+      else total += through === n ? 1 : sizeOf(through.shape) / sizeOf(n.shape);
     }
-    memo.set(n, out);
-    return out;
+    return total;
   };
-  return (n) => viewConsumers(n).size + (roots.includes(n) ? 1 : 0);
+  return (n) => {
+    let fanout = memo.get(n);
+    if (fanout === undefined) memo.set(n, (fanout = reads(n, n) + (roots.includes(n) ? 1 : 0)));
+    return fanout;
+  };
 }
 
 /**

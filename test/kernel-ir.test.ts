@@ -6,6 +6,8 @@
 import { expect, test } from "vitest";
 import fc from "fast-check";
 import { evalIndex, iconst, loopVar, simplifyIndex, usesDivMod, exprKey, type Expr } from "../compiler/kernel-ir.ts";
+import { viewIndex } from "../compiler/lower-expr.ts";
+import * as ops from "../compiler/ops.ts";
 
 const vars = [loopVar("i", 7), loopVar("j", 5), loopVar("k", 12)];
 const bin = (fn: "add" | "mul" | "idiv" | "mod", a: Expr, b: Expr): Expr => ({ op: "binary", fn, a, b, type: "i32" });
@@ -63,4 +65,47 @@ test("a reshape split then merge collapses to the loop variable", () => {
   expect(exprKey(simplifyIndex(bin("idiv", flat, iconst(5))))).toBe("i");
   expect(exprKey(simplifyIndex(bin("mod", flat, iconst(5))))).toBe("j");
   expect(usesDivMod(simplifyIndex(bin("idiv", flat, iconst(5))), "i")).toBe(false);
+});
+
+test("a reshape reads each group of axes through its own flat index: the same element as the whole flat index, and a shift along one merged axis stays a sum", () => {
+  // Random pairs of shapes of one size, and every element of the output: the element read is the
+  // one the whole row-major flat position names.
+  const shapeOf = (factors: number[], cuts: boolean[]): number[] => {
+    const shape: number[] = [];
+    factors.forEach((f, k) => (k > 0 && cuts[k] ? shape.push(f) : shape.length ? (shape[shape.length - 1]! *= f) : shape.push(f)));
+    return shape;
+  };
+  fc.assert(
+    fc.property(
+      fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 5 }),
+      fc.array(fc.boolean(), { minLength: 5, maxLength: 5 }),
+      fc.array(fc.boolean(), { minLength: 5, maxLength: 5 }),
+      (factors, cutsIn, cutsOut) => {
+        const inShape = shapeOf(factors, cutsIn);
+        const outShape = shapeOf(factors, cutsOut);
+        const y = ops.reshape(ops.input("x", inShape), outShape);
+        if (y.op !== "reshape") return; // the same shape: no view at all
+        const index = outShape.map((d, k) => loopVar(`o${k}`, d));
+        const read = viewIndex(y, index);
+        const size = outShape.reduce((a, b) => a * b, 1);
+        for (let flat = 0; flat < size; flat++) {
+          const env: Record<string, number> = {};
+          let rest = flat;
+          for (let k = outShape.length - 1; k >= 0; k--) {
+            env[`o${k}`] = rest % outShape[k]!;
+            rest = Math.floor(rest / outShape[k]!);
+          }
+          const got = read.reduce((acc, e, k) => acc * inShape[k]! + evalIndex(e, env), 0);
+          expect(got).toBe(flat);
+        }
+      },
+    ),
+    { numRuns: 300 },
+  );
+  // conv2d's columns [n, c·9, h·w] read as [n, c, 9, h, w] at a window shifted by one row and column
+  // (what the gradient of its input does): a sum of the loop variables, no division or remainder.
+  const columns = ops.reshape(ops.input("columns", [2, 4 * 9, 8 * 8]), [2, 4, 9, 8, 8]);
+  const [n, c, t, y, x] = [loopVar("n", 2), loopVar("c", 4), loopVar("t", 9), loopVar("y", 8), loopVar("x", 8)];
+  const shifted = viewIndex(columns, [n, c, t, bin("add", y, iconst(-1)), bin("add", x, iconst(-1))]);
+  for (const e of shifted) for (const name of ["n", "c", "t", "y", "x"]) expect(usesDivMod(e, name)).toBe(false);
 });

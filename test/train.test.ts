@@ -334,7 +334,9 @@ describe("training", () => {
       split.losses.forEach((loss, i) =>
         expect(Math.abs(loss - whole.losses[i]!), `accum ${gradAccum}, step ${i + 1}`).toBeLessThan(1e-5 * Math.abs(whole.losses[i]!)),
       );
-      for (const s of specs) {
+      // The keys' bias adds q·b to every logit of a query alike, which the softmax ignores: its gradient
+      // is zero but for rounding, so what AdamW makes of it is rounding noise, not the split's doing.
+      for (const s of specs.filter((s) => !s.name.endsWith("to_k.bias"))) {
         const a = whole.params.get(s.name)!;
         const b = split.params.get(s.name)!;
         const scale = Math.max(...a.map(Math.abs), 1e-6);

@@ -252,7 +252,7 @@ __device__ __forceinline__ float gemm_mma_bf16_nn_128x128x32_s3_w8_m3072n1024k30
   return result;
 }
 
-// reduce_8x384x1024_14: reduce: sum[8,384,1], mul[8,384,1024], add[8,384,1024], mul[8,384,1024]
+// reduce_8x384x1024_14: reduce: sum[8,384,1], mul[8,384,1], add[8,384,1024], mul[8,384,1024]
 // parameters: p0 = buffer 0 (bf16[3145728]), p1 = buffer 1 (bf16[3145728]), p2 = buffer 10 (bf16[1024]), p3 = buffer 16 (bf16[2048]), p4 = buffer 23 (bf16[3145728]), p5 = buffer 24 (bf16[16384]), p6 = buffer 27 (bf16[3145728]), p7 = buffer 33 (bf16[3145728]), p8 = buffer 34 (bf16[3072]), p9 = buffer 35 (bf16[3145728]), p10 = buffer 42 (bf16[3145728])
 extern "C" __global__ void __launch_bounds__(256) reduce_8x384x1024_14(const bf16_t* __restrict__ p0, const bf16_t* __restrict__ p1, const bf16_t* __restrict__ p2, const bf16_t* __restrict__ p3, const bf16_t* __restrict__ p4, const bf16_t* __restrict__ p5, const bf16_t* __restrict__ p6, const bf16_t* __restrict__ p7, const bf16_t* __restrict__ p8, bf16_t* __restrict__ p9, bf16_t* __restrict__ p10) {
   const int tid = threadIdx.x;
@@ -303,7 +303,7 @@ __device__ __forceinline__ float gemm_mma_bf16_nn_128x128x32_s3_w8_m3072n1024k10
 
 // template kernel attention_bwd_dq_b8h32q384k384d32
 
-// reduce_8x384x1024_20: reduce: sum[8,384,1], mul[8,384,1024], add[8,384,1024], add[8,384,1024], add[8,384,1024]
+// reduce_8x384x1024_20: reduce: sum[8,384,1], mul[8,384,1], add[8,384,1024], add[8,384,1024], add[8,384,1024]
 // parameters: p0 = buffer 0 (bf16[3145728]), p1 = buffer 1 (bf16[3145728]), p2 = buffer 27 (bf16[3145728]), p3 = buffer 38 (bf16[3145728]), p4 = buffer 39 (bf16[3145728]), p5 = buffer 40 (bf16[3145728]), p6 = buffer 41 (bf16[3072]), p7 = buffer 42 (bf16[3145728]), p8 = buffer 48 (bf16[3145728]), p9 = buffer 49 (bf16[3145728])
 extern "C" __global__ void __launch_bounds__(256) reduce_8x384x1024_20(const bf16_t* __restrict__ p0, const bf16_t* __restrict__ p1, const bf16_t* __restrict__ p2, const bf16_t* __restrict__ p3, const bf16_t* __restrict__ p4, const bf16_t* __restrict__ p5, const bf16_t* __restrict__ p6, const bf16_t* __restrict__ p7, bf16_t* __restrict__ p8, bf16_t* __restrict__ p9) {
   const int tid = threadIdx.x;

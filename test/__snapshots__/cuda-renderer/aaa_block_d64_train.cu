@@ -252,7 +252,7 @@ __device__ __forceinline__ float gemm_mma_bf16_nn_64x64x32_s3_w4_m80n64k192_e658
   return result;
 }
 
-// reduce_2x40x64_14: reduce: sum[2,40,1], mul[2,40,64], add[2,40,64], mul[2,40,64]
+// reduce_2x40x64_14: reduce: sum[2,40,1], mul[2,40,1], add[2,40,64], mul[2,40,64]
 // parameters: p0 = buffer 0 (bf16[5120]), p1 = buffer 1 (bf16[5120]), p2 = buffer 10 (bf16[64]), p3 = buffer 16 (bf16[128]), p4 = buffer 23 (bf16[5120]), p5 = buffer 24 (bf16[256]), p6 = buffer 27 (bf16[5120]), p7 = buffer 33 (bf16[5120]), p8 = buffer 34 (bf16[80]), p9 = buffer 35 (bf16[5120]), p10 = buffer 42 (bf16[5120])
 extern "C" __global__ void __launch_bounds__(256) reduce_2x40x64_14(const bf16_t* __restrict__ p0, const bf16_t* __restrict__ p1, const bf16_t* __restrict__ p2, const bf16_t* __restrict__ p3, const bf16_t* __restrict__ p4, const bf16_t* __restrict__ p5, const bf16_t* __restrict__ p6, const bf16_t* __restrict__ p7, const bf16_t* __restrict__ p8, bf16_t* __restrict__ p9, bf16_t* __restrict__ p10) {
   const int tid = threadIdx.x;
@@ -303,7 +303,7 @@ __device__ __forceinline__ float gemm_mma_bf16_nn_64x64x32_s3_w4_m80n64k64_e658d
 
 // template kernel attention_bwd_dq_b2h2q40k40d32
 
-// reduce_2x40x64_20: reduce: sum[2,40,1], mul[2,40,64], add[2,40,64], add[2,40,64], add[2,40,64]
+// reduce_2x40x64_20: reduce: sum[2,40,1], mul[2,40,1], add[2,40,64], add[2,40,64], add[2,40,64]
 // parameters: p0 = buffer 0 (bf16[5120]), p1 = buffer 1 (bf16[5120]), p2 = buffer 27 (bf16[5120]), p3 = buffer 38 (bf16[5120]), p4 = buffer 39 (bf16[5120]), p5 = buffer 40 (bf16[5120]), p6 = buffer 41 (bf16[80]), p7 = buffer 42 (bf16[5120]), p8 = buffer 48 (bf16[5120]), p9 = buffer 49 (bf16[5120])
 extern "C" __global__ void __launch_bounds__(256) reduce_2x40x64_20(const bf16_t* __restrict__ p0, const bf16_t* __restrict__ p1, const bf16_t* __restrict__ p2, const bf16_t* __restrict__ p3, const bf16_t* __restrict__ p4, const bf16_t* __restrict__ p5, const bf16_t* __restrict__ p6, const bf16_t* __restrict__ p7, bf16_t* __restrict__ p8, bf16_t* __restrict__ p9) {
   const int tid = threadIdx.x;

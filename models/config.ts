@@ -106,7 +106,7 @@ export const CONFIGS: Readonly<Record<string, ModelConfig>> = {
     // ahead of the coarse shape. 5 000 steps, EMA, seeds 0–7, guidance 1 / 4 (PSNR dB, speckle, starter family):
     // w = 0: 16.2 / 16.3, 0.032 / 0.028, 3 / 14 of 24; w = ½: 20.2 / 17.5, 0.017 / 0.020, 11 / 16;
     // w = ¾: 21.3 / 16.6, 0.016 / 0.025, 12 / 16; w = 1: 20.6 / 15.4, 0.020 / 0.038, 22 / 24 (pale patch blocks).
-    // A learned refinement after the projection (models/vae/pca-refine.ts), fitted for 600 steps (about 2 min
+    // A learned refinement after the projection (models/vae/pca-refine.ts), fitted for 600 steps (about 50 s
     // on 2 cores) on latents with noise σ 0.15. Added to npm start's 7 059-step model (guidance 1 / 4: PSNR dB,
     // speckle): none 22.83 / 19.97, 0.0123 / 0.0145; width 32, σ 0: 23.77 / 20.11, 0.0090 / 0.0118; width 16,
     // σ 0.15: 23.48 / 20.22, 0.0086 / 0.0103; width 16, σ 0.3: 23.08 / 20.16, 0.0092 / 0.0108; width 32,

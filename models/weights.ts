@@ -46,10 +46,10 @@ export function resolveCheckpoint(given: string): string {
 }
 
 /**
- * The configuration of a checkpoint (to sample it, evaluate it or resume its run): `given` (a name or a JSON file) when there is one;
- * else the one the checkpoint's step-N.json records — the whole configuration a run saves since
- * kiln recorded it (`modelConfig`), or, for an older run, the named configuration it names; else
- * (no checkpoint, or the reference's files with no step-N.json) tiny.
+ * The configuration of a checkpoint (to sample it, evaluate it or resume its run): `given` (a name or
+ * a JSON file) when there is one; else the one the checkpoint's step-N.json records — the whole
+ * configuration a run saves since kiln recorded it (`modelConfig`), or, for an older run, the named
+ * configuration it names; else (no checkpoint, or the reference's files with no step-N.json) tiny.
  */
 export function checkpointConfig(given: string | undefined, checkpoint: string | undefined): ModelConfig {
   if (given !== undefined) return loadConfig(given);

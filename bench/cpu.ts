@@ -207,19 +207,24 @@ export function kilnStep(row: BenchRow): { step: CompiledStep; run: () => void }
   }
 }
 
+/** The shapes of a training batch of `batch` samples for the bench DiT (a compile example tree). */
+function ditBatchExample(config: AaaDitConfig, batch: number): Record<"latents" | "promptEmbeds" | "timestep" | "target", { shape: number[] }> {
+  const latentShape = [batch, config.latentChannels, config.latentHeight, config.latentWidth];
+  return {
+    latents: { shape: latentShape },
+    promptEmbeds: { shape: [batch, config.textTokens, config.textFeatures] },
+    timestep: { shape: [batch] },
+    target: { shape: latentShape },
+  };
+}
+
 /** The tiny DiT of bench/tiny-dit.ts in kiln: forward, or forward + MSE + backward + AdamW with the state donated. */
 function ditStep(config: AaaDitConfig, batch: number, training: boolean): { step: CompiledStep; run: () => void } {
   const dit = kilnDitConfig(config);
   const specs = ditParamSpecs(config);
   const weights = initDitWeights(config, 1);
   const data = makeDitBatch(config, batch, 1);
-  const latentShape = [batch, config.latentChannels, config.latentHeight, config.latentWidth];
-  const inputs = {
-    latents: { shape: latentShape },
-    promptEmbeds: { shape: [batch, config.textTokens, config.textFeatures] },
-    timestep: { shape: [batch] },
-    target: { shape: latentShape },
-  };
+  const inputs = ditBatchExample(config, batch);
   const paramShapes = Object.fromEntries(specs.map((s) => [s.name, { shape: s.shape }]));
   if (!training) {
     const step = compile(
@@ -317,13 +322,7 @@ export function ditShardedTrainStep(config: AaaDitConfig, batch: number, shards:
   const part = batch / shards;
   const data = makeDitBatch(config, batch, 1);
   const paramShapes = Object.fromEntries(specs.map((s) => [s.name, { shape: s.shape }]));
-  const latentShape = [part, config.latentChannels, config.latentHeight, config.latentWidth];
-  const inputs = {
-    latents: { shape: latentShape },
-    promptEmbeds: { shape: [part, config.textTokens, config.textFeatures] },
-    timestep: { shape: [part] },
-    target: { shape: latentShape },
-  };
+  const inputs = ditBatchExample(config, part);
   const gradients = Array.from({ length: shards }, (_, i) => {
     const step = compile(
       (t) => {

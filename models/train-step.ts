@@ -5,7 +5,7 @@
 
 import { backward, nn, ops, type DType, type Tensor } from "../compiler/index.ts";
 import { ditForward, type DitConfig } from "./dit.ts";
-import { adamwTree } from "./optim.ts";
+import { adamwTree, type AdamWTree } from "./optim.ts";
 import type { ParamSpec } from "./params.ts";
 import type { Prediction } from "./config.ts";
 
@@ -58,7 +58,7 @@ export interface TrainStepOptions {
 export const SIGMA_FLOOR = 0.05;
 
 export interface TrainTree {
-  state: { params: Record<string, Tensor>; m: Record<string, Tensor>; v: Record<string, Tensor>; ema?: Record<string, Tensor> };
+  state: AdamWTree & { ema?: Record<string, Tensor> };
   batch: Record<string, Tensor>;
   control: { seed: Tensor; step: Tensor; lr: Tensor };
 }

@@ -10,7 +10,7 @@ import { backward, nn, ops, type Tensor } from "../../compiler/index.ts";
 // where the Node devices cannot go; a fit runs where the trainer has registered them.
 import { compileStep } from "../../runtime/portable.ts";
 import { xoshiro128 } from "../data/shuffle.ts";
-import { adamwTree } from "../optim.ts";
+import { adamwTree, type AdamWTree } from "../optim.ts";
 import { initParams, type ParamValues } from "../params.ts";
 import { IMAGE_CHANNELS } from "./flux2.ts";
 import { pcaDecode, pcaEncode, pcaRefine, pcaVaeParamSpec, refineParamSpec, type PcaRefineConfig, type PcaVaeConfig } from "./pca.ts";
@@ -69,7 +69,7 @@ export function fitPcaRefine(
         seed,
         step,
       } = t as {
-        state: { params: Tree; m: Tree; v: Tree };
+        state: AdamWTree;
         projection: Tree;
         z: Tensor;
         y: Tensor;
